@@ -1,0 +1,165 @@
+/*
+ * conf.h - TMC's config.json and template.json, loaded and checked.
+ *
+ * conf_load() reads both files as TMC wrote them (comments allowed) into one
+ * struct conf; every key tmcwatch adds has a default, so a TMC config.json
+ * works unchanged. conf_check() then verifies what needs the whole picture
+ * (sites named by watches, templates, step sources, cycles, profile and
+ * watermark files). Both report every error, one per line, as
+ * "file:line:col: key: what is wrong", into the caller's error list, and
+ * return the number of errors. The loader allocates; conf_free() releases.
+ */
+#ifndef TMC_CONF_H
+#define TMC_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define CONF_DEFAULT_PATH "/etc/tmcwatch/config.json"
+#define CONF_DEFAULT_SPOOL "/var/spool/tmcwatch"
+
+enum step_kind {
+	STEP_IMAGE = 0, /* tmc-image (default) */
+	STEP_VIDEO,     /* tmc-video: "ffmpeg": true */
+	STEP_COPY,      /* copies the original to its output path (tmcwatch extension) */
+	STEP_PASS,      /* hands the item on, writes nothing (benchmarks, tests) */
+};
+
+struct step {
+	char *name;        /* required */
+	char *source;      /* required: "hires" or an earlier step's name */
+	char *path_head;   /* required */
+	enum step_kind kind; /* "kind": "image"|"video"|"copy"|"pass"; "ffmpeg": true => video */
+	int size[2];       /* required for image/video steps; [0,0] keeps the size */
+	bool strip, cmyk, srgb;      /* README defaults: true */
+	bool force_dir;              /* default true */
+	bool overwrite;              /* default false */
+	bool watermark;              /* default false */
+	bool save;                   /* default true */
+	bool enlarge;                /* tmcwatch: enlarge smaller images, default true (TMC did) */
+	bool progressive;            /* tmcwatch: progressive JPEG, default false */
+	bool skipsamesize;           /* default: config "skipsamesize" */
+	bool has_sharpen;
+	double sharpen[2];           /* radius, sigma */
+	int comp;                    /* JPEG quality; applied when 51..99 (TMC) */
+	int bitrate;                 /* kbit/s, video; default 300 */
+	int density;                 /* DPI metadata, 0 = keep */
+	char *format;                /* tmcwatch: "jpg" (default), "png", "webp"; mp4 for video */
+	char *source_ext;            /* "" = all; "jpg"; "!mp4" */
+	int timeout;                 /* seconds; 0 = the kind's default from the config */
+	/* Derived by conf_check(): index of the step whose output this one reads,
+	 * per source extension decided at item creation; -1 = hires. Steps that
+	 * share a name are resolved by source_ext, so this is only the first match. */
+	int source_idx;
+	int line, col;               /* where the step object starts, for messages */
+};
+
+struct template {
+	char *name;
+	char *description;
+	struct step *steps;
+	size_t nsteps;
+};
+
+struct site {
+	char *name;
+	char *root;
+	char **cmyk;  /* profile file names, in the config folder */
+	size_t ncmyk;
+	char **srgb;
+	size_t nsrgb;
+	char *watermark; /* file name in the config folder, or NULL */
+};
+
+struct rename_rule {
+	char *from, *to; /* case-insensitive replace, as PHP str_ireplace */
+};
+
+struct watch {
+	char *name;      /* the watchdog key (a site name); extensions: "site" key + any name */
+	char *site;
+	char *dir;       /* under the site root */
+	int mindepth;
+	char **include;
+	size_t ninclude;
+	char **exclude;
+	size_t nexclude;
+	struct rename_rule *rename;
+	size_t nrename;
+	int overwrite;   /* -1 unset, 0, 1 */
+	double capture;  /* seconds, default 0 */
+	int min_sec;     /* rescan interval for network file systems */
+	int max_sec;     /* window against the newest mtime seen */
+	char *template;
+	char *mode;      /* "auto" (default), "inotify", "poll" */
+	int quiet_ms;    /* tmcwatch: quiet period after IN_CLOSE_WRITE, default 200 */
+};
+
+struct http_conf {
+	char *listen;        /* default "127.0.0.1" */
+	int port;            /* default 8080 */
+	char *token;         /* optional bearer token */
+	long max_body;       /* bytes, default 1 MiB */
+	int max_connections; /* default 64 */
+	int timeout;         /* seconds, default 30 */
+};
+
+struct conf {
+	char *path;          /* config.json as given */
+	char *tpl_path;      /* template.json */
+	char *dir;           /* folder of config.json: profiles, watermark, 16X16.png */
+
+	/* TMC keys */
+	int client_cnt;      /* default 10 */
+	int worker_cnt;      /* default: number of CPUs */
+	int sleep_delay;     /* accepted, unused: stages are event driven */
+	char *ffmpeg_dir;    /* accepted, unused: the FFmpeg libraries are linked */
+	int imagick_mem[2];  /* MiB, normal and big; default 512, 2048 */
+	int big_worker;      /* default 1 */
+	bool skipsamesize;   /* default false */
+	int width_threshold, height_threshold; /* default 2000 */
+
+	/* tmcwatch keys */
+	char *spool_dir;     /* default CONF_DEFAULT_SPOOL */
+	char *log_file;      /* optional; reopened on SIGHUP */
+	int max_attempts;    /* temporary failures or worker deaths before err/, default 3 */
+	int retry_delay;     /* seconds before the first retry, doubling, default 5 */
+	int image_timeout;   /* seconds per item, default 300 */
+	int video_timeout;   /* default 3600 */
+	int stage_workers;   /* processes per stage, default 1 */
+	long big_pixels;     /* width*height above which the big slot is taken, default 100e6 */
+
+	struct site *sites;
+	size_t nsites;
+	struct watch *watches;
+	size_t nwatches;
+	struct template *templates;
+	size_t ntemplates;
+	struct http_conf http;
+};
+
+/* Error list: every message the loader and checker produce. */
+struct conf_errors {
+	char **msg;
+	size_t n;
+};
+
+/* Load config.json (and template.json: tpl_path, or "template.json" beside
+ * config.json when NULL). Returns the number of errors added to errs; on a
+ * non-zero return *conf may be partially filled and must still be freed. */
+int conf_load(struct conf *conf, const char *path, const char *tpl_path,
+	      struct conf_errors *errs);
+/* Cross-checks; returns the number of errors added. */
+int conf_check(struct conf *conf, struct conf_errors *errs);
+void conf_free(struct conf *conf);
+void conf_errors_free(struct conf_errors *errs);
+
+const struct site *conf_site(const struct conf *conf, const char *name);
+const struct template *conf_template(const struct conf *conf, const char *name);
+/* Does a step with this source_ext filter apply to a file with extension ext
+ * (no dot, as it appears in the name)? "" applies to all, "!x" to all but x;
+ * compared case-insensitively (TMC compared exactly; see tmcwatch.conf(5)). */
+bool step_applies(const struct step *step, const char *ext);
+const char *step_kind_name(enum step_kind kind);
+
+#endif

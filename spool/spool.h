@@ -1,0 +1,208 @@
+/*
+ * spool.h - the handoff protocol every tmcwatch program links (libspool).
+ *
+ * The protocol itself is written down in man/tmcwatch-spool.5: items are
+ * directories that move tmp/ -> new/ -> cur/ -> (successors' new/ | err/),
+ * claimed under a flock on their ticket, committed by one rename. Functions
+ * are grouped by the file that holds them. Errors from the environment
+ * (full disk, vanished file) are return values with a reason; impossible
+ * states (our own malformed id) are fatal.
+ */
+#ifndef TMC_SPOOL_H
+#define TMC_SPOOL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define ITEM_ID_MAX 128
+#define REASON_MAX 1024
+
+/* xalloc.c: allocators that cannot fail (they exit on ENOMEM) */
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+void *xreallocarray(void *p, size_t n, size_t size);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* free *p and set it to NULL */
+void xfree(void *pp);
+
+/* strbuf.c: growing NUL-terminated buffer */
+struct strbuf {
+	char *buf;
+	size_t len, cap;
+};
+void sb_add(struct strbuf *sb, const char *s, size_t n);
+void sb_adds(struct strbuf *sb, const char *s);
+void sb_addc(struct strbuf *sb, char c);
+void sb_printf(struct strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void sb_reset(struct strbuf *sb);
+void sb_free(struct strbuf *sb);
+
+/* log.c: one vocabulary; UTC timestamps; stderr and an optional file */
+void log_init(const char *progname, int debug);
+void log_set_stage(const char *stage); /* e.g. "tpl/01-Preview", shown on every line */
+int log_open_file(const char *path);   /* also reopens (SIGHUP); -1 on error */
+void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));  /* adds strerror */
+void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+void fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+extern const char *log_progname;
+
+/* fsio.c: durable file primitives; all return 0 or -1 with errno set */
+int fsync_dir_at(int dirfd, const char *name);  /* name NULL: dirfd itself */
+int write_all(int fd, const void *buf, size_t len);
+/* tmp -> write -> fsync (if durable) -> rename to name in dirfd -> fsync dir */
+int file_publish_at(int dirfd, const char *name, const void *buf, size_t len, bool durable);
+/* Read a whole small file (up to max bytes) into a malloc'd NUL-terminated buffer. */
+char *file_read_at(int dirfd, const char *name, size_t max, size_t *len);
+int mkdir_p(const char *path, mode_t mode);
+int rmtree_at(int dirfd, const char *name);     /* remove a directory tree, no symlink follow */
+int64_t now_ms_mono(void);                      /* CLOCK_MONOTONIC, ms */
+int64_t now_s_real(void);                       /* CLOCK_REALTIME, s: only for deadlines kept in items */
+
+/* path.c: paths from users, checked before use */
+/* 0 if rel has no "..", no NUL, no empty path after joining; "" and "/x/y" ok. */
+int path_check_rel(const char *rel, char *reason, size_t len);
+/* Join root + parts into buf with truncation check; -1 on overflow. */
+int path_join(char *buf, size_t len, const char *root, const char *a, const char *b,
+	      const char *c);
+/* Open (and with create, make) every directory of rel under rootfd without
+ * following symlinks; returns an O_DIRECTORY fd or -1 (errno ELOOP for a
+ * symlink, ENOTDIR, ENOENT when !create). */
+int dir_open_beneath(int rootfd, const char *rel, bool create, mode_t mode);
+const char *path_ext(const char *path);  /* after the last '.' of the last component, or "" */
+
+/* ticket.c: key=value lines; values escaped (\\ \n \t) */
+struct ticket {
+	size_t n;
+	struct ticket_kv {
+		char *key, *val;
+	} *kv;
+};
+int ticket_parse(struct ticket *t, const char *buf, size_t len, char *reason, size_t rlen);
+const char *ticket_get(const struct ticket *t, const char *key);
+long long ticket_get_ll(const struct ticket *t, const char *key, long long def);
+void ticket_set(struct ticket *t, const char *key, const char *val);
+void ticket_setf(struct ticket *t, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void ticket_unset(struct ticket *t, const char *key);
+void ticket_copy(struct ticket *dst, const struct ticket *src);
+char *ticket_format(const struct ticket *t, size_t *len);
+void ticket_free(struct ticket *t);
+
+/* layout.c: the spool's folders */
+struct spool {
+	char *path;
+	int fd;
+};
+struct stage_dir {
+	char *path;   /* <spool>/stages/<template>/<NN>-<step> */
+	char *label;  /* <template>/<NN>-<step> */
+	int fd, tmpfd, newfd, curfd, errfd;
+};
+/* Open (create when asked) the spool and its fixed folders. */
+int spool_open(struct spool *sp, const char *path, bool create);
+void spool_close(struct spool *sp);
+/* "<NN>-<step>" for step index idx; names are checked by the config loader. */
+void stage_name(char *buf, size_t len, int idx, const char *step);
+int stage_open(struct stage_dir *sd, const struct spool *sp, const char *tpl, int idx,
+	       const char *step, bool create);
+int stage_open_path(struct stage_dir *sd, const char *path, bool create);
+void stage_close(struct stage_dir *sd);
+
+/* id.c */
+bool id_valid(const char *id);  /* [A-Za-z0-9._-], 1..ITEM_ID_MAX-1, not starting with '.' */
+
+/* publish.c: new items from outside the pipeline (jobs, watches, tests) */
+/* Build <id>/ticket in sd's tmp/ and rename it into new/ without replacing.
+ * Returns 1 published, 0 already present (in new/ or cur/), -1 error. */
+int item_publish(struct stage_dir *sd, const char *id, const struct ticket *t, bool durable);
+
+/* claim.c */
+struct item {
+	char id[ITEM_ID_MAX];
+	int dirfd;          /* cur/<id> */
+	int lockfd;         /* the ticket, flocked */
+	struct ticket ticket;
+	char *path;         /* <stage>/cur/<id> */
+};
+/* 1 claimed, 0 not available (taken, gone, locked), -1 error (logged). A
+ * ticket that does not parse sends the item to err/ and returns 0. */
+int item_claim(struct stage_dir *sd, const char *id, struct item *it);
+void item_release(struct item *it); /* close fds, free; the lock goes with the fd */
+
+/* handoff.c: the commit. Successor items are built inside the claimed item
+ * (out.tmp/), committed by renaming out.tmp -> out, then moved one by one
+ * into their stages' new/; a crash anywhere redoes nothing that was done. */
+struct successor {
+	struct stage_dir *sd;
+	struct ticket ticket;   /* filled by the caller (starts as a copy) */
+};
+/* Stage the successors: out.tmp/<k>/ticket, and pixel files "next.*" in the
+ * item linked as "pixels.*". Then commit and deliver. */
+int item_handoff(struct stage_dir *sd, struct item *it, struct successor *succ, size_t n);
+/* Deliver what an earlier, committed handoff left in out/, then finish. */
+bool item_committed(const struct item *it);
+int item_deliver(struct stage_dir *sd, struct item *it, struct stage_dir **stages,
+		 size_t nstages);
+/* Remove a finished item (moved aside first, so recovery never sees half of it). */
+int item_finish(struct stage_dir *sd, struct item *it);
+
+/* fail.c */
+/* Temporary: back to new/ with attempt+1 and not_before = now + delay; after
+ * max_attempts, permanent. Permanent: cur/<id> -> err/<id> with a reason file. */
+int item_fail(struct stage_dir *sd, struct item *it, bool temporary, int max_attempts,
+	      int retry_delay, const char *reason);
+int item_reject_at(struct stage_dir *sd, int fromfd, const char *id, const char *reason);
+
+/* recover.c: cur/ entries whose lock can be taken go back to new/ (attempt+1);
+ * after max_attempts deaths they go to err/. Old tmp/ entries are removed.
+ * Returns the number of items moved, -1 on error. */
+int stage_recover(struct stage_dir *sd, int max_attempts);
+
+/* inbox.c: the stage's view of new/: scan once, then inotify */
+struct inbox {
+	int ifd;                 /* inotify on new/ */
+	char **ids;
+	size_t n, cap, pos;
+	int64_t next_wake_ms;    /* earliest not_before among deferred items, mono ms; 0 none */
+};
+int inbox_open(struct inbox *ib, struct stage_dir *sd);
+int inbox_scan(struct inbox *ib, struct stage_dir *sd);      /* refill from new/ */
+int inbox_read_events(struct inbox *ib);                     /* after poll says readable */
+const char *inbox_next(struct inbox *ib);                    /* NULL when empty */
+void inbox_close(struct inbox *ib);
+
+/* slots.c: the global worker and big slots, flock'ed files under run/slots */
+struct slot {
+	int fd;
+	int index;
+	bool big;
+};
+int slots_init(const struct spool *sp, int worker_cnt, int big_cnt);
+/* Block until a slot is free (or timeout_ms passes: -1 with ETIMEDOUT). */
+int slot_acquire(const struct spool *sp, bool big, int count, int timeout_ms, struct slot *s);
+void slot_release(struct slot *s);
+/* How many of `count` slots are held right now. */
+int slots_busy(const struct spool *sp, bool big, int count);
+
+/* outfile.c: files written for users: temp name in the target folder, rename */
+/* Temp name for final path (same folder): ".<name>.tmcwatch-<pid>-<n>" */
+void outfile_temp(char *buf, size_t len, const char *final);
+/* fsync tmp (if durable), rename over final, fsync the folder. */
+int outfile_commit(const char *tmp, const char *final, bool durable);
+/* Copy a whole file through a temp name. */
+int outfile_copy(int srcfd, const char *final, bool durable, char *reason, size_t rlen);
+
+/* result.c: one line per finished step, appended with one write(2) */
+int result_append(const struct spool *sp, const struct ticket *t, const char *step_name,
+		  int step_idx, int created, int warnings, const char *reason);
+
+#endif

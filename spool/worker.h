@@ -1,0 +1,62 @@
+/*
+ * worker.h - the stage skeleton: every stage program's main is one call,
+ * stage_main(argc, argv, &ops).
+ *
+ * The skeleton parses "-c config.json [-t template.json] -T template -s NN",
+ * opens the stage folder, recovers dead claims, then loops: scan new/ once,
+ * wait on inotify, claim an item, take a slot, call ops->process, and hand
+ * the item on (successors = steps of the same template whose source is this
+ * step, that apply to the item's extension and are listed in its "steps").
+ * A stage program only writes ops->process and never touches the protocol.
+ */
+#ifndef TMC_WORKER_H
+#define TMC_WORKER_H
+
+#include "conf.h"
+#include "spool.h"
+
+enum stage_rc {
+	STAGE_OK = 0,    /* done: hand on */
+	STAGE_TEMPFAIL,  /* retry later (ENOSPC, ENOMEM, slot timeout) */
+	STAGE_PERMFAIL,  /* err/ with ctx->reason (corrupt input, bad options) */
+};
+
+struct stage_ctx {
+	const struct conf *conf;
+	const struct template *tpl;
+	const struct step *step;
+	int step_idx;
+	const struct site *site;    /* from ticket "site", or NULL */
+	const struct spool *spool;
+	struct item *item;          /* claimed: item->dirfd is cur/<id>, item->path its path */
+	struct ticket *ticket;      /* == &item->ticket; successors start from a copy */
+	bool has_pixels;            /* the item holds "pixels.*" from the previous step */
+	bool wants_pixels;          /* some successor reads this step's output: write "next.*" */
+	bool big;                   /* set by ops->prepare: take a big slot */
+	int created;                /* output files written by this step (result row) */
+	int warnings;               /* warnings (missing profile, ...) */
+	char reason[REASON_MAX];    /* why it failed, or the warning text */
+};
+
+struct stage_ops {
+	const char *name;                           /* "tmc-image", ... */
+	int (*init)(const struct conf *conf);       /* after exec: library setup; -1 exits */
+	/* Optional, before a slot is taken: cheap checks (header only), set ctx->big. */
+	enum stage_rc (*prepare)(struct stage_ctx *ctx);
+	enum stage_rc (*process)(struct stage_ctx *ctx);
+	void (*fini)(void);
+};
+
+int stage_main(int argc, char **argv, const struct stage_ops *ops);
+
+/* Output path of a step for an item: root + path_head + tail + out_rel, with
+ * the extension replaced by ext when ext is not NULL. Checked to stay under
+ * root. Returns 0, or -1 with reason. Used by the stages that write files. */
+int stage_output_path(const struct stage_ctx *ctx, const char *ext, char *buf, size_t len,
+		      char *reason, size_t rlen);
+/* Source path of the original: ticket "src". */
+const char *stage_source_path(const struct stage_ctx *ctx);
+/* Effective overwrite: ticket "overwrite" (job or watch override) or the step's. */
+bool stage_overwrite(const struct stage_ctx *ctx);
+
+#endif
