@@ -53,6 +53,27 @@ log_open_file(const char *path)
 	return 0;
 }
 
+/* Append to line[*n..cap); output is cut, never overrun, and one byte is
+ * always left for the newline. */
+static void
+line_vadd(char *line, size_t cap, size_t *n, const char *fmt, va_list ap)
+{
+	int r = vsnprintf(line + *n, cap - 1 - *n, fmt, ap);
+
+	if (r > 0)
+		*n += (size_t)r < cap - 1 - *n ? (size_t)r : cap - 2 - *n;
+}
+
+static void
+line_add(char *line, size_t cap, size_t *n, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	line_vadd(line, cap, n, fmt, ap);
+	va_end(ap);
+}
+
 static void
 log_vline(const char *level, const char *fmt, va_list ap, const char *errstr)
 {
@@ -60,25 +81,15 @@ log_vline(const char *level, const char *fmt, va_list ap, const char *errstr)
 	struct timespec ts;
 	struct tm tm;
 	size_t n;
-	int r;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	n = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &tm);
-	r = snprintf(line + n, sizeof(line) - n, ".%03ldZ %s[%d] %s%s%s", ts.tv_nsec / 1000000,
-		     log_progname, (int)getpid(), log_stage, log_stage[0] ? ": " : "", level);
-	if (r > 0)
-		n += (size_t)r < sizeof(line) - n ? (size_t)r : sizeof(line) - n - 1;
-	r = vsnprintf(line + n, sizeof(line) - n, fmt, ap);
-	if (r > 0)
-		n += (size_t)r < sizeof(line) - n ? (size_t)r : sizeof(line) - n - 1;
-	if (errstr) {
-		r = snprintf(line + n, sizeof(line) - n, ": %s", errstr);
-		if (r > 0)
-			n += (size_t)r < sizeof(line) - n ? (size_t)r : sizeof(line) - n - 1;
-	}
-	if (n >= sizeof(line) - 1)
-		n = sizeof(line) - 2;
+	line_add(line, sizeof(line), &n, ".%03ldZ %s[%d] %s%s%s", ts.tv_nsec / 1000000,
+		 log_progname, (int)getpid(), log_stage, log_stage[0] ? ": " : "", level);
+	line_vadd(line, sizeof(line), &n, fmt, ap);
+	if (errstr)
+		line_add(line, sizeof(line), &n, ": %s", errstr);
 	line[n++] = '\n';
 	if (write(STDERR_FILENO, line, n) < 0) {
 		/* nowhere left to say it */

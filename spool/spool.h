@@ -133,9 +133,11 @@ struct item {
 	struct ticket ticket;
 	char *path;         /* <stage>/cur/<id> */
 };
-/* 1 claimed, 0 not available (taken, gone, locked), -1 error (logged). A
- * ticket that does not parse sends the item to err/ and returns 0. */
-int item_claim(struct stage_dir *sd, const char *id, struct item *it);
+/* 1 claimed, 0 not available (taken, gone, locked), 2 deferred: its ticket
+ * says not_before (real time) is later, *due_s is set and the item is back in
+ * new/; -1 error (logged). A ticket that does not parse, or an item with no
+ * ticket, goes to err/ with the reason and returns 0. */
+int item_claim(struct stage_dir *sd, const char *id, struct item *it, int64_t *due_s);
 void item_release(struct item *it); /* close fds, free; the lock goes with the fd */
 
 /* handoff.c: the commit. Successor items are built inside the claimed item
@@ -150,8 +152,7 @@ struct successor {
 int item_handoff(struct stage_dir *sd, struct item *it, struct successor *succ, size_t n);
 /* Deliver what an earlier, committed handoff left in out/, then finish. */
 bool item_committed(const struct item *it);
-int item_deliver(struct stage_dir *sd, struct item *it, struct stage_dir **stages,
-		 size_t nstages);
+int item_deliver(struct stage_dir *sd, struct item *it);
 /* Remove a finished item (moved aside first, so recovery never sees half of it). */
 int item_finish(struct stage_dir *sd, struct item *it);
 
@@ -161,6 +162,8 @@ int item_finish(struct stage_dir *sd, struct item *it);
 int item_fail(struct stage_dir *sd, struct item *it, bool temporary, int max_attempts,
 	      int retry_delay, const char *reason);
 int item_reject_at(struct stage_dir *sd, int fromfd, const char *id, const char *reason);
+/* Rewrite the ticket, drop the lock, rename cur/<id> back to new/<id>. */
+int item_unclaim(struct stage_dir *sd, struct item *it);
 
 /* recover.c: cur/ entries whose lock can be taken go back to new/ (attempt+1);
  * after max_attempts deaths they go to err/. Old tmp/ entries are removed.
@@ -172,7 +175,7 @@ struct inbox {
 	int ifd;                 /* inotify on new/ */
 	char **ids;
 	size_t n, cap, pos;
-	int64_t next_wake_ms;    /* earliest not_before among deferred items, mono ms; 0 none */
+	char *cur;               /* the id inbox_next() returned last (owned) */
 };
 int inbox_open(struct inbox *ib, struct stage_dir *sd);
 int inbox_scan(struct inbox *ib, struct stage_dir *sd);      /* refill from new/ */

@@ -1,0 +1,133 @@
+/*
+ * inbox.c - a stage's view of its new/ folder.
+ *
+ * Events are hints; the folder is the truth (STYLE habit 11): at start and
+ * on IN_Q_OVERFLOW the queue is refilled from a scan of new/, sorted so the
+ * oldest ids (job seq first) go first; in between, IN_MOVED_TO names arrive
+ * in order. A name in the queue that another worker took is simply not
+ * claimable, so duplicates in the queue cost one failed open.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include "spool.h"
+
+static void
+inbox_push(struct inbox *ib, const char *id)
+{
+	if (ib->n == ib->cap) {
+		ib->cap = ib->cap ? ib->cap * 2 : 64;
+		ib->ids = xreallocarray(ib->ids, ib->cap, sizeof(*ib->ids));
+	}
+	ib->ids[ib->n++] = xstrdup(id);
+}
+
+static void
+inbox_clear(struct inbox *ib)
+{
+	for (size_t i = ib->pos; i < ib->n; i++)
+		free(ib->ids[i]);
+	ib->n = ib->pos = 0;
+}
+
+int
+inbox_open(struct inbox *ib, struct stage_dir *sd)
+{
+	char path[4096];
+
+	memset(ib, 0, sizeof(*ib));
+	ib->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (ib->ifd < 0) {
+		log_warn("inotify_init1");
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/new", sd->path);
+	if (inotify_add_watch(ib->ifd, path, IN_MOVED_TO | IN_ONLYDIR) < 0) {
+		log_warn("inotify_add_watch %s", path);
+		close(ib->ifd);
+		ib->ifd = -1;
+		return -1;
+	}
+	return 0;
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int
+inbox_scan(struct inbox *ib, struct stage_dir *sd)
+{
+	DIR *d;
+	struct dirent *de;
+	int fd = dup(sd->newfd);
+
+	if (fd < 0 || (d = fdopendir(fd)) == NULL) {
+		log_warn("%s/new", sd->path);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	inbox_clear(ib);
+	rewinddir(d);
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.')
+			inbox_push(ib, de->d_name);
+	closedir(d);
+	qsort(ib->ids, ib->n, sizeof(*ib->ids), cmp_str);
+	return (int)ib->n;
+}
+
+/* Returns 1 when the queue overflowed and the caller must rescan. */
+int
+inbox_read_events(struct inbox *ib)
+{
+	char buf[64 * 1024] __attribute__((aligned(__alignof__(struct inotify_event))));
+	int overflow = 0;
+	ssize_t n;
+
+	while ((n = read(ib->ifd, buf, sizeof(buf))) > 0) {
+		for (char *p = buf; p < buf + n;) {
+			struct inotify_event *ev = (struct inotify_event *)p;
+
+			if (ev->mask & IN_Q_OVERFLOW)
+				overflow = 1;
+			else if (ev->len > 0 && ev->name[0] != '.')
+				inbox_push(ib, ev->name);
+			p += sizeof(*ev) + ev->len;
+		}
+	}
+	if (n < 0 && errno != EAGAIN && errno != EINTR)
+		log_warn("read inotify");
+	return overflow;
+}
+
+const char *
+inbox_next(struct inbox *ib)
+{
+	xfree(&ib->cur);
+	if (ib->pos >= ib->n) {
+		ib->n = ib->pos = 0;
+		return NULL;
+	}
+	ib->cur = ib->ids[ib->pos++];
+	return ib->cur;
+}
+
+void
+inbox_close(struct inbox *ib)
+{
+	inbox_clear(ib);
+	xfree(&ib->cur);
+	xfree(&ib->ids);
+	if (ib->ifd >= 0)
+		close(ib->ifd);
+	ib->ifd = -1;
+}

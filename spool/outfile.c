@@ -1,0 +1,109 @@
+/*
+ * outfile.c - files written for users (thumbnails, copies).
+ *
+ * A consumer must never see a partial file: every output is written under a
+ * temporary dot-name in its target folder (same file system, and ignored by
+ * watchers as a temporary name) and renamed into place. Redoing a step
+ * after a crash writes the same bytes to the same name.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "spool.h"
+
+void
+outfile_temp(char *buf, size_t len, const char *final)
+{
+	static unsigned n;
+	const char *slash = strrchr(final, '/');
+	int dirlen = slash ? (int)(slash - final + 1) : 0;
+
+	if (snprintf(buf, len, "%.*s.%s.tmcwatch-%d-%u", dirlen, final,
+		     slash ? slash + 1 : final, (int)getpid(), n++) >= (int)len)
+		buf[0] = '\0';
+}
+
+static int
+fsync_parent(const char *path)
+{
+	char buf[PATH_MAX];
+	int fd, r;
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	fd = open(dirname(buf), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	r = fsync(fd);
+	close(fd);
+	return r;
+}
+
+int
+outfile_commit(const char *tmp, const char *final, bool durable)
+{
+	if (durable) {
+		int fd = open(tmp, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+		if (fd < 0 || fsync(fd) < 0) {
+			if (fd >= 0)
+				close(fd);
+			return -1;
+		}
+		close(fd);
+	}
+	if (rename(tmp, final) < 0)
+		return -1;
+	return durable ? fsync_parent(final) : 0;
+}
+
+int
+outfile_copy(int srcfd, const char *final, bool durable, char *reason, size_t rlen)
+{
+	char tmp[PATH_MAX];
+	struct stat st;
+	off_t off = 0;
+	int fd;
+
+	outfile_temp(tmp, sizeof(tmp), final);
+	if (tmp[0] == '\0' || fstat(srcfd, &st) < 0) {
+		snprintf(reason, rlen, "%s: %s", final, strerror(tmp[0] ? errno : ENAMETOOLONG));
+		return -1;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0) {
+		snprintf(reason, rlen, "%s: %s", tmp, strerror(errno));
+		return -1;
+	}
+	while (off < st.st_size) {
+		ssize_t n = sendfile(fd, srcfd, &off, (size_t)(st.st_size - off));
+
+		if (n <= 0) {
+			snprintf(reason, rlen, "copy to %s: %s", tmp, n < 0 ? strerror(errno) : "source shrank");
+			goto fail;
+		}
+	}
+	if (close(fd) < 0) {
+		fd = -1;
+		snprintf(reason, rlen, "%s: %s", tmp, strerror(errno));
+		goto fail;
+	}
+	fd = -1;
+	if (outfile_commit(tmp, final, durable) < 0) {
+		snprintf(reason, rlen, "%s: %s", final, strerror(errno));
+		goto fail;
+	}
+	return 0;
+fail:
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp);
+	return -1;
+}

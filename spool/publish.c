@@ -1,0 +1,68 @@
+/*
+ * publish.c - new items from outside the pipeline (jobs, watches, tests).
+ *
+ * The item is built complete in the stage's tmp/ and renamed into new/ with
+ * RENAME_NOREPLACE, so a reader never sees half an item and a repeated
+ * publish of the same deterministic id never replaces one. An id already in
+ * cur/ (being worked on) counts as present too. Stage-to-stage handoff does
+ * not come here: it moves committed items (handoff.c), which is exactly-once.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "spool.h"
+
+static unsigned publish_counter;
+
+int
+item_publish(struct stage_dir *sd, const char *id, const struct ticket *t, bool durable)
+{
+	char tmp[NAME_MAX + 1];
+	struct stat st;
+	size_t len;
+	char *text;
+	int fd = -1, r = -1;
+
+	if (!id_valid(id))
+		fatalx("item_publish: invalid id \"%s\"", id);
+	if (fstatat(sd->curfd, id, &st, AT_SYMLINK_NOFOLLOW) == 0 ||
+	    fstatat(sd->newfd, id, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		return 0;
+	snprintf(tmp, sizeof(tmp), "%s.%d.%u", id, (int)getpid(), publish_counter++);
+	if (mkdirat(sd->tmpfd, tmp, 0755) < 0) {
+		log_warn("%s/tmp/%s", sd->path, tmp);
+		return -1;
+	}
+	fd = openat(sd->tmpfd, tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	text = ticket_format(t, &len);
+	if (fd < 0 || file_publish_at(fd, "ticket", text, len, durable) < 0) {
+		log_warn("%s/tmp/%s/ticket", sd->path, tmp);
+		goto out;
+	}
+	if (renameat2(sd->tmpfd, tmp, sd->newfd, id, RENAME_NOREPLACE) < 0) {
+		if (errno == EEXIST || errno == ENOTEMPTY) {
+			r = 0;
+			goto out;
+		}
+		log_warn("publish %s/new/%s", sd->path, id);
+		goto out;
+	}
+	if (durable && fsync(sd->newfd) < 0) {
+		log_warn("fsync %s/new", sd->path);
+		goto out_published;
+	}
+	r = 1;
+	goto out_published;
+out:
+	rmtree_at(sd->tmpfd, tmp);
+out_published:
+	if (fd >= 0)
+		close(fd);
+	free(text);
+	return r;
+}

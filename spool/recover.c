@@ -1,0 +1,142 @@
+/*
+ * recover.c - returning the work of dead workers (DESIGN.md, Crash recovery).
+ *
+ * For every cur/<id> whose ticket lock can be taken, the holder is dead (the
+ * kernel dropped its flock): the item goes back to new/ with attempt+1, or to
+ * err/ once it has killed max_attempts workers (a poison file must not take
+ * the pipeline down forever). An item that had committed its handoff (out/)
+ * goes back without a charge: its next claim only delivers. tmp/ entries of
+ * finished items (*.done.*) are removed; others after an hour.
+ * Safe to run while workers of the same stage run: live claims hold locks.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "spool.h"
+
+#define TMP_MAX_AGE 3600
+
+static int
+recover_locked(struct stage_dir *sd, struct item *it, int max_attempts)
+{
+	char reason[REASON_MAX];
+	long long attempt;
+
+	if (item_committed(it))
+		return item_unclaim(sd, it) < 0 ? -1 : 1;
+	attempt = ticket_get_ll(&it->ticket, "attempt", 0) + 1;
+	if (attempt >= max_attempts) {
+		snprintf(reason, sizeof(reason),
+			 "the worker processing it died %lld times (last error: %s)", attempt,
+			 ticket_get(&it->ticket, "last_error") ?: "none");
+		return item_reject_at(sd, sd->curfd, it->id, reason) < 0 ? -1 : 1;
+	}
+	ticket_setf(&it->ticket, "attempt", "%lld", attempt);
+	ticket_set(&it->ticket, "last_error", "worker died while processing it");
+	if (item_unclaim(sd, it) < 0)
+		return -1;
+	log_info("%s: worker died, returned to new/ (attempt %lld)", it->path, attempt);
+	return 1;
+}
+
+static int
+recover_one(struct stage_dir *sd, const char *id, int max_attempts)
+{
+	char path[NAME_MAX + 16], reason[REASON_MAX];
+	struct item it = {.dirfd = -1, .lockfd = -1};
+	struct stat a, b;
+	int r;
+
+	snprintf(path, sizeof(path), "%s/ticket", id);
+	it.lockfd = openat(sd->curfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (it.lockfd < 0)
+		return errno == ENOENT ? item_reject_at(sd, sd->curfd, id, "item has no ticket") : 0;
+	if (flock(it.lockfd, LOCK_EX | LOCK_NB) < 0) {
+		close(it.lockfd);
+		return 0; /* alive */
+	}
+	/* the holder may have finished (moved it away) just before our lock */
+	if (fstat(it.lockfd, &a) < 0 || fstatat(sd->curfd, path, &b, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    a.st_ino != b.st_ino || a.st_dev != b.st_dev) {
+		close(it.lockfd);
+		return 0;
+	}
+	snprintf(it.id, sizeof(it.id), "%s", id);
+	it.path = xasprintf("%s/cur/%s", sd->path, id);
+	it.dirfd = openat(sd->curfd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	char *buf = file_read_at(sd->curfd, path, 1 << 20, NULL);
+
+	if (it.dirfd < 0 || buf == NULL)
+		r = -1;
+	else if (ticket_parse(&it.ticket, buf, strlen(buf), reason, sizeof(reason)) < 0)
+		r = item_reject_at(sd, sd->curfd, id, reason);
+	else
+		r = recover_locked(sd, &it, max_attempts);
+	if (r < 0)
+		log_warn("recover %s", it.path);
+	free(buf);
+	item_release(&it);
+	return r;
+}
+
+static void
+recover_tmp(struct stage_dir *sd)
+{
+	DIR *d;
+	struct dirent *de;
+	struct stat st;
+	int fd = dup(sd->tmpfd);
+
+	if (fd < 0 || (d = fdopendir(fd)) == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	rewinddir(d);
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (strstr(de->d_name, ".done.") == NULL &&
+		    (fstatat(sd->tmpfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		     time(NULL) - st.st_mtime < TMP_MAX_AGE))
+			continue;
+		if (rmtree_at(sd->tmpfd, de->d_name) < 0)
+			log_warn("remove %s/tmp/%s", sd->path, de->d_name);
+	}
+	closedir(d);
+}
+
+int
+stage_recover(struct stage_dir *sd, int max_attempts)
+{
+	DIR *d;
+	struct dirent *de;
+	int fd = dup(sd->curfd), n = 0, r;
+
+	if (fd < 0 || (d = fdopendir(fd)) == NULL) {
+		log_warn("%s/cur", sd->path);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	rewinddir(d);
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		r = recover_one(sd, de->d_name, max_attempts);
+		if (r > 0)
+			n++;
+	}
+	closedir(d);
+	recover_tmp(sd);
+	return n;
+}

@@ -1,0 +1,60 @@
+/*
+ * result.c - one line per finished step, for whoever made the item.
+ *
+ * Items made for a job ("origin=job:<seq>") report to proc/<seq>.log, items
+ * made by a watch ("origin=watch:<name>") to state/<name>.log. One write(2)
+ * of one line on an O_APPEND descriptor, so concurrent workers never
+ * interleave. A step redone after a crash before its commit writes its line
+ * again; readers key lines by (item id, step index) and keep the last.
+ *
+ *   <id>\t<step idx>\t<step name>\t<created>\t<warnings>\t<rel>\t<reason>\n
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "spool.h"
+
+static void
+add_field(struct strbuf *sb, const char *s)
+{
+	for (; s && *s; s++)
+		sb_addc(sb, (*s == '\t' || *s == '\n') ? ' ' : *s);
+}
+
+int
+result_append(const struct spool *sp, const struct ticket *t, const char *step_name,
+	      int step_idx, int created, int warnings, const char *reason)
+{
+	const char *origin = ticket_get(t, "origin");
+	struct strbuf sb = {0};
+	char name[300];
+	int fd, r;
+
+	if (origin == NULL)
+		return 0;
+	if (strncmp(origin, "job:", 4) == 0 && id_valid(origin + 4))
+		snprintf(name, sizeof(name), "proc/%s.log", origin + 4);
+	else if (strncmp(origin, "watch:", 6) == 0 && id_valid(origin + 6))
+		snprintf(name, sizeof(name), "state/%s.log", origin + 6);
+	else
+		return 0;
+	add_field(&sb, ticket_get(t, "id"));
+	sb_printf(&sb, "\t%d\t", step_idx);
+	add_field(&sb, step_name);
+	sb_printf(&sb, "\t%d\t%d\t", created, warnings);
+	add_field(&sb, ticket_get(t, "rel"));
+	sb_addc(&sb, '\t');
+	add_field(&sb, reason);
+	sb_addc(&sb, '\n');
+	fd = openat(sp->fd, name, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	r = fd < 0 ? -1 : write_all(fd, sb.buf, sb.len);
+	if (r < 0)
+		log_warn("%s/%s", sp->path, name);
+	if (fd >= 0)
+		close(fd);
+	sb_free(&sb);
+	return r;
+}

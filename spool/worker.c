@@ -1,0 +1,431 @@
+/*
+ * worker.c - the stage skeleton (see worker.h): argument parsing, the main
+ * loop, and one item's life: claim, slot, process, result line, handoff.
+ *
+ * Failure policy: a process() error is the item's, never the process's:
+ * STAGE_TEMPFAIL retries later, STAGE_PERMFAIL sends it to err/ with the
+ * reason. Only a broken spool (cannot open our own folders) ends the
+ * program, with exit 69/70, and the supervisor restarts it with backoff.
+ * SIGTERM is read from a signalfd between items: the item in hand is
+ * finished, never abandoned half-way.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "worker.h"
+
+struct stage {
+	const struct stage_ops *ops;
+	struct conf conf;
+	const struct template *tpl;
+	int idx;
+	struct spool spool;
+	struct stage_dir sd;
+	struct stage_dir *succ_sd;  /* per step index, opened lazily (fd -1 = closed) */
+	struct inbox inbox;
+	int sigfd;
+	int statusfd;               /* run/workers/<label>.<pid>: item and start time */
+	long long processed;
+	int64_t due_s;              /* earliest deferred item, real seconds; 0 none */
+	bool stop;
+};
+
+static void
+usage(const char *prog)
+{
+	fprintf(stderr, "usage: %s [-d] [-c config.json] [-t template.json] -T template -s step-index\n",
+		prog);
+	exit(64); /* EX_USAGE */
+}
+
+static void
+stage_args(struct stage *st, int argc, char **argv)
+{
+	const char *cpath = CONF_DEFAULT_PATH, *tpath = NULL, *tname = NULL;
+	struct conf_errors errs = {0};
+	int ch, debug = 0, idx = -1;
+
+	while ((ch = getopt(argc, argv, "c:dt:T:s:")) != -1) {
+		switch (ch) {
+		case 'c': cpath = optarg; break;
+		case 'd': debug = 1; break;
+		case 't': tpath = optarg; break;
+		case 'T': tname = optarg; break;
+		case 's': idx = atoi(optarg); break;
+		default: usage(argv[0]);
+		}
+	}
+	log_init(st->ops->name, debug);
+	if (tname == NULL || idx < 0)
+		usage(argv[0]);
+	if (conf_load(&st->conf, cpath, tpath, &errs) + conf_check(&st->conf, &errs) > 0) {
+		for (size_t i = 0; i < errs.n; i++)
+			log_warnx("%s", errs.msg[i]);
+		exit(78); /* EX_CONFIG */
+	}
+	conf_errors_free(&errs);
+	if ((st->tpl = conf_template(&st->conf, tname)) == NULL || (size_t)idx >= st->tpl->nsteps)
+		fatalx("no step %d in template %s", idx, tname);
+	st->idx = idx;
+	if (st->conf.log_file)
+		log_open_file(st->conf.log_file);
+}
+
+static int
+stage_signals(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		fatal("sigprocmask");
+	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+}
+
+static void
+stage_read_signals(struct stage *st)
+{
+	struct signalfd_siginfo si;
+
+	while (read(st->sigfd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGHUP && st->conf.log_file)
+			log_open_file(st->conf.log_file);
+		else if (si.ssi_signo != SIGHUP)
+			st->stop = true;
+	}
+}
+
+/* The status file the supervisor reads for timeouts and `tmcwatch status`:
+ * "<processed> <item id> <start real s> <timeout s>" or "<processed> -". */
+static void
+stage_status(struct stage *st, const char *id)
+{
+	char buf[256];
+	int n;
+
+	if (st->statusfd < 0)
+		return;
+	if (id)
+		n = snprintf(buf, sizeof(buf), "%lld %s %lld %d\n", st->processed, id,
+			     (long long)now_s_real(), st->tpl->steps[st->idx].timeout);
+	else
+		n = snprintf(buf, sizeof(buf), "%lld -\n", st->processed);
+	if (ftruncate(st->statusfd, 0) < 0 || pwrite(st->statusfd, buf, (size_t)n, 0) < 0)
+		log_warn("worker status file");
+}
+
+static void
+stage_status_open(struct stage *st)
+{
+	char name[PATH_MAX], *p;
+	int fd;
+
+	snprintf(name, sizeof(name), "run/workers/%s.%d", st->sd.label, (int)getpid());
+	for (p = name + strlen("run/workers/"); *p; p++)
+		if (*p == '/')
+			*p = '+';
+	fd = openat(st->spool.fd, "run/workers", O_RDONLY | O_DIRECTORY);
+	if (fd < 0 && mkdirat(st->spool.fd, "run/workers", 0755) < 0 && errno != EEXIST)
+		log_warn("%s/run/workers", st->spool.path);
+	if (fd >= 0)
+		close(fd);
+	st->statusfd = openat(st->spool.fd, name, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (st->statusfd < 0)
+		log_warn("%s/%s", st->spool.path, name);
+	stage_status(st, NULL);
+}
+
+/* The entry of that name whose filter matches the file (the last earlier
+ * one: TMC's im[name] held the latest step of that name). */
+static int
+source_index(const struct template *tpl, int before, const char *name, const char *ext)
+{
+	for (int j = before - 1; j >= 0; j--)
+		if (strcmp(tpl->steps[j].name, name) == 0 && step_applies(&tpl->steps[j], ext))
+			return j;
+	return -1;
+}
+
+static struct stage_dir *
+successor_dir(struct stage *st, int j)
+{
+	struct stage_dir *sd = &st->succ_sd[j];
+
+	if (sd->fd < 0 && stage_open(sd, &st->spool, st->tpl->name, j, st->tpl->steps[j].name,
+				     true) < 0)
+		return NULL;
+	return sd;
+}
+
+/* Successors of our step for this item: later steps that apply to the
+ * file's extension and read our step's output. */
+static size_t
+stage_successors(struct stage *st, struct item *it, struct successor *succ)
+{
+	const char *ext = path_ext(ticket_get(&it->ticket, "src") ?: "");
+	const struct template *tpl = st->tpl;
+	size_t n = 0;
+
+	for (int j = st->idx + 1; j < (int)tpl->nsteps; j++) {
+		const struct step *s = &tpl->steps[j];
+
+		if (!step_applies(s, ext) || strcmp(s->source, "hires") == 0 ||
+		    source_index(tpl, j, s->source, ext) != st->idx)
+			continue;
+		if ((succ[n].sd = successor_dir(st, j)) == NULL)
+			continue; /* logged; the item fails below if none could open */
+		ticket_copy(&succ[n].ticket, &it->ticket);
+		ticket_unset(&succ[n].ticket, "attempt");
+		ticket_unset(&succ[n].ticket, "not_before");
+		ticket_unset(&succ[n].ticket, "last_error");
+		ticket_setf(&succ[n].ticket, "step", "%d", j);
+		n++;
+	}
+	return n;
+}
+
+static bool
+has_pixels(int dirfd)
+{
+	struct stat st;
+
+	return fstatat(dirfd, "pixels.mpc", &st, 0) == 0 || fstatat(dirfd, "pixels.raw", &st, 0) == 0 ||
+	       fstatat(dirfd, "pixels.miff", &st, 0) == 0;
+}
+
+static enum stage_rc
+stage_run_ops(struct stage *st, struct stage_ctx *ctx, size_t nsucc)
+{
+	const struct conf *c = &st->conf;
+	struct slot slot = {.fd = -1};
+	enum stage_rc rc = STAGE_OK;
+
+	ctx->wants_pixels = nsucc > 0;
+	ctx->has_pixels = has_pixels(ctx->item->dirfd);
+	if (st->ops->prepare && (rc = st->ops->prepare(ctx)) != STAGE_OK)
+		return rc;
+	if (slot_acquire(&st->spool, ctx->big, ctx->big ? c->big_worker : c->worker_cnt,
+			 ctx->big ? 3600 * 1000 : 600 * 1000, &slot) < 0) {
+		snprintf(ctx->reason, sizeof(ctx->reason), "no %s slot free: %s",
+			 ctx->big ? "big" : "worker", strerror(errno));
+		return STAGE_TEMPFAIL;
+	}
+	rc = st->ops->process(ctx);
+	slot_release(&slot);
+	return rc;
+}
+
+static void
+stage_item(struct stage *st, struct item *it)
+{
+	const struct step *step = &st->tpl->steps[st->idx];
+	struct successor *succ = xcalloc(st->tpl->nsteps, sizeof(*succ));
+	struct stage_ctx ctx = {
+		.conf = &st->conf, .tpl = st->tpl, .step = step, .step_idx = st->idx,
+		.spool = &st->spool, .item = it, .ticket = &it->ticket,
+	};
+	int64_t t0 = now_ms_mono();
+	size_t nsucc;
+	enum stage_rc rc;
+
+	ctx.site = conf_site(&st->conf, ticket_get(&it->ticket, "site") ?: "");
+	stage_status(st, it->id);
+	nsucc = stage_successors(st, it, succ);
+	rc = stage_run_ops(st, &ctx, nsucc);
+	if (rc == STAGE_OK) {
+		result_append(&st->spool, &it->ticket, step->name, st->idx, ctx.created, ctx.warnings,
+			      ctx.warnings ? ctx.reason : "");
+		if (item_handoff(&st->sd, it, succ, nsucc) < 0)
+			item_fail(&st->sd, it, true, st->conf.max_attempts, st->conf.retry_delay,
+				  "handoff failed");
+		log_info("%s %s ok created=%d warnings=%d next=%zu %lldms", it->id,
+			 ticket_get(&it->ticket, "rel") ?: "", ctx.created, ctx.warnings, nsucc,
+			 (long long)(now_ms_mono() - t0));
+	} else {
+		long long attempt = ticket_get_ll(&it->ticket, "attempt", 0) + 1;
+		bool last = rc == STAGE_PERMFAIL || attempt >= st->conf.max_attempts;
+
+		if (last)
+			result_append(&st->spool, &it->ticket, step->name, st->idx, 0, 1, ctx.reason);
+		item_fail(&st->sd, it, rc == STAGE_TEMPFAIL, st->conf.max_attempts,
+			  st->conf.retry_delay, ctx.reason);
+	}
+	st->processed++;
+	stage_status(st, NULL);
+	for (size_t k = 0; k < st->tpl->nsteps; k++)
+		ticket_free(&succ[k].ticket);
+	free(succ);
+}
+
+static void
+stage_take(struct stage *st, const char *id)
+{
+	struct item it = {.dirfd = -1, .lockfd = -1};
+	int64_t due = 0;
+
+	switch (item_claim(&st->sd, id, &it, &due)) {
+	case 1:
+		if (item_committed(&it)) { /* a crash after the commit: only deliver */
+			if (item_deliver(&st->sd, &it) < 0)
+				log_warnx("%s: delivery failed, will retry", it.path);
+		} else {
+			stage_item(st, &it);
+		}
+		item_release(&it);
+		break;
+	case 2:
+		if (st->due_s == 0 || due < st->due_s)
+			st->due_s = due;
+		break;
+	default:
+		break;
+	}
+}
+
+static int
+stage_wait(struct stage *st)
+{
+	struct pollfd pfd[2] = {{st->inbox.ifd, POLLIN, 0}, {st->sigfd, POLLIN, 0}};
+	int timeout = -1;
+
+	if (st->due_s) {
+		int64_t left = st->due_s - now_s_real();
+
+		timeout = left > 0 ? (int)(left * 1000) : 0;
+	}
+	if (poll(pfd, 2, timeout) < 0 && errno != EINTR)
+		fatal("poll");
+	if (pfd[1].revents)
+		stage_read_signals(st);
+	if (st->due_s && now_s_real() >= st->due_s) {
+		st->due_s = 0;
+		return inbox_scan(&st->inbox, &st->sd);
+	}
+	if (pfd[0].revents && inbox_read_events(&st->inbox))
+		return inbox_scan(&st->inbox, &st->sd);
+	return 0;
+}
+
+static void
+stage_setup(struct stage *st)
+{
+	const struct step *step = &st->tpl->steps[st->idx];
+
+	if (spool_open(&st->spool, st->conf.spool_dir, false) < 0)
+		exit(69); /* EX_UNAVAILABLE */
+	if (stage_open(&st->sd, &st->spool, st->tpl->name, st->idx, step->name, true) < 0)
+		exit(69);
+	log_set_stage(st->sd.label);
+	st->succ_sd = xcalloc(st->tpl->nsteps, sizeof(*st->succ_sd));
+	for (size_t j = 0; j < st->tpl->nsteps; j++)
+		st->succ_sd[j].fd = -1;
+	if ((st->sigfd = stage_signals()) < 0)
+		fatal("signalfd");
+	if (st->ops->init && st->ops->init(&st->conf) < 0)
+		exit(70);
+	stage_recover(&st->sd, st->conf.max_attempts);
+	if (inbox_open(&st->inbox, &st->sd) < 0 || inbox_scan(&st->inbox, &st->sd) < 0)
+		exit(69);
+	stage_status_open(st);
+}
+
+static void
+stage_teardown(struct stage *st)
+{
+	if (st->ops->fini)
+		st->ops->fini();
+	inbox_close(&st->inbox);
+	for (size_t j = 0; j < st->tpl->nsteps; j++)
+		if (st->succ_sd[j].fd >= 0)
+			stage_close(&st->succ_sd[j]);
+	free(st->succ_sd);
+	stage_close(&st->sd);
+	spool_close(&st->spool);
+	if (st->statusfd >= 0)
+		close(st->statusfd);
+	close(st->sigfd);
+	conf_free(&st->conf);
+}
+
+int
+stage_main(int argc, char **argv, const struct stage_ops *ops)
+{
+	struct stage st = {.ops = ops, .statusfd = -1, .sigfd = -1};
+	const char *id;
+
+	stage_args(&st, argc, argv);
+	stage_setup(&st);
+	log_info("started");
+	while (!st.stop) {
+		while (!st.stop && (id = inbox_next(&st.inbox)) != NULL) {
+			stage_take(&st, id);
+			stage_read_signals(&st);
+		}
+		if (!st.stop && stage_wait(&st) < 0)
+			break;
+	}
+	log_info("stopping after %lld items", st.processed);
+	stage_teardown(&st);
+	return 0;
+}
+
+int
+stage_output_path(const struct stage_ctx *ctx, const char *ext, char *buf, size_t len,
+		  char *reason, size_t rlen)
+{
+	const char *root = ticket_get(ctx->ticket, "root");
+	const char *tail = ticket_get(ctx->ticket, "tail") ?: "";
+	const char *out = ticket_get(ctx->ticket, "out") ?: ticket_get(ctx->ticket, "rel");
+	char *dot;
+
+	if (root == NULL || out == NULL || *out == '\0') {
+		snprintf(reason, rlen, "ticket has no output root or name");
+		return -1;
+	}
+	if (path_check_rel(ctx->step->path_head, reason, rlen) < 0 ||
+	    path_check_rel(tail, reason, rlen) < 0 || path_check_rel(out, reason, rlen) < 0)
+		return -1;
+	if (path_join(buf, len, root, ctx->step->path_head, tail, out) < 0) {
+		snprintf(reason, rlen, "output path too long");
+		return -1;
+	}
+	dot = strrchr(buf, '.');
+	if (ext && dot && strchr(dot, '/') == NULL)
+		*dot = '\0';
+	if (ext && (strlen(buf) + strlen(ext) + 2 > len)) {
+		snprintf(reason, rlen, "output path too long");
+		return -1;
+	}
+	if (ext)
+		strcat(strcat(buf, "."), ext);
+	return 0;
+}
+
+const char *
+stage_source_path(const struct stage_ctx *ctx)
+{
+	return ticket_get(ctx->ticket, "src");
+}
+
+bool
+stage_overwrite(const struct stage_ctx *ctx)
+{
+	const char *o = ticket_get(ctx->ticket, "overwrite");
+
+	if (o && *o)
+		return strcmp(o, "1") == 0;
+	return ctx->step->overwrite;
+}
