@@ -109,7 +109,8 @@ stage_read_signals(struct stage *st)
 }
 
 /* The status file the supervisor reads for timeouts and `tmcwatch status`:
- * "<processed> <item id> <start real s> <timeout s>" or "<processed> -". */
+ * "<processed> <item id> <start s on CLOCK_MONOTONIC>" or "<processed> -".
+ * Monotonic seconds are the same clock in every process of this boot. */
 static void
 stage_status(struct stage *st, const char *id)
 {
@@ -119,8 +120,8 @@ stage_status(struct stage *st, const char *id)
 	if (st->statusfd < 0)
 		return;
 	if (id)
-		n = snprintf(buf, sizeof(buf), "%lld %s %lld %d\n", st->processed, id,
-			     (long long)now_s_real(), st->tpl->steps[st->idx].timeout);
+		n = snprintf(buf, sizeof(buf), "%lld %s %lld\n", st->processed, id,
+			     (long long)(now_ms_mono() / 1000));
 	else
 		n = snprintf(buf, sizeof(buf), "%lld -\n", st->processed);
 	if (ftruncate(st->statusfd, 0) < 0 || pwrite(st->statusfd, buf, (size_t)n, 0) < 0)
