@@ -69,10 +69,19 @@ children_start_due(struct children *cs, int64_t now)
 	}
 }
 
+/* TMC_RESTART_DELAY_MS shortens the base delay for tests (tmcwatch(8)). */
+static int64_t
+restart_base_ms(void)
+{
+	const char *e = getenv("TMC_RESTART_DELAY_MS");
+
+	return e && atoi(e) > 0 ? atoi(e) : 1000;
+}
+
 static void
 child_died(struct child *c, int status, int64_t now)
 {
-	int64_t delay = 1000;
+	int64_t delay = restart_base_ms();
 
 	if (WIFSIGNALED(status))
 		log_warnx("%s (pid %d) killed by signal %d", c->spec.label, (int)c->pid,
@@ -92,8 +101,8 @@ child_died(struct child *c, int status, int64_t now)
 		c->quick_deaths = 0;
 	}
 	if (c->quick_deaths >= 5)
-		log_warnx("%s keeps dying (%d times in a row within 10 s of start); next try in %llds",
-			  c->spec.label, c->quick_deaths, (long long)delay / 1000);
+		log_warnx("%s keeps dying (%d times in a row within 10 s of start); next try in %lld ms",
+			  c->spec.label, c->quick_deaths, (long long)delay);
 	c->restart_at_ms = now + delay;
 }
 

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "worker.h"
 
@@ -63,6 +64,12 @@ main(int argc, char **argv)
 		ticket_set(&t, "out", line);
 		ticket_set(&t, "root", root ? root : conf_site(&conf, site)->root);
 		ticket_set(&t, "tail", "");
+		if (getenv("TMC_TRACE")) {
+			struct timespec ts;
+
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ticket_setf(&t, "t_pub", "%lld", (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec);
+		}
 		r = emit_item(&sp, tpl, id, &t, false);
 		ticket_free(&t);
 		if (r < 0)
