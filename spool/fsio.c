@@ -209,9 +209,15 @@ void
 failpoint(const char *name)
 {
 	const char *fp = getenv("TMC_FAILPOINT");
+	size_t n = strlen(name);
 
-	if (fp && strcmp(fp, name) == 0) {
-		log_warnx("failpoint %s: killing myself", name);
-		raise(SIGKILL);
+	if (fp == NULL || strncmp(fp, name, n) != 0 || (fp[n] != '\0' && fp[n] != ':'))
+		return;
+	if (strcmp(fp + n, ":hang") == 0) {
+		log_warnx("failpoint %s: hanging", name);
+		for (;;)
+			pause();
 	}
+	log_warnx("failpoint %s: killing myself", name);
+	raise(SIGKILL);
 }
