@@ -30,11 +30,11 @@
 
 #define NAME_MAX_LEN 64
 #define NAME_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-"
-#define NAME_RULE                                                                          \
+#define NAME_RULE                                                                        \
 	"cannot be a folder name: use A-Z a-z 0-9 _ . - (not '.' first), at most 64 "    \
 	"characters"
 
-/* ---- lookups ------------------------------------------------------------------ */
+/* ---- lookups ---- */
 
 const struct site *
 conf_site(const struct conf *conf, const char *name)
@@ -63,10 +63,11 @@ step_kind_name(enum step_kind kind)
 {
 	static const char *const names[] = {"image", "video", "copy", "pass"};
 
-	return (unsigned int)kind < sizeof(names) / sizeof(names[0]) ? names[kind] : "unknown";
+	return (unsigned int)kind < sizeof(names) / sizeof(names[0]) ? names[kind]
+	                                                             : "unknown";
 }
 
-/* ---- source_ext filters ---------------------------------------------------------- */
+/* ---- source_ext filters ---- */
 
 /* Case-insensitive, and "jpeg" is "jpg" (TMC-REFERENCE section 10, 24). */
 static bool
@@ -141,7 +142,7 @@ filters_overlap(const char *a, const char *b)
 	}
 }
 
-/* ---- templates and steps ------------------------------------------------------------ */
+/* ---- templates and steps ---- */
 
 static bool
 name_ok(const char *s)
@@ -155,7 +156,7 @@ name_ok(const char *s)
  * mp4 "Origin"); if one file could take both, "source": name is ambiguous. */
 static void
 step_check_twin(const struct template *tpl, size_t i, const char *file, const char *label,
-		struct conf_errors *errs)
+                struct conf_errors *errs)
 {
 	const struct step *st = &tpl->steps[i], *o;
 	size_t j;
@@ -165,11 +166,13 @@ step_check_twin(const struct template *tpl, size_t i, const char *file, const ch
 		if (o->name == NULL || strcmp(o->name, st->name) != 0 ||
 		    !filters_overlap(o->source_ext, st->source_ext))
 			continue;
-		conf_errors_add(errs,
-				"%s:%d:%d: %s[%zu].name: step \"%s\" is already defined at %s[%zu] "
-				"for files this one takes too (source_ext \"%s\" and \"%s\")",
-				file, st->line, st->col, label, i, st->name, label, j,
-				o->source_ext ? o->source_ext : "", st->source_ext ? st->source_ext : "");
+		conf_errors_add(
+		    errs,
+		    "%s:%d:%d: %s[%zu].name: step \"%s\" is already defined at %s[%zu] "
+		    "for files this one takes too (source_ext \"%s\" and \"%s\")",
+		    file, st->line, st->col, label, i, st->name, label, j,
+		    o->source_ext ? o->source_ext : "",
+		    st->source_ext ? st->source_ext : "");
 		return;
 	}
 }
@@ -178,7 +181,7 @@ step_check_twin(const struct template *tpl, size_t i, const char *file, const ch
  * and any cycle all fail here. */
 static void
 step_check_source(struct template *tpl, size_t i, const char *file, const char *label,
-		  struct conf_errors *errs)
+                  struct conf_errors *errs)
 {
 	struct step *st = &tpl->steps[i];
 	bool named = false;
@@ -187,7 +190,8 @@ step_check_source(struct template *tpl, size_t i, const char *file, const char *
 	if (st->source == NULL || strcmp(st->source, "hires") == 0)
 		return;
 	for (j = 0; j < i; j++) {
-		if (tpl->steps[j].name == NULL || strcmp(tpl->steps[j].name, st->source) != 0)
+		if (tpl->steps[j].name == NULL ||
+		    strcmp(tpl->steps[j].name, st->source) != 0)
 			continue;
 		named = true;
 		if (filters_overlap(tpl->steps[j].source_ext, st->source_ext)) {
@@ -196,19 +200,22 @@ step_check_source(struct template *tpl, size_t i, const char *file, const char *
 		}
 	}
 	if (named)
-		conf_errors_add(errs,
-				"%s:%d:%d: %s[%zu].source: no earlier step \"%s\" takes the files "
-				"this step takes (source_ext \"%s\")",
-				file, st->line, st->col, label, i, st->source,
-				st->source_ext ? st->source_ext : "");
+		conf_errors_add(
+		    errs,
+		    "%s:%d:%d: %s[%zu].source: no earlier step \"%s\" takes the files "
+		    "this step takes (source_ext \"%s\")",
+		    file, st->line, st->col, label, i, st->source,
+		    st->source_ext ? st->source_ext : "");
 	else
-		conf_errors_add(errs, "%s:%d:%d: %s[%zu].source: source \"%s\" is not an earlier step",
-				file, st->line, st->col, label, i, st->source);
+		conf_errors_add(
+		    errs,
+		    "%s:%d:%d: %s[%zu].source: source \"%s\" is not an earlier step",
+		    file, st->line, st->col, label, i, st->source);
 }
 
 static void
 step_check(struct template *tpl, size_t i, const char *file, const char *label,
-	   struct conf_errors *errs)
+           struct conf_errors *errs)
 {
 	struct step *st = &tpl->steps[i];
 
@@ -216,16 +223,18 @@ step_check(struct template *tpl, size_t i, const char *file, const char *label,
 	if (st->name == NULL) /* the loader said so */
 		return;
 	if (!name_ok(st->name))
-		conf_errors_add(errs, "%s:%d:%d: %s[%zu].name: step name \"%s\" %s", file, st->line,
-				st->col, label, i, st->name, NAME_RULE);
+		conf_errors_add(errs, "%s:%d:%d: %s[%zu].name: step name \"%s\" %s", file,
+		                st->line, st->col, label, i, st->name, NAME_RULE);
 	else if (strcmp(st->name, "hires") == 0)
-		conf_errors_add(errs, "%s:%d:%d: %s[%zu].name: \"hires\" names the original",
-				file, st->line, st->col, label, i);
-	if (st->callback_line > 0)
 		conf_errors_add(errs,
-				"%s:%d:%d: %s[%zu].callback: per-step callback actions are not "
-				"supported",
-				file, st->callback_line, st->callback_col, label, i);
+		                "%s:%d:%d: %s[%zu].name: \"hires\" names the original",
+		                file, st->line, st->col, label, i);
+	if (st->callback_line > 0)
+		conf_errors_add(
+		    errs,
+		    "%s:%d:%d: %s[%zu].callback: per-step callback actions are not "
+		    "supported",
+		    file, st->callback_line, st->callback_col, label, i);
 	step_check_twin(tpl, i, file, label, errs);
 	step_check_source(tpl, i, file, label, errs);
 }
@@ -237,38 +246,39 @@ conf_template_check(struct template *tpl, const char *file, struct conf_errors *
 	size_t before = errs->n, i;
 
 	if (tpl->name && !name_ok(tpl->name))
-		conf_errors_add(errs, "%s:%d:%d: %s: template name \"%s\" %s", file, tpl->line,
-				tpl->col, tpl->name, tpl->name, NAME_RULE);
+		conf_errors_add(errs, "%s:%d:%d: %s: template name \"%s\" %s", file,
+		                tpl->line, tpl->col, tpl->name, tpl->name, NAME_RULE);
 	if (tpl->nsteps == 0)
-		conf_errors_add(errs, "%s:%d:%d: %s: template has no steps", file, tpl->line,
-				tpl->col, label);
+		conf_errors_add(errs, "%s:%d:%d: %s: template has no steps", file,
+		                tpl->line, tpl->col, label);
 	for (i = 0; i < tpl->nsteps; i++)
 		step_check(tpl, i, file, label, errs);
 	free(label);
 	return (int)(errs->n - before);
 }
 
-/* ---- sites and watches ------------------------------------------------------------------ */
+/* ---- sites and watches ---- */
 
 /* Opened, not just stat'ed: an unreadable profile fails the same way later. */
 static void
 site_file_check(const struct conf *conf, const struct site *site, const char *key,
-		const char *what, const char *name, struct conf_errors *errs)
+                const char *what, const char *name, struct conf_errors *errs)
 {
 	char *path = name[0] == '/' ? xstrdup(name) : xasprintf("%s/%s", conf->dir, name);
 	const char *why = NULL;
 	struct stat st;
 	int fd;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0 || fstat(fd, &st) < 0)
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0 ||
+	    fstat(fd, &st) < 0)
 		why = strerror(errno);
 	else if (!S_ISREG(st.st_mode))
 		why = "not a regular file";
 	if (fd >= 0)
 		close(fd);
 	if (why)
-		conf_errors_add(errs, "%s:%d:%d: site.%s.%s: %s %s: %s", conf->path, site->line,
-				site->col, site->name, key, what, path, why);
+		conf_errors_add(errs, "%s:%d:%d: site.%s.%s: %s %s: %s", conf->path,
+		                site->line, site->col, site->name, key, what, path, why);
 	free(path);
 }
 
@@ -282,19 +292,23 @@ site_check(const struct conf *conf, const struct site *site, struct conf_errors 
 	for (i = 0; i < site->nsrgb; i++)
 		site_file_check(conf, site, "srgb", "profile", site->srgb[i], errs);
 	if (site->watermark)
-		site_file_check(conf, site, "watermark", "watermark", site->watermark, errs);
+		site_file_check(conf, site, "watermark", "watermark", site->watermark,
+		                errs);
 }
 
 static void
 watch_check(const struct conf *conf, const struct watch *w, struct conf_errors *errs)
 {
 	if (w->site && conf_site(conf, w->site) == NULL)
-		conf_errors_add(errs, "%s:%d:%d: watchdog.%s: site \"%s\" is not defined in \"site\"",
-				conf->path, w->line, w->col, w->name, w->site);
+		conf_errors_add(
+		    errs, "%s:%d:%d: watchdog.%s: site \"%s\" is not defined in \"site\"",
+		    conf->path, w->line, w->col, w->name, w->site);
 	if (w->template && conf_template(conf, w->template) == NULL)
 		conf_errors_add(errs,
-				"%s:%d:%d: watchdog.%s.template: template \"%s\" is not defined in %s",
-				conf->path, w->line, w->col, w->name, w->template, conf->tpl_path);
+		                "%s:%d:%d: watchdog.%s.template: template \"%s\" is not "
+		                "defined in %s",
+		                conf->path, w->line, w->col, w->name, w->template,
+		                conf->tpl_path);
 }
 
 int

@@ -39,8 +39,8 @@ struct ld {
 };
 
 enum ktype {
-	KT_INT,    /* int in [min, max] */
-	KT_LONG,   /* long in [min, max] */
+	KT_INT,  /* int in [min, max] */
+	KT_LONG, /* long in [min, max] */
 	KT_BOOL,
 	KT_TRI,    /* int: -1 while absent, else 0 or 1 from a bool */
 	KT_DOUBLE, /* double >= min */
@@ -53,7 +53,7 @@ enum ktype {
 
 struct key;
 typedef void (*key_fn)(struct ld *ld, const struct key *key, int tok, void *base,
-		       const char *path);
+                       const char *path);
 
 struct key {
 	const char *name;
@@ -65,6 +65,7 @@ struct key {
 	bool required;
 };
 
+/* clang-format off */
 #define K_ROW(s, f, t, d, lo, hi, sd, req) {#f, t, offsetof(s, f), d, lo, hi, sd, NULL, req}
 #define K_INT(s, f, d, lo, hi) K_ROW(s, f, KT_INT, d, lo, hi, NULL, false)
 #define K_LONG(s, f, d, lo, hi) K_ROW(s, f, KT_LONG, d, lo, hi, NULL, false)
@@ -191,8 +192,9 @@ static const struct key step_keys[] = {
 _Static_assert(NROWS(conf_keys) <= KEYS_MAX, "KEYS_MAX");
 _Static_assert(NROWS(watch_keys) <= KEYS_MAX, "KEYS_MAX");
 _Static_assert(NROWS(step_keys) <= KEYS_MAX, "KEYS_MAX");
+/* clang-format on */
 
-/* ---- errors --------------------------------------------------------------- */
+/* ---- errors ---- */
 
 void
 conf_errors_add(struct conf_errors *errs, const char *fmt, ...)
@@ -233,7 +235,7 @@ ld_err(struct ld *ld, int tok, const char *path, const char *name, const char *f
 	va_end(ap);
 	json_where(ld->doc, tok, where, sizeof(where));
 	conf_errors_add(ld->errs, "%s: %s%s%s: %s", where, path, *path && name ? "." : "",
-			name ? name : "", what);
+	                name ? name : "", what);
 }
 
 static char *
@@ -242,20 +244,25 @@ key_join(const char *path, const char *name)
 	return *path ? xasprintf("%s.%s", path, name) : xstrdup(name);
 }
 
-/* ---- scalar values ---------------------------------------------------------- */
+/* ---- scalar values ---- */
 
 static void
 val_int(struct ld *ld, const struct key *k, int tok, void *p, const char *path)
 {
+	bool bounded = k->max != INT_MAX && k->max != LONG_MAX; /* a real upper limit */
 	long long v;
 
 	if (json_int(ld->doc, tok, &v) < 0)
 		ld_err(ld, tok, path, k->name, "expected an integer");
-	else if (v < k->min && (k->max == INT_MAX || k->max == LONG_MAX))
-		ld_err(ld, tok, path, k->name, "must be at least %lld, not %lld", k->min, v);
-	else if (v < k->min || v > k->max)
-		ld_err(ld, tok, path, k->name, "must be between %lld and %lld, not %lld", k->min,
-		       k->max, v);
+	else if (bounded && (v < k->min || v > k->max))
+		ld_err(ld, tok, path, k->name, "must be between %lld and %lld, not %lld",
+		       k->min, k->max, v);
+	else if (v < k->min)
+		ld_err(ld, tok, path, k->name, "must be at least %lld, not %lld", k->min,
+		       v);
+	else if (v > k->max)
+		ld_err(ld, tok, path, k->name, "must be at most %lld, not %lld", k->max,
+		       v);
 	else if (k->type == KT_INT)
 		*(int *)p = (int)v;
 	else
@@ -340,7 +347,7 @@ ld_value(struct ld *ld, const struct key *k, int tok, void *base, const char *pa
 	}
 }
 
-/* ---- objects ------------------------------------------------------------------ */
+/* ---- objects ---- */
 
 static void
 keys_default(const struct key *keys, size_t n, void *base)
@@ -389,7 +396,7 @@ key_find(const struct json *doc, int k, const struct key *keys, size_t n)
  * -1. False (and an error) when obj is not an object. */
 static bool
 ld_object(struct ld *ld, int obj, const struct key *keys, size_t n, void *base,
-	  const char *path, int *tokof)
+          const char *path, int *tokof)
 {
 	char *name;
 	size_t i;
@@ -417,7 +424,7 @@ ld_object(struct ld *ld, int obj, const struct key *keys, size_t n, void *base,
 	return true;
 }
 
-/* ---- arrays ---------------------------------------------------------------------- */
+/* ---- arrays ---- */
 
 static void
 ld_strv(struct ld *ld, int tok, const char *path, const char *name, char ***v, size_t *n)
@@ -430,7 +437,8 @@ ld_strv(struct ld *ld, int tok, const char *path, const char *name, char ***v, s
 		return;
 	}
 	*v = xcalloc((size_t)json_count(ld->doc, tok), sizeof(**v));
-	for (e = json_first(ld->doc, tok); e >= 0; e = json_sibling(ld->doc, tok, e), i++) {
+	for (e = json_first(ld->doc, tok); e >= 0;
+	     e = json_sibling(ld->doc, tok, e), i++) {
 		s = json_strdup(ld->doc, e);
 		if (s != NULL && *s != '\0') {
 			(*v)[(*n)++] = s;
@@ -461,7 +469,8 @@ int_pair(const struct json *doc, int tok, long long min, int out[2])
 }
 
 static void
-ld_imagick_mem(struct ld *ld, const struct key *key, int tok, void *base, const char *path)
+ld_imagick_mem(struct ld *ld, const struct key *key, int tok, void *base,
+               const char *path)
 {
 	struct conf *conf = base;
 
@@ -470,7 +479,7 @@ ld_imagick_mem(struct ld *ld, const struct key *key, int tok, void *base, const 
 		       "expected [normal, big]: two positive integers (MiB)");
 }
 
-/* ---- sites --------------------------------------------------------------------- */
+/* ---- sites ---- */
 
 static void
 ld_cmyk(struct ld *ld, const struct key *key, int tok, void *base, const char *path)
@@ -501,8 +510,8 @@ ld_site(struct ld *ld, int k, struct site *site)
 	ld_object(ld, k + 1, site_keys, NROWS(site_keys), site, path, tokof);
 	/* a relative root would follow whatever folder a daemon runs in */
 	if (site->root && site->root[0] != '/')
-		ld_err(ld, tokof[key_index(site_keys, NROWS(site_keys), "root")], path, "root",
-		       "expected an absolute path, not \"%s\"", site->root);
+		ld_err(ld, tokof[key_index(site_keys, NROWS(site_keys), "root")], path,
+		       "root", "expected an absolute path, not \"%s\"", site->root);
 	if (site->watermark && *site->watermark == '\0')
 		xfree(&site->watermark); /* "" reads as "no watermark" */
 	free(path);
@@ -523,7 +532,7 @@ ld_sites(struct ld *ld, const struct key *key, int tok, void *base, const char *
 		ld_site(ld, k, &conf->sites[conf->nsites++]);
 }
 
-/* ---- watches --------------------------------------------------------------------- */
+/* ---- watches ---- */
 
 static void
 ld_include(struct ld *ld, const struct key *key, int tok, void *base, const char *path)
@@ -532,7 +541,8 @@ ld_include(struct ld *ld, const struct key *key, int tok, void *base, const char
 
 	ld_strv(ld, tok, path, key->name, &w->include, &w->ninclude);
 	if (json_is_array(ld->doc, tok) && json_count(ld->doc, tok) == 0)
-		ld_err(ld, tok, path, key->name, "an empty list matches no file (omit it for all)");
+		ld_err(ld, tok, path, key->name,
+		       "an empty list matches no file (omit it for all)");
 }
 
 static void
@@ -551,7 +561,8 @@ ld_rename(struct ld *ld, const struct key *key, int tok, void *base, const char 
 	int k;
 
 	if (!json_is_object(ld->doc, tok)) {
-		ld_err(ld, tok, path, key->name, "expected an object {\"from\": \"to\", ...}");
+		ld_err(ld, tok, path, key->name,
+		       "expected an object {\"from\": \"to\", ...}");
 		return;
 	}
 	w->rename = xcalloc((size_t)json_count(ld->doc, tok), sizeof(*w->rename));
@@ -594,13 +605,14 @@ static void
 ld_watch(struct ld *ld, struct conf *conf, int tok, const char *key, int idx)
 {
 	char *path = idx < 0 ? xasprintf("watchdog.%s", key)
-			     : xasprintf("watchdog.%s[%d]", key, idx);
+	                     : xasprintf("watchdog.%s[%d]", key, idx);
 	int tokof[KEYS_MAX];
 	struct watch *w;
 
 	if (!json_is_object(ld->doc, tok)) {
-		ld_err(ld, tok, path, NULL, idx < 0 ? "expected an object or an array of objects"
-						    : "expected an object");
+		ld_err(ld, tok, path, NULL,
+		       idx < 0 ? "expected an object or an array of objects"
+		               : "expected an object");
 		free(path);
 		return;
 	}
@@ -640,7 +652,7 @@ ld_watchdog(struct ld *ld, const struct key *key, int tok, void *base, const cha
 	}
 }
 
-/* ---- http ------------------------------------------------------------------------- */
+/* ---- http ---- */
 
 static void
 ld_http(struct ld *ld, const struct key *key, int tok, void *base, const char *path)
@@ -651,12 +663,13 @@ ld_http(struct ld *ld, const struct key *key, int tok, void *base, const char *p
 
 	ld_object(ld, tok, http_keys, NROWS(http_keys), http, sub, tokof);
 	if (http->token && *http->token == '\0')
-		ld_err(ld, tokof[key_index(http_keys, NROWS(http_keys), "token")], sub, "token",
+		ld_err(ld, tokof[key_index(http_keys, NROWS(http_keys), "token")], sub,
+		       "token",
 		       "an empty token would admit anyone: omit the key for no token");
 	free(sub);
 }
 
-/* ---- steps -------------------------------------------------------------------------- */
+/* ---- steps ---- */
 
 static void
 ld_size(struct ld *ld, const struct key *key, int tok, void *base, const char *path)
@@ -686,7 +699,8 @@ ld_sharpen(struct ld *ld, const struct key *key, int tok, void *base, const char
 	st->has_sharpen = true;
 	return;
 bad:
-	ld_err(ld, tok, path, key->name, "expected [radius, sigma]: two non-negative numbers");
+	ld_err(ld, tok, path, key->name,
+	       "expected [radius, sigma]: two non-negative numbers");
 }
 
 /* "kind", or TMC's "ffmpeg": true for video. An mp4 source_ext alone does
@@ -699,12 +713,15 @@ step_kind(struct ld *ld, struct step *st, const char *path, int tkind, int tff)
 	int k;
 
 	if (tkind >= 0 && (s = json_strdup(ld->doc, tkind)) != NULL) {
-		for (k = STEP_PASS; k > STEP_IMAGE && strcmp(s, step_kind_name(k)) != 0; k--)
+		for (k = STEP_PASS; k > STEP_IMAGE && strcmp(s, step_kind_name(k)) != 0;
+		     k--)
 			;
 		st->kind = (enum step_kind)k;
 		if (k == STEP_IMAGE && strcmp(s, "image") != 0)
 			ld_err(ld, tkind, path, "kind",
-			       "expected \"image\", \"video\", \"copy\" or \"pass\", not \"%s\"", s);
+			       "expected \"image\", \"video\", \"copy\" or \"pass\", not "
+			       "\"%s\"",
+			       s);
 		free(s);
 	} else if (tkind >= 0) {
 		ld_err(ld, tkind, path, "kind", "expected a string");
@@ -728,17 +745,18 @@ step_format(struct ld *ld, struct step *st, const char *path, int tok)
 	else if (video && strcmp(st->format, "mp4") != 0)
 		ld_err(ld, tok, path, "format", "a video step writes \"mp4\", not \"%s\"",
 		       st->format);
-	else if (!video && strcmp(st->format, "jpg") != 0 && strcmp(st->format, "png") != 0 &&
-		 strcmp(st->format, "webp") != 0)
-		ld_err(ld, tok, path, "format", "expected \"jpg\", \"png\" or \"webp\", not \"%s\"",
-		       st->format);
+	else if (!video && strcmp(st->format, "jpg") != 0 &&
+	         strcmp(st->format, "png") != 0 && strcmp(st->format, "webp") != 0)
+		ld_err(ld, tok, path, "format",
+		       "expected \"jpg\", \"png\" or \"webp\", not \"%s\"", st->format);
 }
 
 /* "", "jpg", "jpg,png" or "!mp4": extensions as in file names, no dots */
 static bool
 ext_filter_ok(const char *s)
 {
-	static const char ext[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_+-";
+	static const char ext[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_+-";
 	size_t n;
 
 	if (*s == '\0')
@@ -760,13 +778,16 @@ step_post(struct ld *ld, struct step *st, int obj, const char *path, const int *
 	int text = tokof[key_index(step_keys, NROWS(step_keys), "source_ext")];
 
 	step_kind(ld, st, path, tokof[key_index(step_keys, NROWS(step_keys), "kind")],
-		  tokof[key_index(step_keys, NROWS(step_keys), "ffmpeg")]);
-	step_format(ld, st, path, tokof[key_index(step_keys, NROWS(step_keys), "format")]);
+	          tokof[key_index(step_keys, NROWS(step_keys), "ffmpeg")]);
+	step_format(ld, st, path,
+	            tokof[key_index(step_keys, NROWS(step_keys), "format")]);
 	if (tsize < 0 && (st->kind == STEP_IMAGE || st->kind == STEP_VIDEO))
-		ld_err(ld, obj, path, "size", "required key is missing (image and video steps)");
+		ld_err(ld, obj, path, "size",
+		       "required key is missing (image and video steps)");
 	if (!ext_filter_ok(st->source_ext))
 		ld_err(ld, text, path, "source_ext",
-		       "expected \"\", \"jpg\", \"jpg,png\" or \"!mp4\" (no dots), not \"%s\"",
+		       "expected \"\", \"jpg\", \"jpg,png\" or \"!mp4\" (no dots), not "
+		       "\"%s\"",
 		       st->source_ext);
 	if (tcb >= 0)
 		json_line_col(ld->doc, tcb - 1, &st->callback_line, &st->callback_col);
@@ -798,7 +819,8 @@ ld_proc(struct ld *ld, int tok, struct template *tpl, const char *label)
 		return;
 	}
 	tpl->steps = xcalloc((size_t)json_count(ld->doc, tok), sizeof(*tpl->steps));
-	for (e = json_first(ld->doc, tok); e >= 0; e = json_sibling(ld->doc, tok, e), i++) {
+	for (e = json_first(ld->doc, tok); e >= 0;
+	     e = json_sibling(ld->doc, tok, e), i++) {
 		path = xasprintf("%s[%d]", label, i);
 		ld_step(ld, e, &tpl->steps[tpl->nsteps++], path);
 		free(path);
@@ -816,7 +838,7 @@ ld_tpl_proc(struct ld *ld, const struct key *key, int tok, void *base, const cha
 
 int
 conf_proc_parse(const struct json *doc, int proc, const char *label, bool skipsamesize,
-		struct template *tpl, struct conf_errors *errs)
+                struct template *tpl, struct conf_errors *errs)
 {
 	struct ld ld = {doc, errs, NULL, skipsamesize};
 	size_t before = errs->n;
@@ -827,7 +849,7 @@ conf_proc_parse(const struct json *doc, int proc, const char *label, bool skipsa
 	return (int)(errs->n - before);
 }
 
-/* ---- the two documents ------------------------------------------------------------ */
+/* ---- the two documents ---- */
 
 static void
 ld_config(struct ld *ld, struct conf *conf)
@@ -853,14 +875,15 @@ ld_templates(struct ld *ld, struct conf *conf)
 {
 	int k;
 
-	conf->templates = xcalloc((size_t)json_count(ld->doc, 0), sizeof(*conf->templates));
+	conf->templates =
+	    xcalloc((size_t)json_count(ld->doc, 0), sizeof(*conf->templates));
 	for (k = json_first(ld->doc, 0); k >= 0; k = json_sibling(ld->doc, 0, k))
 		ld_template(ld, k, &conf->templates[conf->ntemplates++]);
 }
 
 static void
 load_doc(struct conf *conf, const char *path, void (*fn)(struct ld *, struct conf *),
-	 struct conf_errors *errs)
+         struct conf_errors *errs)
 {
 	char err[PATH_MAX + 256], where[PATH_MAX + 32];
 	struct json doc;
@@ -874,7 +897,7 @@ load_doc(struct conf *conf, const char *path, void (*fn)(struct ld *, struct con
 		fn(&ld, conf);
 	else
 		conf_errors_add(errs, "%s: expected an object at the top level",
-				json_where(&doc, 0, where, sizeof(where)));
+		                json_where(&doc, 0, where, sizeof(where)));
 	json_free(&doc);
 }
 
@@ -890,7 +913,8 @@ conf_dir(const char *path)
 		path += 2;
 	slash = strrchr(path, '/');
 	if (path[0] == '/')
-		return slash == path ? xstrdup("/") : xstrndup(path, (size_t)(slash - path));
+		return slash == path ? xstrdup("/")
+		                     : xstrndup(path, (size_t)(slash - path));
 	if ((cwd = getcwd(NULL, 0)) == NULL)
 		cwd = xstrdup(".");
 	dir = slash ? xasprintf("%s/%.*s", cwd, (int)(slash - path), path) : xstrdup(cwd);
@@ -911,7 +935,8 @@ conf_defaults(struct conf *conf)
 }
 
 int
-conf_load(struct conf *conf, const char *path, const char *tpl_path, struct conf_errors *errs)
+conf_load(struct conf *conf, const char *path, const char *tpl_path,
+          struct conf_errors *errs)
 {
 	const char *slash = strrchr(path, '/');
 	size_t before = errs->n;
@@ -922,7 +947,8 @@ conf_load(struct conf *conf, const char *path, const char *tpl_path, struct conf
 	if (tpl_path)
 		conf->tpl_path = xstrdup(tpl_path);
 	else if (slash)
-		conf->tpl_path = xasprintf("%.*s/template.json", (int)(slash - path), path);
+		conf->tpl_path =
+		    xasprintf("%.*s/template.json", (int)(slash - path), path);
 	else
 		conf->tpl_path = xstrdup("template.json");
 	conf_defaults(conf);
@@ -931,7 +957,7 @@ conf_load(struct conf *conf, const char *path, const char *tpl_path, struct conf
 	return (int)(errs->n - before);
 }
 
-/* ---- freeing ---------------------------------------------------------------------------- */
+/* ---- freeing ---- */
 
 static void
 strv_free(char ***v, size_t *n)

@@ -29,7 +29,7 @@ differs(const char *label, const char *got, const char *want)
 	if (got == want || (got && want && strcmp(got, want) == 0))
 		return 0;
 	print_error("%s:\n   got: %s\n  want: %s\n", label, got ? got : "(null)",
-		    want ? want : "(null)");
+	            want ? want : "(null)");
 	return 1;
 }
 
@@ -43,7 +43,7 @@ fixture(const char *name)
 	return path;
 }
 
-/* ---- rejections ----------------------------------------------------------- */
+/* ---- rejections ---- */
 
 struct bad_case {
 	const char *label;
@@ -52,6 +52,7 @@ struct bad_case {
 	const char *err;
 };
 
+/* clang-format off */
 static const struct bad_case bad_cases[] = {
 	/* keys */
 	{"key without value", "{\"a\"}", 0, "t.json:1:2: key \"a\" has no value"},
@@ -163,6 +164,7 @@ static const struct bad_case bad_cases[] = {
 	{"byte 0x80 outside strings", "[1, \x80]", 0, "t.json:1:5: unexpected byte 0x80"},
 	{"lone slash", "[1, /]", 0, "t.json:1:5: unexpected '/'"},
 };
+/* clang-format on */
 
 static void
 test_rejections(void **state)
@@ -177,8 +179,8 @@ test_rejections(void **state)
 	for (i = 0; i < NCASES(bad_cases); i++) {
 		c = &bad_cases[i];
 		err[0] = '\0';
-		r = json_parse(&doc, "t.json", c->text, c->len ? c->len : strlen(c->text), err,
-			       sizeof(err));
+		r = json_parse(&doc, "t.json", c->text, c->len ? c->len : strlen(c->text),
+		               err, sizeof(err));
 		fails += differs(c->label, r < 0 ? err : "(parsed)", c->err);
 		if (r == 0)
 			json_free(&doc);
@@ -201,11 +203,12 @@ test_deep_nesting(void **state)
 	text[1200] = '\0';
 	assert_int_equal(json_parse(&doc, "t.json", text, 1200, err, sizeof(err)), -1);
 	assert_string_equal(err, "t.json:1:513: nested deeper than 512 levels");
-	assert_int_equal(json_parse(&doc, "t.json", text + 600 - 512, 1024, err, sizeof(err)), 0);
+	assert_int_equal(
+	    json_parse(&doc, "t.json", text + 600 - 512, 1024, err, sizeof(err)), 0);
 	json_free(&doc);
 }
 
-/* ---- what is accepted ------------------------------------------------------ */
+/* ---- what is accepted ---- */
 
 struct good_case {
 	const char *label;
@@ -214,6 +217,7 @@ struct good_case {
 	const char *want; /* its unescaped string */
 };
 
+/* clang-format off */
 static const struct good_case good_cases[] = {
 	{"empty object", "{}", NULL, NULL},
 	{"empty array", " [ ] ", NULL, NULL},
@@ -242,6 +246,7 @@ static const struct good_case good_cases[] = {
 	{"PHP-escaped URL", "{\"a\":\"http:\\/\\/192.168.0.255\\/api\"}", "a",
 	 "http://192.168.0.255/api"},
 };
+/* clang-format on */
 
 static void
 test_accepted(void **state)
@@ -255,7 +260,8 @@ test_accepted(void **state)
 	(void)state;
 	for (i = 0; i < NCASES(good_cases); i++) {
 		c = &good_cases[i];
-		if (json_parse(&doc, "t.json", c->text, strlen(c->text), err, sizeof(err)) < 0) {
+		if (json_parse(&doc, "t.json", c->text, strlen(c->text), err,
+		               sizeof(err)) < 0) {
 			fails += differs(c->label, err, "(parsed)");
 			continue;
 		}
@@ -270,7 +276,7 @@ test_accepted(void **state)
 	assert_int_equal(fails, 0);
 }
 
-/* ---- values ------------------------------------------------------------------ */
+/* ---- values ---- */
 
 struct num_case {
 	const char *label;
@@ -280,6 +286,7 @@ struct num_case {
 	double d;
 };
 
+/* clang-format off */
 static const struct num_case int_cases[] = {
 	{"positive", "42", 0, 42, 0},
 	{"negative", "-7", 0, -7, 0},
@@ -315,6 +322,7 @@ static const struct num_case bool_cases[] = {
 	{"one", "1", -1, 0, 0},
 	{"string", "\"true\"", -1, 0, 0},
 };
+/* clang-format on */
 
 enum num_kind { NUM_INT, NUM_DOUBLE, NUM_BOOL };
 
@@ -329,11 +337,16 @@ num_case_run(const struct num_case *c, enum num_kind kind)
 	int r;
 
 	snprintf(text, sizeof(text), "[%s]", c->text);
-	snprintf(label, sizeof(label), "%s: %s", kind == NUM_INT ? "int" : kind == NUM_BOOL ? "bool" : "double", c->label);
+	snprintf(label, sizeof(label), "%s: %s",
+	         kind == NUM_INT    ? "int"
+	         : kind == NUM_BOOL ? "bool"
+	                            : "double",
+	         c->label);
 	if (json_parse(&doc, "t.json", text, strlen(text), err, sizeof(err)) < 0)
 		return differs(label, err, "(parsed)");
-	r = kind == NUM_INT ? json_int(&doc, 1, &i) : kind == NUM_BOOL ? json_bool(&doc, 1, &b)
-								      : json_double(&doc, 1, &d);
+	r = kind == NUM_INT    ? json_int(&doc, 1, &i)
+	    : kind == NUM_BOOL ? json_bool(&doc, 1, &b)
+	                       : json_double(&doc, 1, &d);
 	json_free(&doc);
 	if (r != c->ok || (r == 0 && kind == NUM_INT && i != c->i) ||
 	    (r == 0 && kind == NUM_BOOL && b != (c->i != 0)) ||
@@ -360,11 +373,11 @@ test_values(void **state)
 	assert_int_equal(fails, 0);
 }
 
-/* ---- navigation and positions -------------------------------------------------- */
+/* ---- navigation and positions ---- */
 
 static const char nav_text[] = "{\"a\": [1, {\"b\": 2}, 3],\n"
-			       " \"c\": {\"d\": \"e\"},\n"
-			       " \"f\": null, \"g\": false}";
+                               " \"c\": {\"d\": \"e\"},\n"
+                               " \"f\": null, \"g\": false}";
 
 static void
 test_navigation(void **state)
@@ -374,7 +387,9 @@ test_navigation(void **state)
 	int a, c, k, n, line, col;
 
 	(void)state;
-	assert_int_equal(json_parse(&doc, "nav.json", nav_text, strlen(nav_text), err, sizeof(err)), 0);
+	assert_int_equal(
+	    json_parse(&doc, "nav.json", nav_text, strlen(nav_text), err, sizeof(err)),
+	    0);
 	assert_true(json_is_object(&doc, 0));
 	assert_int_equal(json_count(&doc, 0), 4);
 	a = json_get(&doc, 0, "a");
@@ -412,8 +427,9 @@ test_navigation(void **state)
 	json_line_col(&doc, json_get(&doc, c, "d"), &line, &col);
 	assert_int_equal(line, 2);
 	assert_int_equal(col, 13);
-	assert_string_equal(json_where(&doc, json_get(&doc, 0, "f") - 1, where, sizeof(where)),
-			    "nav.json:3:2");
+	assert_string_equal(
+	    json_where(&doc, json_get(&doc, 0, "f") - 1, where, sizeof(where)),
+	    "nav.json:3:2");
 	assert_string_equal(json_where(&doc, -1, where, sizeof(where)), "nav.json");
 	json_line_col(&doc, 999, &line, &col);
 	assert_int_equal(line, 0);
@@ -421,7 +437,7 @@ test_navigation(void **state)
 	json_free(&doc); /* twice is harmless */
 }
 
-/* ---- quoting --------------------------------------------------------------------- */
+/* ---- quoting ---- */
 
 struct quote_case {
 	const char *label;
@@ -431,6 +447,7 @@ struct quote_case {
 	bool lossy; /* invalid UTF-8 in: it reads back with U+FFFD */
 };
 
+/* clang-format off */
 static const struct quote_case quote_cases[] = {
 	{"plain", "abc", false, "\"abc\"", false},
 	{"empty", "", true, "\"\"", false},
@@ -451,6 +468,7 @@ static const struct quote_case quote_cases[] = {
 	{"overlong, two U+FFFD", "\xc0\xaf", true, "\"\\ufffd\\ufffd\"", true},
 	{"lone continuation", "\x80", false, "\"\xef\xbf\xbd\"", true},
 };
+/* clang-format on */
 
 static void
 test_quote(void **state)
@@ -466,7 +484,8 @@ test_quote(void **state)
 		sb_reset(&sb);
 		json_quote(&sb, quote_cases[i].in, quote_cases[i].php);
 		fails += differs(quote_cases[i].label, sb.buf, quote_cases[i].want);
-		/* every output is a JSON string that reads back; valid input round-trips */
+		/* every output is a JSON string that reads back; valid input round-trips
+		 */
 		if (json_parse(&doc, "q", sb.buf, sb.len, err, sizeof(err)) < 0) {
 			fails += differs(quote_cases[i].label, err, "(parsed)");
 			continue;
@@ -481,13 +500,14 @@ test_quote(void **state)
 	assert_int_equal(fails, 0);
 }
 
-/* ---- files ---------------------------------------------------------------------------- */
+/* ---- files ---- */
 
 static void
 test_files(void **state)
 {
-	static const char *const names[] = {"config.json", "template.json", "job_image.json",
-					    "job_video.json", "job_mixed.json"};
+	static const char *const names[] = {"config.json", "template.json",
+	                                    "job_image.json", "job_video.json",
+	                                    "job_mixed.json"};
 	struct json doc;
 	char err[PATH_MAX + 64], want[PATH_MAX + 64], *s;
 	size_t i;
@@ -502,14 +522,17 @@ test_files(void **state)
 	}
 	assert_int_equal(fails, 0);
 	/* the README's job: an escaped URL and a Korean template name */
-	assert_int_equal(json_load_file(&doc, fixture("job_image.json"), err, sizeof(err)), 0);
+	assert_int_equal(
+	    json_load_file(&doc, fixture("job_image.json"), err, sizeof(err)), 0);
 	s = json_strdup(&doc, json_get(&doc, json_get(&doc, 0, "hires"), "callback"));
 	assert_string_equal(s, "http://192.168.0.255/api/convert_end");
 	free(s);
-	assert_true(json_streq(&doc, json_get(&doc, 0, "template"), "\xed\x85\x9c\xed\x94\x8c\xeb\xa6\xbf\xeb\xaa\x85"));
+	assert_true(json_streq(&doc, json_get(&doc, 0, "template"),
+	                       "\xed\x85\x9c\xed\x94\x8c\xeb\xa6\xbf\xeb\xaa\x85"));
 	json_free(&doc);
 
-	assert_int_equal(json_load_file(&doc, "/nonexistent/t.json", err, sizeof(err)), -1);
+	assert_int_equal(json_load_file(&doc, "/nonexistent/t.json", err, sizeof(err)),
+	                 -1);
 	assert_string_equal(err, "/nonexistent/t.json: No such file or directory");
 	snprintf(want, sizeof(want), "%s: not a regular file", fixture(""));
 	assert_int_equal(json_load_file(&doc, fixture(""), err, sizeof(err)), -1);
@@ -521,10 +544,10 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_rejections), cmocka_unit_test(test_deep_nesting),
-		cmocka_unit_test(test_accepted),   cmocka_unit_test(test_values),
-		cmocka_unit_test(test_navigation), cmocka_unit_test(test_quote),
-		cmocka_unit_test(test_files),
+	    cmocka_unit_test(test_rejections), cmocka_unit_test(test_deep_nesting),
+	    cmocka_unit_test(test_accepted),   cmocka_unit_test(test_values),
+	    cmocka_unit_test(test_navigation), cmocka_unit_test(test_quote),
+	    cmocka_unit_test(test_files),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
