@@ -61,7 +61,7 @@ struct template {
 	char *description;
 	struct step *steps;
 	size_t nsteps;
-	int line, col;     /* its key in template.json (the "proc" of a job: 0) */
+	int line, col;     /* its key in template.json; for a job, its "proc" */
 };
 
 struct site {

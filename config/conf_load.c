@@ -290,7 +290,8 @@ val_double(struct ld *ld, const struct key *k, int tok, void *p, const char *pat
 	if (json_double(ld->doc, tok, &v) < 0)
 		ld_err(ld, tok, path, k->name, "expected a number");
 	else if (v < (double)k->min)
-		ld_err(ld, tok, path, k->name, "must be at least %lld", k->min);
+		ld_err(ld, tok, path, k->name, "must be at least %lld, not %g", k->min,
+		       v);
 	else
 		*(double *)p = v;
 }
@@ -451,20 +452,20 @@ ld_strv(struct ld *ld, int tok, const char *path, const char *name, char ***v, s
 	}
 }
 
-/* [a, b] with integers in [min, INT_MAX] */
+/* [a, b] with integers in [min, INT_MAX]; out is untouched on error */
 static int
 int_pair(const struct json *doc, int tok, long long min, int out[2])
 {
-	long long v;
+	long long v[2];
 	int e, i = 0;
 
 	if (!json_is_array(doc, tok) || json_count(doc, tok) != 2)
 		return -1;
-	for (e = json_first(doc, tok); e >= 0; e = json_sibling(doc, tok, e), i++) {
-		if (json_int(doc, e, &v) < 0 || v < min || v > INT_MAX)
+	for (e = json_first(doc, tok); e >= 0; e = json_sibling(doc, tok, e), i++)
+		if (json_int(doc, e, &v[i]) < 0 || v[i] < min || v[i] > INT_MAX)
 			return -1;
-		out[i] = (int)v;
-	}
+	out[0] = (int)v[0];
+	out[1] = (int)v[1];
 	return 0;
 }
 
@@ -703,29 +704,35 @@ bad:
 	       "expected [radius, sigma]: two non-negative numbers");
 }
 
+static int
+kind_from_name(const char *s)
+{
+	int k;
+
+	for (k = STEP_IMAGE; k <= STEP_PASS; k++)
+		if (strcmp(s, step_kind_name((enum step_kind)k)) == 0)
+			return k;
+	return -1;
+}
+
 /* "kind", or TMC's "ffmpeg": true for video. An mp4 source_ext alone does
  * not make a video step: TMC transcoded only with "ffmpeg": true. */
 static void
 step_kind(struct ld *ld, struct step *st, const char *path, int tkind, int tff)
 {
+	char *s = tkind >= 0 ? json_strdup(ld->doc, tkind) : NULL;
+	int k = s ? kind_from_name(s) : -1;
 	bool ff = false;
-	char *s;
-	int k;
 
-	if (tkind >= 0 && (s = json_strdup(ld->doc, tkind)) != NULL) {
-		for (k = STEP_PASS; k > STEP_IMAGE && strcmp(s, step_kind_name(k)) != 0;
-		     k--)
-			;
+	if (k >= 0)
 		st->kind = (enum step_kind)k;
-		if (k == STEP_IMAGE && strcmp(s, "image") != 0)
-			ld_err(ld, tkind, path, "kind",
-			       "expected \"image\", \"video\", \"copy\" or \"pass\", not "
-			       "\"%s\"",
-			       s);
-		free(s);
-	} else if (tkind >= 0) {
+	else if (s)
+		ld_err(ld, tkind, path, "kind",
+		       "expected \"image\", \"video\", \"copy\" or \"pass\", not \"%s\"",
+		       s);
+	else if (tkind >= 0)
 		ld_err(ld, tkind, path, "kind", "expected a string");
-	}
+	free(s);
 	if (tff >= 0 && json_bool(ld->doc, tff, &ff) < 0)
 		ld_err(ld, tff, path, "ffmpeg", "expected true or false");
 	else if (ff && tkind >= 0 && st->kind != STEP_VIDEO)

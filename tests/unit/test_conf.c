@@ -595,7 +595,7 @@ static const struct load_case load_cases[] = {
 	 "config.json:5:22: watchdog.s1.rename.h.mp4: expected a string\n"
 	 "config.json:5:25: watchdog.s1.rename.: the text to replace is empty\n"
 	 "config.json:6:15: watchdog.s1.overwrite: expected true or false\n"
-	 "config.json:7:13: watchdog.s1.capture: must be at least 0\n"
+	 "config.json:7:13: watchdog.s1.capture: must be at least 0, not -1\n"
 	 "config.json:9:14: watchdog.s1.quiet_ms: expected an integer\n"
 	 "config.json:10:10: watchdog.s1.site: expected a string\n"
 	 "config.json:8:10: watchdog.s1.mode: expected \"auto\", \"inotify\" or \"poll\", not \"fast\""},
