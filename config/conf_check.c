@@ -31,8 +31,8 @@
 #define NAME_MAX_LEN 64
 #define NAME_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-"
 #define NAME_RULE                                                                        \
-	"cannot be a folder name: use A-Z a-z 0-9 _ . - (not '.' first), at most 64 "    \
-	"characters"
+	"cannot be a folder name: use letters (UTF-8 too), digits, _ . - (not '.' first), "  \
+	"at most 64 characters"
 
 /* ---- lookups ---- */
 
@@ -144,12 +144,21 @@ filters_overlap(const char *a, const char *b)
 
 /* ---- templates and steps ---- */
 
+/* Names become folder names. Non-ASCII (already checked to be UTF-8 by
+ * the parser) is allowed: TMC's own README names its templates in Korean. */
 static bool
 name_ok(const char *s)
 {
-	size_t n = strlen(s);
+	size_t chars = 0;
 
-	return n > 0 && n <= NAME_MAX_LEN && s[0] != '.' && strspn(s, NAME_CHARS) == n;
+	if (s[0] == '\0' || s[0] == '.')
+		return false;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p < 0x80 && strchr(NAME_CHARS, *p) == NULL)
+			return false;
+		chars += (*p & 0xc0) != 0x80;
+	}
+	return chars <= NAME_MAX_LEN;
 }
 
 /* Two entries of one name are alternatives by extension (TMC's image and
