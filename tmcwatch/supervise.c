@@ -57,8 +57,12 @@ on_death(struct child *c, void *arg)
 	struct sup *s = arg;
 
 	workers_forget(s->sp, c->pid);
-	if (c->spec.tpl_idx >= 0 && !c->retired && (size_t)c->spec.tpl_idx < s->conf->ntemplates)
-		recover_stage(s, c->spec.tpl_idx, c->spec.step_idx, false);
+	if (c->spec.tpl_idx < 0 || c->retired || (size_t)c->spec.tpl_idx >= s->conf->ntemplates)
+		return;
+	/* its claim is in its own stage; a handoff it committed but did not
+	 * finish is in a later stage's tmp/ */
+	for (size_t j = 0; j < s->conf->templates[c->spec.tpl_idx].nsteps; j++)
+		recover_stage(s, c->spec.tpl_idx, (int)j, false);
 }
 
 static void
