@@ -57,6 +57,8 @@ image_exception(const ExceptionInfo *e, const char *what, char *reason, size_t r
 		 e->reason ? e->reason : "GraphicsMagick failed without a reason",
 		 e->description ? " (" : "", e->description ? e->description : "",
 		 e->description ? ")" : "");
+	if (e->reason && (strstr(e->reason, "exceeds") || strstr(e->reason, "exceeded")))
+		return STAGE_PERMFAIL; /* a pixel, width or height limit: the same next time */
 	if (e->severity == ResourceLimitError || e->severity == ResourceLimitFatalError ||
 	    e->severity == CacheError || e->severity == CacheFatalError)
 		return STAGE_TEMPFAIL;
@@ -148,6 +150,7 @@ image_ping(const char *path, struct image_hdr *hdr, char *reason, size_t rlen)
 	ImageInfo *info;
 	Image *img;
 	FILE *fp;
+	magick_uint64_t limit;
 	enum stage_rc rc;
 
 	memset(hdr, 0, sizeof(*hdr));
@@ -155,7 +158,11 @@ image_ping(const char *path, struct image_hdr *hdr, char *reason, size_t rlen)
 		return rc;
 	GetExceptionInfo(&ex);
 	info = source_info(fp, hdr->coder, path);
+	/* the header's size is what we want to judge, so no pixel limit here */
+	limit = GetMagickResourceLimit(PixelsResource);
+	SetMagickResourceLimit(PixelsResource, INT64_MAX);
 	img = PingImage(info, &ex);
+	SetMagickResourceLimit(PixelsResource, (magick_int64_t)limit);
 	if (img == NULL) {
 		rc = image_exception(&ex, path, reason, rlen);
 	} else {

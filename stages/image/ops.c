@@ -239,7 +239,8 @@ image_profiles(struct image_run *r)
 	if (s->cmyk && r->img->colorspace == CMYKColorspace) {
 		for (size_t i = 0; site && i < site->ncmyk; i++)
 			n += profile_apply(r, "CMYK", site->cmyk[i]);
-		if (n == 0 && GetImageProfile(r->img, "ICM", NULL) == NULL)
+		if (n == 0 && (site == NULL || site->ncmyk == 0) &&
+		    GetImageProfile(r->img, "ICM", NULL) == NULL)
 			image_warn(r->ctx, "CMYK image and no usable CMYK profile for site %s: "
 				   "converted without colour management",
 				   site ? site->name : "(none)");
