@@ -51,6 +51,11 @@ enum stage_rc image_pixels_header(int dirfd, struct image_hdr *hdr, char *reason
 enum stage_rc image_read_pixels(int dirfd, Image **out, int *quality, char *reason, size_t rlen);
 enum stage_rc image_write_pixels(int dirfd, const Image *img, int quality, char *reason,
 				 size_t rlen);
+bool image_pixels_mpc(void);  /* TMC_IMAGE_PIXELS=mpc: hand pixels on as MPC (bench) */
+enum stage_rc image_write_mpc(const char *dirpath, Image *img, int quality, char *reason,
+			      size_t rlen);
+enum stage_rc image_read_mpc(const char *dirpath, bool ping, Image **out, int *quality,
+			     char *reason, size_t rlen);
 /* Box fit of TMC's size option: (w,h) into size[2]; 0 = free side. */
 void image_fit(unsigned long w, unsigned long h, const int size[2], bool enlarge,
 	       unsigned long *nw, unsigned long *nh);

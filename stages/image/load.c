@@ -411,6 +411,56 @@ image_read_pixels(int dirfd, Image **out, int *quality, char *reason, size_t rle
 	return rc;
 }
 
+/* --- pixels.mpc: GraphicsMagick's own cache format, the measured alternative --
+ * (TMC_IMAGE_PIXELS=mpc, benchmarks only; see tests/bench/image.sh). */
+
+bool
+image_pixels_mpc(void)
+{
+	const char *v = getenv("TMC_IMAGE_PIXELS");
+
+	return v && strcmp(v, "mpc") == 0;
+}
+
+enum stage_rc
+image_write_mpc(const char *dirpath, Image *img, int quality, char *reason, size_t rlen)
+{
+	ImageInfo *info = CloneImageInfo(NULL);
+	char q[16];
+	enum stage_rc rc = STAGE_OK;
+
+	snprintf(q, sizeof(q), "%d", quality);
+	SetImageAttribute(img, "tmc:quality", NULL);
+	SetImageAttribute(img, "tmc:quality", q);
+	snprintf(info->filename, sizeof(info->filename), "MPC:%s/next.mpc", dirpath);
+	snprintf(img->filename, sizeof(img->filename), "MPC:%s/next.mpc", dirpath);
+	if (WriteImage(info, img) != MagickPass)
+		rc = image_exception(&img->exception, "next.mpc", reason, rlen);
+	DestroyImageInfo(info);
+	return rc;
+}
+
+enum stage_rc
+image_read_mpc(const char *dirpath, bool ping, Image **out, int *quality, char *reason,
+	       size_t rlen)
+{
+	ImageInfo *info = CloneImageInfo(NULL);
+	const ImageAttribute *q;
+	ExceptionInfo ex;
+	enum stage_rc rc = STAGE_OK;
+
+	GetExceptionInfo(&ex);
+	snprintf(info->filename, sizeof(info->filename), "MPC:%s/pixels.mpc", dirpath);
+	*out = ping ? PingImage(info, &ex) : ReadImage(info, &ex);
+	if (*out == NULL)
+		rc = image_exception(&ex, "pixels.mpc", reason, rlen);
+	else if ((q = GetImageAttribute(*out, "tmc:quality")) && q->value)
+		*quality = atoi(q->value);
+	DestroyExceptionInfo(&ex);
+	DestroyImageInfo(info);
+	return rc;
+}
+
 /* --- geometry -------------------------------------------------------------- */
 
 static unsigned long

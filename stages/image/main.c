@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "image.h"
 
@@ -105,7 +106,16 @@ image_prepare(struct stage_ctx *ctx)
 
 	snprintf(img_state.id, sizeof(img_state.id), "%s", ctx->item->id);
 	img_state.hint[0] = '\0';
-	if (ctx->has_pixels)
+	if (ctx->has_pixels && faccessat(ctx->item->dirfd, "pixels.mpc", F_OK, 0) == 0) {
+		Image *img = NULL;
+		int q;
+
+		if ((rc = image_read_mpc(ctx->item->path, true, &img, &q, ctx->reason,
+					 sizeof(ctx->reason))) == STAGE_OK) {
+			*hdr = (struct image_hdr){"MPC", img->columns, img->rows, 1, true};
+			DestroyImage(img);
+		}
+	} else if (ctx->has_pixels)
 		rc = image_pixels_header(ctx->item->dirfd, hdr, ctx->reason, sizeof(ctx->reason));
 	else if (src == NULL) {
 		snprintf(ctx->reason, sizeof(ctx->reason), "ticket has no source path");
@@ -137,8 +147,12 @@ image_load(struct image_run *r)
 	enum stage_rc rc;
 
 	if (ctx->has_pixels) {
-		rc = image_read_pixels(ctx->item->dirfd, &r->img, &r->quality, ctx->reason,
-				       sizeof(ctx->reason));
+		if (strcmp(hdr->coder, "MPC") == 0)
+			rc = image_read_mpc(ctx->item->path, false, &r->img, &r->quality, ctx->reason,
+					    sizeof(ctx->reason));
+		else
+			rc = image_read_pixels(ctx->item->dirfd, &r->img, &r->quality, ctx->reason,
+					       sizeof(ctx->reason));
 		if (rc == STAGE_OK) {
 			r->base_w = r->img->columns;
 			r->base_h = r->img->rows;
@@ -176,6 +190,7 @@ image_process(struct stage_ctx *ctx)
 	char out[PATH_MAX];
 	bool save = step->save, exists = false;
 	struct stat st;
+	int64_t t[4];
 	enum stage_rc rc;
 
 	if (image_format_ext(step) == NULL) {
@@ -198,18 +213,31 @@ image_process(struct stage_ctx *ctx)
 		}
 	}
 	image_limits(ctx->big);
-	if ((rc = image_load(&r)) != STAGE_OK || (rc = image_steps(&r)) != STAGE_OK)
+	t[0] = now_ms_mono();
+	if ((rc = image_load(&r)) != STAGE_OK)
 		goto end;
+	t[1] = now_ms_mono();
+	if ((rc = image_steps(&r)) != STAGE_OK)
+		goto end;
+	t[2] = now_ms_mono();
 	if (step->comp > 50 && step->comp < 100)
 		r.quality = step->comp;
 	else if (r.quality <= 0 || r.quality > 100)
 		r.quality = IMAGE_DEFAULT_QUALITY;
-	if (ctx->wants_pixels &&
-	    (rc = image_write_pixels(ctx->item->dirfd, r.img, r.quality, ctx->reason,
-				     sizeof(ctx->reason))) != STAGE_OK)
+	if (ctx->wants_pixels && image_pixels_mpc())
+		rc = image_write_mpc(ctx->item->path, r.img, r.quality, ctx->reason,
+				     sizeof(ctx->reason));
+	else if (ctx->wants_pixels)
+		rc = image_write_pixels(ctx->item->dirfd, r.img, r.quality, ctx->reason,
+					sizeof(ctx->reason));
+	if (rc != STAGE_OK)
 		goto end;
+	t[3] = now_ms_mono();
 	if (save)
 		rc = image_save(&r, out, exists);
+	log_debug("%s: load %lldms (hint %s) ops %lldms pixels %lldms save %lldms", ctx->item->id,
+		  (long long)(t[1] - t[0]), img_state.hint[0] ? img_state.hint : "none",
+		  (long long)(t[2] - t[1]), (long long)(t[3] - t[2]), (long long)(now_ms_mono() - t[3]));
 end:
 	if (r.img)
 		DestroyImage(r.img);
