@@ -83,6 +83,14 @@ image_resize(struct image_run *r)
 	image_fit(r->base_w, r->base_h, s->size, s->enlarge, &nw, &nh);
 	if (nw == r->img->columns && nh == r->img->rows)
 		return STAGE_OK;
+	/* Far larger than the target (a PNG or TIFF has no shrink-on-load):
+	 * average boxes down to 3x the target first, then Lanczos the rest,
+	 * as libvips' thumbnail does; averaging whole boxes does not alias. */
+	if (r->img->columns >= 6 * nw && r->img->rows >= 6 * nh) {
+		GetExceptionInfo(&ex);
+		if (replace(r, ScaleImage(r->img, 3 * nw, 3 * nh, &ex), &ex, "resize") != STAGE_OK)
+			return STAGE_TEMPFAIL;
+	}
 	GetExceptionInfo(&ex);
 	return replace(r, ResizeImage(r->img, nw, nh, LanczosFilter, 1.0, &ex), &ex, "resize");
 }
