@@ -158,6 +158,10 @@ image_save(struct image_run *r, const char *path, bool exists)
 		return rc;
 	if (s->strip)
 		strip_keep_icc(r->img);
+	if (s->density > 0) { /* DPI metadata only, no resampling (TMC 3.4.12) */
+		r->img->x_resolution = r->img->y_resolution = s->density;
+		r->img->units = PixelsPerInchResolution;
+	}
 	if ((blob = encode(r, ext, &len)) == NULL)
 		return STAGE_PERMFAIL;
 	if (exists && s->skipsamesize && lstat(path, &st) == 0 && S_ISREG(st.st_mode) &&
