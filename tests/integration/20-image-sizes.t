@@ -11,7 +11,7 @@ image_config '{ "sizes": { "proc": [
   {"name":"Box","source":"hires","size":[100,100],"path_head":"/box"},
   {"name":"W","source":"hires","size":[50,0],"path_head":"/w"},
   {"name":"H","source":"hires","size":[0,40],"path_head":"/h"},
-  {"name":"Keep","source":"hires","size":[0,0],"path_head":"/keep"},
+  {"name":"Keep","source":"hires","size":[0,0],"strip":false,"path_head":"/keep"},
   {"name":"Big","source":"hires","size":[1000,1000],"path_head":"/big"},
   {"name":"NoEnl","source":"hires","size":[1000,1000],"enlarge":false,"path_head":"/noenl"},
   {"name":"Q","source":"Box","size":[80,80],"comp":60,"path_head":"/q"},

@@ -7,7 +7,7 @@
 # name that climbs out of the site root.
 . "$TMC_SRC/tests/lib/tap.sh"
 . "$TMC_SRC/tests/lib/image-helpers.sh"
-plan 19
+plan 18
 
 image_config '{ "bad": { "proc": [
   {"name":"B","source":"hires","size":[100,100],"path_head":"/b"},
@@ -70,7 +70,7 @@ is "$(geom "$SITE/b/good1.jpg" | cut -d' ' -f1,2) $(geom "$SITE/b2/good1.jpg" | 
 is "$(geom "$SITE/b2/good2.jpg" | cut -d' ' -f1,2)" "50 38" "a good file after them too"
 is "$(find "$SITE" -name '.*' -type f | wc -l)" 0 "no temporary output left behind"
 cp "$T_DIR/p.jpg" "$in/good3.jpg"
-echo /good3.jpg | enqueue bad u >/dev/null
+echo /good3.jpg | enqueue_site bad site01 u >/dev/null
 wait_for 30 test -e "$SITE/b2/good3.jpg"
 ok $? "the stage is still running: a later item flows"
 stop_daemon

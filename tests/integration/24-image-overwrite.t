@@ -34,8 +34,8 @@ case $r in "0 1 "*force_dir*) ok 0 "and one warning that says why" ;; *) ok 1 "a
 is "$(geom "$SITE/deep/er/still/x.jpg" | cut -d' ' -f1,2)" "100 75" "force_dir creates missing folders"
 
 ino_k=$(stat -c %i "$SITE/k/x.jpg") ino_o=$(stat -c %i "$SITE/o/x.jpg")
-echo /x.jpg | enqueue ow r >/dev/null
-wait_for 60 test "$(wc -l <"$SPOOL/proc/test1.log")" -ge 14
+echo /x.jpg | enqueue_site ow site01 r >/dev/null
+wait_results 14
 ok $? "second run reported"
 is "$(stat -c %i "$SITE/k/x.jpg")" "$ino_k" "skipsamesize: same encoded size, the file is not rewritten"
 r=$(result_id r000001 K)

@@ -43,13 +43,22 @@ run_items() {
 	local tpl=$1 want=$2
 	shift 2
 	[ -n "${DAEMON:-}" ] || start_daemon
-	printf '%s\n' "$@" | enqueue "$tpl" "${PFX:-t}" >/dev/null
-	wait_for 60 test "$(cat "$SPOOL/proc/test1.log" 2>/dev/null | wc -l)" -ge "$want"
+	printf '%s\n' "$@" | enqueue_site "$tpl" site01 "${PFX:-t}" >/dev/null
+	wait_results "$want"
 }
+# wait_results N: until the result log has N lines (60 s ceiling for hangs)
+results() { cat "$SPOOL/proc/test1.log" 2>/dev/null | wc -l; }
+wait_results() { wait_for 60 eval "[ \$(results) -ge $1 ]"; }
 
-# enqueue_site TEMPLATE SITE PREFIX < list: like enqueue, for another site
+# enqueue_site TEMPLATE SITE PREFIX < list: like enqueue, for any site. It
+# checks the configuration too, so once a test removed a config file to see
+# the stage's warning, publish through a copy made before (conf_freeze).
 enqueue_site() {
-	"$BIN/tmc-enqueue" -c "$CONF" -T "$1" -s "$2" -b "$SITE/in" -p "$3" -o job:test1
+	"$BIN/tmc-enqueue" -c "${CONF_ENQ:-$CONF}" -T "$1" -s "$2" -b "$SITE/in" -p "$3" -o job:test1
+}
+conf_freeze() {
+	rm -rf "$T_DIR/conf-enq" && cp -r "$T_DIR/conf" "$T_DIR/conf-enq"
+	CONF_ENQ=$T_DIR/conf-enq/config.json
 }
 # result_id ID STEP_NAME: "created warnings reason" of one item
 result_id() {
