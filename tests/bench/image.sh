@@ -55,7 +55,7 @@ stages() {
 	want=$(($(wc -l <"$list") * 8))
 	t0=$(now)
 	"$BIN/tmc-enqueue" -c "$dir/conf/config.json" -T ref -s b -b "$dir/site/in" -o job:bench <"$list" >/dev/null
-	until [ "$(wc -l <"$dir/spool/proc/bench.log" 2>/dev/null || echo 0)" -ge "$want" ]; do sleep 0.01; done
+	until [ "$(cat "$dir/spool/proc/bench.log" 2>/dev/null | wc -l)" -ge "$want" ]; do sleep 0.01; done
 	t1=$(now)
 	rss=$(for p in $(pgrep -P "$daemon"); do awk '/VmHWM/ { print $2 }' "/proc/$p/status"; done |
 		sort -n | tail -1)
