@@ -19,6 +19,7 @@
 
 #include <magick/api.h>
 
+#include "geometry.h"
 #include "worker.h"
 
 #define IMAGE_DEFAULT_QUALITY 92   /* ImageMagick's default, what TMC's outputs got */
@@ -56,13 +57,6 @@ enum stage_rc image_write_mpc(const char *dirpath, Image *img, int quality, char
 			      size_t rlen);
 enum stage_rc image_read_mpc(const char *dirpath, bool ping, Image **out, int *quality,
 			     char *reason, size_t rlen);
-/* Box fit of TMC's size option: (w,h) into size[2]; 0 = free side. */
-void image_fit(unsigned long w, unsigned long h, const int size[2], bool enlarge,
-	       unsigned long *nw, unsigned long *nh);
-/* JPEG size hint ("WxH", or "" for none) for step idx of tpl on a file with
- * extension ext whose header says w x h with orientation. */
-void image_hint(const struct template *tpl, int idx, const char *ext, const struct image_hdr *hdr,
-		char *buf, size_t len);
 /* GraphicsMagick's exception as text, and the rc it means. */
 enum stage_rc image_exception(const ExceptionInfo *e, const char *what, char *reason, size_t rlen);
 

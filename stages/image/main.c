@@ -125,8 +125,8 @@ image_prepare(struct stage_ctx *ctx)
 	if (rc != STAGE_OK)
 		return rc;
 	if (!ctx->has_pixels)
-		image_hint(ctx->tpl, ctx->step_idx, path_ext(src), hdr, img_state.hint,
-			   sizeof(img_state.hint));
+		image_hint(ctx->tpl, ctx->step_idx, path_ext(src), hdr->w, hdr->h, hdr->orientation,
+			   img_state.hint, sizeof(img_state.hint));
 	if (decoded_pixels(hdr, img_state.hint) > (double)img_state.max_pixels) {
 		snprintf(ctx->reason, sizeof(ctx->reason),
 			 "%s: %lux%lu %s would decode to %.0f MP, over the limit of %lld MP "
