@@ -5,7 +5,7 @@
 # and later steps made from the pixels handed on, not from a re-decode.
 . "$TMC_SRC/tests/lib/tap.sh"
 . "$TMC_SRC/tests/lib/image-helpers.sh"
-plan 22
+plan 25
 
 image_config '{ "sizes": { "proc": [
   {"name":"Box","source":"hires","size":[100,100],"path_head":"/box"},
@@ -29,8 +29,10 @@ gm convert -size 300x400 xc:green "$in/port.png"
 gm convert -size 300x200 xc:red -fill blue -draw 'rectangle 0,0 59,39' "$T_DIR/o.jpg"
 python3 "$TMC_SRC/tests/lib/exif-orient.py" "$T_DIR/o.jpg" "$in/o6.jpg" 6
 
-run_items sizes 36 /land.jpg /port.png /o6.jpg
-ok $? "every step reported for 3 originals"
+for e in tif bmp webp; do gm convert -size 400x300 xc:orange "$in/f-$e.$e"; done
+
+run_items sizes 72 /land.jpg /port.png /o6.jpg /f-tif.tif /f-bmp.bmp /f-webp.webp
+ok $? "every step reported for 6 originals"
 
 is "$(geom "$SITE/box/land.jpg")" "100 75 JPEG TrueColor" "[100,100] fits a landscape inside the box"
 is "$(geom "$SITE/box/port.jpg")" "75 100 JPEG TrueColor" "a PNG original comes out as JPEG named .jpg"
@@ -59,6 +61,11 @@ c=$(pixel "$SITE/q/land.jpg" 5 5)
 near "$c" "0 0 255" 40
 ok $? "a chained step shows its source's content (got $c)"
 is "$(result /land.jpg Q | cut -d' ' -f1,2)" "1 0" "result line: created 1, warnings 0"
+for e in tif bmp webp; do
+	c=$(pixel "$SITE/box/f-$e.jpg" 50 30)
+	is "$(geom "$SITE/box/f-$e.jpg" | cut -d' ' -f1-3) $(near "$c" "255 165 0" 12 && echo orange)" \
+		"100 75 JPEG orange" "$e original read"
+done
 is "$(spool_items "$SPOOL" new)$(spool_items "$SPOOL" cur)$(spool_items "$SPOOL" err)" 000 \
 	"nothing left in new/, cur/ or err/"
 stop_daemon
