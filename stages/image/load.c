@@ -166,9 +166,14 @@ image_ping(const char *path, struct image_hdr *hdr, char *reason, size_t rlen)
 	if (img == NULL) {
 		rc = image_exception(&ex, path, reason, rlen);
 	} else {
+		const ImageAttribute *o = GetImageAttribute(img, "EXIF:Orientation");
+
 		hdr->w = img->columns;
 		hdr->h = img->rows;
+		/* a ping leaves img->orientation unset; the EXIF profile is there */
 		hdr->orientation = (int)img->orientation;
+		if (hdr->orientation == 0 && o && o->value)
+			hdr->orientation = atoi(o->value);
 		hdr->valid = true;
 		DestroyImageList(img);
 	}
