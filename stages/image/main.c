@@ -25,10 +25,10 @@
 #include "image.h"
 
 static struct {
-	char id[ITEM_ID_MAX];   /* the item prepare() read the header of */
+	char id[ITEM_ID_MAX]; /* the item prepare() read the header of */
 	struct image_hdr hdr;
 	char hint[64];
-	long long mem[2];       /* bytes: normal, big */
+	long long mem[2]; /* bytes: normal, big */
 	long long max_pixels;
 } img_state;
 
@@ -57,16 +57,19 @@ image_init(const struct conf *conf)
 
 	GetExceptionInfo(&ex);
 	if (InitializeMagickEx(NULL, MAGICK_OPT_NO_SIGNAL_HANDER, &ex) != MagickPass) {
-		log_warnx("GraphicsMagick: %s", ex.reason ? ex.reason : "initialisation failed");
+		log_warnx("GraphicsMagick: %s",
+		          ex.reason ? ex.reason : "initialisation failed");
 		DestroyExceptionInfo(&ex);
 		return -1;
 	}
 	DestroyExceptionInfo(&ex);
 	MagickSetConfirmAccessHandler(confirm_access);
-	img_state.mem[0] = (long long)(conf->imagick_mem[0] > 0 ? conf->imagick_mem[0] : 512) << 20;
-	img_state.mem[1] = (long long)(conf->imagick_mem[1] > 0 ? conf->imagick_mem[1] : 2048) << 20;
+	img_state.mem[0] =
+	    (long long)(conf->imagick_mem[0] > 0 ? conf->imagick_mem[0] : 512) << 20;
+	img_state.mem[1] =
+	    (long long)(conf->imagick_mem[1] > 0 ? conf->imagick_mem[1] : 2048) << 20;
 	img_state.max_pixels = IMAGE_MAX_PIXELS_FACTOR *
-			       (conf->big_pixels > 0 ? conf->big_pixels : 100000000L);
+	                       (conf->big_pixels > 0 ? conf->big_pixels : 100000000L);
 	SetMagickResourceLimit(ThreadsResource, 1);
 	SetMagickResourceLimit(PixelsResource, img_state.max_pixels);
 	SetMagickResourceLimit(DiskResource, 4 * img_state.mem[1]);
@@ -88,7 +91,8 @@ decoded_pixels(const struct image_hdr *hdr, const char *hint)
 {
 	unsigned long hw, hh, s = 1;
 
-	if (strcmp(hdr->coder, "JPEG") == 0 && sscanf(hint, "%lux%lu", &hw, &hh) == 2 && hw && hh) {
+	if (strcmp(hdr->coder, "JPEG") == 0 && sscanf(hint, "%lux%lu", &hw, &hh) == 2 &&
+	    hw && hh) {
 		unsigned long f = hdr->w / hw < hdr->h / hh ? hdr->w / hw : hdr->h / hh;
 
 		while (s * 2 <= f && s < 8)
@@ -111,12 +115,14 @@ image_prepare(struct stage_ctx *ctx)
 		int q;
 
 		if ((rc = image_read_mpc(ctx->item->path, true, &img, &q, ctx->reason,
-					 sizeof(ctx->reason))) == STAGE_OK) {
-			*hdr = (struct image_hdr){"MPC", img->columns, img->rows, 1, true};
+		                         sizeof(ctx->reason))) == STAGE_OK) {
+			*hdr =
+			    (struct image_hdr){"MPC", img->columns, img->rows, 1, true};
 			DestroyImage(img);
 		}
 	} else if (ctx->has_pixels)
-		rc = image_pixels_header(ctx->item->dirfd, hdr, ctx->reason, sizeof(ctx->reason));
+		rc = image_pixels_header(ctx->item->dirfd, hdr, ctx->reason,
+		                         sizeof(ctx->reason));
 	else if (src == NULL) {
 		snprintf(ctx->reason, sizeof(ctx->reason), "ticket has no source path");
 		return STAGE_PERMFAIL;
@@ -125,14 +131,16 @@ image_prepare(struct stage_ctx *ctx)
 	if (rc != STAGE_OK)
 		return rc;
 	if (!ctx->has_pixels)
-		image_hint(ctx->tpl, ctx->step_idx, path_ext(src), hdr->w, hdr->h, hdr->orientation,
-			   img_state.hint, sizeof(img_state.hint));
+		image_hint(ctx->tpl, ctx->step_idx, path_ext(src), hdr->w, hdr->h,
+		           hdr->orientation, img_state.hint, sizeof(img_state.hint));
 	if (decoded_pixels(hdr, img_state.hint) > (double)img_state.max_pixels) {
-		snprintf(ctx->reason, sizeof(ctx->reason),
-			 "%s: %lux%lu %s would decode to %.0f MP, over the limit of %lld MP "
-			 "(decompression bomb?)", ctx->has_pixels ? "pixels.raw" : src, hdr->w,
-			 hdr->h, hdr->coder, decoded_pixels(hdr, img_state.hint) / 1e6,
-			 img_state.max_pixels / 1000000);
+		snprintf(
+		    ctx->reason, sizeof(ctx->reason),
+		    "%s: %lux%lu %s would decode to %.0f MP, over the limit of %lld MP "
+		    "(decompression bomb?)",
+		    ctx->has_pixels ? "pixels.raw" : src, hdr->w, hdr->h, hdr->coder,
+		    decoded_pixels(hdr, img_state.hint) / 1e6,
+		    img_state.max_pixels / 1000000);
 		return STAGE_PERMFAIL;
 	}
 	ctx->big = (double)hdr->w * (double)hdr->h > (double)ctx->conf->big_pixels;
@@ -148,24 +156,24 @@ image_load(struct image_run *r)
 
 	if (ctx->has_pixels) {
 		if (strcmp(hdr->coder, "MPC") == 0)
-			rc = image_read_mpc(ctx->item->path, false, &r->img, &r->quality, ctx->reason,
-					    sizeof(ctx->reason));
+			rc = image_read_mpc(ctx->item->path, false, &r->img, &r->quality,
+			                    ctx->reason, sizeof(ctx->reason));
 		else
-			rc = image_read_pixels(ctx->item->dirfd, &r->img, &r->quality, ctx->reason,
-					       sizeof(ctx->reason));
+			rc = image_read_pixels(ctx->item->dirfd, &r->img, &r->quality,
+			                       ctx->reason, sizeof(ctx->reason));
 		if (rc == STAGE_OK) {
 			r->base_w = r->img->columns;
 			r->base_h = r->img->rows;
 		}
 		return rc;
 	}
-	rc = image_read_source(stage_source_path(ctx), false, img_state.hint, &r->img, &r->quality,
-			       ctx->reason, sizeof(ctx->reason));
+	rc = image_read_source(stage_source_path(ctx), false, img_state.hint, &r->img,
+	                       &r->quality, ctx->reason, sizeof(ctx->reason));
 	if (rc != STAGE_OK)
 		return rc;
 	/* fit from the header's size, so a hinted decode gives the same output size */
 	bool swap = r->img->orientation >= LeftTopOrientation &&
-		    r->img->orientation <= LeftBottomOrientation;
+	            r->img->orientation <= LeftBottomOrientation;
 	r->base_w = hdr->valid ? (swap ? hdr->h : hdr->w) : r->img->columns;
 	r->base_h = hdr->valid ? (swap ? hdr->w : hdr->h) : r->img->rows;
 	return image_orient(r);
@@ -194,15 +202,16 @@ image_process(struct stage_ctx *ctx)
 	enum stage_rc rc;
 
 	if (image_format_ext(step) == NULL) {
-		snprintf(ctx->reason, sizeof(ctx->reason), "step %s: unsupported format \"%s\"",
-			 step->name, step->format);
+		snprintf(ctx->reason, sizeof(ctx->reason),
+		         "step %s: unsupported format \"%s\"", step->name, step->format);
 		return STAGE_PERMFAIL;
 	}
-	if (strcmp(img_state.id, ctx->item->id) != 0 && (rc = image_prepare(ctx)) != STAGE_OK)
+	if (strcmp(img_state.id, ctx->item->id) != 0 &&
+	    (rc = image_prepare(ctx)) != STAGE_OK)
 		return rc;
 	if (save) {
-		if (stage_output_path(ctx, image_format_ext(step), out, sizeof(out), ctx->reason,
-				      sizeof(ctx->reason)) < 0)
+		if (stage_output_path(ctx, image_format_ext(step), out, sizeof(out),
+		                      ctx->reason, sizeof(ctx->reason)) < 0)
 			return STAGE_PERMFAIL;
 		exists = lstat(out, &st) == 0;
 		if (exists && !stage_overwrite(ctx)) {
@@ -226,18 +235,19 @@ image_process(struct stage_ctx *ctx)
 		r.quality = IMAGE_DEFAULT_QUALITY;
 	if (ctx->wants_pixels && image_pixels_mpc())
 		rc = image_write_mpc(ctx->item->path, r.img, r.quality, ctx->reason,
-				     sizeof(ctx->reason));
+		                     sizeof(ctx->reason));
 	else if (ctx->wants_pixels)
 		rc = image_write_pixels(ctx->item->dirfd, r.img, r.quality, ctx->reason,
-					sizeof(ctx->reason));
+		                        sizeof(ctx->reason));
 	if (rc != STAGE_OK)
 		goto end;
 	t[3] = now_ms_mono();
 	if (save)
 		rc = image_save(&r, out, exists);
-	log_debug("%s: load %lldms (hint %s) ops %lldms pixels %lldms save %lldms", ctx->item->id,
-		  (long long)(t[1] - t[0]), img_state.hint[0] ? img_state.hint : "none",
-		  (long long)(t[2] - t[1]), (long long)(t[3] - t[2]), (long long)(now_ms_mono() - t[3]));
+	log_debug("%s: load %lldms (hint %s) ops %lldms pixels %lldms save %lldms",
+	          ctx->item->id, (long long)(t[1] - t[0]),
+	          img_state.hint[0] ? img_state.hint : "none", (long long)(t[2] - t[1]),
+	          (long long)(t[3] - t[2]), (long long)(now_ms_mono() - t[3]));
 end:
 	if (r.img)
 		DestroyImage(r.img);
@@ -247,11 +257,11 @@ end:
 }
 
 static const struct stage_ops image_ops = {
-	.name = "tmc-image",
-	.init = image_init,
-	.prepare = image_prepare,
-	.process = image_process,
-	.fini = image_fini,
+    .name = "tmc-image",
+    .init = image_init,
+    .prepare = image_prepare,
+    .process = image_process,
+    .fini = image_fini,
 };
 
 int
