@@ -224,7 +224,7 @@ image_read_source(const char *path, bool follow, const char *hint, Image **out,
 		return rc;
 	GetExceptionInfo(&ex);
 	info = source_info(fp, coder, path);
-	if (hint && *hint)
+	if (hint && *hint && strcmp(coder, "JPEG") == 0) /* other coders read size otherwise */
 		CloneString(&info->size, hint);
 	img = ReadImage(info, &ex);
 	if (img == NULL || ex.severity >= ErrorException) {
