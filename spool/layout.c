@@ -32,8 +32,10 @@ spool_open(struct spool *sp, const char *path, bool create)
 
 	memset(sp, -1, sizeof(*sp));
 	sp->path = NULL;
-	if (create && mkdir_p(path, 0755) < 0) {
-		log_warn("spool %s", path);
+	/* the spool folder itself is made, never its parents: a typo in
+	 * spool_dir must not grow a tree somewhere unexpected */
+	if (create && mkdir(path, 0755) < 0 && errno != EEXIST) {
+		log_warn("spool_dir %s (its parent folder must exist)", path);
 		return -1;
 	}
 	sp->fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -19,15 +19,33 @@
 
 #include "spool.h"
 
+static char outfile_tag_id[ITEM_ID_MAX];
+
+void
+outfile_tag(const char *tag)
+{
+	snprintf(outfile_tag_id, sizeof(outfile_tag_id), "%s", tag ? tag : "");
+}
+
+/* With a tag (the item id, set by the stage skeleton) the temp name is the
+ * same when a step is redone after a crash, so the redo overwrites and
+ * renames the orphan instead of leaving it in the user's folder; two items
+ * never share a tag, so they never share a temp file. */
 void
 outfile_temp(char *buf, size_t len, const char *final)
 {
 	static unsigned n;
 	const char *slash = strrchr(final, '/');
 	int dirlen = slash ? (int)(slash - final + 1) : 0;
+	int r;
 
-	if (snprintf(buf, len, "%.*s.%s.tmcwatch-%d-%u", dirlen, final,
-		     slash ? slash + 1 : final, (int)getpid(), n++) >= (int)len)
+	if (outfile_tag_id[0])
+		r = snprintf(buf, len, "%.*s.%s.tmcwatch-%s", dirlen, final, slash ? slash + 1 : final,
+			     outfile_tag_id);
+	else
+		r = snprintf(buf, len, "%.*s.%s.tmcwatch-%d-%u", dirlen, final,
+			     slash ? slash + 1 : final, (int)getpid(), n++);
+	if (r < 0 || (size_t)r >= len)
 		buf[0] = '\0';
 }
 
@@ -77,7 +95,7 @@ outfile_copy(int srcfd, const char *final, bool durable, char *reason, size_t rl
 		snprintf(reason, rlen, "%s: %s", final, strerror(tmp[0] ? errno : ENAMETOOLONG));
 		return -1;
 	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0) {
 		snprintf(reason, rlen, "%s: %s", tmp, strerror(errno));
 		return -1;

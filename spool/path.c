@@ -89,9 +89,19 @@ dir_open_beneath(int rootfd, const char *rel, bool create, mode_t mode)
 			return -1;
 		}
 		next = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		close(fd);
-		if (next < 0)
+		if (next < 0) {
+			struct stat st;
+			int e = errno;
+
+			/* O_DIRECTORY|O_NOFOLLOW says ENOTDIR for a symlink: name it */
+			if (e == ENOTDIR && fstatat(fd, comp, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+			    S_ISLNK(st.st_mode))
+				e = ELOOP;
+			close(fd);
+			errno = e;
 			return -1;
+		}
+		close(fd);
 		fd = next;
 	}
 	return fd;

@@ -197,8 +197,11 @@ void slot_release(struct slot *s);
 int slots_busy(const struct spool *sp, bool big, int count);
 
 /* outfile.c: files written for users: temp name in the target folder, rename */
-/* Temp name for final path (same folder): ".<name>.tmcwatch-<pid>-<n>" */
+/* Temp name for final path (same folder): ".<name>.tmcwatch-<item id>" once
+ * outfile_tag(id) was called (the skeleton does it per item), else
+ * ".<name>.tmcwatch-<pid>-<n>". buf[0] is '\0' when it does not fit. */
 void outfile_temp(char *buf, size_t len, const char *final);
+void outfile_tag(const char *tag);
 /* fsync tmp (if durable), rename over final, fsync the folder. */
 int outfile_commit(const char *tmp, const char *final, bool durable);
 /* Copy a whole file through a temp name. */

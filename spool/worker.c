@@ -20,12 +20,14 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "worker.h"
 
 struct stage {
 	const struct stage_ops *ops;
+	int tracefd;                /* TMC_TRACE: pickup latency records for `make bench` */
 	struct conf conf;
 	const struct template *tpl;
 	int idx;
@@ -109,7 +111,8 @@ stage_read_signals(struct stage *st)
 }
 
 /* The status file the supervisor reads for timeouts and `tmcwatch status`:
- * "<processed> <item id> <start real s> <timeout s>" or "<processed> -". */
+ * "<processed> <item id> <start s on CLOCK_MONOTONIC>" or "<processed> -".
+ * Monotonic seconds are the same clock in every process of this boot. */
 static void
 stage_status(struct stage *st, const char *id)
 {
@@ -119,8 +122,8 @@ stage_status(struct stage *st, const char *id)
 	if (st->statusfd < 0)
 		return;
 	if (id)
-		n = snprintf(buf, sizeof(buf), "%lld %s %lld %d\n", st->processed, id,
-			     (long long)now_s_real(), st->tpl->steps[st->idx].timeout);
+		n = snprintf(buf, sizeof(buf), "%lld %s %lld\n", st->processed, id,
+			     (long long)(now_ms_mono() / 1000));
 	else
 		n = snprintf(buf, sizeof(buf), "%lld -\n", st->processed);
 	if (ftruncate(st->statusfd, 0) < 0 || pwrite(st->statusfd, buf, (size_t)n, 0) < 0)
@@ -197,6 +200,35 @@ stage_successors(struct stage *st, struct item *it, struct successor *succ)
 	return n;
 }
 
+static long long
+now_ns_real(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* Benchmarks only: "<id> <step> <ns from publish to claim>" per item, and
+ * the publish time of successors stamped in their tickets (t_pub). */
+static void
+stage_trace(struct stage *st, struct item *it, struct successor *succ, size_t n)
+{
+	long long now = now_ns_real(), pub = ticket_get_ll(&it->ticket, "t_pub", 0);
+	char line[256];
+	int len;
+
+	if (st->tracefd < 0)
+		return;
+	if (pub > 0) {
+		len = snprintf(line, sizeof(line), "%s %d %lld\n", it->id, st->idx, now - pub);
+		if (write(st->tracefd, line, (size_t)len) < 0)
+			log_warn("TMC_TRACE");
+	}
+	for (size_t k = 0; k < n; k++)
+		ticket_setf(&succ[k].ticket, "t_pub", "%lld", now);
+}
+
 static bool
 has_pixels(int dirfd)
 {
@@ -243,8 +275,10 @@ stage_item(struct stage *st, struct item *it)
 
 	ctx.site = conf_site(&st->conf, ticket_get(&it->ticket, "site") ?: "");
 	stage_status(st, it->id);
+	outfile_tag(it->id);
 	nsucc = stage_successors(st, it, succ);
 	rc = stage_run_ops(st, &ctx, nsucc);
+	stage_trace(st, it, succ, nsucc);
 	if (rc == STAGE_OK) {
 		result_append(&st->spool, &it->ticket, step->name, st->idx, ctx.created, ctx.warnings,
 			      ctx.warnings ? ctx.reason : "");
@@ -340,6 +374,9 @@ stage_setup(struct stage *st)
 	if (inbox_open(&st->inbox, &st->sd) < 0 || inbox_scan(&st->inbox, &st->sd) < 0)
 		exit(69);
 	stage_status_open(st);
+	st->tracefd = -1;
+	if (getenv("TMC_TRACE"))
+		st->tracefd = open(getenv("TMC_TRACE"), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
 }
 
 static void
@@ -356,6 +393,8 @@ stage_teardown(struct stage *st)
 	spool_close(&st->spool);
 	if (st->statusfd >= 0)
 		close(st->statusfd);
+	if (st->tracefd >= 0)
+		close(st->tracefd);
 	close(st->sigfd);
 	conf_free(&st->conf);
 }

@@ -59,4 +59,10 @@ const char *stage_source_path(const struct stage_ctx *ctx);
 /* Effective overwrite: ticket "overwrite" (job or watch override) or the step's. */
 bool stage_overwrite(const struct stage_ctx *ctx);
 
+/* emit.c: publish the first items of one original into every step of tpl
+ * that reads "hires" and applies to its extension (ticket "src"). Returns
+ * how many were published (0: all already there), -1 on error. */
+int emit_item(const struct spool *sp, const struct template *tpl, const char *id,
+	      const struct ticket *base, bool durable);
+
 #endif

@@ -1,0 +1,112 @@
+/*
+ * tmc-copy - the stage program for "copy" and "pass" steps.
+ *
+ * copy: the original (ticket "src") is copied to root + path_head + tail +
+ * out, durably (temp name, fsync, rename, fsync folder): operators use it to
+ * relocate or archive originals. overwrite and force_dir mean what they mean
+ * for image steps; an existing output that must not be overwritten is a
+ * skip, not a warning (TMC-REFERENCE 3.6). pass: hands the item on and
+ * writes nothing (benchmarks, tests).
+ * Failures: a missing or unreadable original and a refused path are
+ * permanent; ENOSPC, EDQUOT, ENOMEM and EIO are temporary.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "worker.h"
+
+static enum stage_rc
+copy_errno_rc(int e)
+{
+	return (e == ENOSPC || e == EDQUOT || e == ENOMEM || e == EIO || e == EAGAIN)
+		       ? STAGE_TEMPFAIL
+		       : STAGE_PERMFAIL;
+}
+
+static int
+copy_open_source(struct stage_ctx *ctx, const char *src)
+{
+	struct stat st;
+	int fd = open(src, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd < 0) {
+		snprintf(ctx->reason, sizeof(ctx->reason), "%s: %s", src, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		snprintf(ctx->reason, sizeof(ctx->reason), "%s: not a regular file", src);
+		close(fd);
+		errno = EINVAL;
+		return -1;
+	}
+	return fd;
+}
+
+static int
+copy_make_dir(struct stage_ctx *ctx, const char *dst)
+{
+	char dir[PATH_MAX];
+	struct stat st;
+
+	snprintf(dir, sizeof(dir), "%s", dst);
+	dirname(dir);
+	if (stat(dir, &st) == 0)
+		return 0;
+	if (!ctx->step->force_dir) {
+		snprintf(ctx->reason, sizeof(ctx->reason), "%s: no such folder and force_dir is false", dir);
+		return 1;
+	}
+	if (mkdir_p(dir, 0755) < 0) {
+		snprintf(ctx->reason, sizeof(ctx->reason), "%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static enum stage_rc
+copy_process(struct stage_ctx *ctx)
+{
+	const char *src = stage_source_path(ctx);
+	char dst[PATH_MAX];
+	struct stat st;
+	int fd, r;
+
+	if (ctx->step->kind == STEP_PASS || !ctx->step->save)
+		return STAGE_OK;
+	if (src == NULL || stage_output_path(ctx, NULL, dst, sizeof(dst), ctx->reason,
+					     sizeof(ctx->reason)) < 0)
+		return STAGE_PERMFAIL;
+	if (!stage_overwrite(ctx) && lstat(dst, &st) == 0)
+		return STAGE_OK; /* exists: a skip, as TMC */
+	if ((fd = copy_open_source(ctx, src)) < 0)
+		return copy_errno_rc(errno);
+	if ((r = copy_make_dir(ctx, dst)) != 0) {
+		close(fd);
+		if (r > 0)
+			ctx->warnings++;
+		return r > 0 ? STAGE_OK : copy_errno_rc(errno);
+	}
+	r = outfile_copy(fd, dst, true, ctx->reason, sizeof(ctx->reason));
+	close(fd);
+	if (r < 0)
+		return copy_errno_rc(errno);
+	ctx->created++;
+	return STAGE_OK;
+}
+
+static const struct stage_ops copy_ops = {
+	.name = "tmc-copy",
+	.process = copy_process,
+};
+
+int
+main(int argc, char **argv)
+{
+	return stage_main(argc, argv, &copy_ops);
+}

@@ -1,0 +1,83 @@
+/*
+ * enqueue.c - tmc-enqueue, a test and benchmark tool: publish the first
+ * items of a template for files named on stdin (one path per line, under
+ * -b base), as tmc-jobs and tmc-watch will. Ids are <prefix><line number>,
+ * so running it twice with the same input publishes nothing new.
+ *
+ *   tmc-enqueue -c config.json -T template -s site -b base [-p prefix]
+ *               [-r output-root] [-o origin] < list
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "worker.h"
+
+int
+main(int argc, char **argv)
+{
+	const char *cpath = CONF_DEFAULT_PATH, *tname = NULL, *site = NULL, *base = NULL;
+	const char *prefix = "t", *root = NULL, *origin = "test";
+	struct conf_errors errs = {0};
+	struct conf conf = {0};
+	const struct template *tpl;
+	char line[4096], id[ITEM_ID_MAX];
+	struct spool sp;
+	long n = 0, published = 0;
+	int ch;
+
+	log_init("tmc-enqueue", 0);
+	while ((ch = getopt(argc, argv, "b:c:o:p:r:s:T:")) != -1) {
+		switch (ch) {
+		case 'b': base = optarg; break;
+		case 'c': cpath = optarg; break;
+		case 'o': origin = optarg; break;
+		case 'p': prefix = optarg; break;
+		case 'r': root = optarg; break;
+		case 's': site = optarg; break;
+		case 'T': tname = optarg; break;
+		default: return 64;
+		}
+	}
+	if (!tname || !site || !base)
+		fatalx("usage: tmc-enqueue -c config.json -T template -s site -b base < list");
+	if (conf_load(&conf, cpath, NULL, &errs) + conf_check(&conf, &errs) > 0)
+		fatalx("%s", errs.msg[0]);
+	if ((tpl = conf_template(&conf, tname)) == NULL || conf_site(&conf, site) == NULL)
+		fatalx("unknown template or site");
+	if (spool_open(&sp, conf.spool_dir, true) < 0)
+		return 69;
+	while (fgets(line, sizeof(line), stdin)) {
+		struct ticket t = {0};
+		int r;
+
+		line[strcspn(line, "\n")] = '\0';
+		if (line[0] == '\0')
+			continue;
+		snprintf(id, sizeof(id), "%s%06ld", prefix, ++n);
+		ticket_set(&t, "origin", origin);
+		ticket_set(&t, "site", site);
+		ticket_setf(&t, "src", "%s%s", base, line);
+		ticket_set(&t, "rel", line);
+		ticket_set(&t, "out", line);
+		ticket_set(&t, "root", root ? root : conf_site(&conf, site)->root);
+		ticket_set(&t, "tail", "");
+		if (getenv("TMC_TRACE")) {
+			struct timespec ts;
+
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ticket_setf(&t, "t_pub", "%lld", (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec);
+		}
+		r = emit_item(&sp, tpl, id, &t, false);
+		ticket_free(&t);
+		if (r < 0)
+			return 73;
+		published += r;
+	}
+	printf("%ld\n", published);
+	spool_close(&sp);
+	conf_free(&conf);
+	return 0;
+}

@@ -1,0 +1,437 @@
+/*
+ * test_spool.c - the handoff protocol, state by state (tmcwatch-spool(5)),
+ * on a real temporary spool: tickets, publish, claim, commit and delivery,
+ * failure, recovery of a dead claim, malformed items, path checks.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "spool.h"
+
+static char root[256];
+static struct spool sp;
+static struct stage_dir a, b;
+
+static bool
+exists(const struct stage_dir *sd, const char *sub, const char *id)
+{
+	char p[1024];
+	struct stat st;
+
+	snprintf(p, sizeof(p), "%s/%s/%s", sd->path, sub, id);
+	return lstat(p, &st) == 0;
+}
+
+static int
+setup(void **state)
+{
+	(void)state;
+	snprintf(root, sizeof(root), "%s/tmcwatch-unit.XXXXXX", getenv("TMPDIR") ?: "/tmp");
+	if (mkdtemp(root) == NULL)
+		return -1;
+	if (spool_open(&sp, root, true) < 0 || stage_open(&a, &sp, "tpl", 0, "A", true) < 0 ||
+	    stage_open(&b, &sp, "tpl", 1, "B", true) < 0)
+		return -1;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	stage_close(&a);
+	stage_close(&b);
+	rmtree_at(AT_FDCWD, root);
+	spool_close(&sp);
+	return 0;
+}
+
+static void
+publish(const char *id, const char *src)
+{
+	struct ticket t = {0};
+
+	ticket_set(&t, "id", id);
+	ticket_set(&t, "src", src);
+	assert_int_equal(item_publish(&a, id, &t, false), 1);
+	ticket_free(&t);
+}
+
+/* --- tickets ------------------------------------------------------------ */
+
+static void
+test_ticket_roundtrip(void **state)
+{
+	struct ticket t = {0}, u;
+	char reason[256], *text;
+	size_t len;
+
+	(void)state;
+	ticket_set(&t, "src", "/a b/c\\d\ne\tf.jpg");
+	ticket_set(&t, "attempt", "2");
+	text = ticket_format(&t, &len);
+	assert_string_equal(text, "src=/a b/c\\\\d\\ne\\tf.jpg\nattempt=2\n");
+	assert_int_equal(ticket_parse(&u, text, len, reason, sizeof(reason)), 0);
+	assert_string_equal(ticket_get(&u, "src"), "/a b/c\\d\ne\tf.jpg");
+	assert_int_equal(ticket_get_ll(&u, "attempt", 0), 2);
+	assert_int_equal(ticket_get_ll(&u, "missing", 7), 7);
+	free(text);
+	ticket_free(&t);
+	ticket_free(&u);
+}
+
+static void
+test_ticket_rejects(void **state)
+{
+	static const struct {
+		const char *label, *text, *reason;
+	} cases[] = {
+		{"no newline at end", "a=1", "no newline"},
+		{"no equals sign", "abc\n", "not key=value"},
+		{"upper-case key", "Key=1\n", "not key=value"},
+		{"empty key", "=1\n", "not key=value"},
+		{"bad escape", "a=\\q\n", "bad escape"},
+		{"trailing backslash", "a=x\\\n", "bad escape"},
+	};
+	char reason[256];
+	struct ticket t;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int r = ticket_parse(&t, cases[i].text, strlen(cases[i].text), reason, sizeof(reason));
+
+		if (r != -1 || strstr(reason, cases[i].reason) == NULL)
+			fail_msg("case \"%s\": r=%d reason=\"%s\"", cases[i].label, r, reason);
+	}
+}
+
+/* --- publish, claim, handoff -------------------------------------------- */
+
+static void
+test_publish_is_idempotent(void **state)
+{
+	struct ticket t = {0};
+
+	(void)state;
+	publish("p1", "/x.jpg");
+	ticket_set(&t, "src", "/other.jpg");
+	assert_int_equal(item_publish(&a, "p1", &t, true), 0); /* already in new/ */
+	ticket_free(&t);
+	assert_true(exists(&a, "new", "p1/ticket"));
+}
+
+static void
+test_claim_handoff_deliver(void **state)
+{
+	struct item it;
+	struct successor s = {.sd = &b};
+	int64_t due = 0;
+
+	(void)state;
+	publish("h1", "/h.jpg");
+	assert_int_equal(item_claim(&a, "h1", &it, &due), 1);
+	assert_false(exists(&a, "new", "h1"));
+	assert_true(exists(&a, "cur", "h1"));
+	assert_string_equal(ticket_get(&it.ticket, "src"), "/h.jpg");
+	/* a second claim of the same id finds nothing */
+	struct item other;
+	assert_int_equal(item_claim(&a, "h1", &other, &due), 0);
+	/* pixels written as next.* reach the successor as pixels.* */
+	int fd = openat(it.dirfd, "next.raw", O_WRONLY | O_CREAT, 0644);
+	assert_true(fd >= 0 && write(fd, "px", 2) == 2);
+	close(fd);
+	ticket_copy(&s.ticket, &it.ticket);
+	ticket_set(&s.ticket, "step", "1");
+	assert_int_equal(item_handoff(&a, &it, &s, 1), 0);
+	item_release(&it);
+	ticket_free(&s.ticket);
+	assert_false(exists(&a, "cur", "h1"));
+	assert_true(exists(&b, "new", "h1/ticket"));
+	assert_true(exists(&b, "new", "h1/pixels.raw"));
+}
+
+static void
+test_committed_item_only_delivers(void **state)
+{
+	struct item it;
+	struct successor s = {.sd = &b};
+	int64_t due = 0;
+
+	(void)state;
+	publish("c1", "/c.jpg");
+	assert_int_equal(item_claim(&a, "c1", &it, &due), 1);
+	/* stage and commit by hand, then "crash" before delivery */
+	ticket_copy(&s.ticket, &it.ticket);
+	assert_int_equal(mkdirat(it.dirfd, "out", 0755), 0);
+	int outfd = openat(it.dirfd, "out", O_RDONLY | O_DIRECTORY);
+	assert_int_equal(mkdirat(outfd, "0", 0755), 0);
+	int k = openat(outfd, "0", O_RDONLY | O_DIRECTORY);
+	assert_int_equal(file_publish_at(k, "ticket", "src=/c.jpg\n", 11, false), 0);
+	assert_int_equal(file_publish_at(k, "dest", b.path, strlen(b.path), false), 0);
+	close(k);
+	close(outfd);
+	item_release(&it); /* the lock goes: the worker "died" */
+	ticket_free(&s.ticket);
+	/* recovery returns it without charging an attempt; the next claim delivers */
+	assert_int_equal(stage_recover(&a, 3), 1);
+	assert_int_equal(item_claim(&a, "c1", &it, &due), 1);
+	assert_true(item_committed(&it));
+	assert_null(ticket_get(&it.ticket, "attempt"));
+	assert_int_equal(item_deliver(&a, &it), 0);
+	item_release(&it);
+	assert_true(exists(&b, "new", "c1/ticket"));
+	assert_false(exists(&a, "cur", "c1"));
+	assert_false(exists(&a, "new", "c1"));
+}
+
+/* --- failure and recovery ----------------------------------------------- */
+
+static void
+test_fail_temporary_then_permanent(void **state)
+{
+	struct item it;
+	int64_t due = 0;
+
+	(void)state;
+	publish("f1", "/f.jpg");
+	assert_int_equal(item_claim(&a, "f1", &it, &due), 1);
+	assert_int_equal(item_fail(&a, &it, true, 2, 60, "disk full"), 0);
+	item_release(&it);
+	assert_true(exists(&a, "new", "f1"));
+	/* not_before is in the future: a claim defers it */
+	assert_int_equal(item_claim(&a, "f1", &it, &due), 2);
+	assert_true(due > now_s_real() + 30);
+	assert_true(exists(&a, "new", "f1/ticket"));
+	/* rewrite not_before to now and fail again: attempt 2 of 2 -> err/ */
+	int dfd = openat(a.newfd, "f1", O_RDONLY | O_DIRECTORY);
+	assert_int_equal(file_publish_at(dfd, "ticket", "src=/f.jpg\nattempt=1\n", 21, false), 0);
+	close(dfd);
+	assert_int_equal(item_claim(&a, "f1", &it, &due), 1);
+	assert_int_equal(item_fail(&a, &it, true, 2, 60, "disk full"), 0);
+	item_release(&it);
+	char *reason = file_read_at(a.errfd, "f1/reason", 4096, NULL);
+	assert_non_null(reason);
+	assert_non_null(strstr(reason, "disk full (gave up after 2 attempts)"));
+	free(reason);
+}
+
+static void
+test_recover_dead_but_not_live(void **state)
+{
+	struct item live, dead;
+	int64_t due = 0;
+	pid_t pid;
+	int st;
+
+	(void)state;
+	publish("live1", "/l.jpg");
+	publish("dead1", "/d.jpg");
+	assert_int_equal(item_claim(&a, "live1", &live, &due), 1);
+	/* a child claims dead1 and dies without releasing: its lock goes with it */
+	pid = fork();
+	if (pid == 0) {
+		_exit(item_claim(&a, "dead1", &dead, &due) == 1 ? 0 : 1);
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_int_equal(WEXITSTATUS(st), 0);
+	assert_true(exists(&a, "cur", "dead1"));
+	assert_int_equal(stage_recover(&a, 3), 1);
+	assert_true(exists(&a, "new", "dead1"));
+	assert_true(exists(&a, "cur", "live1")); /* held: left alone */
+	char *t = file_read_at(a.newfd, "dead1/ticket", 4096, NULL);
+	assert_non_null(strstr(t, "attempt=1\n"));
+	free(t);
+	assert_int_equal(item_finish(&a, &live), 0);
+	item_release(&live);
+}
+
+static void
+test_recover_poison_goes_to_err(void **state)
+{
+	int dfd;
+
+	(void)state;
+	assert_int_equal(mkdirat(a.curfd, "poison", 0755), 0);
+	dfd = openat(a.curfd, "poison", O_RDONLY | O_DIRECTORY);
+	assert_int_equal(file_publish_at(dfd, "ticket", "src=/p.jpg\nattempt=2\n", 21, false), 0);
+	close(dfd);
+	assert_int_equal(stage_recover(&a, 3), 1);
+	assert_true(exists(&a, "err", "poison/reason"));
+	char *r = file_read_at(a.errfd, "poison/reason", 4096, NULL);
+	assert_non_null(strstr(r, "died 3 times"));
+	free(r);
+}
+
+static void
+test_malformed_items_go_to_err(void **state)
+{
+	struct item it;
+	int64_t due = 0;
+	int dfd;
+
+	(void)state;
+	/* a folder with no ticket */
+	assert_int_equal(mkdirat(a.newfd, "noticket", 0755), 0);
+	assert_int_equal(item_claim(&a, "noticket", &it, &due), 0);
+	assert_true(exists(&a, "err", "noticket/reason"));
+	/* a ticket that does not parse */
+	assert_int_equal(mkdirat(a.newfd, "garbage", 0755), 0);
+	dfd = openat(a.newfd, "garbage", O_RDONLY | O_DIRECTORY);
+	assert_int_equal(file_publish_at(dfd, "ticket", "\x01\x02 no pairs", 11, false), 0);
+	close(dfd);
+	assert_int_equal(item_claim(&a, "garbage", &it, &due), 0);
+	char *r = file_read_at(a.errfd, "garbage/reason", 4096, NULL);
+	assert_non_null(r);
+	assert_non_null(strstr(r, "ticket line 1"));
+	free(r);
+	/* a symlink planted in new/ is refused, not followed */
+	assert_int_equal(symlinkat("/etc", a.newfd, "link"), 0);
+	assert_int_equal(item_claim(&a, "link", &it, &due), 0);
+	assert_false(exists(&a, "new", "link"));
+	struct stat st;
+	assert_int_equal(fstatat(a.errfd, "link", &st, AT_SYMLINK_NOFOLLOW), 0);
+	assert_true(S_ISLNK(st.st_mode));
+	/* a plain file in new/ */
+	assert_int_equal(file_publish_at(a.newfd, "stray", "x", 1, false), 0);
+	assert_int_equal(item_claim(&a, "stray", &it, &due), 0);
+	assert_false(exists(&a, "new", "stray"));
+}
+
+/* --- inbox ----------------------------------------------------------------- */
+
+static void
+test_inbox_scan_and_events(void **state)
+{
+	struct inbox ib;
+	const char *id;
+
+	(void)state;
+	publish("z2", "/z2.jpg");
+	assert_int_equal(inbox_open(&ib, &a), 0);
+	assert_true(inbox_scan(&ib, &a) >= 1);
+	bool seen = false;
+	while ((id = inbox_next(&ib)) != NULL)
+		seen |= strcmp(id, "z2") == 0;
+	assert_true(seen);
+	publish("z3", "/z3.jpg");
+	assert_int_equal(inbox_read_events(&ib), 0);
+	id = inbox_next(&ib);
+	assert_non_null(id);
+	assert_string_equal(id, "z3");
+	inbox_close(&ib);
+}
+
+/* --- paths ------------------------------------------------------------------ */
+
+static void
+test_path_checks(void **state)
+{
+	static const struct {
+		const char *label, *path;
+		int want;
+	} cases[] = {
+		{"plain", "/site01/2021/01/a.jpg", 0},
+		{"empty", "", 0},
+		{"dot-dot at start", "../etc/passwd", -1},
+		{"dot-dot inside", "/a/../../b", -1},
+		{"dot-dot at end", "/a/..", -1},
+		{"dots in a name", "/a/..b/c..", 0},
+		{"newline", "/a\nb", -1},
+	};
+	char reason[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (path_check_rel(cases[i].path, reason, sizeof(reason)) != cases[i].want)
+			fail_msg("case \"%s\"", cases[i].label);
+	assert_string_equal(path_ext("/a.b/c.JPG"), "JPG");
+	assert_string_equal(path_ext("/a.b/c"), "");
+	assert_string_equal(path_ext("/a/.hidden"), "");
+}
+
+static void
+test_dir_open_beneath_refuses_symlinks(void **state)
+{
+	int rootfd, fd;
+	char p[512];
+
+	(void)state;
+	snprintf(p, sizeof(p), "%s/site", root);
+	assert_int_equal(mkdir(p, 0755), 0);
+	rootfd = open(p, O_RDONLY | O_DIRECTORY);
+	fd = dir_open_beneath(rootfd, "/x/y/z", true, 0755);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(symlinkat("/tmp", rootfd, "evil"), 0);
+	assert_int_equal(dir_open_beneath(rootfd, "/evil/sub", true, 0755), -1);
+	assert_int_equal(errno, ELOOP);
+	assert_int_equal(dir_open_beneath(rootfd, "/x/../..", false, 0755), -1);
+	close(rootfd);
+}
+
+/* --- slots ------------------------------------------------------------------ */
+
+static void
+test_slots_bound_and_free_on_death(void **state)
+{
+	struct slot s1, s2, s3;
+	pid_t pid;
+	int st;
+
+	(void)state;
+	assert_int_equal(slots_init(&sp, 2, 1), 0);
+	assert_int_equal(slot_acquire(&sp, false, 2, 0, &s1), 0);
+	assert_int_equal(slot_acquire(&sp, false, 2, 0, &s2), 0);
+	assert_int_equal(slots_busy(&sp, false, 2), 2);
+	assert_int_equal(slot_acquire(&sp, false, 2, 20, &s3), -1);
+	assert_int_equal(errno, ETIMEDOUT);
+	slot_release(&s1);
+	assert_int_equal(slot_acquire(&sp, false, 2, 0, &s3), 0);
+	slot_release(&s2);
+	slot_release(&s3);
+	/* a holder that dies frees its slot */
+	pid = fork();
+	if (pid == 0) {
+		struct slot s;
+		_exit(slot_acquire(&sp, true, 1, 0, &s) == 0 ? 0 : 1);
+	}
+	waitpid(pid, &st, 0);
+	assert_int_equal(WEXITSTATUS(st), 0);
+	assert_int_equal(slots_busy(&sp, true, 1), 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ticket_roundtrip),
+		cmocka_unit_test(test_ticket_rejects),
+		cmocka_unit_test(test_publish_is_idempotent),
+		cmocka_unit_test(test_claim_handoff_deliver),
+		cmocka_unit_test(test_committed_item_only_delivers),
+		cmocka_unit_test(test_fail_temporary_then_permanent),
+		cmocka_unit_test(test_recover_dead_but_not_live),
+		cmocka_unit_test(test_recover_poison_goes_to_err),
+		cmocka_unit_test(test_malformed_items_go_to_err),
+		cmocka_unit_test(test_inbox_scan_and_events),
+		cmocka_unit_test(test_path_checks),
+		cmocka_unit_test(test_dir_open_beneath_refuses_symlinks),
+		cmocka_unit_test(test_slots_bound_and_free_on_death),
+	};
+
+	log_init("test_spool", 0);
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,78 @@
+/*
+ * cmd_run.c - tmcwatch run: the daemon, in the foreground.
+ *
+ * One daemon per spool: run/tmcwatch.pid is held with flock for the
+ * daemon's life, so `status` can tell "running" from a stale file, and a
+ * second `run` on the same spool refuses to start (EX_TEMPFAIL).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "tmcwatch.h"
+
+static int
+pidfile_lock(const struct spool *sp)
+{
+	char buf[32];
+	int fd, n;
+
+	fd = openat(sp->fd, "run/tmcwatch.pid", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0) {
+		log_warn("%s/run/tmcwatch.pid", sp->path);
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		n = (int)pread(fd, buf, sizeof(buf) - 1, 0);
+		buf[n > 0 ? n : 0] = '\0';
+		log_warnx("another tmcwatch (pid %s) runs on spool %s", buf[0] ? buf : "?", sp->path);
+		close(fd);
+		return -1;
+	}
+	n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, buf, (size_t)n, 0) != n)
+		log_warn("%s/run/tmcwatch.pid", sp->path);
+	return fd;
+}
+
+int
+cmd_run(const struct opts *o, int argc, char **argv)
+{
+	struct conf conf = {0};
+	struct spool sp;
+	int lockfd, r;
+
+	(void)argc;
+	(void)argv;
+	if (load_config(o, &conf, false) > 0) {
+		conf_free(&conf);
+		return EX_CONFIG;
+	}
+	if (conf.log_file && log_open_file(conf.log_file) < 0) {
+		conf_free(&conf);
+		return EX_CANTCREAT;
+	}
+	if (spool_open(&sp, conf.spool_dir, true) < 0) {
+		conf_free(&conf);
+		return EX_CANTCREAT;
+	}
+	if ((lockfd = pidfile_lock(&sp)) < 0) {
+		spool_close(&sp);
+		conf_free(&conf);
+		return EX_TEMPFAIL;
+	}
+	workers_clear(&sp);
+	if (slots_init(&sp, conf.worker_cnt, conf.big_worker) < 0) {
+		r = EX_CANTCREAT;
+	} else {
+		r = supervise(o, &conf, &sp);
+	}
+	unlinkat(sp.fd, "run/tmcwatch.pid", 0);
+	close(lockfd);
+	spool_close(&sp);
+	conf_free(&conf);
+	return r;
+}

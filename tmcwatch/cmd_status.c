@@ -1,0 +1,277 @@
+/*
+ * cmd_status.c - tmcwatch status [--json]
+ *
+ * Everything is read from the spool itself (folder counts, the workers'
+ * status files, the pid file's lock), so the answer is right while the
+ * daemon is down too. First TMC's three lines, unchanged for its scripts,
+ * then one line per stage, the job folders, callbacks, and the monitor view.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "json.h"
+#include "tmcwatch.h"
+
+struct stage_count {
+	char label[300];
+	int waiting, working, failed;
+	char last_error[256];
+};
+
+struct status {
+	bool running;
+	long long processed;
+	int working_total;
+	struct stage_count *stages;
+	size_t nstages;
+	int req, proc, done, err, cb_wait, cb_err;
+	struct strbuf workers_text, workers_json;
+};
+
+static bool
+daemon_running(const struct spool *sp)
+{
+	int fd = openat(sp->fd, "run/tmcwatch.pid", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	bool locked;
+
+	if (fd < 0)
+		return false;
+	locked = flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+	close(fd);
+	return locked;
+}
+
+/* Entries of a folder not starting with '.'; newest one's name into newest. */
+static int
+count_dir(int parent, const char *name, char *newest, size_t len)
+{
+	struct dirent *de;
+	struct stat st;
+	time_t best = 0;
+	int fd, n = 0;
+	DIR *d;
+
+	fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || (d = fdopendir(fd)) == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return 0;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		n++;
+		if (newest && fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    st.st_mtime >= best) {
+			best = st.st_mtime;
+			snprintf(newest, len, "%s", de->d_name);
+		}
+	}
+	closedir(d);
+	return n;
+}
+
+static void
+stage_count(struct status *s, int tplfd, const char *tpl, const char *step)
+{
+	struct stage_count *c;
+	char newest[256] = "", path[600];
+	int fd = openat(tplfd, step, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	char *reason;
+
+	if (fd < 0)
+		return;
+	s->stages = xreallocarray(s->stages, s->nstages + 1, sizeof(*s->stages));
+	c = &s->stages[s->nstages++];
+	memset(c, 0, sizeof(*c));
+	snprintf(c->label, sizeof(c->label), "%s/%s", tpl, step);
+	c->waiting = count_dir(fd, "new", NULL, 0);
+	c->working = count_dir(fd, "cur", NULL, 0);
+	c->failed = count_dir(fd, "err", newest, sizeof(newest));
+	s->working_total += c->working;
+	snprintf(path, sizeof(path), "err/%s/reason", newest);
+	if (newest[0] && (reason = file_read_at(fd, path, 4096, NULL)) != NULL) {
+		reason[strcspn(reason, "\n")] = '\0';
+		snprintf(c->last_error, sizeof(c->last_error), "%s", reason);
+		free(reason);
+	}
+	close(fd);
+}
+
+static int
+name_cmp(const struct dirent **a, const struct dirent **b)
+{
+	return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+static int
+not_dot(const struct dirent *de)
+{
+	return de->d_name[0] != '.';
+}
+
+static void
+stages_count(struct status *s, const struct spool *sp)
+{
+	struct dirent **tpls, **steps;
+	char path[PATH_MAX];
+	int nt, ns;
+
+	snprintf(path, sizeof(path), "%s/stages", sp->path);
+	nt = scandir(path, &tpls, not_dot, name_cmp);
+	for (int i = 0; i < nt; i++) {
+		snprintf(path, sizeof(path), "%s/stages/%s", sp->path, tpls[i]->d_name);
+		ns = scandir(path, &steps, not_dot, name_cmp);
+		int tfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		for (int j = 0; j < ns; j++) {
+			if (tfd >= 0)
+				stage_count(s, tfd, tpls[i]->d_name, steps[j]->d_name);
+			free(steps[j]);
+		}
+		if (tfd >= 0)
+			close(tfd);
+		if (ns >= 0)
+			free(steps);
+		free(tpls[i]);
+	}
+	if (nt >= 0)
+		free(tpls);
+}
+
+static void
+worker_line(const struct worker_status *ws, void *arg)
+{
+	struct status *s = arg;
+	long long elapsed = now_ms_mono() / 1000 - ws->start_s;
+
+	s->processed += ws->processed;
+	if (ws->item[0] == '\0' || !s->running)
+		return;
+	sb_printf(&s->workers_text, "worker %s pid %d: %s for %llds\n", ws->label, (int)ws->pid,
+		  ws->item, elapsed);
+	sb_printf(&s->workers_json, "%s{\"stage\":", s->workers_json.len ? "," : "");
+	json_quote(&s->workers_json, ws->label, false);
+	sb_printf(&s->workers_json, ",\"pid\":%d,\"item\":", (int)ws->pid);
+	json_quote(&s->workers_json, ws->item, false);
+	sb_printf(&s->workers_json, ",\"elapsed\":%lld}", elapsed);
+}
+
+static void
+status_collect(struct status *s, const struct spool *sp)
+{
+	s->running = daemon_running(sp);
+	stages_count(s, sp);
+	workers_each(sp, worker_line, s);
+	s->req = count_dir(sp->fd, "req", NULL, 0);
+	s->proc = count_dir(sp->fd, "proc", NULL, 0);
+	s->done = count_dir(sp->fd, "done", NULL, 0);
+	s->err = count_dir(sp->fd, "err", NULL, 0);
+	s->cb_wait = count_dir(sp->fd, "outbox/new", NULL, 0) + count_dir(sp->fd, "outbox/cur", NULL, 0);
+	s->cb_err = count_dir(sp->fd, "outbox/err", NULL, 0);
+}
+
+static long long
+free_mib(const char *path)
+{
+	struct statvfs v;
+
+	if (statvfs(path, &v) < 0)
+		return -1;
+	return (long long)v.f_bavail * (long long)v.f_frsize / (1024 * 1024);
+}
+
+static void
+print_text(const struct status *s, const struct conf *conf)
+{
+	char when[64];
+	time_t t = time(NULL);
+	double load[3] = {0};
+
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", localtime(&t));
+	if (s->running)
+		printf("TMC status:running [%s]\n", when);
+	else
+		printf("TMC status:not running [%s]\n", when);
+	printf("(working/running) workers : (%d/%d)\n", s->working_total, conf->worker_cnt);
+	printf("Total processed : %lld\n", s->processed);
+	for (size_t i = 0; i < s->nstages; i++) {
+		const struct stage_count *c = &s->stages[i];
+
+		printf("stage %s: waiting %d working %d failed %d%s%s\n", c->label, c->waiting,
+		       c->working, c->failed, c->last_error[0] ? " last error: " : "", c->last_error);
+	}
+	printf("jobs: waiting %d running %d done %d failed %d\n", s->req, s->proc, s->done, s->err);
+	printf("callbacks: waiting %d failed %d\n", s->cb_wait, s->cb_err);
+	getloadavg(load, 3);
+	printf("spool %s: %lld MiB free; load %.2f %.2f %.2f\n", conf->spool_dir,
+	       free_mib(conf->spool_dir), load[0], load[1], load[2]);
+	for (size_t i = 0; i < conf->nsites; i++)
+		printf("site %s %s: %lld MiB free\n", conf->sites[i].name, conf->sites[i].root,
+		       free_mib(conf->sites[i].root));
+	fputs(s->workers_text.buf ? s->workers_text.buf : "", stdout);
+}
+
+static void
+print_json(const struct status *s, const struct conf *conf)
+{
+	struct strbuf sb = {0};
+
+	sb_printf(&sb, "{\"status\":\"%s\",\"working\":%d,\"running\":%d,\"processed\":%lld,"
+		  "\"stages\":[", s->running ? "running" : "not running", s->working_total,
+		  conf->worker_cnt, s->processed);
+	for (size_t i = 0; i < s->nstages; i++) {
+		const struct stage_count *c = &s->stages[i];
+
+		sb_printf(&sb, "%s{\"stage\":", i ? "," : "");
+		json_quote(&sb, c->label, false);
+		sb_printf(&sb, ",\"waiting\":%d,\"working\":%d,\"failed\":%d,\"last_error\":",
+			  c->waiting, c->working, c->failed);
+		json_quote(&sb, c->last_error, false);
+		sb_addc(&sb, '}');
+	}
+	sb_printf(&sb, "],\"jobs\":{\"waiting\":%d,\"running\":%d,\"done\":%d,\"failed\":%d},"
+		  "\"callbacks\":{\"waiting\":%d,\"failed\":%d},\"spool_free_mib\":%lld,\"workers\":[%s]}\n",
+		  s->req, s->proc, s->done, s->err, s->cb_wait, s->cb_err,
+		  free_mib(conf->spool_dir), s->workers_json.buf ? s->workers_json.buf : "");
+	fputs(sb.buf, stdout);
+	sb_free(&sb);
+}
+
+int
+cmd_status(const struct opts *o, int argc, char **argv)
+{
+	struct status s = {0};
+	struct conf conf = {0};
+	struct spool sp;
+	bool json = argc > 1 && strcmp(argv[1], "--json") == 0;
+
+	if (load_config(o, &conf, false) > 0) {
+		conf_free(&conf);
+		return EX_CONFIG;
+	}
+	if (spool_open(&sp, conf.spool_dir, false) < 0) {
+		printf("TMC status:not running\n");
+		conf_free(&conf);
+		return EX_UNAVAILABLE;
+	}
+	status_collect(&s, &sp);
+	if (json)
+		print_json(&s, &conf);
+	else
+		print_text(&s, &conf);
+	free(s.stages);
+	sb_free(&s.workers_text);
+	sb_free(&s.workers_json);
+	spool_close(&sp);
+	conf_free(&conf);
+	return 0;
+}

@@ -1,0 +1,209 @@
+/*
+ * supervise.c - the supervisor's main loop: signals from a signalfd, one
+ * handler each; children started when due; every second, time limits and
+ * the systemd watchdog. SIGTERM/SIGINT: children get SIGTERM (they finish
+ * the item in hand), stragglers SIGKILL after STOP_GRACE_MS, then every
+ * stage is recovered, so an item is finished or back in new/, never lost.
+ * SIGHUP: reload; a configuration with errors is refused and logged, and
+ * the running one stays.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include "tmcwatch.h"
+
+#define STOP_GRACE_MS 30000
+
+struct sup {
+	const struct opts *o;
+	struct conf *conf;
+	struct spool *sp;
+	struct children cs;
+	int sigfd;
+	bool stopping;
+	int64_t kill_at_ms;
+};
+
+static void
+recover_stage(struct sup *s, int t, int j, bool all)
+{
+	const struct template *tpl = &s->conf->templates[t];
+	struct stage_dir sd;
+
+	if (stage_open(&sd, s->sp, tpl->name, j, tpl->steps[j].name, true) < 0)
+		return;
+	if (stage_recover(&sd, s->conf->max_attempts) > 0 && !all)
+		log_info("%s: returned the dead worker's items to new/", sd.label);
+	stage_close(&sd);
+}
+
+static void
+recover_all(struct sup *s)
+{
+	for (size_t t = 0; t < s->conf->ntemplates; t++)
+		for (size_t j = 0; j < s->conf->templates[t].nsteps; j++)
+			recover_stage(s, (int)t, (int)j, true);
+}
+
+static void
+on_death(struct child *c, void *arg)
+{
+	struct sup *s = arg;
+
+	workers_forget(s->sp, c->pid);
+	if (c->spec.tpl_idx >= 0 && !c->retired && (size_t)c->spec.tpl_idx < s->conf->ntemplates)
+		recover_stage(s, c->spec.tpl_idx, c->spec.step_idx, false);
+}
+
+static void
+reload(struct sup *s)
+{
+	struct conf_errors errs = {0};
+	struct conf nc = {0};
+	struct plan p;
+
+	if (conf_load(&nc, s->conf->path, s->o->tpl_path, &errs) + conf_check(&nc, &errs) > 0) {
+		for (size_t i = 0; i < errs.n; i++)
+			log_warnx("%s", errs.msg[i]);
+		log_warnx("reload refused: the new configuration has %zu errors; the running one stays",
+			  errs.n);
+		conf_errors_free(&errs);
+		conf_free(&nc);
+		return;
+	}
+	if (strcmp(nc.spool_dir, s->conf->spool_dir) != 0)
+		log_warnx("spool_dir changed to %s: takes effect at the next start", nc.spool_dir);
+	for (size_t i = 0; i < s->cs.n; i++)
+		s->cs.c[i].retired = true;
+	children_signal(&s->cs, SIGTERM);
+	conf_free(s->conf);
+	*s->conf = nc;
+	if (s->conf->log_file)
+		log_open_file(s->conf->log_file);
+	plan_build(&p, s->conf);
+	children_adopt(&s->cs, &p);
+	log_info("configuration reloaded: %zu processes", p.n ? p.n : s->cs.n);
+	sd_notify(0, "RELOADING=0\nREADY=1");
+}
+
+static void
+begin_stop(struct sup *s)
+{
+	if (s->stopping)
+		return;
+	log_info("stopping: %zu children", children_alive(&s->cs));
+	sd_notify(0, "STOPPING=1");
+	s->stopping = true;
+	s->kill_at_ms = now_ms_mono() + STOP_GRACE_MS;
+	children_signal(&s->cs, SIGTERM);
+}
+
+static void
+read_signals(struct sup *s)
+{
+	struct signalfd_siginfo si;
+
+	while (read(s->sigfd, &si, sizeof(si)) == sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGCHLD: children_reap(&s->cs, on_death, s); break;
+		case SIGHUP: sd_notify(0, "RELOADING=1"); reload(s); break;
+		default: begin_stop(s); break;
+		}
+	}
+}
+
+static void
+check_timeout(const struct worker_status *ws, void *arg)
+{
+	struct sup *s = arg;
+	long long now = now_ms_mono() / 1000;
+
+	if (ws->item[0] == '\0')
+		return;
+	for (size_t i = 0; i < s->cs.n; i++) {
+		struct child *c = &s->cs.c[i];
+
+		if (c->pid != ws->pid || c->spec.timeout <= 0 || now - ws->start_s <= c->spec.timeout)
+			continue;
+		log_warnx("%s: item %s took more than %d s: killing pid %d", c->spec.label, ws->item,
+			  c->spec.timeout, (int)c->pid);
+		kill(c->pid, SIGKILL);
+	}
+}
+
+static void
+tick(struct sup *s)
+{
+	char status[128];
+
+	if (s->stopping && now_ms_mono() >= s->kill_at_ms) {
+		log_warnx("%zu children still running after %d s: SIGKILL", children_alive(&s->cs),
+			  STOP_GRACE_MS / 1000);
+		children_signal(&s->cs, SIGKILL);
+		s->kill_at_ms = now_ms_mono() + 1000;
+	}
+	if (!s->stopping)
+		workers_each(s->sp, check_timeout, s);
+	snprintf(status, sizeof(status), "STATUS=%zu processes running\nWATCHDOG=1",
+		 children_alive(&s->cs));
+	sd_notify(0, status);
+}
+
+static int
+signals_block(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return -1;
+	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+}
+
+int
+supervise(const struct opts *o, struct conf *conf, struct spool *sp)
+{
+	struct sup s = {.o = o, .conf = conf, .sp = sp};
+	int64_t next_tick = 0, now, due;
+	struct plan p;
+
+	if ((s.sigfd = signals_block()) < 0)
+		fatal("signalfd");
+	recover_all(&s);
+	plan_build(&p, conf);
+	children_adopt(&s.cs, &p);
+	sd_notify(0, "READY=1");
+	log_info("running: %zu processes, spool %s", s.cs.n, sp->path);
+	while (!s.stopping || children_alive(&s.cs) > 0) {
+		now = now_ms_mono();
+		if (!s.stopping)
+			children_start_due(&s.cs, now);
+		if (now >= next_tick) {
+			tick(&s);
+			next_tick = now + 1000;
+		}
+		due = children_next_due(&s.cs);
+		int timeout = (int)(next_tick - now);
+		if (!s.stopping && due && due - now < timeout)
+			timeout = due > now ? (int)(due - now) : 0;
+		struct pollfd pfd = {s.sigfd, POLLIN, 0};
+		if (poll(&pfd, 1, timeout) < 0 && errno != EINTR)
+			fatal("poll");
+		read_signals(&s);
+	}
+	recover_all(&s);
+	children_free(&s.cs);
+	close(s.sigfd);
+	log_info("stopped");
+	return 0;
+}

@@ -1,0 +1,91 @@
+/*
+ * tmcwatch.h - the supervisor and command line (links no image or video
+ * library). One file per command and per supervisor concern.
+ */
+#ifndef TMC_TMCWATCH_H
+#define TMC_TMCWATCH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "conf.h"
+#include "spool.h"
+
+/* sysexits.h values, named where they are used */
+#include <sysexits.h>
+
+struct opts {
+	const char *conf_path;
+	const char *tpl_path;
+	int debug;
+	bool json;
+};
+
+/* main.c */
+int load_config(const struct opts *o, struct conf *conf, bool quiet);
+
+/* cmd_*.c */
+int cmd_run(const struct opts *o, int argc, char **argv);
+int cmd_check(const struct opts *o, int argc, char **argv);
+int cmd_status(const struct opts *o, int argc, char **argv);
+int cmd_submit(const struct opts *o, int argc, char **argv);
+
+/* plan.c: the processes a configuration asks for, as a table */
+struct child_spec {
+	char *label;        /* "tpl/00-Origin#0", "jobs", "watch:site01" */
+	char *program;      /* absolute path */
+	char **argv;        /* NULL-terminated */
+	int tpl_idx;        /* stage children: template and step index; -1 otherwise */
+	int step_idx;
+	int timeout;        /* seconds an item may take; 0 none */
+};
+struct plan {
+	struct child_spec *rows;
+	size_t n;
+};
+void plan_build(struct plan *p, const struct conf *conf);
+void plan_free(struct plan *p);
+const char *libexec_dir(void);
+
+/* children.c: spawn, reap, back off */
+struct child {
+	struct child_spec spec;
+	pid_t pid;            /* 0 when not running */
+	int64_t started_ms;
+	int64_t restart_at_ms; /* when to start again; 0 = not scheduled */
+	int quick_deaths;      /* consecutive deaths within 10 s of start */
+	bool retired;          /* from an old configuration: never restarted */
+};
+struct children {
+	struct child *c;
+	size_t n;
+};
+void children_adopt(struct children *cs, struct plan *p); /* takes the rows */
+void children_start_due(struct children *cs, int64_t now);
+/* Reap every dead child; calls on_death for each (pid still set). */
+void children_reap(struct children *cs, void (*on_death)(struct child *, void *), void *arg);
+void children_signal(struct children *cs, int sig);
+size_t children_alive(const struct children *cs);
+int64_t children_next_due(const struct children *cs);
+void children_free(struct children *cs);
+
+/* supervise.c */
+int supervise(const struct opts *o, struct conf *conf, struct spool *sp);
+
+/* workers.c: run/workers/<label>.<pid> status files written by stages */
+struct worker_status {
+	pid_t pid;
+	char label[256];
+	long long processed;
+	char item[ITEM_ID_MAX];  /* "" when idle */
+	long long start_s;
+	int timeout;
+};
+/* Calls fn for each status file; returns how many. */
+int workers_each(const struct spool *sp, void (*fn)(const struct worker_status *, void *),
+		 void *arg);
+void workers_forget(const struct spool *sp, pid_t pid);
+void workers_clear(const struct spool *sp);
+
+#endif
