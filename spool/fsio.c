@@ -7,6 +7,7 @@
  * or -1 with errno set; callers log with the path.
  */
 #include <dirent.h>
+#include <signal.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -202,4 +203,21 @@ now_s_real(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec;
+}
+
+void
+failpoint(const char *name)
+{
+	const char *fp = getenv("TMC_FAILPOINT");
+	size_t n = strlen(name);
+
+	if (fp == NULL || strncmp(fp, name, n) != 0 || (fp[n] != '\0' && fp[n] != ':'))
+		return;
+	if (strcmp(fp + n, ":hang") == 0) {
+		log_warnx("failpoint %s: hanging", name);
+		for (;;)
+			pause();
+	}
+	log_warnx("failpoint %s: killing myself", name);
+	raise(SIGKILL);
 }

@@ -93,6 +93,7 @@ item_handoff(struct stage_dir *sd, struct item *it, struct successor *succ, size
 	close(outfd);
 	if (renameat(it->dirfd, "out.tmp", it->dirfd, "out") < 0)
 		goto fail;
+	failpoint("after-commit");
 	return item_deliver(sd, it);
 fail:
 	log_warn("handoff %s", it->path);
@@ -140,6 +141,7 @@ deliver_one(struct item *it, int outfd, const char *k)
 int
 item_deliver(struct stage_dir *sd, struct item *it)
 {
+	failpoint("before-deliver");
 	DIR *d;
 	struct dirent *de;
 	int fd, r = 0;

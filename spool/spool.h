@@ -66,6 +66,9 @@ int mkdir_p(const char *path, mode_t mode);
 int rmtree_at(int dirfd, const char *name);     /* remove a directory tree, no symlink follow */
 int64_t now_ms_mono(void);                      /* CLOCK_MONOTONIC, ms */
 int64_t now_s_real(void);                       /* CLOCK_REALTIME, s: only for deadlines kept in items */
+/* Crash tests: when $TMC_FAILPOINT is name, the process SIGKILLs itself
+ * there; when it is "name:hang", it hangs there (time-limit tests). */
+void failpoint(const char *name);
 
 /* path.c: paths from users, checked before use */
 /* 0 if rel has no "..", no NUL, no empty path after joining; "" and "/x/y" ok. */

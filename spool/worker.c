@@ -255,6 +255,7 @@ stage_run_ops(struct stage *st, struct stage_ctx *ctx, size_t nsucc)
 			 ctx->big ? "big" : "worker", strerror(errno));
 		return STAGE_TEMPFAIL;
 	}
+	failpoint("process");
 	rc = st->ops->process(ctx);
 	slot_release(&slot);
 	return rc;

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -46,6 +47,10 @@ child_spawn(struct child *c, int64_t now)
 		return;
 	}
 	if (pid == 0) {
+		/* a supervisor killed with -9 takes its children with it, so a new
+		 * one never finds orphans working beside its own */
+		if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() == 1)
+			_exit(EX_UNAVAILABLE);
 		sigemptyset(&empty);
 		sigprocmask(SIG_SETMASK, &empty, NULL);
 		execv(c->spec.program, c->spec.argv);

@@ -49,3 +49,66 @@ wait_for() {
 count_files() { find "$1" -type f 2>/dev/null | wc -l; }
 # spool_items SPOOL SUB: entries in every stage's SUB folder (new, cur, err)
 spool_items() { find "$1"/stages -mindepth 3 -maxdepth 4 -path "*/$2/*" -prune -print 2>/dev/null | wc -l; }
+
+# write_config TEMPLATES_JSON [EXTRA_CONFIG_KEYS]: a config under $T_DIR with
+# spool $T_DIR/spool and site "site01" rooted at $T_DIR/site.
+CONF=$T_DIR/conf/config.json
+SPOOL=$T_DIR/spool
+SITE=$T_DIR/site
+write_config() {
+	mkdir -p "$T_DIR/conf" "$SITE"
+	cat >"$T_DIR/conf/template.json" <<JSON
+$1
+JSON
+	cat >"$CONF" <<JSON
+{
+  "client_cnt": 4, "worker_cnt": 4, "big_worker": 1,
+  "spool_dir": "$SPOOL",
+  "log_file": "$T_DIR/tmcwatch.log",
+  ${2:-}
+  "site": { "site01": { "root": "$SITE" } }
+}
+JSON
+}
+
+# A chain of three copy steps: every original is copied to out1, out2, out3.
+COPY3='{ "chain": { "proc": [
+  {"name": "A", "source": "hires", "kind": "copy", "path_head": "/out1"},
+  {"name": "B", "source": "A", "kind": "copy", "path_head": "/out2"},
+  {"name": "C", "source": "B", "kind": "copy", "path_head": "/out3"}
+] } }'
+
+# make_inputs N: N small distinct files under $SITE/in, and $T_DIR/list
+make_inputs() {
+	mkdir -p "$SITE/in/a" "$SITE/in/b"
+	local i
+	for i in $(seq 1 "$1"); do
+		printf 'original %d %s\n' "$i" "$(head -c 64 /dev/urandom | od -An -tx1 | tr -d ' \n')" \
+			>"$SITE/in/$((i % 2 == 0 ? 0 : 1))$i.jpg"
+	done
+	(cd "$SITE/in" && find . -type f | sed 's|^\.||' | sort) >"$T_DIR/list"
+}
+
+start_daemon() { # start_daemon: tmcwatch run in the background, pid in DAEMON
+	"$BIN/tmcwatch" -c "$CONF" run 2>>"$T_DIR/daemon.err" &
+	DAEMON=$!
+	T_PIDS="$T_PIDS $DAEMON"
+	wait_for 20 test -e "$SPOOL/run/tmcwatch.pid"
+}
+stop_daemon() {
+	kill -TERM "$DAEMON" 2>/dev/null
+	wait "$DAEMON" 2>/dev/null
+	DAEMON_RC=$?
+}
+enqueue() { # enqueue TEMPLATE [prefix] < list
+	"$BIN/tmc-enqueue" -c "$CONF" -T "$1" -s site01 -b "$SITE/in" -p "${2:-t}" -o "${3:-job:test1}"
+}
+# outputs_match DIR: every listed input has a byte-identical copy under DIR
+outputs_match() {
+	local rel
+	while read -r rel; do
+		cmp -s "$SITE/in$rel" "$SITE/$1$rel" || { echo "# mismatch $1$rel"; return 1; }
+	done <"$T_DIR/list"
+}
+# stray_temps: temporary output names left in the site
+stray_temps() { find "$SITE" -name '.*.tmcwatch-*' | wc -l; }

@@ -1,0 +1,65 @@
+#!/bin/bash
+# The spool protocol alone: items per second through a 5-step pipeline of
+# pass-through steps (each hands the item on, writes no file), pickup
+# latency from an item's rename into new/ to its claim (p50, p99), and the
+# same for 3 copy steps that write fsynced outputs (the cost of durability).
+set -u
+: "${TMC_BUILD:?run through make bench}"
+BIN=$TMC_BUILD/bin
+export TMC_LIBEXEC=$BIN
+N=${BENCH_ITEMS:-5000}
+dir=$(mktemp -d /tmp/tmcwatch-bench.XXXXXX)
+trap 'kill $daemon 2>/dev/null; wait 2>/dev/null; rm -rf "$dir"' EXIT
+
+setup() { # setup TEMPLATES
+	rm -rf "$dir/spool" "$dir/site/out"*
+	mkdir -p "$dir/conf" "$dir/site/in"
+	echo "$1" >"$dir/conf/template.json"
+	cat >"$dir/conf/config.json" <<JSON
+{ "client_cnt": 2, "worker_cnt": 2, "spool_dir": "$dir/spool",
+  "site": { "b": { "root": "$dir/site" } } }
+JSON
+}
+
+run() { # run TEMPLATE STEPS LABEL
+	local tpl=$1 steps=$2 label=$3 want t0 t1 done
+	export TMC_TRACE=$dir/trace
+	rm -f "$TMC_TRACE"
+	"$BIN/tmcwatch" -c "$dir/conf/config.json" run 2>"$dir/log" &
+	daemon=$!
+	sleep 0.5
+	want=$((N * steps))
+	t0=$(date +%s%N)
+	"$BIN/tmc-enqueue" -c "$dir/conf/config.json" -T "$tpl" -s b -b "$dir/site/in" -o job:bench <"$dir/list" >/dev/null
+	until [ "$(wc -l <"$dir/spool/proc/bench.log" 2>/dev/null || echo 0)" -ge "$want" ]; do sleep 0.01; done
+	t1=$(date +%s%N)
+	kill -TERM $daemon; wait $daemon
+	done=$((t1 - t0))
+	awk -v n="$N" -v ns="$done" -v label="$label" '
+		{ lat[NR] = $3 / 1e6 }
+		END {
+			c = asort(lat)
+			printf "%s: %d items in %.2f s = %.0f items/s end to end; pickup p50 %.2f ms, p99 %.2f ms (%d handoffs)\n",
+				label, n, ns / 1e9, n / (ns / 1e9), lat[int(c * 0.5)], lat[int(c * 0.99)], c
+		}' "$TMC_TRACE"
+	unset TMC_TRACE
+}
+
+for i in $(seq 1 "$N"); do echo "/f$i.jpg"; done >"$dir/list"
+for i in $(seq 1 "$N"); do echo "original $i" >"$dir/site/in/f$i.jpg"; done
+
+setup '{ "pass5": { "proc": [
+ {"name":"S1","source":"hires","kind":"pass","path_head":"/x"},
+ {"name":"S2","source":"S1","kind":"pass","path_head":"/x"},
+ {"name":"S3","source":"S2","kind":"pass","path_head":"/x"},
+ {"name":"S4","source":"S3","kind":"pass","path_head":"/x"},
+ {"name":"S5","source":"S4","kind":"pass","path_head":"/x"} ] } }'
+run pass5 5 "5 pass-through steps"
+
+N=${BENCH_COPY_ITEMS:-2000}
+head -n "$N" "$dir/list" >"$dir/list2" && mv "$dir/list2" "$dir/list"
+setup '{ "copy3": { "proc": [
+ {"name":"A","source":"hires","kind":"copy","path_head":"/out1"},
+ {"name":"B","source":"A","kind":"copy","path_head":"/out2"},
+ {"name":"C","source":"B","kind":"copy","path_head":"/out3"} ] } }'
+run copy3 3 "3 copy steps, fsynced outputs"

@@ -1,0 +1,29 @@
+#!/bin/bash
+# A three-step copy pipeline end to end: every original reaches every step's
+# folder with the same bytes, results are reported once per step, the spool
+# is empty afterwards, and status counts what happened.
+. "$TMC_SRC/tests/lib/tap.sh"
+plan 9
+
+write_config "$COPY3"
+make_inputs 300
+start_daemon
+ok $? "daemon started"
+n=$(enqueue chain <"$T_DIR/list")
+is "$n" 300 "300 items published into the first stage"
+wait_for 120 test "$(count_files "$SITE/out3")" -ge 300
+ok $? "all 300 reached the last step"
+wait_for 20 test "$(spool_items "$SPOOL" cur)" -eq 0
+check "out1 has every original, byte for byte" outputs_match out1
+check "out3 has every original, byte for byte" outputs_match out3
+is "$(spool_items "$SPOOL" new)$(spool_items "$SPOOL" cur)$(spool_items "$SPOOL" err)" 000 \
+	"no item left in new/, cur/ or err/"
+is "$(cut -f1,2 "$SPOOL/proc/test1.log" | sort | uniq -d | wc -l) $(wc -l <"$SPOOL/proc/test1.log")" \
+	"0 900" "one result line per item and step"
+"$BIN/tmcwatch" -c "$CONF" status >"$T_DIR/status"
+grep -q '^TMC status:running' "$T_DIR/status" && grep -q '^Total processed : 900$' "$T_DIR/status"
+ok $? "status: running, 900 processed"
+stop_daemon
+"$BIN/tmcwatch" -c "$CONF" status >"$T_DIR/status"
+grep -q '^TMC status:not running' "$T_DIR/status" && grep -q 'stage chain/02-C: waiting 0 working 0 failed 0' "$T_DIR/status"
+ok $? "status after stop: not running, stage counts read from the spool"

@@ -1,0 +1,64 @@
+#!/bin/bash
+# Crash safety with real processes: 2,000 originals through a three-step copy
+# pipeline while stage processes and the supervisor itself are killed with
+# SIGKILL many times. Afterwards every output exists exactly once with the
+# right bytes, no temporary file is left in the site, and no item is left in
+# new/, cur/ or err/. Then a worker killed exactly between its commit and
+# the delivery of its successors (a failpoint) loses and doubles nothing.
+. "$TMC_SRC/tests/lib/tap.sh"
+plan 9
+export TMC_RESTART_DELAY_MS=50
+
+N=${TMC_CRASH_ITEMS:-2000}
+write_config "$COPY3" '"max_attempts": 1000, "retry_delay": 1,'
+make_inputs "$N"
+start_daemon
+ok $? "daemon started"
+enqueue chain <"$T_DIR/list" >/dev/null &
+ENQ=$!
+
+kills=0 sup_kills=0
+for round in $(seq 1 36); do
+	sleep 0.$((RANDOM % 3 + 1))
+	if [ $((round % 9)) -eq 0 ]; then
+		kill -KILL "$DAEMON" 2>/dev/null && sup_kills=$((sup_kills + 1))
+		wait "$DAEMON" 2>/dev/null
+		sleep 0.2
+		start_daemon
+	else
+		victims=($(pgrep -f "tmc-copy -c $CONF"))
+		[ ${#victims[@]} -gt 0 ] || continue
+		kill -KILL "${victims[RANDOM % ${#victims[@]}]}" 2>/dev/null && kills=$((kills + 1))
+	fi
+done
+wait $ENQ
+ok $? "all $N originals published while processes were being killed"
+diag "killed $kills stage processes and the supervisor $sup_kills times"
+test "$kills" -ge 20 -a "$sup_kills" -ge 3
+ok $? "at least 20 stage kills and 3 supervisor kills happened"
+
+wait_for 300 test "$(count_files "$SITE/out3")" -ge "$N"
+wait_for 60 test "$(spool_items "$SPOOL" new)$(spool_items "$SPOOL" cur)" = 00
+is "$(count_files "$SITE/out1") $(count_files "$SITE/out2") $(count_files "$SITE/out3")" "$N $N $N" \
+	"each step wrote exactly $N files"
+check "every output has the original's bytes" eval 'outputs_match out1 && outputs_match out2 && outputs_match out3'
+is "$(stray_temps)" 0 "no temporary output file left in the site"
+is "$(spool_items "$SPOOL" new) $(spool_items "$SPOOL" cur) $(spool_items "$SPOOL" err)" "0 0 0" \
+	"no item left in new/, cur/ or err/"
+stop_daemon
+
+# A worker killed between its commit (out.tmp -> out) and delivery.
+echo "/fp.jpg" >"$T_DIR/fp.list"
+echo "failpoint original" >"$SITE/in/fp.jpg"
+"$BIN/tmc-enqueue" -c "$CONF" -T chain -s site01 -b "$SITE/in" -p fp -o job:fp <"$T_DIR/fp.list" >/dev/null
+TMC_FAILPOINT=after-commit "$BIN/tmc-copy" -c "$CONF" -T chain -s 0 2>>"$T_DIR/fp.err" &
+wait $!
+rc=$?
+test $rc -eq 137 -a -d "$SPOOL/stages/chain/00-A/cur/fp000001/out" -a ! -e "$SPOOL/stages/chain/01-B/new/fp000001"
+ok $? "failpoint: worker died after the commit, before delivery (rc $rc)"
+start_daemon
+wait_for 30 test -e "$SITE/out3/fp.jpg"
+wait_for 30 test "$(spool_items "$SPOOL" cur)" -eq 0
+stop_daemon
+lines=$(awk -F'\t' '$1=="fp000001"' "$SPOOL/proc/fp.log" | cut -f2 | sort | tr '\n' ' ')
+is "$lines" "0 1 2 " "after restart: each step of that item ran exactly once"

@@ -1,0 +1,72 @@
+#!/bin/bash
+# Bad input never crashes a stage and never loses an item: each case ends in
+# err/ with a readable reason (and a log line), while good items keep flowing.
+# A spool that cannot be used is refused at start with a clear message.
+. "$TMC_SRC/tests/lib/tap.sh"
+plan 12
+
+write_config "$COPY3"
+make_inputs 20
+start_daemon
+A=$SPOOL/stages/chain/00-A
+
+# a ticket that does not parse, an item with no ticket, a stray file
+mkdir -p "$A/tmp/bad1" "$A/tmp/bad2"
+printf 'this is not a ticket' >"$A/tmp/bad1/ticket"
+mv "$A/tmp/bad1" "$A/new/bad1"
+mv "$A/tmp/bad2" "$A/new/bad2"
+echo junk >"$A/tmp/stray" && mv "$A/tmp/stray" "$A/new/stray"
+# a source that does not exist, and one that climbs out of the site
+printf '/missing.jpg\n' | "$BIN/tmc-enqueue" -c "$CONF" -T chain -s site01 -b "$SITE/in" -p miss >/dev/null
+mkdir -p "$A/tmp/climb"
+printf 'id=climb\norigin=job:test1\nsite=site01\nsrc=%s/in/11.jpg\nrel=/../../escape.jpg\nout=/../../escape.jpg\nroot=%s\ntail=\nstep=0\n' \
+	"$SITE" "$SITE" >"$A/tmp/climb/ticket"
+mv "$A/tmp/climb" "$A/new/climb"
+enqueue chain <"$T_DIR/list" >/dev/null
+wait_for 60 test "$(count_files "$SITE/out3")" -ge 20
+ok $? "the 20 good items flowed through all steps"
+wait_for 20 test -e "$A/err/climb/reason"
+grep -q 'no newline at end' "$A/err/bad1/reason"; ok $? "unparsable ticket: err/ with reason"
+grep -q 'item has no ticket' "$A/err/bad2/reason"; ok $? "item without ticket: err/ with reason"
+test -e "$A/err/stray"; ok $? "stray file in new/: moved to err/"
+grep -q 'missing.jpg: No such file or directory' "$A/err/miss000001/reason"; ok $? "missing original: err/ with the path and strerror"
+grep -q 'climbs out' "$A/err/climb/reason" && ! test -e "$T_DIR/escape.jpg"; ok $? "path climbing out of the site: refused"
+grep -q 'err/bad1: ticket line 1' "$T_DIR/tmcwatch.log"; ok $? "the log names the item and the reason"
+pgrep -f "tmc-copy -c $CONF -t .* -s 0" >/dev/null; ok $? "the stage process is still running"
+stop_daemon
+
+# a full disk: a 1 MiB tmpfs as the site root; copies fail temporarily, then land in err/
+mkdir -p "$T_DIR/small"
+if mount -t tmpfs -o size=1m tmpfs "$T_DIR/small" 2>/dev/null; then
+	trap 'umount "$T_DIR/small" 2>/dev/null; cleanup' EXIT
+	head -c 700000 /dev/urandom >"$SITE/in/big.bin"
+	write_config '{ "chain": { "proc": [
+	  {"name": "A", "source": "hires", "kind": "copy", "path_head": "/out1"},
+	  {"name": "B", "source": "hires", "kind": "copy", "path_head": "/out2"} ] } }' \
+		'"max_attempts": 2, "retry_delay": 1,'
+	start_daemon
+	printf '/big.bin\n' | "$BIN/tmc-enqueue" -c "$CONF" -T chain -s site01 -b "$SITE/in" -r "$T_DIR/small" -p full >/dev/null
+	wait_for 30 eval 'test -e "$SPOOL/stages/chain/01-B/err/full000001/reason" || test -e "$SPOOL/stages/chain/00-A/err/full000001/reason"'
+	reason=$(cat "$SPOOL"/stages/chain/0*/err/full000001/reason 2>/dev/null)
+	echo "$reason" | grep -q 'No space left on device (gave up after 2 attempts)'
+	ok $? "full disk: retried, then err/ with the reason ($reason)"
+	is "$(find "$T_DIR/small" -name '.*tmcwatch*' | wc -l)" 0 "full disk: no partial file left behind"
+	stop_daemon
+	umount "$T_DIR/small"
+else
+	ok 0 "# SKIP cannot mount a tmpfs here"
+	ok 0 "# SKIP cannot mount a tmpfs here"
+fi
+
+# a spool that cannot be used
+sed -i "s|\"spool_dir\": \"[^\"]*\"|\"spool_dir\": \"$T_DIR/no/such/parent/spool\"|" "$CONF"
+"$BIN/tmcwatch" -c "$CONF" run 2>"$T_DIR/run.err"
+rc=$?
+test $rc -eq 73 && grep -q 'parent folder must exist' "$T_DIR/run.err"
+ok $? "spool under a missing folder: refused to start (rc $rc) with a clear message"
+echo "I am a file" >"$T_DIR/spoolfile"
+sed -i "s|\"spool_dir\": \"[^\"]*\"|\"spool_dir\": \"$T_DIR/spoolfile\"|" "$CONF"
+"$BIN/tmcwatch" -c "$CONF" run 2>"$T_DIR/run.err"
+rc=$?
+test $rc -eq 73 && grep -q 'spoolfile' "$T_DIR/run.err"
+ok $? "spool that is a file: refused to start (rc $rc)"
