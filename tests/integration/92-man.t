@@ -17,8 +17,9 @@ pages=$(ls "$MAN"/*.[1-8])
 
 # conf_keys: "struct page key" per configuration key, from conf.h. Comments
 # are removed first (they hold semicolons), then every declarator of the
-# five structs is one key, less the fields the loader derives and the
-# counts nX that go with an array X. Two arrays have TMC's key names.
+# five structs is one key, less the fields the loader derives (listed, and
+# the source positions line, col, *_line, *_col) and the counts nX that go
+# with an array X. Two arrays have TMC's key names.
 conf_keys() {
 	perl -0777 -pe 's{/\*.*?\*/}{}gs' "$CONF_H" | awk '
 	BEGIN {
@@ -32,6 +33,7 @@ conf_keys() {
 		for (i = 1; i <= n; i++) {
 			k = f[i]
 			if (k ~ /^n/ && (substr(k, 2) in seen)) continue
+			if (k ~ /(^|_)(line|col)$/) continue
 			if ((s "." k) in derived) continue
 			if ((s "." k) in json) k = json[s "." k]
 			print s, (s == "step" ? "tmcwatch-template.5" : "tmcwatch.conf.5"), k
