@@ -37,8 +37,9 @@ mk() { env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -C "$TMC_SRC" BUILD="$TMC
 # --- make install (Debian path) ----------------------------------------------
 D=$T_DIR/inst
 mk install DESTDIR="$D" PREFIX=/usr >"$T_DIR/install.log" 2>&1
-ok $? "make install DESTDIR=... PREFIX=/usr succeeds"
-[ $? = 0 ] || sed 's/^/# /' "$T_DIR/install.log" | tail -20
+rc=$?
+ok $rc "make install DESTDIR=... PREFIX=/usr succeeds"
+[ $rc = 0 ] || tail -20 "$T_DIR/install.log" | sed 's/^/# /'
 check "tmcwatch is in /usr/sbin, executable" test -x "$D/usr/sbin/tmcwatch"
 check "tmc-copy is in /usr/libexec/tmcwatch, executable" test -x "$D/usr/libexec/tmcwatch/tmc-copy"
 check "the test tool tmc-enqueue is not installed" test ! -e "$D/usr/libexec/tmcwatch/tmc-enqueue"
@@ -92,8 +93,9 @@ ok $? "the tarball holds packaging/tmcwatch.spec (rpmbuild -ta finds it)"
 top=$T_DIR/rpmbuild
 env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL rpmbuild -ta --nodeps --without check \
 	--define "_topdir $top" --define "_smp_mflags -j1" "$tarball" >"$T_DIR/rpmbuild.log" 2>&1
-ok $? "rpmbuild -ta --nodeps --without check succeeds"
-[ $? = 0 ] || { tail -30 "$T_DIR/rpmbuild.log" | sed 's/^/# /'; }
+rc=$?
+ok $rc "rpmbuild -ta --nodeps --without check succeeds"
+[ $rc = 0 ] || tail -30 "$T_DIR/rpmbuild.log" | sed 's/^/# /'
 rpm=$(ls "$top"/RPMS/*/tmcwatch-"$VERSION"-*.rpm 2>/dev/null | grep -v debug | head -1)
 srpm=$(ls "$top"/SRPMS/tmcwatch-"$VERSION"-*.src.rpm 2>/dev/null | head -1)
 test -n "$rpm" -a -n "$srpm"
