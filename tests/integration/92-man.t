@@ -58,7 +58,7 @@ nkeys=$(printf '%s\n' "$keys" | grep -c .)
 xrefs=$(grep -ho '^\.Xr tmc[a-z.-]* [0-9]' $pages | sort -u)
 commands=""
 if [ -x "$BIN/tmcwatch" ]; then
-	commands=$("$BIN/tmcwatch" --help | awk '/^commands:/ { on = 1; next } on && NF { print $1 }')
+	commands=$("$BIN/tmcwatch" --help | awk '/^commands:/ { on = 1; next } on && !NF { exit } on { print $1 }')
 fi
 
 plan $(( $(echo "$pages" | wc -l) * 2 + 1 + nkeys + $(echo "$xrefs" | grep -c .) + \
