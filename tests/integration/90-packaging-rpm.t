@@ -26,7 +26,9 @@ n_rpm=$((5 + $(echo $RPM_FILES | wc -w) + 5 + $(echo $RPM_CONFIG | wc -w) + 5 + 
 rpm_skip=""
 if ! command -v rpmbuild >/dev/null 2>&1; then
 	rpm_skip="rpmbuild is not installed"
-elif ! git -C "$TMC_SRC" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+elif [ "$(git -C "$TMC_SRC" rev-parse --show-toplevel 2>/dev/null)" != "$(cd "$TMC_SRC" && pwd -P)" ]; then
+	# not its own checkout: an unpacked tarball, maybe inside another one
+	# (rpmbuild's BUILD folder under a checkout's build/)
 	rpm_skip="$TMC_SRC is not a git checkout (make dist is git archive HEAD)"
 fi
 plan $((n_install + n_rpm))
