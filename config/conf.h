@@ -52,6 +52,8 @@ struct step {
 	 * share a name are resolved by source_ext, so this is only the first match. */
 	int source_idx;
 	int line, col;               /* where the step object starts, for messages */
+	int callback_line, callback_col; /* a TMC per-step "callback" key (unsupported:
+					  * conf_check reports it); 0 when absent */
 };
 
 struct template {
@@ -59,6 +61,7 @@ struct template {
 	char *description;
 	struct step *steps;
 	size_t nsteps;
+	int line, col;     /* its key in template.json; for a job, its "proc" */
 };
 
 struct site {
@@ -69,6 +72,7 @@ struct site {
 	char **srgb;
 	size_t nsrgb;
 	char *watermark; /* file name in the config folder, or NULL */
+	int line, col;   /* its key in config.json, for conf_check's messages */
 };
 
 struct rename_rule {
@@ -93,6 +97,7 @@ struct watch {
 	char *template;
 	char *mode;      /* "auto" (default), "inotify", "poll" */
 	int quiet_ms;    /* tmcwatch: quiet period after IN_CLOSE_WRITE, default 200 */
+	int line, col;   /* the watch object in config.json */
 };
 
 struct http_conf {
@@ -154,11 +159,28 @@ int conf_check(struct conf *conf, struct conf_errors *errs);
 void conf_free(struct conf *conf);
 void conf_errors_free(struct conf_errors *errs);
 
+/* Append one message (the same format) to the list. */
+void conf_errors_add(struct conf_errors *errs, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* A "proc" array anywhere (a job file's inline steps): parsed with the same
+ * table and defaults as template.json's; `label` prefixes every key in
+ * messages (e.g. "proc"); skipsamesize is the config's default. Returns the
+ * number of errors added; tpl is filled (name NULL) and must be freed. */
+struct json;
+int conf_proc_parse(const struct json *doc, int proc, const char *label, bool skipsamesize,
+		    struct template *tpl, struct conf_errors *errs);
+/* conf_check()'s checks of one template (names, sources, callbacks); sets
+ * every step's source_idx. `file` names the document in messages. */
+int conf_template_check(struct template *tpl, const char *file, struct conf_errors *errs);
+void conf_template_free(struct template *tpl);
+
 const struct site *conf_site(const struct conf *conf, const char *name);
 const struct template *conf_template(const struct conf *conf, const char *name);
 /* Does a step with this source_ext filter apply to a file with extension ext
  * (no dot, as it appears in the name)? "" applies to all, "!x" to all but x;
- * compared case-insensitively (TMC compared exactly; see tmcwatch.conf(5)). */
+ * compared case-insensitively (TMC compared exactly; see tmcwatch.conf(5)).
+ * Extensions: a list "jpg,png" ("!jpg,png": neither), and "jpeg" is "jpg". */
 bool step_applies(const struct step *step, const char *ext);
 const char *step_kind_name(enum step_kind kind);
 

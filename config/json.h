@@ -15,9 +15,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define JSMN_STATIC
+/* Every includer sees jsmn's types (their layout depends on the two options
+ * below, so they are set here, once); only json.c, which defines
+ * TMC_JSON_IMPL, compiles jsmn's static parser. Elsewhere its unused static
+ * functions would trip -Werror=unused-function. */
 #define JSMN_STRICT
 #define JSMN_PARENT_LINKS
+#ifdef TMC_JSON_IMPL
+#define JSMN_STATIC
+#else
+#define JSMN_HEADER
+#endif
 #include <jsmn.h>
 
 struct json {
@@ -34,7 +42,8 @@ int json_parse(struct json *doc, const char *name, const char *text, size_t len,
 int json_load_file(struct json *doc, const char *path, char *err, size_t errlen);
 void json_free(struct json *doc);
 
-/* Token index of member `key` of object token `obj`, or -1. */
+/* Token index of member `key` of object token `obj`, or -1. The index is
+ * the member's value; its key is the token before it. */
 int json_get(const struct json *doc, int obj, const char *key);
 /* Index of the next sibling token after token i (skips its subtree). */
 int json_next(const struct json *doc, int i);

@@ -64,5 +64,14 @@ bool stage_overwrite(const struct stage_ctx *ctx);
  * how many were published (0: all already there), -1 on error. */
 int emit_item(const struct spool *sp, const struct template *tpl, const char *id,
 	      const struct ticket *base, bool durable);
+/* The same for many originals: the stage folders stay open between calls. */
+struct emitter {
+	const struct spool *sp;
+	const struct template *tpl;
+	struct stage_dir *sd; /* per step index; fd -1 until first used */
+};
+void emitter_init(struct emitter *em, const struct spool *sp, const struct template *tpl);
+int emitter_emit(struct emitter *em, const char *id, const struct ticket *base, bool durable);
+void emitter_free(struct emitter *em);
 
 #endif

@@ -24,30 +24,31 @@ queue_job(const struct spool *sp, const char *text, size_t len, char *seq, size_
 {
 	char tmp[64], stamp[16];
 	time_t now = time(NULL);
-	int r = -1;
+	int reqfd, r = -1;
 
-	snprintf(tmp, sizeof(tmp), "req/.submit.%d", (int)getpid());
-	if (file_publish_at(sp->fd, tmp, text, len, true) < 0) {
-		log_warn("%s/%s", sp->path, tmp);
+	reqfd = openat(sp->fd, "req", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	snprintf(tmp, sizeof(tmp), ".submit.%d", (int)getpid());
+	if (reqfd < 0 || file_publish_at(reqfd, tmp, text, len, true) < 0) {
+		log_warn("%s/req/%s", sp->path, tmp);
+		if (reqfd >= 0)
+			close(reqfd);
 		return -1;
 	}
 	strftime(stamp, sizeof(stamp), "%y%m%d%H%M%S", localtime(&now));
 	srandom((unsigned)(now ^ getpid()));
 	for (int i = 0; i < 1000 && r < 0; i++) {
-		char name[80];
-
 		snprintf(seq, seqlen, "%s%03d", stamp, (int)((random() + i) % 1000));
-		snprintf(name, sizeof(name), "req/%s", seq);
-		if (linkat(sp->fd, tmp, sp->fd, name, 0) == 0)
+		if (linkat(reqfd, tmp, reqfd, seq, 0) == 0)
 			r = 0;
 		else if (errno != EEXIST)
 			break;
 	}
 	if (r < 0)
 		log_warn("%s/req: no free seq", sp->path);
-	unlinkat(sp->fd, tmp, 0);
-	if (r == 0 && fsync_dir_at(sp->fd, "req") < 0)
+	unlinkat(reqfd, tmp, 0);
+	if (r == 0 && fsync(reqfd) < 0)
 		log_warn("fsync %s/req", sp->path);
+	close(reqfd);
 	return r;
 }
 

@@ -35,16 +35,16 @@ run() { # run TEMPLATE STEPS LABEL
 	t1=$(date +%s%N)
 	kill -TERM $daemon; wait $daemon
 	done=$((t1 - t0))
-	awk -v n="$N" -v ns="$done" -v label="$label" '
-		{ lat[NR] = $3 / 1e6 }
+	cut -d' ' -f3 "$TMC_TRACE" | sort -n | awk -v n="$N" -v ns="$done" -v label="$label" '
+		{ lat[NR] = $1 / 1e6 }
 		END {
-			c = asort(lat)
 			printf "%s: %d items in %.2f s = %.0f items/s end to end; pickup p50 %.2f ms, p99 %.2f ms (%d handoffs)\n",
-				label, n, ns / 1e9, n / (ns / 1e9), lat[int(c * 0.5)], lat[int(c * 0.99)], c
-		}' "$TMC_TRACE"
+				label, n, ns / 1e9, n / (ns / 1e9), lat[int(NR * 0.5)], lat[int(NR * 0.99)], NR
+		}'
 	unset TMC_TRACE
 }
 
+mkdir -p "$dir/site/in"
 for i in $(seq 1 "$N"); do echo "/f$i.jpg"; done >"$dir/list"
 for i in $(seq 1 "$N"); do echo "original $i" >"$dir/site/in/f$i.jpg"; done
 

@@ -11,9 +11,9 @@ start_daemon
 ok $? "daemon started"
 n=$(enqueue chain <"$T_DIR/list")
 is "$n" 300 "300 items published into the first stage"
-wait_for 120 test "$(count_files "$SITE/out3")" -ge 300
+wait_files "$SITE/out3" 300 120
 ok $? "all 300 reached the last step"
-wait_for 20 test "$(spool_items "$SPOOL" cur)" -eq 0
+wait_idle 20
 check "out1 has every original, byte for byte" outputs_match out1
 check "out3 has every original, byte for byte" outputs_match out3
 is "$(spool_items "$SPOOL" new)$(spool_items "$SPOOL" cur)$(spool_items "$SPOOL" err)" 000 \

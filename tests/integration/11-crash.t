@@ -37,8 +37,8 @@ diag "killed $kills stage processes and the supervisor $sup_kills times"
 test "$kills" -ge 20 -a "$sup_kills" -ge 3
 ok $? "at least 20 stage kills and 3 supervisor kills happened"
 
-wait_for 300 test "$(count_files "$SITE/out3")" -ge "$N"
-wait_for 60 test "$(spool_items "$SPOOL" new)$(spool_items "$SPOOL" cur)" = 00
+wait_files "$SITE/out3" $N 300
+wait_idle 60
 is "$(count_files "$SITE/out1") $(count_files "$SITE/out2") $(count_files "$SITE/out3")" "$N $N $N" \
 	"each step wrote exactly $N files"
 check "every output has the original's bytes" eval 'outputs_match out1 && outputs_match out2 && outputs_match out3'
@@ -58,7 +58,7 @@ test $rc -eq 137 -a -d "$SPOOL/stages/chain/00-A/cur/fp000001/out" -a ! -e "$SPO
 ok $? "failpoint: worker died after the commit, before delivery (rc $rc)"
 start_daemon
 wait_for 30 test -e "$SITE/out3/fp.jpg"
-wait_for 30 test "$(spool_items "$SPOOL" cur)" -eq 0
+wait_idle 30
 stop_daemon
 lines=$(awk -F'\t' '$1=="fp000001"' "$SPOOL/proc/fp.log" | cut -f2 | sort | tr '\n' ' ')
 is "$lines" "0 1 2 " "after restart: each step of that item ran exactly once"

@@ -12,8 +12,8 @@ make_inputs "$N"
 start_daemon
 is "$(pgrep -c -f "tmc-copy -c $CONF")" 4 "four workers run on the stage"
 enqueue one <"$T_DIR/list" >/dev/null
-wait_for 300 test "$(count_files "$SITE/out")" -ge "$N"
-wait_for 60 test "$(spool_items "$SPOOL" new)$(spool_items "$SPOOL" cur)" = 00
+wait_files "$SITE/out" $N 300
+wait_idle 60
 stop_daemon
 is "$(count_files "$SITE/out")" "$N" "$N outputs"
 is "$(wc -l <"$SPOOL/proc/test1.log")" "$N" "$N result lines"

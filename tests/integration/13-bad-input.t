@@ -23,7 +23,7 @@ printf 'id=climb\norigin=job:test1\nsite=site01\nsrc=%s/in/11.jpg\nrel=/../../es
 	"$SITE" "$SITE" >"$A/tmp/climb/ticket"
 mv "$A/tmp/climb" "$A/new/climb"
 enqueue chain <"$T_DIR/list" >/dev/null
-wait_for 60 test "$(count_files "$SITE/out3")" -ge 20
+wait_files "$SITE/out3" 20 60
 ok $? "the 20 good items flowed through all steps"
 wait_for 20 test -e "$A/err/climb/reason"
 grep -q 'no newline at end' "$A/err/bad1/reason"; ok $? "unparsable ticket: err/ with reason"

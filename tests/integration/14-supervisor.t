@@ -33,7 +33,7 @@ is "$DAEMON_RC $(spool_items "$SPOOL" cur)" "0 0" "SIGTERM mid-run: exit 0, no i
 pgrep -f "tmc-copy -c $CONF" >/dev/null
 ok $((! $?)) "no stage process outlives the supervisor"
 start_daemon
-wait_for 120 test "$(count_files "$SITE/out3")" -ge 1500
+wait_files "$SITE/out3" 1500 120
 check "after restart every original reached the last step" outputs_match out3
 
 # reload: a bad configuration is refused, the running one stays

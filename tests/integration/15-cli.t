@@ -18,9 +18,9 @@ test "$(grep -c "^$T_DIR/bad.json:" "$T_DIR/check.err")" -ge 2
 ok $? "check: every error is printed, not only the first"
 
 # TMC's sample files from its README load unchanged (elision lines removed)
-if [ -e "$TMC_SRC/tests/unit/fixtures/readme-config.json" ]; then
-	"$BIN/tmcwatch" -c "$TMC_SRC/tests/unit/fixtures/readme-config.json" \
-		-t "$TMC_SRC/tests/unit/fixtures/readme-template.json" check >/dev/null 2>"$T_DIR/readme.err"
+if [ -e "$TMC_SRC/tests/unit/fixtures/config.json" ]; then
+	"$BIN/tmcwatch" -c "$TMC_SRC/tests/unit/fixtures/config.json" \
+		-t "$TMC_SRC/tests/unit/fixtures/template.json" check >/dev/null 2>"$T_DIR/readme.err"
 	grep -q 'USWebCoatedSWOP.icc' "$T_DIR/readme.err" && ! grep -qv 'icc\|icm\|sample.png\|watchdog\|errors\? in the configuration' "$T_DIR/readme.err"
 	ok $? "check: TMC's README config parses; only its missing files are reported"
 else

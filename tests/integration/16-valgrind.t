@@ -11,20 +11,20 @@ write_config "$COPY3"
 make_inputs 5
 $VG "$BIN/tmcwatch" -c "$CONF" check >/dev/null 2>"$T_DIR/vg.check"
 ok $? "tmcwatch check"
-$VG "$BIN/tmcwatch" -c "$CONF" status >/dev/null 2>"$T_DIR/vg.status"
-ok $? "tmcwatch status"
 printf '{"hires":{"site":"site01","path_head":"/in","path_tail":""},"template":"chain"}' >"$T_DIR/job.json"
 $VG "$BIN/tmcwatch" -c "$CONF" submit "$T_DIR/job.json" >/dev/null 2>"$T_DIR/vg.submit"
 ok $? "tmcwatch submit"
+$VG "$BIN/tmcwatch" -c "$CONF" status >/dev/null 2>"$T_DIR/vg.status"
+ok $? "tmcwatch status"
 enqueue chain <"$T_DIR/list" >/dev/null
 $VG "$BIN/tmc-copy" -c "$CONF" -T chain -s 0 2>"$T_DIR/vg.copy" &
 pid=$!
-wait_for 60 test "$(count_files "$SITE/out1")" -ge 5
+wait_files "$SITE/out1" 5 60
 kill -TERM $pid; wait $pid
 ok $? "tmc-copy: 5 items, then SIGTERM"
 $VG "$BIN/tmcwatch" -c "$CONF" run 2>"$T_DIR/vg.run" &
 pid=$!
-wait_for 60 test "$(count_files "$SITE/out3")" -ge 5
+wait_files "$SITE/out3" 5 60
 sleep 0.5
 kill -TERM $pid; wait $pid
 ok $? "tmcwatch run: supervise the pipeline, then SIGTERM"

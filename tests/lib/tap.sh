@@ -112,3 +112,7 @@ outputs_match() {
 }
 # stray_temps: temporary output names left in the site
 stray_temps() { find "$SITE" -name '.*.tmcwatch-*' | wc -l; }
+# wait_files DIR N [SECONDS]: until DIR holds at least N files
+wait_files() { wait_for "${3:-120}" eval "[ \$(count_files '$1') -ge $2 ]"; }
+# wait_idle [SECONDS]: until no stage has an item in new/ or cur/
+wait_idle() { wait_for "${1:-60}" eval '[ "$(spool_items "$SPOOL" new)$(spool_items "$SPOOL" cur)" = 00 ]'; }

@@ -25,6 +25,7 @@ main(int argc, char **argv)
 	const struct template *tpl;
 	char line[4096], id[ITEM_ID_MAX];
 	struct spool sp;
+	struct emitter em;
 	long n = 0, published = 0;
 	int ch;
 
@@ -49,6 +50,7 @@ main(int argc, char **argv)
 		fatalx("unknown template or site");
 	if (spool_open(&sp, conf.spool_dir, true) < 0)
 		return 69;
+	emitter_init(&em, &sp, tpl);
 	while (fgets(line, sizeof(line), stdin)) {
 		struct ticket t = {0};
 		int r;
@@ -70,12 +72,13 @@ main(int argc, char **argv)
 			clock_gettime(CLOCK_REALTIME, &ts);
 			ticket_setf(&t, "t_pub", "%lld", (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec);
 		}
-		r = emit_item(&sp, tpl, id, &t, false);
+		r = emitter_emit(&em, id, &t, false);
 		ticket_free(&t);
 		if (r < 0)
 			return 73;
 		published += r;
 	}
+	emitter_free(&em);
 	printf("%ld\n", published);
 	spool_close(&sp);
 	conf_free(&conf);
