@@ -262,6 +262,7 @@ static const struct stage_ops image_ops = {
     .prepare = image_prepare,
     .process = image_process,
     .fini = image_fini,
+    .pixels = true,
 };
 
 int
