@@ -5,9 +5,11 @@
  * Complete: a file renamed (IN_MOVED_TO) or linked (`tmcwatch submit`,
  * tmc-httpd: IN_CREATE of a file that already holds a whole JSON object)
  * into req/ is complete at once. A file written in place (cp, an editor)
- * is judged once it was closed (IN_CLOSE_WRITE) and then left alone for a
- * quiet period (CLOCK_MONOTONIC); only then does a parse failure count, so
- * a partially copied file is never taken nor rejected. Dot names and
+ * is taken once it was closed (IN_CLOSE_WRITE), left alone for a quiet
+ * period (CLOCK_MONOTONIC) and parses as a whole JSON object. One that does
+ * not parse is refused only after settle_ms without a write (an interrupted
+ * scp closes its file too), so a partially copied file is never taken nor
+ * refused; a file renamed into req/ is judged at once. Dot names and
  * temporary names (*.part, *.tmp, *~, *.swp) are never looked at; entries
  * that are not regular files are ignored with a warning.
  *
@@ -174,7 +176,9 @@ cand_judge(struct jobsd *d, struct cand *c, bool final)
 		cand_remove(d, c);
 	} else if (r == 0) {
 		c->due_ms = 0;
-		if (final)
+		if (final && now_ms_mono() - c->last_ms < d->settle_ms)
+			c->due_ms = c->last_ms + d->settle_ms; /* an interrupted copy: wait */
+		else if (final)
 			cand_reject(d, c, reason);
 	} else if (jobspec_load(&js, &d->conf, label(c->name, lbl, sizeof(lbl)), text, len, reason,
 				sizeof(reason)) < 0) {
@@ -209,7 +213,8 @@ intake_scan(struct jobsd *d)
 		struct cand *c = cand_add(d, de->d_name);
 
 		c->closed = true; /* a writer still at work will send events */
-		c->due_ms = now_ms_mono() + d->quiet_ms;
+		c->last_ms = now_ms_mono();
+		c->due_ms = c->last_ms + d->quiet_ms;
 	}
 	closedir(dir);
 }
@@ -231,12 +236,14 @@ intake_event(struct jobsd *d, const char *name, uint32_t mask)
 		return;
 	if (mask & IN_MOVED_TO) {
 		c->closed = true;
+		c->last_ms = 0; /* renamed in: complete, judged now */
 		cand_judge(d, c, true);
 		return;
 	}
 	if (mask & IN_CLOSE_WRITE)
 		c->closed = true;
-	c->due_ms = now_ms_mono() + d->quiet_ms;
+	c->last_ms = now_ms_mono();
+	c->due_ms = c->last_ms + d->quiet_ms;
 	if (mask & IN_CREATE)
 		cand_judge(d, c, false); /* a link: complete already */
 	if ((c = cand_find(d, name)) != NULL && !c->ready)

@@ -178,6 +178,7 @@ struct jobsd {
 	size_t ncands;
 	size_t window;     /* files in flight per job */
 	int quiet_ms;      /* req/ files written in place: quiet period */
+	int settle_ms;     /* ... and how long one that does not parse is left alone */
 	bool stop;
 };
 
@@ -230,6 +231,7 @@ struct cand {
 	bool ready;       /* complete: may be taken */
 	bool closed;      /* IN_CLOSE_WRITE or found at start: a parse failure is final */
 	bool paused;      /* its ctrl says pause: looked at again on the tick */
+	int64_t last_ms;  /* its last write event; 0 for a file renamed in */
 };
 void intake_scan(struct jobsd *d);
 void intake_event(struct jobsd *d, const char *name, uint32_t mask);

@@ -37,6 +37,7 @@
 
 #define TICK_MS 1000
 #define QUIET_MS 300
+#define SETTLE_MS 3000
 #define LOCK_WAIT_MS 30000
 
 static void
@@ -75,6 +76,7 @@ jobsd_args(struct jobsd *d, int argc, char **argv)
 	if ((w = getenv("TMC_JOBS_WINDOW")) != NULL && atoi(w) > 0)
 		d->window = (size_t)atoi(w);
 	d->quiet_ms = QUIET_MS;
+	d->settle_ms = SETTLE_MS;
 }
 
 /* One tmc-jobs per spool; a predecessor that is finishing gets a while. */
