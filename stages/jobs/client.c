@@ -264,14 +264,14 @@ job_adopt(struct jobsd *d, const char *seq, struct jobspec *spec, bool from_req)
 	log_info("new client added:%s%s", seq, from_req ? "" : " (adopted from proc/)");
 	if (results_journal(d, j) < 0)
 		job_error(j, "cannot open proc/%s.rows", seq);
-	if (!j->closed_mark)
-		ctrl_initial(d, j, from_req);
 	if ((r = list_load(d, j)) > 0)
 		job_ready(d, j);
 	else if (r == 0 && j->spec.filelist && !j->closed_mark)
 		job_error(j, "hires.filelist is true, but %s.file does not exist.", seq);
 	else if (r == 0 && !j->closed_mark && j->mode != JM_ERROR)
 		scan_begin(d, j);
+	if (!j->closed_mark && j->mode != JM_ERROR)
+		ctrl_initial(d, j, from_req);
 	return j;
 }
 
