@@ -143,7 +143,7 @@ cand_read(struct jobsd *d, const char *name, char **text, size_t *len, char *rea
 	  size_t rlen)
 {
 	struct json doc = {0};
-	char label[SEQ_MAX + 300];
+	char label[SEQ_MAX + 300], err[512];
 	int r;
 
 	if ((*text = file_read_at(d->reqfd, name, JOB_MAX_BYTES, len)) == NULL) {
@@ -156,9 +156,11 @@ cand_read(struct jobsd *d, const char *name, char **text, size_t *len, char *rea
 		return -1;
 	}
 	snprintf(label, sizeof(label), "req/%s", name);
-	r = json_parse(&doc, label, *text, *len, reason, rlen) == 0 && json_is_object(&doc, 0);
+	r = json_parse(&doc, label, *text, *len, err, sizeof(err)) == 0 && json_is_object(&doc, 0);
 	if (r == 0 && doc.ntok > 0)
 		snprintf(reason, rlen, "%s: expected a JSON object", label);
+	else if (r == 0)
+		snprintf(reason, rlen, "not a JSON job: %s", err);
 	json_free(&doc);
 	return r;
 }
