@@ -139,7 +139,7 @@ job_normalize(const char *text, size_t len)
 }
 
 static bool
-job_same_list(int procfd, const char *seq, const char *list, size_t listlen)
+job_same_list(int procfd, int reqfd, const char *seq, const char *list, size_t listlen)
 {
 	char name[300], *cur;
 	size_t len = 0;
@@ -149,6 +149,8 @@ job_same_list(int procfd, const char *seq, const char *list, size_t listlen)
 		return true;
 	snprintf(name, sizeof(name), "%s.file", seq);
 	cur = file_read_at(procfd, name, 1 << 30, &len);
+	if (cur == NULL && reqfd >= 0) /* waiting, its list beside it */
+		cur = file_read_at(reqfd, name, 1 << 30, &len);
 	same = cur && len == listlen && memcmp(cur, list, len) == 0;
 	free(cur);
 	return same;
@@ -156,7 +158,7 @@ job_same_list(int procfd, const char *seq, const char *list, size_t listlen)
 
 /* 1 when dirname/<name> is the same job as norm. */
 static int
-job_same(int dirfd, const char *name, const char *norm, int procfd, const char *list,
+job_same(int dirfd, const char *name, const char *norm, int procfd, int reqfd, const char *list,
 	 size_t listlen)
 {
 	size_t len = 0;
@@ -166,7 +168,8 @@ job_same(int dirfd, const char *name, const char *norm, int procfd, const char *
 	if (text == NULL)
 		return 0;
 	other = job_normalize(text, len);
-	same = other && strcmp(other, norm) == 0 && job_same_list(procfd, name, list, listlen);
+	same = other && strcmp(other, norm) == 0 &&
+	       job_same_list(procfd, reqfd, name, list, listlen);
 	free(other);
 	free(text);
 	return same;
@@ -192,7 +195,8 @@ job_dup_in(const struct spool *sp, const char *dir, const char *norm, const char
 	while (!found && (de = readdir(d)) != NULL) {
 		if (de->d_name[0] == '.' || strchr(de->d_name, '.') || de->d_type == DT_DIR)
 			continue;
-		if ((found = job_same(dirfd(d), de->d_name, norm, procfd, list, listlen)))
+		if ((found = job_same(dirfd(d), de->d_name, norm, procfd,
+				      strcmp(dir, "req") == 0 ? dirfd(d) : -1, list, listlen)))
 			snprintf(seq, seqlen, "%s", de->d_name);
 	}
 	closedir(d);

@@ -25,6 +25,11 @@
  * its root goes to err/<seq> with err/<seq>.reason; nothing else is
  * affected. A waiting job whose ctrl says pause stays in req/ (a pause
  * never moves the job file, TMC 10.4) until it is resumed.
+ *
+ * Beside jobs, req/<seq>.ctrl and req/<seq>.file are accepted for writers
+ * that may write only in req/ (TMC's API wrote proc/<seq>.file itself; both
+ * work): a complete ctrl is moved to proc/ at once, a list when its job is
+ * taken (a list already in proc/ wins).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -38,6 +43,42 @@
 #include <unistd.h>
 
 #include "jobs.h"
+
+/* req/<seq>.ctrl and req/<seq>.file: a control request and a file list
+ * left beside a job by a writer that may write only in req/ (see
+ * tmcwatch-spool(5)). 1 ctrl, 2 list, 0 neither. */
+static int
+side_file(const char *name)
+{
+	const char *dot = strrchr(name, '.');
+	char seq[SEQ_MAX];
+
+	if (dot == NULL || (size_t)(dot - name) >= sizeof(seq))
+		return 0;
+	snprintf(seq, sizeof(seq), "%.*s", (int)(dot - name), name);
+	if (!jm_seq_ok(seq))
+		return 0;
+	return strcmp(dot, ".ctrl") == 0 ? 1 : strcmp(dot, ".file") == 0 ? 2 : 0;
+}
+
+/* A complete req/<seq>.ctrl goes where tmc-jobs reads it: proc/. */
+static void
+side_ctrl(struct jobsd *d, const char *name)
+{
+	if (renameat(d->reqfd, name, d->procfd, name) < 0 && errno != ENOENT)
+		log_warn("%s: move req/%s to proc/", d->sp.path, name);
+}
+
+/* The job is taken: its list in req/, if any, joins it in proc/. */
+static void
+side_list(struct jobsd *d, const char *seq)
+{
+	char name[SEQ_MAX + 16];
+
+	snprintf(name, sizeof(name), "%s.file", seq);
+	if (renameat2(d->reqfd, name, d->procfd, name, RENAME_NOREPLACE) < 0 && errno != ENOENT)
+		log_warn("%s: move req/%s to proc/ (proc/ has one: kept)", d->sp.path, name);
+}
 
 static struct cand *
 cand_find(struct jobsd *d, const char *name)
@@ -79,7 +120,8 @@ seq_used(struct jobsd *d, const char *seq, bool upload)
 	return fstatat(d->procfd, seq, &st, AT_SYMLINK_NOFOLLOW) == 0 ||
 	       fstatat(d->donefd, seq, &st, AT_SYMLINK_NOFOLLOW) == 0 ||
 	       fstatat(d->errfd, seq, &st, AT_SYMLINK_NOFOLLOW) == 0 ||
-	       (upload && fstatat(d->procfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0);
+	       (upload && (fstatat(d->procfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 ||
+			   fstatat(d->reqfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0));
 }
 
 int
@@ -210,7 +252,9 @@ intake_scan(struct jobsd *d)
 	}
 	rewinddir(dir);
 	while ((de = readdir(dir)) != NULL) {
-		if (jm_name_ignored(de->d_name) || cand_find(d, de->d_name))
+		if (side_file(de->d_name) == 1)
+			side_ctrl(d, de->d_name);
+		if (jm_name_ignored(de->d_name) || side_file(de->d_name) || cand_find(d, de->d_name))
 			continue;
 		struct cand *c = cand_add(d, de->d_name);
 
@@ -228,6 +272,11 @@ intake_event(struct jobsd *d, const char *name, uint32_t mask)
 
 	if (jm_name_ignored(name))
 		return;
+	if (side_file(name)) {
+		if (side_file(name) == 1 && (mask & (IN_CLOSE_WRITE | IN_MOVED_TO)))
+			side_ctrl(d, name);
+		return;
+	}
 	if (mask & (IN_DELETE | IN_MOVED_FROM)) {
 		if ((c = cand_find(d, name)) != NULL)
 			cand_remove(d, c);
@@ -290,6 +339,7 @@ cand_take(struct jobsd *d, struct cand *c)
 		return;
 	}
 	free(text);
+	side_list(d, c->name);
 	if (renameat2(d->reqfd, c->name, d->procfd, c->name, RENAME_NOREPLACE) < 0) {
 		log_warn("%s: take req/%s", d->sp.path, c->name);
 		jobspec_free(&js);

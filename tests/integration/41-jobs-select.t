@@ -8,7 +8,7 @@
 # failed as TMC counted it, a climbing line fails the job) and rename.
 . "$TMC_SRC/tests/lib/tap.sh"
 . "$TMC_SRC/tests/lib/jobs.sh"
-plan 17
+plan 18
 
 write_config "$COPY2"
 T=$SITE/t
@@ -67,6 +67,12 @@ cp "$T_DIR/fl.json" "$SPOOL/req/$S2"
 wait_for 30 job_err $S2
 grep -q 'climbs out' "$SPOOL/err/$S2.reason"
 ok $? "a list line that climbs out fails the job to err/ with the reason"
+
+S3=100101000000007
+printf '/a.jpg\n/c.png\n' >"$SPOOL/req/$S3.file"
+cp "$T_DIR/fl.json" "$SPOOL/req/$S3"
+wait_done $S3 30 && rows_are $S3 2 && test ! -e "$SPOOL/req/$S3.file" -a -e "$SPOOL/done/$S3.file"
+ok $? "a list left in req/ beside its job (req/<seq>.file) is used and moved along"
 
 # rename: output names change, rows keep the source name
 echo clip >"$SITE/r/clip_h.jpg"

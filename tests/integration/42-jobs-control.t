@@ -8,7 +8,7 @@
 # job still waiting in req/; a ctrl that is not valid sends the job to err/.
 . "$TMC_SRC/tests/lib/tap.sh"
 . "$TMC_SRC/tests/lib/jobs.sh"
-plan 22
+plan 23
 export TMC_JOBS_WINDOW=4
 
 write_config "$COPY2"
@@ -86,6 +86,18 @@ ctrl $X '{"status":"cancel"}'
 cp "$T_DIR/x.json" "$SPOOL/req/$X"
 wait_done $X 30 && [ "$(grep -c "$(printf '\t0\t0\t0$')" "$SPOOL/done/$X.result")" = 40 ]
 ok $? "cancel of a waiting job is honoured: 40 rows, none converted"
+
+# a ctrl written in req/ (by a writer that may write only there) acts too
+make_tree rq 12
+tree_job rq
+stages_freeze
+seq=$(submit "$T_DIR/rq.json")
+wait_for 20 dispatched_is "$seq" 4
+printf '{"status":"cancel"}' >"$SPOOL/req/$seq.ctrl"
+stages_thaw
+wait_done "$seq" 30 && [ "$(grep -c "$(printf '\t0\t0\t0$')" "$SPOOL/done/$seq.result")" = 8 ] &&
+	test ! -e "$SPOOL/req/$seq.ctrl"
+ok $? "req/<seq>.ctrl is moved to proc/ and obeyed (cancel: 8 of 12 not converted)"
 
 # an invalid ctrl
 make_tree bad 10
