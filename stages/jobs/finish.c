@@ -168,8 +168,9 @@ finish_close(struct jobsd *d, struct job *j, enum close_kind kind)
 	snprintf(name, sizeof(name), "%s.rows", j->seq);
 	if (kind != CLOSE_STOP && unlinkat(d->procfd, name, 0) < 0 && errno != ENOENT)
 		log_warn("%s/proc/%s", d->sp.path, name);
-	log_info("client finished:%s (%s): %zu files, %zu processed, created %lld, warnings %lld%s%s",
-		 j->seq, kind_names[kind], j->total, j->nprocessed, j->created, j->warn,
+	log_info("client finished:%s (%s): %zu files, %zu processed (success %zu, error %zu), "
+		 "created %lld, warnings %lld%s%s", j->seq, kind_names[kind], j->total,
+		 j->nprocessed, j->nsuccess, j->ndone - j->nsuccess, j->created, j->warn,
 		 kind == CLOSE_ERROR ? ": " : "", kind == CLOSE_ERROR ? j->reason : "");
 }
 

@@ -148,13 +148,26 @@ seq_fresh(struct jobsd *d, int fromfd, const char *from, char *seq, size_t len)
 	return -1;
 }
 
+/* A job that ran and was stopped (its journal is in proc/) keeps its name. */
+static bool
+requeued(struct jobsd *d, const char *name)
+{
+	char rows[SEQ_MAX + 16];
+	struct stat st;
+
+	if (!jm_seq_ok(name))
+		return false;
+	snprintf(rows, sizeof(rows), "%s.rows", name);
+	return fstatat(d->procfd, rows, &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
 /* Give the file a usable seq as its name: 0, or -1. */
 static int
 cand_seq(struct jobsd *d, struct cand *c)
 {
 	char seq[SEQ_MAX];
 
-	if (jm_seq_is_tmc(c->name) && !seq_used(d, c->name, false))
+	if ((jm_seq_is_tmc(c->name) || requeued(d, c->name)) && !seq_used(d, c->name, false))
 		return 0;
 	if (seq_fresh(d, d->reqfd, c->name, seq, sizeof(seq)) < 0)
 		return -1;

@@ -144,6 +144,7 @@ struct job {
 	char **rel;                    /* the list, per file index */
 	size_t total, dispatched, ndone, nprocessed;
 	size_t ndone_disp;             /* files below dispatched with a row */
+	size_t nsuccess;               /* rows TMC's seqdetail counts as success */
 	size_t low;                    /* no file below low lacks a row */
 	size_t hi;                     /* 1 + the highest file index reported */
 	long long created, warn;
@@ -153,6 +154,7 @@ struct job {
 	struct strbuf logpart;         /* a line not yet complete */
 	struct strbuf jbuf, rbuf;      /* rows not yet written: journal, result */
 	struct strbuf journal;         /* proc/<seq>.rows as read at adoption */
+	bool journal_rows;             /* it had rows */
 	int64_t last_line_ms, stat_ms;
 	bool stat_dirty;
 	bool closed_mark;              /* "#close" in the journal: only finish closing */

@@ -58,6 +58,8 @@ count_row(struct job *j, size_t i, const struct rowcount *rc, bool cancel)
 		j->ndone_disp++;
 	if (!cancel)
 		j->nprocessed++;
+	if (rc->warnings == 0 || rc->requested == rc->created)
+		j->nsuccess++; /* TMC-REFERENCE 6.4 */
 	j->created += rc->created;
 	j->warn += rc->warnings;
 	xfree(&j->files[i].res);
@@ -93,15 +95,82 @@ journal_apply(struct job *j, struct strbuf *proj)
 
 	for (; p && (nl = strchr(p, '\n')) != NULL; p = nl + 1) {
 		*nl = '\0';
-		if (*p != '#' && *p)
+		if (*p != '#' && *p) {
 			journal_row(j, p, proj);
+			j->journal_rows = true;
+		}
 		*nl = '\n';
 	}
 }
 
+static const struct job *sort_job;
+
+static int
+by_rel(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	int c = strcmp(sort_job->rel[x], sort_job->rel[y]);
+
+	return c ? c : (x > y) - (x < y);
+}
+
+/* The first file of the list named src without a row, or -1. */
+static ssize_t
+file_named(const struct job *j, const size_t *order, const char *src)
+{
+	size_t lo = 0, hi = j->total;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (strcmp(j->rel[order[mid]], src) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < j->total && strcmp(j->rel[order[lo]], src) == 0; lo++)
+		if (!j->files[order[lo]].done)
+			return (ssize_t)order[lo];
+	return -1;
+}
+
+/* Rows but no journal: a job that TMC began (stopped or paused, then moved
+ * over). Each row marks the first file of its name without one (TMC
+ * 10.1: the rows are the record of completed files); the journal gets them. */
+static void
+result_import(struct job *j, char *cur, struct strbuf *proj)
+{
+	size_t *order = xcalloc(j->total + 1, sizeof(*order));
+	char *p = cur, *nl, *tab;
+	struct rowcount rc;
+	ssize_t i;
+
+	for (size_t k = 0; k < j->total; k++)
+		order[k] = k;
+	sort_job = j;
+	qsort(order, j->total, sizeof(*order), by_rel);
+	for (; (nl = strchr(p, '\n')) != NULL; p = nl + 1) {
+		*nl = '\0';
+		if ((tab = strchr(p, '\t')) != NULL && row_counts(p, &rc) == 0) {
+			*tab = '\0';
+			i = file_named(j, order, p);
+			*tab = '\t';
+			if (i >= 0) {
+				count_row(j, (size_t)i, &rc, rc.requested == 0);
+				j->hi = (size_t)i + 1 > j->hi ? (size_t)i + 1 : j->hi;
+				sb_printf(&j->jbuf, "%zd\t%s\n", i, p);
+				sb_printf(proj, "%s\n", p);
+			}
+		}
+		*nl = '\n';
+	}
+	free(order);
+	log_info("job %s: %zu rows of done/%s.result taken over", j->seq, j->ndone, j->seq);
+}
+
 /* done/<seq>.result must be the journal's rows; rewrite it when not. */
 static int
-result_reconcile(struct jobsd *d, struct job *j, const struct strbuf *proj)
+result_reconcile(struct jobsd *d, struct job *j, struct strbuf *proj)
 {
 	char name[SEQ_MAX + 16], *cur;
 	size_t len = 0;
@@ -109,6 +178,8 @@ result_reconcile(struct jobsd *d, struct job *j, const struct strbuf *proj)
 
 	snprintf(name, sizeof(name), "%s.result", j->seq);
 	cur = file_read_at(d->donefd, name, (size_t)1 << 31, &len);
+	if (cur && j->ndone == 0 && !j->journal_rows)
+		result_import(j, cur, proj);
 	same = cur ? len == proj->len && memcmp(cur, proj->buf ?: "", len) == 0 : proj->len == 0;
 	free(cur);
 	if (!same) {
@@ -131,6 +202,7 @@ results_open(struct jobsd *d, struct job *j)
 	int r;
 
 	journal_apply(j, &proj);
+	sb_free(&j->journal);
 	r = result_reconcile(d, j, &proj);
 	sb_free(&proj);
 	snprintf(name, sizeof(name), "%s.log", j->seq);
