@@ -55,7 +55,10 @@ wait_for 5 ctrl_is "$seq" paused
 stages_thaw
 wait_for 20 rows_are "$seq" 2
 kill -KILL "$(jobs_pid)"
-sleep 2
+stop_daemon # a fresh supervisor: no restart backoff left from the kills above
+start_daemon
+wait_for 20 grep -q "$seq: 30 files, 2 dispatched" "$T_DIR/tmcwatch.log"
+sleep 1.2
 is "$(rows "$seq") $(stat_of "$seq")" "2 $(printf '30\t2\t2')" "a paused job stays paused across a crash"
 ctrl "$seq" '{"status":"resume"}'
 wait_done "$seq" 60 && rows_are "$seq" 30 && [ "$(log_dups "$seq")" = 0 ]
