@@ -25,7 +25,7 @@ while ! job_done "$seq" && [ $round -lt 100 ]; do
 		stop_daemon; start_daemon
 	elif [ "$round" = 6 ]; then
 		kill -KILL "$DAEMON"; wait "$DAEMON" 2>/dev/null; sleep 0.2; start_daemon
-	else
+	elif [ $kills -lt 6 ]; then # more would only grow the restart backoff
 		p=$(jobs_pid) && kill -KILL $p && kills=$((kills + 1))
 	fi
 done
