@@ -10,7 +10,8 @@
  *              of a paused job does the same.
  *   stop       files in flight finish, then the job goes back to req/ with
  *              {"status":"stopped","pos":..,"cnt":..} (TMC's requeue); taken
- *              again, it resumes from its per-file results.
+ *              again, it resumes from its per-file results. A paused job
+ *              goes back with "paused" and waits there (TMC kept "paused").
  *   cancel     the ctrl becomes {"status":"cancelled"}; files in flight
  *              finish, every other file gets a "<src>\t0\t0\t0" row, the job
  *              goes to done/ with its ctrl, and the callback says result=0
@@ -177,8 +178,10 @@ ctrl_apply(struct jobsd *d, struct job *j, bool final)
 			ctrl_mode(j, JM_RUN, "resumed");
 		break;
 	case CTRL_STOP:
-		if (live)
+		if (live) {
+			j->stop_paused = j->mode == JM_PAUSE;
 			ctrl_mode(j, JM_STOP, "stopping: back to req/ when the files in flight finish");
+		}
 		break;
 	case CTRL_CANCEL:
 	case CTRL_CANCELLED:

@@ -135,7 +135,7 @@ finish_move(struct jobsd *d, struct job *j, enum close_kind kind)
 		if (file_publish_at(d->errfd, name, text, strlen(text), true) < 0)
 			log_warn("%s/err/%s", d->sp.path, name);
 	} else {
-		ctrl_write(d, j->seq, "stopped", pos, cnt);
+		ctrl_write(d, j->seq, j->stop_paused ? "paused" : "stopped", pos, cnt);
 	}
 	move(d, d->procfd, "proc",
 	     kind == CLOSE_ERROR ? d->errfd : kind == CLOSE_STOP ? d->reqfd : d->donefd, j->seq);

@@ -9,6 +9,9 @@
  * took any folder and wrote there as root, TMC-REFERENCE 10.32); rename
  * pairs that are not two strings are skipped, as TMC skipped them.
  *
+ * A path_head without a leading "/" is taken below the site root (TMC
+ * joined the strings, naming a sibling of the root).
+ *
  * Template or proc (3.1): a known, non-empty "template" wins; else an
  * inline "proc". An inline proc has no stage processes of its own (the
  * supervisor starts stages for template.json's templates), so it is
@@ -266,6 +269,14 @@ js_hires(struct jobspec *js, const struct conf *conf, const struct json *doc, ch
 	free(site);
 	js->path_head = json_strdup(doc, json_get(doc, hires, "path_head"));
 	js->path_tail = json_strdup(doc, json_get(doc, hires, "path_tail"));
+	if (js->path_head[0] && js->path_head[0] != '/') {
+		/* TMC joined root and path_head as strings: "site01" named a
+		 * sibling of the root; here it is the folder below it */
+		char *h = xasprintf("/%s", js->path_head);
+
+		free(js->path_head);
+		js->path_head = h;
+	}
 	if (js_truthy(doc, hires, "subdir", &js->subdir, reason, rlen) < 0 ||
 	    js_truthy(doc, hires, "filelist", &js->filelist, reason, rlen) < 0 ||
 	    js_patterns(js, doc, hires, reason, rlen) < 0 || js_rename(js, doc, hires, reason, rlen) < 0 ||

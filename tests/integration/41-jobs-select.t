@@ -8,7 +8,7 @@
 # failed as TMC counted it, a climbing line fails the job) and rename.
 . "$TMC_SRC/tests/lib/tap.sh"
 . "$TMC_SRC/tests/lib/jobs.sh"
-plan 18
+plan 19
 
 write_config "$COPY2"
 T=$SITE/t
@@ -49,6 +49,12 @@ for c in "${cases[@]}"; do
 done
 is "$(cb_field "$seq" result)$(stat_of "$seq")" "$(printf '0\t0\t0')" \
 	"0 files: .stat 0/0/0 (no callback url: none queued)"
+
+job_json '"path_head": "t", "path_tail": "/sub", "include": ["*.jpg"]' >"$T_DIR/noslash.json"
+seq=$(submit "$T_DIR/noslash.json")
+wait_done "$seq" 30
+is "$(tr '\n' ' ' <"$SPOOL/done/$seq.file")" "/d.jpg /x_l.jpg " \
+	"a path_head without its leading / is the folder below the site root"
 
 # filelist: proc/<seq>.file first, then the job (as tmc-httpd does)
 S=100101000000001

@@ -8,7 +8,7 @@
 # job still waiting in req/; a ctrl that is not valid sends the job to err/.
 . "$TMC_SRC/tests/lib/tap.sh"
 . "$TMC_SRC/tests/lib/jobs.sh"
-plan 23
+plan 25
 export TMC_JOBS_WINDOW=4
 
 write_config "$COPY2"
@@ -71,6 +71,24 @@ grep -q "client finished:$seq (stopped)" "$T_DIR/tmcwatch.log" &&
 ok $? "it went back to req/ once and was taken again"
 is "$(rows "$seq") $(cut -f2- "$SPOOL/done/$seq.result" | sort -u | tr '\t' ,) $(log_dups "$seq")" \
 	"40 2,2,0 0" "40 rows, every file converted once"
+
+# stop while paused: back to req/ still paused (TMC), resumed from there
+make_tree sp 20
+tree_job sp
+stages_freeze
+seq=$(submit "$T_DIR/sp.json")
+wait_for 20 dispatched_is "$seq" 4
+ctrl "$seq" '{"status":"pause"}'
+wait_for 5 ctrl_is "$seq" paused
+ctrl "$seq" '{"status":"stop"}'
+stages_thaw
+wait_for 20 test -e "$SPOOL/req/$seq"
+sleep 1.2
+test -e "$SPOOL/req/$seq" && ctrl_is "$seq" paused && grep -q '"pos":4,"cnt":20' "$SPOOL/proc/$seq.ctrl"
+ok $? "a paused job that is stopped waits in req/, paused, with pos and cnt"
+ctrl "$seq" '{"status":"resume"}'
+wait_done "$seq" 30 && rows_are "$seq" 20 && [ "$(log_dups "$seq")" = 0 ]
+ok $? "resumed, it is taken again and finishes every file once"
 
 # a waiting job: pause keeps it in req/, resume lets it run
 W=100101000000003
