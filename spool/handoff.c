@@ -36,8 +36,11 @@
 
 #include "spool.h"
 
+/* Hand the item's next.* files on as pixels.* in dstfd: hard links for a
+ * fan-out (the item keeps its own), renames when the item itself moves on
+ * (dstfd is the item). Missing names are already done (a redo). */
 static int
-link_pixels(int itemfd, int succfd)
+pass_pixels(int itemfd, int dstfd, bool move)
 {
 	DIR *d;
 	struct dirent *de;
@@ -50,14 +53,13 @@ link_pixels(int itemfd, int succfd)
 		return -1;
 	}
 	rewinddir(d);
-	while ((de = readdir(d)) != NULL) {
+	while ((de = readdir(d)) != NULL && r == 0) {
 		if (strncmp(de->d_name, "next.", 5) != 0)
 			continue;
 		snprintf(to, sizeof(to), "pixels.%s", de->d_name + 5);
-		if (linkat(itemfd, de->d_name, succfd, to, 0) < 0 && errno != EEXIST) {
+		if (move ? renameat(itemfd, de->d_name, dstfd, to) < 0 && errno != ENOENT
+			 : linkat(itemfd, de->d_name, dstfd, to, 0) < 0 && errno != EEXIST)
 			r = -1;
-			break;
-		}
 	}
 	closedir(d);
 	return r;
@@ -94,35 +96,10 @@ stage_successor(struct item *it, int outfd, const struct successor *s, bool pixe
 	if ((fd = openat(outfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return -1;
 	text = ticket_format(&s->ticket, &len);
-	if (write_new_at(fd, "ticket", text, len) == 0 && (!pixels || link_pixels(it->dirfd, fd) == 0))
+	if (write_new_at(fd, "ticket", text, len) == 0 && (!pixels || pass_pixels(it->dirfd, fd, false) == 0))
 		r = 0;
 	free(text);
 	close(fd);
-	return r;
-}
-
-static int
-rename_pixels(int dirfd)
-{
-	DIR *d;
-	struct dirent *de;
-	char to[NAME_MAX + 1];
-	int fd, r = 0;
-
-	if ((fd = dup(dirfd)) < 0 || (d = fdopendir(fd)) == NULL) {
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	rewinddir(d);
-	while ((de = readdir(d)) != NULL) {
-		if (strncmp(de->d_name, "next.", 5) != 0)
-			continue;
-		snprintf(to, sizeof(to), "pixels.%s", de->d_name + 5);
-		if (renameat(dirfd, de->d_name, dirfd, to) < 0 && errno != ENOENT)
-			r = -1;
-	}
-	closedir(d);
 	return r;
 }
 
@@ -136,7 +113,7 @@ stage_finalize(struct stage_dir *sd, const char *id, bool pixels)
 		return errno == ENOENT ? 0 : -1; /* finalized by someone else */
 	if (renameat(fd, "ticket.next", fd, "ticket") < 0 && errno != ENOENT)
 		r = -1;
-	if (r == 0 && pixels && rename_pixels(fd) < 0)
+	if (r == 0 && pixels && pass_pixels(fd, fd, true) < 0)
 		r = -1;
 	close(fd);
 	if (r == 0 && renameat2(sd->tmpfd, id, sd->newfd, id, RENAME_NOREPLACE) < 0) {
