@@ -7,7 +7,8 @@
  * reason. Only a broken spool (cannot open our own folders) ends the
  * program, with exit 69/70, and the supervisor restarts it with backoff.
  * SIGTERM is read from a signalfd between items: the item in hand is
- * finished, never abandoned half-way.
+ * finished, never abandoned half-way, unless process() itself gives it up
+ * (STAGE_STOPPED, a long transcode): then it goes back to new/ untouched.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -37,6 +38,9 @@ struct stage {
 	struct inbox inbox;
 	int sigfd;
 	int statusfd;               /* run/workers/<label>.<pid>: item and start time */
+	char status_id[ITEM_ID_MAX]; /* the item in hand ("" idle), its start, its percent */
+	long long status_start;
+	int status_percent;
 	long long processed;
 	int64_t due_s;              /* earliest deferred item, real seconds; 0 none */
 	bool stop;
@@ -110,24 +114,51 @@ stage_read_signals(struct stage *st)
 	}
 }
 
-/* The status file the supervisor reads for timeouts and `tmcwatch status`:
- * "<processed> <item id> <start s on CLOCK_MONOTONIC>" or "<processed> -".
- * Monotonic seconds are the same clock in every process of this boot. */
+static struct stage *stage_current; /* for stage_progress() */
+
 static void
-stage_status(struct stage *st, const char *id)
+stage_status_write(struct stage *st)
 {
 	char buf[256];
 	int n;
 
 	if (st->statusfd < 0)
 		return;
-	if (id)
-		n = snprintf(buf, sizeof(buf), "%lld %s %lld\n", st->processed, id,
-			     (long long)(now_ms_mono() / 1000));
+	if (st->status_id[0] && st->status_percent >= 0)
+		n = snprintf(buf, sizeof(buf), "%lld %s %lld %d\n", st->processed, st->status_id,
+			     st->status_start, st->status_percent);
+	else if (st->status_id[0])
+		n = snprintf(buf, sizeof(buf), "%lld %s %lld\n", st->processed, st->status_id,
+			     st->status_start);
 	else
 		n = snprintf(buf, sizeof(buf), "%lld -\n", st->processed);
 	if (ftruncate(st->statusfd, 0) < 0 || pwrite(st->statusfd, buf, (size_t)n, 0) < 0)
 		log_warn("worker status file");
+}
+
+/* The status file the supervisor reads for timeouts and `tmcwatch status`:
+ * "<processed> <item id> <start s on CLOCK_MONOTONIC> [<percent>]" or
+ * "<processed> -". Monotonic seconds are the same clock in every process
+ * of this boot. */
+static void
+stage_status(struct stage *st, const char *id)
+{
+	snprintf(st->status_id, sizeof(st->status_id), "%s", id ? id : "");
+	st->status_start = now_ms_mono() / 1000;
+	st->status_percent = -1;
+	stage_status_write(st);
+}
+
+void
+stage_progress(int percent)
+{
+	struct stage *st = stage_current;
+
+	percent = percent < 0 ? 0 : percent > 100 ? 100 : percent;
+	if (st == NULL || st->status_id[0] == '\0' || percent == st->status_percent)
+		return;
+	st->status_percent = percent;
+	stage_status_write(st);
 }
 
 static void
@@ -280,6 +311,14 @@ stage_item(struct stage *st, struct item *it)
 	nsucc = stage_successors(st, it, succ);
 	rc = stage_run_ops(st, &ctx, nsucc);
 	stage_trace(st, it, succ, nsucc);
+	if (rc == STAGE_STOPPED) {
+		log_info("%s stopped before it was done: back to new/ (%s)", it->id, ctx.reason);
+		if (item_unclaim(&st->sd, it) < 0)
+			log_warnx("%s: left in cur/, recovery will return it", it->path);
+		st->stop = true;
+		stage_status(st, NULL);
+		goto out;
+	}
 	if (rc == STAGE_OK) {
 		result_append(&st->spool, &it->ticket, step->name, st->idx, ctx.created, ctx.warnings,
 			      ctx.warnings ? ctx.reason : "");
@@ -300,6 +339,7 @@ stage_item(struct stage *st, struct item *it)
 	}
 	st->processed++;
 	stage_status(st, NULL);
+out:
 	for (size_t k = 0; k < st->tpl->nsteps; k++)
 		ticket_free(&succ[k].ticket);
 	free(succ);
@@ -408,6 +448,7 @@ stage_main(int argc, char **argv, const struct stage_ops *ops)
 
 	stage_args(&st, argc, argv);
 	stage_setup(&st);
+	stage_current = &st;
 	log_info("started");
 	while (!st.stop) {
 		while (!st.stop && (id = inbox_next(&st.inbox)) != NULL) {
@@ -418,6 +459,7 @@ stage_main(int argc, char **argv, const struct stage_ops *ops)
 			break;
 	}
 	log_info("stopping after %lld items", st.processed);
+	stage_current = NULL;
 	stage_teardown(&st);
 	return 0;
 }
