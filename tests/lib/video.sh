@@ -124,3 +124,6 @@ result_of() { grep "^$1	" "$SPOOL/proc/test1.log" 2>/dev/null | tail -1; }
 
 # item_err STAGE ID: the reason file of an item in a stage's err/
 item_err() { cat "$SPOOL/stages/$1/err/$2/reason" 2>/dev/null; }
+
+# wait_result ID [SECONDS]: until item ID has a result line
+wait_result() { wait_for "${2:-120}" eval "[ -n \"\$(result_of $1)\" ]"; }
