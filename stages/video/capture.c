@@ -246,8 +246,41 @@ input_decoder(struct video_input *in, const AVCodec *codec, int threads, char *r
 	return STAGE_OK;
 }
 
+/* The mov demuxer knows every stream's codec, size and start from the
+ * header; avformat_find_stream_info() also decodes the first frames (in a
+ * decoder of its own), which costs a capture at 0 s a fifth of its time.
+ * So it runs only when asked (transcode: complete codec parameters for the
+ * encoder's colour tags) or when the header lacks the video's size. The
+ * file's start is then the earliest stream start, as it computes it. */
+static int
+input_stream_info(struct video_input *in, bool full)
+{
+	int64_t start = INT64_MAX;
+	bool sized = false;
+
+	for (unsigned k = 0; k < in->fmt->nb_streams; k++) {
+		const AVStream *st = in->fmt->streams[k];
+
+		if (st->codecpar->codec_type == AVMEDIA_TYPE_VIDEO && st->codecpar->width > 0 &&
+		    st->codecpar->height > 0)
+			sized = true;
+		if (st->start_time != AV_NOPTS_VALUE)
+			start = FFMIN(start, av_rescale_q(st->start_time, st->time_base, AV_TIME_BASE_Q));
+	}
+	if (full || !sized) {
+		int r = avformat_find_stream_info(in->fmt, NULL);
+
+		if (r < 0)
+			return r;
+		start = in->fmt->start_time;
+	}
+	in->start = start != INT64_MAX && start != AV_NOPTS_VALUE ? start : 0;
+	return 0;
+}
+
 enum stage_rc
-video_open(struct video_input *in, const char *path, int threads, char *reason, size_t rlen)
+video_open(struct video_input *in, const char *path, bool full, int threads, char *reason,
+	   size_t rlen)
 {
 	const AVInputFormat *ifmt = NULL;
 	const AVCodec *codec = NULL;
@@ -276,9 +309,8 @@ video_open(struct video_input *in, const char *path, int threads, char *reason, 
 	in->fmt->protocol_whitelist = av_strdup("file");
 	if ((r = avformat_open_input(&in->fmt, path, ifmt, NULL)) < 0) /* frees fmt on error */
 		return video_error(r, path, "not a valid MP4", reason, rlen);
-	if ((r = avformat_find_stream_info(in->fmt, NULL)) < 0)
+	if ((r = input_stream_info(in, full)) < 0)
 		return video_error(r, path, "cannot read its streams", reason, rlen);
-	in->start = in->fmt->start_time != AV_NOPTS_VALUE ? in->fmt->start_time : 0;
 	if ((rc = input_video_stream(in, &codec, reason, rlen)) != STAGE_OK ||
 	    (rc = video_check_complete(in, in->vst, reason, rlen)) != STAGE_OK)
 		return rc;
@@ -567,7 +599,7 @@ video_capture_raw(const char *src, double seconds, int dirfd, const char *name, 
 
 	video_log_init();
 	video_log_reset();
-	rc = video_open(&in, src, 1, reason, rlen);
+	rc = video_open(&in, src, false, 1, reason, rlen);
 	if (rc == STAGE_OK)
 		rc = video_capture(&in, seconds, &frame, reason, rlen);
 	if (rc == STAGE_OK) {

@@ -194,7 +194,7 @@ video_pixels(struct stage_ctx *ctx, const char *src)
 	enum stage_rc rc;
 	int w, h;
 
-	rc = video_open(&in, src, 1, ctx->reason, sizeof(ctx->reason));
+	rc = video_open(&in, src, false, 1, ctx->reason, sizeof(ctx->reason));
 	if (rc == STAGE_OK)
 		rc = video_capture(&in, cap ? strtod(cap, NULL) : 0, &frame, ctx->reason,
 				   sizeof(ctx->reason));

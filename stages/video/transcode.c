@@ -35,7 +35,6 @@
 #include <libavutil/channel_layout.h>
 #include <libavutil/opt.h>
 #include <libavutil/pixdesc.h>
-#include <libswscale/swscale.h>
 
 #include "video.h"
 
@@ -59,8 +58,8 @@ struct tc {
 	int g_w, g_h, g_fmt;         /* the frames the graph was built for */
 	AVCodecContext *venc;
 	AVStream *ovs;
-	AVFrame *wm;                 /* RGBA at its final size, or NULL */
-	int wm_x, wm_y;
+	AVFrame *wm;                 /* the decoded watermark, or NULL */
+	int wm_w, wm_h, wm_x, wm_y;  /* its size and place in the output */
 	int64_t voff;                /* file start, video time base */
 	int64_t vdur;                /* one frame, encoder time base (last packet's duration) */
 	/* audio */
@@ -347,40 +346,26 @@ wm_fit(int iw, int ih, int *ww, int *wh)
 	*wh = *wh < 1 ? 1 : *wh;
 }
 
+/* The decoded watermark goes into the graph as it is, and the graph scales
+ * it (area average, as `scale=...:flags=area` in ffmpeg's command line). */
 static int
 wm_prepare(struct tc *tc, const char *path)
 {
 	const AVFrame *src;
-	struct SwsContext *sws;
 	char why[256];
-	int ww, wh, r;
 
 	if (wm_load(path, &src, why, sizeof(why)) < 0) {
 		snprintf(tc->job->warning, sizeof(tc->job->warning),
 			 "Watermark file does not exist or is unreadable - file:%s (%s)", path, why);
 		return 0;
 	}
-	ww = src->width;
-	wh = src->height;
-	wm_fit(tc->job->out_w, tc->job->out_h, &ww, &wh);
-	if ((tc->wm = av_frame_alloc()) == NULL)
+	tc->wm_w = src->width;
+	tc->wm_h = src->height;
+	wm_fit(tc->job->out_w, tc->job->out_h, &tc->wm_w, &tc->wm_h);
+	if ((tc->wm = av_frame_clone(src)) == NULL)
 		return AVERROR(ENOMEM);
-	tc->wm->format = AV_PIX_FMT_RGBA;
-	tc->wm->width = ww;
-	tc->wm->height = wh;
-	if ((r = av_frame_get_buffer(tc->wm, 0)) < 0)
-		return r;
-	sws = sws_getContext(src->width, src->height, src->format, ww, wh, AV_PIX_FMT_RGBA,
-			     SWS_AREA, NULL, NULL, NULL);
-	if (sws == NULL)
-		return AVERROR(EINVAL);
-	r = sws_scale(sws, (const uint8_t *const *)src->data, src->linesize, 0, src->height,
-		      tc->wm->data, tc->wm->linesize);
-	sws_freeContext(sws);
-	if (r != wh)
-		return AVERROR(EINVAL);
-	tc->wm_x = (tc->job->out_w - ww) / 2;
-	tc->wm_y = (tc->job->out_h - wh) / 2;
+	tc->wm_x = (tc->job->out_w - tc->wm_w) / 2;
+	tc->wm_y = (tc->job->out_h - tc->wm_h) / 2;
 	return 0;
 }
 
@@ -490,15 +475,15 @@ vgraph_build(struct tc *tc, const AVFrame *f)
 	if (tc->wm) {
 		snprintf(args, sizeof(args),
 			 "video_size=%dx%d:pix_fmt=%d:time_base=%d/%d:pixel_aspect=1/1", tc->wm->width,
-			 tc->wm->height, AV_PIX_FMT_RGBA, tb.num, tb.den);
+			 tc->wm->height, tc->wm->format, tb.num, tb.den);
 		if ((r = avfilter_graph_create_filter(&tc->wsrc, avfilter_get_by_name("buffer"), "wm",
 						      args, NULL, tc->vg)) < 0)
 			return r;
 		snprintf(desc, sizeof(desc),
-			 "[in]%sscale=%d:%d:flags=bicubic,setsar=1[v];"
-			 "[v][wm]overlay=x=%d:y=%d:eof_action=repeat:format=yuv420,format=yuv420p[out]",
-			 orient_filters(&tc->orient), tc->job->out_w, tc->job->out_h, tc->wm_x,
-			 tc->wm_y);
+			 "[wm]scale=%d:%d:flags=area[w];[in]%sscale=%d:%d:flags=bicubic,setsar=1[v];"
+			 "[v][w]overlay=x=%d:y=%d:eof_action=repeat:format=yuv420,format=yuv420p[out]",
+			 tc->wm_w, tc->wm_h, orient_filters(&tc->orient), tc->job->out_w,
+			 tc->job->out_h, tc->wm_x, tc->wm_y);
 	} else {
 		snprintf(desc, sizeof(desc), "[in]%sscale=%d:%d:flags=bicubic,setsar=1,format=yuv420p[out]",
 			 orient_filters(&tc->orient), tc->job->out_w, tc->job->out_h);
@@ -788,7 +773,7 @@ tc_setup(struct tc *tc)
 	enum stage_rc rc;
 	int w, h, r;
 
-	if ((rc = video_open(&tc->in, job->src, tc->threads, tc->reason, tc->rlen)) != STAGE_OK)
+	if ((rc = video_open(&tc->in, job->src, true, tc->threads, tc->reason, tc->rlen)) != STAGE_OK)
 		return rc;
 	video_orientation(tc->in.vst, &tc->orient);
 	par = tc->in.vst->codecpar;

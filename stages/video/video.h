@@ -53,9 +53,11 @@ void video_log_reset(void);  /* per item: forget the last error, reset the flood
  * av_err2str>" and the rc (ENOMEM, ENOSPC, EDQUOT, EIO: temporary). */
 enum stage_rc video_error(int averr, const char *path, const char *what, char *reason,
 			  size_t rlen);
-/* Open path (see capture.h for what is refused); threads = decoder threads. */
-enum stage_rc video_open(struct video_input *in, const char *path, int threads, char *reason,
-			 size_t rlen);
+/* Open path (see capture.h for what is refused); threads = decoder threads;
+ * full: complete the codec parameters by decoding the first frames
+ * (avformat_find_stream_info), else trust the MP4 header where it is enough. */
+enum stage_rc video_open(struct video_input *in, const char *path, bool full, int threads,
+			 char *reason, size_t rlen);
 /* Refuse a file whose sample table points past its end (a moov-first file
  * cut short): the demuxer would otherwise report a clean end. */
 enum stage_rc video_check_complete(struct video_input *in, const AVStream *st, char *reason,
