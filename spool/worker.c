@@ -132,7 +132,14 @@ stage_status_write(struct stage *st)
 			     st->status_start);
 	else
 		n = snprintf(buf, sizeof(buf), "%lld -\n", st->processed);
-	if (ftruncate(st->statusfd, 0) < 0 || pwrite(st->statusfd, buf, (size_t)n, 0) < 0)
+	/* One write of a fixed length (the line padded with spaces): a reader
+	 * never sees the file empty or half old, half new (truncating first
+	 * did show it empty, now that a transcode rewrites it every percent). */
+	if (n < 0 || n >= (int)sizeof(buf))
+		n = (int)sizeof(buf) - 1;
+	memset(buf + n - 1, ' ', sizeof(buf) - (size_t)n);
+	buf[sizeof(buf) - 1] = '\n';
+	if (pwrite(st->statusfd, buf, sizeof(buf), 0) != (ssize_t)sizeof(buf))
 		log_warn("worker status file");
 }
 
