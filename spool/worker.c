@@ -119,27 +119,26 @@ static struct stage *stage_current; /* for stage_progress() */
 static void
 stage_status_write(struct stage *st)
 {
-	char buf[256];
+	char buf[192];
 	int n;
 
 	if (st->statusfd < 0)
 		return;
+	/* one fixed-width pwrite, no truncate: readers see an old or a new
+	 * line, padded with spaces (a transcode rewrites it every percent) */
 	if (st->status_id[0] && st->status_percent >= 0)
-		n = snprintf(buf, sizeof(buf), "%lld %s %lld %d\n", st->processed, st->status_id,
+		n = snprintf(buf, sizeof(buf), "%lld %s %lld %d", st->processed, st->status_id,
 			     st->status_start, st->status_percent);
 	else if (st->status_id[0])
-		n = snprintf(buf, sizeof(buf), "%lld %s %lld\n", st->processed, st->status_id,
+		n = snprintf(buf, sizeof(buf), "%lld %s %lld", st->processed, st->status_id,
 			     st->status_start);
 	else
-		n = snprintf(buf, sizeof(buf), "%lld -\n", st->processed);
-	/* One write of a fixed length (the line padded with spaces): a reader
-	 * never sees the file empty or half old, half new (truncating first
-	 * did show it empty, now that a transcode rewrites it every percent). */
-	if (n < 0 || n >= (int)sizeof(buf))
+		n = snprintf(buf, sizeof(buf), "%lld -", st->processed);
+	if (n < 0 || n > (int)sizeof(buf) - 1)
 		n = (int)sizeof(buf) - 1;
-	memset(buf + n - 1, ' ', sizeof(buf) - (size_t)n);
+	memset(buf + n, ' ', sizeof(buf) - 1 - (size_t)n);
 	buf[sizeof(buf) - 1] = '\n';
-	if (pwrite(st->statusfd, buf, sizeof(buf), 0) != (ssize_t)sizeof(buf))
+	if (pwrite(st->statusfd, buf, sizeof(buf), 0) < 0)
 		log_warn("worker status file");
 }
 
@@ -329,7 +328,7 @@ stage_item(struct stage *st, struct item *it)
 	if (rc == STAGE_OK) {
 		result_append(&st->spool, &it->ticket, step->name, st->idx, ctx.created, ctx.warnings,
 			      ctx.warnings ? ctx.reason : "");
-		if (item_handoff(&st->sd, it, succ, nsucc) < 0)
+		if (item_handoff(&st->sd, it, succ, nsucc, st->ops->pixels) < 0)
 			item_fail(&st->sd, it, true, st->conf.max_attempts, st->conf.retry_delay,
 				  "handoff failed");
 		log_info("%s %s ok created=%d warnings=%d next=%zu %lldms", it->id,

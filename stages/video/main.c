@@ -255,6 +255,7 @@ static const struct stage_ops video_ops = {
 	.init = video_init,
 	.process = video_process,
 	.fini = video_fini,
+	.pixels = true, /* next.raw for a later step that reads ours */
 };
 
 int
