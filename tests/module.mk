@@ -9,3 +9,4 @@ tmc-capture_SRCS := tests/tools/capture.c stages/video/capture.c
 tmc-capture_LIBS := $(shell pkg-config --libs libavformat libavcodec libswscale libavutil) -lm
 tmc-capture_CFLAGS := $(shell pkg-config --cflags libavformat libavcodec libswscale libavutil) -Istages/video
 tmc-capture_USES := spool
+NOINST_PROGRAMS += tmc-capture
