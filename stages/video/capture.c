@@ -100,7 +100,10 @@ video_error(int averr, const char *path, const char *what, char *reason, size_t 
 	char err[AV_ERROR_MAX_STRING_SIZE];
 
 	av_strerror(averr, err, sizeof(err));
-	if (vlog.last_error[0] && averr != AVERROR(ENOMEM) && averr != AVERROR(ENOSPC))
+	/* FFmpeg's own words say more about bad data; a system error says it all */
+	if (vlog.last_error[0] && (averr == AVERROR_INVALIDDATA || averr == AVERROR(EINVAL) ||
+				   averr == AVERROR_PATCHWELCOME || averr == AVERROR(ENOSYS) ||
+				   averr == AVERROR(EPERM) || averr == AVERROR_BUG))
 		snprintf(reason, rlen, "%s: %s: %s (%s)", path, what, vlog.last_error, err);
 	else
 		snprintf(reason, rlen, "%s: %s: %s", path, what, err);

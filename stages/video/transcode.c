@@ -23,6 +23,7 @@
 #include <fcntl.h>
 #include <math.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,6 +76,22 @@ struct tc {
 	int64_t duration;            /* AV_TIME_BASE units, for progress */
 	int percent;
 };
+
+/* A warning for the result line: the output is still made. */
+static void __attribute__((format(printf, 2, 3)))
+job_warn(struct video_job *job, const char *fmt, ...)
+{
+	size_t n = strlen(job->warning);
+	va_list ap;
+
+	if (n > 0 && n + 2 < sizeof(job->warning)) {
+		strcpy(job->warning + n, "; ");
+		n += 2;
+	}
+	va_start(ap, fmt);
+	vsnprintf(job->warning + n, sizeof(job->warning) - n, fmt, ap);
+	va_end(ap);
+}
 
 /* --- our output file: pwrite/pread on job->out_fd ------------------------------------- */
 
@@ -355,8 +372,8 @@ wm_prepare(struct tc *tc, const char *path)
 	char why[256];
 
 	if (wm_load(path, &src, why, sizeof(why)) < 0) {
-		snprintf(tc->job->warning, sizeof(tc->job->warning),
-			 "Watermark file does not exist or is unreadable - file:%s (%s)", path, why);
+		job_warn(tc->job, "Watermark file does not exist or is unreadable - file:%s (%s)", path,
+			 why);
 		return 0;
 	}
 	tc->wm_w = src->width;
@@ -659,6 +676,8 @@ audio_open(struct tc *tc)
 	int i, r;
 
 	i = av_find_best_stream(tc->in.fmt, AVMEDIA_TYPE_AUDIO, -1, tc->in.vst->index, &dcodec, 0);
+	if (i == AVERROR_DECODER_NOT_FOUND)
+		job_warn(tc->job, "audio dropped: this FFmpeg cannot decode it");
 	if (i < 0)
 		return STAGE_OK; /* a video with no audio */
 	tc->ias = tc->in.fmt->streams[i];

@@ -6,7 +6,7 @@
 # temporary file is left beside the outputs.
 . "$TMC_SRC/tests/lib/tap.sh"
 . "$TMC_SRC/tests/lib/video.sh"
-plan 11
+plan 12
 
 video_config '{ "v": { "proc": [
   {"name": "Preview", "source": "hires", "ffmpeg": true, "size": [320, 320],
@@ -50,4 +50,19 @@ is "$(find "$SITE" -name '.*' | wc -l) $(ls "$SITE/mp4" | tr '\n' ' ')" "0 good.
 	"only the good output, no temporary file"
 grep -q 'ffmpeg: .*moov atom not found' "$T_DIR/tmcwatch.log"
 ok $? "FFmpeg's own message reaches our log"
+
+# the site's watermark file gone: a warning, the video is still made
+# (tmc-enqueue checks the configuration, which now fails: the ticket by hand)
+rm "$T_DIR/conf/wm.png"
+cp "$I/good.mp4" "$I/good2.mp4"
+A=$SPOOL/stages/v/00-Preview
+mkdir -p "$A/tmp/t2000001"
+printf 'id=t2000001\norigin=job:test1\nsite=site01\nsrc=%s\nrel=/good2.mp4\nout=/good2.mp4\nroot=%s\ntail=\ntemplate=v\nstep=0\n' \
+	"$I/good2.mp4" "$SITE" >"$A/tmp/t2000001/ticket"
+mv "$A/tmp/t2000001" "$A/new/t2000001"
+wait_result t2000001
+r=$(result_of t2000001)
+[ "$(echo "$r" | cut -f4,5)" = "1	1" ] && echo "$r" | grep -q 'Watermark file does not exist or is unreadable - file:.*wm.png (No such file or directory)' &&
+	test -f "$SITE/mp4/good2.mp4"
+ok $? "missing watermark: output made, one warning: $(echo "$r" | cut -f7)"
 stop_daemon
