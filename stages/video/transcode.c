@@ -872,6 +872,16 @@ tc_flush(struct tc *tc)
 	return 0;
 }
 
+/* An error while transcoding, blamed on the output when writing failed. */
+static enum stage_rc
+tc_fail(struct tc *tc, int r, const char *what)
+{
+	if (tc->out && tc->out->pb && tc->out->pb->error < 0)
+		return video_error(tc->out->pb->error, tc->job->tmp, "cannot write", tc->reason,
+				   tc->rlen);
+	return video_error(r, tc->job->src, what, tc->reason, tc->rlen);
+}
+
 static enum stage_rc
 tc_run(struct tc *tc)
 {
@@ -888,17 +898,17 @@ tc_run(struct tc *tc)
 		r = tc_packet(tc, tc->pkt);
 		av_packet_unref(tc->pkt);
 		if (r < 0)
-			return video_error(r, tc->job->src, "transcode", tc->reason, tc->rlen);
+			return tc_fail(tc, r, "transcode");
 	}
 	if (r != AVERROR_EOF)
 		return video_error(r, tc->job->src, "cannot read the video", tc->reason, tc->rlen);
 	if ((r = tc_flush(tc)) < 0)
-		return video_error(r, tc->job->src, "transcode", tc->reason, tc->rlen);
+		return tc_fail(tc, r, "transcode");
 	if (tc->job->frames == 0)
 		return video_error(AVERROR_INVALIDDATA, tc->job->src, "no frame could be decoded",
 				   tc->reason, tc->rlen);
 	if ((r = av_write_trailer(tc->out)) < 0 || (r = tc->out->pb->error) < 0)
-		return video_error(r, tc->job->tmp, "cannot finish the mp4", tc->reason, tc->rlen);
+		return tc_fail(tc, r, "cannot finish the mp4");
 	return STAGE_OK;
 }
 

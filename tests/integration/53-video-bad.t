@@ -6,7 +6,7 @@
 # temporary file is left beside the outputs.
 . "$TMC_SRC/tests/lib/tap.sh"
 . "$TMC_SRC/tests/lib/video.sh"
-plan 12
+plan 14
 
 video_config '{ "v": { "proc": [
   {"name": "Preview", "source": "hires", "ffmpeg": true, "size": [320, 320],
@@ -66,3 +66,26 @@ r=$(result_of t2000001)
 	test -f "$SITE/mp4/good2.mp4"
 ok $? "missing watermark: output made, one warning: $(echo "$r" | cut -f7)"
 stop_daemon
+
+# a full disk: the output root on a 64 KiB tmpfs; retried, then err/, nothing left behind
+mkdir -p "$T_DIR/small"
+if mount -t tmpfs -o size=64k tmpfs "$T_DIR/small" 2>/dev/null; then
+	trap 'umount "$T_DIR/small" 2>/dev/null; cleanup' EXIT
+	make_video "$I/big.mp4" -f lavfi -i testsrc2=size=320x240:rate=30 -t 4 -c:v libx264 -preset ultrafast
+	video_config '{ "v": { "proc": [
+	  {"name": "Preview", "source": "hires", "ffmpeg": true, "size": [320, 320],
+	   "path_head": "/mp4", "bitrate": 2000}
+	] } }' '"max_attempts": 2, "retry_delay": 1,'
+	start_daemon
+	echo /big.mp4 | "$BIN/tmc-enqueue" -c "$CONF" -T v -s site01 -b "$I" -r "$T_DIR/small" -p full >/dev/null
+	wait_for 60 test -e "$SPOOL/stages/v/00-Preview/err/full000001/reason"
+	reason=$(item_err v/00-Preview full000001)
+	echo "$reason" | grep -q 'No space left on device (gave up after 2 attempts)'
+	ok $? "full disk: retried, then err/ with the reason ($reason)"
+	is "$(find "$T_DIR/small" -type f | wc -l)" 0 "full disk: no partial file left behind"
+	stop_daemon
+	umount "$T_DIR/small"
+else
+	ok 0 "# SKIP cannot mount a tmpfs here"
+	ok 0 "# SKIP cannot mount a tmpfs here"
+fi
