@@ -29,7 +29,7 @@
  * empty, truncated or corrupt file, not an MP4, no video stream). On
  * failure reason says why, naming src. Never ends the process.
  */
-int video_capture_raw(const char *src, double seconds, int dirfd, const char *name, char *reason,
-		      size_t rlen);
+int video_capture_raw(const char *src, double seconds, int dirfd, const char *name,
+                      char *reason, size_t rlen);
 
 #endif
