@@ -16,9 +16,9 @@ video_config '{ "v": { "proc": [
 ] } }'
 I=$SITE/in
 mkdir -p "$I"
-make_video "$I/aac.mp4" -f lavfi -i testsrc2=size=160x120:rate=15 -f lavfi -i sine=d=1 -t 1 \
+make_video "$I/aac.mp4" -f lavfi -i testsrc2=size=128x96:rate=15 -f lavfi -i sine=d=0.5 -t 0.5 \
 	-c:v libx264 -preset ultrafast -pix_fmt yuv420p -c:a aac
-make_video "$I/mp3.mp4" -f lavfi -i testsrc2=size=160x120:rate=15 -f lavfi -i sine=d=1 -t 1 \
+make_video "$I/mp3.mp4" -f lavfi -i testsrc2=size=128x96:rate=15 -f lavfi -i sine=d=0.5 -t 0.5 \
 	-c:v libx264 -preset ultrafast -pix_fmt yuv420p -c:a libmp3lame
 ffmpeg -nostdin -loglevel error -y -i "$I/aac.mp4" -c copy -metadata:s:v:0 rotate=90 "$I/rot.mp4"
 head -c 3000 "$I/aac.mp4" >"$I/cut.mp4"
