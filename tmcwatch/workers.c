@@ -1,6 +1,7 @@
 /*
  * workers.c - reading the status files stage workers keep in run/workers/
- * ("<processed> <item> <start s, CLOCK_MONOTONIC>" or "<processed> -"),
+ * ("<processed> <item> <start s, CLOCK_MONOTONIC> [<percent>]" or
+ * "<processed> -"),
  * named <label with / as +>.<pid>. The supervisor uses them for time limits,
  * `tmcwatch status` for "working" and "Total processed".
  */
@@ -30,7 +31,8 @@ worker_parse(int dirfd, const char *name, struct worker_status *ws)
 			*p = '/';
 	if ((text = file_read_at(dirfd, name, 4096, NULL)) == NULL)
 		return -1;
-	n = sscanf(text, "%lld %127s %lld", &ws->processed, ws->item, &ws->start_s);
+	ws->percent = -1;
+	n = sscanf(text, "%lld %127s %lld %d", &ws->processed, ws->item, &ws->start_s, &ws->percent);
 	free(text);
 	if (n < 2)
 		return -1;
