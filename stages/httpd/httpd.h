@@ -152,7 +152,7 @@ struct httpd {
 };
 int server_start(struct httpd *h);
 int server_fd(struct httpd *h);          /* the epoll fd to wait on */
-int server_timeout_ms(struct httpd *h);  /* -1: none */
+int server_timeout_ms(struct httpd *h);  /* for poll(), at most 500 */
 void server_run(struct httpd *h);
 void server_stop(struct httpd *h);
 

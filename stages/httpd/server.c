@@ -500,14 +500,18 @@ server_fd(struct httpd *h)
 	return i ? i->epoll_fd : -1;
 }
 
+/* At most half a second: libmicrohttpd takes its listening socket out of
+ * the epoll set at max_connections and puts it back only at the start of
+ * a later MHD_run(), which no socket event would ever trigger once the
+ * last connection has timed out. */
 int
 server_timeout_ms(struct httpd *h)
 {
 	MHD_UNSIGNED_LONG_LONG ms;
 
 	if (MHD_get_timeout(h->mhd, &ms) != MHD_YES)
-		return -1;
-	return ms > 60000 ? 60000 : (int)ms;
+		return 500;
+	return ms > 500 ? 500 : (int)ms;
 }
 
 void
