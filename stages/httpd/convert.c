@@ -117,39 +117,6 @@ is_filelist(const struct json *doc)
 	return t >= 0 && php_truthy(doc, t);
 }
 
-int
-filelist_check(const char *data, size_t len, char *err, size_t elen)
-{
-	const char *p = data, *end = data + len;
-	char reason[512];
-	long line = 0;
-
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		const char *le = nl ? nl : end, *s = p;
-		size_t n = (size_t)(le - p);
-		char *rel;
-
-		line++;
-		p = nl ? nl + 1 : end;
-		php_trim(&s, &n);
-		if (n == 0)
-			continue;
-		if (memchr(s, '\0', n)) {
-			snprintf(err, elen, "fileupload line %ld: contains a NUL byte", line);
-			return -1;
-		}
-		rel = xstrndup(s, n);
-		int r = path_check_rel(rel, reason, sizeof(reason));
-		free(rel);
-		if (r < 0) {
-			snprintf(err, elen, "fileupload line %ld: %s", line, reason);
-			return -1;
-		}
-	}
-	return 0;
-}
-
 /* ---- Idempotency-Key ---- */
 
 static bool

@@ -62,6 +62,9 @@ int form_multipart(struct params *p, struct upload *up, const char *upname, cons
 /* The boundary parameter of a Content-Type value, into out; -1 when
  * missing or not 1..70 characters. */
 int form_boundary(const char *ctype, char *out, size_t len);
+/* Lines of an uploaded file list: each non-empty trimmed line must be a
+ * relative path that does not climb (path_check_rel). -1 with err. */
+int filelist_check(const char *data, size_t len, char *err, size_t elen);
 
 /* php.c: the PHP behaviour TMC's answers are made of */
 void php_trim(const char **s, size_t *n);             /* trim(): " \t\n\r\0\x0B" */
@@ -127,9 +130,6 @@ unsigned act_convert(struct httpd *h, const struct convert_in *in, struct strbuf
 unsigned act_control(struct httpd *h, const char *act, const char *seq, struct strbuf *out,
 		     char *err, size_t elen);
 bool daemon_running(int spoolfd);
-/* Lines of an uploaded file list: each non-empty trimmed line must be a
- * relative path that does not climb (path_check_rel). -1 with err. */
-int filelist_check(const char *data, size_t len, char *err, size_t elen);
 /* Is the job text (and list) identical to a job waiting in req/ or
  * running in proc/? 1 with its seq, 0 no, -1 error. */
 int job_find_same(int spoolfd, const char *text, size_t len, const char *list, size_t listlen,
