@@ -252,6 +252,7 @@ convert_checked(struct httpd *h, const struct convert_in *in, const char *json, 
 		snprintf(err, elen, "%s", busy ? "no free seq: too many jobs this second" : strerror(errno));
 		return answer(out, fd, "file save failed ", NULL, busy ? 503 : 500);
 	}
+	job_note_queued(seq, json, jlen);
 	if (in->idem_key)
 		idem_store(h, name, job, seq);
 	h->accepted++;

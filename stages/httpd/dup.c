@@ -1,154 +1,295 @@
 /*
- * dup.c - TMC's "duplicated": a convert whose job is identical to one
+ * jobs.c - TMC's "duplicated": a convert whose job is identical to one
  * waiting (req/) or running (proc/) returns that job's seq instead of
  * queueing a second one (seed 000 says "waiting or running"; TMC's code
  * only looked at req/, TMC-REFERENCE 6.2). Identical means the same bytes,
  * and for a filelist job the same uploaded list too (TMC compared the JSON
  * alone, so a second list was silently dropped).
  *
- * Every convert would otherwise read every queued job: the digest of each
- * job file is kept in memory by seq. A seq's job text never changes once
- * it is linked into req/ (jobq.c), so a name seen in one scan keeps its
- * digest while it stays in req/ or proc/; names gone from both are
- * forgotten at the next scan. Only tmc-httpd's own process keeps this
- * cache: jobs written by others are read once, when first seen.
+ * Reading every queued job at every convert would make a convert cost
+ * O(jobs waiting). Instead the set of job names in req/ and proc/ is kept
+ * in memory, with each job's SHA-256, and kept current by inotify on both
+ * folders (created, moved in, moved out, deleted; a write closed drops the
+ * digest). Events are read before each lookup; they are produced by the
+ * system call that made the change, so nothing done before the convert
+ * arrived is missed. The folders are scanned at the first lookup and after
+ * an event queue overflow (events are hints, the scan is the truth). A
+ * digest is computed when first needed, not on the event, so a job file
+ * still being written by hand is read once it is whole. A seq's text never
+ * changes once linked into req/ (jobq.c), so a name keeps its digest while
+ * it moves from req/ to proc/.
  * (tmc-jobs may later offer job_find_duplicate() in config/job.c; this
  * file is the REST shim's own until then.)
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+#include <sys/inotify.h>
 #include <unistd.h>
 
 #include "httpd.h"
 
 #define JOB_MAX (64 << 20)
+#define IN_REQ 1
+#define IN_PROC 2
 
-struct dig {
-	char seq[65];
+struct entry {
+	char seq[65];           /* "" = free slot */
 	uint8_t d[SHA256_LEN];
+	bool digested;
+	unsigned char in;       /* IN_REQ | IN_PROC */
 };
 
-struct digs {
-	struct dig *v;
-	size_t n, cap;
-};
+static struct {
+	int ifd, wd[2];
+	struct entry *tab;
+	size_t cap, n;          /* open addressing, linear probing; cap a power of 2 */
+	bool scanned;
+} jobs = {.ifd = -1};
 
-static struct digs cache; /* sorted by seq */
+static const char *dirs[2] = {"req", "proc"};
 
-static int
-dig_cmp(const void *a, const void *b)
+static size_t
+slot_of(const char *seq)
 {
-	return strcmp(((const struct dig *)a)->seq, ((const struct dig *)b)->seq);
+	uint32_t h = 2166136261u;
+
+	for (const unsigned char *p = (const unsigned char *)seq; *p; p++)
+		h = (h ^ *p) * 16777619u;
+	return h & (jobs.cap - 1);
 }
 
-static struct dig *
-dig_find(struct digs *ds, const char *seq)
+static struct entry *
+dup_find(const char *seq)
 {
-	struct dig key;
+	for (size_t i = slot_of(seq);; i = (i + 1) & (jobs.cap - 1)) {
+		if (jobs.tab[i].seq[0] == '\0')
+			return NULL;
+		if (strcmp(jobs.tab[i].seq, seq) == 0)
+			return &jobs.tab[i];
+	}
+}
 
-	snprintf(key.seq, sizeof(key.seq), "%s", seq);
-	return ds->n ? bsearch(&key, ds->v, ds->n, sizeof(*ds->v), dig_cmp) : NULL;
+static void dup_grow(void);
+
+static struct entry *
+dup_add(const char *seq)
+{
+	struct entry *e = dup_find(seq);
+	size_t i;
+
+	if (e)
+		return e;
+	if ((jobs.n + 1) * 2 > jobs.cap)
+		dup_grow();
+	for (i = slot_of(seq); jobs.tab[i].seq[0]; i = (i + 1) & (jobs.cap - 1))
+		;
+	memset(&jobs.tab[i], 0, sizeof(jobs.tab[i]));
+	snprintf(jobs.tab[i].seq, sizeof(jobs.tab[i].seq), "%s", seq);
+	jobs.n++;
+	return &jobs.tab[i];
 }
 
 static void
-dig_add(struct digs *ds, const char *seq, const uint8_t d[SHA256_LEN])
+dup_grow(void)
 {
-	if (ds->n == ds->cap) {
-		ds->cap = ds->cap ? ds->cap * 2 : 256;
-		ds->v = xreallocarray(ds->v, ds->cap, sizeof(*ds->v));
-	}
-	snprintf(ds->v[ds->n].seq, sizeof(ds->v[ds->n].seq), "%s", seq);
-	memcpy(ds->v[ds->n].d, d, SHA256_LEN);
-	ds->n++;
+	struct entry *old = jobs.tab;
+	size_t oldcap = jobs.cap;
+
+	jobs.cap = jobs.cap ? jobs.cap * 2 : 1024;
+	jobs.tab = xcalloc(jobs.cap, sizeof(*jobs.tab));
+	jobs.n = 0;
+	for (size_t i = 0; i < oldcap; i++)
+		if (old[i].seq[0])
+			*dup_add(old[i].seq) = old[i];
+	free(old);
 }
 
-/* Digest of dir/seq: from the cache, or read once. -1 when unreadable. */
-static int
-job_digest(int dirfd, const char *seq, struct digs *fresh, uint8_t d[SHA256_LEN])
+/* Remove e, shifting back the entries of its probe run (no tombstones). */
+static void
+dup_del(struct entry *e)
 {
-	struct dig *c = dig_find(&cache, seq);
-	size_t len;
-	char *text;
+	size_t i = (size_t)(e - jobs.tab), j = i, k;
 
-	if (c) {
-		memcpy(d, c->d, SHA256_LEN);
-	} else {
-		if ((text = file_read_at(dirfd, seq, JOB_MAX, &len)) == NULL)
-			return -1;
-		sha256(text, len, d);
-		free(text);
+	for (;;) {
+		jobs.tab[i].seq[0] = '\0';
+		for (;;) {
+			j = (j + 1) & (jobs.cap - 1);
+			if (jobs.tab[j].seq[0] == '\0') {
+				jobs.n--;
+				return;
+			}
+			k = slot_of(jobs.tab[j].seq);
+			/* can the entry at j move to the hole at i? */
+			if (i <= j ? (i < k && k <= j) : (i < k || k <= j))
+				continue;
+			break;
+		}
+		jobs.tab[i] = jobs.tab[j];
+		i = j;
 	}
-	dig_add(fresh, seq, d);
-	return 0;
+}
+
+static void
+dup_event(int which, const char *name, uint32_t mask)
+{
+	struct entry *e;
+
+	if (!seq_valid(name)) /* job files only: not seq.stat, seq.file, .temp names */
+		return;
+	if (mask & (IN_CREATE | IN_MOVED_TO)) {
+		dup_add(name)->in |= (unsigned char)which;
+	} else if ((e = dup_find(name)) != NULL) {
+		if (mask & IN_CLOSE_WRITE)
+			e->digested = false; /* written in place: read it again */
+		else if ((e->in &= (unsigned char)~which) == 0)
+			dup_del(e);
+	}
+}
+
+static void
+dup_scan(int spoolfd)
+{
+	struct dirent *de;
+	DIR *d;
+
+	free(jobs.tab);
+	jobs.tab = NULL;
+	jobs.cap = jobs.n = 0;
+	dup_grow();
+	for (int k = 0; k < 2; k++) {
+		int fd = openat(spoolfd, dirs[k], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+		if (fd < 0 || (d = fdopendir(fd)) == NULL) {
+			if (fd >= 0)
+				close(fd);
+			continue;
+		}
+		while ((de = readdir(d)) != NULL)
+			dup_event(1 << k, de->d_name, IN_CREATE);
+		closedir(d);
+	}
+	jobs.scanned = true;
+}
+
+static void
+dup_watch(int spoolfd)
+{
+	char path[64];
+
+	jobs.ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	for (int k = 0; k < 2 && jobs.ifd >= 0; k++) {
+		snprintf(path, sizeof(path), "/proc/self/fd/%d/%s", spoolfd, dirs[k]);
+		jobs.wd[k] = inotify_add_watch(jobs.ifd, path,
+					      IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE |
+						      IN_CLOSE_WRITE | IN_ONLYDIR);
+		if (jobs.wd[k] < 0) {
+			log_warn("inotify on %s: duplicates found by scanning", dirs[k]);
+			close(jobs.ifd);
+			jobs.ifd = -1;
+		}
+	}
+}
+
+/* Apply pending events; rescan when they were lost or no watch works. */
+static void
+dup_refresh(int spoolfd)
+{
+	char buf[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
+	bool rescan = !jobs.scanned;
+	ssize_t len;
+
+	if (jobs.ifd < 0 && !jobs.scanned)
+		dup_watch(spoolfd);
+	if (jobs.ifd < 0)
+		rescan = true;
+	while (jobs.ifd >= 0 && (len = read(jobs.ifd, buf, sizeof(buf))) > 0) {
+		for (char *p = buf; p < buf + len;) {
+			struct inotify_event *ev = (struct inotify_event *)p;
+
+			if (ev->mask & (IN_Q_OVERFLOW | IN_IGNORED))
+				rescan = true;
+			else if (ev->len > 0 && !rescan)
+				dup_event(ev->wd == jobs.wd[0] ? IN_REQ : IN_PROC, ev->name, ev->mask);
+			p += sizeof(*ev) + ev->len;
+		}
+	}
+	if (rescan)
+		dup_scan(spoolfd);
 }
 
 static bool
-list_same(int procfd, const char *seq, const char *list, size_t listlen)
+dup_digest(int spoolfd, struct entry *e)
 {
-	char name[80];
+	char path[96];
+	size_t len;
+	char *text;
+
+	if (e->digested)
+		return true;
+	snprintf(path, sizeof(path), "req/%s", e->seq);
+	if ((text = file_read_at(spoolfd, path, JOB_MAX, &len)) == NULL) {
+		snprintf(path, sizeof(path), "proc/%s", e->seq); /* moved on meanwhile */
+		if ((text = file_read_at(spoolfd, path, JOB_MAX, &len)) == NULL)
+			return false;
+	}
+	sha256(text, len, e->d);
+	free(text);
+	e->digested = true;
+	return true;
+}
+
+static bool
+list_same(int spoolfd, const char *seq, const char *list, size_t listlen)
+{
+	char path[96];
 	size_t len;
 	char *text;
 	bool same;
 
 	if (list == NULL) /* the same JSON: not a filelist job either */
 		return true;
-	snprintf(name, sizeof(name), "%s.file", seq);
-	if ((text = file_read_at(procfd, name, JOB_MAX, &len)) == NULL)
+	snprintf(path, sizeof(path), "proc/%s.file", seq);
+	if ((text = file_read_at(spoolfd, path, JOB_MAX, &len)) == NULL)
 		return false;
 	same = len == listlen && memcmp(text, list, len) == 0;
 	free(text);
 	return same;
 }
 
-static void
-scan_dir(int spoolfd, const char *dir, const uint8_t want[SHA256_LEN], const char *list,
-	 size_t listlen, struct digs *fresh, char *best, size_t bestlen)
-{
-	int fd = openat(spoolfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), procfd;
-	uint8_t d[SHA256_LEN];
-	struct dirent *de;
-	DIR *dp;
-
-	if (fd < 0 || (dp = fdopendir(fd)) == NULL) {
-		if (fd >= 0)
-			close(fd);
-		return;
-	}
-	procfd = openat(spoolfd, "proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	while ((de = readdir(dp)) != NULL) {
-		/* job files only: a seq, not seq.stat, seq.file, .temp names */
-		if (!seq_valid(de->d_name) || job_digest(dirfd(dp), de->d_name, fresh, d) < 0)
-			continue;
-		if (memcmp(d, want, SHA256_LEN) != 0)
-			continue;
-		if (!list_same(procfd, de->d_name, list, listlen))
-			continue;
-		if (best[0] == '\0' || strcmp(de->d_name, best) < 0)
-			snprintf(best, bestlen, "%s", de->d_name);
-	}
-	if (procfd >= 0)
-		close(procfd);
-	closedir(dp);
-}
-
 int
 job_find_same(int spoolfd, const char *text, size_t len, const char *list, size_t listlen,
 	      char *seq, size_t seqlen)
 {
-	struct digs fresh = {0};
 	uint8_t want[SHA256_LEN];
 
 	sha256(text, len, want);
 	seq[0] = '\0';
-	scan_dir(spoolfd, "req", want, list, listlen, &fresh, seq, seqlen);
-	scan_dir(spoolfd, "proc", want, list, listlen, &fresh, seq, seqlen);
-	if (fresh.n > 1)
-		qsort(fresh.v, fresh.n, sizeof(*fresh.v), dig_cmp);
-	free(cache.v);
-	cache = fresh;
+	dup_refresh(spoolfd);
+	for (size_t i = 0; i < jobs.cap; i++) {
+		struct entry *e = &jobs.tab[i];
+
+		if (e->seq[0] == '\0' || !dup_digest(spoolfd, e) || memcmp(e->d, want, SHA256_LEN) != 0 ||
+		    !list_same(spoolfd, e->seq, list, listlen))
+			continue;
+		if (seq[0] == '\0' || strcmp(e->seq, seq) < 0) /* the oldest */
+			snprintf(seq, seqlen, "%s", e->seq);
+	}
 	return seq[0] ? 1 : 0;
+}
+
+void
+job_note_queued(const char *seq, const char *text, size_t len)
+{
+	struct entry *e;
+
+	if (!jobs.scanned || !seq_valid(seq))
+		return;
+	e = dup_add(seq);
+	e->in |= IN_REQ;
+	sha256(text, len, e->d);
+	e->digested = true;
 }

@@ -134,6 +134,8 @@ bool daemon_running(int spoolfd);
  * running in proc/? 1 with its seq, 0 no, -1 error. */
 int job_find_same(int spoolfd, const char *text, size_t len, const char *list, size_t listlen,
 		  char *seq, size_t seqlen);
+/* A job we just queued: known without reading it back. */
+void job_note_queued(const char *seq, const char *text, size_t len);
 
 /* metrics.c: Prometheus text format 0.0.4 */
 void metrics_write(struct httpd *h, struct strbuf *out);

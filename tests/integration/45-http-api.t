@@ -5,7 +5,7 @@
 # TMC's formats (.stat, .ctrl, done/<seq>.result, err/<seq>).
 . "$TMC_SRC/tests/lib/tap.sh"
 . "$TMC_SRC/tests/lib/http.sh"
-plan 64
+plan 66
 
 http_config
 start_httpd
@@ -76,6 +76,8 @@ st() { curl -s -G "$URL/api/" --data-urlencode act=status --data-urlencode "seq=
 is "$(st "$S1")" '{"status":"waiting"}' "status of a job in req/: waiting"
 mv "$SPOOL/req/$S1" "$SPOOL/proc/$S1"
 is "$(st "$S1")" '{"status":"starting"}' "in proc/ without .stat: starting"
+out=$(curl -s -G "$URL/api/" --data-urlencode act=convert --data-urlencode "json=$J")
+is "$out" "{\"daemon\":\"stopped\",\"result\":\"duplicated\",\"seq\":\"$S1\"}" "the same job while it runs: duplicated (TMC saw only req/)"
 printf '4' >"$SPOOL/proc/$S1.stat"
 is "$(st "$S1")" '{"status":"processing","total":"4","processed":null,"finished":null}' \
 	"bare count .stat (after a scan): processing, nulls"
@@ -90,6 +92,10 @@ is "$(st "$S1")" '{"status":"finished","total":"5","processed":"5","finished":"5
 mv "$SPOOL/proc/$S1" "$SPOOL/done/$S1"
 rm "$SPOOL/proc/$S1.stat"
 is "$(st "$S1")" '{"status":"finished but no info"}' "done/ without .stat: finished but no info"
+out=$(curl -s -G "$URL/api/" --data-urlencode act=convert --data-urlencode "json=$J")
+S6=$(echo "$out" | jq -r .seq)
+test "$(echo "$out" | jq -r .result)" = success -a "$S6" != "$S1" && rm "$SPOOL/req/$S6"
+ok $? "once it has finished, the same job is a new job"
 is "$(code_of "$URL/api/?act=status&seq=999999999999999")" 404 "an unknown seq: 404"
 is "$(st 999999999999999)" '{"status":"not found"}' "... with TMC's not found body"
 is "$(code_of "$URL/api/?act=status&seq=..%2F..%2Fetc%2Fpasswd")" 400 "seq ../../etc/passwd: 400, no path is built"
