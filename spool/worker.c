@@ -116,17 +116,21 @@ stage_read_signals(struct stage *st)
 static void
 stage_status(struct stage *st, const char *id)
 {
-	char buf[256];
+	char buf[192];
 	int n;
 
 	if (st->statusfd < 0)
 		return;
+	/* one fixed-width pwrite, no truncate: readers see an old or a new
+	 * line, padded with spaces */
 	if (id)
-		n = snprintf(buf, sizeof(buf), "%lld %s %lld\n", st->processed, id,
+		n = snprintf(buf, sizeof(buf), "%lld %s %lld", st->processed, id,
 			     (long long)(now_ms_mono() / 1000));
 	else
-		n = snprintf(buf, sizeof(buf), "%lld -\n", st->processed);
-	if (ftruncate(st->statusfd, 0) < 0 || pwrite(st->statusfd, buf, (size_t)n, 0) < 0)
+		n = snprintf(buf, sizeof(buf), "%lld -", st->processed);
+	memset(buf + n, ' ', sizeof(buf) - 1 - (size_t)n);
+	buf[sizeof(buf) - 1] = '\n';
+	if (pwrite(st->statusfd, buf, sizeof(buf), 0) < 0)
 		log_warn("worker status file");
 }
 
@@ -283,7 +287,7 @@ stage_item(struct stage *st, struct item *it)
 	if (rc == STAGE_OK) {
 		result_append(&st->spool, &it->ticket, step->name, st->idx, ctx.created, ctx.warnings,
 			      ctx.warnings ? ctx.reason : "");
-		if (item_handoff(&st->sd, it, succ, nsucc) < 0)
+		if (item_handoff(&st->sd, it, succ, nsucc, st->ops->pixels) < 0)
 			item_fail(&st->sd, it, true, st->conf.max_attempts, st->conf.retry_delay,
 				  "handoff failed");
 		log_info("%s %s ok created=%d warnings=%d next=%zu %lldms", it->id,

@@ -45,6 +45,7 @@ struct stage_ops {
 	enum stage_rc (*prepare)(struct stage_ctx *ctx);
 	enum stage_rc (*process)(struct stage_ctx *ctx);
 	void (*fini)(void);
+	bool pixels;   /* process() writes next.* pixel files for its successors */
 };
 
 int stage_main(int argc, char **argv, const struct stage_ops *ops);
