@@ -7,7 +7,9 @@
  * err/<seq>.
  *
  * Bodies are TMC's, key for key and type for type (.stat fields are
- * strings, seqdetail counts integers). HTTP status: 200 whenever the seq
+ * strings, seqdetail counts integers). One change: a job in err/ has status
+ * "error", with err/<seq>'s "result" or "unknown error" (TMC's error branch
+ * could not be reached, TMC-REFERENCE 10.33). HTTP status: 200 whenever the seq
  * names a job, also when TMC's body says "not found" for a part of it (a
  * job whose result file is not there yet); 404 when no job of that seq
  * exists in req/, proc/, done/ or err/; 400 for a seq that cannot be a file
@@ -82,9 +84,12 @@ spool_fopen(int spoolfd, const char *dir, const char *seq, const char *suffix)
 bool
 job_known(int spoolfd, const char *seq)
 {
-	return spool_has(spoolfd, "req", seq, "") || spool_has(spoolfd, "proc", seq, "") ||
-	       spool_has(spoolfd, "done", seq, "") || spool_has(spoolfd, "err", seq, "") ||
-	       spool_has(spoolfd, "proc", seq, ".stat") || spool_has(spoolfd, "done", seq, ".result");
+	return spool_has(spoolfd, "req", seq, "") ||
+	       spool_has(spoolfd, "proc", seq, "") ||
+	       spool_has(spoolfd, "done", seq, "") ||
+	       spool_has(spoolfd, "err", seq, "") ||
+	       spool_has(spoolfd, "proc", seq, ".stat") ||
+	       spool_has(spoolfd, "done", seq, ".result");
 }
 
 /* explode("\t", line) into at most max fields (NUL-terminated in place) */
@@ -174,13 +179,31 @@ status_error(const struct act_in *in, struct php_obj *o)
 	int t;
 
 	if ((text = spool_read(in->spoolfd, "err", in->seq, "", &len)) != NULL &&
-	    json_parse(&doc, "err", text, len, err, sizeof(err)) == 0 && json_is_object(&doc, 0) &&
-	    (t = json_get(&doc, 0, "result")) >= 0)
+	    json_parse(&doc, "err", text, len, err, sizeof(err)) == 0 &&
+	    json_is_object(&doc, 0) && (t = json_get(&doc, 0, "result")) >= 0)
 		s = json_strdup(&doc, t);
 	php_set_str(o, "result", s ? s : "unknown error");
 	free(s);
 	free(text);
 	json_free(&doc);
+}
+
+/* A job in err/: "error" and why, whatever .stat or a ctrl said (TMC
+ * answered "not found", or "processing" from a .stat left in proc/: bug 33) */
+static void
+status_failed(const struct act_in *in, struct php_obj *o)
+{
+	static const char *keep[] = {"total", "processed", "finished"};
+	struct php_obj e = {0};
+
+	php_set_str(&e, "status", "error");
+	status_error(in, &e);
+	for (size_t k = 0; k < sizeof(keep) / sizeof(keep[0]); k++)
+		for (size_t i = 0; i < o->n; i++)
+			if (strcmp(o->kv[i].key, keep[k]) == 0)
+				php_set(&e, keep[k], o->kv[i].val.buf);
+	php_obj_free(o);
+	*o = e;
 }
 
 static void
@@ -239,6 +262,8 @@ act_status(const struct act_in *in, struct strbuf *out)
 		free(stat);
 	}
 	status_ctrl(in, &o);
+	if (spool_has(in->spoolfd, "err", in->seq, ""))
+		status_failed(in, &o);
 	if (!php_isset(&o, "status")) {
 		if (spool_has(in->spoolfd, "proc", in->seq, ""))
 			php_set_str(&o, "status", "starting");
@@ -430,8 +455,9 @@ errorlist_report(const struct act_in *in, const char *text, size_t len, struct p
 	long long i = 0;
 	bool ok = false;
 
-	if (json_parse(&doc, "err", text, len, err, sizeof(err)) == 0 && json_is_object(&doc, 0) &&
-	    (t = json_get(&doc, 0, "file")) >= 0 && json_is_array(&doc, t)) {
+	if (json_parse(&doc, "err", text, len, err, sizeof(err)) == 0 &&
+	    json_is_object(&doc, 0) && (t = json_get(&doc, 0, "file")) >= 0 &&
+	    json_is_array(&doc, t)) {
 		page_params(in->params, true, o, &pg);
 		for (int e = json_first(&doc, t); e >= 0 && pg.cnt < pg.offset;
 		     e = json_sibling(&doc, t, e), i++) {

@@ -191,7 +191,8 @@ idem_lookup(struct httpd *h, const char *name, const char *job, char *seq, size_
 	if (text == NULL)
 		return 0;
 	if ((nl = strchr(text, '\n')) != NULL && (*nl = '\0', seq_valid(text))) {
-		if (fstatat(h->spool.fd, name, &st, 0) == 0 && st.st_mtime < time(NULL) - IDEM_TTL)
+		if (fstatat(h->spool.fd, name, &st, 0) == 0 &&
+		    st.st_mtime < time(NULL) - IDEM_TTL)
 			r = 0; /* expired, not swept yet */
 		else if (strncmp(nl + 1, job, 2 * SHA256_LEN) == 0)
 			r = 1, snprintf(seq, seqlen, "%s", text);
@@ -208,7 +209,8 @@ idem_store(struct httpd *h, const char *name, const char *job, const char *seq)
 	char *line = xasprintf("%s\n%s\n", seq, job);
 	int fd = openat(h->spool.fd, IDEM_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
-	if (fd < 0 || file_publish_at(fd, name + strlen(IDEM_DIR) + 1, line, strlen(line), true) < 0)
+	if (fd < 0 || file_publish_at(fd, name + strlen(IDEM_DIR) + 1, line, strlen(line),
+	                              true) < 0)
 		log_warn("%s/%s", h->spool.path, name);
 	if (fd >= 0)
 		close(fd);
@@ -217,16 +219,19 @@ idem_store(struct httpd *h, const char *name, const char *job, const char *seq)
 
 /* ---- convert ---- */
 
-static unsigned
-convert_checked(struct httpd *h, const struct convert_in *in, const char *json, size_t jlen,
-		const char *list, size_t listlen, struct strbuf *out, char *err, size_t elen)
+static unsigned convert_checked(struct httpd *h, const struct convert_in *in,
+                                const char *json, size_t jlen, const char *list,
+                                size_t listlen, struct strbuf *out, char *err,
+                                size_t elen)
 {
 	char seq[32], name[80], job[2 * SHA256_LEN + 1];
 	int fd = h->spool.fd;
 
 	if (in->idem_key) {
 		if (!idem_key_valid(in->idem_key)) {
-			snprintf(err, elen, "Idempotency-Key must be 1 to 255 visible ASCII characters");
+			snprintf(
+			    err, elen,
+			    "Idempotency-Key must be 1 to 255 visible ASCII characters");
 			return answer(out, fd, "invalid idempotency key", NULL, 400);
 		}
 		idem_sweep(h);
@@ -237,26 +242,32 @@ convert_checked(struct httpd *h, const struct convert_in *in, const char *json, 
 			log_info("convert: Idempotency-Key replay, job %s", seq);
 			return answer(out, fd, "success", seq, 200);
 		case 2:
-			snprintf(err, elen, "this Idempotency-Key was used for another job");
+			snprintf(err, elen,
+			         "this Idempotency-Key was used for another job");
 			return answer(out, fd, "idempotency key reused", NULL, 422);
 		}
 	}
-	if (job_find_same(fd, json, jlen, list, listlen, seq, sizeof(seq)) == 1) {
+	if (job_find_same(fd, h->spool.path, json, jlen, list, listlen, seq,
+	                  sizeof(seq)) == 1) {
 		h->duplicated++;
 		log_info("convert: duplicate of job %s", seq);
 		return answer(out, fd, "duplicated", seq, 200);
 	}
-	if (job_queue(&h->spool, json, jlen, list, list ? listlen : 0, seq, sizeof(seq)) < 0) {
+	if (job_queue(&h->spool, json, jlen, list, list ? listlen : 0, seq, sizeof(seq)) <
+	    0) {
 		bool busy = errno == EAGAIN;
 
-		snprintf(err, elen, "%s", busy ? "no free seq: too many jobs this second" : strerror(errno));
+		snprintf(err, elen, "%s",
+		         busy ? "no free seq: too many jobs this second"
+		              : strerror(errno));
 		return answer(out, fd, "file save failed ", NULL, busy ? 503 : 500);
 	}
 	job_note_queued(seq, json, jlen);
 	if (in->idem_key)
 		idem_store(h, name, job, seq);
 	h->accepted++;
-	log_info("convert: job %s queued (%zu bytes%s)", seq, jlen, list ? ", with file list" : "");
+	log_info("convert: job %s queued (%zu bytes%s)", seq, jlen,
+	         list ? ", with file list" : "");
 	return answer(out, fd, "success", seq, 200);
 }
 
@@ -296,7 +307,9 @@ act_convert(struct httpd *h, const struct convert_in *in, struct strbuf *out, ch
 	}
 	if (is_filelist(&doc)) {
 		if (!in->upload->present || in->upload->filename[0] == '\0') {
-			snprintf(err, elen, "hires.filelist is set, but no fileupload file was sent");
+			snprintf(
+			    err, elen,
+			    "hires.filelist is set, but no fileupload file was sent");
 			code = answer(out, fd, "file upload failed", NULL, 400);
 			goto out;
 		}
@@ -344,9 +357,8 @@ has_job(int spoolfd, const char *dir, const char *seq)
 	return fstatat(spoolfd, path, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
 }
 
-unsigned
-act_control(struct httpd *h, const char *act, const char *seq, struct strbuf *out, char *err,
-	    size_t elen)
+unsigned act_control(struct httpd *h, const char *act, const char *seq,
+                     struct strbuf *out, char *err, size_t elen)
 {
 	int fd = h->spool.fd;
 

@@ -176,16 +176,17 @@ dup_scan(int spoolfd)
 }
 
 static void
-dup_watch(int spoolfd)
+dup_watch(const char *spool)
 {
-	char path[64];
+	char path[4096];
 
 	jobs.ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	for (int k = 0; k < 2 && jobs.ifd >= 0; k++) {
-		snprintf(path, sizeof(path), "/proc/self/fd/%d/%s", spoolfd, dirs[k]);
-		jobs.wd[k] = inotify_add_watch(jobs.ifd, path,
-					      IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE |
-						      IN_CLOSE_WRITE | IN_ONLYDIR);
+		snprintf(path, sizeof(path), "%s/%s", spool, dirs[k]);
+		jobs.wd[k] =
+		    inotify_add_watch(jobs.ifd, path,
+		                      IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM |
+		                          IN_DELETE | IN_CLOSE_WRITE | IN_ONLYDIR);
 		if (jobs.wd[k] < 0) {
 			log_warn("inotify on %s: duplicates found by scanning", dirs[k]);
 			close(jobs.ifd);
@@ -196,14 +197,14 @@ dup_watch(int spoolfd)
 
 /* Apply pending events; rescan when they were lost or no watch works. */
 static void
-dup_refresh(int spoolfd)
+dup_refresh(int spoolfd, const char *spool)
 {
 	char buf[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
 	bool rescan = !jobs.scanned;
 	ssize_t len;
 
 	if (jobs.ifd < 0 && !jobs.scanned)
-		dup_watch(spoolfd);
+		dup_watch(spool);
 	if (jobs.ifd < 0)
 		rescan = true;
 	while (jobs.ifd >= 0 && (len = read(jobs.ifd, buf, sizeof(buf))) > 0) {
@@ -213,7 +214,8 @@ dup_refresh(int spoolfd)
 			if (ev->mask & (IN_Q_OVERFLOW | IN_IGNORED))
 				rescan = true;
 			else if (ev->len > 0 && !rescan)
-				dup_event(ev->wd == jobs.wd[0] ? IN_REQ : IN_PROC, ev->name, ev->mask);
+				dup_event(ev->wd == jobs.wd[0] ? IN_REQ : IN_PROC,
+				          ev->name, ev->mask);
 			p += sizeof(*ev) + ev->len;
 		}
 	}
@@ -260,19 +262,19 @@ list_same(int spoolfd, const char *seq, const char *list, size_t listlen)
 	return same;
 }
 
-int
-job_find_same(int spoolfd, const char *text, size_t len, const char *list, size_t listlen,
-	      char *seq, size_t seqlen)
+int job_find_same(int spoolfd, const char *spool, const char *text, size_t len,
+                  const char *list, size_t listlen, char *seq, size_t seqlen)
 {
 	uint8_t want[SHA256_LEN];
 
 	sha256(text, len, want);
 	seq[0] = '\0';
-	dup_refresh(spoolfd);
+	dup_refresh(spoolfd, spool);
 	for (size_t i = 0; i < jobs.cap; i++) {
 		struct entry *e = &jobs.tab[i];
 
-		if (e->seq[0] == '\0' || !dup_digest(spoolfd, e) || memcmp(e->d, want, SHA256_LEN) != 0 ||
+		if (e->seq[0] == '\0' || !dup_digest(spoolfd, e) ||
+		    memcmp(e->d, want, SHA256_LEN) != 0 ||
 		    !list_same(spoolfd, e->seq, list, listlen))
 			continue;
 		if (seq[0] == '\0' || strcmp(e->seq, seq) < 0) /* the oldest */

@@ -38,9 +38,11 @@ struct params {
 	size_t n;
 };
 /* -1 when there are already PARAMS_MAX keys */
-int params_set(struct params *p, const char *key, size_t klen, const char *val, size_t vlen);
+int params_set(struct params *p, const char *key, size_t klen, const char *val,
+               size_t vlen);
 const char *params_get(const struct params *p, const char *key, size_t *len);
-const char *params_str(const struct params *p, const char *key); /* NULL: absent or has NUL */
+/* NULL when absent or when the value holds a NUL */
+const char *params_str(const struct params *p, const char *key);
 void params_free(struct params *p);
 
 /* The uploaded file of a multipart body ($_FILES[name]). */
@@ -104,7 +106,8 @@ struct act_in {
 	const char *seq;           /* checked by seq_valid() */
 	const struct params *params;
 };
-bool seq_valid(const char *seq); /* [A-Za-z0-9_-]{1,64}: a file name in req/ proc/ done/ err/ */
+/* [A-Za-z0-9_-]{1,64}: a file name in req/ proc/ done/ err/ */
+bool seq_valid(const char *seq);
 bool job_known(int spoolfd, const char *seq);
 unsigned act_status(const struct act_in *in, struct strbuf *out);
 unsigned act_seqdetail(const struct act_in *in, struct strbuf *out);
@@ -132,8 +135,8 @@ unsigned act_control(struct httpd *h, const char *act, const char *seq, struct s
 bool daemon_running(int spoolfd);
 /* Is the job text (and list) identical to a job waiting in req/ or
  * running in proc/? 1 with its seq, 0 no, -1 error. */
-int job_find_same(int spoolfd, const char *text, size_t len, const char *list, size_t listlen,
-		  char *seq, size_t seqlen);
+int job_find_same(int spoolfd, const char *spool, const char *text, size_t len,
+                  const char *list, size_t listlen, char *seq, size_t seqlen);
 /* A job we just queued: known without reading it back. */
 void job_note_queued(const char *seq, const char *text, size_t len);
 

@@ -13,8 +13,8 @@
  * configuration (sites, templates, token, limits; listen and port need a
  * restart). A configuration that does not load is refused and the running
  * one kept.
- * Exit: 0 after a signal; 64 usage; 78 configuration; 73 spool; 69 cannot
- * listen.
+ * Exit: 0 after a signal; 64 usage; 78 configuration; 73 log file; 69 spool
+ * or cannot listen.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -59,16 +59,19 @@ reload(struct httpd *h)
 	if (h->conf.log_file)
 		log_open_file(h->conf.log_file);
 	if (load(h, &fresh) < 0) {
-		log_warnx("SIGHUP: the new configuration has errors; keeping the running one");
+		log_warnx(
+		    "SIGHUP: the new configuration has errors; keeping the running one");
 		conf_free(&fresh);
 		return;
 	}
 	if (strcmp(fresh.http.listen, h->conf.http.listen) != 0 ||
-	    fresh.http.port != h->conf.http.port || strcmp(fresh.spool_dir, h->conf.spool_dir) != 0 ||
+	    fresh.http.port != h->conf.http.port ||
+	    strcmp(fresh.spool_dir, h->conf.spool_dir) != 0 ||
 	    fresh.http.max_connections != h->conf.http.max_connections ||
 	    fresh.http.timeout != h->conf.http.timeout)
-		log_warnx("SIGHUP: listen, port, spool_dir, max_connections and timeout change "
-			  "at the next start");
+		log_warnx(
+		    "SIGHUP: listen, port, spool_dir, max_connections and timeout change "
+		    "at the next start");
 	/* keep what the running daemon and spool were set up with */
 	free(fresh.http.listen);
 	fresh.http.listen = xstrdup(h->conf.http.listen);
@@ -134,10 +137,10 @@ setup(struct httpd *h, int argc, char **argv)
 	if (h->conf.log_file && log_open_file(h->conf.log_file) < 0)
 		exit(EX_CANTCREAT);
 	if (spool_open(&h->spool, h->conf.spool_dir, true) < 0)
-		exit(EX_CANTCREAT);
+		exit(EX_UNAVAILABLE);
 	if (mkdirat(h->spool.fd, "state/idempotency", 0755) < 0 && errno != EEXIST) {
 		log_warn("%s/state/idempotency", h->spool.path);
-		exit(EX_CANTCREAT);
+		exit(EX_UNAVAILABLE);
 	}
 }
 

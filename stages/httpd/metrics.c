@@ -78,7 +78,8 @@ stages_write(const char *spool, struct strbuf *out, long totals[3])
 
 		ns = tfd >= 0 ? scandir(path, &steps, not_dot, alphasort) : -1;
 		for (int j = 0; j < ns; j++) {
-			int sfd = openat(tfd, steps[j]->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			int sfd = openat(tfd, steps[j]->d_name,
+			                 O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
 			for (int k = 0; k < 3 && sfd >= 0; k++) {
 				long n = count_dir(sfd, sub[k], false);
@@ -117,26 +118,37 @@ metrics_write(struct httpd *h, struct strbuf *out)
 	int fd = h->spool.fd;
 	long totals[3] = {0};
 
-	help(out, "tmc_stage_items", "gauge", "Items in one stage folder: new/ (waiting), cur/ (working), err/ (failed).");
+	help(out, "tmc_stage_items", "gauge",
+	     "Items in one stage folder: new/ (waiting), cur/ (working), err/ (failed).");
 	stages_write(h->spool.path, out, totals);
 	help(out, "tmc_items", "gauge", "Items over all stages by state.");
-	sb_printf(out, "tmc_items{state=\"waiting\"} %ld\ntmc_items{state=\"working\"} %ld\n"
-		       "tmc_items{state=\"failed\"} %ld\n", totals[0], totals[1], totals[2]);
-	help(out, "tmc_jobs", "gauge", "Job files in req/ (waiting), proc/ (running), done/, err/ (failed).");
-	sb_printf(out, "tmc_jobs{state=\"waiting\"} %ld\ntmc_jobs{state=\"running\"} %ld\n"
-		       "tmc_jobs{state=\"done\"} %ld\ntmc_jobs{state=\"failed\"} %ld\n",
-		  count_dir(fd, "req", true), count_dir(fd, "proc", true), count_dir(fd, "done", true),
-		  count_dir(fd, "err", true));
-	help(out, "tmc_callbacks", "gauge", "Job callbacks waiting in the outbox or failed for good.");
-	sb_printf(out, "tmc_callbacks{state=\"waiting\"} %ld\ntmc_callbacks{state=\"failed\"} %ld\n",
-		  count_dir(fd, "outbox/new", false) + count_dir(fd, "outbox/cur", false),
-		  count_dir(fd, "outbox/err", false));
+	sb_printf(out,
+	          "tmc_items{state=\"waiting\"} %ld\ntmc_items{state=\"working\"} %ld\n"
+	          "tmc_items{state=\"failed\"} %ld\n",
+	          totals[0], totals[1], totals[2]);
+	help(out, "tmc_jobs", "gauge",
+	     "Job files in req/ (waiting), proc/ (running), done/, err/ (failed).");
+	sb_printf(out,
+	          "tmc_jobs{state=\"waiting\"} %ld\ntmc_jobs{state=\"running\"} %ld\n"
+	          "tmc_jobs{state=\"done\"} %ld\ntmc_jobs{state=\"failed\"} %ld\n",
+	          count_dir(fd, "req", true), count_dir(fd, "proc", true),
+	          count_dir(fd, "done", true), count_dir(fd, "err", true));
+	help(out, "tmc_callbacks", "gauge",
+	     "Job callbacks waiting in the outbox or failed for good.");
+	sb_printf(
+	    out,
+	    "tmc_callbacks{state=\"waiting\"} %ld\ntmc_callbacks{state=\"failed\"} %ld\n",
+	    count_dir(fd, "outbox/new", false) + count_dir(fd, "outbox/cur", false),
+	    count_dir(fd, "outbox/err", false));
 	help(out, "tmc_daemon_up", "gauge", "1 when tmcwatch runs on this spool.");
 	sb_printf(out, "tmc_daemon_up %d\n", daemon_running(fd) ? 1 : 0);
-	help(out, "tmc_http_requests_total", "counter", "HTTP requests answered by tmc-httpd, by status class.");
+	help(out, "tmc_http_requests_total", "counter",
+	     "HTTP requests answered by tmc-httpd, by status class.");
 	for (int i = 0; i < 6; i++)
-		sb_printf(out, "tmc_http_requests_total{code=\"%s\"} %llu\n", classes[i], h->requests[i]);
-	help(out, "tmc_http_jobs_total", "counter", "act=convert outcomes since tmc-httpd started.");
+		sb_printf(out, "tmc_http_requests_total{code=\"%s\"} %llu\n", classes[i],
+		          h->requests[i]);
+	help(out, "tmc_http_jobs_total", "counter",
+	     "act=convert outcomes since tmc-httpd started.");
 	sb_printf(out, "tmc_http_jobs_total{result=\"success\"} %llu\n"
 		       "tmc_http_jobs_total{result=\"duplicated\"} %llu\n"
 		       "tmc_http_jobs_total{result=\"replayed\"} %llu\n"

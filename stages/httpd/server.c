@@ -5,8 +5,9 @@
  *
  * Every request, at its headers, before any body is read:
  *   method  GET, HEAD or POST, else 405;
- *   Host    when bound to a loopback address: localhost, 127.0.0.1 or
- *           [::1], with or without a port, else 403 (DNS rebinding);
+ *   Host    when bound to a loopback address: localhost, 127.0.0.1,
+ *           [::1] or the listen address, with or without a port, else 403
+ *           (DNS rebinding);
  *   path    /api/..., /api, /api.php (TMC's .htaccess routed ^api/ to
  *           api.php), /healthz, /metrics; else 404;
  *   token   with http.token set: "Authorization: Bearer <token>" on /api
@@ -37,6 +38,8 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <microhttpd.h>
 
@@ -138,18 +141,21 @@ send_error(struct httpd *h, struct MHD_Connection *c, unsigned code, const char 
 
 /* ---- checks at the headers ---- */
 
+static char listen_name[64]; /* http.listen as a Host names it: "127.0.0.5", "[::1]" */
+
 static bool
 host_loopback(const char *host, size_t n)
 {
-	static const char *names[] = {"localhost", "127.0.0.1", "[::1]"};
+	static const char *names[] = {"localhost", "127.0.0.1", "[::1]", listen_name};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (strlen(names[i]) == n && strncasecmp(host, names[i], n) == 0)
+		if (names[i][0] && strlen(names[i]) == n &&
+		    strncasecmp(host, names[i], n) == 0)
 			return true;
 	return false;
 }
 
-/* "name[:port]" with a loopback name */
+/* "name[:port]" with a loopback name or the listen address */
 static bool
 host_ok(const char *host)
 {
@@ -229,9 +235,9 @@ header(struct MHD_Connection *c, const char *name)
 
 /* The checks that need no body; returns MHD_YES with rq->answered set when
  * it answered, MHD_YES to go on reading, MHD_NO to drop the connection. */
-static enum MHD_Result
-request_begin(struct httpd *h, struct MHD_Connection *c, const char *url, const char *method,
-	      const char *version, struct request *rq)
+static enum MHD_Result request_begin(struct httpd *h, struct MHD_Connection *c,
+                                     const char *url, const char *method,
+                                     const char *version, struct request *rq)
 {
 	const struct http_conf *hc = &h->conf.http;
 	const char *host = header(c, MHD_HTTP_HEADER_HOST), *v;
@@ -247,18 +253,22 @@ request_begin(struct httpd *h, struct MHD_Connection *c, const char *url, const 
 	else
 		return send_error(h, c, 405, "method not allowed", "method %.32s", method);
 	if (h->loopback && (host ? !host_ok(host) : strcmp(version, "HTTP/1.0") != 0))
-		return send_error(h, c, 403, "invalid host", "Host %.200s is not a loopback name",
-				  host ? host : "(none)");
+		return send_error(h, c, 403, "invalid host",
+		                  "Host %.200s is not a loopback name",
+		                  host ? host : "(none)");
 	if ((rq->route = route_of(url)) == R_NONE)
 		return send_error(h, c, 404, "not found", "no such path %.200s", url);
 	if (rq->route != R_HEALTHZ && hc->token &&
 	    !token_ok(hc->token, header(c, MHD_HTTP_HEADER_AUTHORIZATION)))
 		return send_error(h, c, 401, "unauthorized", "a bearer token is required");
 	if (rq->route == R_API) {
-		if ((v = header(c, "Sec-Fetch-Site")) != NULL && strcasecmp(v, "cross-site") == 0)
-			return send_error(h, c, 403, "cross-site request", "cross-site browser request");
+		if ((v = header(c, "Sec-Fetch-Site")) != NULL &&
+		    strcasecmp(v, "cross-site") == 0)
+			return send_error(h, c, 403, "cross-site request",
+			                  "cross-site browser request");
 		if (h->loopback && (v = header(c, "Origin")) != NULL && !origin_ok(v))
-			return send_error(h, c, 403, "cross-site request", "Origin %.200s", v);
+			return send_error(h, c, 403, "cross-site request",
+			                  "Origin %.200s", v);
 	}
 	if ((v = header(c, MHD_HTTP_HEADER_CONTENT_LENGTH)) != NULL) {
 		char *end;
@@ -267,7 +277,8 @@ request_begin(struct httpd *h, struct MHD_Connection *c, const char *url, const 
 		cl = strtoull(v, &end, 10);
 		if (errno || *end || cl > (unsigned long long)hc->max_body)
 			return send_error(h, c, 413, "request too large",
-					  "body of %.30s bytes, http.max_body is %ld", v, hc->max_body);
+			                  "body of %.30s bytes, http.max_body is %ld", v,
+			                  hc->max_body);
 	}
 	rq->answered = false;
 	return MHD_YES;
@@ -300,10 +311,12 @@ request_params(struct MHD_Connection *c, struct request *rq, struct params *p,
 	if (rq->method != M_POST || ct == NULL)
 		return 0;
 	if (strncasecmp(ct, "application/x-www-form-urlencoded", 33) == 0)
-		return form_urlencoded(p, rq->body.buf ? rq->body.buf : "", rq->body.len, err, elen);
+		return form_urlencoded(p, rq->body.buf ? rq->body.buf : "", rq->body.len,
+		                       err, elen);
 	if (strncasecmp(ct, "multipart/form-data", 19) == 0) {
 		if (form_boundary(ct, boundary, sizeof(boundary)) < 0) {
-			snprintf(err, elen, "multipart/form-data without a usable boundary");
+			snprintf(err, elen,
+			         "multipart/form-data without a usable boundary");
 			return -1;
 		}
 		return form_multipart(p, up, "fileupload", rq->body.buf ? rq->body.buf : "",
@@ -318,8 +331,9 @@ static const struct {
 	const char *name;
 	read_act fn;
 } read_acts[] = {
-	{"status", act_status},     {"seqdetail", act_seqdetail},   {"filelist", act_filelist},
-	{"errorlist", act_errorlist}, {"fileresult", act_fileresult},
+    {"status", act_status},         {"seqdetail", act_seqdetail},
+    {"filelist", act_filelist},     {"errorlist", act_errorlist},
+    {"fileresult", act_fileresult},
 };
 
 static const char *control_acts[] = {"pause", "resume", "stop", "cancel"};
@@ -330,13 +344,15 @@ api_dispatch(struct httpd *h, struct MHD_Connection *c, struct request *rq,
 	     const struct params *p, const struct upload *up, struct reply *r)
 {
 	const char *act = params_str(p, "act");
-	struct act_in in = {.spoolfd = h->spool.fd, .seq = params_str(p, "seq"), .params = p};
+	struct act_in in = {
+	    .spoolfd = h->spool.fd, .seq = params_str(p, "seq"), .params = p};
 
 	for (size_t i = 0; act && i < sizeof(read_acts) / sizeof(read_acts[0]); i++)
 		if (strcasecmp(act, read_acts[i].name) == 0) {
 			r->code = read_acts[i].fn(&in, &r->body);
 			if (r->code == 400)
-				snprintf(r->err, sizeof(r->err), "seq must be 1 to 64 of [A-Za-z0-9_-]");
+				snprintf(r->err, sizeof(r->err),
+				         "seq must be 1 to 64 of [A-Za-z0-9_-]");
 			return;
 		}
 	if (act && rq->method == M_HEAD) {
@@ -347,8 +363,10 @@ api_dispatch(struct httpd *h, struct MHD_Connection *c, struct request *rq,
 	}
 	if (act && strcasecmp(act, "convert") == 0) {
 		struct convert_in ci = {
-			.params = p, .upload = up,
-			.idem_key = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Idempotency-Key"),
+		    .params = p,
+		    .upload = up,
+		    .idem_key = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+		                                            "Idempotency-Key"),
 		};
 		r->code = act_convert(h, &ci, &r->body, r->err, sizeof(r->err));
 		if (r->code >= 400)
@@ -374,9 +392,16 @@ request_end(struct httpd *h, struct MHD_Connection *c, struct request *rq)
 	struct reply r = {.code = 200};
 	enum MHD_Result ret;
 
-	if (rq->route == R_HEALTHZ) {
+	if (rq->route == R_HEALTHZ) { /* ok when a job could be accepted */
 		r.ctype = "text/plain; charset=utf-8";
-		sb_adds(&r.body, "ok\n");
+		if (faccessat(h->spool.fd, "req", W_OK, AT_EACCESS) == 0) {
+			sb_adds(&r.body, "ok\n");
+		} else {
+			snprintf(r.err, sizeof(r.err), "%s/req: %s", h->spool.path,
+			         strerror(errno));
+			sb_adds(&r.body, "spool req/ is not writable\n");
+			r.code = 503;
+		}
 	} else if (rq->route == R_METRICS) {
 		r.ctype = "text/plain; version=0.0.4; charset=utf-8";
 		metrics_write(h, &r.body);
@@ -452,12 +477,14 @@ listen_addr(struct httpd *h, struct sockaddr_storage *ss, unsigned *flags)
 		in4->sin_family = AF_INET;
 		in4->sin_port = htons((uint16_t)hc->port);
 		h->loopback = (ntohl(in4->sin_addr.s_addr) >> 24) == 127;
+		snprintf(listen_name, sizeof(listen_name), "%s", hc->listen);
 		return 0;
 	}
 	if (inet_pton(AF_INET6, hc->listen, &in6->sin6_addr) == 1) {
 		in6->sin6_family = AF_INET6;
 		in6->sin6_port = htons((uint16_t)hc->port);
 		h->loopback = IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr);
+		snprintf(listen_name, sizeof(listen_name), "[%s]", hc->listen);
 		*flags |= MHD_USE_IPv6;
 		return 0;
 	}
@@ -488,14 +515,16 @@ server_start(struct httpd *h)
 		return -1;
 	}
 	log_info("listening on %s port %d%s%s", hc->listen, hc->port,
-		 h->loopback ? " (loopback: Host checked)" : "", hc->token ? ", token required" : "");
+	         h->loopback ? " (loopback: Host checked)" : "",
+	         hc->token ? ", token required" : "");
 	return 0;
 }
 
 int
 server_fd(struct httpd *h)
 {
-	const union MHD_DaemonInfo *i = MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+	const union MHD_DaemonInfo *i =
+	    MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_EPOLL_FD);
 
 	return i ? i->epoll_fd : -1;
 }

@@ -201,7 +201,8 @@ setup(struct notify *n, int argc, char **argv)
 	sigdelset(&set, SIGPIPE);
 	if ((n->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) < 0)
 		fatal("signalfd");
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0 || (n->multi = curl_multi_init()) == NULL) {
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0 ||
+	    (n->multi = curl_multi_init()) == NULL) {
 		log_warnx("libcurl initialisation failed");
 		exit(EX_SOFTWARE);
 	}
@@ -219,11 +220,13 @@ main(int argc, char **argv)
 	setup(&n, argc, argv);
 	log_info("started");
 	while (!n.stop || n.active > 0) {
-		while (!n.stop && n.active < NOTIFY_PARALLEL && (id = inbox_next(&n.inbox)) != NULL)
+		while (!n.stop && n.active < NOTIFY_PARALLEL &&
+		       (id = inbox_next(&n.inbox)) != NULL)
 			take(&n, id);
 		wait_events(&n);
 	}
-	log_info("stopped: %llu callbacks delivered, %llu failed for good", n.delivered, n.failed);
+	log_info("stopped: %llu callbacks delivered, %llu failed for good", n.delivered,
+	         n.failed);
 	curl_multi_cleanup(n.multi);
 	curl_global_cleanup();
 	inbox_close(&n.inbox);

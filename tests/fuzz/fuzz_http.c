@@ -42,12 +42,14 @@ fuzz_job(const char *s, size_t n)
 
 	if (json_parse(&doc, "json", s, n, err, sizeof(err)) == 0) {
 		job_check(&conf, &doc, err, sizeof(err));
-		if (doc.ntok > 0 && json_is_object(&doc, 0) && (p = json_get(&doc, 0, "proc")) >= 0) {
+		if (doc.ntok > 0 && json_is_object(&doc, 0) &&
+		    (p = json_get(&doc, 0, "proc")) >= 0) {
 			if (conf_proc_parse(&doc, p, "proc", false, &tpl, &errs) == 0)
 				conf_template_check(&tpl, "job", &errs);
 			conf_template_free(&tpl);
 		}
-		if (doc.ntok > 0 && json_is_object(&doc, 0) && (p = json_get(&doc, 0, "hires")) >= 0)
+		if (doc.ntok > 0 && json_is_object(&doc, 0) &&
+		    (p = json_get(&doc, 0, "hires")) >= 0)
 			php_truthy(&doc, p);
 	}
 	conf_errors_free(&errs);
@@ -70,8 +72,9 @@ fuzz_forms(int which, const char *s, size_t n)
 		char *ct = strndup(s, (size_t)(nl - s));
 
 		if (ct && form_boundary(ct, boundary, sizeof(boundary)) == 0 &&
-		    form_multipart(&p, &up, "fileupload", nl + 1, n - (size_t)(nl - s) - 1, boundary, err,
-				   sizeof(err)) == 0 &&
+		    form_multipart(&p, &up, "fileupload", nl + 1,
+		                   n - (size_t)(nl - s) - 1, boundary, err,
+		                   sizeof(err)) == 0 &&
 		    up.present)
 			filelist_check(up.data, up.len, err, sizeof(err));
 		free(ct);

@@ -5,7 +5,7 @@
 # TMC's formats (.stat, .ctrl, done/<seq>.result, err/<seq>).
 . "$TMC_SRC/tests/lib/tap.sh"
 . "$TMC_SRC/tests/lib/http.sh"
-plan 66
+plan 67
 
 http_config
 start_httpd
@@ -129,6 +129,10 @@ is "$(get "act=fileresult&seq=$S1&val=/none.jpg")" \
 cp "$SPOOL/req/$S2" "$SPOOL/err/555555555555555"
 is "$(get "act=errorlist&seq=555555555555555")" '{"result":"file read error"}' "errorlist of an err/ job (its JSON): file read error"
 printf '{"result":"source not found","file":["/a.jpg","/b.jpg","/c.jpg"]}' >"$SPOOL/err/555555555555556"
+printf '3\t3\t1' >"$SPOOL/proc/555555555555556.stat"
+is "$(st 555555555555555)|$(st 555555555555556)" \
+	'{"status":"error","result":"unknown error"}|{"status":"error","result":"source not found","total":"3","processed":"3","finished":"1"}' \
+	"status of a job in err/: error, with the reason err/<seq> gives (TMC: not found)"
 is "$(get "act=errorlist&seq=555555555555556&start=1")" \
 	'{"list":["\/b.jpg","\/c.jpg"],"start":"1","offset":2,"result":"found"}' "errorlist of an err/ error report: its file list"
 

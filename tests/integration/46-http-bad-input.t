@@ -6,7 +6,7 @@
 # the bearer token are enforced.
 . "$TMC_SRC/tests/lib/tap.sh"
 . "$TMC_SRC/tests/lib/http.sh"
-plan 16
+plan 17
 
 http_config '"max_body": 65536, "timeout": 2, "max_connections": 8'
 start_httpd
@@ -234,4 +234,12 @@ is "$(code_of -H 'Authorization: Bearer s3cr3t-token' "$URL/api/?act=status&seq=
 	404200200 "right token: served (unknown seq 404; metrics 200); /healthz needs none"
 curl -s -D - -o /dev/null "$URL/api/?act=status&seq=1" | grep -qi '^WWW-Authenticate: Bearer'
 ok $? "401 says WWW-Authenticate: Bearer"
+stop_httpd
+
+# another loopback address: its name is a good Host too
+http_config '"listen": "127.0.0.2"'
+URL=http://127.0.0.2:$PORT
+start_httpd
+is "$(code_of "$URL/api/?act=status&seq=1")$(code_of -H "Host: localhost:$PORT" "$URL/api/?act=status&seq=1")$(code_of -H 'Host: 127.0.0.3' "$URL/api/?act=status&seq=1")" \
+	404404403 "listening on 127.0.0.2: Host 127.0.0.2 and localhost served, 127.0.0.3 refused"
 stop_httpd
