@@ -8,7 +8,7 @@
 . "$TMC_SRC/tests/lib/http.sh"
 plan 17
 
-http_config '"max_body": 65536, "timeout": 2, "max_connections": 8'
+http_config '"max_body": 65536, "timeout": 3, "max_connections": 8'
 start_httpd
 ok $? "tmc-httpd started"
 
@@ -203,13 +203,15 @@ grep -q "^closed after" "$T_DIR/slow.out" && grep -q "b''" "$T_DIR/slow.out"
 ok $? "the slow client was dropped after http.timeout ($(cat "$T_DIR/slow.out"))"
 
 # max_connections idle sockets fill the server; after the timeout it serves again
-python3 - "$PORT" <<'PY' &
+python3 - "$PORT" "$T_DIR/held" <<'PY' &
 import socket, sys, time
 socks = [socket.create_connection(("127.0.0.1", int(sys.argv[1]))) for _ in range(8)]
-time.sleep(3)
+open(sys.argv[2], "w").close()
+time.sleep(4)
 PY
 HOLD=$!
-sleep 0.5
+wait_for 20 test -e "$T_DIR/held"
+sleep 0.2
 code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$URL/healthz")
 [ "$code" != 200 ]; ok $? "with max_connections idle sockets open, a 9th connection is not served ($code)"
 wait_for 15 curl -sf --max-time 1 "$URL/healthz"
