@@ -2,7 +2,7 @@
 # libFuzzer on what tmc-httpd parses (tests/fuzz/fuzz_http.c): job JSON
 # through json_parse and job_check, urlencoded and multipart bodies,
 # uploaded lists, TMC's .stat/.result readers. A bounded run
-# (TMC_FUZZ_SECONDS, default 20) from the seed corpus in tests/fuzz/corpus;
+# (TMC_FUZZ_SECONDS, default 15) from the seed corpus in tests/fuzz/corpus;
 # any crash, leak, sanitizer report or timeout fails. Skipped without clang.
 . "$TMC_SRC/tests/lib/tap.sh"
 plan 2
@@ -20,7 +20,7 @@ ok $? "the harness builds ($OUT/fuzz_http)" || sed 's/^/# /' "$T_DIR/build.log"
 
 mkdir -p "$T_DIR/corpus"
 cp "$TMC_SRC"/tests/fuzz/corpus/* "$T_DIR/corpus/"
-secs=${TMC_FUZZ_SECONDS:-20}
+secs=${TMC_FUZZ_SECONDS:-15}
 (cd "$T_DIR" && ASAN_OPTIONS=detect_leaks=1 "$OUT/fuzz_http" -max_total_time="$secs" -timeout=10 \
 	-rss_limit_mb=2048 -artifact_prefix="$T_DIR/" -print_final_stats=1 "$T_DIR/corpus" \
 	>"$T_DIR/fuzz.log" 2>&1)
