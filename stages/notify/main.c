@@ -68,6 +68,19 @@ deferred(struct notify *n, const char *id, int64_t now)
 	return false;
 }
 
+/* Drop the entries that are due: the scan that follows offers those items
+ * again if they are still in new/ (an operator may have removed one). */
+static void
+forget_due(struct notify *n, int64_t now)
+{
+	for (size_t i = 0; i < n->ndef;) {
+		if (n->def[i].due_s <= now)
+			n->def[i] = n->def[--n->ndef];
+		else
+			i++;
+	}
+}
+
 /* ms until the earliest deferred item is due; -1 none */
 static long
 next_due_ms(struct notify *n, int64_t now)
@@ -153,8 +166,10 @@ wait_events(struct notify *n)
 		inbox_scan(&n->inbox, &n->sd);
 	curl_multi_perform(n->multi, &running);
 	finished_transfers(n);
-	if (due >= 0 && next_due_ms(n, now_s_real()) == 0)
+	if (due >= 0 && next_due_ms(n, now_s_real()) == 0) {
+		forget_due(n, now_s_real());
 		inbox_scan(&n->inbox, &n->sd); /* a retry is due: new/ is the truth */
+	}
 }
 
 static void

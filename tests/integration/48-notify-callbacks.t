@@ -7,7 +7,7 @@
 # refused schemes and answers other than {"code":1}.
 . "$TMC_SRC/tests/lib/tap.sh"
 . "$TMC_SRC/tests/lib/http.sh"
-plan 24
+plan 25
 
 write_config '{ "t1": { "proc": [ {"name": "A", "source": "hires", "kind": "copy", "path_head": "/o"} ] } }' \
 	'"retry_delay": 1, "callback_retry_for": 6, "callback_timeout": 2, "callback_secret": "k3y-for-hmac",'
@@ -83,6 +83,17 @@ grep -q 'HTTP 200, answer is not {"code":1}: {"code":0}' "$SPOOL/outbox/err/2101
 ok $? "an answer {\"code\":0} is a failure, retried, then outbox/err/"
 is "$(find "$SPOOL/outbox/new" "$SPOOL/outbox/cur" "$SPOOL/outbox/tmp" -mindepth 1 | wc -l)" 0 "nothing left in flight"
 is "$(ls "$SPOOL/outbox/err" | wc -l)" 4 "four callbacks failed for good, the rest delivered"
+
+# a retry waiting for its time, removed by hand: nothing spins on it
+outbox_item 210111111521098 "$RURL/no/r"
+wait_for 10 eval '[ "$(requests_to /no/r)" -ge 1 ] && [ -e "$SPOOL/outbox/new/210111111521098" ]'
+rm -rf "$SPOOL/outbox/new/210111111521098"
+cpu() { awk '{ print $14 + $15 }' "/proc/$NOTIFY/stat"; }
+c0=$(cpu)
+sleep 3
+c1=$(cpu)
+[ $((c1 - c0)) -lt 100 ]
+ok $? "a retry removed from the outbox while it waited: tmc-notify idles ($((c1 - c0)) ticks of CPU in 3 s)"
 
 # SIGTERM while a transfer is in hand: it ends first, then exit 0
 outbox_item 210111111521099 "$RURL/hang/z"
