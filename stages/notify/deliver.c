@@ -118,6 +118,8 @@ delivery_free(struct notify *n, struct delivery *d)
 	item_release(&d->it);
 	d->busy = false;
 	n->active--;
+	queue_release(n, d->host);
+	d->host[0] = '\0';
 }
 
 static void
@@ -265,7 +267,7 @@ deliver_done(struct notify *n, struct delivery *d, CURLcode rc)
 		snprintf(why, sizeof(why), "callback %s for job %s: %s", url, seq, reason);
 		if (item_fail(&n->sd, &d->it, true, 0x7fffffff,
 			      n->conf.retry_delay > 0 ? n->conf.retry_delay : 1, why) == 0)
-			notify_defer(n, d->it.id,
+			queue_defer(n, d->it.id,
 			             ticket_get_ll(&d->it.ticket, "not_before", now + 1));
 	}
 	delivery_free(n, d);

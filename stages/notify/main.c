@@ -14,7 +14,10 @@
  *
  * An item put back with not_before (a retry) would wake its own inotify
  * watch; it is remembered with its due time and not claimed before then,
- * when new/ is scanned again.
+ * when new/ is scanned again (queue.c). At most NOTIFY_PER_HOST transfers
+ * go to one receiver (host and port) at once: its other callbacks wait
+ * unclaimed in new/ until one of them ends, so a receiver that hangs with a
+ * hundred callbacks queued holds 4 of the 16 transfers, not all of them.
  *
  * Signals: SIGTERM/SIGINT take no new item and exit 0 once the transfers in
  * hand have ended (at most callback_timeout seconds); SIGHUP reopens the
@@ -39,79 +42,29 @@ usage(void)
 	exit(EX_USAGE);
 }
 
-void
-notify_defer(struct notify *n, const char *id, int64_t due_s)
-{
-	for (size_t i = 0; i < n->ndef; i++) {
-		if (strcmp(n->def[i].id, id) == 0) {
-			n->def[i].due_s = due_s;
-			return;
-		}
-	}
-	n->def = xreallocarray(n->def, n->ndef + 1, sizeof(*n->def));
-	snprintf(n->def[n->ndef].id, sizeof(n->def[n->ndef].id), "%s", id);
-	n->def[n->ndef++].due_s = due_s;
-}
-
-/* Is id waiting for a later time? Entries that are due are dropped. */
-static bool
-deferred(struct notify *n, const char *id, int64_t now)
-{
-	for (size_t i = 0; i < n->ndef; i++) {
-		if (strcmp(n->def[i].id, id) != 0)
-			continue;
-		if (n->def[i].due_s > now)
-			return true;
-		n->def[i] = n->def[--n->ndef];
-		return false;
-	}
-	return false;
-}
-
-/* Drop the entries that are due: the scan that follows offers those items
- * again if they are still in new/ (an operator may have removed one). */
-static void
-forget_due(struct notify *n, int64_t now)
-{
-	for (size_t i = 0; i < n->ndef;) {
-		if (n->def[i].due_s <= now)
-			n->def[i] = n->def[--n->ndef];
-		else
-			i++;
-	}
-}
-
-/* ms until the earliest deferred item is due; -1 none */
-static long
-next_due_ms(struct notify *n, int64_t now)
-{
-	int64_t best = 0;
-
-	for (size_t i = 0; i < n->ndef; i++)
-		if (best == 0 || n->def[i].due_s < best)
-			best = n->def[i].due_s;
-	if (best == 0)
-		return -1;
-	return best > now ? (long)(best - now) * 1000 : 0;
-}
-
 static void
 take(struct notify *n, const char *id)
 {
 	struct delivery *d = NULL;
+	char host[NOTIFY_HOST_MAX] = "";
 	int64_t due = 0;
 
-	if (deferred(n, id, now_s_real()))
+	if (queue_deferred(n, id, now_s_real()) || queue_held(n, id))
 		return;
+	if (queue_peek_host(n, id, host, sizeof(host)) && queue_host_busy(n, host)) {
+		queue_hold(n, id, host); /* its receiver has NOTIFY_PER_HOST in flight */
+		return;
+	}
 	for (size_t i = 0; i < NOTIFY_PARALLEL && d == NULL; i++)
 		if (!n->d[i].busy)
 			d = &n->d[i];
 	switch (item_claim(&n->sd, id, &d->it, &due)) {
 	case 1:
+		snprintf(d->host, sizeof(d->host), "%s", host);
 		deliver_start(n, d);
 		break;
 	case 2:
-		notify_defer(n, id, due);
+		queue_defer(n, id, due);
 		break;
 	default:
 		break;
@@ -155,7 +108,7 @@ wait_events(struct notify *n)
 	struct curl_waitfd fds[2] = {{n->inbox.ifd, CURL_WAIT_POLLIN, 0},
 				     {n->sigfd, CURL_WAIT_POLLIN, 0}};
 	int64_t now = now_s_real();
-	long due = next_due_ms(n, now), timeout = due < 0 || due > 60000 ? 60000 : due;
+	long due = queue_next_due_ms(n, now), timeout = due < 0 || due > 60000 ? 60000 : due;
 	int running;
 
 	if (curl_multi_poll(n->multi, fds, n->stop ? 0 : 2, (int)timeout, NULL) != CURLM_OK)
@@ -166,8 +119,8 @@ wait_events(struct notify *n)
 		inbox_scan(&n->inbox, &n->sd);
 	curl_multi_perform(n->multi, &running);
 	finished_transfers(n);
-	if (due >= 0 && next_due_ms(n, now_s_real()) == 0) {
-		forget_due(n, now_s_real());
+	if (due >= 0 && queue_next_due_ms(n, now_s_real()) == 0) {
+		queue_forget_due(n, now_s_real());
 		inbox_scan(&n->inbox, &n->sd); /* a retry is due: new/ is the truth */
 	}
 }
@@ -236,7 +189,7 @@ main(int argc, char **argv)
 	log_info("started");
 	while (!n.stop || n.active > 0) {
 		while (!n.stop && n.active < NOTIFY_PARALLEL &&
-		       (id = inbox_next(&n.inbox)) != NULL)
+		       ((id = queue_next_ready(&n)) != NULL || (id = inbox_next(&n.inbox)) != NULL))
 			take(&n, id);
 		wait_events(&n);
 	}
@@ -248,7 +201,7 @@ main(int argc, char **argv)
 	stage_close(&n.sd);
 	spool_close(&n.spool);
 	close(n.sigfd);
-	free(n.def);
+	queue_free(&n);
 	conf_free(&n.conf);
 	return 0;
 }

@@ -11,7 +11,9 @@
  * through item_fail(), attempt, not_before and last_error.
  *
  * Files: main.c (arguments, signals, the loop over inotify, signalfd and
- * curl's sockets), deliver.c (one callback: request, answer, outcome).
+ * curl's sockets), deliver.c (one callback: request, answer, outcome),
+ * queue.c (what to take now: retries not yet due, receivers at their
+ * limit).
  */
 #ifndef TMC_NOTIFY_H
 #define TMC_NOTIFY_H
@@ -21,11 +23,14 @@
 #include "conf.h"
 #include "spool.h"
 
-#define NOTIFY_PARALLEL 16     /* transfers at once: one slow receiver holds one */
+#define NOTIFY_PARALLEL 16     /* transfers at once */
+#define NOTIFY_PER_HOST 4      /* ... to one receiver (host:port) */
+#define NOTIFY_HOST_MAX 128
 #define NOTIFY_ANSWER_MAX 65536 /* bytes of a receiver's answer we keep */
 
 struct delivery {
 	bool busy;
+	char host[NOTIFY_HOST_MAX]; /* the receiver, "host:port" */
 	struct item it;
 	CURL *easy;
 	struct curl_slist *headers;
@@ -40,6 +45,11 @@ struct deferred {
 	int64_t due_s;              /* real time */
 };
 
+struct held {
+	char id[ITEM_ID_MAX];
+	char host[NOTIFY_HOST_MAX];
+};
+
 struct notify {
 	struct conf conf;
 	struct spool spool;
@@ -51,6 +61,10 @@ struct notify {
 	size_t active;
 	struct deferred *def;       /* items waiting for their not_before */
 	size_t ndef;
+	struct held *held;          /* items waiting for a transfer to their receiver */
+	size_t nheld;
+	char **ready;               /* held items whose receiver has room again */
+	size_t nready;
 	bool stop;
 	unsigned long long delivered, failed;
 };
@@ -68,7 +82,19 @@ void deliver_body(const struct ticket *t, struct strbuf *body, char *boundary, s
 /* {"code":1} with PHP's loose ==: 1, "1", true, 1.0 */
 bool deliver_answer_ok(const char *answer, size_t len);
 
-/* main.c */
-void notify_defer(struct notify *n, const char *id, int64_t due_s);
+/* queue.c: which items in new/ to take now, in memory (the folder is the
+ * truth: forgetting all of it costs one scan) */
+void queue_defer(struct notify *n, const char *id, int64_t due_s);
+bool queue_deferred(struct notify *n, const char *id, int64_t now); /* due ones dropped */
+void queue_forget_due(struct notify *n, int64_t now);
+long queue_next_due_ms(struct notify *n, int64_t now); /* -1: nothing deferred */
+/* "host:port" of the item's url, read from new/<id>/ticket without claiming */
+bool queue_peek_host(struct notify *n, const char *id, char *host, size_t len);
+bool queue_host_busy(struct notify *n, const char *host);
+void queue_hold(struct notify *n, const char *id, const char *host);
+bool queue_held(struct notify *n, const char *id);
+void queue_release(struct notify *n, const char *host); /* a transfer to host ended */
+const char *queue_next_ready(struct notify *n);
+void queue_free(struct notify *n);
 
 #endif

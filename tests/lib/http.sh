@@ -44,16 +44,20 @@ job_json() { # job_json [EXTRA_HIRES_KEYS]
 	printf '{"hires":{"site":"site01","path_head":"/in","path_tail":"/2021/01/01","subdir":false,"include":["*.jpg"]%s},"template":"t1"}' "${1:+,$1}"
 }
 
-# start_receiver: receiver.py in the background; RURL is its base URL
+# start_receiver [NAME]: receiver.py in the background; RURL is its base
+# URL, its requests are logged in $T_DIR/NAME.log (NAME: receiver)
 start_receiver() {
-	python3 "$TMC_SRC/tests/lib/receiver.py" "$T_DIR/receiver.port" "$T_DIR/receiver.log" \
-		2>>"$T_DIR/receiver.err" &
+	local name=${1:-receiver}
+	python3 "$TMC_SRC/tests/lib/receiver.py" "$T_DIR/$name.port" "$T_DIR/$name.log" \
+		2>>"$T_DIR/$name.err" &
 	T_PIDS="$T_PIDS $!"
-	wait_for 20 test -s "$T_DIR/receiver.port"
-	RURL=http://127.0.0.1:$(cat "$T_DIR/receiver.port")
+	wait_for 20 test -s "$T_DIR/$name.port"
+	RURL=http://127.0.0.1:$(cat "$T_DIR/$name.port")
 }
-# requests_to PATH: how many requests the receiver saw for PATH
-requests_to() { jq -r --arg p "$1" 'select(.path == $p) | .path' "$T_DIR/receiver.log" 2>/dev/null | wc -l; }
+# requests_to PATH [NAME]: how many requests receiver NAME saw for PATH
+requests_to() {
+	jq -r --arg p "$1" 'select(.path == $p) | .path' "$T_DIR/${2:-receiver}.log" 2>/dev/null | wc -l
+}
 
 # outbox_item ID URL [RESULT COUNT PROCESSED CREATED WARN]: a callback as
 # tmc-jobs queues it (ticket built in outbox/tmp, renamed into new/)
