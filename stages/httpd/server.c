@@ -338,6 +338,15 @@ static const struct {
 
 static const char *control_acts[] = {"pause", "resume", "stop", "cancel"};
 
+static bool
+writes(const char *act)
+{
+	for (size_t i = 0; i < sizeof(control_acts) / sizeof(control_acts[0]); i++)
+		if (strcasecmp(act, control_acts[i]) == 0)
+			return true;
+	return strcasecmp(act, "convert") == 0;
+}
+
 /* act names compare without case: PHP's method_exists() did */
 static void
 api_dispatch(struct httpd *h, struct MHD_Connection *c, struct request *rq,
@@ -355,7 +364,7 @@ api_dispatch(struct httpd *h, struct MHD_Connection *c, struct request *rq,
 				         "seq must be 1 to 64 of [A-Za-z0-9_-]");
 			return;
 		}
-	if (act && rq->method == M_HEAD) {
+	if (act && rq->method == M_HEAD && writes(act)) { /* HEAD changes nothing */
 		r->code = 405;
 		sb_adds(&r->body, "{\"result\":\"method not allowed\"}");
 		snprintf(r->err, sizeof(r->err), "HEAD cannot %s", act);

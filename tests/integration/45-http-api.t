@@ -5,7 +5,7 @@
 # TMC's formats (.stat, .ctrl, done/<seq>.result, err/<seq>).
 . "$TMC_SRC/tests/lib/tap.sh"
 . "$TMC_SRC/tests/lib/http.sh"
-plan 67
+plan 68
 
 http_config
 start_httpd
@@ -157,6 +157,8 @@ is "$(get "act=STATUS&seq=$S2")" '{"status":"cancel"}' "act names ignore case (P
 is "$(get "act=nothing")$(code_of "$URL/api/?act=nothing")" '{"result":"Invalid act value"}400' "unknown act: TMC's body, 400"
 is "$(curl -s "$URL/api/")" '{"result":"Invalid act value"}' "no act at all: the same"
 is "$(code_of -X PUT "$URL/api/?act=status&seq=$S1")" 405 "PUT: 405"
+is "$(code_of -I "$URL/api/?act=convert&json=1")$(code_of -I "$URL/api/?act=status&seq=$S1")" 405200 \
+	"HEAD: 405 for convert (it would queue), answered for status"
 is "$(code_of "$URL/index.html")" 404 "another path: 404"
 
 # ---- Idempotency-Key ----
