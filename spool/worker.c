@@ -284,15 +284,20 @@ stage_item(struct stage *st, struct item *it)
 	nsucc = stage_successors(st, it, succ);
 	rc = stage_run_ops(st, &ctx, nsucc);
 	stage_trace(st, it, succ, nsucc);
+	const char *origin = ticket_get(&it->ticket, "origin") ?: "-";
+	long long ms;
+
 	if (rc == STAGE_OK) {
 		result_append(&st->spool, &it->ticket, step->name, st->idx, ctx.created, ctx.warnings,
 			      ctx.warnings ? ctx.reason : "");
 		if (item_handoff(&st->sd, it, succ, nsucc, st->ops->pixels) < 0)
 			item_fail(&st->sd, it, true, st->conf.max_attempts, st->conf.retry_delay,
 				  "handoff failed");
-		log_info("%s %s ok created=%d warnings=%d next=%zu %lldms", it->id,
-			 ticket_get(&it->ticket, "rel") ?: "", ctx.created, ctx.warnings, nsucc,
-			 (long long)(now_ms_mono() - t0));
+		ms = (long long)(now_ms_mono() - t0);
+		log_info("%s %s %s ok created=%d warnings=%d next=%zu %lldms%s%s", origin, it->id,
+			 ticket_get(&it->ticket, "rel") ?: "", ctx.created, ctx.warnings, nsucc, ms,
+			 ctx.warnings ? " warning: " : "", ctx.warnings ? ctx.reason : "");
+		record_step(&ctx, st->sd.label, ctx.warnings ? "warning" : "ok", ms);
 	} else {
 		long long attempt = ticket_get_ll(&it->ticket, "attempt", 0) + 1;
 		bool last = rc == STAGE_PERMFAIL || attempt >= st->conf.max_attempts;
@@ -301,6 +306,8 @@ stage_item(struct stage *st, struct item *it)
 			result_append(&st->spool, &it->ticket, step->name, st->idx, 0, 1, ctx.reason);
 		item_fail(&st->sd, it, rc == STAGE_TEMPFAIL, st->conf.max_attempts,
 			  st->conf.retry_delay, ctx.reason);
+		record_step(&ctx, st->sd.label, last ? "failed" : "retry",
+			    (long long)(now_ms_mono() - t0));
 	}
 	st->processed++;
 	stage_status(st, NULL);

@@ -60,6 +60,10 @@ const char *stage_source_path(const struct stage_ctx *ctx);
 /* Effective overwrite: ticket "overwrite" (job or watch override) or the step's. */
 bool stage_overwrite(const struct stage_ctx *ctx);
 
+/* record.c: a JSON line per finished step in state/records/YYYYMMDD.json */
+void record_step(const struct stage_ctx *ctx, const char *stage, const char *outcome,
+		 long long ms);
+
 /* emit.c: publish the first items of one original into every step of tpl
  * that reads "hires" and applies to its extension (ticket "src"). Returns
  * how many were published (0: all already there), -1 on error. */
