@@ -7,20 +7,22 @@
  * but is unique where TMC's rand(1,100) could collide and overwrite a job:
  *
  *   1. the job (and the uploaded file list, if any) is written under a
- *      temporary dot name in req/ (proc/), fsynced;
+ *      temporary dot name in req/, fsynced;
  *   2. a seq is chosen: the 3 digits count up within the second, per
- *      process; a seq already used by a job in proc/, done/ or err/ is
- *      skipped;
- *   3. the list is link(2)ed to proc/<seq>.file and proc/ fsynced, so the
- *      list is durable before the job can be seen;
+ *      process; a seq already used by a job in proc/, done/ or err/ (or by
+ *      a list in proc/) is skipped;
+ *   3. the list is link(2)ed to req/<seq>.file and req/ fsynced, so the
+ *      list is durable before the job can be seen (tmc-jobs moves it to
+ *      proc/<seq>.file, TMC's place, when it takes the job);
  *   4. the job is link(2)ed to req/<seq> and req/ fsynced. link fails with
  *      EEXIST instead of replacing, so two writers (another tmc-httpd,
  *      `tmcwatch submit`) can never take the same seq: the loser tries the
  *      next 3 digits. When all 1000 of a second are taken, it waits for the
  *      next second.
  *
- * A crash leaves at most a dot file in req/ or proc/ (readers skip dot
- * names) or a proc/<seq>.file without its job; never a half job in req/.
+ * Everything is written in req/ only (tmc-httpd's unit may write nothing
+ * else). A crash leaves at most dot files in req/ (readers skip dot names)
+ * or a req/<seq>.file without its job; never a half job in req/.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -57,9 +59,10 @@ jobq_temp(int dirfd, const char *name, const char *buf, size_t len)
 	return 0;
 }
 
-/* Is seq the name of a job that already ran or runs (proc/, done/, err/)? */
+/* Is seq taken by a job that ran or runs (proc/, done/, err/), or by a
+ * list in proc/? */
 static bool
-jobq_seq_used(const struct spool *sp, const char *seq)
+jobq_seq_used(const struct spool *sp, const char *seq, bool list)
 {
 	static const char *dirs[] = {"proc", "done", "err"};
 	char path[64];
@@ -70,43 +73,45 @@ jobq_seq_used(const struct spool *sp, const char *seq)
 		if (fstatat(sp->fd, path, &st, AT_SYMLINK_NOFOLLOW) == 0)
 			return true;
 	}
-	return false;
+	snprintf(path, sizeof(path), "proc/%s.file", seq);
+	return list && fstatat(sp->fd, path, &st, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
 /* 1 linked, 0 seq taken (try another), -1 error */
 static int
-jobq_link(const struct spool *sp, int reqfd, int procfd, const char *tmp, const char *seq)
+jobq_link(const struct spool *sp, int reqfd, const char *tmp, const char *tmplist,
+	  const char *seq)
 {
 	char file[64];
 
-	if (jobq_seq_used(sp, seq))
+	if (jobq_seq_used(sp, seq, tmplist != NULL))
 		return 0;
 	snprintf(file, sizeof(file), "%s.file", seq);
-	if (procfd >= 0) {
-		if (linkat(procfd, tmp, procfd, file, 0) < 0)
+	if (tmplist) {
+		if (linkat(reqfd, tmplist, reqfd, file, 0) < 0)
 			return errno == EEXIST ? 0 : -1;
-		if (fsync(procfd) < 0)
+		if (fsync(reqfd) < 0)
 			goto undo;
 	}
 	if (linkat(reqfd, tmp, reqfd, seq, 0) == 0)
 		return 1;
 	if (errno != EEXIST)
 		goto undo;
-	if (procfd >= 0)
-		unlinkat(procfd, file, 0);
+	if (tmplist)
+		unlinkat(reqfd, file, 0);
 	return 0;
 undo:
-	if (procfd >= 0) {
+	if (tmplist) {
 		int saved = errno;
 
-		unlinkat(procfd, file, 0);
+		unlinkat(reqfd, file, 0);
 		errno = saved;
 	}
 	return -1;
 }
 
 static int
-jobq_pick(const struct spool *sp, int reqfd, int procfd, const char *tmp, char *seq,
+jobq_pick(const struct spool *sp, int reqfd, const char *tmp, const char *tmplist, char *seq,
 	  size_t seqlen)
 {
 	static char last_stamp[16];
@@ -125,7 +130,7 @@ jobq_pick(const struct spool *sp, int reqfd, int procfd, const char *tmp, char *
 		}
 		for (; next < 1000; next++) {
 			snprintf(seq, seqlen, "%s%03d", stamp, next);
-			if ((r = jobq_link(sp, reqfd, procfd, tmp, seq)) != 0) {
+			if ((r = jobq_link(sp, reqfd, tmp, tmplist, seq)) != 0) {
 				next++;
 				return r;
 			}
@@ -145,25 +150,20 @@ job_queue(const struct spool *sp, const char *text, size_t len, const char *list
 	  size_t listlen, char *seq, size_t seqlen)
 {
 	static unsigned counter;
-	char tmp[64];
-	int reqfd, procfd = -1, r = -1;
+	char tmp[64], tmplist[80];
+	int reqfd, r = -1;
 
 	snprintf(tmp, sizeof(tmp), ".jobq.%d.%u", (int)getpid(), counter++);
+	snprintf(tmplist, sizeof(tmplist), "%s.list", tmp);
 	reqfd = openat(sp->fd, "req", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (reqfd < 0 || jobq_temp(reqfd, tmp, text, len) < 0) {
+	if (reqfd < 0 || jobq_temp(reqfd, tmp, text, len) < 0 ||
+	    (list && jobq_temp(reqfd, tmplist, list, listlen) < 0)) {
 		log_warn("%s/req/%s", sp->path, tmp);
 		goto out;
 	}
-	if (list) {
-		procfd = openat(sp->fd, "proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (procfd < 0 || jobq_temp(procfd, tmp, list, listlen) < 0) {
-			log_warn("%s/proc/%s", sp->path, tmp);
-			goto out;
-		}
-	}
-	if ((r = jobq_pick(sp, reqfd, procfd, tmp, seq, seqlen)) < 0)
+	if ((r = jobq_pick(sp, reqfd, tmp, list ? tmplist : NULL, seq, seqlen)) < 0) {
 		log_warn("%s/req: queueing a job", sp->path);
-	else if (fsync(reqfd) < 0) {
+	} else if (fsync(reqfd) < 0) {
 		/* not promised, so not queued: take it back (unless already taken) */
 		log_warn("fsync %s/req", sp->path);
 		unlinkat(reqfd, seq, 0);
@@ -172,11 +172,8 @@ job_queue(const struct spool *sp, const char *text, size_t len, const char *list
 out:
 	if (reqfd >= 0) {
 		unlinkat(reqfd, tmp, 0);
+		unlinkat(reqfd, tmplist, 0);
 		close(reqfd);
-	}
-	if (procfd >= 0) {
-		unlinkat(procfd, tmp, 0);
-		close(procfd);
 	}
 	return r < 0 ? -1 : 0;
 }

@@ -220,8 +220,8 @@ int result_append(const struct spool *sp, const struct ticket *t, const char *st
 		  int step_idx, int created, int warnings, const char *reason);
 
 /* jobq.c: a job into req/ under a fresh 15-digit seq (TMC's yymmddHHMMSS +
- * 3 digits), durably; list (NULL for none) becomes proc/<seq>.file first.
- * 0 with seq filled, or -1 (logged). */
+ * 3 digits), durably; list (NULL for none) becomes req/<seq>.file first
+ * (tmc-jobs moves it to proc/). 0 with seq filled, or -1 (logged). */
 int job_queue(const struct spool *sp, const char *text, size_t len, const char *list,
 	      size_t listlen, char *seq, size_t seqlen);
 

@@ -2,7 +2,7 @@
  * acts.c - the read-only acts: status, seqdetail, filelist, errorlist,
  * fileresult (TMC-REFERENCE 6.3-6.7), answered from the server files that
  * tmc-jobs keeps in TMC's formats (7): req/<seq>, proc/<seq>.stat
- * ("total\tdispatched\tfinished" or a bare count), proc|done/<seq>.ctrl
+ * ("total\tdispatched\tfinished" or a bare count), req|proc|done/<seq>.ctrl
  * (JSON), done/<seq>.result ("source\trequested\tcreated\twarnings\n"),
  * err/<seq>.
  *
@@ -206,20 +206,16 @@ status_failed(const struct act_in *in, struct php_obj *o)
 	*o = e;
 }
 
+/* A ctrl file's status, cnt (total) and pos (processed, finished) */
 static void
-status_ctrl(const struct act_in *in, struct php_obj *o)
+ctrl_apply(const char *text, size_t len, struct php_obj *o)
 {
 	struct json doc = {0};
 	struct strbuf v = {0};
-	char err[256], *text;
-	size_t len;
+	char err[256];
 	int t;
 
-	text = spool_read(in->spoolfd, "proc", in->seq, ".ctrl", &len);
-	if (text == NULL)
-		text = spool_read(in->spoolfd, "done", in->seq, ".ctrl", &len);
-	if (text == NULL || json_parse(&doc, "ctrl", text, len, err, sizeof(err)) < 0 ||
-	    !json_is_object(&doc, 0))
+	if (json_parse(&doc, "ctrl", text, len, err, sizeof(err)) < 0 || !json_is_object(&doc, 0))
 		goto out;
 	if ((t = json_get(&doc, 0, "status")) >= 0 && !json_is_null(&doc, t)) {
 		php_json_value(&doc, t, &v);
@@ -239,6 +235,24 @@ status_ctrl(const struct act_in *in, struct php_obj *o)
 out:
 	sb_free(&v);
 	json_free(&doc);
+}
+
+/* proc/<seq>.ctrl (else done/), then a command in req/<seq>.ctrl that
+ * tmc-jobs has not moved to proc/ yet: the newest word wins */
+static void
+status_ctrl(const struct act_in *in, struct php_obj *o)
+{
+	size_t len;
+	char *text;
+
+	text = spool_read(in->spoolfd, "proc", in->seq, ".ctrl", &len);
+	if (text == NULL)
+		text = spool_read(in->spoolfd, "done", in->seq, ".ctrl", &len);
+	if (text)
+		ctrl_apply(text, len, o);
+	free(text);
+	if ((text = spool_read(in->spoolfd, "req", in->seq, ".ctrl", &len)) != NULL)
+		ctrl_apply(text, len, o);
 	free(text);
 }
 

@@ -10,8 +10,11 @@
  * X-TMC-Error header) -> a filelist job must carry its list, every line a
  * relative path ("file upload failed"; TMC queued it and failed it later)
  * -> Idempotency-Key replay -> duplicate (dup.c) -> job_queue() (spool/
- * jobq.c: the list becomes proc/<seq>.file, durably, before the job is
- * linked into req/<seq>, durably). Only then "success".
+ * jobq.c: the list becomes req/<seq>.file, durably, before the job is
+ * linked into req/<seq>, durably; tmc-jobs moves the list to proc/<seq>.file,
+ * TMC's place, when it takes the job). Only then "success". Like every
+ * write of tmc-httpd, all of it happens in req/ (tmcwatch-spool(5); its
+ * systemd unit may write nothing else).
  *
  * Answers keep TMC's keys, {"daemon","result"[,"seq"]}. HTTP status: 200
  * for success and duplicated (TMC clients read "result"), 400 for a request
@@ -20,18 +23,19 @@
  * TMC's string with its trailing space), 503 when all 1000 seqs of a second
  * are taken twice over.
  *
- * Idempotency: state/idempotency/<sha256 of the key> holds "<seq>\n<sha256
- * of job and list>\n", written durably after the job; entries live 24 h. A
- * crash between the two writes can queue a retried job twice only if the
- * first is no longer waiting or running (else it is "duplicated").
+ * Idempotency: req/.idempotency/<sha256 of the key> holds "<seq>\n<sha256
+ * of job and list>\n", written durably after the job; entries live 24 h
+ * (a dot name: tmc-jobs never looks at it). A crash between the two writes
+ * can queue a retried job twice only if the first is no longer waiting or
+ * running (else it is "duplicated").
  *
- * Control acts write proc/<seq>.ctrl = {"status":"<act>"} durably (temp,
- * fsync, rename) while holding flock(LOCK_EX) on the proc/ folder, the
- * lock tmc-jobs takes for its read-modify-write of the same file, so a
- * command is never lost between its read and its rewrite. A job waiting
- * in req/ gets its ctrl too: tmc-jobs honours it when it takes the job
- * (TMC dropped it, bug 5). Answers {"daemon","result","seq"}: 200
- * "success", 404 "not found", 409 "already finished" (done/ or err/).
+ * Control acts write req/<seq>.ctrl = {"status":"<act>"} durably (temp,
+ * fsync, rename); tmc-jobs moves it to proc/<seq>.ctrl, TMC's control file,
+ * at once, and is thereby the only writer there: a command cannot be lost
+ * between its read and rewrite of that file. A job waiting in req/ gets its
+ * ctrl too: tmc-jobs honours it (TMC dropped it, bug 5). Answers
+ * {"daemon","result","seq"}: 200 "success", 404 "not found", 409 "already
+ * finished" (done/ or err/).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -39,7 +43,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
+#include <sys/file.h> /* flock: the pid file */
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -47,7 +51,7 @@
 #include "httpd.h"
 #include "job.h"
 
-#define IDEM_DIR "state/idempotency"
+#define IDEM_DIR "req/.idempotency"
 #define IDEM_TTL (24 * 3600)
 
 bool
@@ -328,19 +332,20 @@ out:
 
 /* ---- pause, resume, stop, cancel ---- */
 
+/* req/<seq>.ctrl, durably (temp, fsync, rename): tmc-jobs moves it to
+ * proc/<seq>.ctrl and acts, so it stays the only writer of that file and no
+ * command is lost between its read and its rewrite there. */
 static int
 ctrl_write(struct httpd *h, const char *act, const char *seq)
 {
 	char name[96], *text = xasprintf("{\"status\":\"%s\"}", act);
-	int fd = openat(h->spool.fd, "proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC), r = -1;
+	int fd = openat(h->spool.fd, "req", O_RDONLY | O_DIRECTORY | O_CLOEXEC), r = -1;
 
 	snprintf(name, sizeof(name), "%s.ctrl", seq);
-	if (fd >= 0 && flock(fd, LOCK_EX) == 0) {
+	if (fd >= 0)
 		r = file_publish_at(fd, name, text, strlen(text), true);
-		flock(fd, LOCK_UN);
-	}
 	if (r < 0)
-		log_warn("%s/proc/%s", h->spool.path, name);
+		log_warn("%s/req/%s", h->spool.path, name);
 	if (fd >= 0)
 		close(fd);
 	free(text);
@@ -374,7 +379,7 @@ unsigned act_control(struct httpd *h, const char *act, const char *seq,
 		return answer(out, fd, "not found", seq, 404);
 	}
 	if (ctrl_write(h, act, seq) < 0) {
-		snprintf(err, elen, "proc/%s.ctrl: %s", seq, strerror(errno));
+		snprintf(err, elen, "req/%s.ctrl: %s", seq, strerror(errno));
 		return answer(out, fd, "file save failed ", seq, 500);
 	}
 	log_info("%s: job %s", act, seq);

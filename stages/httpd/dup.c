@@ -254,9 +254,12 @@ list_same(int spoolfd, const char *seq, const char *list, size_t listlen)
 
 	if (list == NULL) /* the same JSON: not a filelist job either */
 		return true;
-	snprintf(path, sizeof(path), "proc/%s.file", seq);
-	if ((text = file_read_at(spoolfd, path, JOB_MAX, &len)) == NULL)
-		return false;
+	snprintf(path, sizeof(path), "req/%s.file", seq); /* proc/ once taken */
+	if ((text = file_read_at(spoolfd, path, JOB_MAX, &len)) == NULL) {
+		snprintf(path, sizeof(path), "proc/%s.file", seq);
+		if ((text = file_read_at(spoolfd, path, JOB_MAX, &len)) == NULL)
+			return false;
+	}
 	same = len == listlen && memcmp(text, list, len) == 0;
 	free(text);
 	return same;

@@ -1,9 +1,10 @@
 /*
  * httpd.h - tmc-httpd, TMC's REST API (TMC-REFERENCE 6) over the spool.
  *
- * tmc-httpd only writes job files (req/<seq>, proc/<seq>.file) and control
- * files (proc/<seq>.ctrl), and reads the status files tmc-jobs writes; it
- * runs nothing. Stopping it never loses a job: a job is in req/, fsynced,
+ * tmc-httpd only writes in req/ (jobs req/<seq>, uploaded lists
+ * req/<seq>.file, control requests req/<seq>.ctrl, req/.idempotency/;
+ * tmcwatch-spool(5)) and reads the status files tmc-jobs writes; it runs
+ * nothing. Stopping it never loses a job: a job is in req/, fsynced,
  * before the client hears "success". It links no image or video library.
  *
  * Files: main.c (arguments, signals, the loop), server.c (libmicrohttpd:
@@ -150,7 +151,7 @@ struct httpd {
 	struct spool spool;
 	struct MHD_Daemon *mhd;
 	bool loopback;              /* bound to a loopback address: check Host */
-	int64_t idem_swept_ms;      /* last sweep of state/idempotency */
+	int64_t idem_swept_ms;      /* last sweep of req/.idempotency */
 	/* counters for /metrics */
 	unsigned long long requests[6]; /* by status class: 1xx..5xx, [0] other */
 	unsigned long long accepted, duplicated, rejected, replayed;

@@ -5,9 +5,10 @@
  *   tmc-httpd [-d] [-c config.json] [-t template.json]
  *
  * Settings: the config object "http" (listen, port, token, max_body,
- * max_connections, timeout); jobs go to spool_dir/req. The spool folder is
- * made if missing (its parent must exist), so jobs can be accepted before
- * tmcwatch first runs; they wait in req/.
+ * max_connections, timeout); jobs go to spool_dir/req, the only folder it
+ * writes. The spool and req/ are made if missing (the spool's parent must
+ * exist), so jobs can be accepted before tmcwatch first runs; they wait in
+ * req/.
  * Signals: SIGTERM/SIGINT stop (a request in hand is answered first: the
  * loop is single-threaded), SIGHUP reopens the log file and reloads the
  * configuration (sites, templates, token, limits; listen and port need a
@@ -17,6 +18,7 @@
  * or cannot listen.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
@@ -115,6 +117,36 @@ read_signals(struct httpd *h, int sigfd)
 	return stop;
 }
 
+/* The spool and its req/, made if missing (not the spool's parents), and
+ * req/.idempotency/. Not spool_open(): tmc-httpd needs no other folder and
+ * may see no other (its unit hides stages/ and outbox/ behind mounts that
+ * spool_open's one-file-system check would refuse); what it reads elsewhere
+ * it reads when there. */
+static int
+spool_req(struct spool *sp, const char *path)
+{
+	struct stat st;
+
+	sp->fd = -1;
+	sp->path = xstrdup(path);
+	if (mkdir(path, 0755) < 0 && errno != EEXIST) {
+		log_warn("spool_dir %s (its parent folder must exist)", path);
+		return -1;
+	}
+	if ((sp->fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		log_warn("spool %s", path);
+		return -1;
+	}
+	if ((mkdirat(sp->fd, "req", 0755) < 0 && errno != EEXIST) ||
+	    (mkdirat(sp->fd, "req/.idempotency", 0755) < 0 && errno != EEXIST) ||
+	    fstatat(sp->fd, "req/.idempotency", &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    !S_ISDIR(st.st_mode)) {
+		log_warn("%s/req/.idempotency", path);
+		return -1;
+	}
+	return 0;
+}
+
 static void
 setup(struct httpd *h, int argc, char **argv)
 {
@@ -136,12 +168,8 @@ setup(struct httpd *h, int argc, char **argv)
 		exit(EX_CONFIG);
 	if (h->conf.log_file && log_open_file(h->conf.log_file) < 0)
 		exit(EX_CANTCREAT);
-	if (spool_open(&h->spool, h->conf.spool_dir, true) < 0)
+	if (spool_req(&h->spool, h->conf.spool_dir) < 0)
 		exit(EX_UNAVAILABLE);
-	if (mkdirat(h->spool.fd, "state/idempotency", 0755) < 0 && errno != EEXIST) {
-		log_warn("%s/state/idempotency", h->spool.path);
-		exit(EX_UNAVAILABLE);
-	}
 }
 
 int

@@ -5,7 +5,7 @@
 # TMC's formats (.stat, .ctrl, done/<seq>.result, err/<seq>).
 . "$TMC_SRC/tests/lib/tap.sh"
 . "$TMC_SRC/tests/lib/http.sh"
-plan 68
+plan 72
 
 http_config
 start_httpd
@@ -35,19 +35,19 @@ JF=$(job_json '"filelist":true')
 printf '/0000172.jpg\n/sub/0000165.jpg\n\n/한글.jpg\n' >"$T_DIR/list.txt"
 out=$(curl -s "$URL/api/" -F act=convert -F "json=$JF" -F "fileupload=@$T_DIR/list.txt")
 S3=$(echo "$out" | jq -r .seq)
-test "$(echo "$out" | jq -r .result)" = success && cmp -s "$T_DIR/list.txt" "$SPOOL/proc/$S3.file" &&
+test "$(echo "$out" | jq -r .result)" = success && cmp -s "$T_DIR/list.txt" "$SPOOL/req/$S3.file" &&
 	printf '%s' "$JF" | cmp -s - "$SPOOL/req/$S3"
-ok $? "multipart/form-data with fileupload: proc/$S3.file is the upload, req/$S3 the job"
+ok $? "multipart/form-data with fileupload: req/$S3.file is the upload, req/$S3 the job"
 out=$(curl -s "$URL/api/" -F act=convert -F "json=$JF" -F "fileupload=@$T_DIR/list.txt")
 is "$out" "{\"daemon\":\"stopped\",\"result\":\"duplicated\",\"seq\":\"$S3\"}" "the same job with the same list: duplicated"
 printf '/other.jpg\n' >"$T_DIR/list2.txt"
 out=$(curl -s "$URL/api/" -F act=convert -F "json=$JF" -F "fileupload=@$T_DIR/list2.txt")
 S4=$(echo "$out" | jq -r .seq)
-test "$(echo "$out" | jq -r .result)" = success && cmp -s "$T_DIR/list2.txt" "$SPOOL/proc/$S4.file"
+test "$(echo "$out" | jq -r .result)" = success && cmp -s "$T_DIR/list2.txt" "$SPOOL/req/$S4.file"
 ok $? "the same job with another list is another job ($S4)"
 code=$(code_of "$URL/api/" -F act=convert -F "json=$JF")
 is "$code" 400 "filelist job without its upload: 400 (TMC queued it and failed it later)"
-is "$(ls "$SPOOL/proc" | grep -c '\.file$')" 2 "no orphan list was written for refused requests"
+is "$(ls "$SPOOL/req" | grep -c '\.file$')" 2 "no orphan list was written for refused requests"
 
 # TMC's refusals, with their bodies
 check_convert() { # check_convert JSON WANT_RESULT WANT_CODE LABEL
@@ -69,7 +69,7 @@ check_convert '{"hires":{"site":"site01","path_head":"/a","path_tail":""},"templ
 grep -qi '^X-TMC-Error: .*template' "$T_DIR/h"; ok $? "the reason is in X-TMC-Error"
 check_convert '{"hires":{"site":"site01","path_head":"/a/../../etc","path_tail":""},"template":"t1"}' \
 	"invalid json key" 400 "path_head climbing out with ..: refused"
-is "$(ls "$SPOOL/req" | wc -l)" 4 "refused jobs left nothing in req/"
+is "$(ls "$SPOOL/req" | wc -l)" 6 "refused jobs left nothing in req/ (4 jobs, 2 lists)"
 
 # ---- status (6.3) ----
 st() { curl -s -G "$URL/api/" --data-urlencode act=status --data-urlencode "seq=$1"; }
@@ -139,21 +139,25 @@ is "$(get "act=errorlist&seq=555555555555556&start=1")" \
 # ---- control acts (README; TMC had none) ----
 ctl() { curl -s -D "$T_DIR/hc" "$URL/api/?act=$1&seq=$2"; }
 is "$(ctl pause "$S2")" "{\"daemon\":\"stopped\",\"result\":\"success\",\"seq\":\"$S2\"}" "pause of a waiting job: success"
-is "$(cat "$SPOOL/proc/$S2.ctrl")" '{"status":"pause"}' "... proc/$S2.ctrl = {\"status\":\"pause\"}"
+is "$(cat "$SPOOL/req/$S2.ctrl")" '{"status":"pause"}' "... req/$S2.ctrl = {\"status\":\"pause\"} (tmc-jobs moves it to proc/)"
 mv "$SPOOL/req/$S2" "$SPOOL/proc/$S2"
+mv "$SPOOL/req/$S2.ctrl" "$SPOOL/proc/$S2.ctrl" # as tmc-jobs does
+printf '{"status":"paused","pos":1,"cnt":3}' >"$SPOOL/proc/$S2.ctrl"
+is "$(st "$S2")" '{"status":"paused","total":3,"processed":1,"finished":1}' "status of a paused running job: proc/<seq>.ctrl"
 for a in resume stop cancel; do
 	out=$(ctl "$a" "$S2")
-	test "$(echo "$out" | jq -r .result)" = success && test "$(cat "$SPOOL/proc/$S2.ctrl")" = "{\"status\":\"$a\"}"
-	ok $? "$a of a running job: proc/$S2.ctrl = {\"status\":\"$a\"}"
+	test "$(echo "$out" | jq -r .result)" = success && test "$(cat "$SPOOL/req/$S2.ctrl")" = "{\"status\":\"$a\"}"
+	ok $? "$a of a running job: req/$S2.ctrl = {\"status\":\"$a\"}"
 done
-is "$(st "$S2")" '{"status":"cancel"}' "status shows the ctrl status (as TMC)"
+is "$(st "$S2")" '{"status":"cancel","total":3,"processed":1,"finished":1}' \
+	"status shows the newest command, not yet taken by tmc-jobs (as TMC showed its ctrl)"
 ctl pause "$S1" >/dev/null
-grep -q '^HTTP/1.1 409' "$T_DIR/hc" && test ! -e "$SPOOL/proc/$S1.ctrl"; ok $? "pause of a finished job: 409, no ctrl"
+grep -q '^HTTP/1.1 409' "$T_DIR/hc" && test ! -e "$SPOOL/req/$S1.ctrl"; ok $? "pause of a finished job: 409, no ctrl"
 ctl cancel 888888888888888 >/dev/null
 grep -q '^HTTP/1.1 404' "$T_DIR/hc"; ok $? "cancel of an unknown job: 404"
 
 # ---- routing, acts, methods ----
-is "$(get "act=STATUS&seq=$S2")" '{"status":"cancel"}' "act names ignore case (PHP method_exists)"
+is "$(get "act=STATUS&seq=$S2" | jq -r .status)" cancel "act names ignore case (PHP method_exists)"
 is "$(get "act=nothing")$(code_of "$URL/api/?act=nothing")" '{"result":"Invalid act value"}400' "unknown act: TMC's body, 400"
 is "$(curl -s "$URL/api/")" '{"result":"Invalid act value"}' "no act at all: the same"
 is "$(code_of -X PUT "$URL/api/?act=status&seq=$S1")" 405 "PUT: 405"
@@ -168,7 +172,7 @@ S5=$(echo "$o1" | jq -r .seq)
 mv "$SPOOL/req/$S5" "$SPOOL/done/$S5" # it ran: no longer a duplicate
 o2=$(curl -s -H 'Idempotency-Key: retry-7' "$URL/api/" --data-urlencode act=convert --data-urlencode "json=$J5")
 is "$o2" "$o1" "a retried convert with the same Idempotency-Key: the same answer and seq"
-test ! -e "$SPOOL/req/$S5" && [ "$(ls "$SPOOL/req" | wc -l)" -eq 2 ]; ok $? "... and no second job"
+test ! -e "$SPOOL/req/$S5" && [ "$(ls "$SPOOL/req" | grep -c '^[0-9]*$')" -eq 2 ]; ok $? "... and no second job"
 is "$(code_of -H 'Idempotency-Key: retry-7' "$URL/api/" --data-urlencode act=convert --data-urlencode "json=$J")" 422 \
 	"the same key with another job: 422"
 
@@ -178,7 +182,7 @@ curl -s -D "$T_DIR/hm" "$URL/metrics" >"$T_DIR/metrics"
 grep -qi '^Content-Type: text/plain; version=0.0.4' "$T_DIR/hm"; ok $? "/metrics: Prometheus text 0.0.4"
 grep -qx 'tmc_stage_items{template="t1",step="00-A",state="waiting"} 2' "$T_DIR/metrics" &&
 	grep -qx 'tmc_stage_items{template="t1",step="00-A",state="failed"} 1' "$T_DIR/metrics" &&
-	grep -qx "tmc_jobs{state=\"waiting\"} $(ls "$SPOOL/req" | wc -l)" "$T_DIR/metrics" &&
+	grep -qx "tmc_jobs{state=\"waiting\"} $(ls "$SPOOL/req" | grep -c '^[0-9]*$')" "$T_DIR/metrics" &&
 	grep -qx 'tmc_jobs{state="failed"} 2' "$T_DIR/metrics"
 ok $? "/metrics counts stage items and job files"
 
@@ -189,3 +193,27 @@ seq=$("$BIN/tmcwatch" -c "$CONF" submit "$T_DIR/job.json" 2>/dev/null | tail -1)
 
 stop_httpd
 is "$HTTPD_RC" 0 "SIGTERM: exit 0"
+
+# end to end: tmcwatch runs what the shim queued, tmc-notify calls back
+rm -rf "$SPOOL"
+http_config
+start_receiver
+mkdir -p "$SITE/e2e"
+for f in a b c; do echo "e2e $f $RANDOM" >"$SITE/e2e/$f.jpg"; done
+printf '/a.jpg\n/b.jpg\n/c.jpg\n' >"$T_DIR/e2e.list"
+start_daemon
+start_httpd
+JE="{\"hires\":{\"site\":\"site01\",\"path_head\":\"/e2e\",\"path_tail\":\"\",\"filelist\":true,\"callback\":\"$RURL/ok/e2e\"},\"template\":\"t1\"}"
+seq=$(curl -s "$URL/api/" -F act=convert -F "json=$JE" -F "fileupload=@$T_DIR/e2e.list" | jq -r .seq)
+wait_for 60 eval '[ "$(st "$seq" | jq -r .status)" = finished ]'
+is "$(st "$seq")|$(get "act=seqdetail&seq=$seq")" \
+	'{"status":"finished","total":"3","processed":"3","finished":"3"}|{"total":3,"success":3,"error":0,"result":"found"}' \
+	"a filelist job through the shim runs: status finished, seqdetail"
+cmp -s "$SITE/e2e/a.jpg" "$SITE/out1/a.jpg" && cmp -s "$SITE/e2e/c.jpg" "$SITE/out1/c.jpg"
+ok $? "... its outputs are there"
+wait_for 30 eval '[ "$(requests_to /ok/e2e)" -ge 1 ]'
+is "$(jq -c 'select(.path == "/ok/e2e") | .fields' "$T_DIR/receiver.log")" \
+	"{\"processed\":\"3\",\"created\":\"3\",\"warn\":\"0\",\"seq\":\"$seq\",\"result\":\"1\",\"count\":\"3\"}" \
+	"... and tmc-notify calls its callback with TMC's fields"
+stop_httpd
+stop_daemon

@@ -20,8 +20,7 @@ MAIN_KEYS=(
 )
 HTTPD_KEYS=(
 	"Type=simple" "ExecStart=/usr/libexec/tmcwatch/tmc-httpd -c /etc/tmcwatch/config.json"
-	"User=tmcwatch"
-	"ReadWritePaths=/var/spool/tmcwatch/req /var/spool/tmcwatch/proc /var/spool/tmcwatch/state/idempotency /var/log/tmcwatch"
+	"User=tmcwatch" "ReadWritePaths=/var/spool/tmcwatch/req /var/log/tmcwatch"
 )
 HARDENING=(
 	"NoNewPrivileges=yes" "ProtectSystem=strict" "PrivateTmp=yes" "ProtectHome=yes"

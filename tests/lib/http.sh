@@ -14,9 +14,11 @@ make_spool() {
 }
 
 # http_config [EXTRA_HTTP_KEYS] [EXTRA_TOP_KEYS]: config.json with an http
-# object on a free port ($PORT), a copy template "t1", site "site01"
+# object on a free port ($PORT), a copy template "t1", site "site01", and
+# the spool made as tmcwatch makes it (tmc-httpd itself makes only req/)
 http_config() {
 	PORT=$(free_port)
+	make_spool
 	write_config '{ "t1": { "proc": [
 	  {"name": "A", "source": "hires", "kind": "copy", "path_head": "/out1"} ] } }' \
 		"\"http\": { \"port\": $PORT ${1:+, $1} }, ${2:-}"

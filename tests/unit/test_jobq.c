@@ -92,11 +92,11 @@ test_list_before_job(void **state)
 	(void)state;
 	assert_int_equal(job_queue(&sp, "{}", 2, "/a.jpg\n", 7, seq, sizeof(seq)), 0);
 	snprintf(name, sizeof(name), "%s.file", seq);
-	got = slurp("proc", name);
+	got = slurp("req", name);
 	assert_non_null(got);
 	assert_string_equal(got, "/a.jpg\n");
 	free(got);
-	assert_int_equal(count("proc"), 1);
+	assert_int_equal(count("req"), 3); /* the first test's job, this job, its list */
 }
 
 static void
