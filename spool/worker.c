@@ -250,7 +250,7 @@ stage_run_ops(struct stage *st, struct stage_ctx *ctx, size_t nsucc)
 	enum stage_rc rc = STAGE_OK;
 
 	ctx->wants_pixels = nsucc > 0;
-	ctx->has_pixels = has_pixels(ctx->item->dirfd);
+	ctx->has_pixels = st->ops->pixels && has_pixels(ctx->item->dirfd);
 	if (st->ops->prepare && (rc = st->ops->prepare(ctx)) != STAGE_OK)
 		return rc;
 	if (slot_acquire(&st->spool, ctx->big, ctx->big ? c->big_worker : c->worker_cnt,

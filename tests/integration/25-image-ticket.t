@@ -21,11 +21,11 @@ wait_for 20 test -d "$SPOOL/stages/tk/01-O/new"
 
 publish() { # publish STEP_INDEX STEP_NAME ID TAIL OVERWRITE
 	local d="$SPOOL/stages/tk/0$1-$2"
-	mkdir -p "$d/tmp/$3"
+	mkdir -p "$d/tmp/+$3"
 	printf '%s\n' "id=$3" "origin=job:test1" "template=tk" "step=$1" "site=site01" \
 		"src=$SITE/in/x.jpg" "rel=/x.jpg" "out=/x.jpg" "root=$SITE" "tail=$4" \
-		${5:+"overwrite=$5"} >"$d/tmp/$3/ticket"
-	mv "$d/tmp/$3" "$d/new/$3"
+		${5:+"overwrite=$5"} >"$d/tmp/+$3/ticket"
+	mv "$d/tmp/+$3" "$d/new/$3"
 }
 publish 0 N a1 /t 1
 publish 1 O a2 /t 0

@@ -44,7 +44,7 @@ sleep 1.5
 is "$(ls "$SPOOL/req") $(ls "$SPOOL/err" | wc -l)" "myjob.json 0" \
 	"a half-copied job is left alone (still req/myjob.json, nothing in err/)"
 tail -c +31 "$T_DIR/cp.json" >>"$SPOOL/req/myjob.json"
-wait_for 30 eval '[ "$(ls "$SPOOL/done" | grep -cv "\.")" = 2 ]'
+wait_for 90 eval '[ "$(ls "$SPOOL/done" | grep -cv "\.")" = 2 ]'
 seq2=$(ls "$SPOOL/done" | grep -v '\.' | grep -v "^$seq$")
 [[ $seq2 =~ ^[0-9]{15}$ ]] && rows_are "$seq2" 5 && outputs_of cp
 ok $? "once complete it got a seq ($seq2) and ran: 5 rows, 5 outputs"

@@ -39,7 +39,7 @@ for c in "${cases[@]}"; do
 	n=$((n + 1))
 	job_json "\"path_head\": \"/t\", \"path_tail\": $tail, \"subdir\": $sub, \"include\": $inc, \"exclude\": $exc" >"$T_DIR/case$n.json"
 	seq=$(submit "$T_DIR/case$n.json")
-	wait_done "$seq" 30
+	wait_done "$seq" 90
 	got=$(tr '\n' ' ' <"$SPOOL/done/$seq.file" | sed 's/ $//; s/sp ace/sp?ace/g')
 	if [ "$got" = "$want" ] && rows_are "$seq" "$(wc -l <"$SPOOL/done/$seq.file")"; then
 		ok 0 "$label"
@@ -52,7 +52,7 @@ is "$(cb_field "$seq" result)$(stat_of "$seq")" "$(printf '0\t0\t0')" \
 
 job_json '"path_head": "t", "path_tail": "/sub", "include": ["*.jpg"]' >"$T_DIR/noslash.json"
 seq=$(submit "$T_DIR/noslash.json")
-wait_done "$seq" 30
+wait_done "$seq" 90
 is "$(tr '\n' ' ' <"$SPOOL/done/$seq.file")" "/d.jpg /x_l.jpg " \
 	"a path_head without its leading / is the folder below the site root"
 
@@ -61,7 +61,7 @@ S=100101000000001
 printf '  /a.jpg \r\n\n/missing.jpg\n/sub/d.jpg\n\t\n/a.jpg\n' >"$SPOOL/proc/$S.file"
 job_json '"path_head": "/t", "path_tail": "", "filelist": true' >"$T_DIR/fl.json"
 cp "$T_DIR/fl.json" "$SPOOL/req/$S"
-wait_done $S 30
+wait_done $S 90
 ok $? "filelist job done"
 is "$(sort "$SPOOL/done/$S.result" | tr '\t\n' ',;')" \
 	"/a.jpg,2,0,0;/a.jpg,2,0,0;/missing.jpg,2,0,1;/sub/d.jpg,2,0,0;" \
@@ -70,21 +70,21 @@ is "$(stat_of $S)" "$(printf '4\t4\t4')" "its .stat"
 S2=100101000000002
 printf '/a.jpg\n/sub/../../../etc/passwd\n' >"$SPOOL/proc/$S2.file"
 cp "$T_DIR/fl.json" "$SPOOL/req/$S2"
-wait_for 30 job_err $S2
+wait_for 90 job_err $S2
 grep -q 'climbs out' "$SPOOL/err/$S2.reason"
 ok $? "a list line that climbs out fails the job to err/ with the reason"
 
 S3=100101000000007
 printf '/a.jpg\n/c.png\n' >"$SPOOL/req/$S3.file"
 cp "$T_DIR/fl.json" "$SPOOL/req/$S3"
-wait_done $S3 30 && rows_are $S3 2 && test ! -e "$SPOOL/req/$S3.file" -a -e "$SPOOL/done/$S3.file"
+wait_done $S3 90 && rows_are $S3 2 && test ! -e "$SPOOL/req/$S3.file" -a -e "$SPOOL/done/$S3.file"
 ok $? "a list left in req/ beside its job (req/<seq>.file) is used and moved along"
 
 # rename: output names change, rows keep the source name
 echo clip >"$SITE/r/clip_h.jpg"
 job_json '"path_head": "/r", "path_tail": "", "include": ["*.jpg"], "rename": {"H.JPG": "x.jpg", "q": "0"}' >"$T_DIR/r.json"
 seq=$(submit "$T_DIR/r.json")
-wait_done "$seq" 30
+wait_done "$seq" 90
 test -f "$SITE/out2/clip_x.jpg" -a ! -e "$SITE/out1/clip_h.jpg"
 ok $? "rename rules (case-insensitive) make the output names"
 is "$(cut -f1 "$SPOOL/done/$seq.result")" "/clip_h.jpg" "the row names the source"

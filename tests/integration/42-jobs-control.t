@@ -48,7 +48,7 @@ ctrl "$seq" '{"status":"cancel"}'
 wait_for 5 ctrl_is "$seq" cancelled
 ok $? "cancel: the ctrl becomes cancelled"
 stages_thaw
-wait_done "$seq" 30
+wait_done "$seq" 90
 ok $? "the cancelled job goes to done/"
 is "$(rows "$seq") $(grep -c "$(printf '\t0\t0\t0$')" "$SPOOL/done/$seq.result") $(ls "$SITE/out2" | grep -c '^c-')" \
 	"40 36 4" "40 rows: 36 not converted (\\t0\\t0\\t0), 4 converted"
@@ -87,7 +87,7 @@ sleep 1.2
 test -e "$SPOOL/req/$seq" && ctrl_is "$seq" paused && grep -q '"pos":4,"cnt":20' "$SPOOL/proc/$seq.ctrl"
 ok $? "a paused job that is stopped waits in req/, paused, with pos and cnt"
 ctrl "$seq" '{"status":"resume"}'
-wait_done "$seq" 30 && rows_are "$seq" 20 && [ "$(log_dups "$seq")" = 0 ]
+wait_done "$seq" 90 && rows_are "$seq" 20 && [ "$(log_dups "$seq")" = 0 ]
 ok $? "resumed, it is taken again and finishes every file once"
 
 # a waiting job: pause keeps it in req/, resume lets it run
@@ -97,12 +97,12 @@ cp "$T_DIR/w.json" "$SPOOL/req/$W"
 sleep 1.5
 is "$(ls "$SPOOL/req") $(ls "$SPOOL/proc" | grep -c "^$W\.file")" "$W 0" "a paused waiting job stays in req/"
 ctrl $W '{"status":"resume"}'
-wait_done $W 30 && rows_are $W 40
+wait_done $W 90 && rows_are $W 40
 ok $? "resumed, it runs"
 X=100101000000004
 ctrl $X '{"status":"cancel"}'
 cp "$T_DIR/x.json" "$SPOOL/req/$X"
-wait_done $X 30 && [ "$(grep -c "$(printf '\t0\t0\t0$')" "$SPOOL/done/$X.result")" = 40 ]
+wait_done $X 90 && [ "$(grep -c "$(printf '\t0\t0\t0$')" "$SPOOL/done/$X.result")" = 40 ]
 ok $? "cancel of a waiting job is honoured: 40 rows, none converted"
 
 # a ctrl written in req/ (by a writer that may write only there) acts too
@@ -113,7 +113,7 @@ seq=$(submit "$T_DIR/rq.json")
 wait_for 20 dispatched_is "$seq" 4
 printf '{"status":"cancel"}' >"$SPOOL/req/$seq.ctrl"
 stages_thaw
-wait_done "$seq" 30 && [ "$(grep -c "$(printf '\t0\t0\t0$')" "$SPOOL/done/$seq.result")" = 8 ] &&
+wait_done "$seq" 90 && [ "$(grep -c "$(printf '\t0\t0\t0$')" "$SPOOL/done/$seq.result")" = 8 ] &&
 	test ! -e "$SPOOL/req/$seq.ctrl"
 ok $? "req/<seq>.ctrl is moved to proc/ and obeyed (cancel: 8 of 12 not converted)"
 

@@ -81,9 +81,9 @@ printf '6\t3\t3' >"$SPOOL/proc/$T.stat"
 printf '{"status":"stopped","pos":3,"cnt":6}' >"$SPOOL/proc/$T.ctrl"
 head -3 "$T_DIR/y.list" | sed 's/$/\t2\t2\t0/' >"$SPOOL/done/$T.result"
 start_daemon
-wait_done $S 30 && cmp -s "$SPOOL/done/$S.file" "$T_DIR/z.list" && rows_are $S 7
+wait_done $S 90 && cmp -s "$SPOOL/done/$S.file" "$T_DIR/z.list" && rows_are $S 7
 ok $? "a job left in proc/ mid-scan is adopted and scanned again: 7 files"
-wait_done $T 30 && rows_are $T 6 && [ "$(head -3 "$SPOOL/done/$T.result")" = "$(head -3 "$T_DIR/y.list" | sed 's/$/\t2\t2\t0/')" ]
+wait_done $T 90 && rows_are $T 6 && [ "$(head -3 "$SPOOL/done/$T.result")" = "$(head -3 "$T_DIR/y.list" | sed 's/$/\t2\t2\t0/')" ]
 ok $? "a job TMC stopped resumes from its result rows: 6 rows, the first 3 kept"
 is "$(ls "$SITE/out2" | grep -c '^y-') $(wc -l <"$SPOOL/proc/$T.log")" "3 6" "only the 3 files without a row were converted"
 stop_daemon

@@ -40,7 +40,7 @@ cp "$T_DIR/inline_ok.json" "$SPOOL/req/inline_ok"
 F=100101000000006
 job_json '"path_head": "/g", "path_tail": "", "filelist": true' >"$SPOOL/req/$F"
 
-wait_for 30 eval '[ "$(ls "$SPOOL/err" | grep -c "\.reason$")" -ge 12 ]'
+wait_for 90 eval '[ "$(ls "$SPOOL/err" | grep -c "\.reason$")" -ge 12 ]'
 for c in "${cases[@]}"; do
 	IFS='|' read -r name content want <<<"$c"
 	r=$(grep -l -F "req/$name" "$SPOOL"/err/*.reason 2>/dev/null | head -1)
