@@ -60,7 +60,7 @@ callback_publish(struct jobsd *d, const char *seq, const char *text, size_t len)
 	int newfd = openat(d->outfd, "new", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	int fd = -1, r = -1;
 
-	snprintf(tmp, sizeof(tmp), "%s.%d", seq, (int)getpid());
+	snprintf(tmp, sizeof(tmp), "+%s.%d", seq, (int)getpid()); /* "+": not a committed handoff (recover.c) */
 	if (tmpfd < 0 || newfd < 0 || rmtree_at(tmpfd, tmp) < 0 || mkdirat(tmpfd, tmp, 0755) < 0)
 		goto out;
 	if ((fd = openat(tmpfd, tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||

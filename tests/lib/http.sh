@@ -64,7 +64,7 @@ requests_to() {
 # outbox_item ID URL [RESULT COUNT PROCESSED CREATED WARN]: a callback as
 # tmc-jobs queues it (ticket built in outbox/tmp, renamed into new/)
 outbox_item() {
-	local d=$SPOOL/outbox/tmp/$1
+	local d=$SPOOL/outbox/tmp/+$1 # "+": half-published (a bare id is a committed handoff)
 	mkdir -p "$d"
 	printf 'url=%s\nseq=%s\nresult=%s\ncount=%s\nprocessed=%s\ncreated=%s\nwarn=%s\n' \
 		"$2" "$1" "${3:-1}" "${4:-3}" "${5:-3}" "${6:-24}" "${7:-0}" >"$d/ticket"
