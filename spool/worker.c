@@ -43,6 +43,14 @@ struct stage {
 	int status_percent;
 	long long processed;
 	int64_t due_s;              /* earliest deferred item, real seconds; 0 none */
+	/* Items whose ticket says not_before: claiming one puts it back in new/,
+	 * which is itself an arrival event; without this list the stage would
+	 * claim it again at once, in a loop, until it is due. */
+	struct deferred {
+		char id[ITEM_ID_MAX];
+		int64_t due_s;
+	} *deferred;
+	size_t ndeferred;
 	bool stop;
 };
 
@@ -359,12 +367,56 @@ out:
 	free(succ);
 }
 
+static struct deferred *
+deferred_find(struct stage *st, const char *id)
+{
+	for (size_t i = 0; i < st->ndeferred; i++)
+		if (strcmp(st->deferred[i].id, id) == 0)
+			return &st->deferred[i];
+	return NULL;
+}
+
+static void
+deferred_add(struct stage *st, const char *id, int64_t due)
+{
+	struct deferred *d = deferred_find(st, id);
+
+	if (d == NULL) {
+		st->deferred = xreallocarray(st->deferred, st->ndeferred + 1, sizeof(*st->deferred));
+		d = &st->deferred[st->ndeferred++];
+		snprintf(d->id, sizeof(d->id), "%s", id);
+	}
+	d->due_s = due;
+	if (st->due_s == 0 || due < st->due_s)
+		st->due_s = due;
+}
+
+/* Forget the items that are due; st->due_s becomes the next one's time. */
+static void
+deferred_prune(struct stage *st, int64_t now)
+{
+	size_t k = 0;
+
+	st->due_s = 0;
+	for (size_t i = 0; i < st->ndeferred; i++) {
+		if (st->deferred[i].due_s <= now)
+			continue;
+		st->deferred[k++] = st->deferred[i];
+		if (st->due_s == 0 || st->deferred[i].due_s < st->due_s)
+			st->due_s = st->deferred[i].due_s;
+	}
+	st->ndeferred = k;
+}
+
 static void
 stage_take(struct stage *st, const char *id)
 {
 	struct item it = {.dirfd = -1, .lockfd = -1};
+	struct deferred *d = deferred_find(st, id);
 	int64_t due = 0;
 
+	if (d && d->due_s > now_s_real())
+		return;
 	switch (item_claim(&st->sd, id, &it, &due)) {
 	case 1:
 		if (item_committed(&it)) { /* a crash after the commit: only deliver */
@@ -376,8 +428,7 @@ stage_take(struct stage *st, const char *id)
 		item_release(&it);
 		break;
 	case 2:
-		if (st->due_s == 0 || due < st->due_s)
-			st->due_s = due;
+		deferred_add(st, id, due);
 		break;
 	default:
 		break;
@@ -400,7 +451,7 @@ stage_wait(struct stage *st)
 	if (pfd[1].revents)
 		stage_read_signals(st);
 	if (st->due_s && now_s_real() >= st->due_s) {
-		st->due_s = 0;
+		deferred_prune(st, now_s_real());
 		return inbox_scan(&st->inbox, &st->sd);
 	}
 	if (pfd[0].revents && inbox_read_events(&st->inbox))
@@ -444,6 +495,7 @@ stage_teardown(struct stage *st)
 		if (st->succ_sd[j].fd >= 0)
 			stage_close(&st->succ_sd[j]);
 	free(st->succ_sd);
+	free(st->deferred);
 	stage_close(&st->sd);
 	spool_close(&st->spool);
 	if (st->statusfd >= 0)
