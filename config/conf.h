@@ -161,6 +161,9 @@ int conf_load(struct conf *conf, const char *path, const char *tpl_path,
 	      struct conf_errors *errs);
 /* Cross-checks; returns the number of errors added. */
 int conf_check(struct conf *conf, struct conf_errors *errs);
+/* conf_load + conf_check, each error logged with log_warnx: what every
+ * program but `tmcwatch check` does at start. Returns the number of errors. */
+int conf_load_logged(struct conf *conf, const char *path, const char *tpl_path);
 void conf_free(struct conf *conf);
 void conf_errors_free(struct conf_errors *errs);
 

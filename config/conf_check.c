@@ -333,3 +333,15 @@ conf_check(struct conf *conf, struct conf_errors *errs)
 		conf_template_check(&conf->templates[i], conf->tpl_path, errs);
 	return (int)(errs->n - before);
 }
+
+int
+conf_load_logged(struct conf *conf, const char *path, const char *tpl_path)
+{
+	struct conf_errors errs = {0};
+	int n = conf_load(conf, path, tpl_path, &errs) + conf_check(conf, &errs);
+
+	for (size_t i = 0; i < errs.n; i++)
+		log_warnx("%s", errs.msg[i]);
+	conf_errors_free(&errs);
+	return n;
+}

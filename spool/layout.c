@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -152,4 +153,17 @@ stage_close(struct stage_dir *sd)
 	}
 	xfree(&sd->path);
 	xfree(&sd->label);
+}
+
+bool
+spool_daemon_running(int spoolfd)
+{
+	int fd = openat(spoolfd, "run/tmcwatch.pid", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	bool locked;
+
+	if (fd < 0)
+		return false;
+	locked = flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+	close(fd);
+	return locked;
 }

@@ -113,6 +113,9 @@ struct stage_dir {
 /* Open (create when asked) the spool and its fixed folders. */
 int spool_open(struct spool *sp, const char *path, bool create);
 void spool_close(struct spool *sp);
+/* Is a tmcwatch daemon running on this spool? (it holds run/tmcwatch.pid
+ * locked for its life; a stale file is not a running daemon) */
+bool spool_daemon_running(int spoolfd);
 /* "<NN>-<step>" for step index idx; names are checked by the config loader. */
 void stage_name(char *buf, size_t len, int idx, const char *step);
 int stage_open(struct stage_dir *sd, const struct spool *sp, const char *tpl, int idx,

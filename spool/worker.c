@@ -66,7 +66,6 @@ static void
 stage_args(struct stage *st, int argc, char **argv)
 {
 	const char *cpath = CONF_DEFAULT_PATH, *tpath = NULL, *tname = NULL;
-	struct conf_errors errs = {0};
 	int ch, debug = 0, idx = -1;
 
 	while ((ch = getopt(argc, argv, "c:dt:T:s:")) != -1) {
@@ -82,12 +81,8 @@ stage_args(struct stage *st, int argc, char **argv)
 	log_init(st->ops->name, debug);
 	if (tname == NULL || idx < 0)
 		usage(argv[0]);
-	if (conf_load(&st->conf, cpath, tpath, &errs) + conf_check(&st->conf, &errs) > 0) {
-		for (size_t i = 0; i < errs.n; i++)
-			log_warnx("%s", errs.msg[i]);
+	if (conf_load_logged(&st->conf, cpath, tpath) > 0)
 		exit(78); /* EX_CONFIG */
-	}
-	conf_errors_free(&errs);
 	if ((st->tpl = conf_template(&st->conf, tname)) == NULL || (size_t)idx >= st->tpl->nsteps)
 		fatalx("no step %d in template %s", idx, tname);
 	st->idx = idx;

@@ -37,19 +37,6 @@ struct status {
 	struct strbuf workers_text, workers_json;
 };
 
-static bool
-daemon_running(const struct spool *sp)
-{
-	int fd = openat(sp->fd, "run/tmcwatch.pid", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	bool locked;
-
-	if (fd < 0)
-		return false;
-	locked = flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
-	close(fd);
-	return locked;
-}
-
 /* Entries of a folder not starting with '.'; newest one's name into newest.
  * jobs: count only job files (req/ proc/ done/ err/ also hold <seq>.file,
  * .stat, .log, .ctrl, .result, .reason: a job file's name has no dot). */
@@ -188,7 +175,7 @@ worker_line(const struct worker_status *ws, void *arg)
 static void
 status_collect(struct status *s, const struct spool *sp)
 {
-	s->running = daemon_running(sp);
+	s->running = spool_daemon_running(sp->fd);
 	stages_count(s, sp);
 	workers_each(sp, worker_line, s);
 	s->req = count_jobs(sp->fd, "req");

@@ -54,25 +54,12 @@
 #define IDEM_DIR "req/.idempotency"
 #define IDEM_TTL (24 * 3600)
 
-bool
-daemon_running(int spoolfd)
-{
-	int fd = openat(spoolfd, "run/tmcwatch.pid", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	bool locked;
-
-	if (fd < 0)
-		return false;
-	locked = flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
-	close(fd);
-	return locked;
-}
-
 static unsigned
 answer(struct strbuf *out, int spoolfd, const char *result, const char *seq, unsigned code)
 {
 	struct php_obj o = {0};
 
-	php_set_str(&o, "daemon", daemon_running(spoolfd) ? "running" : "stopped");
+	php_set_str(&o, "daemon", spool_daemon_running(spoolfd) ? "running" : "stopped");
 	php_set_str(&o, "result", result);
 	if (seq)
 		php_set_str(&o, "seq", seq);

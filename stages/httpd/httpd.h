@@ -133,7 +133,6 @@ unsigned act_convert(struct httpd *h, const struct convert_in *in, struct strbuf
 /* act = "pause" | "resume" | "stop" | "cancel" */
 unsigned act_control(struct httpd *h, const char *act, const char *seq, struct strbuf *out,
 		     char *err, size_t elen);
-bool daemon_running(int spoolfd);
 /* Is the job text (and list) identical to a job waiting in req/ or
  * running in proc/? 1 with its seq, 0 no, -1 error. */
 int job_find_same(int spoolfd, const char *spool, const char *text, size_t len,

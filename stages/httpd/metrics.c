@@ -141,7 +141,7 @@ metrics_write(struct httpd *h, struct strbuf *out)
 	    count_dir(fd, "outbox/new", false) + count_dir(fd, "outbox/cur", false),
 	    count_dir(fd, "outbox/err", false));
 	help(out, "tmc_daemon_up", "gauge", "1 when tmcwatch runs on this spool.");
-	sb_printf(out, "tmc_daemon_up %d\n", daemon_running(fd) ? 1 : 0);
+	sb_printf(out, "tmc_daemon_up %d\n", spool_daemon_running(fd) ? 1 : 0);
 	help(out, "tmc_http_requests_total", "counter",
 	     "HTTP requests answered by tmc-httpd, by status class.");
 	for (int i = 0; i < 6; i++)

@@ -51,7 +51,6 @@ static void
 jobsd_args(struct jobsd *d, int argc, char **argv)
 {
 	const char *cpath = CONF_DEFAULT_PATH, *tpath = NULL, *w;
-	struct conf_errors errs = {0};
 	int ch, debug = 0;
 
 	while ((ch = getopt(argc, argv, "c:dt:")) != -1) {
@@ -63,12 +62,8 @@ jobsd_args(struct jobsd *d, int argc, char **argv)
 		}
 	}
 	log_init("tmc-jobs", debug);
-	if (conf_load(&d->conf, cpath, tpath, &errs) + conf_check(&d->conf, &errs) > 0) {
-		for (size_t i = 0; i < errs.n; i++)
-			log_warnx("%s", errs.msg[i]);
+	if (conf_load_logged(&d->conf, cpath, tpath) > 0)
 		exit(EX_CONFIG);
-	}
-	conf_errors_free(&errs);
 	if (d->conf.log_file)
 		log_open_file(d->conf.log_file);
 	/* TMC_JOBS_WINDOW: files in flight per job (tests); TMC's que was worker_cnt */

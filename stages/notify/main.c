@@ -129,7 +129,6 @@ static void
 setup(struct notify *n, int argc, char **argv)
 {
 	const char *cpath = CONF_DEFAULT_PATH, *tpath = NULL;
-	struct conf_errors errs = {0};
 	char path[4096];
 	sigset_t set;
 	int ch, debug = 0;
@@ -145,12 +144,8 @@ setup(struct notify *n, int argc, char **argv)
 	if (optind != argc)
 		usage();
 	log_init("tmc-notify", debug);
-	if (conf_load(&n->conf, cpath, tpath, &errs) + conf_check(&n->conf, &errs) > 0) {
-		for (size_t i = 0; i < errs.n; i++)
-			log_warnx("%s", errs.msg[i]);
+	if (conf_load_logged(&n->conf, cpath, tpath) > 0)
 		exit(EX_CONFIG);
-	}
-	conf_errors_free(&errs);
 	if (n->conf.log_file)
 		log_open_file(n->conf.log_file);
 	if (spool_open(&n->spool, n->conf.spool_dir, false) < 0)
