@@ -1,0 +1,6 @@
+PROGRAMS += tmc-watch
+tmc-watch_SRCS := $(wildcard stages/watch/*.c)
+tmc-watch_USES := stage conf spool
+# tests/unit/test_watch.c links the watcher's parts (all but main.c)
+$(BUILD)/tests/test_watch: $(call objs,$(filter-out stages/watch/main.c,$(tmc-watch_SRCS)))
+$(BUILD)/obj/tests/unit/test_watch.o: CFLAGS += -Istages/watch
