@@ -211,6 +211,8 @@ handoff_flush(struct wctx *c)
 			index_put(&c->ix, &c->batch[i].id, IX_HANDED, c->gen);
 		published += r > 0;
 	}
+	if (published)
+		failpoint("watch-published"); /* tests: die between publish and record */
 	if (published && syncfs(c->sp.fd) < 0)
 		log_warn("syncfs %s", c->sp.path);
 	index_flush(&c->ix);

@@ -11,9 +11,9 @@ COPY1='{ "cp": { "proc": [
 ] } }'
 
 # watch_config TEMPLATES WATCH-KEYS [CONFIG-KEYS]: site01 watching /src with
-# template "cp" unless WATCH-KEYS says otherwise.
+# template $WATCH_TPL (default "cp").
 watch_config() {
-	write_config "$1" "${3:-} \"watchdog\": { \"site01\": { \"dir\": \"/src\", \"template\": \"cp\", ${2:+$2,} \"quiet_ms\": 200 } },"
+	write_config "$1" "${3:-} \"watchdog\": { \"site01\": { \"dir\": \"/src\", \"template\": \"${WATCH_TPL:-cp}\", ${2:+$2,} \"quiet_ms\": 200 } },"
 	mkdir -p "$SRC"
 }
 
