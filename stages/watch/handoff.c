@@ -19,10 +19,20 @@
  *      checking the stages first and the log second misses nothing.)
  *      Others are published (item_publish: rename into new/, never
  *      replacing);
- *   4. syncfs of the spool, so every item published is on disk;
- *   5. one index line per file, one fdatasync.
- * A crash before 5 republishes the same ids: idempotent. A publish that
- * fails (full spool) is not recorded; a rescan in RETRY_MS finds the file.
+ *   4. one index line per file, one fdatasync.
+ * A process crash before 4 republishes the same ids: idempotent. A publish
+ * that fails (full spool) is not recorded; a rescan in RETRY_MS finds it.
+ *
+ * Items are not fsynced (DESIGN, Durability: between stages rename is
+ * enough against a process crash; a syncfs or three fsyncs per item would
+ * put every other writer's I/O on this file system into the hand-off
+ * latency). A power cut can therefore lose an item the index already
+ * records; the index carries the boot id, and the first walk after a
+ * reboot hands off again every indexed file whose item is in no first
+ * stage and has no result line at all (handoff_recheck). Items lost
+ * further down the pipeline are the stages' handoffs' business: their
+ * files have results already, and "incomplete" cannot be told from "the
+ * template gained a step since" without reconverting everything.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -88,6 +98,28 @@ handoff_wanted(struct wctx *c, struct dnode *dir, const char *name)
 	       rules_selected(c->w, rel) && ext_wanted(c->tpl, path_ext(name));
 }
 
+/* Is an item of this id in new/ or cur/ of a first stage? */
+static bool
+handoff_present(struct wctx *c, const char *id)
+{
+	const struct template *tpl = c->tpl;
+	struct stat st;
+
+	for (size_t j = 0; j < tpl->nsteps; j++) {
+		struct stage_dir *sd = &c->em.sd[j];
+
+		if (strcmp(tpl->steps[j].source, "hires") != 0)
+			continue;
+		if (sd->fd < 0 &&
+		    stage_open(sd, &c->sp, tpl->name, (int)j, tpl->steps[j].name, true) < 0)
+			continue;
+		if (fstatat(sd->newfd, id, &st, AT_SYMLINK_NOFOLLOW) == 0 ||
+		    fstatat(sd->curfd, id, &st, AT_SYMLINK_NOFOLLOW) == 0)
+			return true;
+	}
+	return false;
+}
+
 void
 handoff_ready(struct wctx *c, struct dnode *dir, const char *name, const struct stat *st)
 {
@@ -110,31 +142,27 @@ handoff_ready(struct wctx *c, struct dnode *dir, const char *name, const struct 
 		c->capbatch = c->capbatch ? c->capbatch * 2 : 64;
 		c->batch = xreallocarray(c->batch, c->capbatch, sizeof(*c->batch));
 	}
-	c->batch[c->nbatch++] = (struct ready){xstrdup(rel), id};
+	c->batch[c->nbatch++] = (struct ready){xstrdup(rel), id, false};
 	if (c->nbatch >= BATCH_MAX)
 		handoff_flush(c);
 }
 
-/* Is an item of this id in a first stage (new/ or cur/)? */
-static bool
-handoff_present(struct wctx *c, const char *id)
+void
+handoff_recheck(struct wctx *c, struct dnode *dir, const char *name, const struct ident *id)
 {
-	const struct template *tpl = c->tpl;
-	struct stat st;
+	char iid[ITEM_ID_MAX], rel[PATH_MAX];
 
-	for (size_t j = 0; j < tpl->nsteps; j++) {
-		struct stage_dir *sd = &c->em.sd[j];
-
-		if (strcmp(tpl->steps[j].source, "hires") != 0)
-			continue;
-		if (sd->fd < 0 &&
-		    stage_open(sd, &c->sp, tpl->name, (int)j, tpl->steps[j].name, true) < 0)
-			continue;
-		if (fstatat(sd->newfd, id, &st, AT_SYMLINK_NOFOLLOW) == 0 ||
-		    fstatat(sd->curfd, id, &st, AT_SYMLINK_NOFOLLOW) == 0)
-			return true;
+	watch_item_id(iid, sizeof(iid), c->key, id);
+	if (tally_known(&c->tally, iid) || handoff_present(c, iid) ||
+	    !file_rel(dir, name, rel, sizeof(rel)))
+		return;
+	if (c->nbatch == c->capbatch) {
+		c->capbatch = c->capbatch ? c->capbatch * 2 : 64;
+		c->batch = xreallocarray(c->batch, c->capbatch, sizeof(*c->batch));
 	}
-	return false;
+	c->batch[c->nbatch++] = (struct ready){xstrdup(rel), *id, true};
+	if (c->nbatch >= BATCH_MAX)
+		handoff_flush(c);
 }
 
 static void
@@ -170,7 +198,9 @@ handoff_one(struct wctx *c, const struct ready *r, const char *id, bool present)
 	struct ticket t = {0};
 	int n;
 
-	if (present || tally_known(&c->tally, id)) {
+	if (r->redrive)
+		log_info("%s: its item %s was lost with the last boot; handed off again", r->rel, id);
+	else if (present || tally_known(&c->tally, id)) {
 		log_info("%s: handed off before a restart as %s; recorded now", r->rel, id);
 		return 0;
 	}
@@ -199,7 +229,7 @@ handoff_flush(struct wctx *c)
 	present = xcalloc(n, sizeof(*present));
 	for (size_t i = 0; i < n; i++) {
 		watch_item_id(ids[i], sizeof(ids[i]), c->key, &c->batch[i].id);
-		present[i] = handoff_present(c, ids[i]);
+		present[i] = !c->batch[i].redrive && handoff_present(c, ids[i]);
 	}
 	tally_refresh(&c->tally);
 	for (size_t i = 0; i < n; i++) {
@@ -207,14 +237,12 @@ handoff_flush(struct wctx *c)
 
 		if (r < 0)
 			rescan_schedule(c, false);
-		else
+		else if (!c->batch[i].redrive)
 			index_put(&c->ix, &c->batch[i].id, IX_HANDED, c->gen);
 		published += r > 0;
 	}
 	if (published)
 		failpoint("watch-published"); /* tests: die between publish and record */
-	if (published && syncfs(c->sp.fd) < 0)
-		log_warn("syncfs %s", c->sp.path);
 	index_flush(&c->ix);
 	if (index_wants_compaction(&c->ix))
 		index_compact(&c->ix);

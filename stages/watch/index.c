@@ -13,6 +13,7 @@
  *   tmc-watch-index 1
  *   D <slot> <folder>                     a file system (device slot) and where
  *                                         it was first found ("/" the watch folder)
+ *   B <boot id>                           the host's boot when a run started
  *   C <count>                             files handed off before the last compaction
  *   A <slot> <ino> <size> <mtime s> <ns>  handed off (counts one)
  *   F <slot> <ino> <size> <mtime s> <ns>  handed off, rewritten by a compaction
@@ -170,6 +171,8 @@ index_line(struct index *ix, char *line)
 			return false;
 		ix->handed = count;
 		return true;
+	case 'B':
+		return sscanf(line, "B %39s", ix->boot) == 1;
 	case 'A':
 	case 'F':
 	case 'S':
@@ -338,6 +341,20 @@ compact_one(struct hnode *n, void *arg)
 }
 
 bool
+index_boot(struct index *ix, const char *boot_id)
+{
+	bool changed = ix->existed && strcmp(ix->boot, boot_id) != 0;
+
+	if (strcmp(ix->boot, boot_id) != 0) {
+		snprintf(ix->boot, sizeof(ix->boot), "%s", boot_id);
+		sb_printf(&ix->out, "B %s\n", ix->boot);
+		ix->records++;
+		index_flush(ix);
+	}
+	return changed;
+}
+
+bool
 index_wants_compaction(const struct index *ix)
 {
 	return ix->records > 2 * ix->live + 1024;
@@ -354,6 +371,8 @@ index_compact(struct index *ix)
 	sb_adds(&sb, INDEX_MAGIC);
 	for (size_t i = 0; i < ix->nslots; i++)
 		line_slot(&sb, (unsigned)i, ix->slot_rel[i]);
+	if (ix->boot[0])
+		sb_printf(&sb, "B %s\n", ix->boot);
 	sb_printf(&sb, "C %lld\n", ix->handed);
 	hmap_each(&ix->map, compact_one, &sb);
 	fd = openat(ix->dirfd, ix->tmpname, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
@@ -371,7 +390,7 @@ index_compact(struct index *ix)
 	fd = -1;
 	if (fcntl(ix->fd, F_SETFL, O_APPEND) < 0)
 		log_warn("state/%s", ix->name);
-	ix->records = ix->nslots + 1 + ix->live;
+	ix->records = ix->nslots + 2 + ix->live;
 	log_info("index compacted: %zu files", ix->live);
 	r = 0;
 out:

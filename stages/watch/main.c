@@ -178,6 +178,33 @@ watch_lock(struct wctx *c)
 	}
 }
 
+/* Items are not fsynced (handoff.c): after a reboot, check what was lost. */
+static void
+watch_boot(struct wctx *c)
+{
+	const char *e = getenv("TMC_WATCH_BOOT_ID"); /* tests: pretend a reboot */
+	int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+	char boot[40] = "";
+	ssize_t n;
+
+	if (e)
+		snprintf(boot, sizeof(boot), "%s", e);
+	else if (fd >= 0 && (n = read(fd, boot, sizeof(boot) - 1)) > 0)
+		boot[n] = '\0';
+	if (fd >= 0)
+		close(fd);
+	boot[strcspn(boot, "\n ")] = '\0';
+	if (boot[0] == '\0') {
+		log_warnx("no boot id (/proc/sys/kernel/random/boot_id): a reboot is not noticed");
+		return;
+	}
+	c->rebooted = index_boot(&c->ix, boot);
+	if (c->rebooted)
+		log_info("the host restarted since state/%s was written: items lost from the spool "
+			 "are handed off again",
+			 c->ix.name);
+}
+
 static void
 watch_setup(struct wctx *c)
 {
@@ -207,6 +234,7 @@ watch_setup(struct wctx *c)
 	    tally_open(&c->tally, c->statefd, c->key, c->tpl) < 0)
 		exit(EX_UNAVAILABLE);
 	emitter_init(&c->em, &c->sp, c->tpl);
+	watch_boot(c);
 	c->sigfd = watch_signals();
 	c->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (c->ifd < 0)

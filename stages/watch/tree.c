@@ -348,6 +348,8 @@ walk_file(struct wctx *c, struct walk *wk, struct dnode *d, int fd, const char *
 		ident_from_stat(&id, &st, d->slot);
 		if (ident_same(&e->id, &id)) {
 			e->gen = c->gen;
+			if (c->rebooted && e->kind == IX_HANDED)
+				handoff_recheck(c, d, name, &id);
 			return;
 		}
 	}
@@ -540,6 +542,7 @@ tree_walk(struct wctx *c, struct dnode *start, enum walk_kind kind)
 	walk_report(c);
 	if (whole) {
 		c->ix.existed = true;
+		c->rebooted = false;
 		log_info("scanned %s: %zu folders (%zu watched), %zu files, %zu not handed off yet, "
 			 "in %lld ms",
 			 c->root_abs, c->ndirs, c->nwatched, wk.files, wk.unknown,

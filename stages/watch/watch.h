@@ -116,6 +116,7 @@ struct index {
 	struct ient *free;    /* recycled entries (h.next links) */
 	struct ient **blocks; /* entries are allocated 256 at a time */
 	size_t nblocks;
+	char boot[40];        /* the boot id of the host that last wrote the index */
 };
 int index_open(struct index *ix, int statefd, const char *key);
 void index_close(struct index *ix);
@@ -133,6 +134,9 @@ int index_compact(struct index *ix);
 bool index_wants_compaction(const struct index *ix);
 /* The slot of the file system first found at folder rel (queues a line). */
 uint16_t index_slot(struct index *ix, const char *rel);
+/* Record this host's boot id; true when the index was last written before
+ * a reboot (items not yet on disk then may be lost). */
+bool index_boot(struct index *ix, const char *boot_id);
 
 /* ---- tally.c ---- */
 struct tally {
@@ -207,6 +211,7 @@ struct wctx {
 	uint32_t stamp;            /* bumped per walk */
 	uint32_t gen;              /* bumped per complete full walk (index sweep) */
 	int walk_errors;           /* folders a walk could not read */
+	bool rebooted;             /* the first full walk re-drives lost items */
 	char **outputs;            /* output folders inside the tree (not watched) */
 	size_t noutputs;
 	long max_watches;          /* TMC_WATCH_MAX_WATCHES (tests): pretend limit */
@@ -287,12 +292,16 @@ size_t pend_count(const struct wctx *c);
 struct ready {          /* no folder pointer: a folder may go before the flush */
 	char *rel;
 	struct ident id;
+	bool redrive;   /* in the index already: its item was lost (a reboot) */
 };
 /* Does this file name (in dir) concern the watch at all? Temporary names,
  * include/exclude and "no first step applies to its extension" say no. */
 bool handoff_wanted(struct wctx *c, struct dnode *dir, const char *name);
 /* The file is complete: hand it off unless the index already has it. */
 void handoff_ready(struct wctx *c, struct dnode *dir, const char *name, const struct stat *st);
+/* After a reboot: a file the index has as handed off whose item is in no
+ * first stage and has no result line is handed off again. */
+void handoff_recheck(struct wctx *c, struct dnode *dir, const char *name, const struct ident *id);
 /* Publish the batch, make it durable, then record it in the index. A file
  * that could not be handed off (full spool) is found again by a rescan. */
 void handoff_flush(struct wctx *c);

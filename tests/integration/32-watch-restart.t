@@ -6,10 +6,12 @@
 # is missed. Then the exact crash window: tmc-watch dies between publishing
 # an item and recording it in its index (a failpoint), once after a stage
 # already converted the item and once while the item still waits: the next
-# start records both and converts neither again.
+# start records both and converts neither again. Last, a power cut: items
+# are not fsynced, so one the index records can be lost; after a reboot
+# (a new boot id) the start-up walk hands it off again.
 . "$TMC_SRC/tests/lib/tap.sh"
 . "$TMC_SRC/tests/lib/watch.sh"
-plan 11
+plan 14
 export TMC_RESTART_DELAY_MS=50
 
 watch_config "$COPY1"
@@ -83,4 +85,29 @@ sleep 1.5
 is "$(results) $(result_dups) $(rel_dups)" "652 0 0" "w1.jpg and w2.jpg converted once each"
 is "$(tail -n +$((n + 1)) "$T_DIR/tmcwatch.log" | grep -c 'handed off before a restart')" 2 \
 	"both recognised as handed off before (one by its result line, one in new/)"
+stop_daemon
+
+# A power cut lost an item the index records (simulated: the item is
+# removed from new/ while nothing runs); a new boot id makes it come back.
+"$BIN/tmc-watch" -c "$CONF" -w site01 2>>"$T_DIR/fp.err" &
+wpid=$!
+echo "lost in a power cut" >"$SRC/p1.jpg"
+wait_for 20 eval 'ls "$SPOOL"/stages/cp/00-A/new/ | grep -q .'
+kill -TERM $wpid
+wait $wpid
+rm -rf "$SPOOL"/stages/cp/00-A/new/*
+n=$(log_lines)
+start_watching
+sleep 1.5
+is "$(results)" 652 "without a reboot the index is trusted: nothing is handed off again"
+stop_daemon
+n=$(log_lines)
+export TMC_WATCH_BOOT_ID=after-the-power-cut
+start_watching
+wait_results 653 30
+ok $? "after a reboot the lost item is handed off again and converted"
+wait_idle 20
+sleep 1.5
+is "$(results) $(result_dups) $(rel_dups) $(tail -n +$((n + 1)) "$T_DIR/tmcwatch.log" | grep -c 'lost with the last boot')" \
+	"653 0 0 1" "only that one, once"
 stop_daemon
