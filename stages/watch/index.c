@@ -10,6 +10,13 @@
  * files that are gone. A crash mid-append leaves a last line without its
  * newline: it is ignored and cut off at the next start.
  *
+ * Appends are written at once and made durable by a syncer thread
+ * (fdatasync of a dup of the descriptor), so a slow fdatasync on a busy
+ * file system never holds up the next file's hand-off. Until it is done, a
+ * power cut can lose the tail; the files are then found again and the
+ * hand-off recognises their items (handoff.c), so nothing is converted
+ * twice for it.
+ *
  *   tmc-watch-index 1
  *   D <slot> <folder>                     a file system (device slot) and where
  *                                         it was first found ("/" the watch folder)
@@ -27,6 +34,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +43,97 @@
 #include "watch.h"
 
 #define INDEX_MAGIC "tmc-watch-index 1\n"
+
+struct index_sync {
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int fd;          /* a dup of the index's descriptor, replaced on compaction */
+	bool dirty, stop;
+};
+
+static void *
+sync_main(void *arg)
+{
+	struct index_sync *s = arg;
+	int fd;
+
+	pthread_mutex_lock(&s->mu);
+	for (;;) {
+		while (!s->dirty && !s->stop)
+			pthread_cond_wait(&s->cv, &s->mu);
+		if (!s->dirty)
+			break;
+		s->dirty = false;
+		fd = dup(s->fd);
+		pthread_mutex_unlock(&s->mu);
+		if (fd < 0 || fdatasync(fd) < 0)
+			log_warn("fdatasync of the watch index");
+		if (fd >= 0)
+			close(fd);
+		pthread_mutex_lock(&s->mu);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+/* Ask the syncer for an fdatasync of what was written (started on first use). */
+static void
+sync_request(struct index *ix)
+{
+	struct index_sync *s = ix->sync;
+
+	if (s == NULL) {
+		s = xcalloc(1, sizeof(*s));
+		pthread_mutex_init(&s->mu, NULL);
+		pthread_cond_init(&s->cv, NULL);
+		s->fd = dup(ix->fd);
+		if (s->fd < 0 || pthread_create(&s->th, NULL, sync_main, s) != 0) {
+			log_warn("index syncer");
+			if (s->fd >= 0)
+				close(s->fd);
+			free(s);
+			fdatasync(ix->fd);
+			return;
+		}
+		ix->sync = s;
+	}
+	pthread_mutex_lock(&s->mu);
+	s->dirty = true;
+	pthread_cond_signal(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+}
+
+static void
+sync_replace_fd(struct index *ix)
+{
+	struct index_sync *s = ix->sync;
+
+	if (s == NULL)
+		return;
+	pthread_mutex_lock(&s->mu);
+	close(s->fd);
+	s->fd = dup(ix->fd);
+	pthread_mutex_unlock(&s->mu);
+}
+
+static void
+sync_stop(struct index *ix)
+{
+	struct index_sync *s = ix->sync;
+
+	if (s == NULL)
+		return;
+	pthread_mutex_lock(&s->mu);
+	s->stop = true;
+	pthread_cond_signal(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+	pthread_join(s->th, NULL);
+	close(s->fd);
+	pthread_mutex_destroy(&s->mu);
+	pthread_cond_destroy(&s->cv);
+	xfree(&ix->sync);
+}
 
 static uint64_t
 ix_hash(uint16_t slot, uint64_t ino)
@@ -297,11 +396,12 @@ index_flush(struct index *ix)
 {
 	if (ix->out.len == 0)
 		return 0;
-	if (write_all(ix->fd, ix->out.buf, ix->out.len) < 0 || fdatasync(ix->fd) < 0) {
+	if (write_all(ix->fd, ix->out.buf, ix->out.len) < 0) {
 		log_warn("state/%s", ix->name);
 		return -1;
 	}
 	sb_reset(&ix->out);
+	sync_request(ix);
 	return 0;
 }
 
@@ -390,6 +490,7 @@ index_compact(struct index *ix)
 	fd = -1;
 	if (fcntl(ix->fd, F_SETFL, O_APPEND) < 0)
 		log_warn("state/%s", ix->name);
+	sync_replace_fd(ix);
 	ix->records = ix->nslots + 2 + ix->live;
 	log_info("index compacted: %zu files", ix->live);
 	r = 0;
@@ -406,6 +507,9 @@ void
 index_close(struct index *ix)
 {
 	index_flush(ix);
+	sync_stop(ix);
+	if (ix->fd >= 0 && fdatasync(ix->fd) < 0)
+		log_warn("state/%s", ix->name);
 	if (ix->fd >= 0)
 		close(ix->fd);
 	ix->fd = -1;

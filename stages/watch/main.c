@@ -98,6 +98,27 @@ watch_args(struct wctx *c, int argc, char **argv)
 	c->tpl = conf_template(&c->conf, c->w->template);
 }
 
+static void
+watch_exclude(struct wctx *c, const char *rel, const char *why)
+{
+	c->outputs = xreallocarray(c->outputs, c->noutputs + 1, sizeof(char *));
+	c->outputs[c->noutputs++] = xstrdup(rel);
+	log_info("%s%s holds %s: not watched", c->root_abs, rel, why);
+}
+
+/* The spool inside the watched tree would be watched too: never. */
+static void
+watch_spool_inside(struct wctx *c)
+{
+	char *root = realpath(c->root_abs, NULL), *spool = realpath(c->conf.spool_dir, NULL);
+	size_t n = root ? strlen(root) : 0;
+
+	if (root && spool && strncmp(spool, root, n) == 0 && spool[n] == '/')
+		watch_exclude(c, spool + n, "the spool");
+	free(root);
+	free(spool);
+}
+
 /* Output folders of the template that lie inside the watched tree are not
  * watched: the watch would convert its own outputs. */
 static void
@@ -119,10 +140,12 @@ watch_outputs(struct wctx *c)
 				  "are watched too",
 				  c->tpl->steps[j].name, c->root_abs);
 		} else if (k > n && strncmp(head, dir, n) == 0 && head[n] == '/') {
-			c->outputs = xreallocarray(c->outputs, c->noutputs + 1, sizeof(char *));
-			c->outputs[c->noutputs++] = xstrndup(head + n, k - n);
-			log_info("%s%.*s holds outputs of step %s: not watched", c->root_abs,
-				 (int)(k - n), head + n, c->tpl->steps[j].name);
+			char *rel = xstrndup(head + n, k - n), *why;
+
+			why = xasprintf("outputs of step %s", c->tpl->steps[j].name);
+			watch_exclude(c, rel, why);
+			free(why);
+			free(rel);
 		}
 	}
 }
@@ -222,6 +245,8 @@ watch_setup(struct wctx *c)
 	c->trace = getenv("TMC_TRACE") != NULL;
 	c->rootfd = -1;
 	watch_outputs(c);
+	watch_spool_inside(c);
+	c->tally_due = now_ms_mono() + 1000;
 	if (spool_open(&c->sp, c->conf.spool_dir, false) < 0)
 		exit(EX_UNAVAILABLE);
 	c->statefd = openat(c->sp.fd, "state", O_RDONLY | O_DIRECTORY | O_CLOEXEC);

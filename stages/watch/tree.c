@@ -364,9 +364,8 @@ static void
 walk_subdir(struct wctx *c, struct walk *wk, struct dnode *d, const char *name)
 {
 	struct dnode *child = tree_child(c, d, name);
-	bool fresh = child == NULL;
 
-	if (fresh) {
+	if (child == NULL) {
 		char rel[PATH_MAX];
 
 		if (snprintf(rel, sizeof(rel), "%s/%s", d->rel, name) >= (int)sizeof(rel) ||
@@ -375,9 +374,7 @@ walk_subdir(struct wctx *c, struct walk *wk, struct dnode *d, const char *name)
 		child = tree_child_add(c, d, name);
 	}
 	child->seen = c->stamp;
-	/* a poll walk leaves watched sub-trees to their events */
-	if (wk->kind != WALK_POLL || fresh || child->wd < 0)
-		walk_push(wk, child);
+	walk_push(wk, child);
 }
 
 /* List folder d (open as fd, which is closed); false when it could not
@@ -558,7 +555,9 @@ tree_walk(struct wctx *c, struct dnode *start, enum walk_kind kind)
 }
 
 /* Walk every folder that is not watched (scanned: network file systems,
- * mode poll, the watch limit), from the top of each such sub-tree. */
+ * mode poll, the watch limit): each sub-tree under an unwatched folder
+ * whose parent is watched, whole (a watched folder below an unwatched one
+ * is listed again: rare, and it keeps the sub-trees disjoint). */
 void
 tree_poll(struct wctx *c)
 {

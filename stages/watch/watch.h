@@ -117,6 +117,7 @@ struct index {
 	struct ient **blocks; /* entries are allocated 256 at a time */
 	size_t nblocks;
 	char boot[40];        /* the boot id of the host that last wrote the index */
+	struct index_sync *sync; /* the fdatasync thread (index.c) */
 };
 int index_open(struct index *ix, int statefd, const char *key);
 void index_close(struct index *ix);
@@ -125,7 +126,7 @@ struct ient *index_get(struct index *ix, uint16_t slot, uint64_t ino);
  * queued for index_flush(). IX_HANDED adds one to the handed-off count. */
 void index_put(struct index *ix, const struct ident *id, char kind, uint32_t gen);
 void index_forget(struct index *ix, const struct ident *id);
-/* Append the queued lines and fdatasync. 0 or -1 (logged). */
+/* Append the queued lines; a thread makes them durable. 0 or -1 (logged). */
 int index_flush(struct index *ix);
 /* Drop entries no walk has seen since generation keep. Returns how many. */
 size_t index_sweep(struct index *ix, uint32_t keep);
