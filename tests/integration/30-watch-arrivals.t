@@ -1,6 +1,6 @@
 #!/bin/bash
-# Files arriving in a watched folder the ways users copy them: 1,000 files
-# by one cp, 1,000 by rsync (a temporary dot name, then a rename), slow
+# Files arriving in a watched folder the ways users copy them: 500 files
+# by one cp, 500 by rsync (a temporary dot name, then a rename), slow
 # writers that write a file in pieces over a second, and a deep tree made
 # with mkdir -p and written into at once. Each file is converted exactly
 # once (one result line per item and step, no path twice), none while
@@ -14,7 +14,7 @@ plan 10
 watch_config "$COPY1" '"include": ["*.jpg", "*.bin"]'
 stage=$T_DIR/stage
 mkdir -p "$stage/cp/a" "$stage/cp/b" "$stage/rs/x" "$stage/rs/y/z"
-for i in $(seq 1 1000); do
+for i in $(seq 1 500); do
 	printf 'cp %d %s\n' "$i" "$RANDOM$RANDOM" >"$stage/cp/$([ $((i % 2)) = 0 ] && echo a || echo b)/f$i.jpg"
 	printf 'rsync %d %s\n' "$i" "$RANDOM$RANDOM" >"$stage/rs/$([ $((i % 3)) = 0 ] && echo x || echo y/z)/g$i.jpg"
 done
@@ -44,7 +44,7 @@ echo "partial" >"$SRC/rs/h2.jpg.part"
 list_src >"$T_DIR/want.all"
 grep -v -e '/\.' -e '\.part$' "$T_DIR/want.all" >"$T_DIR/want"
 n=$(wc -l <"$T_DIR/want")
-is "$n" 2046 "2,046 files to convert"
+is "$n" 1046 "1,046 files to convert"
 wait_results "$n" 180
 ok $? "a result line for each"
 wait_idle 30

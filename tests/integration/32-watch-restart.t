@@ -1,5 +1,5 @@
 #!/bin/bash
-# Restarts mid-stream. While 600 files arrive (renamed in and copied in),
+# Restarts mid-stream. While 400 files arrive (renamed in and copied in),
 # tmc-watch is killed with SIGKILL three times and the whole daemon is
 # stopped and started once; files added while it is down are converted
 # after it starts. Afterwards every file is converted exactly once and none
@@ -31,7 +31,7 @@ produce() { # produce FROM TO: files arrive, 10 every ~20 ms, half renamed, half
 	done
 	return 0
 }
-produce 1 600 &
+produce 1 400 &
 prod=$!
 kills=0
 for round in 1 2 3; do
@@ -44,14 +44,14 @@ sleep 0.3
 stop_daemon
 ok $? "daemon stopped mid-stream after $kills kills of tmc-watch"
 wait $prod
-produce 601 650 # while the daemon is down
+produce 401 430 # while the daemon is down
 start_watching
 ok $? "daemon started again"
-wait_results 650 120
-ok $? "650 result lines"
+wait_results 430 120
+ok $? "430 result lines"
 wait_idle 30
 sleep 1.5
-is "$(results) $(result_dups) $(rel_dups)" "650 0 0" "each of the 650 files converted exactly once"
+is "$(results) $(result_dups) $(rel_dups)" "430 0 0" "each of the 430 files converted exactly once"
 list_src >"$T_DIR/want"
 check "every output has its original's bytes" src_matches_out "$T_DIR/want"
 stop_daemon
@@ -68,7 +68,7 @@ ok $? "tmc-watch died after publishing w1.jpg, before recording it (rc $rc)"
 "$BIN/tmc-copy" -c "$CONF" -T cp -s 0 2>>"$T_DIR/fp.err" &
 copier=$!
 wait_for 20 test -e "$SITE/out/w1.jpg"
-wait_results 651 20
+wait_results 431 20
 kill -TERM $copier
 wait $copier
 echo "window two" >"$SRC/w2.jpg"
@@ -79,10 +79,10 @@ is "$rc $(ls "$SPOOL"/stages/cp/00-A/new/ | wc -l)" "137 1" \
 n=$(log_lines)
 start_watching
 ok $? "daemon started"
-wait_results 652 30
+wait_results 432 30
 wait_idle 20
 sleep 1.5
-is "$(results) $(result_dups) $(rel_dups)" "652 0 0" "w1.jpg and w2.jpg converted once each"
+is "$(results) $(result_dups) $(rel_dups)" "432 0 0" "w1.jpg and w2.jpg converted once each"
 is "$(tail -n +$((n + 1)) "$T_DIR/tmcwatch.log" | grep -c 'handed off before a restart')" 2 \
 	"both recognised as handed off before (one by its result line, one in new/)"
 stop_daemon
@@ -99,15 +99,15 @@ rm -rf "$SPOOL"/stages/cp/00-A/new/*
 n=$(log_lines)
 start_watching
 sleep 1.5
-is "$(results)" 652 "without a reboot the index is trusted: nothing is handed off again"
+is "$(results)" 432 "without a reboot the index is trusted: nothing is handed off again"
 stop_daemon
 n=$(log_lines)
 export TMC_WATCH_BOOT_ID=after-the-power-cut
 start_watching
-wait_results 653 30
+wait_results 433 30
 ok $? "after a reboot the lost item is handed off again and converted"
 wait_idle 20
 sleep 1.5
 is "$(results) $(result_dups) $(rel_dups) $(tail -n +$((n + 1)) "$T_DIR/tmcwatch.log" | grep -c 'lost with the last boot')" \
-	"653 0 0 1" "only that one, once"
+	"433 0 0 1" "only that one, once"
 stop_daemon
