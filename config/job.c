@@ -1,9 +1,13 @@
 /*
- * job.c - checking a job file before it is accepted (see job.h).
+ * job.c - checking a job file before it is accepted, and finding the same
+ * job waiting or running (see job.h).
  */
+#include <dirent.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "job.h"
 #include "spool.h"
@@ -98,4 +102,120 @@ job_check(const struct conf *conf, const struct json *doc, char *err, size_t len
 	    job_strings(doc, hires, "exclude", err, len) < 0)
 		return -1;
 	return job_template(conf, doc, err, len);
+}
+
+/* ---- duplicates (tmc-httpd's act=convert) ---- */
+
+/* The job text without the blanks and comments between tokens; NULL when
+ * it is not JSON. Equal results mean the same job however it was laid out. */
+static char *
+job_normalize(const char *text, size_t len)
+{
+	struct strbuf sb = {0};
+	struct json doc = {0};
+	bool in_str = false;
+	char err[256];
+
+	if (json_parse(&doc, "job", text, len, err, sizeof(err)) < 0)
+		return NULL;
+	for (size_t i = 0; i < doc.len; i++) {
+		char c = doc.text[i];
+
+		if (in_str) {
+			sb_addc(&sb, c);
+			if (c == '\\' && i + 1 < doc.len)
+				sb_addc(&sb, doc.text[++i]);
+			else if (c == '"')
+				in_str = false;
+		} else if (c == '"') {
+			in_str = true;
+			sb_addc(&sb, c);
+		} else if (c != ' ' && c != '\t' && c != '\n' && c != '\r') {
+			sb_addc(&sb, c);
+		}
+	}
+	json_free(&doc);
+	return sb.buf ? sb.buf : xstrdup("");
+}
+
+static bool
+job_same_list(int procfd, int reqfd, const char *seq, const char *list, size_t listlen)
+{
+	char name[300], *cur;
+	size_t len = 0;
+	bool same;
+
+	if (list == NULL)
+		return true;
+	snprintf(name, sizeof(name), "%s.file", seq);
+	cur = file_read_at(procfd, name, 1 << 30, &len);
+	if (cur == NULL && reqfd >= 0) /* waiting, its list beside it */
+		cur = file_read_at(reqfd, name, 1 << 30, &len);
+	same = cur && len == listlen && memcmp(cur, list, len) == 0;
+	free(cur);
+	return same;
+}
+
+/* 1 when dirname/<name> is the same job as norm. */
+static int
+job_same(int dirfd, const char *name, const char *norm, int procfd, int reqfd, const char *list,
+	 size_t listlen)
+{
+	size_t len = 0;
+	char *text = file_read_at(dirfd, name, 16 << 20, &len), *other;
+	int same;
+
+	if (text == NULL)
+		return 0;
+	other = job_normalize(text, len);
+	same = other && strcmp(other, norm) == 0 &&
+	       job_same_list(procfd, reqfd, name, list, listlen);
+	free(other);
+	free(text);
+	return same;
+}
+
+static int
+job_dup_in(const struct spool *sp, const char *dir, const char *norm, const char *list,
+	   size_t listlen, char *seq, size_t seqlen)
+{
+	int procfd = openat(sp->fd, "proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd = openat(sp->fd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *de;
+	int found = 0;
+
+	if (d == NULL || procfd < 0) {
+		if (fd >= 0)
+			close(fd);
+		if (procfd >= 0)
+			close(procfd);
+		return -1;
+	}
+	while (!found && (de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.' || strchr(de->d_name, '.') || de->d_type == DT_DIR)
+			continue;
+		if ((found = job_same(dirfd(d), de->d_name, norm, procfd,
+				      strcmp(dir, "req") == 0 ? dirfd(d) : -1, list, listlen)))
+			snprintf(seq, seqlen, "%s", de->d_name);
+	}
+	closedir(d);
+	close(procfd);
+	return found;
+}
+
+int
+job_find_duplicate(const struct spool *sp, const char *text, size_t len, const char *list,
+		   size_t listlen, char *seq, size_t seqlen)
+{
+	char *norm = job_normalize(text, len);
+	int r;
+
+	if (norm == NULL)
+		return 0;
+	r = job_dup_in(sp, "req", norm, list, listlen, seq, seqlen);
+	if (r == 0)
+		r = job_dup_in(sp, "proc", norm, list, listlen, seq, seqlen);
+	free(norm);
+	return r;
 }

@@ -1,14 +1,25 @@
 /*
  * handoff.c - finishing an item: the commit, delivery and removal.
  *
- * Exactly-once across crashes, in three steps:
- *  1. stage: successors are built inside the claimed item, in out.tmp/<k>/
- *     (ticket, a "dest" file naming the successor stage, pixels hard-linked
- *     from the item's next.* files as pixels.*);
+ * One successor (a chain, the common case): the item itself moves on.
+ *  1. the successor's ticket is written as ticket.next inside the item;
+ *  2. commit: rename cur/<id> -> <successor>/tmp/<id>. Before it, a crash
+ *     redoes the step; after it, the step is over;
+ *  3. finalize (stage_finalize, also run by recovery, idempotent):
+ *     ticket.next -> ticket, next.* -> pixels.*, then tmp/<id> -> new/<id>.
+ * In a stage's tmp/ a name that is a valid id is therefore always a
+ * committed handoff; temporary names start with '+' (publish) or '~'
+ * (finished items being removed), characters no id has.
+ *
+ * Several successors: exactly-once across crashes, in three steps:
+ *  1. stage: successors are built inside the claimed item, in
+ *     out.tmp/<successor's stage folder name>/ (ticket, and pixels
+ *     hard-linked from the item's next.* files as pixels.*);
  *  2. commit: rename out.tmp -> out. Before it, a crash redoes the step
  *     (outputs are rewritten with the same bytes); after it, the step is
  *     never redone: a claim that finds out/ only delivers;
- *  3. deliver: each out/<k> is renamed into its stage's new/<id>. A rename
+ *  3. deliver: each out/<stage> is renamed into that sibling stage's
+ *     new/<id>. A rename
  *     either happened or not, so a successor is delivered exactly once.
  * Then item_finish() moves cur/<id> into tmp/ and removes it there, so
  * recovery never sees a half-removed item.
@@ -25,8 +36,11 @@
 
 #include "spool.h"
 
+/* Hand the item's next.* files on as pixels.* in dstfd: hard links for a
+ * fan-out (the item keeps its own), renames when the item itself moves on
+ * (dstfd is the item). Missing names are already done (a redo). */
 static int
-link_pixels(int itemfd, int succfd)
+pass_pixels(int itemfd, int dstfd, bool move)
 {
 	DIR *d;
 	struct dirent *de;
@@ -39,35 +53,50 @@ link_pixels(int itemfd, int succfd)
 		return -1;
 	}
 	rewinddir(d);
-	while ((de = readdir(d)) != NULL) {
+	while ((de = readdir(d)) != NULL && r == 0) {
 		if (strncmp(de->d_name, "next.", 5) != 0)
 			continue;
 		snprintf(to, sizeof(to), "pixels.%s", de->d_name + 5);
-		if (linkat(itemfd, de->d_name, succfd, to, 0) < 0 && errno != EEXIST) {
+		if (move ? renameat(itemfd, de->d_name, dstfd, to) < 0 && errno != ENOENT
+			 : linkat(itemfd, de->d_name, dstfd, to, 0) < 0 && errno != EEXIST)
 			r = -1;
-			break;
-		}
 	}
 	closedir(d);
 	return r;
 }
 
+/* out.tmp is private to the claim holder until the commit, so files in it
+ * are written in place, without temp names. */
 static int
-stage_successor(struct item *it, int outfd, size_t k, const struct successor *s)
+write_new_at(int dirfd, const char *name, const char *buf, size_t len)
 {
-	char name[32], *text;
+	int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+	int r;
+
+	if (fd < 0)
+		return -1;
+	r = write_all(fd, buf, len);
+	if (close(fd) < 0)
+		r = -1;
+	return r;
+}
+
+/* The entry is named after the successor's stage folder ("01-Preview"), a
+ * sibling of ours: that is all delivery needs to know. */
+static int
+stage_successor(struct item *it, int outfd, const struct successor *s, bool pixels)
+{
+	const char *name = strrchr(s->sd->path, '/') + 1;
+	char *text;
 	size_t len;
 	int fd, r = -1;
 
-	snprintf(name, sizeof(name), "%zu", k);
 	if (mkdirat(outfd, name, 0755) < 0)
 		return -1;
 	if ((fd = openat(outfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return -1;
 	text = ticket_format(&s->ticket, &len);
-	if (file_publish_at(fd, "ticket", text, len, false) == 0 &&
-	    file_publish_at(fd, "dest", s->sd->path, strlen(s->sd->path), false) == 0 &&
-	    link_pixels(it->dirfd, fd) == 0)
+	if (write_new_at(fd, "ticket", text, len) == 0 && (!pixels || pass_pixels(it->dirfd, fd, false) == 0))
 		r = 0;
 	free(text);
 	close(fd);
@@ -75,9 +104,65 @@ stage_successor(struct item *it, int outfd, size_t k, const struct successor *s)
 }
 
 int
-item_handoff(struct stage_dir *sd, struct item *it, struct successor *succ, size_t n)
+stage_finalize(struct stage_dir *sd, const char *id, bool pixels)
+{
+	int fd = openat(sd->tmpfd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int r = 0;
+
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -1; /* finalized by someone else */
+	if (renameat(fd, "ticket.next", fd, "ticket") < 0 && errno != ENOENT)
+		r = -1;
+	if (r == 0 && pixels && pass_pixels(fd, fd, true) < 0)
+		r = -1;
+	close(fd);
+	if (r == 0 && renameat2(sd->tmpfd, id, sd->newfd, id, RENAME_NOREPLACE) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		if (errno == EEXIST || errno == ENOTEMPTY)
+			return item_reject_at(sd, sd->tmpfd, id, "an item of the same id is already in new/");
+		r = -1;
+	}
+	if (r < 0)
+		log_warn("finalize %s/tmp/%s", sd->path, id);
+	return r;
+}
+
+static int
+handoff_move(struct stage_dir *sd, struct item *it, struct successor *s, bool pixels)
+{
+	size_t len;
+	char *text = ticket_format(&s->ticket, &len);
+	int fd, r;
+
+	fd = openat(it->dirfd, "ticket.next", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	r = fd < 0 ? -1 : write_all(fd, text, len);
+	if (fd >= 0 && close(fd) < 0)
+		r = -1;
+	free(text);
+	if (r < 0 || renameat2(sd->curfd, it->id, s->sd->tmpfd, it->id, RENAME_NOREPLACE) < 0) {
+		log_warn("handoff %s to %s", it->path, s->sd->path);
+		return -1;
+	}
+	failpoint("after-commit");
+	/* the lock goes first, so a worker woken by the arrival finds the
+	 * ticket free (ticket.next is a fresh inode anyway) */
+	close(it->lockfd);
+	it->lockfd = -1;
+	/* committed: whatever happens now, recovery finishes it */
+	if (stage_finalize(s->sd, it->id, pixels) < 0)
+		log_warnx("%s/tmp/%s: left for recovery to finalize", s->sd->path, it->id);
+	return 0;
+}
+
+int
+item_handoff(struct stage_dir *sd, struct item *it, struct successor *succ, size_t n,
+	     bool pixels)
 {
 	int outfd;
+
+	if (n == 1)
+		return handoff_move(sd, it, &succ[0], pixels);
 
 	if (rmtree_at(it->dirfd, "out.tmp") < 0 || mkdirat(it->dirfd, "out.tmp", 0755) < 0)
 		goto fail;
@@ -85,7 +170,7 @@ item_handoff(struct stage_dir *sd, struct item *it, struct successor *succ, size
 	if (outfd < 0)
 		goto fail;
 	for (size_t k = 0; k < n; k++) {
-		if (stage_successor(it, outfd, k, &succ[k]) < 0) {
+		if (stage_successor(it, outfd, &succ[k], pixels) < 0) {
 			close(outfd);
 			goto fail;
 		}
@@ -109,21 +194,16 @@ item_committed(const struct item *it)
 }
 
 static int
-deliver_one(struct item *it, int outfd, const char *k)
+deliver_one(struct stage_dir *sd, struct item *it, int outfd, const char *k)
 {
-	char path[PATH_MAX + 8], *dest;
+	char path[PATH_MAX + 8];
+	const char *slash = strrchr(sd->path, '/');
 	int destfd, r;
 
-	snprintf(path, sizeof(path), "%s/dest", k);
-	if ((dest = file_read_at(outfd, path, PATH_MAX, NULL)) == NULL) {
-		log_warn("%s/out/%s", it->path, path);
-		return -1;
-	}
-	snprintf(path, sizeof(path), "%s/new", dest);
+	snprintf(path, sizeof(path), "%.*s/%s/new", (int)(slash - sd->path), sd->path, k);
 	destfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (destfd < 0) {
 		log_warn("successor stage %s", path);
-		free(dest);
 		return -1;
 	}
 	r = renameat2(outfd, k, destfd, it->id, RENAME_NOREPLACE);
@@ -134,7 +214,6 @@ deliver_one(struct item *it, int outfd, const char *k)
 		log_warn("deliver %s/out/%s to %s", it->path, k, path);
 	}
 	close(destfd);
-	free(dest);
 	return r;
 }
 
@@ -156,7 +235,7 @@ item_deliver(struct stage_dir *sd, struct item *it)
 	while ((de = readdir(d)) != NULL) {
 		if (de->d_name[0] == '.')
 			continue;
-		if (deliver_one(it, dirfd(d), de->d_name) < 0)
+		if (deliver_one(sd, it, dirfd(d), de->d_name) < 0)
 			r = -1;
 	}
 	closedir(d);
@@ -172,11 +251,18 @@ item_finish(struct stage_dir *sd, struct item *it)
 
 	static unsigned seq;
 
-	snprintf(trash, sizeof(trash), "%s.done.%d.%u", it->id, (int)getpid(), seq++);
+	snprintf(trash, sizeof(trash), "~%s.%d.%u", it->id, (int)getpid(), seq++);
 	if (renameat(sd->curfd, it->id, sd->tmpfd, trash) < 0) {
 		log_warn("finish %s", it->path);
 		return -1;
 	}
+	/* the usual leftovers first, without reading the folder */
+	if (it->dirfd >= 0) {
+		unlinkat(it->dirfd, "ticket", 0);
+		unlinkat(it->dirfd, "out", AT_REMOVEDIR);
+	}
+	if (unlinkat(sd->tmpfd, trash, AT_REMOVEDIR) == 0)
+		return 0;
 	if (rmtree_at(sd->tmpfd, trash) < 0)
 		log_warn("remove %s/tmp/%s", sd->path, trash);
 	return 0;

@@ -81,7 +81,8 @@ inbox_scan(struct inbox *ib, struct stage_dir *sd)
 		if (de->d_name[0] != '.')
 			inbox_push(ib, de->d_name);
 	closedir(d);
-	qsort(ib->ids, ib->n, sizeof(*ib->ids), cmp_str);
+	if (ib->n > 1) /* qsort(NULL, 0) is undefined: UBSan stops a stage with an empty new/ */
+		qsort(ib->ids, ib->n, sizeof(*ib->ids), cmp_str);
 	return (int)ib->n;
 }
 

@@ -53,15 +53,9 @@ static int
 fsync_parent(const char *path)
 {
 	char buf[PATH_MAX];
-	int fd, r;
 
 	snprintf(buf, sizeof(buf), "%s", path);
-	fd = open(dirname(buf), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	r = fsync(fd);
-	close(fd);
-	return r;
+	return fsync_dir_at(AT_FDCWD, dirname(buf));
 }
 
 int

@@ -33,7 +33,8 @@ item_publish(struct stage_dir *sd, const char *id, const struct ticket *t, bool 
 	if (fstatat(sd->curfd, id, &st, AT_SYMLINK_NOFOLLOW) == 0 ||
 	    fstatat(sd->newfd, id, &st, AT_SYMLINK_NOFOLLOW) == 0)
 		return 0;
-	snprintf(tmp, sizeof(tmp), "%s.%d.%u", id, (int)getpid(), publish_counter++);
+	/* '+' starts no id: recovery tells a half-built item from a handoff */
+	snprintf(tmp, sizeof(tmp), "+%s.%d.%u", id, (int)getpid(), publish_counter++);
 	if (mkdirat(sd->tmpfd, tmp, 0755) < 0) {
 		log_warn("%s/tmp/%s", sd->path, tmp);
 		return -1;

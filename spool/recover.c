@@ -5,8 +5,10 @@
  * kernel dropped its flock): the item goes back to new/ with attempt+1, or to
  * err/ once it has killed max_attempts workers (a poison file must not take
  * the pipeline down forever). An item that had committed its handoff (out/)
- * goes back without a charge: its next claim only delivers. tmp/ entries of
- * finished items (*.done.*) are removed; others after an hour.
+ * goes back without a charge: its next claim only delivers. In tmp/, a
+ * committed one-successor handoff (named by its id) is finalized into new/,
+ * finished items being removed ("~...") are removed, and half-published
+ * items ("+...") after an hour.
  * Safe to run while workers of the same stage run: live claims hold locks.
  */
 #include <dirent.h>
@@ -105,7 +107,11 @@ recover_tmp(struct stage_dir *sd)
 	while ((de = readdir(d)) != NULL) {
 		if (de->d_name[0] == '.')
 			continue;
-		if (strstr(de->d_name, ".done.") == NULL &&
+		if (id_valid(de->d_name)) {
+			stage_finalize(sd, de->d_name, true);
+			continue;
+		}
+		if (de->d_name[0] != '~' &&
 		    (fstatat(sd->tmpfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
 		     time(NULL) - st.st_mtime < TMP_MAX_AGE))
 			continue;

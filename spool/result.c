@@ -17,6 +17,23 @@
 
 #include "spool.h"
 
+/* The last log used stays open: a job's items come in runs. A job moved
+ * to done/ unlinks nothing here (proc/<seq>.log is the job's own). */
+static int
+result_fd(const struct spool *sp, const char *name)
+{
+	static char open_name[300];
+	static int fd = -1;
+
+	if (fd >= 0 && strcmp(open_name, name) == 0)
+		return fd;
+	if (fd >= 0)
+		close(fd);
+	fd = openat(sp->fd, name, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	snprintf(open_name, sizeof(open_name), "%s", fd >= 0 ? name : "");
+	return fd;
+}
+
 static void
 add_field(struct strbuf *sb, const char *s)
 {
@@ -49,12 +66,10 @@ result_append(const struct spool *sp, const struct ticket *t, const char *step_n
 	sb_addc(&sb, '\t');
 	add_field(&sb, reason);
 	sb_addc(&sb, '\n');
-	fd = openat(sp->fd, name, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	fd = result_fd(sp, name);
 	r = fd < 0 ? -1 : write_all(fd, sb.buf, sb.len);
 	if (r < 0)
 		log_warn("%s/%s", sp->path, name);
-	if (fd >= 0)
-		close(fd);
 	sb_free(&sb);
 	return r;
 }

@@ -44,6 +44,25 @@ slots_init(const struct spool *sp, int worker_cnt, int big_cnt)
 	return 0;
 }
 
+/* Each process opens a slot file once and keeps it: only the flock changes
+ * hands per item. A held slot's fd is marked so it is not reused. */
+#define SLOT_CACHE 256
+static int slot_fds[2][SLOT_CACHE];
+static bool slot_cached[2][SLOT_CACHE], slot_held[2][SLOT_CACHE];
+
+static int
+slot_fd(const struct spool *sp, bool big, int i)
+{
+	if (i >= SLOT_CACHE)
+		return slot_open(sp, big, i);
+	if (!slot_cached[big][i]) {
+		if ((slot_fds[big][i] = slot_open(sp, big, i)) < 0)
+			return -1;
+		slot_cached[big][i] = true;
+	}
+	return slot_fds[big][i];
+}
+
 static int
 slot_try(const struct spool *sp, bool big, int count, struct slot *s)
 {
@@ -51,17 +70,22 @@ slot_try(const struct spool *sp, bool big, int count, struct slot *s)
 
 	for (int k = 0; k < count; k++) {
 		int i = (start + k) % count;
-		int fd = slot_open(sp, big, i);
+		int fd;
 
-		if (fd < 0)
+		if (i < SLOT_CACHE && slot_held[big][i])
+			continue;
+		if ((fd = slot_fd(sp, big, i)) < 0)
 			return -1;
 		if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
 			s->fd = fd;
 			s->index = i;
 			s->big = big;
+			if (i < SLOT_CACHE)
+				slot_held[big][i] = true;
 			return 1;
 		}
-		close(fd);
+		if (i >= SLOT_CACHE)
+			close(fd);
 	}
 	return 0;
 }
@@ -92,8 +116,14 @@ slot_acquire(const struct spool *sp, bool big, int count, int timeout_ms, struct
 void
 slot_release(struct slot *s)
 {
-	if (s->fd >= 0)
+	if (s->fd < 0)
+		return;
+	if (s->index < SLOT_CACHE && slot_cached[s->big][s->index]) {
+		flock(s->fd, LOCK_UN);
+		slot_held[s->big][s->index] = false;
+	} else {
 		close(s->fd);
+	}
 	s->fd = -1;
 }
 

@@ -150,12 +150,17 @@ struct successor {
 	struct stage_dir *sd;
 	struct ticket ticket;   /* filled by the caller (starts as a copy) */
 };
-/* Stage the successors: out.tmp/<k>/ticket, and pixel files "next.*" in the
- * item linked as "pixels.*". Then commit and deliver. */
-int item_handoff(struct stage_dir *sd, struct item *it, struct successor *succ, size_t n);
+/* Stage the successors: out.tmp/<stage>/ticket, and (with pixels) every
+ * "next.*" file of the item linked as "pixels.*". Then commit and deliver.
+ * Successor stages must be siblings of sd (the same template). */
+int item_handoff(struct stage_dir *sd, struct item *it, struct successor *succ, size_t n,
+		 bool pixels);
 /* Deliver what an earlier, committed handoff left in out/, then finish. */
 bool item_committed(const struct item *it);
 int item_deliver(struct stage_dir *sd, struct item *it);
+/* Finish a committed one-successor handoff found in sd's tmp/ (idempotent;
+ * recovery calls it too). */
+int stage_finalize(struct stage_dir *sd, const char *id, bool pixels);
 /* Remove a finished item (moved aside first, so recovery never sees half of it). */
 int item_finish(struct stage_dir *sd, struct item *it);
 

@@ -116,17 +116,21 @@ stage_read_signals(struct stage *st)
 static void
 stage_status(struct stage *st, const char *id)
 {
-	char buf[256];
+	char buf[192];
 	int n;
 
 	if (st->statusfd < 0)
 		return;
+	/* one fixed-width pwrite, no truncate: readers see an old or a new
+	 * line, padded with spaces */
 	if (id)
-		n = snprintf(buf, sizeof(buf), "%lld %s %lld\n", st->processed, id,
+		n = snprintf(buf, sizeof(buf), "%lld %s %lld", st->processed, id,
 			     (long long)(now_ms_mono() / 1000));
 	else
-		n = snprintf(buf, sizeof(buf), "%lld -\n", st->processed);
-	if (ftruncate(st->statusfd, 0) < 0 || pwrite(st->statusfd, buf, (size_t)n, 0) < 0)
+		n = snprintf(buf, sizeof(buf), "%lld -", st->processed);
+	memset(buf + n, ' ', sizeof(buf) - 1 - (size_t)n);
+	buf[sizeof(buf) - 1] = '\n';
+	if (pwrite(st->statusfd, buf, sizeof(buf), 0) < 0)
 		log_warn("worker status file");
 }
 
@@ -246,7 +250,7 @@ stage_run_ops(struct stage *st, struct stage_ctx *ctx, size_t nsucc)
 	enum stage_rc rc = STAGE_OK;
 
 	ctx->wants_pixels = nsucc > 0;
-	ctx->has_pixels = has_pixels(ctx->item->dirfd);
+	ctx->has_pixels = st->ops->pixels && has_pixels(ctx->item->dirfd);
 	if (st->ops->prepare && (rc = st->ops->prepare(ctx)) != STAGE_OK)
 		return rc;
 	if (slot_acquire(&st->spool, ctx->big, ctx->big ? c->big_worker : c->worker_cnt,
@@ -280,15 +284,20 @@ stage_item(struct stage *st, struct item *it)
 	nsucc = stage_successors(st, it, succ);
 	rc = stage_run_ops(st, &ctx, nsucc);
 	stage_trace(st, it, succ, nsucc);
+	const char *origin = ticket_get(&it->ticket, "origin") ?: "-";
+	long long ms;
+
 	if (rc == STAGE_OK) {
 		result_append(&st->spool, &it->ticket, step->name, st->idx, ctx.created, ctx.warnings,
 			      ctx.warnings ? ctx.reason : "");
-		if (item_handoff(&st->sd, it, succ, nsucc) < 0)
+		if (item_handoff(&st->sd, it, succ, nsucc, st->ops->pixels) < 0)
 			item_fail(&st->sd, it, true, st->conf.max_attempts, st->conf.retry_delay,
 				  "handoff failed");
-		log_info("%s %s ok created=%d warnings=%d next=%zu %lldms", it->id,
-			 ticket_get(&it->ticket, "rel") ?: "", ctx.created, ctx.warnings, nsucc,
-			 (long long)(now_ms_mono() - t0));
+		ms = (long long)(now_ms_mono() - t0);
+		log_info("%s %s %s ok created=%d warnings=%d next=%zu %lldms%s%s", origin, it->id,
+			 ticket_get(&it->ticket, "rel") ?: "", ctx.created, ctx.warnings, nsucc, ms,
+			 ctx.warnings ? " warning: " : "", ctx.warnings ? ctx.reason : "");
+		record_step(&ctx, st->sd.label, ctx.warnings ? "warning" : "ok", ms);
 	} else {
 		long long attempt = ticket_get_ll(&it->ticket, "attempt", 0) + 1;
 		bool last = rc == STAGE_PERMFAIL || attempt >= st->conf.max_attempts;
@@ -297,6 +306,8 @@ stage_item(struct stage *st, struct item *it)
 			result_append(&st->spool, &it->ticket, step->name, st->idx, 0, 1, ctx.reason);
 		item_fail(&st->sd, it, rc == STAGE_TEMPFAIL, st->conf.max_attempts,
 			  st->conf.retry_delay, ctx.reason);
+		record_step(&ctx, st->sd.label, last ? "failed" : "retry",
+			    (long long)(now_ms_mono() - t0));
 	}
 	st->processed++;
 	stage_status(st, NULL);

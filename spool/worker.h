@@ -45,6 +45,7 @@ struct stage_ops {
 	enum stage_rc (*prepare)(struct stage_ctx *ctx);
 	enum stage_rc (*process)(struct stage_ctx *ctx);
 	void (*fini)(void);
+	bool pixels;   /* process() writes next.* pixel files for its successors */
 };
 
 int stage_main(int argc, char **argv, const struct stage_ops *ops);
@@ -58,6 +59,10 @@ int stage_output_path(const struct stage_ctx *ctx, const char *ext, char *buf, s
 const char *stage_source_path(const struct stage_ctx *ctx);
 /* Effective overwrite: ticket "overwrite" (job or watch override) or the step's. */
 bool stage_overwrite(const struct stage_ctx *ctx);
+
+/* record.c: a JSON line per finished step in state/records/YYYYMMDD.json */
+void record_step(const struct stage_ctx *ctx, const char *stage, const char *outcome,
+		 long long ms);
 
 /* emit.c: publish the first items of one original into every step of tpl
  * that reads "hires" and applies to its extension (ticket "src"). Returns

@@ -28,7 +28,6 @@ for i in 1 2 3 4 5 6; do
 	gm convert -size 1600x1200 "plasma:fractal" -seed $i "$top/site/originals/2026/11/photo$i.jpg" 2>/dev/null ||
 		gm convert -size 1600x1200 "xc:#$((i * 150000 % 16777215))" "$top/site/originals/2026/11/photo$i.jpg"
 done
-(cd "$top/site/originals" && find . -name '*.jpg' | sed 's|^\.||' | sort) >"$top/list"
 
 echo "== tmcwatch check"
 "$BIN/tmcwatch" -c "$top/conf/config.json" check
@@ -37,19 +36,25 @@ echo "== tmcwatch run (log: $top/tmcwatch.log)"
 daemon=$!
 trap 'kill -TERM $daemon 2>/dev/null; wait $daemon' EXIT
 sleep 0.5
-templates=$(grep -o '^  "[A-Za-z0-9_.-]*": {' "$top/conf/template.json" | cut -d'"' -f2)
-for t in $templates; do
-	"$BIN/tmc-enqueue" -c "$top/conf/config.json" -T "$t" -s demo -b "$top/site/originals" \
-		-p "$t-" -o demo >/dev/null <"$top/list"
+for t in thumbs archive; do
+	cat >"$top/job-$t.json" <<JSON
+{ "hires": { "site": "demo", "path_head": "/originals", "path_tail": "/2026/11",
+             "subdir": false, "include": ["*.jpg"] },
+  "template": "$t" }
+JSON
+	echo "== tmcwatch submit job-$t.json: seq $("$BIN/tmcwatch" -c "$top/conf/config.json" submit "$top/job-$t.json")"
 done
 for _ in $(seq 1 100); do
 	left=$(find "$top/spool/stages" -mindepth 3 -maxdepth 3 \( -name new -o -name cur \) \
 		-exec find {} -mindepth 1 -maxdepth 1 \; | wc -l)
-	[ "$left" -eq 0 ] && break
+	jobs=$(find "$top/spool/req" "$top/spool/proc" -maxdepth 1 -type f ! -name '*.*' | wc -l)
+	[ "$left" -eq 0 ] && [ "$jobs" -eq 0 ] && break
 	sleep 0.2
 done
 echo "== what came out"
 (cd "$top/site" && find . -type f ! -path './originals/*' | sort)
+echo "== TMC's result rows (done/<seq>.result: file, steps, created, warnings)"
+cat "$top"/spool/done/*.result
 echo "== tmcwatch status"
 "$BIN/tmcwatch" -c "$top/conf/config.json" status
 if [ -n "${DEMO_SECONDS:-}" ]; then

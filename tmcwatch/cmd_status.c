@@ -51,9 +51,11 @@ daemon_running(const struct spool *sp)
 	return locked;
 }
 
-/* Entries of a folder not starting with '.'; newest one's name into newest. */
+/* Entries of a folder not starting with '.'; newest one's name into newest.
+ * jobs: count only job files (req/ proc/ done/ err/ also hold <seq>.file,
+ * .stat, .log, .ctrl, .result, .reason: a job file's name has no dot). */
 static int
-count_dir(int parent, const char *name, char *newest, size_t len)
+count_entries(int parent, const char *name, char *newest, size_t len, bool jobs)
 {
 	struct dirent *de;
 	struct stat st;
@@ -68,7 +70,7 @@ count_dir(int parent, const char *name, char *newest, size_t len)
 		return 0;
 	}
 	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.')
+		if (de->d_name[0] == '.' || (jobs && strchr(de->d_name, '.')))
 			continue;
 		n++;
 		if (newest && fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
@@ -79,6 +81,18 @@ count_dir(int parent, const char *name, char *newest, size_t len)
 	}
 	closedir(d);
 	return n;
+}
+
+static int
+count_dir(int parent, const char *name, char *newest, size_t len)
+{
+	return count_entries(parent, name, newest, len, false);
+}
+
+static int
+count_jobs(int parent, const char *name)
+{
+	return count_entries(parent, name, NULL, 0, true);
 }
 
 static void
@@ -226,10 +240,10 @@ status_collect(struct status *s, const struct spool *sp)
 	s->running = daemon_running(sp);
 	stages_count(s, sp);
 	workers_each(sp, worker_line, s);
-	s->req = count_dir(sp->fd, "req", NULL, 0);
-	s->proc = count_dir(sp->fd, "proc", NULL, 0);
-	s->done = count_dir(sp->fd, "done", NULL, 0);
-	s->err = count_dir(sp->fd, "err", NULL, 0);
+	s->req = count_jobs(sp->fd, "req");
+	s->proc = count_jobs(sp->fd, "proc");
+	s->done = count_jobs(sp->fd, "done");
+	s->err = count_jobs(sp->fd, "err");
 	s->cb_wait = count_dir(sp->fd, "outbox/new", NULL, 0) + count_dir(sp->fd, "outbox/cur", NULL, 0);
 	s->cb_err = count_dir(sp->fd, "outbox/err", NULL, 0);
 }

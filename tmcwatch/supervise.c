@@ -4,10 +4,15 @@
  * the systemd watchdog. SIGTERM/SIGINT: children get SIGTERM (they finish
  * the item in hand), stragglers SIGKILL after STOP_GRACE_MS, then every
  * stage is recovered, so an item is finished or back in new/, never lost.
- * SIGHUP: reload; a configuration with errors is refused and logged, and
- * the running one stays.
+ * SIGHUP: the log file is reopened (logrotate); if config.json or
+ * template.json changed, the configuration is reloaded (one with errors is
+ * refused and logged, and the running one stays) and the children are
+ * replaced, each after the item in hand; if not, the children only reopen
+ * their logs, so a daily rotation restarts nothing.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -28,7 +33,28 @@ struct sup {
 	int sigfd;
 	bool stopping;
 	int64_t kill_at_ms;
+	char *conf_text, *tpl_text;  /* the files as last loaded, to see a change */
 };
+
+static char *
+read_text(const char *path)
+{
+	return file_read_at(AT_FDCWD, path, 64 << 20, NULL) ?: xstrdup("");
+}
+
+/* Did either file change since the running configuration was loaded? */
+static bool
+conf_changed(struct sup *s)
+{
+	char *c = read_text(s->conf->path), *t = read_text(s->conf->tpl_path);
+	bool changed = strcmp(c, s->conf_text) != 0 || strcmp(t, s->tpl_text) != 0;
+
+	free(s->conf_text);
+	free(s->tpl_text);
+	s->conf_text = c;
+	s->tpl_text = t;
+	return changed;
+}
 
 static void
 recover_stage(struct sup *s, int t, int j, bool all)
@@ -57,8 +83,12 @@ on_death(struct child *c, void *arg)
 	struct sup *s = arg;
 
 	workers_forget(s->sp, c->pid);
-	if (c->spec.tpl_idx >= 0 && !c->retired && (size_t)c->spec.tpl_idx < s->conf->ntemplates)
-		recover_stage(s, c->spec.tpl_idx, c->spec.step_idx, false);
+	if (c->spec.tpl_idx < 0 || c->retired || (size_t)c->spec.tpl_idx >= s->conf->ntemplates)
+		return;
+	/* its claim is in its own stage; a handoff it committed but did not
+	 * finish is in a later stage's tmp/ */
+	for (size_t j = 0; j < s->conf->templates[c->spec.tpl_idx].nsteps; j++)
+		recover_stage(s, c->spec.tpl_idx, (int)j, false);
 }
 
 static void
@@ -68,6 +98,13 @@ reload(struct sup *s)
 	struct conf nc = {0};
 	struct plan p;
 
+	if (s->conf->log_file)
+		log_open_file(s->conf->log_file);
+	if (!conf_changed(s)) {
+		log_info("SIGHUP: configuration unchanged; logs reopened");
+		children_signal(&s->cs, SIGHUP);
+		return;
+	}
 	if (conf_load(&nc, s->conf->path, s->o->tpl_path, &errs) + conf_check(&nc, &errs) > 0) {
 		for (size_t i = 0; i < errs.n; i++)
 			log_warnx("%s", errs.msg[i]);
@@ -179,6 +216,8 @@ supervise(const struct opts *o, struct conf *conf, struct spool *sp)
 
 	if ((s.sigfd = signals_block()) < 0)
 		fatal("signalfd");
+	s.conf_text = read_text(conf->path);
+	s.tpl_text = read_text(conf->tpl_path);
 	recover_all(&s);
 	plan_build(&p, conf);
 	children_adopt(&s.cs, &p);
@@ -203,6 +242,8 @@ supervise(const struct opts *o, struct conf *conf, struct spool *sp)
 	}
 	recover_all(&s);
 	children_free(&s.cs);
+	free(s.conf_text);
+	free(s.tpl_text);
 	close(s.sigfd);
 	log_info("stopped");
 	return 0;

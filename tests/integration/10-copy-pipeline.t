@@ -3,7 +3,7 @@
 # folder with the same bytes, results are reported once per step, the spool
 # is empty afterwards, and status counts what happened.
 . "$TMC_SRC/tests/lib/tap.sh"
-plan 9
+plan 10
 
 write_config "$COPY3"
 make_inputs 300
@@ -20,6 +20,8 @@ is "$(spool_items "$SPOOL" new)$(spool_items "$SPOOL" cur)$(spool_items "$SPOOL"
 	"no item left in new/, cur/ or err/"
 is "$(cut -f1,2 "$SPOOL/proc/test1.log" | sort | uniq -d | wc -l) $(wc -l <"$SPOOL/proc/test1.log")" \
 	"0 900" "one result line per item and step"
+recs=$(cat "$SPOOL"/state/records/*.json | jq -c 'select(.outcome == "ok" and .origin == "job:test1" and (.ms | type) == "number")' | wc -l)
+is "$recs" 900 "a usage record (JSON line with outcome and ms) per step"
 "$BIN/tmcwatch" -c "$CONF" status >"$T_DIR/status"
 grep -q '^TMC status:running' "$T_DIR/status" && grep -q '^Total processed : 900$' "$T_DIR/status"
 ok $? "status: running, 900 processed"

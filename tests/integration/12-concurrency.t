@@ -18,6 +18,6 @@ stop_daemon
 is "$(count_files "$SITE/out")" "$N" "$N outputs"
 is "$(wc -l <"$SPOOL/proc/test1.log")" "$N" "$N result lines"
 is "$(cut -f1 "$SPOOL/proc/test1.log" | sort | uniq -d | wc -l)" 0 "no item processed twice"
-workers=$(grep -o 'tmc-copy\[[0-9]*\] one/00-Copy: t[0-9]* ' "$T_DIR/tmcwatch.log" | cut -d'[' -f2 | cut -d']' -f1 | sort -u | wc -l)
+workers=$(grep -o 'tmc-copy\[[0-9]*\] one/00-Copy: job:test1 t[0-9]* ' "$T_DIR/tmcwatch.log" | cut -d'[' -f2 | cut -d']' -f1 | sort -u | wc -l)
 test "$workers" -ge 2
 ok $? "the work was shared by $workers workers"

@@ -4,7 +4,7 @@
 # bad configuration on SIGHUP and keeps running, applies a good one, and
 # refuses a second daemon on the same spool.
 . "$TMC_SRC/tests/lib/tap.sh"
-plan 10
+plan 11
 export TMC_RESTART_DELAY_MS=100
 
 write_config "$COPY3"
@@ -35,6 +35,16 @@ ok $((! $?)) "no stage process outlives the supervisor"
 start_daemon
 wait_files "$SITE/out3" 1500 120
 check "after restart every original reached the last step" outputs_match out3
+
+# SIGHUP with nothing changed (logrotate): logs reopened, no stage restarted
+before=$(pgrep -f "tmc-copy -c $CONF" | sort | tr '\n' ' ')
+mv "$T_DIR/tmcwatch.log" "$T_DIR/tmcwatch.log.1"
+kill -HUP "$DAEMON"
+wait_for 10 grep -q 'configuration unchanged; logs reopened' "$T_DIR/tmcwatch.log"
+sleep 0.3
+after=$(pgrep -f "tmc-copy -c $CONF" | sort | tr '\n' ' ')
+test -n "$before" -a "$before" = "$after"
+ok $? "SIGHUP with an unchanged configuration reopens the log and restarts nothing"
 
 # reload: a bad configuration is refused, the running one stays
 cp "$CONF" "$T_DIR/good.json"

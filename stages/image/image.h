@@ -1,0 +1,82 @@
+/*
+ * image.h - tmc-image, the image stage: one process per (template, image
+ * step), GraphicsMagick's C API, plugged into the stage skeleton (worker.h).
+ *
+ * One item is: decode the original once (explicit coder chosen from magic
+ * bytes, JPEG size hint from the largest box the step's subtree needs) or
+ * read the previous step's pixels (pixels.raw), then orient, resize, ICC
+ * profiles, sharpen, watermark; hand the finished pixels on (next.raw) and
+ * write the output (flatten alpha for JPEG, strip, encode, atomic rename).
+ *
+ * Every function that can fail returns an enum stage_rc and writes a reason
+ * naming the file; none of them ends the process.
+ */
+#ifndef TMC_IMAGE_H
+#define TMC_IMAGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <magick/api.h>
+
+#include "geometry.h"
+#include "worker.h"
+
+#define IMAGE_DEFAULT_QUALITY 92  /* ImageMagick's default, what TMC's outputs got */
+#define IMAGE_MAX_PIXELS_FACTOR 4 /* decoded pixels limit = factor * conf big_pixels */
+
+/* What the header says about the item's input (prepare -> process). */
+struct image_hdr {
+	const char *coder;  /* "JPEG", "PNG", ...; "RAW" for pixels.raw */
+	unsigned long w, h; /* as stored (before EXIF orientation) */
+	int orientation;    /* EXIF orientation 1..8, 0 unknown */
+	bool valid;
+};
+
+/* One item in work. */
+struct image_run {
+	struct stage_ctx *ctx;
+	Image *img;
+	int quality;                  /* JPEG quality inherited down the chain */
+	unsigned long base_w, base_h; /* what the size box fits: the original's oriented
+	                               * header size, or the pixels' size */
+};
+
+/* load.c */
+const char *image_sniff(const unsigned char *buf, size_t len);
+enum stage_rc image_ping(const char *path, struct image_hdr *hdr, char *reason,
+                         size_t rlen);
+/* follow: the path may be a symbolic link (files from the config folder) */
+enum stage_rc image_read_source(const char *path, bool follow, const char *hint,
+                                Image **out, int *quality, char *reason, size_t rlen);
+enum stage_rc image_pixels_header(int dirfd, struct image_hdr *hdr, char *reason,
+                                  size_t rlen);
+enum stage_rc image_read_pixels(int dirfd, Image **out, int *quality, char *reason,
+                                size_t rlen);
+enum stage_rc image_write_pixels(int dirfd, const Image *img, int quality, char *reason,
+                                 size_t rlen);
+bool image_pixels_mpc(void); /* TMC_IMAGE_PIXELS=mpc: hand pixels on as MPC (bench) */
+enum stage_rc image_write_mpc(const char *dirpath, Image *img, int quality, char *reason,
+                              size_t rlen);
+enum stage_rc image_read_mpc(const char *dirpath, bool ping, Image **out, int *quality,
+                             char *reason, size_t rlen);
+/* GraphicsMagick's exception as text, and the rc it means. */
+enum stage_rc image_exception(const ExceptionInfo *e, const char *what, char *reason,
+                              size_t rlen);
+
+/* ops.c: each may add a warning to ctx (ctx->warnings, ctx->reason) */
+enum stage_rc image_orient(struct image_run *r);
+enum stage_rc image_resize(struct image_run *r);
+enum stage_rc image_profiles(struct image_run *r);
+enum stage_rc image_sharpen(struct image_run *r);
+enum stage_rc image_watermark(struct image_run *r);
+enum stage_rc image_flatten(struct image_run *r);
+void image_warn(struct stage_ctx *ctx, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void image_ops_fini(void);
+
+/* save.c */
+const char *image_format_ext(const struct step *step); /* "jpg", "png", "webp" */
+enum stage_rc image_save(struct image_run *r, const char *path, bool exists);
+
+#endif

@@ -1,0 +1,272 @@
+/*
+ * main.c - tmc-image: the stage for one image step of one template.
+ *
+ *   tmc-image -c config.json [-t template.json] -T template -s step-index
+ *
+ * The skeleton (spool/worker.c) claims items and calls, per item:
+ * prepare() without a slot: read the header only (the original's, or the
+ * pixels handed in), refuse sizes over the pixel limit (decompression
+ * bombs), and ask for a big slot above conf->big_pixels; then process() in
+ * a slot: load, ops, hand pixels on, save (see image.h for the order).
+ *
+ * GraphicsMagick runs single-threaded (one worker per core is faster,
+ * PERFORMANCE.md point 5) under memory, map, disk and pixel limits;
+ * delegates, URLs and executing anything are refused by its
+ * confirm-access hook. Nothing an item does ends the process.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "image.h"
+
+static struct {
+	char id[ITEM_ID_MAX]; /* the item prepare() read the header of */
+	struct image_hdr hdr;
+	char hint[64];
+	long long mem[2]; /* bytes: normal, big */
+	long long max_pixels;
+} img_state;
+
+static MagickPassFail
+confirm_access(const ConfirmAccessMode mode, const char *path, ExceptionInfo *ex)
+{
+	if (mode == FileReadConfirmAccessMode || mode == FileWriteConfirmAccessMode)
+		return MagickPass;
+	ThrowException(ex, DelegateError, "access refused by tmc-image", path);
+	return MagickFail;
+}
+
+static void
+image_limits(bool big)
+{
+	long long mem = img_state.mem[big ? 1 : 0];
+
+	SetMagickResourceLimit(MemoryResource, mem);
+	SetMagickResourceLimit(MapResource, 2 * mem); /* TMC: map = 2 x memory */
+}
+
+static int
+image_init(const struct conf *conf)
+{
+	ExceptionInfo ex;
+
+	GetExceptionInfo(&ex);
+	if (InitializeMagickEx(NULL, MAGICK_OPT_NO_SIGNAL_HANDER, &ex) != MagickPass) {
+		log_warnx("GraphicsMagick: %s",
+		          ex.reason ? ex.reason : "initialisation failed");
+		DestroyExceptionInfo(&ex);
+		return -1;
+	}
+	DestroyExceptionInfo(&ex);
+	MagickSetConfirmAccessHandler(confirm_access);
+	img_state.mem[0] =
+	    (long long)(conf->imagick_mem[0] > 0 ? conf->imagick_mem[0] : 512) << 20;
+	img_state.mem[1] =
+	    (long long)(conf->imagick_mem[1] > 0 ? conf->imagick_mem[1] : 2048) << 20;
+	img_state.max_pixels = IMAGE_MAX_PIXELS_FACTOR *
+	                       (conf->big_pixels > 0 ? conf->big_pixels : 100000000L);
+	SetMagickResourceLimit(ThreadsResource, 1);
+	SetMagickResourceLimit(PixelsResource, img_state.max_pixels);
+	SetMagickResourceLimit(DiskResource, 4 * img_state.mem[1]);
+	image_limits(false);
+	return 0;
+}
+
+static void
+image_fini(void)
+{
+	image_ops_fini();
+	DestroyMagick();
+}
+
+/* Pixels libjpeg will decode for this hint (GraphicsMagick scales by 1/2,
+ * 1/4 or 1/8 while the result still covers the hint). */
+static double
+decoded_pixels(const struct image_hdr *hdr, const char *hint)
+{
+	unsigned long hw, hh, s = 1;
+
+	if (strcmp(hdr->coder, "JPEG") == 0 && sscanf(hint, "%lux%lu", &hw, &hh) == 2 &&
+	    hw && hh) {
+		unsigned long f = hdr->w / hw < hdr->h / hh ? hdr->w / hw : hdr->h / hh;
+
+		while (s * 2 <= f && s < 8)
+			s *= 2;
+	}
+	return (double)hdr->w * (double)hdr->h / (double)(s * s);
+}
+
+static enum stage_rc
+image_prepare(struct stage_ctx *ctx)
+{
+	struct image_hdr *hdr = &img_state.hdr;
+	const char *src = stage_source_path(ctx);
+	enum stage_rc rc;
+
+	snprintf(img_state.id, sizeof(img_state.id), "%s", ctx->item->id);
+	img_state.hint[0] = '\0';
+	if (ctx->has_pixels && faccessat(ctx->item->dirfd, "pixels.mpc", F_OK, 0) == 0) {
+		Image *img = NULL;
+		int q;
+
+		if ((rc = image_read_mpc(ctx->item->path, true, &img, &q, ctx->reason,
+		                         sizeof(ctx->reason))) == STAGE_OK) {
+			*hdr =
+			    (struct image_hdr){"MPC", img->columns, img->rows, 1, true};
+			DestroyImage(img);
+		}
+	} else if (ctx->has_pixels)
+		rc = image_pixels_header(ctx->item->dirfd, hdr, ctx->reason,
+		                         sizeof(ctx->reason));
+	else if (src == NULL) {
+		snprintf(ctx->reason, sizeof(ctx->reason), "ticket has no source path");
+		return STAGE_PERMFAIL;
+	} else
+		rc = image_ping(src, hdr, ctx->reason, sizeof(ctx->reason));
+	if (rc != STAGE_OK)
+		return rc;
+	if (!ctx->has_pixels)
+		image_hint(ctx->tpl, ctx->step_idx, path_ext(src), hdr->w, hdr->h,
+		           hdr->orientation, img_state.hint, sizeof(img_state.hint));
+	if (decoded_pixels(hdr, img_state.hint) > (double)img_state.max_pixels) {
+		snprintf(
+		    ctx->reason, sizeof(ctx->reason),
+		    "%s: %lux%lu %s would decode to %.0f MP, over the limit of %lld MP "
+		    "(decompression bomb?)",
+		    ctx->has_pixels ? "pixels.raw" : src, hdr->w, hdr->h, hdr->coder,
+		    decoded_pixels(hdr, img_state.hint) / 1e6,
+		    img_state.max_pixels / 1000000);
+		return STAGE_PERMFAIL;
+	}
+	ctx->big = (double)hdr->w * (double)hdr->h > (double)ctx->conf->big_pixels;
+	return STAGE_OK;
+}
+
+static enum stage_rc
+image_load(struct image_run *r)
+{
+	struct stage_ctx *ctx = r->ctx;
+	struct image_hdr *hdr = &img_state.hdr;
+	enum stage_rc rc;
+
+	if (ctx->has_pixels) {
+		if (strcmp(hdr->coder, "MPC") == 0)
+			rc = image_read_mpc(ctx->item->path, false, &r->img, &r->quality,
+			                    ctx->reason, sizeof(ctx->reason));
+		else
+			rc = image_read_pixels(ctx->item->dirfd, &r->img, &r->quality,
+			                       ctx->reason, sizeof(ctx->reason));
+		if (rc == STAGE_OK) {
+			r->base_w = r->img->columns;
+			r->base_h = r->img->rows;
+		}
+		return rc;
+	}
+	rc = image_read_source(stage_source_path(ctx), false, img_state.hint, &r->img,
+	                       &r->quality, ctx->reason, sizeof(ctx->reason));
+	if (rc != STAGE_OK)
+		return rc;
+	/* fit from the header's size, so a hinted decode gives the same output size */
+	bool swap = r->img->orientation >= LeftTopOrientation &&
+	            r->img->orientation <= LeftBottomOrientation;
+	r->base_w = hdr->valid ? (swap ? hdr->h : hdr->w) : r->img->columns;
+	r->base_h = hdr->valid ? (swap ? hdr->w : hdr->h) : r->img->rows;
+	return image_orient(r);
+}
+
+static enum stage_rc
+image_steps(struct image_run *r)
+{
+	enum stage_rc rc;
+
+	if ((rc = image_resize(r)) != STAGE_OK || (rc = image_profiles(r)) != STAGE_OK ||
+	    (rc = image_sharpen(r)) != STAGE_OK || (rc = image_watermark(r)) != STAGE_OK)
+		return rc;
+	return STAGE_OK;
+}
+
+static enum stage_rc
+image_process(struct stage_ctx *ctx)
+{
+	const struct step *step = ctx->step;
+	struct image_run r = {.ctx = ctx, .quality = 0};
+	char out[PATH_MAX];
+	bool save = step->save, exists = false;
+	struct stat st;
+	int64_t t[4];
+	enum stage_rc rc;
+
+	if (image_format_ext(step) == NULL) {
+		snprintf(ctx->reason, sizeof(ctx->reason),
+		         "step %s: unsupported format \"%s\"", step->name, step->format);
+		return STAGE_PERMFAIL;
+	}
+	if (strcmp(img_state.id, ctx->item->id) != 0 &&
+	    (rc = image_prepare(ctx)) != STAGE_OK)
+		return rc;
+	if (save) {
+		if (stage_output_path(ctx, image_format_ext(step), out, sizeof(out),
+		                      ctx->reason, sizeof(ctx->reason)) < 0)
+			return STAGE_PERMFAIL;
+		exists = lstat(out, &st) == 0;
+		if (exists && !stage_overwrite(ctx)) {
+			log_info("%s exists, not overwritten", out);
+			save = false;
+			if (!ctx->wants_pixels)
+				return STAGE_OK;
+		}
+	}
+	image_limits(ctx->big);
+	t[0] = now_ms_mono();
+	if ((rc = image_load(&r)) != STAGE_OK)
+		goto end;
+	t[1] = now_ms_mono();
+	if ((rc = image_steps(&r)) != STAGE_OK)
+		goto end;
+	t[2] = now_ms_mono();
+	if (step->comp > 50 && step->comp < 100)
+		r.quality = step->comp;
+	else if (r.quality <= 0 || r.quality > 100)
+		r.quality = IMAGE_DEFAULT_QUALITY;
+	if (ctx->wants_pixels && image_pixels_mpc())
+		rc = image_write_mpc(ctx->item->path, r.img, r.quality, ctx->reason,
+		                     sizeof(ctx->reason));
+	else if (ctx->wants_pixels)
+		rc = image_write_pixels(ctx->item->dirfd, r.img, r.quality, ctx->reason,
+		                        sizeof(ctx->reason));
+	if (rc != STAGE_OK)
+		goto end;
+	t[3] = now_ms_mono();
+	if (save)
+		rc = image_save(&r, out, exists);
+	log_debug("%s: load %lldms (hint %s) ops %lldms pixels %lldms save %lldms",
+	          ctx->item->id, (long long)(t[1] - t[0]),
+	          img_state.hint[0] ? img_state.hint : "none", (long long)(t[2] - t[1]),
+	          (long long)(t[3] - t[2]), (long long)(now_ms_mono() - t[3]));
+end:
+	if (r.img)
+		DestroyImage(r.img);
+	img_state.id[0] = '\0';
+	image_limits(false);
+	return rc;
+}
+
+static const struct stage_ops image_ops = {
+    .name = "tmc-image",
+    .init = image_init,
+    .prepare = image_prepare,
+    .process = image_process,
+    .fini = image_fini,
+    .pixels = true,
+};
+
+int
+main(int argc, char **argv)
+{
+	return stage_main(argc, argv, &image_ops);
+}

@@ -1,0 +1,6 @@
+# tmc-image: the image stage (GraphicsMagick C API)
+PROGRAMS += tmc-image
+tmc-image_SRCS := $(wildcard stages/image/*.c)
+tmc-image_LIBS := $(shell pkg-config --libs GraphicsMagick) -lm
+tmc-image_CFLAGS := $(shell pkg-config --cflags GraphicsMagick)
+tmc-image_USES := stage conf spool

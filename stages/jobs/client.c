@@ -1,0 +1,357 @@
+/*
+ * client.c - one job in proc/ (TMC's "client", TMC-REFERENCE 1.5), from
+ * adoption to closing. Called by main.c (jobs found in proc/ at start) and
+ * intake.c (jobs taken from req/).
+ *
+ * Adoption, in order: the journal's markers (a close that a crash cut
+ * short is only finished); the ctrl file's start-up words; the file list
+ * (proc/<seq>.file: uploaded for filelist jobs, else made by a scan that is
+ * redone from scratch when it never finished, TMC 10.2); then every path
+ * of the list checked, the journal's rows, done/<seq>.result reconciled,
+ * "dispatched" from .stat, and the whole log read. A job therefore resumes
+ * from its per-file results, never from line 0 (TMC 10.1, 10.3).
+ *
+ * A job ends when every file has a row (done/), or, for stop, cancel and
+ * error, when its files in flight have finished (req/, done/, err/).
+ * Failures of the environment (a folder that cannot be read) send the job
+ * to err/ with the reason; nothing here is fatal.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "jobs.h"
+
+#define SCAN_BUDGET 4096
+
+struct tplstages *
+tplstages_get(struct jobsd *d, const struct template *tpl)
+{
+	struct tplstages *ts;
+
+	for (size_t i = 0; i < d->nts; i++)
+		if (d->ts[i]->tpl == tpl)
+			return d->ts[i];
+	ts = xcalloc(1, sizeof(*ts));
+	ts->sp = &d->sp;
+	ts->tpl = tpl;
+	ts->sd = xcalloc(tpl->nsteps, sizeof(*ts->sd));
+	for (size_t s = 0; s < tpl->nsteps; s++)
+		ts->sd[s].fd = -1;
+	d->ts = xreallocarray(d->ts, d->nts + 1, sizeof(*d->ts));
+	d->ts[d->nts++] = ts;
+	return ts;
+}
+
+struct stage_dir *
+tplstages_dir(struct tplstages *ts, int s)
+{
+	struct stage_dir *sd = &ts->sd[s];
+
+	if (sd->fd < 0 &&
+	    stage_open(sd, ts->sp, ts->tpl->name, s, ts->tpl->steps[s].name, true) < 0) {
+		sd->fd = -1;
+		return NULL;
+	}
+	return sd;
+}
+
+void
+tplstages_free(struct jobsd *d)
+{
+	for (size_t i = 0; i < d->nts; i++) {
+		for (size_t s = 0; s < d->ts[i]->tpl->nsteps; s++)
+			if (d->ts[i]->sd[s].fd >= 0)
+				stage_close(&d->ts[i]->sd[s]);
+		free(d->ts[i]->sd);
+		free(d->ts[i]);
+	}
+	xfree(&d->ts);
+	d->nts = 0;
+}
+
+static void
+job_error(struct job *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+job_error(struct job *j, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(j->reason, sizeof(j->reason), fmt, ap);
+	va_end(ap);
+	log_warnx("job %s: %s", j->seq, j->reason);
+	j->mode = JM_ERROR;
+}
+
+/* proc/<seq>.file (done/ when a crash cut a close short): 1 loaded, 0 none. */
+static int
+list_load(struct jobsd *d, struct job *j)
+{
+	char name[SEQ_MAX + 16];
+	size_t len = 0;
+	char *buf;
+
+	snprintf(name, sizeof(name), "%s.file", j->seq);
+	buf = file_read_at(d->procfd, name, (size_t)1 << 30, &len);
+	if (buf == NULL && errno == ENOENT && j->closed_mark)
+		buf = file_read_at(d->donefd, name, (size_t)1 << 30, &len);
+	if (buf == NULL && errno == ENOENT)
+		return 0;
+	if (buf == NULL) {
+		job_error(j, "proc/%s: %s", name, strerror(errno));
+		return -1;
+	}
+	j->listbuf = buf;
+	j->total = jm_list_split(buf, len, &j->rel);
+	return 1;
+}
+
+static int
+list_check(struct job *j)
+{
+	char reason[REASON_MAX];
+
+	for (size_t i = 0; i < j->total; i++) {
+		if (jobspec_check_file(&j->spec, j->rel[i], reason, sizeof(reason)) < 0) {
+			job_error(j, "proc/%s.file, file %zu: %s", j->seq, i + 1, reason);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void
+stat_resume(struct jobsd *d, struct job *j)
+{
+	char name[SEQ_MAX + 16], *buf;
+	long long v[3];
+
+	snprintf(name, sizeof(name), "%s.stat", j->seq);
+	if ((buf = file_read_at(d->procfd, name, 256, NULL)) == NULL)
+		return;
+	if (jm_stat_parse(buf, v) == 0 && v[1] > 0)
+		j->dispatched = (size_t)v[1] < j->total ? (size_t)v[1] : j->total;
+	free(buf);
+	for (size_t i = 0; i < j->dispatched; i++)
+		j->ndone_disp += j->files[i].done != 0;
+}
+
+/* The list is there: results, position, log. */
+static void
+job_ready(struct jobsd *d, struct job *j)
+{
+	j->files = xcalloc(j->total + 1, sizeof(*j->files));
+	if (results_open(d, j) < 0)
+		job_error(j, "cannot open its result files (see the log)");
+	else if (!j->closed_mark)
+		list_check(j);
+	stat_resume(d, j);
+	results_read_log(d, j);
+	if (!j->closed_mark)
+		track_redrive(d, j);
+	j->last_line_ms = now_ms_mono();
+	j->stat_dirty = true;
+	results_flush(d, j);
+	if (!j->closed_mark)
+		results_stat(d, j, true);
+	log_info("job %s: %zu files, %zu dispatched, %zu finished, template %s", j->seq, j->total,
+		 j->dispatched, j->ndone, j->spec.tpl->name);
+}
+
+static void
+scan_tmpname(char *buf, size_t len, const char *seq)
+{
+	snprintf(buf, len, ".%s.file.tmp", seq);
+}
+
+static void
+scan_begin(struct jobsd *d, struct job *j)
+{
+	char tmp[SEQ_MAX + 16], reason[REASON_MAX];
+
+	scan_tmpname(tmp, sizeof(tmp), j->seq);
+	j->scanfd = openat(d->procfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+			   0644);
+	if (j->scanfd < 0) {
+		job_error(j, "proc/%s: %s", tmp, strerror(errno));
+		return;
+	}
+	if ((j->scan = scan_start(&j->spec, j->scanfd, reason, sizeof(reason))) == NULL) {
+		job_error(j, "%s", reason);
+		close(j->scanfd);
+		j->scanfd = -1;
+		unlinkat(d->procfd, tmp, 0);
+	}
+}
+
+/* keep: the list is complete, rename it into place (TMC 10.2: atomic). */
+static int
+scan_end(struct jobsd *d, struct job *j, bool keep)
+{
+	char tmp[SEQ_MAX + 16], name[SEQ_MAX + 16];
+	int r = 0;
+
+	scan_tmpname(tmp, sizeof(tmp), j->seq);
+	snprintf(name, sizeof(name), "%s.file", j->seq);
+	scan_free(&j->scan);
+	if (keep && (fsync(j->scanfd) < 0 || renameat(d->procfd, tmp, d->procfd, name) < 0 ||
+		     fsync(d->procfd) < 0)) {
+		job_error(j, "proc/%s: %s", name, strerror(errno));
+		r = -1;
+	}
+	close(j->scanfd);
+	j->scanfd = -1;
+	if (!keep || r < 0)
+		unlinkat(d->procfd, tmp, 0);
+	return r;
+}
+
+static void
+job_scan(struct jobsd *d, struct job *j)
+{
+	char reason[REASON_MAX];
+	int r;
+
+	if (j->mode == JM_STOP || j->mode == JM_ERROR) {
+		scan_end(d, j, false);
+		return;
+	}
+	if ((r = scan_step(j->scan, SCAN_BUDGET, reason, sizeof(reason))) < 0) {
+		scan_end(d, j, false);
+		job_error(j, "%s", reason);
+	} else if (r == 1) {
+		log_info("job %s: scan found %zu files", j->seq, scan_count(j->scan));
+		if (scan_end(d, j, true) == 0 && list_load(d, j) > 0)
+			job_ready(d, j);
+	}
+}
+
+/* Start-up words of the ctrl file (TMC 1.5 step 2, fixed): "stopped" and
+ * "resume" are consumed; "stop" of a job just taken from req/ too; the
+ * rest is what ctrl_apply() does on every tick. */
+static void
+ctrl_initial(struct jobsd *d, struct job *j, bool from_req)
+{
+	char reason[REASON_MAX], name[SEQ_MAX + 16];
+	enum ctrl_cmd c = ctrl_read(d, j->seq, false, NULL, reason, sizeof(reason));
+
+	if (c == CTRL_STOPPED || c == CTRL_RESUME || (c == CTRL_STOP && from_req)) {
+		snprintf(name, sizeof(name), "%s.ctrl", j->seq);
+		if (unlinkat(d->procfd, name, 0) < 0 && errno != ENOENT)
+			log_warn("%s/proc/%s", d->sp.path, name);
+	}
+	ctrl_apply(d, j, false);
+}
+
+struct job *
+job_adopt(struct jobsd *d, const char *seq, struct jobspec *spec, bool from_req)
+{
+	struct job *j = xcalloc(1, sizeof(*j));
+	int r;
+
+	snprintf(j->seq, sizeof(j->seq), "%s", seq);
+	j->spec = *spec;
+	memset(spec, 0, sizeof(*spec));
+	j->ts = tplstages_get(d, j->spec.tpl);
+	j->logfd = j->rowsfd = j->resultfd = j->scanfd = -1;
+	j->mode = JM_RUN;
+	log_info("new client added:%s%s", seq, from_req ? "" : " (adopted from proc/)");
+	if (results_journal(d, j) < 0)
+		job_error(j, "cannot open proc/%s.rows", seq);
+	if ((r = list_load(d, j)) > 0)
+		job_ready(d, j);
+	else if (r == 0 && j->spec.filelist && !j->closed_mark)
+		job_error(j, "hires.filelist is true, but %s.file does not exist.", seq);
+	else if (r == 0 && !j->closed_mark && j->mode != JM_ERROR)
+		scan_begin(d, j);
+	if (!j->closed_mark && j->mode != JM_ERROR)
+		ctrl_initial(d, j, from_req);
+	return j;
+}
+
+static int
+job_maybe_close(struct jobsd *d, struct job *j)
+{
+	bool drained = j->scan == NULL && (j->files == NULL || track_inflight(j) == 0);
+	enum close_kind kind;
+
+	if (j->closed_mark) {
+		kind = j->close_kind;
+	} else if (j->mode == JM_RUN || j->mode == JM_PAUSE) {
+		if (j->files == NULL || j->ndone < j->total)
+			return 0;
+		kind = CLOSE_DONE;
+	} else if (!drained || (j->mode == JM_CANCEL && j->files == NULL)) {
+		return 0;
+	} else {
+		kind = j->mode == JM_CANCEL ? CLOSE_CANCEL : j->mode == JM_STOP ? CLOSE_STOP
+										: CLOSE_ERROR;
+	}
+	finish_close(d, j, kind);
+	return 1;
+}
+
+int
+job_work(struct jobsd *d, struct job *j, bool tick)
+{
+	if (j->scan)
+		job_scan(d, j);
+	if (tick && !j->closed_mark)
+		ctrl_apply(d, j, false);
+	if (j->files && !j->closed_mark) {
+		results_read_log(d, j);
+		track_resolve(d, j, tick);
+		track_emit(d, j);
+	}
+	results_flush(d, j);
+	results_stat(d, j, false);
+	return job_maybe_close(d, j);
+}
+
+int
+job_timeout(const struct job *j)
+{
+	if (j->scan)
+		return 0;
+	return j->stat_dirty ? 100 : -1;
+}
+
+static void
+close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+void
+job_free(struct job **jp)
+{
+	struct job *j = *jp;
+
+	if (j == NULL)
+		return;
+	scan_free(&j->scan);
+	close_fd(&j->logfd);
+	close_fd(&j->rowsfd);
+	close_fd(&j->resultfd);
+	close_fd(&j->scanfd);
+	for (size_t i = 0; j->files && i < j->total; i++)
+		free(j->files[i].res);
+	free(j->files);
+	free(j->rel);
+	free(j->listbuf);
+	sb_free(&j->logpart);
+	sb_free(&j->jbuf);
+	sb_free(&j->rbuf);
+	sb_free(&j->journal);
+	jobspec_free(&j->spec);
+	free(j);
+	*jp = NULL;
+}

@@ -1,0 +1,195 @@
+/*
+ * finish.c - closing a job: the file moves of TMC's close() (TMC-REFERENCE
+ * 1.6) and the callback for tmc-notify (8).
+ *
+ *   done     proc/<seq> -> done/<seq>, proc/<seq>.file -> done/<seq>.file;
+ *            .stat, .log stay in proc/; a leftover ctrl is removed
+ *   cancel   the undispatched files get "<src>\t0\t0\t0" rows (TMC 10.5),
+ *            proc/<seq>.ctrl ({"status":"cancelled","pos":..,"cnt":..}) ->
+ *            done/<seq>.ctrl, proc/<seq> -> done/<seq>; .file stays
+ *   error    err/<seq>.reason written, proc/<seq> -> err/<seq>
+ *   stop     {"status":"stopped","pos":..,"cnt":..} in proc/<seq>.ctrl,
+ *            proc/<seq> -> req/<seq> (TMC's requeue; no callback)
+ *
+ * Crash safety: the rows are complete and fsynced, then "#close <kind>" is
+ * appended to the journal, then the callback is queued and "#callback"
+ * appended, then the files move, the job file last. A job still in proc/
+ * whose journal says "#close" is only closed again: every step above is
+ * idempotent, and the callback is never queued twice.
+ *
+ * Callback (outbox/new/<seq>/callback, ticket format, built in outbox/tmp):
+ * url, seq, result, count, processed, created, warn. count = files of the
+ * list; processed = files with a real row (cancel rows not counted);
+ * created, warn = sums over the rows (TMC: warn is the sum of warnings);
+ * result = 1 only for a job that ended normally with every file processed,
+ * no warning and at least one file (TMC 8; 0 for cancelled jobs, 10.5).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "jobs.h"
+
+static const char *kind_names[] = {"done", "cancelled", "error", "stopped"};
+
+static void
+cancel_rows(struct job *j)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < j->total; i++) {
+		if (!j->files[i].done) {
+			results_file_done(j, i, true);
+			n++;
+		}
+	}
+	if (n)
+		log_info("job %s: %zu files not converted (cancelled)", j->seq, n);
+}
+
+static int
+callback_publish(struct jobsd *d, const char *seq, const char *text, size_t len)
+{
+	char tmp[SEQ_MAX + 32];
+	int tmpfd = openat(d->outfd, "tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int newfd = openat(d->outfd, "new", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd = -1, r = -1;
+
+	snprintf(tmp, sizeof(tmp), "%s.%d", seq, (int)getpid());
+	if (tmpfd < 0 || newfd < 0 || rmtree_at(tmpfd, tmp) < 0 || mkdirat(tmpfd, tmp, 0755) < 0)
+		goto out;
+	if ((fd = openat(tmpfd, tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+	    file_publish_at(fd, "callback", text, len, true) < 0)
+		goto out;
+	if (renameat2(tmpfd, tmp, newfd, seq, RENAME_NOREPLACE) < 0) {
+		if (errno != EEXIST && errno != ENOTEMPTY)
+			goto out;
+		rmtree_at(tmpfd, tmp); /* queued before a crash */
+	}
+	r = fsync(newfd);
+out:
+	if (r < 0)
+		log_warn("%s/outbox: queue the callback of job %s", d->sp.path, seq);
+	if (fd >= 0)
+		close(fd);
+	if (tmpfd >= 0)
+		close(tmpfd);
+	if (newfd >= 0)
+		close(newfd);
+	return r;
+}
+
+static int
+callback_queue(struct jobsd *d, struct job *j, enum close_kind kind)
+{
+	bool ok = kind == CLOSE_DONE && j->nprocessed == j->total && j->warn == 0 &&
+		  j->nprocessed > 0;
+	struct ticket t = {0};
+	size_t len;
+	char *text;
+	int r;
+
+	ticket_set(&t, "url", j->spec.callback);
+	ticket_set(&t, "seq", j->seq);
+	ticket_set(&t, "result", ok ? "1" : "0");
+	ticket_setf(&t, "count", "%zu", j->total);
+	ticket_setf(&t, "processed", "%zu", j->nprocessed);
+	ticket_setf(&t, "created", "%lld", j->created);
+	ticket_setf(&t, "warn", "%lld", j->warn);
+	text = ticket_format(&t, &len);
+	r = callback_publish(d, j->seq, text, len);
+	free(text);
+	ticket_free(&t);
+	return r;
+}
+
+static void
+move(struct jobsd *d, int from, const char *fromdir, int to, const char *name)
+{
+	if (renameat(from, name, to, name) < 0 && errno != ENOENT)
+		log_warn("%s/%s/%s: move", d->sp.path, fromdir, name);
+}
+
+static void
+finish_move(struct jobsd *d, struct job *j, enum close_kind kind)
+{
+	char name[SEQ_MAX + 16], text[REASON_MAX + 2];
+	long long pos = (long long)j->dispatched, cnt = (long long)j->total;
+
+	snprintf(name, sizeof(name), "%s.ctrl", j->seq);
+	if (kind == CLOSE_DONE) {
+		snprintf(name, sizeof(name), "%s.file", j->seq);
+		move(d, d->procfd, "proc", d->donefd, name);
+		snprintf(name, sizeof(name), "%s.ctrl", j->seq);
+		unlinkat(d->procfd, name, 0);
+	} else if (kind == CLOSE_CANCEL) {
+		ctrl_write(d, j->seq, "cancelled", pos, cnt);
+		move(d, d->procfd, "proc", d->donefd, name);
+	} else if (kind == CLOSE_ERROR) {
+		snprintf(name, sizeof(name), "%s.reason", j->seq);
+		snprintf(text, sizeof(text), "%s\n", j->reason);
+		if (file_publish_at(d->errfd, name, text, strlen(text), true) < 0)
+			log_warn("%s/err/%s", d->sp.path, name);
+	} else {
+		ctrl_write(d, j->seq, j->stop_paused ? "paused" : "stopped", pos, cnt);
+	}
+	move(d, d->procfd, "proc",
+	     kind == CLOSE_ERROR ? d->errfd : kind == CLOSE_STOP ? d->reqfd : d->donefd, j->seq);
+}
+
+void
+finish_close(struct jobsd *d, struct job *j, enum close_kind kind)
+{
+	char line[REASON_MAX + 32], name[SEQ_MAX + 16];
+
+	if (!j->closed_mark) {
+		if (kind == CLOSE_CANCEL && j->files)
+			cancel_rows(j);
+		results_flush(d, j);
+		if (j->files)
+			results_stat(d, j, true);
+		if (j->resultfd >= 0 && fsync(j->resultfd) < 0)
+			log_warn("%s/done/%s.result", d->sp.path, j->seq);
+		for (char *p = j->reason; *p; p++)
+			if (*p == '\n')
+				*p = ' ';
+		snprintf(line, sizeof(line), "#close %d %s\n", (int)kind, j->reason);
+		if (kind != CLOSE_STOP)
+			results_mark(d, j, line);
+	}
+	if (kind != CLOSE_STOP && j->spec.callback && !j->cb_mark &&
+	    callback_queue(d, j, kind) == 0)
+		results_mark(d, j, "#callback\n");
+	finish_move(d, j, kind);
+	snprintf(name, sizeof(name), "%s.rows", j->seq);
+	if (kind != CLOSE_STOP && unlinkat(d->procfd, name, 0) < 0 && errno != ENOENT)
+		log_warn("%s/proc/%s", d->sp.path, name);
+	log_info("client finished:%s (%s): %zu files, %zu processed (success %zu, error %zu), "
+		 "created %lld, warnings %lld%s%s", j->seq, kind_names[kind], j->total,
+		 j->nprocessed, j->nsuccess, j->ndone - j->nsuccess, j->created, j->warn,
+		 kind == CLOSE_ERROR ? ": " : "", kind == CLOSE_ERROR ? j->reason : "");
+}
+
+int
+finish_reject(struct jobsd *d, int fromfd, const char *name, const char *seq, const char *reason)
+{
+	char rname[SEQ_MAX + 16], *text = xasprintf("%s\n", reason);
+	int r = 0;
+
+	snprintf(rname, sizeof(rname), "%s.reason", seq);
+	if (file_publish_at(d->errfd, rname, text, strlen(text), true) < 0)
+		log_warn("%s/err/%s", d->sp.path, rname);
+	if (renameat2(fromfd, name, d->errfd, seq, RENAME_NOREPLACE) < 0) {
+		log_warn("%s: move %s to err/%s", d->sp.path, name, seq);
+		unlinkat(d->errfd, rname, 0);
+		r = -1;
+	} else {
+		log_warnx("job %s moved to err/: %s", seq, reason);
+	}
+	free(text);
+	return r;
+}

@@ -1,0 +1,410 @@
+/*
+ * intake.c - req/: which files are jobs, when they are complete, their seq,
+ * and taking them, oldest first, while fewer than client_cnt run.
+ *
+ * Complete: a file renamed (IN_MOVED_TO) or linked (`tmcwatch submit`,
+ * tmc-httpd: IN_CREATE of a file that already holds a whole JSON object)
+ * into req/ is complete at once. A file written in place (cp, an editor)
+ * is taken once it was closed (IN_CLOSE_WRITE), left alone for a quiet
+ * period (CLOCK_MONOTONIC) and parses as a whole JSON object. One that does
+ * not parse is refused only after settle_ms without a write (an interrupted
+ * scp closes its file too), so a partially copied file is never taken nor
+ * refused; a file renamed into req/ is judged at once. Dot names and
+ * temporary names (*.part, *.tmp, *~, *.swp) are never looked at; entries
+ * that are not regular files are ignored with a warning.
+ *
+ * Seq: a name of 15 digits (TMC's yymmddHHMMSS + 3) is the job's seq, as
+ * TMC and `tmcwatch submit` name them, unless a job of that seq already
+ * ran (proc/, done/ or err/ has it: TMC sent the file to err/; here it gets
+ * a fresh seq and runs). Any other name ("myjob.json") gets a fresh unique
+ * seq: linked under it in req/ (link(2) never replaces) and the old name
+ * removed; the log says which.
+ *
+ * Checked when complete (jobspec.c) and again when taken: a job that is not
+ * JSON, misses a key, names an unknown site or template or climbs out of
+ * its root goes to err/<seq> with err/<seq>.reason; nothing else is
+ * affected. A waiting job whose ctrl says pause stays in req/ (a pause
+ * never moves the job file, TMC 10.4) until it is resumed.
+ *
+ * Beside jobs, req/<seq>.ctrl and req/<seq>.file are accepted for writers
+ * that may write only in req/ (TMC's API wrote proc/<seq>.file itself; both
+ * work): a complete ctrl is moved to proc/ at once, a list when its job is
+ * taken (a list already in proc/ wins).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "jobs.h"
+
+/* req/<seq>.ctrl and req/<seq>.file: a control request and a file list
+ * left beside a job by a writer that may write only in req/ (see
+ * tmcwatch-spool(5)). 1 ctrl, 2 list, 0 neither. */
+static int
+side_file(const char *name)
+{
+	const char *dot = strrchr(name, '.');
+	char seq[SEQ_MAX];
+
+	if (dot == NULL || (size_t)(dot - name) >= sizeof(seq))
+		return 0;
+	snprintf(seq, sizeof(seq), "%.*s", (int)(dot - name), name);
+	if (!jm_seq_ok(seq))
+		return 0;
+	return strcmp(dot, ".ctrl") == 0 ? 1 : strcmp(dot, ".file") == 0 ? 2 : 0;
+}
+
+/* A complete req/<seq>.ctrl goes where tmc-jobs reads it: proc/. */
+static void
+side_ctrl(struct jobsd *d, const char *name)
+{
+	if (renameat(d->reqfd, name, d->procfd, name) < 0 && errno != ENOENT)
+		log_warn("%s: move req/%s to proc/", d->sp.path, name);
+}
+
+/* The job is taken: its list in req/, if any, joins it in proc/. */
+static void
+side_list(struct jobsd *d, const char *seq)
+{
+	char name[SEQ_MAX + 16];
+
+	snprintf(name, sizeof(name), "%s.file", seq);
+	if (renameat2(d->reqfd, name, d->procfd, name, RENAME_NOREPLACE) < 0 && errno != ENOENT)
+		log_warn("%s: move req/%s to proc/ (proc/ has one: kept)", d->sp.path, name);
+}
+
+static struct cand *
+cand_find(struct jobsd *d, const char *name)
+{
+	for (size_t i = 0; i < d->ncands; i++)
+		if (strcmp(d->cands[i].name, name) == 0)
+			return &d->cands[i];
+	return NULL;
+}
+
+static struct cand *
+cand_add(struct jobsd *d, const char *name)
+{
+	struct cand *c = cand_find(d, name);
+
+	if (c)
+		return c;
+	d->cands = xreallocarray(d->cands, d->ncands + 1, sizeof(*d->cands));
+	c = &d->cands[d->ncands++];
+	memset(c, 0, sizeof(*c));
+	c->name = xstrdup(name);
+	return c;
+}
+
+static void
+cand_remove(struct jobsd *d, struct cand *c)
+{
+	free(c->name);
+	*c = d->cands[--d->ncands];
+}
+
+static bool
+seq_used(struct jobsd *d, const char *seq, bool upload)
+{
+	char name[SEQ_MAX + 16];
+	struct stat st;
+
+	snprintf(name, sizeof(name), "%s.file", seq);
+	return fstatat(d->procfd, seq, &st, AT_SYMLINK_NOFOLLOW) == 0 ||
+	       fstatat(d->donefd, seq, &st, AT_SYMLINK_NOFOLLOW) == 0 ||
+	       fstatat(d->errfd, seq, &st, AT_SYMLINK_NOFOLLOW) == 0 ||
+	       (upload && (fstatat(d->procfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 ||
+			   fstatat(d->reqfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0));
+}
+
+int
+seq_fresh(struct jobsd *d, int fromfd, const char *from, char *seq, size_t len)
+{
+	time_t now = time(NULL);
+	char stamp[16];
+	int start = (int)(now_ms_mono() % 1000);
+
+	strftime(stamp, sizeof(stamp), "%y%m%d%H%M%S", localtime(&now));
+	for (int k = 0; k < 1000; k++) {
+		snprintf(seq, len, "%s%03d", stamp, (start + k) % 1000);
+		if (seq_used(d, seq, true))
+			continue;
+		if (linkat(fromfd, from, d->reqfd, seq, 0) == 0) {
+			if (unlinkat(fromfd, from, 0) < 0)
+				log_warn("%s/req/%s", d->sp.path, from);
+			return 0;
+		}
+		if (errno != EEXIST)
+			break;
+	}
+	log_warn("%s/req/%s: no free seq", d->sp.path, from);
+	return -1;
+}
+
+/* A job that ran and was stopped (its journal is in proc/) keeps its name. */
+static bool
+requeued(struct jobsd *d, const char *name)
+{
+	char rows[SEQ_MAX + 16];
+	struct stat st;
+
+	if (!jm_seq_ok(name))
+		return false;
+	snprintf(rows, sizeof(rows), "%s.rows", name);
+	return fstatat(d->procfd, rows, &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+/* Give the file a usable seq as its name: 0, or -1. */
+static int
+cand_seq(struct jobsd *d, struct cand *c)
+{
+	char seq[SEQ_MAX];
+
+	if ((jm_seq_is_tmc(c->name) || requeued(d, c->name)) && !seq_used(d, c->name, false))
+		return 0;
+	if (seq_fresh(d, d->reqfd, c->name, seq, sizeof(seq)) < 0)
+		return -1;
+	log_info("req/%s renamed req/%s: its seq", c->name, seq);
+	free(c->name);
+	c->name = xstrdup(seq);
+	return 0;
+}
+
+static void
+cand_reject(struct jobsd *d, struct cand *c, const char *reason)
+{
+	if (cand_seq(d, c) == 0)
+		finish_reject(d, d->reqfd, c->name, c->name, reason);
+	cand_remove(d, c);
+}
+
+static const char *
+label(const char *name, char *buf, size_t len)
+{
+	snprintf(buf, len, "req/%s", name);
+	return buf;
+}
+
+/* 1 a complete JSON object, 0 not (yet: reason says why), -1 not a job file. */
+static int
+cand_read(struct jobsd *d, const char *name, char **text, size_t *len, char *reason,
+	  size_t rlen)
+{
+	struct json doc = {0};
+	char label[SEQ_MAX + 300], err[512];
+	int r;
+
+	if ((*text = file_read_at(d->reqfd, name, JOB_MAX_BYTES, len)) == NULL) {
+		if (errno == EFBIG) {
+			snprintf(reason, rlen, "larger than %d bytes", JOB_MAX_BYTES);
+			return 0;
+		}
+		if (errno != ENOENT)
+			log_warn("%s/req/%s: ignored", d->sp.path, name);
+		return -1;
+	}
+	snprintf(label, sizeof(label), "req/%s", name);
+	r = json_parse(&doc, label, *text, *len, err, sizeof(err)) == 0 && json_is_object(&doc, 0);
+	if (r == 0 && doc.ntok > 0)
+		snprintf(reason, rlen, "%s: expected a JSON object", label);
+	else if (r == 0)
+		snprintf(reason, rlen, "not a JSON job: %s", err);
+	json_free(&doc);
+	return r;
+}
+
+/* Complete now? Then check it; final: a file that does not parse is bad. */
+static void
+cand_judge(struct jobsd *d, struct cand *c, bool final)
+{
+	char reason[REASON_MAX] = "", lbl[SEQ_MAX + 300], *text;
+	struct jobspec js;
+	size_t len;
+	int r = cand_read(d, c->name, &text, &len, reason, sizeof(reason));
+
+	if (r < 0) {
+		cand_remove(d, c);
+	} else if (r == 0) {
+		c->due_ms = 0;
+		if (final && now_ms_mono() - c->last_ms < d->settle_ms)
+			c->due_ms = c->last_ms + d->settle_ms; /* an interrupted copy: wait */
+		else if (final)
+			cand_reject(d, c, reason);
+	} else if (jobspec_load(&js, &d->conf, label(c->name, lbl, sizeof(lbl)), text, len, reason,
+				sizeof(reason)) < 0) {
+		cand_reject(d, c, reason);
+	} else {
+		jobspec_free(&js);
+		c->ready = true;
+		c->due_ms = 0;
+		if (cand_seq(d, c) < 0)
+			c->ready = false;
+	}
+	free(text);
+}
+
+void
+intake_scan(struct jobsd *d)
+{
+	int fd = dup(d->reqfd);
+	struct dirent *de;
+	DIR *dir;
+
+	if (fd < 0 || (dir = fdopendir(fd)) == NULL) {
+		log_warn("%s/req", d->sp.path);
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	rewinddir(dir);
+	while ((de = readdir(dir)) != NULL) {
+		if (side_file(de->d_name) == 1)
+			side_ctrl(d, de->d_name);
+		if (jm_name_ignored(de->d_name) || side_file(de->d_name) || cand_find(d, de->d_name))
+			continue;
+		struct cand *c = cand_add(d, de->d_name);
+
+		c->closed = true; /* a writer still at work will send events */
+		c->last_ms = now_ms_mono();
+		c->due_ms = c->last_ms + d->quiet_ms;
+	}
+	closedir(dir);
+}
+
+void
+intake_event(struct jobsd *d, const char *name, uint32_t mask)
+{
+	struct cand *c;
+
+	if (jm_name_ignored(name))
+		return;
+	if (side_file(name)) {
+		if (side_file(name) == 1 && (mask & (IN_CLOSE_WRITE | IN_MOVED_TO)))
+			side_ctrl(d, name);
+		return;
+	}
+	if (mask & (IN_DELETE | IN_MOVED_FROM)) {
+		if ((c = cand_find(d, name)) != NULL)
+			cand_remove(d, c);
+		return;
+	}
+	c = cand_add(d, name);
+	if (c->ready)
+		return;
+	if (mask & IN_MOVED_TO) {
+		c->closed = true;
+		c->last_ms = 0; /* renamed in: complete, judged now */
+		cand_judge(d, c, true);
+		return;
+	}
+	if (mask & IN_CLOSE_WRITE)
+		c->closed = true;
+	c->last_ms = now_ms_mono();
+	c->due_ms = c->last_ms + d->quiet_ms;
+	if (mask & IN_CREATE)
+		cand_judge(d, c, false); /* a link: complete already */
+	if ((c = cand_find(d, name)) != NULL && !c->ready)
+		c->due_ms = now_ms_mono() + d->quiet_ms;
+}
+
+void
+intake_ctrl(struct jobsd *d, const char *seq)
+{
+	struct cand *c = cand_find(d, seq);
+
+	if (c)
+		c->paused = false;
+}
+
+static bool
+cand_takeable(struct jobsd *d, struct cand *c, bool tick)
+{
+	char reason[REASON_MAX];
+	enum ctrl_cmd cmd;
+
+	if (!c->ready || (c->paused && !tick))
+		return false;
+	cmd = ctrl_read(d, c->name, false, NULL, reason, sizeof(reason));
+	c->paused = cmd == CTRL_PAUSE || cmd == CTRL_PAUSED || cmd == CTRL_PARTIAL;
+	return !c->paused;
+}
+
+static void
+cand_take(struct jobsd *d, struct cand *c)
+{
+	char reason[REASON_MAX], lbl[SEQ_MAX + 300], *text;
+	struct jobspec js;
+	size_t len;
+
+	if (cand_read(d, c->name, &text, &len, reason, sizeof(reason)) <= 0 ||
+	    jobspec_load(&js, &d->conf, label(c->name, lbl, sizeof(lbl)), text, len, reason,
+			 sizeof(reason)) < 0) {
+		free(text);
+		c->ready = false; /* judged again */
+		c->due_ms = now_ms_mono();
+		return;
+	}
+	free(text);
+	side_list(d, c->name);
+	if (renameat2(d->reqfd, c->name, d->procfd, c->name, RENAME_NOREPLACE) < 0) {
+		log_warn("%s: take req/%s", d->sp.path, c->name);
+		jobspec_free(&js);
+		c->ready = false;
+		return;
+	}
+	d->jobs = xreallocarray(d->jobs, d->njobs + 1, sizeof(*d->jobs));
+	d->jobs[d->njobs++] = job_adopt(d, c->name, &js, true);
+	cand_remove(d, c);
+}
+
+void
+intake_work(struct jobsd *d, bool tick)
+{
+	int64_t now = now_ms_mono();
+
+	for (size_t i = 0; i < d->ncands; i++) {
+		struct cand *c = &d->cands[i];
+
+		if (!c->ready && c->due_ms && c->due_ms <= now) {
+			cand_judge(d, c, c->closed);
+			i = (size_t)-1; /* the table may have changed: again */
+		}
+	}
+	while (d->njobs < (size_t)d->conf.client_cnt) {
+		struct cand *best = NULL;
+
+		for (size_t i = 0; i < d->ncands; i++)
+			if (cand_takeable(d, &d->cands[i], tick) &&
+			    (!best || strcmp(d->cands[i].name, best->name) < 0))
+				best = &d->cands[i];
+		if (best == NULL)
+			break;
+		cand_take(d, best);
+	}
+}
+
+int64_t
+intake_next_due(const struct jobsd *d)
+{
+	int64_t due = 0;
+
+	for (size_t i = 0; i < d->ncands; i++)
+		if (d->cands[i].due_ms && (!due || d->cands[i].due_ms < due))
+			due = d->cands[i].due_ms;
+	return due;
+}
+
+void
+intake_free(struct jobsd *d)
+{
+	while (d->ncands)
+		cand_remove(d, &d->cands[0]);
+	xfree(&d->cands);
+}

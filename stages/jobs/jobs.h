@@ -1,0 +1,247 @@
+/*
+ * jobs.h - tmc-jobs: TMC job files from req/ to done/ (DESIGN.md, "Jobs,
+ * status and the REST shim"; tmc-jobs(8) has the whole contract).
+ *
+ * One process, one loop (main.c). A job goes req/ -> proc/ -> done/ | err/
+ * (| back to req/ on "stop"), with TMC's file names and formats:
+ *
+ *   proc/<seq>          the job JSON, as it was sent
+ *   proc/<seq>.file     one relative source path per line (scan or upload)
+ *   proc/<seq>.stat     "total\tdispatched\tfinished", no newline
+ *   proc/<seq>.ctrl     {"status":"pause"|"resume"|"stop"|"cancel"} and ours
+ *   proc/<seq>.log      one line per finished step, appended by the stages
+ *   proc/<seq>.rows     ours: "<file index>\t<result row>" journal, then
+ *                       "#close ..." and "#callback" markers
+ *   done/<seq>.result   "<src>\t<requested>\t<created>\t<warnings>\n" rows
+ *   err/<seq>.reason    why a job went to err/
+ *   outbox/new/<seq>/callback   for tmc-notify (ticket format)
+ *
+ * Functions are grouped by the file that holds them. match.c and steps.c
+ * are pure (no I/O) and unit-tested by tests/unit/test_jobs_match.c.
+ */
+#ifndef TMC_JOBS_H
+#define TMC_JOBS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "conf.h"
+#include "json.h"
+#include "spool.h"
+
+#define SEQ_MAX 64
+#define JOB_MAX_BYTES (16 << 20)
+
+/* match.c: names, globs, rename rules, list and log lines (pure) */
+bool jm_seq_is_tmc(const char *name);  /* exactly 15 digits: TMC's seq form */
+bool jm_seq_ok(const char *name);      /* usable as a seq: id chars, no '.', <= 40 */
+bool jm_name_ignored(const char *name); /* dot names and temporary names */
+/* TMC 2.2: some include matches (fnmatch flags 0) and no exclude does. */
+bool jm_match(char *const *inc, size_t ninc, char *const *exc, size_t nexc, const char *rel);
+/* TMC 4.4: PHP str_ireplace per rule, in order; malloc'd result. */
+char *jm_rename(const char *rel, const struct rename_rule *rules, size_t n);
+/* Split a file list in place: lines trimmed (PHP trim), empty ones skipped.
+ * *lines is malloc'd (pointers into buf); returns the count. */
+size_t jm_list_split(char *buf, size_t len, char ***lines);
+/* "total\tdispatched\tfinished" or TMC's bare "total": 0, or -1. */
+int jm_stat_parse(const char *s, long long v[3]);
+void jm_item_id(char *buf, size_t len, const char *seq, size_t idx);
+/* File index from an item id "<seq>-<digits>"; -1 when not this job's. */
+int jm_item_index(const char *seq, const char *id, size_t *idx);
+struct logline {
+	char *id, *name, *rel, *reason;
+	int step, created, warnings;
+};
+/* One proc/<seq>.log line without its '\n', split in place; 0 or -1. */
+int jm_logline_parse(char *line, struct logline *ll);
+uint32_t jm_hash(const char *s);
+
+/* steps.c: which steps a file expects, and its result row (pure) */
+enum sres_state {
+	SR_NONE = 0, /* no result yet */
+	SR_OK,       /* a line that is not a failure */
+	SR_MAYBE,    /* created 0, warnings 1, a reason: a failure, or a success
+		      * with one warning; its successors tell (see steps.c) */
+	SR_FAILED,   /* failed: its successors never run */
+};
+struct sres {
+	int created, warnings;
+	uint32_t hash;   /* of the reason */
+	uint8_t state;   /* enum sres_state */
+	bool line;       /* a stage reported it (else: resolved by us) */
+};
+struct rowcount {
+	int requested, created, warnings;
+};
+void sres_record(struct sres *r, int created, int warnings, const char *reason);
+/* Steps for a file of extension ext: exp[j] = 1 when step j is expected
+ * (applies to ext and reads hires or an expected step that did not fail).
+ * Returns how many expected steps still have no result. */
+size_t steps_expected(const struct template *tpl, const char *ext, const struct sres *res,
+		      uint8_t *exp);
+/* The step whose output step j reads for ext, or -1 for hires / none. */
+int steps_source(const struct template *tpl, int j, const char *ext);
+void steps_row(const struct template *tpl, const struct sres *res, struct rowcount *rc);
+
+/* jobspec.c: a job file, checked and resolved against the configuration */
+struct jobspec {
+	const struct site *site;
+	const struct template *tpl;
+	char *path_head, *path_tail;
+	char **include, **exclude;
+	size_t ninclude, nexclude;
+	struct rename_rule *rename;
+	size_t nrename;
+	bool subdir, filelist;
+	int overwrite;    /* -1 unset, else 0/1 */
+	char *capture;    /* seconds as text, NULL unset */
+	char *callback;   /* URL, NULL unset */
+	char *out_root;   /* target.root or the site root */
+};
+int jobspec_load(struct jobspec *js, const struct conf *conf, const char *name,
+		 const char *text, size_t len, char *reason, size_t rlen);
+void jobspec_free(struct jobspec *js);
+/* Every path a file of the list makes stays under its root: 0 or -1. */
+int jobspec_check_file(const struct jobspec *js, const char *rel, char *reason, size_t rlen);
+
+/* scan.c: hires expansion, incremental (the loop stays responsive) */
+struct scan;
+/* Start writing matches of js under its site root to fd. NULL + reason when
+ * the base climbs out of the site root; a missing base lists 0 files. */
+struct scan *scan_start(const struct jobspec *js, int fd, char *reason, size_t rlen);
+/* Visit up to budget entries: 1 done, 0 more to do, -1 error (reason). */
+int scan_step(struct scan *sc, int budget, char *reason, size_t rlen);
+size_t scan_count(const struct scan *sc);
+void scan_free(struct scan **sc);
+
+/* the daemon and its jobs */
+enum job_mode { JM_RUN, JM_PAUSE, JM_STOP, JM_CANCEL, JM_ERROR };
+enum close_kind { CLOSE_DONE, CLOSE_CANCEL, CLOSE_ERROR, CLOSE_STOP };
+
+struct jfile {
+	struct sres *res;   /* per step, NULL until a line arrives */
+	uint8_t done;       /* 1 row written, 2 cancel row */
+	uint8_t absent;     /* quiet checks in a row that found it nowhere */
+};
+
+struct tplstages {
+	const struct spool *sp;
+	const struct template *tpl;
+	struct stage_dir *sd;   /* per step, opened (created) on first use */
+};
+
+struct job {
+	char seq[SEQ_MAX];
+	struct jobspec spec;
+	struct tplstages *ts;
+	enum job_mode mode;
+	char reason[REASON_MAX];       /* JM_ERROR: why */
+	struct scan *scan;             /* while the list is being made */
+	int scanfd;
+	char *listbuf;
+	char **rel;                    /* the list, per file index */
+	size_t total, dispatched, ndone, nprocessed;
+	size_t ndone_disp;             /* files below dispatched with a row */
+	size_t nsuccess;               /* rows TMC's seqdetail counts as success */
+	size_t low;                    /* no file below low lacks a row */
+	size_t hi;                     /* 1 + the highest file index reported */
+	long long created, warn;
+	struct jfile *files;
+	int logfd, rowsfd, resultfd;
+	off_t logoff;
+	struct strbuf logpart;         /* a line not yet complete */
+	struct strbuf jbuf, rbuf;      /* rows not yet written: journal, result */
+	struct strbuf journal;         /* proc/<seq>.rows as read at adoption */
+	bool journal_rows;             /* it had rows */
+	bool stop_paused;              /* stopped while paused: requeued paused (TMC) */
+	int64_t last_line_ms, stat_ms;
+	bool stat_dirty;
+	bool closed_mark;              /* "#close" in the journal: only finish closing */
+	enum close_kind close_kind;
+	bool cb_mark;                  /* "#callback" in the journal */
+	struct ctrl_seen {
+		ino_t ino;
+		off_t size;
+		int64_t mtime_ns;
+	} ctrl_bad;                    /* last ctrl that did not parse */
+};
+
+struct jobsd {
+	struct conf conf;
+	struct spool sp;
+	int reqfd, procfd, donefd, errfd, outfd;
+	int ifd, wd_req, wd_proc, sigfd;
+	struct job **jobs;
+	size_t njobs;
+	struct tplstages **ts;
+	size_t nts;
+	struct cand *cands;
+	size_t ncands;
+	size_t window;     /* files in flight per job */
+	int quiet_ms;      /* req/ files written in place: quiet period */
+	int settle_ms;     /* ... and how long one that does not parse is left alone */
+	bool stop;
+};
+
+/* client.c: a job's life in proc/ */
+/* Take over proc/<seq> (spec is moved in). from_req: just taken from req/. */
+struct job *job_adopt(struct jobsd *d, const char *seq, struct jobspec *spec, bool from_req);
+void job_free(struct job **jp);
+/* One pass: scan, results, control, emission, closing. 1 when closed. */
+int job_work(struct jobsd *d, struct job *j, bool tick);
+int job_timeout(const struct job *j); /* ms until it wants the loop back, -1 none */
+struct tplstages *tplstages_get(struct jobsd *d, const struct template *tpl);
+void tplstages_free(struct jobsd *d);
+struct stage_dir *tplstages_dir(struct tplstages *ts, int step);
+
+/* results.c: proc/<seq>.log in, rows and .stat out */
+int results_journal(struct jobsd *d, struct job *j);
+int results_open(struct jobsd *d, struct job *j);
+void results_read_log(struct jobsd *d, struct job *j);
+void results_file_done(struct job *j, size_t i, bool cancel_row);
+void results_flush(struct jobsd *d, struct job *j);
+void results_stat(struct jobsd *d, struct job *j, bool force);
+int results_mark(struct jobsd *d, struct job *j, const char *line);
+void results_evaluate(struct job *j, size_t i);
+
+/* track.c: emission and the items that went missing */
+void track_emit(struct jobsd *d, struct job *j);
+void track_resolve(struct jobsd *d, struct job *j, bool tick);
+size_t track_inflight(const struct job *j);
+void track_redrive(struct jobsd *d, struct job *j);
+
+/* ctrl.c: proc/<seq>.ctrl */
+enum ctrl_cmd { CTRL_NONE, CTRL_PARTIAL, CTRL_BAD, CTRL_PAUSE, CTRL_PAUSED, CTRL_RESUME,
+		CTRL_STOP, CTRL_STOPPED, CTRL_CANCEL, CTRL_CANCELLED, CTRL_OTHER };
+/* Read proc/<seq>.ctrl; final: a parse failure is CTRL_BAD, not PARTIAL. */
+enum ctrl_cmd ctrl_read(struct jobsd *d, const char *seq, bool final, struct ctrl_seen *bad,
+			char *reason, size_t rlen);
+int ctrl_write(struct jobsd *d, const char *seq, const char *status, long long pos,
+	       long long cnt);
+void ctrl_apply(struct jobsd *d, struct job *j, bool final);
+
+/* finish.c: closing a job */
+void finish_close(struct jobsd *d, struct job *j, enum close_kind kind);
+int finish_reject(struct jobsd *d, int fromfd, const char *name, const char *seq,
+		  const char *reason);
+
+/* intake.c: req/ */
+struct cand {
+	char *name;
+	int64_t due_ms;   /* check again then; 0 = no deadline */
+	bool ready;       /* complete: may be taken */
+	bool closed;      /* IN_CLOSE_WRITE or found at start: a parse failure is final */
+	bool paused;      /* its ctrl says pause: looked at again on the tick */
+	int64_t last_ms;  /* its last write event; 0 for a file renamed in */
+};
+void intake_scan(struct jobsd *d);
+void intake_event(struct jobsd *d, const char *name, uint32_t mask);
+void intake_work(struct jobsd *d, bool tick);
+void intake_ctrl(struct jobsd *d, const char *seq); /* its ctrl changed */
+int64_t intake_next_due(const struct jobsd *d);
+void intake_free(struct jobsd *d);
+int seq_fresh(struct jobsd *d, int fromfd, const char *from, char *seq, size_t len);
+
+#endif

@@ -1,0 +1,366 @@
+/*
+ * jobspec.c - a job file (TMC-REFERENCE 2.1) checked and resolved against
+ * the configuration, so that nothing later can fail on its content.
+ *
+ * On top of job_check() (config/job.c, shared with submit and the API):
+ * include is required unless filelist (README: 필수); flags take PHP's
+ * truthiness (bool, number, string, null); callback is an http(s) URL;
+ * capture a number; target.root must be the root of a configured site (TMC
+ * took any folder and wrote there as root, TMC-REFERENCE 10.32); rename
+ * pairs that are not two strings are skipped, as TMC skipped them.
+ *
+ * A path_head without a leading "/" is taken below the site root (TMC
+ * joined the strings, naming a sibling of the root).
+ *
+ * Template or proc (3.1): a known, non-empty "template" wins; else an
+ * inline "proc". An inline proc has no stage processes of its own (the
+ * supervisor starts stages for template.json's templates), so it is
+ * accepted only when it is step for step the same as a configured
+ * template, which then runs it; any other is refused with a reason that
+ * says to define it as a template. Errors: -1 with the reason, never fatal.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jobs.h"
+#include "job.h"
+
+static int
+js_err(char *reason, size_t rlen, const struct json *doc, int t, const char *key,
+       const char *what)
+{
+	char where[512];
+
+	snprintf(reason, rlen, "%s: %s: %s", json_where(doc, t, where, sizeof(where)), key, what);
+	return -1;
+}
+
+/* PHP truthiness of an optional key: 0, or -1 for arrays and objects. */
+static int
+js_truthy(const struct json *doc, int obj, const char *key, bool *out, char *reason,
+	  size_t rlen)
+{
+	int t = json_get(doc, obj, key);
+	char name[64], *s;
+	double d;
+
+	*out = false;
+	snprintf(name, sizeof(name), "hires.%s", key);
+	if (t < 0 || json_is_null(doc, t))
+		return 0;
+	if (json_bool(doc, t, out) == 0)
+		return 0;
+	if (json_double(doc, t, &d) == 0) {
+		*out = d != 0;
+		return 0;
+	}
+	if ((s = json_strdup(doc, t)) != NULL) {
+		*out = s[0] != '\0' && strcmp(s, "0") != 0;
+		free(s);
+		return 0;
+	}
+	return js_err(reason, rlen, doc, t, name, "expected true or false");
+}
+
+static void
+js_strings(const struct json *doc, int arr, char ***out, size_t *n)
+{
+	*n = 0;
+	*out = xcalloc((size_t)json_count(doc, arr) + 1, sizeof(**out));
+	for (int v = json_first(doc, arr); v >= 0; v = json_sibling(doc, arr, v))
+		(*out)[(*n)++] = json_strdup(doc, v);
+}
+
+static int
+js_patterns(struct jobspec *js, const struct json *doc, int hires, char *reason, size_t rlen)
+{
+	int inc = json_get(doc, hires, "include"), exc = json_get(doc, hires, "exclude");
+
+	if (inc >= 0)
+		js_strings(doc, inc, &js->include, &js->ninclude);
+	else if (!js->filelist)
+		return js_err(reason, rlen, doc, hires, "hires.include",
+			      "missing (required unless filelist is true)");
+	if (exc >= 0)
+		js_strings(doc, exc, &js->exclude, &js->nexclude);
+	return 0;
+}
+
+static int
+js_rename(struct jobspec *js, const struct json *doc, int hires, char *reason, size_t rlen)
+{
+	int t = json_get(doc, hires, "rename");
+
+	if (t < 0 || json_is_null(doc, t))
+		return 0;
+	if (!json_is_object(doc, t))
+		return js_err(reason, rlen, doc, t, "hires.rename",
+			      "expected an object of \"search\": \"replacement\" pairs");
+	js->rename = xcalloc((size_t)json_count(doc, t) + 1, sizeof(*js->rename));
+	for (int k = json_first(doc, t); k >= 0; k = json_sibling(doc, t, k)) {
+		char *to = json_strdup(doc, k + 1);
+
+		if (to == NULL)
+			continue; /* TMC skipped pairs that are not strings */
+		js->rename[js->nrename].from = json_strdup(doc, k);
+		js->rename[js->nrename++].to = to;
+	}
+	return 0;
+}
+
+static int
+js_options(struct jobspec *js, const struct json *doc, int hires, char *reason, size_t rlen)
+{
+	int t;
+	double d;
+	bool ow;
+
+	if ((t = json_get(doc, hires, "overwrite")) >= 0 && !json_is_null(doc, t)) {
+		if (js_truthy(doc, hires, "overwrite", &ow, reason, rlen) < 0)
+			return -1;
+		js->overwrite = ow;
+	}
+	if ((t = json_get(doc, hires, "capture")) >= 0 && !json_is_null(doc, t)) {
+		if (json_double(doc, t, &d) < 0 || d < 0)
+			return js_err(reason, rlen, doc, t, "hires.capture",
+				      "expected a number of seconds");
+		js->capture = xasprintf("%g", d);
+	}
+	if ((t = json_get(doc, hires, "callback")) >= 0 && !json_is_null(doc, t)) {
+		js->callback = json_strdup(doc, t);
+		if (js->callback && js->callback[0] == '\0')
+			xfree(&js->callback); /* TMC: only a non-empty callback is called */
+		else if (js->callback == NULL || (strncmp(js->callback, "http://", 7) != 0 &&
+						  strncmp(js->callback, "https://", 8) != 0))
+			return js_err(reason, rlen, doc, t, "hires.callback",
+				      "expected an http:// or https:// URL");
+	}
+	return 0;
+}
+
+static size_t
+root_len(const char *s)
+{
+	size_t n = strlen(s);
+
+	while (n > 1 && s[n - 1] == '/')
+		n--;
+	return n;
+}
+
+static int
+js_target(struct jobspec *js, const struct conf *conf, const struct json *doc, char *reason,
+	  size_t rlen)
+{
+	int t = json_get(doc, 0, "target"), r;
+	char *root;
+
+	js->out_root = xstrdup(js->site->root);
+	if (t < 0 || json_is_null(doc, t))
+		return 0;
+	if (!json_is_object(doc, t) || (r = json_get(doc, t, "root")) < 0 ||
+	    (root = json_strdup(doc, r)) == NULL)
+		return js_err(reason, rlen, doc, t, "target", "expected {\"root\": \"/folder\"}");
+	for (size_t i = 0; i < conf->nsites; i++) {
+		const char *sr = conf->sites[i].root;
+
+		if (root_len(sr) == root_len(root) && strncmp(sr, root, root_len(sr)) == 0) {
+			free(js->out_root);
+			js->out_root = xstrdup(sr);
+			free(root);
+			return 0;
+		}
+	}
+	free(root);
+	return js_err(reason, rlen, doc, r, "target.root",
+		      "must be the root of a site in config.json (outputs stay under a known root)");
+}
+
+static bool
+streq(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* Same step, field by field (every field of struct step that acts). */
+static bool
+step_equal(const struct step *a, const struct step *b)
+{
+	return streq(a->name, b->name) && streq(a->source, b->source) &&
+	       streq(a->path_head, b->path_head) && a->kind == b->kind &&
+	       a->size[0] == b->size[0] && a->size[1] == b->size[1] && a->strip == b->strip &&
+	       a->cmyk == b->cmyk && a->srgb == b->srgb && a->force_dir == b->force_dir &&
+	       a->overwrite == b->overwrite && a->watermark == b->watermark &&
+	       a->save == b->save && a->enlarge == b->enlarge &&
+	       a->progressive == b->progressive && a->skipsamesize == b->skipsamesize &&
+	       a->has_sharpen == b->has_sharpen && a->sharpen[0] == b->sharpen[0] &&
+	       a->sharpen[1] == b->sharpen[1] && a->comp == b->comp && a->bitrate == b->bitrate &&
+	       a->density == b->density && streq(a->format, b->format) &&
+	       streq(a->source_ext, b->source_ext) && a->timeout == b->timeout;
+}
+
+static const struct template *
+template_same(const struct conf *conf, const struct template *tpl)
+{
+	for (size_t i = 0; i < conf->ntemplates; i++) {
+		const struct template *c = &conf->templates[i];
+		size_t j;
+
+		if (c->nsteps != tpl->nsteps)
+			continue;
+		for (j = 0; j < c->nsteps && step_equal(&c->steps[j], &tpl->steps[j]); j++)
+			;
+		if (j == c->nsteps)
+			return c;
+	}
+	return NULL;
+}
+
+static int
+js_inline(struct jobspec *js, const struct conf *conf, const struct json *doc, int p,
+	  char *reason, size_t rlen)
+{
+	struct conf_errors errs = {0};
+	struct template tpl;
+	int r = 0;
+
+	if (conf_proc_parse(doc, p, "proc", conf->skipsamesize, &tpl, &errs) +
+		    conf_template_check(&tpl, doc->name, &errs) > 0) {
+		snprintf(reason, rlen, "%s", errs.msg[0]);
+		r = -1;
+	} else if ((js->tpl = template_same(conf, &tpl)) == NULL) {
+		r = js_err(reason, rlen, doc, p, "proc",
+			   "an inline proc is not supported unless it equals a template of "
+			   "template.json; define it as a template and name it in \"template\"");
+	}
+	conf_template_free(&tpl);
+	conf_errors_free(&errs);
+	return r;
+}
+
+static int
+js_template(struct jobspec *js, const struct conf *conf, const struct json *doc, char *reason,
+	    size_t rlen)
+{
+	int t = json_get(doc, 0, "template"), p = json_get(doc, 0, "proc");
+	char *name = t >= 0 ? json_strdup(doc, t) : NULL;
+
+	if (name && *name)
+		js->tpl = conf_template(conf, name);
+	free(name);
+	if (js->tpl)
+		return 0;
+	if (p >= 0 && json_is_array(doc, p) && json_count(doc, p) > 0)
+		return js_inline(js, conf, doc, p, reason, rlen);
+	return js_err(reason, rlen, doc, t >= 0 ? t : 0, "template",
+		      "no such template in template.json, and no proc");
+}
+
+static int
+js_hires(struct jobspec *js, const struct conf *conf, const struct json *doc, char *reason,
+	 size_t rlen)
+{
+	int hires = json_get(doc, 0, "hires");
+	char *site = json_strdup(doc, json_get(doc, hires, "site")), *base;
+	int r;
+
+	js->site = conf_site(conf, site);
+	free(site);
+	js->path_head = json_strdup(doc, json_get(doc, hires, "path_head"));
+	js->path_tail = json_strdup(doc, json_get(doc, hires, "path_tail"));
+	if (js->path_head[0] && js->path_head[0] != '/') {
+		/* TMC joined root and path_head as strings: "site01" named a
+		 * sibling of the root; here it is the folder below it */
+		char *h = xasprintf("/%s", js->path_head);
+
+		free(js->path_head);
+		js->path_head = h;
+	}
+	if (js_truthy(doc, hires, "subdir", &js->subdir, reason, rlen) < 0 ||
+	    js_truthy(doc, hires, "filelist", &js->filelist, reason, rlen) < 0 ||
+	    js_patterns(js, doc, hires, reason, rlen) < 0 || js_rename(js, doc, hires, reason, rlen) < 0 ||
+	    js_options(js, doc, hires, reason, rlen) < 0)
+		return -1;
+	base = xasprintf("%s%s", js->path_head, js->path_tail);
+	r = path_check_rel(base, reason, rlen);
+	free(base);
+	return r;
+}
+
+int
+jobspec_load(struct jobspec *js, const struct conf *conf, const char *name, const char *text,
+	     size_t len, char *reason, size_t rlen)
+{
+	struct json doc = {0};
+	char err[1024];
+	int r = -1;
+
+	memset(js, 0, sizeof(*js));
+	js->overwrite = -1;
+	if (json_parse(&doc, name, text, len, err, sizeof(err)) < 0)
+		snprintf(reason, rlen, "not a JSON job: %s", err);
+	else if (job_check(conf, &doc, err, sizeof(err)) < 0)
+		snprintf(reason, rlen, "%s", err);
+	else if (js_hires(js, conf, &doc, reason, rlen) == 0 &&
+		 js_target(js, conf, &doc, reason, rlen) == 0 &&
+		 js_template(js, conf, &doc, reason, rlen) == 0)
+		r = 0;
+	json_free(&doc);
+	if (r < 0)
+		jobspec_free(js);
+	return r;
+}
+
+static void
+free_strings(char ***v, size_t n)
+{
+	for (size_t i = 0; *v && i < n; i++)
+		free((*v)[i]);
+	xfree(v);
+}
+
+void
+jobspec_free(struct jobspec *js)
+{
+	free_strings(&js->include, js->ninclude);
+	free_strings(&js->exclude, js->nexclude);
+	for (size_t i = 0; js->rename && i < js->nrename; i++) {
+		free(js->rename[i].from);
+		free(js->rename[i].to);
+	}
+	xfree(&js->rename);
+	xfree(&js->path_head);
+	xfree(&js->path_tail);
+	xfree(&js->capture);
+	xfree(&js->callback);
+	xfree(&js->out_root);
+	js->tpl = NULL;
+	js->site = NULL;
+}
+
+/* Each part, and the parts joined: "/a/." + "./b" would climb. */
+static int
+check_joined(const char *a, const char *b, const char *c, char *reason, size_t rlen)
+{
+	char *joined = xasprintf("%s%s%s", a, b, c);
+	int r = path_check_rel(c, reason, rlen) < 0 || path_check_rel(joined, reason, rlen) < 0;
+
+	free(joined);
+	return r ? -1 : 0;
+}
+
+int
+jobspec_check_file(const struct jobspec *js, const char *rel, char *reason, size_t rlen)
+{
+	char *out;
+	int r = 0;
+
+	if (check_joined(js->path_head, js->path_tail, rel, reason, rlen) < 0)
+		return -1;
+	out = jm_rename(rel, js->rename, js->nrename);
+	for (size_t j = 0; r == 0 && j < js->tpl->nsteps; j++)
+		r = check_joined(js->tpl->steps[j].path_head, js->path_tail, out, reason, rlen);
+	free(out);
+	return r;
+}

@@ -1,0 +1,353 @@
+/*
+ * main.c - tmc-jobs -c config.json [-t template.json] [-d]: TMC's job
+ * daemon loop (TMC-REFERENCE 1.4) without its sleeps. Started by the
+ * tmcwatch supervisor; one per spool (run/tmc-jobs.lock, flock).
+ *
+ * The loop waits on a signalfd and one inotify descriptor (req/ and proc/)
+ * with a timeout: the one-second tick (ctrl files, missing reports), a
+ * req/ file's quiet period, a pending .stat rewrite, or 0 while a scan has
+ * entries left. Each turn: events, then every job (scan, results, control,
+ * emission, closing), then req/ (judging, taking while fewer than
+ * client_cnt jobs are open, paused ones included, as TMC counted them).
+ *
+ * At start every job file already in proc/ is adopted and resumes (TMC
+ * left them there forever, 10.1). SIGTERM/SIGINT: rows and .stat are
+ * flushed and the process exits 0 at once; jobs stay in proc/ and are
+ * adopted by the next start, so nothing waits for items in flight (TMC
+ * requeued them to req/ only because it could not adopt). SIGHUP reopens
+ * the log file. Exit codes: sysexits.h.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/inotify.h>
+#include <sys/signalfd.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "jobs.h"
+
+#define TICK_MS 1000
+#define QUIET_MS 300
+#define SETTLE_MS 3000
+#define LOCK_WAIT_MS 30000
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: tmc-jobs [-d] [-c config.json] [-t template.json]\n");
+	exit(EX_USAGE);
+}
+
+static void
+jobsd_args(struct jobsd *d, int argc, char **argv)
+{
+	const char *cpath = CONF_DEFAULT_PATH, *tpath = NULL, *w;
+	struct conf_errors errs = {0};
+	int ch, debug = 0;
+
+	while ((ch = getopt(argc, argv, "c:dt:")) != -1) {
+		switch (ch) {
+		case 'c': cpath = optarg; break;
+		case 'd': debug = 1; break;
+		case 't': tpath = optarg; break;
+		default: usage();
+		}
+	}
+	log_init("tmc-jobs", debug);
+	if (conf_load(&d->conf, cpath, tpath, &errs) + conf_check(&d->conf, &errs) > 0) {
+		for (size_t i = 0; i < errs.n; i++)
+			log_warnx("%s", errs.msg[i]);
+		exit(EX_CONFIG);
+	}
+	conf_errors_free(&errs);
+	if (d->conf.log_file)
+		log_open_file(d->conf.log_file);
+	/* TMC_JOBS_WINDOW: files in flight per job (tests); TMC's que was worker_cnt */
+	d->window = (size_t)(d->conf.worker_cnt * 4 > 16 ? d->conf.worker_cnt * 4 : 16);
+	if ((w = getenv("TMC_JOBS_WINDOW")) != NULL && atoi(w) > 0)
+		d->window = (size_t)atoi(w);
+	d->quiet_ms = QUIET_MS;
+	d->settle_ms = SETTLE_MS;
+}
+
+/* One tmc-jobs per spool; a predecessor that is finishing gets a while. */
+static int
+jobsd_lock(struct jobsd *d)
+{
+	int fd = openat(d->sp.fd, "run/tmc-jobs.lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+			0644);
+	struct timespec pause = {0, 100 * 1000000};
+
+	if (fd < 0) {
+		log_warn("%s/run/tmc-jobs.lock", d->sp.path);
+		exit(EX_CANTCREAT);
+	}
+	for (int waited = 0; flock(fd, LOCK_EX | LOCK_NB) < 0; waited += 100) {
+		if (errno != EWOULDBLOCK || waited >= LOCK_WAIT_MS) {
+			log_warnx("another tmc-jobs holds %s/run/tmc-jobs.lock", d->sp.path);
+			exit(EX_TEMPFAIL);
+		}
+		nanosleep(&pause, NULL);
+	}
+	return fd;
+}
+
+static int
+open_dir(struct jobsd *d, const char *name)
+{
+	int fd = openat(d->sp.fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0) {
+		log_warn("%s/%s", d->sp.path, name);
+		exit(EX_UNAVAILABLE);
+	}
+	return fd;
+}
+
+static void
+jobsd_open(struct jobsd *d)
+{
+	sigset_t set;
+	char path[4096];
+
+	if (spool_open(&d->sp, d->conf.spool_dir, false) < 0)
+		exit(EX_UNAVAILABLE);
+	d->reqfd = open_dir(d, "req");
+	d->procfd = open_dir(d, "proc");
+	d->donefd = open_dir(d, "done");
+	d->errfd = open_dir(d, "err");
+	d->outfd = open_dir(d, "outbox");
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0 ||
+	    (d->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) < 0)
+		fatal("signalfd");
+	if ((d->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) < 0)
+		fatal("inotify_init1");
+	snprintf(path, sizeof(path), "%s/req", d->sp.path);
+	d->wd_req = inotify_add_watch(d->ifd, path, IN_CREATE | IN_MODIFY | IN_CLOSE_WRITE |
+							    IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE);
+	snprintf(path, sizeof(path), "%s/proc", d->sp.path);
+	d->wd_proc = inotify_add_watch(d->ifd, path, IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_TO |
+							     IN_DELETE);
+	if (d->wd_req < 0 || d->wd_proc < 0)
+		fatal("inotify_add_watch %s", path);
+}
+
+static int
+name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void
+jobsd_adopt_one(struct jobsd *d, const char *seq)
+{
+	char reason[REASON_MAX], label[SEQ_MAX + 8];
+	struct jobspec js;
+	size_t len;
+	char *text = file_read_at(d->procfd, seq, JOB_MAX_BYTES, &len);
+
+	snprintf(label, sizeof(label), "proc/%s", seq);
+	if (text == NULL) {
+		log_warn("%s/%s", d->sp.path, label);
+		return;
+	}
+	if (jobspec_load(&js, &d->conf, label, text, len, reason, sizeof(reason)) < 0) {
+		finish_reject(d, d->procfd, seq, seq, reason);
+	} else {
+		d->jobs = xreallocarray(d->jobs, d->njobs + 1, sizeof(*d->jobs));
+		d->jobs[d->njobs++] = job_adopt(d, seq, &js, false);
+	}
+	free(text);
+}
+
+/* Job files in proc/ (names without a dot), oldest first. */
+static void
+jobsd_adopt(struct jobsd *d)
+{
+	char **names = NULL;
+	size_t n = 0;
+	struct dirent *de;
+	int fd = dup(d->procfd);
+	DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
+
+	if (dir == NULL)
+		fatal("%s/proc", d->sp.path);
+	while ((de = readdir(dir)) != NULL) {
+		if (jm_name_ignored(de->d_name) || !jm_seq_ok(de->d_name) || de->d_type == DT_DIR)
+			continue;
+		names = xreallocarray(names, n + 1, sizeof(*names));
+		names[n++] = xstrdup(de->d_name);
+	}
+	closedir(dir);
+	if (n)
+		qsort(names, n, sizeof(*names), name_cmp);
+	for (size_t i = 0; i < n; i++) {
+		jobsd_adopt_one(d, names[i]);
+		free(names[i]);
+	}
+	free(names);
+}
+
+static struct job *
+job_by_seq(struct jobsd *d, const char *seq, size_t len)
+{
+	for (size_t i = 0; i < d->njobs; i++)
+		if (strlen(d->jobs[i]->seq) == len && strncmp(d->jobs[i]->seq, seq, len) == 0)
+			return d->jobs[i];
+	return NULL;
+}
+
+/* proc/<seq>.ctrl changed: the job acts now (a close or rename is final). */
+static void
+proc_event(struct jobsd *d, const char *name, uint32_t mask)
+{
+	const char *dot = strrchr(name, '.');
+	char seq[SEQ_MAX];
+	struct job *j;
+
+	if (dot == NULL || strcmp(dot, ".ctrl") != 0 || name[0] == '.' ||
+	    (size_t)(dot - name) >= sizeof(seq))
+		return;
+	if ((j = job_by_seq(d, name, (size_t)(dot - name))) != NULL) {
+		ctrl_apply(d, j, (mask & (IN_CLOSE_WRITE | IN_MOVED_TO)) != 0);
+	} else {
+		snprintf(seq, sizeof(seq), "%.*s", (int)(dot - name), name);
+		intake_ctrl(d, seq);
+	}
+}
+
+static void
+jobsd_events(struct jobsd *d)
+{
+	char buf[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
+	ssize_t n;
+
+	while ((n = read(d->ifd, buf, sizeof(buf))) > 0) {
+		for (char *p = buf; p < buf + n;) {
+			struct inotify_event *ev = (struct inotify_event *)p;
+
+			p += sizeof(*ev) + ev->len;
+			if (ev->mask & IN_Q_OVERFLOW) {
+				intake_scan(d);
+				for (size_t i = 0; i < d->njobs; i++)
+					ctrl_apply(d, d->jobs[i], false);
+			} else if (ev->len && ev->wd == d->wd_req) {
+				intake_event(d, ev->name, ev->mask);
+			} else if (ev->len && ev->wd == d->wd_proc) {
+				proc_event(d, ev->name, ev->mask);
+			}
+		}
+	}
+}
+
+static void
+jobsd_signals(struct jobsd *d)
+{
+	struct signalfd_siginfo si;
+
+	while (read(d->sigfd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGHUP && d->conf.log_file)
+			log_open_file(d->conf.log_file);
+		else if (si.ssi_signo != SIGHUP)
+			d->stop = true;
+	}
+}
+
+static int
+jobsd_timeout(struct jobsd *d, int64_t next_tick)
+{
+	int64_t now = now_ms_mono(), due = intake_next_due(d);
+	int64_t t = next_tick - now;
+
+	if (due && due - now < t)
+		t = due - now;
+	for (size_t i = 0; i < d->njobs; i++) {
+		int jt = job_timeout(d->jobs[i]);
+
+		if (jt >= 0 && jt < t)
+			t = jt;
+	}
+	return t > 0 ? (int)t : 0;
+}
+
+static void
+jobsd_work(struct jobsd *d, bool tick)
+{
+	for (size_t i = 0; i < d->njobs;) {
+		if (job_work(d, d->jobs[i], tick)) {
+			job_free(&d->jobs[i]);
+			d->jobs[i] = d->jobs[--d->njobs];
+		} else {
+			i++;
+		}
+	}
+	intake_work(d, tick);
+}
+
+static void
+jobsd_close(struct jobsd *d)
+{
+	for (size_t i = 0; i < d->njobs; i++) {
+		results_flush(d, d->jobs[i]);
+		if (d->jobs[i]->files)
+			results_stat(d, d->jobs[i], true);
+		job_free(&d->jobs[i]);
+	}
+	free(d->jobs);
+	intake_free(d);
+	tplstages_free(d);
+	close(d->ifd);
+	close(d->sigfd);
+	close(d->reqfd);
+	close(d->procfd);
+	close(d->donefd);
+	close(d->errfd);
+	close(d->outfd);
+	spool_close(&d->sp);
+	conf_free(&d->conf);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct jobsd d = {0};
+	int64_t next_tick = 0;
+	int lockfd;
+
+	jobsd_args(&d, argc, argv);
+	jobsd_open(&d);
+	lockfd = jobsd_lock(&d);
+	jobsd_adopt(&d);
+	intake_scan(&d);
+	log_info("started: %zu jobs adopted, window %zu files per job", d.njobs, d.window);
+	while (!d.stop) {
+		struct pollfd pfd[2] = {{d.sigfd, POLLIN, 0}, {d.ifd, POLLIN, 0}};
+		bool tick;
+
+		if (poll(pfd, 2, jobsd_timeout(&d, next_tick)) < 0 && errno != EINTR)
+			fatal("poll");
+		jobsd_signals(&d);
+		jobsd_events(&d);
+		if ((tick = now_ms_mono() >= next_tick))
+			next_tick = now_ms_mono() + TICK_MS;
+		if (!d.stop)
+			jobsd_work(&d, tick);
+	}
+	log_info("stopping: %zu jobs stay in proc/", d.njobs);
+	jobsd_close(&d);
+	close(lockfd);
+	return 0;
+}

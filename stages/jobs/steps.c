@@ -1,0 +1,107 @@
+/*
+ * steps.c - which steps of a template a file expects, and its result row
+ * (pure; unit-tested). A file is finished when every expected step has a
+ * result; its row is TMC's (TMC-REFERENCE 3.6).
+ *
+ * Expected: the step applies to the file's extension (source_ext) and reads
+ * "hires", or reads the output of an expected step that did not fail. When
+ * two earlier steps share the source's name, the later one that applies
+ * wins (TMC's im[name] held the latest; spool/worker.c source_index()).
+ *
+ * A stage reports a permanent failure as created 0, warnings 1 and the
+ * reason, and a success with one warning and nothing written looks the
+ * same (SR_MAYBE). Successors of a failure never run; successors of a
+ * success do. So a MAYBE step's successors stay expected until they report
+ * (it was a success) or the caller finds the item in the stage's err/ or
+ * nowhere at all and marks it SR_FAILED (track.c).
+ *
+ * Row: requested = the template's step count (TMC counted proc entries,
+ * skipped ones too); created and warnings summed over the results. One
+ * missing or unreadable original fails every step that reads hires with
+ * the same reason; TMC counted that once (its load failed once), so equal
+ * failure reasons of hires steps count once. A step resolved as failed
+ * without any report (its item was lost or rejected) adds one warning.
+ */
+#include <string.h>
+
+#include "jobs.h"
+
+void
+sres_record(struct sres *r, int created, int warnings, const char *reason)
+{
+	r->created = created;
+	r->warnings = warnings;
+	r->hash = reason && *reason ? jm_hash(reason) : 0;
+	r->line = true;
+	r->state = created == 0 && warnings == 1 && r->hash ? SR_MAYBE : SR_OK;
+}
+
+int
+steps_source(const struct template *tpl, int j, const char *ext)
+{
+	const char *src = tpl->steps[j].source;
+
+	if (strcmp(src, "hires") == 0)
+		return -1;
+	for (int k = j - 1; k >= 0; k--)
+		if (strcmp(tpl->steps[k].name, src) == 0 && step_applies(&tpl->steps[k], ext))
+			return k;
+	return -2;
+}
+
+size_t
+steps_expected(const struct template *tpl, const char *ext, const struct sres *res,
+	       uint8_t *exp)
+{
+	size_t pending = 0;
+
+	for (size_t j = 0; j < tpl->nsteps; j++) {
+		int src;
+
+		exp[j] = 0;
+		if (!step_applies(&tpl->steps[j], ext))
+			continue;
+		src = steps_source(tpl, (int)j, ext);
+		if (src == -2 || (src >= 0 && (!exp[src] || (res && res[src].state == SR_FAILED))))
+			continue;
+		exp[j] = 1;
+		if (res == NULL || res[j].state == SR_NONE)
+			pending++;
+	}
+	return pending;
+}
+
+static bool
+hash_seen(uint32_t *seen, size_t *n, size_t cap, uint32_t h)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (seen[i] == h)
+			return true;
+	if (*n < cap)
+		seen[(*n)++] = h;
+	return false;
+}
+
+void
+steps_row(const struct template *tpl, const struct sres *res, struct rowcount *rc)
+{
+	uint32_t seen[64];
+	size_t nseen = 0;
+
+	rc->requested = (int)tpl->nsteps;
+	rc->created = rc->warnings = 0;
+	for (size_t j = 0; res && j < tpl->nsteps; j++) {
+		const struct sres *r = &res[j];
+
+		if (!r->line) {
+			rc->warnings += r->state == SR_FAILED;
+			continue;
+		}
+		rc->created += r->created;
+		if (strcmp(tpl->steps[j].source, "hires") == 0 && r->created == 0 && r->hash &&
+		    (r->state == SR_MAYBE || r->state == SR_FAILED) &&
+		    hash_seen(seen, &nseen, sizeof(seen) / sizeof(seen[0]), r->hash))
+			continue;
+		rc->warnings += r->warnings;
+	}
+}

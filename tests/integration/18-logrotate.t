@@ -1,0 +1,28 @@
+#!/bin/bash
+# logrotate while the pipeline writes: the log file is renamed and SIGHUP
+# sent, several times, in the middle of 1,500 items through three steps.
+# Every item's line is in one of the files (none lost), each line whole.
+. "$TMC_SRC/tests/lib/tap.sh"
+plan 3
+
+write_config "$COPY3"
+make_inputs 1500
+start_daemon
+enqueue chain <"$T_DIR/list" >/dev/null &
+ENQ=$!
+for i in 1 2 3 4; do
+	sleep 0.4
+	mv "$T_DIR/tmcwatch.log" "$T_DIR/tmcwatch.log.$i" 2>/dev/null
+	kill -HUP "$DAEMON"
+done
+wait $ENQ
+wait_files "$SITE/out3" 1500 120
+wait_idle 60
+stop_daemon
+rotated=$(ls "$T_DIR"/tmcwatch.log.* 2>/dev/null | wc -l)
+test "$rotated" -ge 2
+ok $? "the log was rotated $rotated times while items were processed"
+lines=$(cat "$T_DIR"/tmcwatch.log* | grep -c ' ok created=')
+is "$lines" 4500 "every one of the 4,500 step results is logged once, across the files"
+bad=$(cat "$T_DIR"/tmcwatch.log* | grep -vc '^20[0-9][0-9]-[0-1][0-9]-[0-3][0-9]T[0-9:.]*Z ')
+is "$bad" 0 "every line is whole and starts with its UTC timestamp"

@@ -1,0 +1,356 @@
+/*
+ * test_jobs_match.c - the pure rules of tmc-jobs (stages/jobs/match.c and
+ * steps.c, included here): TMC's include/exclude globs (TMC-REFERENCE 2.2),
+ * rename (4.4), file list lines, .stat, item ids, result log lines, which
+ * steps a file expects and its result row (3.6); and job_find_duplicate()
+ * (config/job.c) on a temporary spool. Tables of labelled cases; a failing
+ * case prints its label.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../../stages/jobs/match.c"
+#include "../../stages/jobs/steps.c"
+#include "job.h"
+
+#define NCASES(a) (sizeof(a) / sizeof((a)[0]))
+
+static int
+fails(const char *label, bool failed)
+{
+	if (failed)
+		print_error("case failed: %s\n", label);
+	return failed;
+}
+
+static void
+test_globs(void **state)
+{
+	static const struct {
+		const char *label, *inc, *exc, *rel;
+		bool want;
+	} cases[] = {
+		{"*.jpg at the top", "*.jpg", NULL, "/a.jpg", true},
+		{"*.jpg at any depth ('*' crosses '/')", "*.jpg", NULL, "/s/t/a.jpg", true},
+		{"a name without its leading / never matches", "img0004*.jpg", NULL, "/img00041.jpg", false},
+		{"with the leading /", "/img0004*.jpg", NULL, "/img00041.jpg", true},
+		{"/a*.jpg matches a deeper file", "/a*.jpg", NULL, "/a/b/c.jpg", true},
+		{"case-sensitive", "*.jpg", NULL, "/A.JPG", false},
+		{"a leading dot is matched", "*", NULL, "/.hidden", true},
+		{"? matches /", "?a.jpg", NULL, "/a.jpg", true},
+		{"classes", "/[ab].jpg", NULL, "/b.jpg", true},
+		{"classes, no match", "/[ab].jpg", NULL, "/c.jpg", false},
+		{"escape", "/\\*.jpg", NULL, "/*.jpg", true},
+		{"escape, no match", "/\\*.jpg", NULL, "/a.jpg", false},
+		{"excluded", "*.jpg", "*_l.jpg", "/x_l.jpg", false},
+		{"not excluded", "*.jpg", "*_l.jpg", "/x_m.jpg", true},
+		{"exclude in a sub-folder", "*.jpg", "/old/*", "/old/a.jpg", false},
+		{"no include: nothing", NULL, NULL, "/a.jpg", false},
+	};
+	int failed = 0;
+
+	(void)state;
+	for (size_t i = 0; i < NCASES(cases); i++) {
+		char *inc[1] = {(char *)cases[i].inc}, *exc[1] = {(char *)cases[i].exc};
+
+		failed += fails(cases[i].label, jm_match(inc, cases[i].inc != NULL, exc,
+							 cases[i].exc != NULL,
+							 cases[i].rel) != cases[i].want);
+	}
+	assert_int_equal(failed, 0);
+}
+
+static void
+test_rename(void **state)
+{
+	static struct rename_rule mp4[] = {{"h.mp4", ".mp4"}, {"v.mp4", ".mp4"}};
+	static struct rename_rule chain[] = {{"a", "b"}, {"b", "c"}};
+	static struct rename_rule empty[] = {{"", "x"}, {"a", ""}, {"a", "0"}, {"0", "x"}};
+	static const struct {
+		const char *label;
+		const struct rename_rule *rules;
+		size_t n;
+		const char *in, *want;
+	} cases[] = {
+		{"README example", mp4, 2, "/a/clip_h.mp4", "/a/clip_.mp4"},
+		{"case-insensitive match, replacement as given", mp4, 2, "/A/CLIP_H.MP4", "/A/CLIP_.mp4"},
+		{"every occurrence", mp4, 2, "/xh.mp4/yv.mp4", "/x.mp4/y.mp4"},
+		{"rules in order, on the result", chain, 2, "/a", "/c"},
+		{"\"\" and \"0\" (PHP empty) skipped", empty, 4, "/a0.jpg", "/a0.jpg"},
+		{"no rules", NULL, 0, "/a.jpg", "/a.jpg"},
+	};
+	int failed = 0;
+
+	(void)state;
+	for (size_t i = 0; i < NCASES(cases); i++) {
+		char *got = jm_rename(cases[i].in, cases[i].rules, cases[i].n);
+
+		failed += fails(cases[i].label, strcmp(got, cases[i].want) != 0);
+		free(got);
+	}
+	assert_int_equal(failed, 0);
+}
+
+static void
+test_list(void **state)
+{
+	char buf[] = "  /a.jpg \r\n\n\t\n/b c.jpg\n/x\0y\n/last";
+	char **lines;
+	size_t n = jm_list_split(buf, sizeof(buf) - 1, &lines);
+
+	(void)state;
+	assert_int_equal(n, 4);
+	assert_string_equal(lines[0], "/a.jpg");
+	assert_string_equal(lines[1], "/b c.jpg");
+	assert_string_equal(lines[2], "/x\001y"); /* refused later by path_check_rel */
+	assert_string_equal(lines[3], "/last");
+	free(lines);
+	n = jm_list_split(buf, 0, &lines);
+	assert_int_equal(n, 0);
+	free(lines);
+}
+
+static void
+test_stat_ids_names(void **state)
+{
+	long long v[3];
+	size_t idx;
+	char id[64];
+
+	(void)state;
+	assert_int_equal(jm_stat_parse("10\t5\t3", v), 0);
+	assert_true(v[0] == 10 && v[1] == 5 && v[2] == 3);
+	assert_int_equal(jm_stat_parse("12", v), 0); /* TMC's scan wrote the bare count */
+	assert_true(v[0] == 12 && v[1] == 0 && v[2] == 0);
+	assert_int_equal(jm_stat_parse("10\t5", v), -1);
+	assert_int_equal(jm_stat_parse("x", v), -1);
+	jm_item_id(id, sizeof(id), "210101000000001", 17);
+	assert_string_equal(id, "210101000000001-000017");
+	assert_int_equal(jm_item_index("210101000000001", id, &idx), 0);
+	assert_int_equal(idx, 17);
+	assert_int_equal(jm_item_index("210101000000001", "210101000000001-1234567", &idx), 0);
+	assert_int_equal(idx, 1234567);
+	assert_int_equal(jm_item_index("210101000000002", id, &idx), -1);
+	assert_int_equal(jm_item_index("210101000000001", "210101000000001-", &idx), -1);
+	assert_int_equal(jm_item_index("210101000000001", "210101000000001-12a", &idx), -1);
+	assert_true(jm_seq_is_tmc("210101000000001"));
+	assert_false(jm_seq_is_tmc("21010100000000"));
+	assert_false(jm_seq_is_tmc("myjob.json"));
+	assert_true(jm_name_ignored(".submit.12"));
+	assert_true(jm_name_ignored("job.part") && jm_name_ignored("job~") &&
+		    jm_name_ignored("job.tmp"));
+	assert_false(jm_name_ignored("myjob.json"));
+	assert_true(jm_seq_ok("210101000000001") && !jm_seq_ok("a.b") && !jm_seq_ok(""));
+}
+
+static void
+test_logline(void **state)
+{
+	char ok[] = "S-000001\t2\tPreview\t1\t0\t/a b.jpg\t";
+	char why[] = "S-000002\t0\tA\t0\t1\t/x.jpg\t/src/x.jpg: No such file";
+	char bad[] = "S-000001\t2\tPreview\t1\t0";
+	char badnum[] = "S-000001\tx\tP\t1\t0\t/a\t";
+	struct logline ll;
+
+	(void)state;
+	assert_int_equal(jm_logline_parse(ok, &ll), 0);
+	assert_string_equal(ll.id, "S-000001");
+	assert_int_equal(ll.step, 2);
+	assert_string_equal(ll.name, "Preview");
+	assert_true(ll.created == 1 && ll.warnings == 0);
+	assert_string_equal(ll.rel, "/a b.jpg");
+	assert_string_equal(ll.reason, "");
+	assert_int_equal(jm_logline_parse(why, &ll), 0);
+	assert_string_equal(ll.reason, "/src/x.jpg: No such file");
+	assert_int_equal(jm_logline_parse(bad, &ll), -1);
+	assert_int_equal(jm_logline_parse(badnum, &ll), -1);
+}
+
+/* TMC README's mixed template: image and mp4 Origins, a shared Preview. */
+static const char mixed[] =
+	"[{\"name\":\"Origin\",\"source\":\"hires\",\"source_ext\":\"!mp4\",\"path_head\":\"/o\","
+	"\"size\":[1000,1000],\"save\":false},"
+	"{\"name\":\"Origin\",\"source\":\"hires\",\"source_ext\":\"mp4\",\"path_head\":\"/o\","
+	"\"size\":[1000,1000],\"save\":false},"
+	"{\"name\":\"Preview\",\"source\":\"Origin\",\"path_head\":\"/p\",\"size\":[600,600]},"
+	"{\"name\":\"Thumb\",\"source\":\"Preview\",\"source_ext\":\"jpg\",\"path_head\":\"/t\","
+	"\"size\":[100,100]},"
+	"{\"name\":\"Copy\",\"source\":\"hires\",\"kind\":\"copy\",\"path_head\":\"/c\"}]";
+
+static void
+load_template(struct template *tpl, const char *text)
+{
+	struct conf_errors errs = {0};
+	struct json doc = {0};
+	char err[256];
+
+	assert_int_equal(json_parse(&doc, "proc", text, strlen(text), err, sizeof(err)), 0);
+	assert_int_equal(conf_proc_parse(&doc, 0, "proc", false, tpl, &errs), 0);
+	assert_int_equal(conf_template_check(tpl, "proc", &errs), 0);
+	json_free(&doc);
+}
+
+enum { N, OK, MB, FL, LOST }; /* no line, ok line, ambiguous line, failed line, lost */
+
+static void
+res_set(struct sres *res, const int *st, const int *created)
+{
+	for (int j = 0; j < 5; j++) {
+		memset(&res[j], 0, sizeof(res[j]));
+		if (st[j] == OK)
+			sres_record(&res[j], created[j], 0, "");
+		else if (st[j] == MB || st[j] == FL)
+			sres_record(&res[j], 0, 1, "/src/x: No such file or directory");
+		if (st[j] == FL || st[j] == LOST)
+			res[j].state = SR_FAILED;
+	}
+}
+
+static void
+test_steps(void **state)
+{
+	static const struct {
+		const char *label, *ext;
+		int st[5], created[5];
+		size_t pending;
+		int row_created, row_warn;
+	} cases[] = {
+		{"jpg, nothing yet: Origin, Preview, Thumb, Copy", "jpg", {N, N, N, N, N}, {0}, 4, 0, 0},
+		{"mp4: its Origin, Preview (no Thumb)", "mp4", {N, N, N, N, N}, {0}, 3, 0, 0},
+		{"png: Origin, Preview, Copy", "png", {N, N, N, N, N}, {0}, 3, 0, 0},
+		{"JPG: case-insensitive filter", "JPG", {N, N, N, N, N}, {0}, 4, 0, 0},
+		{"jpg, all done", "jpg", {OK, N, OK, OK, OK}, {0, 0, 1, 1, 1}, 0, 3, 0},
+		{"mp4, all done", "mp4", {N, OK, OK, N, OK}, {0, 0, 1, 0, 1}, 0, 2, 0},
+		{"jpg, Origin failed: its successors are not expected", "jpg", {FL, N, N, N, MB},
+		 {0}, 0, 0, 1},
+		{"jpg, Origin ambiguous: successors still expected", "jpg", {MB, N, N, N, OK},
+		 {0, 0, 0, 0, 1}, 2, 1, 1},
+		{"jpg, Origin ambiguous, successors reported: it was a success", "jpg",
+		 {MB, N, OK, OK, OK}, {0, 0, 1, 1, 1}, 0, 3, 1},
+		{"jpg, Thumb lost: one warning for it", "jpg", {OK, N, OK, LOST, OK}, {0, 0, 1, 0, 1},
+		 0, 2, 1},
+	};
+	struct sres res[5];
+	struct rowcount rc;
+	struct template tpl;
+	uint8_t exp[5];
+	int failed = 0;
+
+	(void)state;
+	load_template(&tpl, mixed);
+	for (size_t i = 0; i < NCASES(cases); i++) {
+		res_set(res, cases[i].st, cases[i].created);
+		size_t p = steps_expected(&tpl, cases[i].ext, res, exp);
+
+		steps_row(&tpl, res, &rc);
+		failed += fails(cases[i].label, p != cases[i].pending || rc.requested != 5 ||
+							rc.created != cases[i].row_created ||
+							rc.warnings != cases[i].row_warn);
+	}
+	conf_template_free(&tpl);
+	assert_int_equal(failed, 0);
+}
+
+static void
+test_row_dedupe(void **state)
+{
+	static const char two[] =
+		"[{\"name\":\"A\",\"source\":\"hires\",\"kind\":\"copy\",\"path_head\":\"/a\"},"
+		"{\"name\":\"B\",\"source\":\"hires\",\"kind\":\"copy\",\"path_head\":\"/b\"}]";
+	struct template tpl;
+	struct sres res[2] = {{0}};
+	struct rowcount rc;
+
+	(void)state;
+	load_template(&tpl, two);
+	/* one missing original fails both steps that read it: TMC's one warning */
+	sres_record(&res[0], 0, 1, "/s/x.jpg: No such file or directory");
+	sres_record(&res[1], 0, 1, "/s/x.jpg: No such file or directory");
+	steps_row(&tpl, res, &rc);
+	assert_true(rc.requested == 2 && rc.created == 0 && rc.warnings == 1);
+	sres_record(&res[1], 0, 1, "/b: Permission denied");
+	steps_row(&tpl, res, &rc);
+	assert_int_equal(rc.warnings, 2);
+	conf_template_free(&tpl);
+}
+
+static void
+put(const char *root, const char *name, const char *text)
+{
+	char path[PATH_MAX];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", root, name);
+	assert_non_null(f = fopen(path, "w"));
+	fputs(text, f);
+	fclose(f);
+}
+
+static void
+test_duplicate(void **state)
+{
+	static const struct {
+		const char *label, *text, *list;
+		int want;
+		const char *seq;
+	} cases[] = {
+		{"waiting, other layout and a comment", "{\"a\": 1} // x", NULL, 1, "111"},
+		{"running", "{ \"b\" : [1, 2] }", NULL, 1, "222"},
+		{"running, same list", "{\"b\":[1,2]}", "/x.jpg\n", 1, "222"},
+		{"running, other list", "{\"b\":[1,2]}", "/y.jpg\n", 0, ""},
+		{"blanks inside strings count", "{\"c\":\"a b\"}", NULL, 0, ""},
+		{"not JSON", "{", NULL, 0, ""},
+		{"done jobs are not duplicates", "{\"d\":1}", NULL, 0, ""},
+	};
+	char root[PATH_MAX], seq[64];
+	struct spool sp;
+	int failed = 0;
+
+	(void)state;
+	snprintf(root, sizeof(root), "%s/tmcwatch-jobs.XXXXXX", getenv("TMPDIR") ?: "/tmp");
+	assert_non_null(mkdtemp(root));
+	assert_int_equal(spool_open(&sp, root, true), 0);
+	put(root, "req/111", "{\"a\":1}");
+	put(root, "req/.submit.1", "{\"c\":\"ab\"}");
+	put(root, "proc/222", "{\"b\": [1,2]}");
+	put(root, "proc/222.file", "/x.jpg\n");
+	put(root, "proc/333", "{\"c\":\"ab\"}");
+	put(root, "done/444", "{\"d\":1}");
+	for (size_t i = 0; i < NCASES(cases); i++) {
+		const char *l = cases[i].list;
+		int r;
+
+		seq[0] = '\0';
+		r = job_find_duplicate(&sp, cases[i].text, strlen(cases[i].text), l, l ? strlen(l) : 0,
+				       seq, sizeof(seq));
+		failed += fails(cases[i].label, r != cases[i].want || strcmp(seq, cases[i].seq) != 0);
+	}
+	rmtree_at(AT_FDCWD, root);
+	spool_close(&sp);
+	assert_int_equal(failed, 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_globs),     cmocka_unit_test(test_rename),
+		cmocka_unit_test(test_list),      cmocka_unit_test(test_stat_ids_names),
+		cmocka_unit_test(test_logline),   cmocka_unit_test(test_steps),
+		cmocka_unit_test(test_row_dedupe), cmocka_unit_test(test_duplicate),
+	};
+
+	log_init("test_jobs_match", 0);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
