@@ -35,6 +35,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,11 +85,19 @@ sync_request(struct index *ix)
 	struct index_sync *s = ix->sync;
 
 	if (s == NULL) {
+		sigset_t all, old;
+		int r;
+
 		s = xcalloc(1, sizeof(*s));
 		pthread_mutex_init(&s->mu, NULL);
 		pthread_cond_init(&s->cv, NULL);
 		s->fd = dup(ix->fd);
-		if (s->fd < 0 || pthread_create(&s->th, NULL, sync_main, s) != 0) {
+		/* the thread takes no signal: SIGTERM is the main loop's (signalfd) */
+		sigfillset(&all);
+		pthread_sigmask(SIG_SETMASK, &all, &old);
+		r = s->fd < 0 ? -1 : pthread_create(&s->th, NULL, sync_main, s);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		if (r != 0) {
 			log_warn("index syncer");
 			if (s->fd >= 0)
 				close(s->fd);

@@ -9,7 +9,7 @@
 # `tmcwatch status` shows the watch's counts.
 . "$TMC_SRC/tests/lib/tap.sh"
 . "$TMC_SRC/tests/lib/watch.sh"
-plan 10
+plan 11
 
 watch_config "$COPY1" '"include": ["*.jpg", "*.bin"]'
 stage=$T_DIR/stage
@@ -60,3 +60,5 @@ ok $? "status: handed off $n, converted $n, failed 0"
 "$BIN/tmcwatch" -c "$CONF" status --json | jq -e ".watches[0].watch == \"site01\" and .watches[0].ok == $n" >/dev/null
 ok $? "status --json has the watch's counts"
 stop_daemon
+grep -q "tmc-watch.*stopping: $n files handed off, 0 waiting" "$T_DIR/tmcwatch.log"
+ok $? "SIGTERM: tmc-watch finished and logged its count"

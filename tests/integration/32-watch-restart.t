@@ -11,7 +11,7 @@
 # (a new boot id) the start-up walk hands it off again.
 . "$TMC_SRC/tests/lib/tap.sh"
 . "$TMC_SRC/tests/lib/watch.sh"
-plan 14
+plan 15
 export TMC_RESTART_DELAY_MS=50
 
 watch_config "$COPY1"
@@ -95,6 +95,7 @@ echo "lost in a power cut" >"$SRC/p1.jpg"
 wait_for 20 eval 'ls "$SPOOL"/stages/cp/00-A/new/ | grep -q .'
 kill -TERM $wpid
 wait $wpid
+is "$?" 0 "tmc-watch alone: SIGTERM ends it with exit 0"
 rm -rf "$SPOOL"/stages/cp/00-A/new/*
 n=$(log_lines)
 start_watching
