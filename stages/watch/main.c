@@ -266,28 +266,42 @@ watch_setup(struct wctx *c)
 		fatal("inotify_init1");
 }
 
+static void
+stat_values(struct wctx *c, long long *v)
+{
+	v[0] = c->ix.handed;
+	v[1] = c->tally.ok;
+	v[2] = c->tally.failed;
+	v[3] = (long long)pend_count(c);
+	v[4] = c->root ? (long long)c->ndirs : 0;
+	v[5] = c->root ? (long long)tree_unwatched(c) : -1;
+}
+
+/* state/<key>.stat for `tmcwatch status` (ticket format, not fsynced: it
+ * is made again from the index and the result log at every start). */
 void
 stat_write(struct wctx *c, bool force)
 {
-	long long handed = c->ix.handed, done = c->tally.ok + c->tally.failed;
-	long long now[4] = {handed, c->tally.ok, c->tally.failed, (long long)pend_count(c)};
+	long long v[6], done;
 	struct ticket t = {0};
 	char name[ITEM_ID_MAX + 8];
 	size_t len;
 	char *text;
 
-	if (!force && memcmp(now, c->stat_written, sizeof(now)) == 0)
+	stat_values(c, v);
+	if (!force && memcmp(v, c->stat_written, sizeof(v)) == 0)
 		return;
-	memcpy(c->stat_written, now, sizeof(now));
+	memcpy(c->stat_written, v, sizeof(v));
+	done = v[1] + v[2];
 	ticket_set(&t, "name", c->w->name);
 	ticket_set(&t, "folder", c->root_abs);
-	ticket_setf(&t, "handed", "%lld", handed);
-	ticket_setf(&t, "ok", "%lld", c->tally.ok);
-	ticket_setf(&t, "failed", "%lld", c->tally.failed);
-	ticket_setf(&t, "in_progress", "%lld", handed > done ? handed - done : 0);
-	ticket_setf(&t, "waiting", "%zu", pend_count(c));
-	ticket_setf(&t, "folders", "%zu", c->root ? c->ndirs : 0);
-	ticket_setf(&t, "scanned", "%zu", c->root ? tree_unwatched(c) : 0);
+	ticket_setf(&t, "handed", "%lld", v[0]);
+	ticket_setf(&t, "ok", "%lld", v[1]);
+	ticket_setf(&t, "failed", "%lld", v[2]);
+	ticket_setf(&t, "in_progress", "%lld", v[0] > done ? v[0] - done : 0);
+	ticket_setf(&t, "waiting", "%lld", v[3]);
+	ticket_setf(&t, "folders", "%lld", v[4]);
+	ticket_setf(&t, "scanned", "%lld", v[5] < 0 ? 0 : v[5]);
 	ticket_set(&t, "watching", c->root ? "yes" : "no");
 	snprintf(name, sizeof(name), "%s.stat", c->key);
 	text = ticket_format(&t, &len);
@@ -340,18 +354,27 @@ watch_timers(struct wctx *c, int64_t now)
 	pend_expire(c, now);
 }
 
+/* Results are read every second while items are in flight; the stat file
+ * is written at most once a second, when a count changed. Idle, nothing
+ * wakes the loop. */
 static void
 watch_accounting(struct wctx *c, int64_t now)
 {
-	if (c->tally_due && now >= c->tally_due) {
-		long long busy = c->ix.handed - c->tally.ok - c->tally.failed;
+	long long v[6];
 
+	if (c->tally_due && now >= c->tally_due) {
 		tally_refresh(&c->tally);
-		c->tally_due = now + (busy > 0 ? 1000 : 10000);
+		c->tally_due = c->ix.handed > c->tally.ok + c->tally.failed ? now + 1000 : 0;
 	}
-	if (now >= c->stat_due) {
+	stat_values(c, v);
+	if (memcmp(v, c->stat_written, sizeof(v)) == 0) {
+		c->stat_due = 0;
+	} else if (now >= c->stat_next) {
 		stat_write(c, false);
-		c->stat_due = now + 1000;
+		c->stat_next = now + 1000;
+		c->stat_due = 0;
+	} else {
+		c->stat_due = c->stat_next;
 	}
 }
 

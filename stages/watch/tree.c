@@ -259,6 +259,8 @@ watch_add(struct wctx *c, struct dnode *d, int fd)
 static void
 walk_watch(struct wctx *c, struct dnode *d, int fd, enum walk_kind kind)
 {
+	if (d->netfs)
+		node_unwatch(c, d, true); /* a network file system mounted here since */
 	if (d->netfs || (kind != WALK_FULL && d->wd >= 0))
 		return;
 	if (watch_add(c, d, fd) == 0) {
@@ -274,18 +276,22 @@ walk_watch(struct wctx *c, struct dnode *d, int fd, enum walk_kind kind)
 	log_warn("inotify_add_watch %s%s: scanned instead", c->root_abs, d->rel);
 }
 
-/* The folder's device: a mount point inside the tree gets its own slot. */
+/* The folder's device: a mount point inside the tree gets its own slot.
+ * (A mount made inside the tree while watching is noticed by the next
+ * full walk: a restart or an overflow.) */
 static void
 walk_device(struct wctx *c, struct dnode *d, int fd, const struct stat *st)
 {
-	if (d->parent == NULL || st->st_dev == d->parent->dev) {
-		if (d->parent) {
-			d->dev = d->parent->dev;
-			d->slot = d->parent->slot;
-			d->netfs = d->parent->netfs;
-		}
+	if (d->parent == NULL)
+		return;
+	if (st->st_dev == d->parent->dev) {
+		d->dev = d->parent->dev;
+		d->slot = d->parent->slot;
+		d->netfs = d->parent->netfs;
 		return;
 	}
+	if (st->st_dev == d->dev)
+		return; /* a mount point seen before */
 	d->dev = st->st_dev;
 	d->slot = index_slot(&c->ix, d->rel);
 	d->netfs = netfs_here(c, fd);

@@ -234,11 +234,11 @@ struct wctx {
 
 	/* timers, CLOCK_MONOTONIC ms; 0 = not set */
 	int64_t rescan_due, rescan_delay, last_overflow;
-	int64_t poll_due, root_due, root_delay, tally_due, stat_due, sweep_due;
+	int64_t poll_due, root_due, root_delay, tally_due, stat_due, stat_next;
 	bool overflowed;           /* the next full walk follows an overflow */
 	int quiet_ms, poll_ms;
 	size_t sweep_base;         /* index entries after the last sweep */
-	long long stat_written[4];
+	long long stat_written[6];
 };
 
 /* tree.c */
