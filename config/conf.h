@@ -141,6 +141,11 @@ struct conf {
 	struct template *templates;
 	size_t ntemplates;
 	struct http_conf http;
+
+	/* tmc-notify (tmcwatch keys) */
+	char *callback_secret;   /* optional: X-TMC-Signature: sha256=HMAC(secret, body) */
+	int callback_retry_for;  /* seconds a callback is retried before outbox/err, default 86400 */
+	int callback_timeout;    /* seconds per attempt, default 30 (connect: at most 10) */
 };
 
 /* Error list: every message the loader and checker produce. */

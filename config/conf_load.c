@@ -115,6 +115,9 @@ static const struct key conf_keys[] = {
 	K_FUNC("site", ld_sites),
 	K_FUNC("watchdog", ld_watchdog),
 	K_FUNC("http", ld_http),
+	K_STR(struct conf, callback_secret, NULL),
+	K_INT(struct conf, callback_retry_for, 86400, 0, INT_MAX),
+	K_INT(struct conf, callback_timeout, 30, 1, 3600),
 	/* TMC: "tcc.min_sec" fed a list of saved folders to an outside tool */
 	K_IGNORE("tcc"),
 };
@@ -1048,5 +1051,6 @@ conf_free(struct conf *conf)
 	free(conf->ffmpeg_dir);
 	free(conf->spool_dir);
 	free(conf->log_file);
+	free(conf->callback_secret);
 	memset(conf, 0, sizeof(*conf));
 }

@@ -219,4 +219,26 @@ int outfile_copy(int srcfd, const char *final, bool durable, char *reason, size_
 int result_append(const struct spool *sp, const struct ticket *t, const char *step_name,
 		  int step_idx, int created, int warnings, const char *reason);
 
+/* jobq.c: a job into req/ under a fresh 15-digit seq (TMC's yymmddHHMMSS +
+ * 3 digits), durably; list (NULL for none) becomes req/<seq>.file first
+ * (tmc-jobs moves it to proc/). 0 with seq filled, or -1 (logged). */
+int job_queue(const struct spool *sp, const char *text, size_t len, const char *list,
+	      size_t listlen, char *seq, size_t seqlen);
+
+/* sha256.c: SHA-256 and HMAC-SHA256 */
+#define SHA256_LEN 32
+struct sha256 {
+	uint32_t h[8];
+	uint64_t len;
+	uint8_t buf[64];
+	size_t nbuf;
+};
+void sha256_init(struct sha256 *c);
+void sha256_update(struct sha256 *c, const void *data, size_t n);
+void sha256_final(struct sha256 *c, uint8_t out[SHA256_LEN]);
+void sha256(const void *data, size_t n, uint8_t out[SHA256_LEN]);
+void hmac_sha256(const void *key, size_t klen, const void *data, size_t n,
+		 uint8_t out[SHA256_LEN]);
+void sha256_hex(const uint8_t d[SHA256_LEN], char hex[2 * SHA256_LEN + 1]);
+
 #endif

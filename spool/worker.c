@@ -7,7 +7,8 @@
  * reason. Only a broken spool (cannot open our own folders) ends the
  * program, with exit 69/70, and the supervisor restarts it with backoff.
  * SIGTERM is read from a signalfd between items: the item in hand is
- * finished, never abandoned half-way.
+ * finished, never abandoned half-way, unless process() itself gives it up
+ * (STAGE_STOPPED, a long transcode): then it goes back to new/ untouched.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -37,8 +38,19 @@ struct stage {
 	struct inbox inbox;
 	int sigfd;
 	int statusfd;               /* run/workers/<label>.<pid>: item and start time */
+	char status_id[ITEM_ID_MAX]; /* the item in hand ("" idle), its start, its percent */
+	long long status_start;
+	int status_percent;
 	long long processed;
 	int64_t due_s;              /* earliest deferred item, real seconds; 0 none */
+	/* Items whose ticket says not_before: claiming one puts it back in new/,
+	 * which is itself an arrival event; without this list the stage would
+	 * claim it again at once, in a loop, until it is due. */
+	struct deferred {
+		char id[ITEM_ID_MAX];
+		int64_t due_s;
+	} *deferred;
+	size_t ndeferred;
 	bool stop;
 };
 
@@ -110,11 +122,10 @@ stage_read_signals(struct stage *st)
 	}
 }
 
-/* The status file the supervisor reads for timeouts and `tmcwatch status`:
- * "<processed> <item id> <start s on CLOCK_MONOTONIC>" or "<processed> -".
- * Monotonic seconds are the same clock in every process of this boot. */
+static struct stage *stage_current; /* for stage_progress() */
+
 static void
-stage_status(struct stage *st, const char *id)
+stage_status_write(struct stage *st)
 {
 	char buf[192];
 	int n;
@@ -122,16 +133,46 @@ stage_status(struct stage *st, const char *id)
 	if (st->statusfd < 0)
 		return;
 	/* one fixed-width pwrite, no truncate: readers see an old or a new
-	 * line, padded with spaces */
-	if (id)
-		n = snprintf(buf, sizeof(buf), "%lld %s %lld", st->processed, id,
-			     (long long)(now_ms_mono() / 1000));
+	 * line, padded with spaces (a transcode rewrites it every percent) */
+	if (st->status_id[0] && st->status_percent >= 0)
+		n = snprintf(buf, sizeof(buf), "%lld %s %lld %d", st->processed, st->status_id,
+			     st->status_start, st->status_percent);
+	else if (st->status_id[0])
+		n = snprintf(buf, sizeof(buf), "%lld %s %lld", st->processed, st->status_id,
+			     st->status_start);
 	else
 		n = snprintf(buf, sizeof(buf), "%lld -", st->processed);
+	if (n < 0 || n > (int)sizeof(buf) - 1)
+		n = (int)sizeof(buf) - 1;
 	memset(buf + n, ' ', sizeof(buf) - 1 - (size_t)n);
 	buf[sizeof(buf) - 1] = '\n';
 	if (pwrite(st->statusfd, buf, sizeof(buf), 0) < 0)
 		log_warn("worker status file");
+}
+
+/* The status file the supervisor reads for timeouts and `tmcwatch status`:
+ * "<processed> <item id> <start s on CLOCK_MONOTONIC> [<percent>]" or
+ * "<processed> -". Monotonic seconds are the same clock in every process
+ * of this boot. */
+static void
+stage_status(struct stage *st, const char *id)
+{
+	snprintf(st->status_id, sizeof(st->status_id), "%s", id ? id : "");
+	st->status_start = now_ms_mono() / 1000;
+	st->status_percent = -1;
+	stage_status_write(st);
+}
+
+void
+stage_progress(int percent)
+{
+	struct stage *st = stage_current;
+
+	percent = percent < 0 ? 0 : percent > 100 ? 100 : percent;
+	if (st == NULL || st->status_id[0] == '\0' || percent == st->status_percent)
+		return;
+	st->status_percent = percent;
+	stage_status_write(st);
 }
 
 static void
@@ -287,6 +328,15 @@ stage_item(struct stage *st, struct item *it)
 	const char *origin = ticket_get(&it->ticket, "origin") ?: "-";
 	long long ms;
 
+	if (rc == STAGE_STOPPED) {
+		log_info("%s %s stopped before it was done: back to new/ (%s)", origin, it->id,
+			 ctx.reason);
+		if (item_unclaim(&st->sd, it) < 0)
+			log_warnx("%s: left in cur/, recovery will return it", it->path);
+		st->stop = true;
+		stage_status(st, NULL);
+		goto out;
+	}
 	if (rc == STAGE_OK) {
 		result_append(&st->spool, &it->ticket, step->name, st->idx, ctx.created, ctx.warnings,
 			      ctx.warnings ? ctx.reason : "");
@@ -311,17 +361,62 @@ stage_item(struct stage *st, struct item *it)
 	}
 	st->processed++;
 	stage_status(st, NULL);
+out:
 	for (size_t k = 0; k < st->tpl->nsteps; k++)
 		ticket_free(&succ[k].ticket);
 	free(succ);
+}
+
+static struct deferred *
+deferred_find(struct stage *st, const char *id)
+{
+	for (size_t i = 0; i < st->ndeferred; i++)
+		if (strcmp(st->deferred[i].id, id) == 0)
+			return &st->deferred[i];
+	return NULL;
+}
+
+static void
+deferred_add(struct stage *st, const char *id, int64_t due)
+{
+	struct deferred *d = deferred_find(st, id);
+
+	if (d == NULL) {
+		st->deferred = xreallocarray(st->deferred, st->ndeferred + 1, sizeof(*st->deferred));
+		d = &st->deferred[st->ndeferred++];
+		snprintf(d->id, sizeof(d->id), "%s", id);
+	}
+	d->due_s = due;
+	if (st->due_s == 0 || due < st->due_s)
+		st->due_s = due;
+}
+
+/* Forget the items that are due; st->due_s becomes the next one's time. */
+static void
+deferred_prune(struct stage *st, int64_t now)
+{
+	size_t k = 0;
+
+	st->due_s = 0;
+	for (size_t i = 0; i < st->ndeferred; i++) {
+		if (st->deferred[i].due_s <= now)
+			continue;
+		st->deferred[k++] = st->deferred[i];
+		if (st->due_s == 0 || st->deferred[i].due_s < st->due_s)
+			st->due_s = st->deferred[i].due_s;
+	}
+	st->ndeferred = k;
 }
 
 static void
 stage_take(struct stage *st, const char *id)
 {
 	struct item it = {.dirfd = -1, .lockfd = -1};
+	struct deferred *d = deferred_find(st, id);
 	int64_t due = 0;
 
+	if (d && d->due_s > now_s_real())
+		return;
 	switch (item_claim(&st->sd, id, &it, &due)) {
 	case 1:
 		if (item_committed(&it)) { /* a crash after the commit: only deliver */
@@ -333,8 +428,7 @@ stage_take(struct stage *st, const char *id)
 		item_release(&it);
 		break;
 	case 2:
-		if (st->due_s == 0 || due < st->due_s)
-			st->due_s = due;
+		deferred_add(st, id, due);
 		break;
 	default:
 		break;
@@ -357,7 +451,7 @@ stage_wait(struct stage *st)
 	if (pfd[1].revents)
 		stage_read_signals(st);
 	if (st->due_s && now_s_real() >= st->due_s) {
-		st->due_s = 0;
+		deferred_prune(st, now_s_real());
 		return inbox_scan(&st->inbox, &st->sd);
 	}
 	if (pfd[0].revents && inbox_read_events(&st->inbox))
@@ -401,6 +495,7 @@ stage_teardown(struct stage *st)
 		if (st->succ_sd[j].fd >= 0)
 			stage_close(&st->succ_sd[j]);
 	free(st->succ_sd);
+	free(st->deferred);
 	stage_close(&st->sd);
 	spool_close(&st->spool);
 	if (st->statusfd >= 0)
@@ -419,6 +514,7 @@ stage_main(int argc, char **argv, const struct stage_ops *ops)
 
 	stage_args(&st, argc, argv);
 	stage_setup(&st);
+	stage_current = &st;
 	log_info("started");
 	while (!st.stop) {
 		while (!st.stop && (id = inbox_next(&st.inbox)) != NULL) {
@@ -429,6 +525,7 @@ stage_main(int argc, char **argv, const struct stage_ops *ops)
 			break;
 	}
 	log_info("stopping after %lld items", st.processed);
+	stage_current = NULL;
 	stage_teardown(&st);
 	return 0;
 }

@@ -19,6 +19,8 @@ enum stage_rc {
 	STAGE_OK = 0,    /* done: hand on */
 	STAGE_TEMPFAIL,  /* retry later (ENOSPC, ENOMEM, slot timeout) */
 	STAGE_PERMFAIL,  /* err/ with ctx->reason (corrupt input, bad options) */
+	STAGE_STOPPED,   /* abandoned for a pending SIGTERM: back to new/ as it was
+			  * (no attempt counted), and the program stops */
 };
 
 struct stage_ctx {
@@ -55,6 +57,9 @@ int stage_main(int argc, char **argv, const struct stage_ops *ops);
  * root. Returns 0, or -1 with reason. Used by the stages that write files. */
 int stage_output_path(const struct stage_ctx *ctx, const char *ext, char *buf, size_t len,
 		      char *reason, size_t rlen);
+/* A long process() (a transcode) reports how far it is, 0..100: a 4th
+ * field in the worker's status file, shown by `tmcwatch status`. */
+void stage_progress(int percent);
 /* Source path of the original: ticket "src". */
 const char *stage_source_path(const struct stage_ctx *ctx);
 /* Effective overwrite: ticket "overwrite" (job or watch override) or the step's. */

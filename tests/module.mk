@@ -2,3 +2,11 @@
 PROGRAMS += tmc-enqueue
 tmc-enqueue_SRCS := tests/tools/enqueue.c
 tmc-enqueue_USES := stage conf spool
+
+# Frame capture alone (stages/video/capture.c), for the video tests and bench.
+PROGRAMS += tmc-capture
+tmc-capture_SRCS := tests/tools/capture.c stages/video/capture.c
+tmc-capture_LIBS := $(shell pkg-config --libs libavformat libavcodec libswscale libavutil) -lm
+tmc-capture_CFLAGS := $(shell pkg-config --cflags libavformat libavcodec libswscale libavutil) -Istages/video
+tmc-capture_USES := spool
+NOINST_PROGRAMS += tmc-capture

@@ -171,13 +171,19 @@ worker_line(const struct worker_status *ws, void *arg)
 	s->processed += ws->processed;
 	if (ws->item[0] == '\0' || !s->running)
 		return;
-	sb_printf(&s->workers_text, "worker %s pid %d: %s for %llds\n", ws->label, (int)ws->pid,
+	sb_printf(&s->workers_text, "worker %s pid %d: %s for %llds", ws->label, (int)ws->pid,
 		  ws->item, elapsed);
+	if (ws->percent >= 0)
+		sb_printf(&s->workers_text, " (%d%%)", ws->percent);
+	sb_addc(&s->workers_text, '\n');
 	sb_printf(&s->workers_json, "%s{\"stage\":", s->workers_json.len ? "," : "");
 	json_quote(&s->workers_json, ws->label, false);
 	sb_printf(&s->workers_json, ",\"pid\":%d,\"item\":", (int)ws->pid);
 	json_quote(&s->workers_json, ws->item, false);
-	sb_printf(&s->workers_json, ",\"elapsed\":%lld}", elapsed);
+	sb_printf(&s->workers_json, ",\"elapsed\":%lld", elapsed);
+	if (ws->percent >= 0)
+		sb_printf(&s->workers_json, ",\"percent\":%d", ws->percent);
+	sb_addc(&s->workers_json, '}');
 }
 
 /* One line per configured watch, from the state/<key>.stat file its

@@ -81,6 +81,7 @@ struct worker_status {
 	char item[ITEM_ID_MAX];  /* "" when idle */
 	long long start_s;
 	int timeout;
+	int percent;             /* how far the item is (a transcode), -1 unknown */
 };
 /* Calls fn for each status file; returns how many. */
 int workers_each(const struct spool *sp, void (*fn)(const struct worker_status *, void *),

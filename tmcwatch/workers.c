@@ -1,6 +1,7 @@
 /*
  * workers.c - reading the status files stage workers keep in run/workers/
- * ("<processed> <item> <start s, CLOCK_MONOTONIC>" or "<processed> -"),
+ * ("<processed> <item> <start s, CLOCK_MONOTONIC> [<percent>]" or
+ * "<processed> -"),
  * named <label with / as +>.<pid>. The supervisor uses them for time limits,
  * `tmcwatch status` for "working" and "Total processed".
  */
@@ -30,7 +31,8 @@ worker_parse(int dirfd, const char *name, struct worker_status *ws)
 			*p = '/';
 	if ((text = file_read_at(dirfd, name, 4096, NULL)) == NULL)
 		return -1;
-	n = sscanf(text, "%lld %127s %lld", &ws->processed, ws->item, &ws->start_s);
+	ws->percent = -1;
+	n = sscanf(text, "%lld %127s %lld %d", &ws->processed, ws->item, &ws->start_s, &ws->percent);
 	free(text);
 	if (n < 2)
 		return -1;
@@ -69,23 +71,27 @@ forget_one(const struct worker_status *ws, void *arg)
 	const struct spool *sp = ((void **)arg)[0];
 	pid_t pid = *(pid_t *)((void **)arg)[1];
 	char name[300];
+	int dirfd;
 
 	if (ws->pid != pid)
 		return;
 	/* keep its count for "Total processed", but not its item */
-	snprintf(name, sizeof(name), "run/workers/%s.%d", ws->label, (int)pid);
-	for (char *p = name + strlen("run/workers/"); *p; p++)
+	snprintf(name, sizeof(name), "%s.%d", ws->label, (int)pid);
+	for (char *p = name; *p; p++)
 		if (*p == '/')
 			*p = '+';
+	if ((dirfd = openat(sp->fd, "run/workers", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return;
 	if (ws->processed == 0) {
-		unlinkat(sp->fd, name, 0);
+		unlinkat(dirfd, name, 0);
 	} else {
 		char line[64];
 		int n = snprintf(line, sizeof(line), "%lld -\n", ws->processed);
 
-		if (file_publish_at(sp->fd, name, line, (size_t)n, false) < 0)
-			log_warn("%s/%s", sp->path, name);
+		if (file_publish_at(dirfd, name, line, (size_t)n, false) < 0)
+			log_warn("%s/run/workers/%s", sp->path, name);
 	}
+	close(dirfd);
 }
 
 void

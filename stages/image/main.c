@@ -19,10 +19,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "image.h"
+#include "../video/capture.h"
 
 static struct {
 	char id[ITEM_ID_MAX]; /* the item prepare() read the header of */
@@ -110,6 +112,15 @@ image_prepare(struct stage_ctx *ctx)
 
 	snprintf(img_state.id, sizeof(img_state.id), "%s", ctx->item->id);
 	img_state.hint[0] = '\0';
+	if (!ctx->has_pixels && src && strcasecmp(path_ext(src), "mp4") == 0) {
+		const char *cap = ticket_get(ctx->ticket, "capture");
+
+		rc = video_capture_raw(src, cap ? strtod(cap, NULL) : 0, ctx->item->dirfd, "pixels.raw",
+				       ctx->reason, sizeof(ctx->reason));
+		if (rc != STAGE_OK)
+			return rc;
+		ctx->has_pixels = true;
+	}
 	if (ctx->has_pixels && faccessat(ctx->item->dirfd, "pixels.mpc", F_OK, 0) == 0) {
 		Image *img = NULL;
 		int q;

@@ -17,7 +17,8 @@
  * whose journal says "#close" is only closed again: every step above is
  * idempotent, and the callback is never queued twice.
  *
- * Callback (outbox/new/<seq>/callback, ticket format, built in outbox/tmp):
+ * Callback (outbox/new/<seq>/ticket, an item as item_claim() wants it, built
+ * in outbox/tmp; tmc-notify claims it):
  * url, seq, result, count, processed, created, warn. count = files of the
  * list; processed = files with a real row (cancel rows not counted);
  * created, warn = sums over the rows (TMC: warn is the sum of warnings);
@@ -59,11 +60,11 @@ callback_publish(struct jobsd *d, const char *seq, const char *text, size_t len)
 	int newfd = openat(d->outfd, "new", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	int fd = -1, r = -1;
 
-	snprintf(tmp, sizeof(tmp), "%s.%d", seq, (int)getpid());
+	snprintf(tmp, sizeof(tmp), "+%s.%d", seq, (int)getpid()); /* "+": not a committed handoff (recover.c) */
 	if (tmpfd < 0 || newfd < 0 || rmtree_at(tmpfd, tmp) < 0 || mkdirat(tmpfd, tmp, 0755) < 0)
 		goto out;
 	if ((fd = openat(tmpfd, tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
-	    file_publish_at(fd, "callback", text, len, true) < 0)
+	    file_publish_at(fd, "ticket", text, len, true) < 0)
 		goto out;
 	if (renameat2(tmpfd, tmp, newfd, seq, RENAME_NOREPLACE) < 0) {
 		if (errno != EEXIST && errno != ENOTEMPTY)

@@ -14,7 +14,7 @@
  *                       "#close ..." and "#callback" markers
  *   done/<seq>.result   "<src>\t<requested>\t<created>\t<warnings>\n" rows
  *   err/<seq>.reason    why a job went to err/
- *   outbox/new/<seq>/callback   for tmc-notify (ticket format)
+ *   outbox/new/<seq>/ticket     for tmc-notify (an outbox item)
  *
  * Functions are grouped by the file that holds them. match.c and steps.c
  * are pure (no I/O) and unit-tested by tests/unit/test_jobs_match.c.

@@ -10,7 +10,8 @@ write_config '{ "one": { "proc": [
 	'"stage_workers": 4,'
 make_inputs "$N"
 start_daemon
-is "$(pgrep -c -f "tmc-copy -c $CONF")" 4 "four workers run on the stage"
+wait_for 20 eval "[ \$(pgrep -c -f \"tmc-copy -c $CONF\") -eq 4 ]"
+ok $? "four workers run on the stage"
 enqueue one <"$T_DIR/list" >/dev/null
 wait_files "$SITE/out" $N 300
 wait_idle 60

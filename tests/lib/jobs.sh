@@ -35,8 +35,18 @@ stat_of() { cat "$SPOOL/proc/$1.stat" 2>/dev/null; }
 dispatched_is() { [ "$(cut -f2 "$SPOOL/proc/$1.stat" 2>/dev/null)" = "$2" ]; }
 rows() { if [ -e "$SPOOL/done/$1.result" ]; then wc -l <"$SPOOL/done/$1.result"; else echo 0; fi; }
 rows_are() { [ "$(rows "$1")" = "$2" ]; }
-# cb_field SEQ KEY: a field of the callback queued for tmc-notify
-cb_field() { sed -n "s/^$2=//p" "$SPOOL/outbox/new/$1/callback" 2>/dev/null; }
+# cb_field SEQ KEY: a field of the callback queued for tmc-notify: its
+# ticket in outbox/new/, or cur/ or err/ while tmc-notify tries to deliver it
+# (the tests' callback URLs answer nothing); read again if it moved meanwhile
+cb_field() {
+	local d v
+	for _ in 1 2 3 4 5; do
+		for d in new cur err; do
+			v=$(sed -n "s/^$2=//p" "$SPOOL/outbox/$d/$1/ticket" 2>/dev/null) && { echo "$v"; return; }
+		done
+		sleep 0.05
+	done
+}
 # ctrl SEQ JSON: what an operator (or tmc-httpd) writes
 ctrl() { printf '%s\n' "$2" >"$SPOOL/proc/$1.ctrl"; }
 ctrl_is() { grep -q "\"status\":\"$2\"" "$SPOOL/proc/$1.ctrl" 2>/dev/null; }

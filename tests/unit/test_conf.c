@@ -366,6 +366,9 @@ test_defaults(void **state)
 	assert_int_equal(conf.http.max_body, 1048576);
 	assert_int_equal(conf.http.max_connections, 64);
 	assert_int_equal(conf.http.timeout, 30);
+	assert_null(conf.callback_secret);
+	assert_int_equal(conf.callback_retry_for, 86400);
+	assert_int_equal(conf.callback_timeout, 30);
 	assert_int_equal(conf.nsites + conf.nwatches + conf.ntemplates, 0);
 	assert_string_equal(conf.dir, tmpdir);
 	assert_string_equal(conf.path, "config.json");

@@ -1,0 +1,179 @@
+/*
+ * jobq.c - a job file into req/, durably, under a unique seq: what
+ * `tmcwatch submit` and tmc-httpd's act=convert do (DESIGN.md, Durability:
+ * a job accepted is a promise).
+ *
+ * The seq keeps TMC's 15-digit form, yymmddHHMMSS (local time) + 3 digits,
+ * but is unique where TMC's rand(1,100) could collide and overwrite a job:
+ *
+ *   1. the job (and the uploaded file list, if any) is written under a
+ *      temporary dot name in req/, fsynced;
+ *   2. a seq is chosen: the 3 digits count up within the second, per
+ *      process; a seq already used by a job in proc/, done/ or err/ (or by
+ *      a list in proc/) is skipped;
+ *   3. the list is link(2)ed to req/<seq>.file and req/ fsynced, so the
+ *      list is durable before the job can be seen (tmc-jobs moves it to
+ *      proc/<seq>.file, TMC's place, when it takes the job);
+ *   4. the job is link(2)ed to req/<seq> and req/ fsynced. link fails with
+ *      EEXIST instead of replacing, so two writers (another tmc-httpd,
+ *      `tmcwatch submit`) can never take the same seq: the loser tries the
+ *      next 3 digits. When all 1000 of a second are taken, it waits for the
+ *      next second.
+ *
+ * Everything is written in req/ only (tmc-httpd's unit may write nothing
+ * else). A crash leaves at most dot files in req/ (readers skip dot names)
+ * or a req/<seq>.file without its job; never a half job in req/.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "spool.h"
+
+static int
+jobq_temp(int dirfd, const char *name, const char *buf, size_t len)
+{
+	int fd, saved;
+
+	unlinkat(dirfd, name, 0); /* a leftover of a crashed process with our pid */
+	fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0)
+		return -1;
+	if (write_all(fd, buf, len) < 0 || fsync(fd) < 0) {
+		saved = errno;
+		close(fd);
+		unlinkat(dirfd, name, 0);
+		errno = saved;
+		return -1;
+	}
+	if (close(fd) < 0) {
+		saved = errno;
+		unlinkat(dirfd, name, 0);
+		errno = saved;
+		return -1;
+	}
+	return 0;
+}
+
+/* Is seq taken by a job that ran or runs (proc/, done/, err/), or by a
+ * list in proc/? */
+static bool
+jobq_seq_used(const struct spool *sp, const char *seq, bool list)
+{
+	static const char *dirs[] = {"proc", "done", "err"};
+	char path[64];
+	struct stat st;
+
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dirs[i], seq);
+		if (fstatat(sp->fd, path, &st, AT_SYMLINK_NOFOLLOW) == 0)
+			return true;
+	}
+	snprintf(path, sizeof(path), "proc/%s.file", seq);
+	return list && fstatat(sp->fd, path, &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+/* 1 linked, 0 seq taken (try another), -1 error */
+static int
+jobq_link(const struct spool *sp, int reqfd, const char *tmp, const char *tmplist,
+	  const char *seq)
+{
+	char file[64];
+
+	if (jobq_seq_used(sp, seq, tmplist != NULL))
+		return 0;
+	snprintf(file, sizeof(file), "%s.file", seq);
+	if (tmplist) {
+		if (linkat(reqfd, tmplist, reqfd, file, 0) < 0)
+			return errno == EEXIST ? 0 : -1;
+		if (fsync(reqfd) < 0)
+			goto undo;
+	}
+	if (linkat(reqfd, tmp, reqfd, seq, 0) == 0)
+		return 1;
+	if (errno != EEXIST)
+		goto undo;
+	if (tmplist)
+		unlinkat(reqfd, file, 0);
+	return 0;
+undo:
+	if (tmplist) {
+		int saved = errno;
+
+		unlinkat(reqfd, file, 0);
+		errno = saved;
+	}
+	return -1;
+}
+
+static int
+jobq_pick(const struct spool *sp, int reqfd, const char *tmp, const char *tmplist, char *seq,
+	  size_t seqlen)
+{
+	static char last_stamp[16];
+	static int next;
+	char stamp[16];
+	struct timespec ts;
+	time_t now;
+	int r;
+
+	for (int second = 0; second < 3; second++) {
+		now = time(NULL);
+		strftime(stamp, sizeof(stamp), "%y%m%d%H%M%S", localtime(&now));
+		if (strcmp(stamp, last_stamp) != 0) {
+			memcpy(last_stamp, stamp, sizeof(stamp));
+			next = 0;
+		}
+		for (; next < 1000; next++) {
+			snprintf(seq, seqlen, "%s%03d", stamp, next);
+			if ((r = jobq_link(sp, reqfd, tmp, tmplist, seq)) != 0) {
+				next++;
+				return r;
+			}
+		}
+		/* all 1000 seqs of this second are taken: wait for the next one */
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec = 0;
+		ts.tv_nsec = 1000000000L - ts.tv_nsec;
+		nanosleep(&ts, NULL);
+	}
+	errno = EAGAIN;
+	return -1;
+}
+
+int
+job_queue(const struct spool *sp, const char *text, size_t len, const char *list,
+	  size_t listlen, char *seq, size_t seqlen)
+{
+	static unsigned counter;
+	char tmp[64], tmplist[80];
+	int reqfd, r = -1;
+
+	snprintf(tmp, sizeof(tmp), ".jobq.%d.%u", (int)getpid(), counter++);
+	snprintf(tmplist, sizeof(tmplist), "%s.list", tmp);
+	reqfd = openat(sp->fd, "req", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (reqfd < 0 || jobq_temp(reqfd, tmp, text, len) < 0 ||
+	    (list && jobq_temp(reqfd, tmplist, list, listlen) < 0)) {
+		log_warn("%s/req/%s", sp->path, tmp);
+		goto out;
+	}
+	if ((r = jobq_pick(sp, reqfd, tmp, list ? tmplist : NULL, seq, seqlen)) < 0) {
+		log_warn("%s/req: queueing a job", sp->path);
+	} else if (fsync(reqfd) < 0) {
+		/* not promised, so not queued: take it back (unless already taken) */
+		log_warn("fsync %s/req", sp->path);
+		unlinkat(reqfd, seq, 0);
+		r = -1;
+	}
+out:
+	if (reqfd >= 0) {
+		unlinkat(reqfd, tmp, 0);
+		unlinkat(reqfd, tmplist, 0);
+		close(reqfd);
+	}
+	return r < 0 ? -1 : 0;
+}

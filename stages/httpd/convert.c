@@ -1,0 +1,387 @@
+/*
+ * convert.c - act=convert (TMC-REFERENCE 6.2) and the control acts TMC's
+ * README promised but its API lacked (1.9, 10.33): pause, resume, stop,
+ * cancel.
+ *
+ * convert validates first and writes last (TMC wrote the upload before
+ * validating, bug 11): json parses -> TMC's key checks ("invalid json key",
+ * "invalid site value") -> job_check (config/job.h: template known, paths
+ * that do not climb, types; "invalid json key" with the reason in the
+ * X-TMC-Error header) -> a filelist job must carry its list, every line a
+ * relative path ("file upload failed"; TMC queued it and failed it later)
+ * -> Idempotency-Key replay -> duplicate (dup.c) -> job_queue() (spool/
+ * jobq.c: the list becomes req/<seq>.file, durably, before the job is
+ * linked into req/<seq>, durably; tmc-jobs moves the list to proc/<seq>.file,
+ * TMC's place, when it takes the job). Only then "success". Like every
+ * write of tmc-httpd, all of it happens in req/ (tmcwatch-spool(5); its
+ * systemd unit may write nothing else).
+ *
+ * Answers keep TMC's keys, {"daemon","result"[,"seq"]}. HTTP status: 200
+ * for success and duplicated (TMC clients read "result"), 400 for a request
+ * TMC would also have refused, 422 for an Idempotency-Key reused with
+ * another job, 500 when the job could not be saved ("file save failed ",
+ * TMC's string with its trailing space), 503 when all 1000 seqs of a second
+ * are taken twice over.
+ *
+ * Idempotency: req/.idempotency/<sha256 of the key> holds "<seq>\n<sha256
+ * of job and list>\n", written durably after the job; entries live 24 h
+ * (a dot name: tmc-jobs never looks at it). A crash between the two writes
+ * can queue a retried job twice only if the first is no longer waiting or
+ * running (else it is "duplicated").
+ *
+ * Control acts write req/<seq>.ctrl = {"status":"<act>"} durably (temp,
+ * fsync, rename); tmc-jobs moves it to proc/<seq>.ctrl, TMC's control file,
+ * at once, and is thereby the only writer there: a command cannot be lost
+ * between its read and rewrite of that file. A job waiting in req/ gets its
+ * ctrl too: tmc-jobs honours it (TMC dropped it, bug 5). Answers
+ * {"daemon","result","seq"}: 200 "success", 404 "not found", 409 "already
+ * finished" (done/ or err/).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h> /* flock: the pid file */
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "httpd.h"
+#include "job.h"
+
+#define IDEM_DIR "req/.idempotency"
+#define IDEM_TTL (24 * 3600)
+
+bool
+daemon_running(int spoolfd)
+{
+	int fd = openat(spoolfd, "run/tmcwatch.pid", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	bool locked;
+
+	if (fd < 0)
+		return false;
+	locked = flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+	close(fd);
+	return locked;
+}
+
+static unsigned
+answer(struct strbuf *out, int spoolfd, const char *result, const char *seq, unsigned code)
+{
+	struct php_obj o = {0};
+
+	php_set_str(&o, "daemon", daemon_running(spoolfd) ? "running" : "stopped");
+	php_set_str(&o, "result", result);
+	if (seq)
+		php_set_str(&o, "seq", seq);
+	php_encode(&o, out);
+	php_obj_free(&o);
+	return code;
+}
+
+/* TMC's own checks: (proc or template) and hires.site/path_head/path_tail
+ * set (isset: present and not null) */
+static bool
+tmc_keys(const struct json *doc)
+{
+	static const char *need[] = {"site", "path_head", "path_tail"};
+	int hires, t;
+
+	if (doc->ntok < 1 || !json_is_object(doc, 0))
+		return false;
+	if (((t = json_get(doc, 0, "proc")) < 0 || json_is_null(doc, t)) &&
+	    ((t = json_get(doc, 0, "template")) < 0 || json_is_null(doc, t)))
+		return false;
+	if ((hires = json_get(doc, 0, "hires")) < 0 || !json_is_object(doc, hires))
+		return false;
+	for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++)
+		if ((t = json_get(doc, hires, need[i])) < 0 || json_is_null(doc, t))
+			return false;
+	return true;
+}
+
+static bool
+tmc_site(const struct conf *conf, const struct json *doc)
+{
+	int t = json_get(doc, json_get(doc, 0, "hires"), "site");
+	char *site = json_strdup(doc, t);
+	bool known = site && conf_site(conf, site) != NULL;
+
+	free(site);
+	return known;
+}
+
+static bool
+is_filelist(const struct json *doc)
+{
+	int t = json_get(doc, json_get(doc, 0, "hires"), "filelist");
+
+	return t >= 0 && php_truthy(doc, t);
+}
+
+/* ---- Idempotency-Key ---- */
+
+static bool
+idem_key_valid(const char *key)
+{
+	size_t n = strlen(key);
+
+	if (n < 1 || n > 255)
+		return false;
+	for (const char *p = key; *p; p++)
+		if (*p < 0x21 || *p > 0x7e)
+			return false;
+	return true;
+}
+
+static void
+idem_names(const char *key, const char *json, size_t jlen, const char *list, size_t listlen,
+	   char name[80], char job[2 * SHA256_LEN + 1])
+{
+	uint8_t d[SHA256_LEN];
+	struct sha256 c;
+	char hex[2 * SHA256_LEN + 1];
+
+	sha256(key, strlen(key), d);
+	sha256_hex(d, hex);
+	snprintf(name, 80, IDEM_DIR "/%s", hex);
+	sha256_init(&c);
+	sha256_update(&c, json, jlen);
+	if (list) {
+		sha256_update(&c, "\0list\0", 6);
+		sha256_update(&c, list, listlen);
+	}
+	sha256_final(&c, d);
+	sha256_hex(d, job);
+}
+
+/* Once an hour, forget keys older than IDEM_TTL. */
+static void
+idem_sweep(struct httpd *h)
+{
+	int64_t now = now_ms_mono();
+	struct dirent *de;
+	struct stat st;
+	time_t old = time(NULL) - IDEM_TTL;
+	int fd;
+	DIR *d;
+
+	if (h->idem_swept_ms && now - h->idem_swept_ms < 3600 * 1000)
+		return;
+	h->idem_swept_ms = now;
+	fd = openat(h->spool.fd, IDEM_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || (d = fdopendir(fd)) == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.' && fstatat(dirfd(d), de->d_name, &st, 0) == 0 &&
+		    st.st_mtime < old)
+			unlinkat(dirfd(d), de->d_name, 0);
+	closedir(d);
+}
+
+/* 1 replay (seq set), 2 the key was used for another job, 0 unknown */
+static int
+idem_lookup(struct httpd *h, const char *name, const char *job, char *seq, size_t seqlen)
+{
+	char *text = file_read_at(h->spool.fd, name, 4096, NULL), *nl;
+	struct stat st;
+	int r = 0;
+
+	if (text == NULL)
+		return 0;
+	if ((nl = strchr(text, '\n')) != NULL && (*nl = '\0', seq_valid(text))) {
+		if (fstatat(h->spool.fd, name, &st, 0) == 0 &&
+		    st.st_mtime < time(NULL) - IDEM_TTL)
+			r = 0; /* expired, not swept yet */
+		else if (strncmp(nl + 1, job, 2 * SHA256_LEN) == 0)
+			r = 1, snprintf(seq, seqlen, "%s", text);
+		else
+			r = 2;
+	}
+	free(text);
+	return r;
+}
+
+static void
+idem_store(struct httpd *h, const char *name, const char *job, const char *seq)
+{
+	char *line = xasprintf("%s\n%s\n", seq, job);
+	int fd = openat(h->spool.fd, IDEM_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0 || file_publish_at(fd, name + strlen(IDEM_DIR) + 1, line, strlen(line),
+	                              true) < 0)
+		log_warn("%s/%s", h->spool.path, name);
+	if (fd >= 0)
+		close(fd);
+	free(line);
+}
+
+/* ---- convert ---- */
+
+static unsigned convert_checked(struct httpd *h, const struct convert_in *in,
+                                const char *json, size_t jlen, const char *list,
+                                size_t listlen, struct strbuf *out, char *err,
+                                size_t elen)
+{
+	char seq[32], name[80], job[2 * SHA256_LEN + 1];
+	int fd = h->spool.fd;
+
+	if (in->idem_key) {
+		if (!idem_key_valid(in->idem_key)) {
+			snprintf(
+			    err, elen,
+			    "Idempotency-Key must be 1 to 255 visible ASCII characters");
+			return answer(out, fd, "invalid idempotency key", NULL, 400);
+		}
+		idem_sweep(h);
+		idem_names(in->idem_key, json, jlen, list, listlen, name, job);
+		switch (idem_lookup(h, name, job, seq, sizeof(seq))) {
+		case 1:
+			h->replayed++;
+			log_info("convert: Idempotency-Key replay, job %s", seq);
+			return answer(out, fd, "success", seq, 200);
+		case 2:
+			snprintf(err, elen,
+			         "this Idempotency-Key was used for another job");
+			return answer(out, fd, "idempotency key reused", NULL, 422);
+		}
+	}
+	if (job_find_same(fd, h->spool.path, json, jlen, list, listlen, seq,
+	                  sizeof(seq)) == 1) {
+		h->duplicated++;
+		log_info("convert: duplicate of job %s", seq);
+		return answer(out, fd, "duplicated", seq, 200);
+	}
+	if (job_queue(&h->spool, json, jlen, list, list ? listlen : 0, seq, sizeof(seq)) <
+	    0) {
+		bool busy = errno == EAGAIN;
+
+		snprintf(err, elen, "%s",
+		         busy ? "no free seq: too many jobs this second"
+		              : strerror(errno));
+		return answer(out, fd, "file save failed ", NULL, busy ? 503 : 500);
+	}
+	job_note_queued(seq, json, jlen);
+	if (in->idem_key)
+		idem_store(h, name, job, seq);
+	h->accepted++;
+	log_info("convert: job %s queued (%zu bytes%s)", seq, jlen,
+	         list ? ", with file list" : "");
+	return answer(out, fd, "success", seq, 200);
+}
+
+unsigned
+act_convert(struct httpd *h, const struct convert_in *in, struct strbuf *out, char *err,
+	    size_t elen)
+{
+	struct json doc = {0};
+	const char *list = NULL;
+	size_t jlen = 0, listlen = 0;
+	const char *json = params_get(in->params, "json", &jlen);
+	int fd = h->spool.fd;
+	unsigned code;
+
+	if (json == NULL) {
+		snprintf(err, elen, "no json parameter");
+		return answer(out, fd, "invalid json format", NULL, 400);
+	}
+	if (json_parse(&doc, "json", json, jlen, err, elen) < 0) {
+		code = answer(out, fd, "invalid json format", NULL, 400);
+		goto out;
+	}
+	if (!tmc_keys(&doc)) {
+		snprintf(err, elen, "the job needs proc or template, and hires.site, "
+				    "hires.path_head, hires.path_tail");
+		code = answer(out, fd, "invalid json key", NULL, 400);
+		goto out;
+	}
+	if (!tmc_site(&h->conf, &doc)) {
+		snprintf(err, elen, "hires.site names no site of config.json");
+		code = answer(out, fd, "invalid site value", NULL, 400);
+		goto out;
+	}
+	if (job_check(&h->conf, &doc, err, elen) < 0) {
+		code = answer(out, fd, "invalid json key", NULL, 400);
+		goto out;
+	}
+	if (is_filelist(&doc)) {
+		if (!in->upload->present || in->upload->filename[0] == '\0') {
+			snprintf(
+			    err, elen,
+			    "hires.filelist is set, but no fileupload file was sent");
+			code = answer(out, fd, "file upload failed", NULL, 400);
+			goto out;
+		}
+		if (filelist_check(in->upload->data, in->upload->len, err, elen) < 0) {
+			code = answer(out, fd, "file upload failed", NULL, 400);
+			goto out;
+		}
+		list = in->upload->data;
+		listlen = in->upload->len;
+	}
+	code = convert_checked(h, in, json, jlen, list, listlen, out, err, elen);
+out:
+	json_free(&doc);
+	return code;
+}
+
+/* ---- pause, resume, stop, cancel ---- */
+
+/* req/<seq>.ctrl, durably (temp, fsync, rename): tmc-jobs moves it to
+ * proc/<seq>.ctrl and acts, so it stays the only writer of that file and no
+ * command is lost between its read and its rewrite there. */
+static int
+ctrl_write(struct httpd *h, const char *act, const char *seq)
+{
+	char name[96], *text = xasprintf("{\"status\":\"%s\"}", act);
+	int fd = openat(h->spool.fd, "req", O_RDONLY | O_DIRECTORY | O_CLOEXEC), r = -1;
+
+	snprintf(name, sizeof(name), "%s.ctrl", seq);
+	if (fd >= 0)
+		r = file_publish_at(fd, name, text, strlen(text), true);
+	if (r < 0)
+		log_warn("%s/req/%s", h->spool.path, name);
+	if (fd >= 0)
+		close(fd);
+	free(text);
+	return r;
+}
+
+static bool
+has_job(int spoolfd, const char *dir, const char *seq)
+{
+	char path[96];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, seq);
+	return fstatat(spoolfd, path, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
+}
+
+unsigned act_control(struct httpd *h, const char *act, const char *seq,
+                     struct strbuf *out, char *err, size_t elen)
+{
+	int fd = h->spool.fd;
+
+	if (!seq_valid(seq)) {
+		snprintf(err, elen, "seq must be 1 to 64 of [A-Za-z0-9_-]");
+		return answer(out, fd, "not found", NULL, 400);
+	}
+	if (!has_job(fd, "req", seq) && !has_job(fd, "proc", seq)) {
+		if (has_job(fd, "done", seq) || has_job(fd, "err", seq)) {
+			snprintf(err, elen, "job %s has finished", seq);
+			return answer(out, fd, "already finished", seq, 409);
+		}
+		return answer(out, fd, "not found", seq, 404);
+	}
+	if (ctrl_write(h, act, seq) < 0) {
+		snprintf(err, elen, "req/%s.ctrl: %s", seq, strerror(errno));
+		return answer(out, fd, "file save failed ", seq, 500);
+	}
+	log_info("%s: job %s", act, seq);
+	return answer(out, fd, "success", seq, 200);
+}

@@ -1,0 +1,274 @@
+/*
+ * deliver.c - one callback, from claimed item to outcome.
+ *
+ * The request is TMC's: POST multipart/form-data with the fields
+ * processed, created, warn, seq, result, count (TMC-REFERENCE 8), built
+ * here rather than by curl_mime so that its bytes are known, the same on
+ * every retry, and can be signed: X-TMC-Delivery: <seq> (a receiver
+ * de-duplicates with it; the same across retries and restarts) and, with
+ * callback_secret set, X-TMC-Signature: sha256=<hex HMAC-SHA256 of the
+ * body>. TLS certificates are verified (TMC turned that off). Only http
+ * and https, also after a redirect (at most 3, the POST kept).
+ *
+ * Outcome: an answer that decodes to an object whose "code" == 1 (PHP's
+ * loose ==, as TMC) is success, whatever the HTTP status; anything else is
+ * a failure with a reason ("HTTP 500: <start of the answer>", curl's error
+ * text). A bad URL or scheme is permanent: outbox/err/ at once. Other
+ * failures are retried with exponential backoff (item_fail: retry_delay,
+ * doubling, at most about an hour) until callback_retry_for seconds have
+ * passed since the first failure; then outbox/err/<id>/reason keeps the
+ * last error, and the log says so.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+#include "notify.h"
+
+static const char *fields[] = {"processed", "created", "warn", "seq", "result", "count"};
+
+void
+deliver_body(const struct ticket *t, struct strbuf *body, char *boundary, size_t blen)
+{
+	uint8_t d[SHA256_LEN];
+	char hex[2 * SHA256_LEN + 1];
+	struct sha256 c;
+
+	/* a boundary that cannot occur in the values (digits, a seq) */
+	sha256_init(&c);
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		const char *v = ticket_get(t, fields[i]) ?: "";
+
+		sha256_update(&c, v, strlen(v) + 1);
+	}
+	sha256_final(&c, d);
+	sha256_hex(d, hex);
+	snprintf(boundary, blen, "------------------------tmcwatch%.24s", hex);
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		sb_printf(
+		    body,
+		    "--%s\r\nContent-Disposition: form-data; name=\"%s\"\r\n\r\n%s\r\n",
+		    boundary, fields[i], ticket_get(t, fields[i]) ?: "");
+	sb_printf(body, "--%s--\r\n", boundary);
+}
+
+static bool
+number_is_one(const char *s)
+{
+	char *end;
+	double v = strtod(s, &end);
+
+	if (end == s)
+		return false;
+	while (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r')
+		end++;
+	return *end == '\0' && v == 1;
+}
+
+bool
+deliver_answer_ok(const char *answer, size_t len)
+{
+	struct json doc = {0};
+	char err[256], *s;
+	bool ok = false, b;
+	double v;
+	int t;
+
+	if (json_parse(&doc, "answer", answer, len, err, sizeof(err)) < 0)
+		return false;
+	if (json_is_object(&doc, 0) && (t = json_get(&doc, 0, "code")) >= 0) {
+		if (json_is_number(&doc, t))
+			ok = json_double(&doc, t, &v) == 0 && v == 1;
+		else if (json_is_bool(&doc, t))
+			ok = json_bool(&doc, t, &b) == 0 && b;
+		else if ((s = json_strdup(&doc, t)) != NULL) {
+			ok = number_is_one(s);
+			free(s);
+		}
+	}
+	json_free(&doc);
+	return ok;
+}
+
+static size_t
+on_answer(char *p, size_t size, size_t nmemb, void *arg)
+{
+	struct delivery *d = arg;
+	size_t n = size * nmemb;
+
+	if (d->answer.len + n > NOTIFY_ANSWER_MAX)
+		return 0; /* CURLE_WRITE_ERROR: an answer that big is not {"code":1} */
+	sb_add(&d->answer, p, n);
+	return n;
+}
+
+static void
+delivery_free(struct notify *n, struct delivery *d)
+{
+	if (d->easy) {
+		curl_multi_remove_handle(n->multi, d->easy);
+		curl_easy_cleanup(d->easy);
+	}
+	d->easy = NULL;
+	curl_slist_free_all(d->headers);
+	d->headers = NULL;
+	sb_free(&d->body);
+	sb_free(&d->answer);
+	item_release(&d->it);
+	d->busy = false;
+	n->active--;
+	queue_release(n, d->host);
+	d->host[0] = '\0';
+}
+
+static void
+add_header(struct delivery *d, const char *fmt, const char *v)
+{
+	char line[256];
+
+	snprintf(line, sizeof(line), fmt, v);
+	d->headers = curl_slist_append(d->headers, line);
+}
+
+static void
+deliver_setopt(struct notify *n, struct delivery *d, const char *url)
+{
+	long timeout = n->conf.callback_timeout;
+	CURL *e = d->easy;
+
+	curl_easy_setopt(e, CURLOPT_URL, url);
+#if LIBCURL_VERSION_NUM >= 0x075500
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+#else
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS,
+	                 (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
+	curl_easy_setopt(e, CURLOPT_MAXREDIRS, 3L);
+	curl_easy_setopt(e, CURLOPT_POSTREDIR, (long)CURL_REDIR_POST_ALL);
+	curl_easy_setopt(e, CURLOPT_POST, 1L);
+	curl_easy_setopt(e, CURLOPT_POSTFIELDS, d->body.buf);
+	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)d->body.len);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, d->headers);
+	curl_easy_setopt(e, CURLOPT_USERAGENT, "tmc-notify/" TMC_VERSION);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, timeout < 10 ? timeout : 10L);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT, timeout);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_answer);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, d);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, d->errbuf);
+	curl_easy_setopt(e, CURLOPT_PRIVATE, d);
+}
+
+/* outbox/err/ with the reason, logged by item_reject_at */
+static void
+give_up(struct notify *n, struct delivery *d, const char *reason)
+{
+	item_fail(&n->sd, &d->it, false, 0, 0, reason);
+	n->failed++;
+}
+
+bool
+deliver_start(struct notify *n, struct delivery *d)
+{
+	const struct ticket *t = &d->it.ticket;
+	const char *url = ticket_get(t, "url"), *seq = ticket_get(t, "seq") ?: d->it.id;
+	char boundary[96];
+
+	d->busy = true;
+	n->active++;
+	if (url == NULL || *url == '\0') {
+		give_up(n, d, "callback ticket has no url");
+		delivery_free(n, d);
+		return false;
+	}
+	deliver_body(t, &d->body, boundary, sizeof(boundary));
+	add_header(d, "Content-Type: multipart/form-data; boundary=%s", boundary);
+	add_header(d, "X-TMC-Delivery: %s", seq);
+	add_header(d, "%s", "Expect:");
+	if (n->conf.callback_secret) {
+		uint8_t mac[SHA256_LEN];
+		char hex[2 * SHA256_LEN + 1];
+
+		hmac_sha256(n->conf.callback_secret, strlen(n->conf.callback_secret),
+		            d->body.buf, d->body.len, mac);
+		sha256_hex(mac, hex);
+		add_header(d, "X-TMC-Signature: sha256=%s", hex);
+	}
+	d->errbuf[0] = '\0';
+	d->t0_ms = now_ms_mono();
+	if ((d->easy = curl_easy_init()) == NULL) {
+		item_unclaim(&n->sd, &d->it);
+		delivery_free(n, d);
+		return false;
+	}
+	deliver_setopt(n, d, url);
+	curl_multi_add_handle(n->multi, d->easy);
+	return true;
+}
+
+/* The reason of a failed attempt; true when retrying cannot help. */
+static bool
+failure_reason(struct delivery *d, CURLcode rc, long status, char *buf, size_t len)
+{
+	size_t cut = d->answer.len < 200 ? d->answer.len : 200;
+
+	if (rc != CURLE_OK) {
+		snprintf(buf, len, "%s", d->errbuf[0] ? d->errbuf : curl_easy_strerror(rc));
+		buf[strcspn(buf, "\n")] = '\0';
+		return rc == CURLE_UNSUPPORTED_PROTOCOL || rc == CURLE_URL_MALFORMAT;
+	}
+	snprintf(buf, len, "HTTP %ld, answer is not {\"code\":1}: %.*s", status, (int)cut,
+		 d->answer.buf ? d->answer.buf : "");
+	for (char *p = buf; *p; p++)
+		if ((unsigned char)*p < 0x20)
+			*p = ' ';
+	return false;
+}
+
+void
+deliver_done(struct notify *n, struct delivery *d, CURLcode rc)
+{
+	const char *seq = ticket_get(&d->it.ticket, "seq") ?: d->it.id;
+	const char *url = ticket_get(&d->it.ticket, "url");
+	long long attempt = ticket_get_ll(&d->it.ticket, "attempt", 0) + 1;
+	int64_t now = now_s_real(), first;
+	long status = 0;
+	char reason[REASON_MAX - 128], why[REASON_MAX];
+
+	curl_easy_getinfo(d->easy, CURLINFO_RESPONSE_CODE, &status);
+	if (rc == CURLE_OK &&
+	    deliver_answer_ok(d->answer.buf ? d->answer.buf : "", d->answer.len)) {
+		if (item_finish(&n->sd, &d->it) == 0) {
+			n->delivered++;
+			log_info("callback %s for job %s: delivered (HTTP %ld, attempt "
+			         "%lld, %lldms)",
+			         url, seq, status, attempt,
+			         (long long)(now_ms_mono() - d->t0_ms));
+		}
+		delivery_free(n, d);
+		return;
+	}
+	bool permanent = failure_reason(d, rc, status, reason, sizeof(reason));
+	first = ticket_get_ll(&d->it.ticket, "first_try", 0);
+	if (first <= 0) {
+		first = now;
+		ticket_setf(&d->it.ticket, "first_try", "%lld", (long long)now);
+	}
+	if (permanent || now - first >= n->conf.callback_retry_for) {
+		snprintf(why, sizeof(why),
+		         "callback %s for job %s failed after %lld attempts in %llds: %s",
+		         url, seq, attempt, (long long)(now - first), reason);
+		give_up(n, d, why);
+	} else { /* item_fail logs the attempt and the delay */
+		snprintf(why, sizeof(why), "callback %s for job %s: %s", url, seq, reason);
+		if (item_fail(&n->sd, &d->it, true, 0x7fffffff,
+			      n->conf.retry_delay > 0 ? n->conf.retry_delay : 1, why) == 0)
+			queue_defer(n, d->it.id,
+			             ticket_get_ll(&d->it.ticket, "not_before", now + 1));
+	}
+	delivery_free(n, d);
+}

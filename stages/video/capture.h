@@ -1,0 +1,35 @@
+/*
+ * capture.h - one frame of a video as a raw pixel file, for tmc-image (an
+ * image step whose source is an mp4) and the tmc-capture test tool.
+ *
+ * Link stages/video/capture.c and the FFmpeg libraries (libavformat,
+ * libavcodec, libswscale, libavutil); this header needs no FFmpeg header.
+ */
+#ifndef TMC_VIDEO_CAPTURE_H
+#define TMC_VIDEO_CAPTURE_H
+
+#include <stddef.h>
+
+/*
+ * Write the frame of src shown at `seconds` (counted from the start of the
+ * file, as `ffmpeg -ss seconds -i src` does: the first frame whose time is
+ * at or after it; the last frame when seconds is past the end) into the
+ * folder dirfd under name, atomically (temporary name, rename), in the
+ * image stage's raw format:
+ *
+ *     "TMCPIX1 <w> <h> RGB 0 0\n" then w*h*3 bytes, RGB, rows top to bottom
+ *
+ * The frame is turned as the display matrix says (phone videos), and
+ * non-square pixels are not resampled (w x h are the coded size, turned).
+ * src is opened O_NOFOLLOW|O_NONBLOCK and must be a regular MP4/MOV file;
+ * FFmpeg opens nothing else.
+ *
+ * Returns an enum stage_rc value (worker.h): 0 done; 1 temporary failure
+ * (out of memory, disk full: retry later); 2 permanent failure (missing,
+ * empty, truncated or corrupt file, not an MP4, no video stream). On
+ * failure reason says why, naming src. Never ends the process.
+ */
+int video_capture_raw(const char *src, double seconds, int dirfd, const char *name,
+                      char *reason, size_t rlen);
+
+#endif

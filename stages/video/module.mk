@@ -1,0 +1,8 @@
+# tmc-video: the video stage (FFmpeg libraries). stages/video/capture.c is
+# also linked by tmc-image (mp4 sources) and tests' tmc-capture.
+VIDEO_PKGS := libavformat libavcodec libavfilter libswscale libavutil
+PROGRAMS += tmc-video
+tmc-video_SRCS := $(wildcard stages/video/*.c)
+tmc-video_LIBS := $(shell pkg-config --libs $(VIDEO_PKGS)) -lm
+tmc-video_CFLAGS := $(shell pkg-config --cflags $(VIDEO_PKGS))
+tmc-video_USES := stage conf spool
