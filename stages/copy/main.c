@@ -48,25 +48,38 @@ copy_open_source(struct stage_ctx *ctx, const char *src)
 	return fd;
 }
 
+/* The output folder, made when force_dir, opened one component at a time
+ * beneath the root without following symlinks (a link planted under a site
+ * root must not redirect a copy). 0 ready, 1 skip with a warning, -1 error. */
 static int
 copy_make_dir(struct stage_ctx *ctx, const char *dst)
 {
+	const char *root = ticket_get(ctx->ticket, "root");
 	char dir[PATH_MAX];
-	struct stat st;
+	int rootfd, fd;
 
-	snprintf(dir, sizeof(dir), "%s", dst);
+	snprintf(dir, sizeof(dir), "%s", dst + strlen(root));
 	dirname(dir);
-	if (stat(dir, &st) == 0)
-		return 0;
-	if (!ctx->step->force_dir) {
-		snprintf(ctx->reason, sizeof(ctx->reason), "%s: no such folder and force_dir is false", dir);
-		return 1;
-	}
-	if (mkdir_p(dir, 0755) < 0) {
-		snprintf(ctx->reason, sizeof(ctx->reason), "%s: %s", dir, strerror(errno));
+	if ((rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		snprintf(ctx->reason, sizeof(ctx->reason), "%s: %s", root, strerror(errno));
 		return -1;
 	}
-	return 0;
+	fd = dir_open_beneath(rootfd, dir, ctx->step->force_dir, 0755);
+	close(rootfd);
+	if (fd >= 0) {
+		close(fd);
+		return 0;
+	}
+	if (errno == ENOENT && !ctx->step->force_dir) {
+		snprintf(ctx->reason, sizeof(ctx->reason), "%s%s: no such folder and force_dir is false",
+			 root, dir);
+		return 1;
+	}
+	snprintf(ctx->reason, sizeof(ctx->reason), "%s%s: %s", root, dir,
+		 errno == ELOOP ? "a symbolic link in the output path is not followed" : strerror(errno));
+	if (errno == ELOOP)
+		errno = EPERM;
+	return -1;
 }
 
 static enum stage_rc

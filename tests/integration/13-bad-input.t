@@ -3,7 +3,7 @@
 # err/ with a readable reason (and a log line), while good items keep flowing.
 # A spool that cannot be used is refused at start with a clear message.
 . "$TMC_SRC/tests/lib/tap.sh"
-plan 12
+plan 13
 
 write_config "$COPY3"
 make_inputs 20
@@ -22,6 +22,11 @@ mkdir -p "$A/tmp/climb"
 printf 'id=climb\norigin=job:test1\nsite=site01\nsrc=%s/in/11.jpg\nrel=/../../escape.jpg\nout=/../../escape.jpg\nroot=%s\ntail=\nstep=0\n' \
 	"$SITE" "$SITE" >"$A/tmp/climb/ticket"
 mv "$A/tmp/climb" "$A/new/climb"
+# a symlink planted where an output folder goes
+mkdir -p "$T_DIR/elsewhere" "$SITE/out2"
+ln -s "$T_DIR/elsewhere" "$SITE/out2/trap"
+mkdir -p "$SITE/in/trap" && echo bait >"$SITE/in/trap/x.jpg"
+printf '/trap/x.jpg\n' | "$BIN/tmc-enqueue" -c "$CONF" -T chain -s site01 -b "$SITE/in" -p link >/dev/null
 enqueue chain <"$T_DIR/list" >/dev/null
 wait_files "$SITE/out3" 20 60
 ok $? "the 20 good items flowed through all steps"
@@ -32,6 +37,10 @@ test -e "$A/err/stray"; ok $? "stray file in new/: moved to err/"
 grep -q 'missing.jpg: No such file or directory' "$A/err/miss000001/reason"; ok $? "missing original: err/ with the path and strerror"
 grep -q 'climbs out' "$A/err/climb/reason" && ! test -e "$T_DIR/escape.jpg"; ok $? "path climbing out of the site: refused"
 grep -q 'err/bad1: ticket line 1' "$T_DIR/tmcwatch.log"; ok $? "the log names the item and the reason"
+wait_for 20 test -e "$SPOOL/stages/chain/01-B/err/link000001/reason"
+grep -q 'symbolic link in the output path is not followed' "$SPOOL/stages/chain/01-B/err/link000001/reason" &&
+	test -z "$(ls "$T_DIR/elsewhere")"
+ok $? "a symlink in the output path is refused, nothing written through it"
 pgrep -f "tmc-copy -c $CONF -t .* -s 0" >/dev/null; ok $? "the stage process is still running"
 stop_daemon
 

@@ -74,7 +74,7 @@ cp "$BIN"/* "$T_DIR/fakebin/"
 printf '#!/bin/sh\nexit 3\n' >"$T_DIR/fakebin/tmc-copy"
 chmod +x "$T_DIR/fakebin/tmc-copy"
 TMC_LIBEXEC=$T_DIR/fakebin start_daemon
-wait_for 20 grep -q 'keeps dying (5 times' "$T_DIR/tmcwatch.log"
+wait_for 20 grep -q 'chain/00-A#0 keeps dying (5 times' "$T_DIR/tmcwatch.log"
 n1=$(grep -c 'chain/00-A#0 (pid [0-9]*) exited 3' "$T_DIR/tmcwatch.log")
 sleep 2
 n2=$(grep -c 'chain/00-A#0 (pid [0-9]*) exited 3' "$T_DIR/tmcwatch.log")
