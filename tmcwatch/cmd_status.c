@@ -35,6 +35,7 @@ struct status {
 	size_t nstages;
 	int req, proc, done, err, cb_wait, cb_err;
 	struct strbuf workers_text, workers_json;
+	struct strbuf watches_text, watches_json;
 };
 
 /* Entries of a folder not starting with '.'; newest one's name into newest.
@@ -172,6 +173,60 @@ worker_line(const struct worker_status *ws, void *arg)
 	sb_addc(&s->workers_json, '}');
 }
 
+/* One line per configured watch, from the state/<key>.stat file its
+ * tmc-watch keeps (ticket format; see stages/watch/main.c). */
+static void
+watch_line(struct status *s, const struct conf *conf, int dirfd, const char *file)
+{
+	static const char *const keys[] = {"handed", "ok", "failed", "in_progress", "waiting"};
+	char *text = file_read_at(dirfd, file, 65536, NULL), reason[128];
+	struct ticket t = {0};
+	const char *name;
+	size_t i;
+
+	if (text == NULL || ticket_parse(&t, text, strlen(text), reason, sizeof(reason)) < 0 ||
+	    (name = ticket_get(&t, "name")) == NULL)
+		goto out;
+	for (i = 0; i < conf->nwatches && strcmp(conf->watches[i].name, name) != 0; i++)
+		;
+	if (i == conf->nwatches)
+		goto out;
+	sb_printf(&s->watches_text, "watch %s: handed off %lld, converted %lld, failed %lld, "
+		  "in progress %lld, waiting %lld\n", name, ticket_get_ll(&t, "handed", 0),
+		  ticket_get_ll(&t, "ok", 0), ticket_get_ll(&t, "failed", 0),
+		  ticket_get_ll(&t, "in_progress", 0), ticket_get_ll(&t, "waiting", 0));
+	sb_printf(&s->watches_json, "%s{\"watch\":", s->watches_json.len ? "," : "");
+	json_quote(&s->watches_json, name, false);
+	for (i = 0; i < sizeof(keys) / sizeof(*keys); i++)
+		sb_printf(&s->watches_json, ",\"%s\":%lld", keys[i], ticket_get_ll(&t, keys[i], 0));
+	sb_addc(&s->watches_json, '}');
+out:
+	ticket_free(&t);
+	free(text);
+}
+
+static void
+watches_collect(struct status *s, const struct spool *sp, const struct conf *conf)
+{
+	struct dirent **ents;
+	char path[PATH_MAX];
+	int n, fd = openat(sp->fd, "state", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	snprintf(path, sizeof(path), "%s/state", sp->path);
+	n = fd < 0 ? -1 : scandir(path, &ents, not_dot, name_cmp);
+	for (int i = 0; i < n; i++) {
+		size_t len = strlen(ents[i]->d_name);
+
+		if (len > 5 && strcmp(ents[i]->d_name + len - 5, ".stat") == 0)
+			watch_line(s, conf, fd, ents[i]->d_name);
+		free(ents[i]);
+	}
+	if (n >= 0)
+		free(ents);
+	if (fd >= 0)
+		close(fd);
+}
+
 static void
 status_collect(struct status *s, const struct spool *sp)
 {
@@ -218,6 +273,7 @@ print_text(const struct status *s, const struct conf *conf)
 	}
 	printf("jobs: waiting %d running %d done %d failed %d\n", s->req, s->proc, s->done, s->err);
 	printf("callbacks: waiting %d failed %d\n", s->cb_wait, s->cb_err);
+	fputs(s->watches_text.buf ? s->watches_text.buf : "", stdout);
 	getloadavg(load, 3);
 	printf("spool %s: %lld MiB free; load %.2f %.2f %.2f\n", conf->spool_dir,
 	       free_mib(conf->spool_dir), load[0], load[1], load[2]);
@@ -246,9 +302,11 @@ print_json(const struct status *s, const struct conf *conf)
 		sb_addc(&sb, '}');
 	}
 	sb_printf(&sb, "],\"jobs\":{\"waiting\":%d,\"running\":%d,\"done\":%d,\"failed\":%d},"
-		  "\"callbacks\":{\"waiting\":%d,\"failed\":%d},\"spool_free_mib\":%lld,\"workers\":[%s]}\n",
+		  "\"callbacks\":{\"waiting\":%d,\"failed\":%d},\"spool_free_mib\":%lld,\"workers\":[%s],"
+		  "\"watches\":[%s]}\n",
 		  s->req, s->proc, s->done, s->err, s->cb_wait, s->cb_err,
-		  free_mib(conf->spool_dir), s->workers_json.buf ? s->workers_json.buf : "");
+		  free_mib(conf->spool_dir), s->workers_json.buf ? s->workers_json.buf : "",
+		  s->watches_json.buf ? s->watches_json.buf : "");
 	fputs(sb.buf, stdout);
 	sb_free(&sb);
 }
@@ -271,6 +329,7 @@ cmd_status(const struct opts *o, int argc, char **argv)
 		return EX_UNAVAILABLE;
 	}
 	status_collect(&s, &sp);
+	watches_collect(&s, &sp, &conf);
 	if (json)
 		print_json(&s, &conf);
 	else
@@ -278,6 +337,8 @@ cmd_status(const struct opts *o, int argc, char **argv)
 	free(s.stages);
 	sb_free(&s.workers_text);
 	sb_free(&s.workers_json);
+	sb_free(&s.watches_text);
+	sb_free(&s.watches_json);
 	spool_close(&sp);
 	conf_free(&conf);
 	return 0;

@@ -1,0 +1,448 @@
+/*
+ * tmc-watch - one watch entry (TMC's watchdog.<site>) turned into items.
+ *
+ *   tmc-watch [-d] [-c config.json] [-t template.json] -w watch
+ *
+ * Started by the supervisor, one per watch. Watches <site root><dir> with
+ * inotify (or scans it, see tree.c), hands every complete file off to the
+ * first stages of the watch's template once (index.c, handoff.c), and
+ * keeps state/<key>.stat current for `tmcwatch status` (handed off,
+ * converted, failed, in progress, waiting), where <key> is the watch's name
+ * made safe for file names (rules.c). SIGTERM/SIGINT: hand off what is
+ * ready, write the index, exit 0; files not ready yet are found by the next
+ * start's scan. SIGHUP: reopen the log file. A second tmc-watch for the
+ * same watch waits for the first one's lock (state/<key>.lock).
+ *
+ * Exit codes (sysexits.h): 64 usage, 78 configuration (no such watch, two
+ * watches whose names make the same key), 69 spool unusable, 75 another
+ * tmc-watch kept the lock for 30 s.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/inotify.h>
+#include <sys/signalfd.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "watch.h"
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: tmc-watch [-d] [-c config.json] [-t template.json] -w watch\n");
+	exit(EX_USAGE);
+}
+
+static const struct watch *
+watch_find(struct wctx *c, const char *name)
+{
+	const struct watch *w = NULL;
+	char other[ITEM_ID_MAX];
+
+	for (size_t i = 0; i < c->conf.nwatches; i++)
+		if (strcmp(c->conf.watches[i].name, name) == 0)
+			w = &c->conf.watches[i];
+	if (w == NULL) {
+		log_warnx("no watch \"%s\" in %s", name, c->conf.path);
+		exit(EX_CONFIG);
+	}
+	watch_key(w->name, c->key, sizeof(c->key));
+	for (size_t i = 0; i < c->conf.nwatches; i++) {
+		watch_key(c->conf.watches[i].name, other, sizeof(other));
+		if (&c->conf.watches[i] != w && strcmp(other, c->key) == 0) {
+			log_warnx("watches \"%s\" and \"%s\" would share state/%s.*: rename one",
+				  w->name, c->conf.watches[i].name, c->key);
+			exit(EX_CONFIG);
+		}
+	}
+	return w;
+}
+
+static void
+watch_args(struct wctx *c, int argc, char **argv)
+{
+	const char *cpath = CONF_DEFAULT_PATH, *tpath = NULL, *name = NULL;
+	struct conf_errors errs = {0};
+	int ch, debug = 0;
+
+	log_init("tmc-watch", 0);
+	while ((ch = getopt(argc, argv, "c:dt:w:")) != -1) {
+		switch (ch) {
+		case 'c': cpath = optarg; break;
+		case 'd': debug = 1; break;
+		case 't': tpath = optarg; break;
+		case 'w': name = optarg; break;
+		default: usage();
+		}
+	}
+	log_init("tmc-watch", debug);
+	if (name == NULL || optind != argc)
+		usage();
+	if (conf_load(&c->conf, cpath, tpath, &errs) + conf_check(&c->conf, &errs) > 0) {
+		for (size_t i = 0; i < errs.n; i++)
+			log_warnx("%s", errs.msg[i]);
+		exit(EX_CONFIG);
+	}
+	conf_errors_free(&errs);
+	if (c->conf.log_file)
+		log_open_file(c->conf.log_file);
+	c->w = watch_find(c, name);
+	c->site = conf_site(&c->conf, c->w->site);
+	c->tpl = conf_template(&c->conf, c->w->template);
+}
+
+static void
+watch_exclude(struct wctx *c, const char *rel, const char *why)
+{
+	c->outputs = xreallocarray(c->outputs, c->noutputs + 1, sizeof(char *));
+	c->outputs[c->noutputs++] = xstrdup(rel);
+	log_info("%s%s holds %s: not watched", c->root_abs, rel, why);
+}
+
+/* The spool inside the watched tree would be watched too: never. */
+static void
+watch_spool_inside(struct wctx *c)
+{
+	char *root = realpath(c->root_abs, NULL), *spool = realpath(c->conf.spool_dir, NULL);
+	size_t n = root ? strlen(root) : 0;
+
+	if (root && spool && strncmp(spool, root, n) == 0 && spool[n] == '/')
+		watch_exclude(c, spool + n, "the spool");
+	free(root);
+	free(spool);
+}
+
+/* Output folders of the template that lie inside the watched tree are not
+ * watched: the watch would convert its own outputs. */
+static void
+watch_outputs(struct wctx *c)
+{
+	const char *dir = c->w->dir;
+	size_t n = strlen(dir);
+
+	while (n > 0 && dir[n - 1] == '/')
+		n--;
+	for (size_t j = 0; j < c->tpl->nsteps; j++) {
+		const char *head = c->tpl->steps[j].path_head;
+		size_t k = strlen(head);
+
+		while (k > 0 && head[k - 1] == '/')
+			k--;
+		if (k == n && strncmp(head, dir, n) == 0) {
+			log_warnx("step %s writes into the watched folder %s itself: its outputs "
+				  "are watched too",
+				  c->tpl->steps[j].name, c->root_abs);
+		} else if (k > n && strncmp(head, dir, n) == 0 && head[n] == '/') {
+			char *rel = xstrndup(head + n, k - n), *why;
+
+			why = xasprintf("outputs of step %s", c->tpl->steps[j].name);
+			watch_exclude(c, rel, why);
+			free(why);
+			free(rel);
+		}
+	}
+}
+
+static int
+watch_signals(void)
+{
+	sigset_t set;
+	int fd;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		fatal("sigprocmask");
+	if ((fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) < 0)
+		fatal("signalfd");
+	return fd;
+}
+
+static void
+watch_read_signals(struct wctx *c)
+{
+	struct signalfd_siginfo si;
+
+	while (read(c->sigfd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGHUP && c->conf.log_file)
+			log_open_file(c->conf.log_file);
+		else if (si.ssi_signo != SIGHUP)
+			c->stop = true;
+	}
+}
+
+/* One tmc-watch per watch: wait up to 30 s for a predecessor to finish. */
+static void
+watch_lock(struct wctx *c)
+{
+	char name[ITEM_ID_MAX + 8];
+
+	snprintf(name, sizeof(name), "%s.lock", c->key);
+	c->lockfd = openat(c->statefd, name, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (c->lockfd < 0) {
+		log_warn("%s/state/%s", c->sp.path, name);
+		exit(EX_UNAVAILABLE);
+	}
+	for (int i = 0; flock(c->lockfd, LOCK_EX | LOCK_NB) < 0; i++) {
+		if (errno != EWOULDBLOCK || i == 300) {
+			log_warn("another tmc-watch keeps %s/state/%s", c->sp.path, name);
+			exit(EX_TEMPFAIL);
+		}
+		usleep(100 * 1000);
+	}
+}
+
+/* Items are not fsynced (handoff.c): after a reboot, check what was lost. */
+static void
+watch_boot(struct wctx *c)
+{
+	const char *e = getenv("TMC_WATCH_BOOT_ID"); /* tests: pretend a reboot */
+	int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+	char boot[40] = "";
+	ssize_t n;
+
+	if (e)
+		snprintf(boot, sizeof(boot), "%s", e);
+	else if (fd >= 0 && (n = read(fd, boot, sizeof(boot) - 1)) > 0)
+		boot[n] = '\0';
+	if (fd >= 0)
+		close(fd);
+	boot[strcspn(boot, "\n ")] = '\0';
+	if (boot[0] == '\0') {
+		log_warnx("no boot id (/proc/sys/kernel/random/boot_id): a reboot is not noticed");
+		return;
+	}
+	c->rebooted = index_boot(&c->ix, boot);
+	if (c->rebooted)
+		log_info("the host restarted since state/%s was written: items lost from the spool "
+			 "are handed off again",
+			 c->ix.name);
+}
+
+static void
+watch_setup(struct wctx *c)
+{
+	const char *e = getenv("TMC_WATCH_MAX_WATCHES");
+	size_t n;
+
+	c->root_abs = xasprintf("%s%s", c->site->root, c->w->dir);
+	n = strlen(c->root_abs);
+	while (n > 1 && c->root_abs[n - 1] == '/')
+		c->root_abs[--n] = '\0';
+	log_set_stage(c->w->name);
+	c->quiet_ms = c->w->quiet_ms;
+	c->poll_ms = (c->w->min_sec > 0 ? c->w->min_sec : POLL_DEFAULT_S) * 1000;
+	c->max_watches = e ? atol(e) : 0;
+	c->trace = getenv("TMC_TRACE") != NULL;
+	c->rootfd = -1;
+	watch_outputs(c);
+	watch_spool_inside(c);
+	c->tally_due = now_ms_mono() + 1000;
+	if (spool_open(&c->sp, c->conf.spool_dir, false) < 0)
+		exit(EX_UNAVAILABLE);
+	c->statefd = openat(c->sp.fd, "state", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (c->statefd < 0) {
+		log_warn("%s/state", c->sp.path);
+		exit(EX_UNAVAILABLE);
+	}
+	watch_lock(c);
+	if (index_open(&c->ix, c->statefd, c->key) < 0 ||
+	    tally_open(&c->tally, c->statefd, c->key, c->tpl) < 0)
+		exit(EX_UNAVAILABLE);
+	emitter_init(&c->em, &c->sp, c->tpl);
+	watch_boot(c);
+	c->sigfd = watch_signals();
+	c->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (c->ifd < 0)
+		fatal("inotify_init1");
+}
+
+static void
+stat_values(struct wctx *c, long long *v)
+{
+	v[0] = c->ix.handed;
+	v[1] = c->tally.ok;
+	v[2] = c->tally.failed;
+	v[3] = (long long)pend_count(c);
+	v[4] = c->root ? (long long)c->ndirs : 0;
+	v[5] = c->root ? (long long)tree_unwatched(c) : -1;
+}
+
+/* state/<key>.stat for `tmcwatch status` (ticket format, not fsynced: it
+ * is made again from the index and the result log at every start). */
+void
+stat_write(struct wctx *c, bool force)
+{
+	long long v[6], done;
+	struct ticket t = {0};
+	char name[ITEM_ID_MAX + 8];
+	size_t len;
+	char *text;
+
+	stat_values(c, v);
+	if (!force && memcmp(v, c->stat_written, sizeof(v)) == 0)
+		return;
+	memcpy(c->stat_written, v, sizeof(v));
+	done = v[1] + v[2];
+	ticket_set(&t, "name", c->w->name);
+	ticket_set(&t, "folder", c->root_abs);
+	ticket_setf(&t, "handed", "%lld", v[0]);
+	ticket_setf(&t, "ok", "%lld", v[1]);
+	ticket_setf(&t, "failed", "%lld", v[2]);
+	ticket_setf(&t, "in_progress", "%lld", v[0] > done ? v[0] - done : 0);
+	ticket_setf(&t, "waiting", "%lld", v[3]);
+	ticket_setf(&t, "folders", "%lld", v[4]);
+	ticket_setf(&t, "scanned", "%lld", v[5] < 0 ? 0 : v[5]);
+	ticket_set(&t, "watching", c->root ? "yes" : "no");
+	snprintf(name, sizeof(name), "%s.stat", c->key);
+	text = ticket_format(&t, &len);
+	if (file_publish_at(c->statefd, name, text, len, false) < 0)
+		log_warn("%s/state/%s", c->sp.path, name);
+	free(text);
+	ticket_free(&t);
+}
+
+static int
+min_due(int64_t a, int64_t b)
+{
+	return a == 0 || (b != 0 && b < a);
+}
+
+/* poll() timeout: the nearest deadline, -1 when none */
+static int
+watch_timeout(struct wctx *c)
+{
+	int64_t due = 0, now = now_ms_mono();
+	int64_t all[] = {pend_next_due(c), c->rescan_due, c->poll_due, c->root_due, c->tally_due,
+			 c->stat_due};
+
+	for (size_t i = 0; i < sizeof(all) / sizeof(*all); i++)
+		if (min_due(due, all[i]))
+			due = all[i];
+	if (c->nbatch || (c->nheap && c->heap[0]->due <= now))
+		return 0;
+	return due == 0 ? -1 : due <= now ? 0 : (int)(due - now);
+}
+
+static void
+watch_timers(struct wctx *c, int64_t now)
+{
+	if (c->root_due && now >= c->root_due && c->rootfd < 0)
+		tree_root_open(c);
+	if (c->rescan_due && now >= c->rescan_due) {
+		c->rescan_due = 0;
+		if (c->root)
+			tree_walk(c, c->root, WALK_FULL);
+		c->overflowed = false;
+	}
+	if (c->poll_due && now >= c->poll_due && c->root)
+		tree_poll(c);
+	if (c->root && c->ix.live > 2 * c->sweep_base + 10000 && !c->rescan_due) {
+		/* files come and go: a walk lets the index forget the ones gone */
+		c->sweep_base = c->ix.live;
+		c->rescan_due = now + 60000;
+	}
+	pend_expire(c, now);
+}
+
+/* Results are read every second while items are in flight; the stat file
+ * is written at most once a second, when a count changed. Idle, nothing
+ * wakes the loop. */
+static void
+watch_accounting(struct wctx *c, int64_t now)
+{
+	long long v[6];
+
+	if (c->tally_due && now >= c->tally_due) {
+		tally_refresh(&c->tally);
+		c->tally_due = c->ix.handed > c->tally.ok + c->tally.failed ? now + 1000 : 0;
+	}
+	stat_values(c, v);
+	if (memcmp(v, c->stat_written, sizeof(v)) == 0) {
+		c->stat_due = 0;
+	} else if (now >= c->stat_next) {
+		stat_write(c, false);
+		c->stat_next = now + 1000;
+		c->stat_due = 0;
+	} else {
+		c->stat_due = c->stat_next;
+	}
+}
+
+static void
+watch_loop(struct wctx *c)
+{
+	struct pollfd pfd[2] = {{c->sigfd, POLLIN, 0}, {c->ifd, POLLIN, 0}};
+
+	while (!c->stop) {
+		int64_t now;
+
+		if (poll(pfd, 2, watch_timeout(c)) < 0 && errno != EINTR)
+			fatal("poll");
+		if (pfd[0].revents)
+			watch_read_signals(c);
+		if (pfd[1].revents)
+			events_read(c);
+		now = now_ms_mono();
+		watch_timers(c, now);
+		handoff_flush(c);
+		watch_accounting(c, now);
+	}
+}
+
+static void
+watch_teardown(struct wctx *c)
+{
+	handoff_flush(c);
+	tally_refresh(&c->tally);
+	stat_write(c, true);
+	tree_free(c);
+	pend_free_all(c);
+	free(c->batch);
+	free(c->cand);
+	for (size_t i = 0; i < c->noutputs; i++)
+		free(c->outputs[i]);
+	free(c->outputs);
+	emitter_free(&c->em);
+	index_close(&c->ix);
+	tally_close(&c->tally);
+	close(c->ifd);
+	close(c->sigfd);
+	close(c->statefd);
+	close(c->lockfd);
+	if (c->rootfd >= 0)
+		close(c->rootfd);
+	spool_close(&c->sp);
+	free(c->root_abs);
+	conf_free(&c->conf);
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct wctx c;
+	int64_t t0;
+
+	watch_args(&c, argc, argv);
+	watch_setup(&c);
+	t0 = now_ms_mono();
+	log_info("watching %s for template %s (quiet %d ms, state/%s.*)", c.root_abs,
+		 c.tpl->name, c.quiet_ms, c.key);
+	if (tree_root_open(&c) == 0)
+		log_info("ready: %zu folders, %zu watched, %zu files known, in %lld ms", c.ndirs,
+			 c.nwatched, c.ix.live, (long long)(now_ms_mono() - t0));
+	stat_write(&c, true);
+	watch_loop(&c);
+	log_info("stopping: %lld files handed off, %zu waiting", c.ix.handed, pend_count(&c));
+	watch_teardown(&c);
+	return 0;
+}

@@ -1,0 +1,142 @@
+/*
+ * rules.c - which names concern a watch, what they are renamed to, and the
+ * names tmc-watch makes (the watch's key, item ids). Pure functions: the
+ * unit tests (tests/unit/test_watch.c) call them directly.
+ *
+ * Selection is TMC's (TMC-REFERENCE 2.2): fnmatch(pattern, rel, 0) on the
+ * path relative to the watch folder with its leading "/", so "*" and "?"
+ * match "/" and leading dots, matching is case-sensitive, "*.jpg" matches
+ * at any depth and "/a*.jpg" also matches "/a/b/c.jpg". Rename is TMC's
+ * str_ireplace (TMC-REFERENCE 4.4).
+ */
+#include <fnmatch.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "watch.h"
+
+void
+ident_from_stat(struct ident *id, const struct stat *st, uint16_t slot)
+{
+	id->ino = (uint64_t)st->st_ino;
+	id->size = (int64_t)st->st_size;
+	id->mtime_s = (int64_t)st->st_mtim.tv_sec;
+	id->mtime_ns = (int32_t)st->st_mtim.tv_nsec;
+	id->slot = slot;
+}
+
+bool
+ident_same(const struct ident *a, const struct ident *b)
+{
+	return a->ino == b->ino && a->size == b->size && a->mtime_s == b->mtime_s &&
+	       a->mtime_ns == b->mtime_ns && a->slot == b->slot;
+}
+
+static bool
+ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), k = strlen(suffix);
+
+	return n > k && strcasecmp(s + n - k, suffix) == 0;
+}
+
+bool
+rules_temp_name(const char *name)
+{
+	static const char *const suffixes[] = {".part", ".tmp", "~", ".filepart", ".crdownload"};
+
+	if (name[0] == '.')
+		return true;
+	for (size_t i = 0; i < sizeof(suffixes) / sizeof(*suffixes); i++)
+		if (ends_with(name, suffixes[i]))
+			return true;
+	return false;
+}
+
+bool
+rules_selected(const struct watch *w, const char *rel)
+{
+	bool in = false;
+
+	for (size_t i = 0; i < w->ninclude && !in; i++)
+		in = fnmatch(w->include[i], rel, 0) == 0;
+	for (size_t i = 0; i < w->nexclude && in; i++)
+		in = fnmatch(w->exclude[i], rel, 0) != 0;
+	return in;
+}
+
+/* PHP's empty(): "" and "0" */
+static bool
+php_empty(const char *s)
+{
+	return s[0] == '\0' || strcmp(s, "0") == 0;
+}
+
+void
+rules_rename(const struct watch *w, const char *rel, struct strbuf *out)
+{
+	struct strbuf cur = {0};
+
+	sb_reset(out);
+	sb_adds(out, rel);
+	for (size_t i = 0; i < w->nrename; i++) {
+		const char *from = w->rename[i].from, *to = w->rename[i].to, *p, *hit;
+		size_t flen = strlen(from);
+
+		if (php_empty(from) || php_empty(to))
+			continue;
+		sb_reset(&cur);
+		for (p = out->buf; (hit = strcasestr(p, from)) != NULL; p = hit + flen) {
+			sb_add(&cur, p, (size_t)(hit - p));
+			sb_adds(&cur, to);
+		}
+		sb_adds(&cur, p);
+		sb_reset(out);
+		sb_add(out, cur.buf, cur.len);
+	}
+	sb_free(&cur);
+}
+
+static bool
+key_char(unsigned char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+	       ch == '.' || ch == '_' || ch == '-';
+}
+
+void
+watch_key(const char *name, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	for (const unsigned char *p = (const unsigned char *)name; *p && n + 4 < len; p++) {
+		if (key_char(*p) && !(p == (const unsigned char *)name && *p == '.'))
+			buf[n++] = (char)*p;
+		else if (*p == '#')
+			buf[n++] = '.';
+		else
+			n += (size_t)snprintf(buf + n, len - n, "_%02x", *p);
+	}
+	buf[n] = '\0';
+	if (n == 0)
+		snprintf(buf, len, "_");
+}
+
+void
+watch_item_id(char *buf, size_t len, const char *key, const struct ident *id)
+{
+	char shortkey[32];
+	int n;
+
+	n = snprintf(buf, len, "w-%s-%u-%llu-%lld-%lld.%09d", key, (unsigned)id->slot,
+		     (unsigned long long)id->ino, (long long)id->size, (long long)id->mtime_s,
+		     (int)id->mtime_ns);
+	if (n >= 0 && (size_t)n < len && n < ITEM_ID_MAX)
+		return;
+	snprintf(shortkey, sizeof(shortkey), "%.16s.%08llx", key,
+		 (unsigned long long)(hash_bytes(key, strlen(key), 0) & 0xffffffffULL));
+	snprintf(buf, len, "w-%s-%u-%llu-%lld-%lld.%09d", shortkey, (unsigned)id->slot,
+		 (unsigned long long)id->ino, (long long)id->size, (long long)id->mtime_s,
+		 (int)id->mtime_ns);
+}

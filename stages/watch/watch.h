@@ -1,0 +1,317 @@
+/*
+ * watch.h - tmc-watch internals: one process per watch entry turns files
+ * that land in the watch's folder tree into items of its template.
+ *
+ * The pieces, one file each:
+ *   main.c     arguments, set-up, the event loop (signals, inotify, timers)
+ *   tree.c     the folder tree: one node per folder, inotify watches, walks
+ *   events.c   inotify events -> folder changes and pending files
+ *   pending.c  files waiting to be ready: quiet period, stalled writers,
+ *              two-scan stability for scanned folders; a deadline heap
+ *   handoff.c  ready files -> items (ids, tickets), batched durability
+ *   index.c    the persistent index of what was handed off
+ *   tally.c    results of the watch's items (state/<key>.log) -> counts
+ *   rules.c    temporary names, include/exclude, rename, keys and ids
+ *   hmap.c     an intrusive hash table and a set of 64-bit hashes
+ *
+ * Times of files are never compared with this host's clock: readiness is
+ * measured on CLOCK_MONOTONIC, "already handed off" is decided by the index
+ * of (device slot, inode, size, mtime), and max_sec compares a file's mtime
+ * with the newest ctime seen on the same file system.
+ */
+#ifndef TMC_WATCH_H
+#define TMC_WATCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "worker.h"
+
+#define container_of(p, T, m) ((T *)(void *)((char *)(p)-offsetof(T, m)))
+
+#define SETTLE_MS 1000     /* quiet period for files a walk found (writer unknown) */
+#define STALL_MS 300000    /* a file held open without a write this long is taken */
+#define RETRY_MS 5000      /* after a hand-off failed (full spool), rescan */
+#define POLL_DEFAULT_S 60  /* scan interval when min_sec is 0 */
+#define RESCAN_MIN_MS 50   /* first rescan after an overflow, doubling ... */
+#define RESCAN_MAX_MS 10000 /* ... up to this while overflows keep coming */
+#define BATCH_MAX 1000     /* files handed off per loop turn */
+
+/* ---- hmap.c ---- */
+struct hnode {
+	struct hnode *next;
+	uint64_t h;
+};
+struct hmap {
+	struct hnode **b;
+	size_t nb, n;
+};
+void hmap_add(struct hmap *m, struct hnode *n, uint64_t h);
+void hmap_del(struct hmap *m, struct hnode *n);
+struct hnode *hmap_first(const struct hmap *m, uint64_t h); /* then hmap_next */
+struct hnode *hmap_next(const struct hnode *n, uint64_t h);
+void hmap_free(struct hmap *m); /* the table, not the nodes */
+/* every node, in no order; the callback may not change the table */
+void hmap_each(const struct hmap *m, void (*fn)(struct hnode *, void *), void *arg);
+uint64_t hash_bytes(const void *p, size_t n, uint64_t seed);
+uint64_t hash_u64(uint64_t x);
+
+struct u64set { /* open addressing; 0 is stored as 1 */
+	uint64_t *v;
+	size_t cap, n;
+};
+bool u64set_add(struct u64set *s, uint64_t x); /* true when new */
+bool u64set_has(const struct u64set *s, uint64_t x);
+void u64set_free(struct u64set *s);
+
+/* ---- rules.c ---- */
+/* A file's identity: what the index records and the item id is made of.
+ * slot: the watch's number for the file system (0: the watch folder's),
+ * stable across remounts that renumber st_dev. */
+struct ident {
+	uint64_t ino;
+	int64_t size, mtime_s;
+	int32_t mtime_ns;
+	uint16_t slot;
+};
+void ident_from_stat(struct ident *id, const struct stat *st, uint16_t slot);
+bool ident_same(const struct ident *a, const struct ident *b);
+/* Names that are in the middle of a transfer: dot files (rsync's
+ * .name.XXXXXX, our own output temps), *.part, *.tmp, *~, *.filepart,
+ * *.crdownload. */
+bool rules_temp_name(const char *name);
+/* TMC's selection: some include matches and no exclude does; fnmatch with
+ * flags 0 on the relative path with its leading "/" (so * matches /). */
+bool rules_selected(const struct watch *w, const char *rel);
+/* TMC's rename (str_ireplace of each pair, in order, every occurrence,
+ * ASCII case-insensitive; pairs with "" or "0" on either side are skipped). */
+void rules_rename(const struct watch *w, const char *rel, struct strbuf *out);
+/* The watch's name as an id-safe key ([A-Za-z0-9._-], no leading '.'):
+ * itself when it is one, else '#' -> '.', other bytes -> "_XX" (hex). */
+void watch_key(const char *name, char *buf, size_t len);
+/* "w-<key>-<slot>-<ino>-<size>-<mtime s>.<ns>"; a long key is shortened to
+ * its first 16 characters and a hash, so the id fits ITEM_ID_MAX. */
+void watch_item_id(char *buf, size_t len, const char *key, const struct ident *id);
+
+/* ---- index.c ---- */
+enum { IX_HANDED = 'A', IX_SKIPPED = 'S' };
+struct ient {
+	struct hnode h;
+	struct ident id;
+	uint32_t gen;     /* last full walk that saw it */
+	char kind;        /* IX_HANDED or IX_SKIPPED */
+};
+struct index {
+	int dirfd;            /* state/ */
+	int fd;               /* <key>.index, O_APPEND */
+	char name[160], tmpname[176];
+	bool existed;         /* the file was there at start: not the first scan */
+	struct hmap map;
+	size_t live, records; /* entries in memory; lines in the file */
+	long long handed;     /* files handed off since the index began */
+	struct strbuf out;    /* lines to append at the next flush */
+	char **slot_rel;      /* device slots: the folder (relative) each was found at */
+	size_t nslots;
+	struct ient *free;    /* recycled entries (h.next links) */
+	struct ient **blocks; /* entries are allocated 256 at a time */
+	size_t nblocks;
+	char boot[40];        /* the boot id of the host that last wrote the index */
+	struct index_sync *sync; /* the fdatasync thread (index.c) */
+};
+int index_open(struct index *ix, int statefd, const char *key);
+void index_close(struct index *ix);
+struct ient *index_get(struct index *ix, uint16_t slot, uint64_t ino);
+/* Record an identity (replacing the entry of its slot+inode); the line is
+ * queued for index_flush(). IX_HANDED adds one to the handed-off count. */
+void index_put(struct index *ix, const struct ident *id, char kind, uint32_t gen);
+void index_forget(struct index *ix, const struct ident *id);
+/* Append the queued lines; a thread makes them durable. 0 or -1 (logged). */
+int index_flush(struct index *ix);
+/* Drop entries no walk has seen since generation keep. Returns how many. */
+size_t index_sweep(struct index *ix, uint32_t keep);
+/* Rewrite the file from memory: temp, fsync, rename, fsync folder. */
+int index_compact(struct index *ix);
+bool index_wants_compaction(const struct index *ix);
+/* The slot of the file system first found at folder rel (queues a line). */
+uint16_t index_slot(struct index *ix, const char *rel);
+/* Record this host's boot id; true when the index was last written before
+ * a reboot (items not yet on disk then may be lost). */
+bool index_boot(struct index *ix, const char *boot_id);
+
+/* ---- tally.c ---- */
+struct tally {
+	int dirfd, fd;
+	char name[160];
+	ino_t ino;
+	off_t off;
+	struct strbuf part;       /* an unfinished last line */
+	const struct template *tpl;
+	struct hmap live;         /* ids with steps still to report */
+	struct u64set done;       /* ids fully reported */
+	long long ok, failed;
+	bool changed;
+};
+int tally_open(struct tally *t, int statefd, const char *key, const struct template *tpl);
+void tally_close(struct tally *t);
+void tally_refresh(struct tally *t);        /* read what stages appended */
+bool tally_known(const struct tally *t, const char *id); /* any result line for it */
+/* Steps a file with this extension goes through (bit per step index, the
+ * first 64 steps), as the stages decide it. */
+uint64_t tally_expected(const struct template *tpl, const char *ext);
+
+/* ---- tree.c ---- */
+struct pend;
+struct dnode {
+	struct hnode by_wd, by_name;
+	struct dnode *parent, *child, *next, *prev;
+	char *rel;           /* "" for the watch folder, else "/a/b" */
+	const char *name;    /* last component, inside rel */
+	int wd;              /* inotify watch, -1: scanned instead */
+	bool netfs;          /* on a network file system or mode "poll": never watched */
+	bool enospc;         /* not watched because of fs.inotify.max_user_watches */
+	bool dead;           /* being removed */
+	dev_t dev;
+	uint16_t slot;
+	uint32_t seen;       /* walk stamp */
+	struct pend *pend;   /* pending files in this folder */
+};
+
+enum walk_kind {
+	WALK_FULL,    /* start, overflow: the whole tree, every unknown file */
+	WALK_ARRIVAL, /* a folder created or moved in */
+	WALK_POLL,    /* folders that are scanned instead of watched */
+};
+
+struct candidate {
+	struct dnode *dir;
+	char *name;
+	struct stat st;
+};
+
+struct wctx {
+	struct conf conf;
+	const struct watch *w;
+	const struct site *site;
+	const struct template *tpl;
+	char key[ITEM_ID_MAX];
+	char *root_abs;            /* site root + watch dir */
+	int rootfd;                /* -1 while the folder is missing */
+	struct spool sp;
+	int statefd, lockfd;
+	struct emitter em;
+	struct index ix;
+	struct tally tally;
+	int ifd, sigfd;
+	bool stop, trace;
+
+	/* the tree */
+	struct dnode *root;
+	struct hmap by_wd, by_name;
+	size_t ndirs, nwatched;
+	uint32_t stamp;            /* bumped per walk */
+	uint32_t gen;              /* bumped per complete full walk (index sweep) */
+	int walk_errors;           /* folders a walk could not read */
+	bool rebooted;             /* the first full walk re-drives lost items */
+	char **outputs;            /* output folders inside the tree (not watched) */
+	size_t noutputs;
+	long max_watches;          /* TMC_WATCH_MAX_WATCHES (tests): pretend limit */
+	size_t nenospc;            /* folders not watched because of the limit */
+	size_t enospc_logged;      /* ... of which were reported */
+	struct candidate *cand;    /* files a walk found, dispatched after it */
+	size_t ncand, capcand;
+	int64_t newest_ctime[64];  /* per slot, over the last full walk */
+
+	/* pending files */
+	struct hmap pend_map;
+	struct pend **heap;
+	size_t nheap, capheap;
+	uint32_t poll_stamp;
+
+	/* ready files, handed off at the end of the loop turn */
+	struct ready *batch;
+	size_t nbatch, capbatch;
+
+	/* timers, CLOCK_MONOTONIC ms; 0 = not set */
+	int64_t rescan_due, rescan_delay, last_overflow;
+	int64_t poll_due, root_due, root_delay, tally_due, stat_due, stat_next;
+	bool overflowed;           /* the next full walk follows an overflow */
+	int quiet_ms, poll_ms;
+	size_t sweep_base;         /* index entries after the last sweep */
+	long long stat_written[6];
+};
+
+/* tree.c */
+int tree_root_open(struct wctx *c);  /* 0 watching, -1 folder missing (retried) */
+void tree_root_lost(struct wctx *c);
+void tree_walk(struct wctx *c, struct dnode *start, enum walk_kind kind);
+void tree_poll(struct wctx *c);      /* walk every folder that is not watched */
+struct dnode *tree_child(struct wctx *c, struct dnode *parent, const char *name);
+struct dnode *tree_child_add(struct wctx *c, struct dnode *parent, const char *name);
+void tree_remove(struct wctx *c, struct dnode *n, bool rm_watch);
+struct dnode *tree_by_wd(struct wctx *c, int wd);
+bool tree_is_output(const struct wctx *c, const char *rel);
+void tree_free(struct wctx *c);
+size_t tree_unwatched(const struct wctx *c); /* folders scanned instead of watched */
+
+/* events.c */
+void events_read(struct wctx *c);
+void rescan_schedule(struct wctx *c, bool overflow);
+
+/* pending.c */
+enum pend_state { P_WRITING, P_QUIET, P_POLL };
+struct pend {
+	struct hnode h;
+	struct dnode *dir;
+	struct pend *dnext, *dprev;  /* the folder's list */
+	char *name;
+	enum pend_state state;
+	struct ident id;             /* last stat (or none: id.size -1) */
+	int64_t due;                 /* heap key; 0: not in the heap */
+	size_t hpos;
+	uint32_t stamp;              /* P_POLL: the walk that saw this identity first */
+	uint32_t seen;               /* P_POLL: the last walk that saw the file */
+};
+struct pend *pend_find(struct wctx *c, struct dnode *dir, const char *name);
+void pend_drop(struct wctx *c, struct pend *p);
+void pend_drop_dir(struct wctx *c, struct dnode *dir);
+/* An event: a write is going on / the writer closed / attributes changed. */
+void pend_writing(struct wctx *c, struct dnode *dir, const char *name);
+void pend_closed(struct wctx *c, struct dnode *dir, const char *name, int wait_ms);
+void pend_attrib(struct wctx *c, struct dnode *dir, const char *name);
+/* A walk found an unknown file: watched folder -> settle; scanned folder ->
+ * ready when the next scan sees the same identity. */
+void pend_found(struct wctx *c, struct dnode *dir, const char *name, const struct stat *st,
+		bool after_overflow);
+void pend_poll_sweep(struct wctx *c, struct dnode *dir); /* after a poll walk of dir */
+int64_t pend_next_due(const struct wctx *c);
+void pend_expire(struct wctx *c, int64_t now);
+void pend_free_all(struct wctx *c);
+size_t pend_count(const struct wctx *c);
+
+/* handoff.c */
+struct ready {          /* no folder pointer: a folder may go before the flush */
+	char *rel;
+	struct ident id;
+	bool redrive;   /* in the index already: its item was lost (a reboot) */
+};
+/* Does this file name (in dir) concern the watch at all? Temporary names,
+ * include/exclude and "no first step applies to its extension" say no. */
+bool handoff_wanted(struct wctx *c, struct dnode *dir, const char *name);
+/* The file is complete: hand it off unless the index already has it. */
+void handoff_ready(struct wctx *c, struct dnode *dir, const char *name, const struct stat *st);
+/* After a reboot: a file the index has as handed off whose item is in no
+ * first stage and has no result line is handed off again. */
+void handoff_recheck(struct wctx *c, struct dnode *dir, const char *name, const struct ident *id);
+/* Publish the batch, make it durable, then record it in the index. A file
+ * that could not be handed off (full spool) is found again by a rescan. */
+void handoff_flush(struct wctx *c);
+/* rel of a file in dir, into buf ("/a/b/name"); false when too long */
+bool file_rel(const struct dnode *dir, const char *name, char *buf, size_t len);
+/* lstat of rel beneath the watch folder, no symlink followed on the way. */
+int file_stat(struct wctx *c, const char *rel, struct stat *st);
+
+/* main.c */
+void stat_write(struct wctx *c, bool force);
+
+#endif

@@ -1,0 +1,334 @@
+/*
+ * test_watch.c - tmc-watch's pure parts: temporary names, TMC's fnmatch
+ * selection and str_ireplace rename, keys and item ids, the persistent
+ * index (append, reopen, a torn last line, sweep, compaction), and the
+ * result tally (expected steps, failures that cut a chain, repeated lines).
+ * The behaviour with real folders and processes is tests/integration/3*.
+ */
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "watch.h"
+
+static char root[256];
+static int rootfd = -1;
+
+static int
+setup(void **state)
+{
+	(void)state;
+	snprintf(root, sizeof(root), "%s/tmcwatch-unit.XXXXXX", getenv("TMPDIR") ?: "/tmp");
+	if (mkdtemp(root) == NULL)
+		return -1;
+	rootfd = open(root, O_RDONLY | O_DIRECTORY);
+	return rootfd < 0 ? -1 : 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	close(rootfd);
+	rmtree_at(AT_FDCWD, root);
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	bool temp;
+} temp_cases[] = {
+	{"a.jpg", false},       {".a.jpg.Xy12Ab", true}, /* rsync */
+	{".hidden.jpg", true},  {"a.jpg.part", true},    {"a.jpg.PART", true},
+	{"a.tmp", true},        {"a.jpg~", true},        {"a.jpg.filepart", true},
+	{"a.crdownload", true}, {"part.jpg", false},     {"tmp.jpg", false},
+	{"a.jpg.tmcwatch", false},
+};
+
+static void
+test_temp_names(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(temp_cases) / sizeof(*temp_cases); i++) {
+		if (rules_temp_name(temp_cases[i].name) != temp_cases[i].temp)
+			fail_msg("case %zu \"%s\": want %s", i, temp_cases[i].name,
+				 temp_cases[i].temp ? "temporary" : "final");
+	}
+}
+
+/* TMC-REFERENCE 2.2: fnmatch flags 0 on "/rel" */
+static const struct {
+	const char *include, *exclude, *rel;
+	bool selected;
+} select_cases[] = {
+	{"*.jpg", NULL, "/a.jpg", true},
+	{"*.jpg", NULL, "/x/y/a.jpg", true},            /* * crosses / */
+	{"*.jpg", NULL, "/A.JPG", false},               /* case-sensitive */
+	{"img0004*.jpg", NULL, "/img00041.jpg", false}, /* rel starts with / */
+	{"/img0004*.jpg", NULL, "/img00041.jpg", true},
+	{"/a*.jpg", NULL, "/a/b/c.jpg", true},
+	{"/sub/*", NULL, "/sub/x/y.png", true},
+	{"/sub/*", NULL, "/other/x.png", false},
+	{"*.[jp][pn]g", NULL, "/q.png", true},
+	{"*", "*_l.jpg", "/x_l.jpg", false},
+	{"*", "*_l.jpg", "/x_s.jpg", true},
+	{"*", "/skip/*", "/skip/deep/a.jpg", false},
+	{"?.jpg", NULL, "/a.jpg", false}, /* ? is one character; "/a.jpg" has 6 */
+	{"/?.jpg", NULL, "/a.jpg", true},
+};
+
+static void
+test_selection(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(select_cases) / sizeof(*select_cases); i++) {
+		char *inc[] = {(char *)select_cases[i].include};
+		char *exc[] = {(char *)select_cases[i].exclude};
+		struct watch w = {.include = inc, .ninclude = 1, .exclude = exc,
+				  .nexclude = select_cases[i].exclude != NULL};
+
+		if (rules_selected(&w, select_cases[i].rel) != select_cases[i].selected)
+			fail_msg("case %zu: include \"%s\" exclude \"%s\" on \"%s\": want %d", i,
+				 select_cases[i].include, select_cases[i].exclude ?: "",
+				 select_cases[i].rel, select_cases[i].selected);
+	}
+}
+
+/* TMC-REFERENCE 4.4: str_ireplace in order, every occurrence */
+static void
+test_rename(void **state)
+{
+	static const struct {
+		const char *from[3], *to[3];
+		const char *rel, *want;
+	} cases[] = {
+		{{"h.mp4", "v.mp4"}, {".mp4", ".mp4"}, "/a/clip_h.mp4", "/a/clip_.mp4"},
+		{{"h.mp4", "v.mp4"}, {".mp4", ".mp4"}, "/a/CLIP_V.MP4", "/a/CLIP_.mp4"},
+		{{"a"}, {"b"}, "/aAa/xa.jpg", "/bbb/xb.jpg"},
+		{{"src"}, {"dst"}, "/src/src.jpg", "/dst/dst.jpg"},
+		{{"x"}, {""}, "/x.jpg", "/x.jpg"},   /* PHP empty(): skipped */
+		{{"x"}, {"0"}, "/x.jpg", "/x.jpg"},  /* "0" is empty() too */
+		{{"a", "b"}, {"b", "c"}, "/a.jpg", "/c.jpg"}, /* applied in order */
+		{{"ab"}, {"abab"}, "/ab", "/abab"},  /* the replacement is not rescanned */
+	};
+	struct strbuf out = {0};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		struct rename_rule rules[3];
+		struct watch w = {.rename = rules};
+
+		for (size_t k = 0; k < 3 && cases[i].from[k]; k++)
+			rules[w.nrename++] = (struct rename_rule){(char *)cases[i].from[k],
+								  (char *)cases[i].to[k]};
+		rules_rename(&w, cases[i].rel, &out);
+		if (strcmp(out.buf, cases[i].want) != 0)
+			fail_msg("case %zu: \"%s\" gave \"%s\", want \"%s\"", i, cases[i].rel,
+				 out.buf, cases[i].want);
+	}
+	sb_free(&out);
+}
+
+static void
+test_keys_and_ids(void **state)
+{
+	static const struct {
+		const char *name, *key;
+	} cases[] = {
+		{"site01", "site01"}, {"site01#0", "site01.0"}, {"a b", "a_20b"},
+		{".x", "_2ex"},       {"", "_"},                {"사이트", "_ec_82_ac_ec_9d_b4_ed_8a_b8"},
+	};
+	struct ident id = {.ino = UINT64_MAX, .size = INT64_MAX, .mtime_s = -31536000,
+			   .mtime_ns = 5, .slot = 3};
+	char key[ITEM_ID_MAX], buf[ITEM_ID_MAX], again[ITEM_ID_MAX];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		watch_key(cases[i].name, key, sizeof(key));
+		if (strcmp(key, cases[i].key) != 0 || !id_valid(key))
+			fail_msg("case %zu: key of \"%s\" is \"%s\", want \"%s\"", i, cases[i].name,
+				 key, cases[i].key);
+	}
+	watch_item_id(buf, sizeof(buf), "site01", &id);
+	assert_string_equal(buf, "w-site01-3-18446744073709551615-9223372036854775807--31536000"
+				 ".000000005");
+	assert_true(id_valid(buf));
+	/* a long key is shortened, still deterministic and valid */
+	memset(key, 'k', 100);
+	key[100] = '\0';
+	watch_item_id(buf, sizeof(buf), key, &id);
+	watch_item_id(again, sizeof(again), key, &id);
+	assert_true(id_valid(buf));
+	assert_string_equal(buf, again);
+	key[99] = 'j';
+	watch_item_id(again, sizeof(again), key, &id);
+	assert_string_not_equal(buf, again);
+}
+
+static struct ident
+mkid(uint64_t ino, int64_t size, int64_t ms)
+{
+	return (struct ident){.ino = ino, .size = size, .mtime_s = ms, .mtime_ns = 7};
+}
+
+static void
+test_index_persists(void **state)
+{
+	struct index ix;
+	struct ident a = mkid(10, 100, 1000), b = mkid(11, 5, -2000), b2 = mkid(11, 6, 3000);
+	struct ient *e;
+	int fd;
+
+	(void)state;
+	assert_int_equal(index_open(&ix, rootfd, "k"), 0);
+	assert_false(ix.existed);
+	index_put(&ix, &a, IX_HANDED, 1);
+	index_put(&ix, &b, IX_SKIPPED, 1);
+	assert_int_equal(index_slot(&ix, "/mnt/nfs"), 1);
+	assert_int_equal(index_slot(&ix, "/mnt/nfs"), 1);
+	assert_int_equal(index_flush(&ix), 0);
+	index_close(&ix);
+	/* a crash in the middle of an append leaves half a line */
+	fd = openat(rootfd, "k.index", O_WRONLY | O_APPEND);
+	assert_true(write(fd, "A 0 12 1", 8) == 8);
+	close(fd);
+
+	assert_int_equal(index_open(&ix, rootfd, "k"), 0);
+	assert_true(ix.existed);
+	assert_int_equal(ix.live, 2);
+	assert_int_equal(ix.handed, 1);
+	assert_non_null(e = index_get(&ix, 0, 10));
+	assert_true(ident_same(&e->id, &a));
+	assert_non_null(e = index_get(&ix, 0, 11));
+	assert_int_equal(e->kind, IX_SKIPPED);
+	assert_null(index_get(&ix, 0, 12));
+	assert_null(index_get(&ix, 1, 10));
+	assert_int_equal(index_slot(&ix, "/mnt/nfs"), 1);
+	/* the same inode with new content replaces the entry */
+	index_put(&ix, &b2, IX_HANDED, 2);
+	assert_int_equal(ix.live, 2);
+	assert_int_equal(ix.handed, 2);
+	assert_int_equal(index_flush(&ix), 0);
+	/* a sweep forgets what no walk saw since generation 2; compaction keeps the rest */
+	assert_int_equal(index_sweep(&ix, 2), 1);
+	assert_int_equal(index_compact(&ix), 0);
+	index_put(&ix, &a, IX_HANDED, 3);
+	assert_int_equal(index_flush(&ix), 0);
+	index_close(&ix);
+
+	assert_int_equal(index_open(&ix, rootfd, "k"), 0);
+	assert_int_equal(ix.live, 2);
+	assert_int_equal(ix.handed, 3); /* C 2 from the compaction + one A */
+	assert_non_null(e = index_get(&ix, 0, 11));
+	assert_true(ident_same(&e->id, &b2));
+	assert_int_equal(ix.nslots, 2);
+	index_close(&ix);
+}
+
+static void
+test_index_rejects_garbage(void **state)
+{
+	struct index ix;
+	struct stat st;
+	int fd;
+
+	(void)state;
+	fd = openat(rootfd, "g.index", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_true(write(fd, "garbage\n", 8) == 8);
+	close(fd);
+	assert_int_equal(index_open(&ix, rootfd, "g"), 0);
+	assert_int_equal(ix.live, 0);
+	assert_int_equal(fstatat(rootfd, "g.index.bad", &st, 0), 0);
+	index_close(&ix);
+}
+
+static struct step tsteps[] = {
+	{.name = "A", .source = "hires", .source_ext = ""},
+	{.name = "B", .source = "A", .source_ext = ""},
+	{.name = "V", .source = "hires", .source_ext = "mp4"},
+	{.name = "C", .source = "B", .source_ext = "!mp4"},
+	{.name = "D", .source = "A", .source_ext = "png"},
+};
+static const struct template ttpl = {.name = "t", .steps = tsteps, .nsteps = 5};
+
+static void
+append(const char *name, const char *text)
+{
+	int fd = openat(rootfd, name, O_WRONLY | O_APPEND | O_CREAT, 0644);
+
+	assert_true(fd >= 0);
+	assert_true(write(fd, text, strlen(text)) == (ssize_t)strlen(text));
+	close(fd);
+}
+
+static void
+test_tally(void **state)
+{
+	struct tally t;
+
+	(void)state;
+	assert_int_equal(tally_expected(&ttpl, "jpg"), 0x0b); /* A B C */
+	assert_int_equal(tally_expected(&ttpl, "png"), 0x1b); /* A B C D */
+	assert_int_equal(tally_expected(&ttpl, "mp4"), 0x07); /* A B V */
+	assert_int_equal(tally_open(&t, rootfd, "w", &ttpl), 0);
+	assert_int_equal(t.ok + t.failed, 0);
+	/* i1: complete; i2: B failed, so C never comes; i3: half; i4: a repeat */
+	append("w.log", "i1\t0\tA\t1\t0\t/a.jpg\t\ni1\t1\tB\t1\t0\t/a.jpg\t\n"
+			"i2\t0\tA\t1\t0\t/b.jpg\t\ni2\t1\tB\t0\t1\t/b.jpg\tcorrupt\n"
+			"i3\t0\tA\t1\t0\t/c.mp4\t\ni1\t2");
+	tally_refresh(&t);
+	assert_int_equal(t.ok, 0);
+	assert_int_equal(t.failed, 1);
+	assert_true(tally_known(&t, "i3"));
+	assert_false(tally_known(&t, "i9"));
+	append("w.log", "\tV\t1\t0\t/a.jpg\t\ni1\t3\tC\t1\t0\t/a.jpg\t\n"
+			"i1\t3\tC\t1\t0\t/a.jpg\t\n");
+	tally_refresh(&t);
+	assert_int_equal(t.ok, 1);
+	assert_int_equal(t.failed, 1);
+	tally_close(&t);
+	/* read again from the start: the same counts */
+	assert_int_equal(tally_open(&t, rootfd, "w", &ttpl), 0);
+	assert_int_equal(t.ok, 1);
+	assert_int_equal(t.failed, 1);
+	assert_true(tally_known(&t, "i1"));
+	tally_close(&t);
+}
+
+static void
+test_sets(void **state)
+{
+	struct u64set s = {0};
+
+	(void)state;
+	for (uint64_t i = 0; i < 5000; i++)
+		assert_true(u64set_add(&s, i * 7919));
+	assert_false(u64set_add(&s, 0));
+	for (uint64_t i = 0; i < 5000; i++)
+		assert_true(u64set_has(&s, i * 7919));
+	assert_false(u64set_has(&s, 3));
+	u64set_free(&s);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_temp_names),     cmocka_unit_test(test_selection),
+		cmocka_unit_test(test_rename),         cmocka_unit_test(test_keys_and_ids),
+		cmocka_unit_test(test_index_persists), cmocka_unit_test(test_index_rejects_garbage),
+		cmocka_unit_test(test_tally),          cmocka_unit_test(test_sets),
+	};
+
+	log_init("test_watch", 0);
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
