@@ -10,7 +10,7 @@ BIN=$TMC_BUILD/bin
 export TMC_LIBEXEC=$BIN
 top=$(pwd)/demo
 rm -rf "$top"
-mkdir -p "$top/conf" "$top/site/originals/2026/11" "$top/spool"
+mkdir -p "$top/conf" "$top/site/originals/2026/11" "$top/site/incoming" "$top/spool"
 
 cat >"$top/conf/config.json" <<JSON
 {
@@ -18,7 +18,9 @@ cat >"$top/conf/config.json" <<JSON
   "client_cnt": 2, "worker_cnt": 2, "big_worker": 1,
   "spool_dir": "$top/spool",
   "log_file": "$top/tmcwatch.log",
-  "site": { "demo": { "root": "$top/site" } }
+  "site": { "demo": { "root": "$top/site" } },
+  // files copied under site/incoming go through "thumbs" (TMC's watchdog)
+  "watchdog": { "demo": { "dir": "/incoming", "template": "thumbs" } }
 }
 JSON
 cp "$(dirname "$0")/../config/template.json" "$top/conf/template.json"
@@ -51,8 +53,15 @@ for _ in $(seq 1 100); do
 	[ "$left" -eq 0 ] && [ "$jobs" -eq 0 ] && break
 	sleep 0.2
 done
+echo "== cp two photos into the watched folder site/incoming/cam1/"
+mkdir -p "$top/site/incoming/cam1"
+cp "$top/site/originals/2026/11/photo1.jpg" "$top/site/originals/2026/11/photo2.jpg" "$top/site/incoming/cam1/"
+for _ in $(seq 1 100); do
+	grep -qx 'ok=2' "$top/spool/state/demo.stat" 2>/dev/null && break
+	sleep 0.2
+done
 echo "== what came out"
-(cd "$top/site" && find . -type f ! -path './originals/*' | sort)
+(cd "$top/site" && find . -type f ! -path './originals/*' ! -path './incoming/*' | sort)
 echo "== TMC's result rows (done/<seq>.result: file, steps, created, warnings)"
 cat "$top"/spool/done/*.result
 echo "== tmcwatch status"
