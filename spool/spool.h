@@ -55,6 +55,10 @@ void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn))
 void fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 extern const char *log_progname;
 
+/* signals.c: block SIGTERM, SIGINT, SIGHUP (and SIGPIPE, never read) and
+ * return a signalfd for the first three; exits if it cannot. */
+int signals_open(void);
+
 /* fsio.c: durable file primitives; all return 0 or -1 with errno set */
 int fsync_dir_at(int dirfd, const char *name);  /* name NULL: dirfd itself */
 int write_all(int fd, const void *buf, size_t len);

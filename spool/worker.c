@@ -90,20 +90,6 @@ stage_args(struct stage *st, int argc, char **argv)
 		log_open_file(st->conf.log_file);
 }
 
-static int
-stage_signals(void)
-{
-	sigset_t set;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
-		fatal("sigprocmask");
-	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-}
-
 static void
 stage_read_signals(struct stage *st)
 {
@@ -467,8 +453,7 @@ stage_setup(struct stage *st)
 	st->succ_sd = xcalloc(st->tpl->nsteps, sizeof(*st->succ_sd));
 	for (size_t j = 0; j < st->tpl->nsteps; j++)
 		st->succ_sd[j].fd = -1;
-	if ((st->sigfd = stage_signals()) < 0)
-		fatal("signalfd");
+	st->sigfd = signals_open();
 	if (st->ops->init && st->ops->init(&st->conf) < 0)
 		exit(70);
 	stage_recover(&st->sd, st->conf.max_attempts);

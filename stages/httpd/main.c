@@ -85,22 +85,6 @@ reload(struct httpd *h)
 	log_info("configuration reloaded");
 }
 
-static int
-signals(void)
-{
-	sigset_t set;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGPIPE);
-	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
-		fatal("sigprocmask");
-	sigdelset(&set, SIGPIPE);
-	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-}
-
 /* true when asked to stop */
 static bool
 read_signals(struct httpd *h, int sigfd)
@@ -180,9 +164,7 @@ main(int argc, char **argv)
 	bool stop = false;
 
 	setup(&h, argc, argv);
-	pfd[1].fd = signals();
-	if (pfd[1].fd < 0)
-		fatal("signalfd");
+	pfd[1].fd = signals_open();
 	if (server_start(&h) < 0)
 		exit(EX_UNAVAILABLE);
 	pfd[0].fd = server_fd(&h);

@@ -111,7 +111,6 @@ open_dir(struct jobsd *d, const char *name)
 static void
 jobsd_open(struct jobsd *d)
 {
-	sigset_t set;
 	char path[4096];
 
 	if (spool_open(&d->sp, d->conf.spool_dir, false) < 0)
@@ -121,13 +120,7 @@ jobsd_open(struct jobsd *d)
 	d->donefd = open_dir(d, "done");
 	d->errfd = open_dir(d, "err");
 	d->outfd = open_dir(d, "outbox");
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0 ||
-	    (d->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) < 0)
-		fatal("signalfd");
+	d->sigfd = signals_open();
 	if ((d->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) < 0)
 		fatal("inotify_init1");
 	snprintf(path, sizeof(path), "%s/req", d->sp.path);

@@ -130,7 +130,6 @@ setup(struct notify *n, int argc, char **argv)
 {
 	const char *cpath = CONF_DEFAULT_PATH, *tpath = NULL;
 	char path[4096];
-	sigset_t set;
 	int ch, debug = 0;
 
 	while ((ch = getopt(argc, argv, "c:dt:")) != -1) {
@@ -154,16 +153,7 @@ setup(struct notify *n, int argc, char **argv)
 	if (stage_open_path(&n->sd, path, true) < 0)
 		exit(EX_UNAVAILABLE);
 	log_set_stage("outbox");
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGPIPE);
-	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
-		fatal("sigprocmask");
-	sigdelset(&set, SIGPIPE);
-	if ((n->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) < 0)
-		fatal("signalfd");
+	n->sigfd = signals_open();
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0 ||
 	    (n->multi = curl_multi_init()) == NULL) {
 		log_warnx("libcurl initialisation failed");

@@ -150,23 +150,6 @@ watch_outputs(struct wctx *c)
 	}
 }
 
-static int
-watch_signals(void)
-{
-	sigset_t set;
-	int fd;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
-		fatal("sigprocmask");
-	if ((fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) < 0)
-		fatal("signalfd");
-	return fd;
-}
-
 static void
 watch_read_signals(struct wctx *c)
 {
@@ -260,7 +243,7 @@ watch_setup(struct wctx *c)
 		exit(EX_UNAVAILABLE);
 	emitter_init(&c->em, &c->sp, c->tpl);
 	watch_boot(c);
-	c->sigfd = watch_signals();
+	c->sigfd = signals_open();
 	c->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (c->ifd < 0)
 		fatal("inotify_init1");
