@@ -16,14 +16,4 @@
  * what it did not: the template exists, types, paths that climb out. */
 int job_check(const struct conf *conf, const struct json *doc, char *err, size_t len);
 
-/* TMC's "duplicated" (README: the same JSON waiting or running): 1 and the
- * seq of a job in req/ (waiting) or proc/ (running, paused) whose JSON is
- * the same as text once blanks and comments between tokens are dropped,
- * and, when list is not NULL (filelist jobs), whose proc/<seq>.file holds
- * the same bytes; 0 when none (or text is not JSON); -1 when req/ or proc/
- * cannot be read. TMC compared md5 of the bytes in req/ only. */
-struct spool;
-int job_find_duplicate(const struct spool *sp, const char *text, size_t len, const char *list,
-		       size_t listlen, char *seq, size_t seqlen);
-
 #endif

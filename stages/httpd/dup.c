@@ -17,9 +17,8 @@
  * digest is computed when first needed, not on the event, so a job file
  * still being written by hand is read once it is whole. A seq's text never
  * changes once linked into req/ (jobq.c), so a name keeps its digest while
- * it moves from req/ to proc/.
- * (tmc-jobs may later offer job_find_duplicate() in config/job.c; this
- * file is the REST shim's own until then.)
+ * it moves from req/ to proc/. Only act=convert asks this question, so the
+ * answer lives here, beside the set that makes it cheap.
  */
 #include <dirent.h>
 #include <errno.h>

@@ -2,9 +2,8 @@
  * test_jobs_match.c - the pure rules of tmc-jobs (stages/jobs/match.c and
  * steps.c, included here): TMC's include/exclude globs (TMC-REFERENCE 2.2),
  * rename (4.4), file list lines, .stat, item ids, result log lines, which
- * steps a file expects and its result row (3.6); and job_find_duplicate()
- * (config/job.c) on a temporary spool. Tables of labelled cases; a failing
- * case prints its label.
+ * steps a file expects and its result row (3.6). Tables of labelled cases;
+ * a failing case prints its label.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -285,62 +284,6 @@ test_row_dedupe(void **state)
 	conf_template_free(&tpl);
 }
 
-static void
-put(const char *root, const char *name, const char *text)
-{
-	char path[PATH_MAX];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", root, name);
-	assert_non_null(f = fopen(path, "w"));
-	fputs(text, f);
-	fclose(f);
-}
-
-static void
-test_duplicate(void **state)
-{
-	static const struct {
-		const char *label, *text, *list;
-		int want;
-		const char *seq;
-	} cases[] = {
-		{"waiting, other layout and a comment", "{\"a\": 1} // x", NULL, 1, "111"},
-		{"running", "{ \"b\" : [1, 2] }", NULL, 1, "222"},
-		{"running, same list", "{\"b\":[1,2]}", "/x.jpg\n", 1, "222"},
-		{"running, other list", "{\"b\":[1,2]}", "/y.jpg\n", 0, ""},
-		{"blanks inside strings count", "{\"c\":\"a b\"}", NULL, 0, ""},
-		{"not JSON", "{", NULL, 0, ""},
-		{"done jobs are not duplicates", "{\"d\":1}", NULL, 0, ""},
-	};
-	char root[PATH_MAX], seq[64];
-	struct spool sp;
-	int failed = 0;
-
-	(void)state;
-	snprintf(root, sizeof(root), "%s/tmcwatch-jobs.XXXXXX", getenv("TMPDIR") ?: "/tmp");
-	assert_non_null(mkdtemp(root));
-	assert_int_equal(spool_open(&sp, root, true), 0);
-	put(root, "req/111", "{\"a\":1}");
-	put(root, "req/.submit.1", "{\"c\":\"ab\"}");
-	put(root, "proc/222", "{\"b\": [1,2]}");
-	put(root, "proc/222.file", "/x.jpg\n");
-	put(root, "proc/333", "{\"c\":\"ab\"}");
-	put(root, "done/444", "{\"d\":1}");
-	for (size_t i = 0; i < NCASES(cases); i++) {
-		const char *l = cases[i].list;
-		int r;
-
-		seq[0] = '\0';
-		r = job_find_duplicate(&sp, cases[i].text, strlen(cases[i].text), l, l ? strlen(l) : 0,
-				       seq, sizeof(seq));
-		failed += fails(cases[i].label, r != cases[i].want || strcmp(seq, cases[i].seq) != 0);
-	}
-	rmtree_at(AT_FDCWD, root);
-	spool_close(&sp);
-	assert_int_equal(failed, 0);
-}
-
 int
 main(void)
 {
@@ -348,7 +291,7 @@ main(void)
 		cmocka_unit_test(test_globs),     cmocka_unit_test(test_rename),
 		cmocka_unit_test(test_list),      cmocka_unit_test(test_stat_ids_names),
 		cmocka_unit_test(test_logline),   cmocka_unit_test(test_steps),
-		cmocka_unit_test(test_row_dedupe), cmocka_unit_test(test_duplicate),
+		cmocka_unit_test(test_row_dedupe),
 	};
 
 	log_init("test_jobs_match", 0);
