@@ -19,7 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "worker.h"
+#include "stage.h"
 
 static enum stage_rc
 copy_errno_rc(int e)

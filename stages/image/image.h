@@ -1,6 +1,6 @@
 /*
  * image.h - tmc-image, the image stage: one process per (template, image
- * step), GraphicsMagick's C API, plugged into the stage skeleton (worker.h).
+ * step), GraphicsMagick's C API, plugged into the stage skeleton (stage.h).
  *
  * One item is: decode the original once (explicit coder chosen from magic
  * bytes, JPEG size hint from the largest box the step's subtree needs) or
@@ -20,7 +20,7 @@
 #include <magick/api.h>
 
 #include "geometry.h"
-#include "worker.h"
+#include "stage.h"
 
 #define IMAGE_DEFAULT_QUALITY 92  /* ImageMagick's default, what TMC's outputs got */
 #define IMAGE_MAX_PIXELS_FACTOR 4 /* decoded pixels limit = factor * conf big_pixels */

@@ -3,7 +3,7 @@
  *
  *   tmc-image -c config.json [-t template.json] -T template -s step-index
  *
- * The skeleton (spool/worker.c) claims items and calls, per item:
+ * The skeleton (stage/worker.c) claims items and calls, per item:
  * prepare() without a slot: read the header only (the original's, or the
  * pixels handed in), refuse sizes over the pixel limit (decompression
  * bombs), and ask for a big slot above conf->big_pixels; then process() in

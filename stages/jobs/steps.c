@@ -6,7 +6,7 @@
  * Expected: the step applies to the file's extension (source_ext) and reads
  * "hires", or reads the output of an expected step that did not fail. When
  * two earlier steps share the source's name, the later one that applies
- * wins (TMC's im[name] held the latest; spool/worker.c source_index()).
+ * wins (TMC's im[name] held the latest; stage/worker.c source_index()).
  *
  * A stage reports a permanent failure as created 0, warnings 1 and the
  * reason, and a success with one warning and nothing written looks the

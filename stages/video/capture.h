@@ -24,7 +24,7 @@
  * src is opened O_NOFOLLOW|O_NONBLOCK and must be a regular MP4/MOV file;
  * FFmpeg opens nothing else.
  *
- * Returns an enum stage_rc value (worker.h): 0 done; 1 temporary failure
+ * Returns an enum stage_rc value (stage.h): 0 done; 1 temporary failure
  * (out of memory, disk full: retry later); 2 permanent failure (missing,
  * empty, truncated or corrupt file, not an MP4, no video stream). On
  * failure reason says why, naming src. Never ends the process.

@@ -4,7 +4,7 @@
  *
  *   tmc-video -c config.json [-t template.json] -T template -s step-index
  *
- * The skeleton (spool/worker.c) claims items and calls process() in a
+ * The skeleton (stage/worker.c) claims items and calls process() in a
  * slot. An item is: the H.264 rendition of the original (transcode.c)
  * written under a temporary name beside its output and renamed into place
  * durably; and, when a later step reads this step's output, the frame at

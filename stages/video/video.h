@@ -23,7 +23,7 @@
 #include <libavformat/avformat.h>
 
 #include "capture.h"
-#include "worker.h"
+#include "stage.h"
 
 #define VIDEO_MAX_PIXELS (8192 * 8192) /* frames above this are refused */
 

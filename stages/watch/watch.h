@@ -26,7 +26,7 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
-#include "worker.h"
+#include "stage.h"
 
 #define container_of(p, T, m) ((T *)(void *)((char *)(p)-offsetof(T, m)))
 

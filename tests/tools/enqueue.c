@@ -13,7 +13,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "worker.h"
+#include "stage.h"
 
 int
 main(int argc, char **argv)

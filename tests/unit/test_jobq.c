@@ -1,6 +1,6 @@
 /*
  * test_jobq.c - job_queue() (spool/jobq.c) on a real temporary spool, and
- * SHA-256 / HMAC-SHA256 (spool/sha256.c) against FIPS 180-2 and RFC 4231.
+ * SHA-256 / HMAC-SHA256 (util/sha256.c) against FIPS 180-2 and RFC 4231.
  */
 #include <fcntl.h>
 #include <setjmp.h>

@@ -1,5 +1,5 @@
 /*
- * worker.h - the stage skeleton: every stage program's main is one call,
+ * stage.h - the stage skeleton: every stage program's main is one call,
  * stage_main(argc, argv, &ops).
  *
  * The skeleton parses "-c config.json [-t template.json] -T template -s NN",

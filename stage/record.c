@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "json.h"
-#include "worker.h"
+#include "stage.h"
 
 static int record_fd = -1;
 static char record_day[16];

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "spool.h"
+#include "util.h"
 
 void *
 xmalloc(size_t n)

@@ -16,7 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "spool.h"
+#include "util.h"
 
 const char *log_progname = "tmcwatch";
 static int log_debug_on;

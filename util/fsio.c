@@ -18,7 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "spool.h"
+#include "util.h"
 
 int
 fsync_dir_at(int dirfd, const char *name)

@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "worker.h"
+#include "stage.h"
 
 void
 emitter_init(struct emitter *em, const struct spool *sp, const struct template *tpl)

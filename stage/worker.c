@@ -1,5 +1,5 @@
 /*
- * worker.c - the stage skeleton (see worker.h): argument parsing, the main
+ * worker.c - the stage skeleton (see stage.h): argument parsing, the main
  * loop, and one item's life: claim, slot, process, result line, handoff.
  *
  * Failure policy: a process() error is the item's, never the process's:
@@ -24,7 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "worker.h"
+#include "stage.h"
 
 struct stage {
 	const struct stage_ops *ops;

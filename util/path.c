@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "spool.h"
+#include "util.h"
 
 int
 path_check_rel(const char *rel, char *reason, size_t len)

@@ -9,7 +9,7 @@
 #include <signal.h>
 #include <sys/signalfd.h>
 
-#include "spool.h"
+#include "util.h"
 
 int
 signals_open(void)

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "spool.h"
+#include "util.h"
 
 static void
 sb_grow(struct strbuf *sb, size_t more)

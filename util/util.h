@@ -1,0 +1,98 @@
+/*
+ * util.h - general utilities every tmcwatch program links (libutil):
+ * allocation, strings, logging, signals, durable file primitives, path
+ * checks and SHA-256. Nothing here knows the spool, the config or a stage;
+ * functions are grouped by the file that holds them.
+ */
+#ifndef TMC_UTIL_H
+#define TMC_UTIL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* xalloc.c: allocators that cannot fail (they exit on ENOMEM) */
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+void *xreallocarray(void *p, size_t n, size_t size);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* free *p and set it to NULL */
+void xfree(void *pp);
+
+/* strbuf.c: growing NUL-terminated buffer */
+struct strbuf {
+	char *buf;
+	size_t len, cap;
+};
+void sb_add(struct strbuf *sb, const char *s, size_t n);
+void sb_adds(struct strbuf *sb, const char *s);
+void sb_addc(struct strbuf *sb, char c);
+void sb_printf(struct strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void sb_reset(struct strbuf *sb);
+void sb_free(struct strbuf *sb);
+
+/* log.c: one vocabulary; UTC timestamps; stderr and an optional file */
+void log_init(const char *progname, int debug);
+void log_set_stage(const char *stage); /* e.g. "tpl/01-Preview", shown on every line */
+int log_open_file(const char *path);   /* also reopens (SIGHUP); -1 on error */
+void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));  /* adds strerror */
+void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+void fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+extern const char *log_progname;
+
+/* signals.c: block SIGTERM, SIGINT, SIGHUP (and SIGPIPE, never read) and
+ * return a signalfd for the first three; exits if it cannot. */
+int signals_open(void);
+
+/* fsio.c: durable file primitives; all return 0 or -1 with errno set */
+int fsync_dir_at(int dirfd, const char *name);  /* name NULL: dirfd itself */
+int write_all(int fd, const void *buf, size_t len);
+/* tmp -> write -> fsync (if durable) -> rename to name in dirfd -> fsync dir */
+int file_publish_at(int dirfd, const char *name, const void *buf, size_t len, bool durable);
+/* Read a whole small file (up to max bytes) into a malloc'd NUL-terminated buffer. */
+char *file_read_at(int dirfd, const char *name, size_t max, size_t *len);
+int mkdir_p(const char *path, mode_t mode);
+int rmtree_at(int dirfd, const char *name);     /* remove a directory tree, no symlink follow */
+int64_t now_ms_mono(void);                      /* CLOCK_MONOTONIC, ms */
+int64_t now_s_real(void);                       /* CLOCK_REALTIME, s: only for deadlines kept in items */
+/* Crash tests: when $TMC_FAILPOINT is name, the process SIGKILLs itself
+ * there; when it is "name:hang", it hangs there (time-limit tests). */
+void failpoint(const char *name);
+
+/* path.c: paths from users, checked before use */
+/* 0 if rel has no "..", no NUL, no empty path after joining; "" and "/x/y" ok. */
+int path_check_rel(const char *rel, char *reason, size_t len);
+/* Join root + parts into buf with truncation check; -1 on overflow. */
+int path_join(char *buf, size_t len, const char *root, const char *a, const char *b,
+	      const char *c);
+/* Open (and with create, make) every directory of rel under rootfd without
+ * following symlinks; returns an O_DIRECTORY fd or -1 (errno ELOOP for a
+ * symlink, ENOTDIR, ENOENT when !create). */
+int dir_open_beneath(int rootfd, const char *rel, bool create, mode_t mode);
+const char *path_ext(const char *path);  /* after the last '.' of the last component, or "" */
+
+/* sha256.c: SHA-256 and HMAC-SHA256 */
+#define SHA256_LEN 32
+struct sha256 {
+	uint32_t h[8];
+	uint64_t len;
+	uint8_t buf[64];
+	size_t nbuf;
+};
+void sha256_init(struct sha256 *c);
+void sha256_update(struct sha256 *c, const void *data, size_t n);
+void sha256_final(struct sha256 *c, uint8_t out[SHA256_LEN]);
+void sha256(const void *data, size_t n, uint8_t out[SHA256_LEN]);
+void hmac_sha256(const void *key, size_t klen, const void *data, size_t n,
+		 uint8_t out[SHA256_LEN]);
+void sha256_hex(const uint8_t d[SHA256_LEN], char hex[2 * SHA256_LEN + 1]);
+
+#endif
