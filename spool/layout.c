@@ -4,7 +4,7 @@
  *   <spool>/req proc done err            TMC job folders
  *   <spool>/stages/<tpl>/<NN>-<step>/{tmp,new,cur,err}
  *   <spool>/outbox/{tmp,new,cur,err}     callbacks
- *   <spool>/state/  <spool>/run/slots/
+ *   <spool>/state/  <spool>/run/slots/  <spool>/run/faults/
  *
  * Every folder of one spool must be on one file system, since items move by
  * rename; spool_open() checks that the stage tree and req/ share a device.
@@ -23,7 +23,7 @@
 
 static const char *spool_dirs[] = {
 	"req", "proc", "done", "err", "stages", "outbox", "outbox/tmp", "outbox/new",
-	"outbox/cur", "outbox/err", "state", "run", "run/slots",
+	"outbox/cur", "outbox/err", "state", "run", "run/slots", "run/faults",
 };
 
 int

@@ -167,4 +167,35 @@ int result_append(const struct spool *sp, const struct ticket *t, const char *st
 int job_queue(const struct spool *sp, const char *text, size_t len, const char *list,
 	      size_t listlen, char *seq, size_t seqlen);
 
+/* fault.c: faults of the machine a program is living through (disk full,
+ * read-only, I/O errors, out of fds or memory, watch limit), kept in
+ * run/faults/<program>.<pid> (flocked for the program's life) for status,
+ * /healthz and the metrics. A machine fault is never an item's fault: the
+ * item is retried. Note a fault when an operation fails with such an errno,
+ * clear it when the same kind of operation succeeds again. */
+#define FAULT_CAUSE_MAX 256
+enum fault_kind {
+	FAULT_SPACE, FAULT_INODES, FAULT_READONLY, FAULT_IO, FAULT_FDS, FAULT_MEMORY,
+	FAULT_WATCHES, FAULT_NKINDS
+};
+struct fault_rec {
+	char program[32];
+	pid_t pid;
+	enum fault_kind kind;
+	int64_t since;               /* real time, s */
+	char cause[FAULT_CAUSE_MAX];
+};
+/* ENOSPC EDQUOT EIO EROFS EMFILE ENFILE ENOMEM: the machine's, not the data's */
+bool errno_is_machine_fault(int err);
+enum fault_kind fault_kind_of(int err);
+const char *fault_name(enum fault_kind k);  /* "disk-full", "read-only", ... */
+int fault_init(int spoolfd, const char *program);  /* once, after spool_open */
+void fault_note(enum fault_kind k, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void fault_note_errno(int err, const char *what);  /* kind from err, cause "what: strerror" */
+void fault_clear(enum fault_kind k);
+void fault_clear_all(void);                 /* all but the watch limit */
+bool fault_active(enum fault_kind k);
+/* Every live program's faults (files of dead programs are removed). */
+int faults_read(int spoolfd, struct fault_rec **v, size_t *n);
+
 #endif
