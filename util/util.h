@@ -79,13 +79,12 @@ int path_join(char *buf, size_t len, const char *root, const char *a, const char
 int dir_open_beneath(int rootfd, const char *rel, bool create, mode_t mode);
 const char *path_ext(const char *path);  /* after the last '.' of the last component, or "" */
 
-/* sha256.c: SHA-256 and HMAC-SHA256 */
+/* sha256.c: SHA-256 and HMAC-SHA256 (nettle underneath) */
 #define SHA256_LEN 32
 struct sha256 {
-	uint32_t h[8];
-	uint64_t len;
-	uint8_t buf[64];
-	size_t nbuf;
+	/* nettle's struct sha256_ctx, kept opaque so that nettle's macros
+	 * (which rename sha256_init) stay out of every other file */
+	_Alignas(8) unsigned char ctx[128];
 };
 void sha256_init(struct sha256 *c);
 void sha256_update(struct sha256 *c, const void *data, size_t n);

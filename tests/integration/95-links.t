@@ -1,0 +1,24 @@
+#!/bin/bash
+# Link discipline: each program loads only the libraries of its own work,
+# so a decoder's attack surface stays in the process that needs it. Read
+# from the ELF's NEEDED entries (readelf), not from ldd (which resolves
+# what the libraries themselves pull in).
+. "$TMC_SRC/tests/lib/tap.sh"
+
+needed() { readelf -d "$BIN/$1" | sed -n 's/.*(NEEDED).*\[\(lib[^.]*\).*/\1/p' | sort | tr '\n' ' '; }
+has() { case " $(needed "$1") " in *" $2 "*) return 0 ;; esac; return 1; }
+
+plan 6
+! has tmcwatch libnettle && ! has tmcwatch libcurl && ! has tmcwatch libmicrohttpd
+ok $? "tmcwatch (the supervisor) links no hashing, HTTP or decoder library: $(needed tmcwatch)"
+has tmc-httpd libnettle && has tmc-httpd libmicrohttpd && ! has tmc-httpd libGraphicsMagick &&
+	! has tmc-httpd libavcodec && ! has tmc-httpd libcurl
+ok $? "tmc-httpd links libmicrohttpd and nettle, no decoder: $(needed tmc-httpd)"
+has tmc-notify libnettle && has tmc-notify libcurl
+ok $? "tmc-notify signs with nettle and sends with libcurl: $(needed tmc-notify)"
+! has tmc-jobs libnettle && ! has tmc-jobs libGraphicsMagick && ! has tmc-jobs libavcodec
+ok $? "tmc-jobs links no decoder: $(needed tmc-jobs)"
+! has tmc-video libGraphicsMagick
+ok $? "tmc-video links no GraphicsMagick: $(needed tmc-video)"
+! has tmc-copy libGraphicsMagick && ! has tmc-copy libavcodec
+ok $? "tmc-copy links no decoder: $(needed tmc-copy)"
