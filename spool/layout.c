@@ -23,13 +23,14 @@
 
 static const char *spool_dirs[] = {
 	"req", "proc", "done", "err", "stages", "outbox", "outbox/tmp", "outbox/new",
-	"outbox/cur", "outbox/err", "state", "run", "run/slots", "run/faults",
+	"outbox/cur", "outbox/err", "state", "run", "run/slots",
 };
 
 int
 spool_open(struct spool *sp, const char *path, bool create)
 {
 	struct stat st0, st;
+	size_t i = 0;
 
 	memset(sp, -1, sizeof(*sp));
 	sp->path = NULL;
@@ -47,7 +48,9 @@ spool_open(struct spool *sp, const char *path, bool create)
 	sp->path = xstrdup(path);
 	if (fstat(sp->fd, &st0) < 0)
 		goto fail;
-	for (size_t i = 0; i < sizeof(spool_dirs) / sizeof(spool_dirs[0]); i++) {
+	/* run/faults/ is not listed: fault_init() makes it, so a spool of an
+	 * older version opens as it is */
+	for (i = 0; i < sizeof(spool_dirs) / sizeof(spool_dirs[0]); i++) {
 		if (create && mkdirat(sp->fd, spool_dirs[i], 0755) < 0 && errno != EEXIST)
 			goto fail_dir;
 		if (fstatat(sp->fd, spool_dirs[i], &st, AT_SYMLINK_NOFOLLOW) < 0)
@@ -64,7 +67,7 @@ spool_open(struct spool *sp, const char *path, bool create)
 	}
 	return 0;
 fail_dir:
-	log_warn("spool %s/%s", path, spool_dirs[0]);
+	log_warn("spool %s/%s", path, spool_dirs[i]);
 fail:
 	spool_close(sp);
 	return -1;
