@@ -198,4 +198,35 @@ bool fault_active(enum fault_kind k);
 /* Every live program's faults (files of dead programs are removed). */
 int faults_read(int spoolfd, struct fault_rec **v, size_t *n);
 
+/* dying.c: run/dying, the supervisor's children that keep dying (written by
+ * the supervisor at every change, trusted only while the daemon runs) */
+struct dying_rec {
+	char label[256];             /* the child's label: "tpl/00-Origin#0", "jobs" */
+	int64_t since;               /* real time, s, of the fifth quick death */
+	int deaths;                  /* quick deaths in a row */
+	char cause[128];             /* the last death: "exited 1", "killed by signal 9" */
+};
+int dying_write(int spoolfd, const struct dying_rec *v, size_t n);
+int dying_read(int spoolfd, struct dying_rec **v, size_t *n);
+
+/* health.c: why the spool cannot move items, for status, /healthz, metrics:
+ * not-running, disk-full, inodes-full, read-only, io-error (statvfs of req/
+ * and a write probe), keeps-dying (run/dying) and every live program's
+ * faults (run/faults). Returns the number of conditions: 0 is healthy. */
+#define SPOOL_RESERVE_BYTES (1024ULL * 1024)  /* less free than this is full */
+#define SPOOL_RESERVE_INODES 16
+#define HEALTH_MAX 64
+struct health_cond {
+	char kind[24];               /* "disk-full", "not-running", "keeps-dying", ... */
+	char who[64];                /* "spool", "tmcwatch", a child label, "program[pid]" */
+	int64_t since;               /* real time, s; 0 unknown */
+	char cause[FAULT_CAUSE_MAX + 64];
+};
+struct spool_health {
+	bool daemon_running;
+	size_t n;
+	struct health_cond c[HEALTH_MAX];
+};
+int spool_health(const struct spool *sp, struct spool_health *h);
+
 #endif
