@@ -154,6 +154,8 @@ void outfile_temp(char *buf, size_t len, const char *final);
 void outfile_tag(const char *tag);
 /* fsync tmp (if durable), rename over final, fsync the folder. */
 int outfile_commit(const char *tmp, const char *final, bool durable);
+/* Write a whole file as name in folder dirfd through the temp name. */
+int outfile_publish_at(int dirfd, const char *name, const void *buf, size_t len, bool durable);
 /* Copy a whole file through a temp name. */
 int outfile_copy(int srcfd, const char *final, bool durable, char *reason, size_t rlen);
 
