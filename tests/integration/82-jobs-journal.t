@@ -2,7 +2,6 @@
 # tmc-jobs killed between moving a finished job out of proc/ and removing
 # its journal (failpoint jobs-closed) leaves proc/<seq>.rows; restarted by
 # the supervisor, it removes that journal and logs it.
-# journal (requeued to req/) is kept.
 . "$TMC_SRC/tests/lib/tap.sh"
 . "$TMC_SRC/tests/lib/jobs.sh"
 plan 4
