@@ -31,6 +31,10 @@ static const char *const fault_names[FAULT_NKINDS] = {
 	[FAULT_WATCHES] = "watch-limit",
 };
 
+/* The file's fixed size: every kind's line fits (7 * (256 + 48) bytes). */
+#define FAULT_FILE_SIZE 4096
+static const char fault_pad[FAULT_FILE_SIZE] = {[0 ... FAULT_FILE_SIZE - 1] = '\n'};
+
 static struct {
 	int fd;            /* run/faults/<program>.<pid>, flocked; -1 before init */
 	int64_t since[FAULT_NKINDS];  /* 0: not in force */
@@ -84,14 +88,20 @@ fault_init(int spoolfd, const char *program)
 		fs.fd = -1;
 		return -1;
 	}
+	/* the blocks a full disk would refuse later, taken now */
+	if (posix_fallocate(fs.fd, 0, FAULT_FILE_SIZE) != 0 ||
+	    pwrite(fs.fd, fault_pad, FAULT_FILE_SIZE, 0) != FAULT_FILE_SIZE)
+		log_warn("%s: cannot reserve its space", name);
 	return 0;
 }
 
-/* Rewrite the whole file in place (no new inode: that needs space). */
+/* Rewrite the whole file in place in the blocks fault_init reserved (no
+ * new inode, no new block: the disk may be full), the rest of them blank
+ * lines, which readers skip. */
 static void
 fault_write(void)
 {
-	char buf[FAULT_NKINDS * (FAULT_CAUSE_MAX + 48)];
+	char buf[FAULT_FILE_SIZE];
 	size_t len = 0;
 
 	if (fs.fd < 0)
@@ -101,7 +111,8 @@ fault_write(void)
 			len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s %lld %s\n",
 						fault_names[k], (long long)fs.since[k],
 						fs.cause[k]);
-	if (ftruncate(fs.fd, 0) < 0 || pwrite(fs.fd, buf, len, 0) != (ssize_t)len)
+	memset(buf + len, '\n', sizeof(buf) - len);
+	if (pwrite(fs.fd, buf, sizeof(buf), 0) != (ssize_t)sizeof(buf))
 		log_warn("run/faults: cannot record the fault state");
 }
 

@@ -119,3 +119,46 @@ fail:
 	unlink(tmp);
 	return -1;
 }
+
+/* Write buf to name in the open folder dirfd through outfile_temp()'s name
+ * (the same one when the item's step is redone: a temp a killed worker
+ * left is truncated, rewritten and renamed, never left behind). The
+ * failpoints outfile-created, outfile-written and outfile-synced (tests,
+ * TMC_FAILPOINT) die with the temp in place. */
+int
+outfile_publish_at(int dirfd, const char *name, const void *buf, size_t len, bool durable)
+{
+	char tmp[NAME_MAX + 1];
+	int fd, saved;
+
+	outfile_temp(tmp, sizeof(tmp), name);
+	if (tmp[0] == '\0') {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0)
+		return -1;
+	failpoint("outfile-created");
+	if (write_all(fd, buf, len) < 0)
+		goto fail;
+	failpoint("outfile-written");
+	if (durable && fsync(fd) < 0)
+		goto fail;
+	failpoint("outfile-synced");
+	if (close(fd) < 0) {
+		fd = -1;
+		goto fail;
+	}
+	fd = -1;
+	if (renameat(dirfd, tmp, dirfd, name) < 0)
+		goto fail;
+	return durable ? fsync(dirfd) : 0;
+fail:
+	saved = errno;
+	if (fd >= 0)
+		close(fd);
+	unlinkat(dirfd, tmp, 0);
+	errno = saved;
+	return -1;
+}

@@ -154,6 +154,8 @@ void outfile_temp(char *buf, size_t len, const char *final);
 void outfile_tag(const char *tag);
 /* fsync tmp (if durable), rename over final, fsync the folder. */
 int outfile_commit(const char *tmp, const char *final, bool durable);
+/* Write a whole file as name in folder dirfd through the temp name. */
+int outfile_publish_at(int dirfd, const char *name, const void *buf, size_t len, bool durable);
 /* Copy a whole file through a temp name. */
 int outfile_copy(int srcfd, const char *final, bool durable, char *reason, size_t rlen);
 
@@ -197,5 +199,36 @@ void fault_clear_all(void);                 /* all but the watch limit */
 bool fault_active(enum fault_kind k);
 /* Every live program's faults (files of dead programs are removed). */
 int faults_read(int spoolfd, struct fault_rec **v, size_t *n);
+
+/* dying.c: run/dying, the supervisor's children that keep dying (written by
+ * the supervisor at every change, trusted only while the daemon runs) */
+struct dying_rec {
+	char label[256];             /* the child's label: "tpl/00-Origin#0", "jobs" */
+	int64_t since;               /* real time, s, of the fifth quick death */
+	int deaths;                  /* quick deaths in a row */
+	char cause[128];             /* the last death: "exited 1", "killed by signal 9" */
+};
+int dying_write(int spoolfd, const struct dying_rec *v, size_t n);
+int dying_read(int spoolfd, struct dying_rec **v, size_t *n);
+
+/* health.c: why the spool cannot move items, for status, /healthz, metrics:
+ * not-running, disk-full, inodes-full, read-only, io-error (statvfs of req/
+ * and a write probe), keeps-dying (run/dying) and every live program's
+ * faults (run/faults). Returns the number of conditions: 0 is healthy. */
+#define SPOOL_RESERVE_BYTES (1024ULL * 1024)  /* less free than this is full */
+#define SPOOL_RESERVE_INODES 16
+#define HEALTH_MAX 64
+struct health_cond {
+	char kind[24];               /* "disk-full", "not-running", "keeps-dying", ... */
+	char who[64];                /* "spool", "tmcwatch", a child label, "program[pid]" */
+	int64_t since;               /* real time, s; 0 unknown */
+	char cause[FAULT_CAUSE_MAX + 64];
+};
+struct spool_health {
+	bool daemon_running;
+	size_t n;
+	struct health_cond c[HEALTH_MAX];
+};
+int spool_health(const struct spool *sp, struct spool_health *h);
 
 #endif

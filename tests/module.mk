@@ -3,6 +3,12 @@ PROGRAMS += tmc-enqueue
 tmc-enqueue_SRCS := tests/tools/enqueue.c
 tmc-enqueue_USES := stage conf spool
 
+# A program living through machine faults through spool/fault.c (80-health.t).
+PROGRAMS += tmc-faultprobe
+tmc-faultprobe_SRCS := tests/tools/faultprobe.c
+tmc-faultprobe_USES := spool
+NOINST_PROGRAMS += tmc-faultprobe
+
 # Frame capture alone (stages/video/capture.c), for the video tests and bench.
 PROGRAMS += tmc-capture
 tmc-capture_SRCS := tests/tools/capture.c stages/video/capture.c

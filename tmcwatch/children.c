@@ -89,10 +89,12 @@ child_died(struct child *c, int status, int64_t now)
 	int64_t delay = restart_base_ms();
 
 	if (WIFSIGNALED(status))
-		log_warnx("%s (pid %d) killed by signal %d", c->spec.label, (int)c->pid,
-			  WTERMSIG(status));
-	else if (WEXITSTATUS(status) != 0)
-		log_warnx("%s (pid %d) exited %d", c->spec.label, (int)c->pid, WEXITSTATUS(status));
+		snprintf(c->last_death, sizeof(c->last_death), "killed by signal %d",
+			 WTERMSIG(status));
+	else
+		snprintf(c->last_death, sizeof(c->last_death), "exited %d", WEXITSTATUS(status));
+	if (WIFSIGNALED(status) || WEXITSTATUS(status) != 0)
+		log_warnx("%s (pid %d) %s", c->spec.label, (int)c->pid, c->last_death);
 	else
 		log_debug("%s (pid %d) exited 0", c->spec.label, (int)c->pid);
 	c->pid = 0;
@@ -104,11 +106,34 @@ child_died(struct child *c, int status, int64_t now)
 			delay = MAX_DELAY_MS;
 	} else {
 		c->quick_deaths = 0;
+		c->dying_since = 0;
 	}
+	if (c->quick_deaths >= 5 && c->dying_since == 0)
+		c->dying_since = now_s_real();
 	if (c->quick_deaths >= 5)
 		log_warnx("%s keeps dying (%d times in a row within 10 s of start); next try in %lld ms",
 			  c->spec.label, c->quick_deaths, (long long)delay);
 	c->restart_at_ms = now + delay;
+}
+
+bool
+children_settle(struct children *cs, int64_t now)
+{
+	bool changed = false;
+
+	for (size_t i = 0; i < cs->n; i++) {
+		struct child *c = &cs->c[i];
+
+		if (c->pid != 0 && c->quick_deaths > 0 && now - c->started_ms >= QUICK_MS) {
+			if (c->dying_since)
+				log_info("%s runs again (pid %d) after %d quick deaths",
+					 c->spec.label, (int)c->pid, c->quick_deaths);
+			changed |= c->dying_since != 0;
+			c->quick_deaths = 0;
+			c->dying_since = 0;
+		}
+	}
+	return changed;
 }
 
 /* Drop retired children that have exited. */

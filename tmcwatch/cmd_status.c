@@ -4,7 +4,13 @@
  * Everything is read from the spool itself (folder counts, the workers'
  * status files, the pid file's lock), so the answer is right while the
  * daemon is down too. First TMC's three lines, unchanged for its scripts,
- * then one line per stage, the job folders, callbacks, and the monitor view.
+ * then the health: every condition that keeps items from moving (daemon
+ * not running, spool full or read-only, I/O errors, a program's recorded
+ * fault, a child that keeps dying) with who sees it, its cause and since
+ * when (spool_health(), the same answer /healthz gives), then one line per
+ * stage, the job folders, callbacks, and the monitor view.
+ * Exit (LSB status codes): 0 running and healthy, 3 not running,
+ * STATUS_EXIT_FAULT running with a condition in force.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -21,6 +27,9 @@
 #include "json.h"
 #include "tmcwatch.h"
 
+#define LSB_NOT_RUNNING 3
+#define STATUS_EXIT_FAULT 150   /* LSB's first application-specific code */
+
 struct stage_count {
 	char label[300];
 	int waiting, working, failed;
@@ -36,6 +45,7 @@ struct status {
 	int req, proc, done, err, cb_wait, cb_err;
 	struct strbuf workers_text, workers_json;
 	struct strbuf watches_text, watches_json;
+	struct spool_health health;
 };
 
 /* Entries of a folder not starting with '.'; newest one's name into newest.
@@ -230,7 +240,8 @@ watches_collect(struct status *s, const struct spool *sp, const struct conf *con
 static void
 status_collect(struct status *s, const struct spool *sp)
 {
-	s->running = spool_daemon_running(sp->fd);
+	spool_health(sp, &s->health);
+	s->running = s->health.daemon_running;
 	stages_count(s, sp);
 	workers_each(sp, worker_line, s);
 	s->req = count_jobs(sp->fd, "req");
@@ -252,6 +263,55 @@ free_mib(const char *path)
 }
 
 static void
+since_text(char *buf, size_t len, int64_t since)
+{
+	time_t t = (time_t)since;
+	char when[32];
+
+	if (since <= 0) {
+		snprintf(buf, len, "since unknown");
+		return;
+	}
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", localtime(&t));
+	snprintf(buf, len, "since %s (%llds)", when, (long long)(now_s_real() - since));
+}
+
+static void
+print_health_text(const struct spool_health *h)
+{
+	char since[80];
+
+	if (h->n == 0) {
+		printf("health: ok\n");
+		return;
+	}
+	printf("health: %zu problem%s: items do not move until %s cleared\n", h->n,
+	       h->n == 1 ? "" : "s", h->n == 1 ? "it is" : "they are");
+	for (size_t i = 0; i < h->n; i++) {
+		since_text(since, sizeof(since), h->c[i].since);
+		printf("  %s (%s) %s: %s\n", h->c[i].kind, h->c[i].who, since, h->c[i].cause);
+	}
+}
+
+static void
+health_json(struct strbuf *sb, const struct spool_health *h)
+{
+	sb_printf(sb, "\"health\":{\"ok\":%s,\"conditions\":[", h->n ? "false" : "true");
+	for (size_t i = 0; i < h->n; i++) {
+		sb_printf(sb, "%s{\"kind\":\"%s\",\"who\":", i ? "," : "", h->c[i].kind);
+		json_quote(sb, h->c[i].who, false);
+		if (h->c[i].since > 0)
+			sb_printf(sb, ",\"since\":%lld", (long long)h->c[i].since);
+		else
+			sb_adds(sb, ",\"since\":null");
+		sb_adds(sb, ",\"cause\":");
+		json_quote(sb, h->c[i].cause, false);
+		sb_addc(sb, '}');
+	}
+	sb_adds(sb, "]},");
+}
+
+static void
 print_text(const struct status *s, const struct conf *conf)
 {
 	char when[64];
@@ -265,6 +325,7 @@ print_text(const struct status *s, const struct conf *conf)
 		printf("TMC status:not running [%s]\n", when);
 	printf("(working/running) workers : (%d/%d)\n", s->working_total, conf->worker_cnt);
 	printf("Total processed : %lld\n", s->processed);
+	print_health_text(&s->health);
 	for (size_t i = 0; i < s->nstages; i++) {
 		const struct stage_count *c = &s->stages[i];
 
@@ -288,9 +349,11 @@ print_json(const struct status *s, const struct conf *conf)
 {
 	struct strbuf sb = {0};
 
-	sb_printf(&sb, "{\"status\":\"%s\",\"working\":%d,\"running\":%d,\"processed\":%lld,"
-		  "\"stages\":[", s->running ? "running" : "not running", s->working_total,
-		  conf->worker_cnt, s->processed);
+	sb_printf(&sb, "{\"status\":\"%s\",\"working\":%d,\"running\":%d,\"processed\":%lld,",
+		  s->running ? "running" : "not running", s->working_total, conf->worker_cnt,
+		  s->processed);
+	health_json(&sb, &s->health);
+	sb_adds(&sb, "\"stages\":[");
 	for (size_t i = 0; i < s->nstages; i++) {
 		const struct stage_count *c = &s->stages[i];
 
@@ -326,7 +389,7 @@ cmd_status(const struct opts *o, int argc, char **argv)
 	if (spool_open(&sp, conf.spool_dir, false) < 0) {
 		printf("TMC status:not running\n");
 		conf_free(&conf);
-		return EX_UNAVAILABLE;
+		return LSB_NOT_RUNNING;
 	}
 	status_collect(&s, &sp);
 	watches_collect(&s, &sp, &conf);
@@ -341,5 +404,5 @@ cmd_status(const struct opts *o, int argc, char **argv)
 	sb_free(&s.watches_json);
 	spool_close(&sp);
 	conf_free(&conf);
-	return 0;
+	return !s.running ? LSB_NOT_RUNNING : s.health.n ? STATUS_EXIT_FAULT : 0;
 }

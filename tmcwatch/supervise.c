@@ -9,6 +9,8 @@
  * refused and logged, and the running one stays) and the children are
  * replaced, each after the item in hand; if not, the children only reopen
  * their logs, so a daily rotation restarts nothing.
+ * The children that keep dying are kept in run/dying (spool/dying.c) for
+ * status and /healthz, rewritten when that set changes.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -34,6 +36,7 @@ struct sup {
 	bool stopping;
 	int64_t kill_at_ms;
 	char *conf_text, *tpl_text;  /* the files as last loaded, to see a change */
+	bool dying_dirty;            /* run/dying must be rewritten */
 };
 
 static char *
@@ -89,6 +92,35 @@ on_death(struct child *c, void *arg)
 	 * finish is in a later stage's tmp/ */
 	for (size_t j = 0; j < s->conf->templates[c->spec.tpl_idx].nsteps; j++)
 		recover_stage(s, c->spec.tpl_idx, (int)j, false);
+}
+
+/* run/dying: the children that keep dying now (retired ones are gone). */
+static void
+dying_sync(struct sup *s)
+{
+	struct dying_rec *v = xcalloc(s->cs.n + 1, sizeof(*v));
+	size_t n = 0;
+
+	if (children_settle(&s->cs, now_ms_mono()))
+		s->dying_dirty = true;
+	if (!s->dying_dirty) {
+		free(v);
+		return;
+	}
+	for (size_t i = 0; i < s->cs.n; i++) {
+		const struct child *c = &s->cs.c[i];
+
+		if (c->dying_since == 0 || c->retired)
+			continue;
+		snprintf(v[n].label, sizeof(v[n].label), "%s", c->spec.label);
+		v[n].since = c->dying_since;
+		v[n].deaths = c->quick_deaths;
+		snprintf(v[n].cause, sizeof(v[n].cause), "%s", c->last_death);
+		n++;
+	}
+	if (dying_write(s->sp->fd, v, n) == 0)
+		s->dying_dirty = false;
+	free(v);
 }
 
 static void
@@ -148,7 +180,10 @@ read_signals(struct sup *s)
 
 	while (read(s->sigfd, &si, sizeof(si)) == sizeof(si)) {
 		switch (si.ssi_signo) {
-		case SIGCHLD: children_reap(&s->cs, on_death, s); break;
+		case SIGCHLD:
+			children_reap(&s->cs, on_death, s);
+			s->dying_dirty = true;
+			break;
 		case SIGHUP: sd_notify(0, "RELOADING=1"); reload(s); break;
 		default: begin_stop(s); break;
 		}
@@ -187,6 +222,7 @@ tick(struct sup *s)
 	}
 	if (!s->stopping)
 		workers_each(s->sp, check_timeout, s);
+	dying_sync(s);
 	snprintf(status, sizeof(status), "STATUS=%zu processes running\nWATCHDOG=1",
 		 children_alive(&s->cs));
 	sd_notify(0, status);
@@ -210,7 +246,7 @@ signals_block(void)
 int
 supervise(const struct opts *o, struct conf *conf, struct spool *sp)
 {
-	struct sup s = {.o = o, .conf = conf, .sp = sp};
+	struct sup s = {.o = o, .conf = conf, .sp = sp, .dying_dirty = true};
 	int64_t next_tick = 0, now, due;
 	struct plan p;
 
@@ -242,6 +278,7 @@ supervise(const struct opts *o, struct conf *conf, struct spool *sp)
 	}
 	recover_all(&s);
 	children_free(&s.cs);
+	dying_write(sp->fd, NULL, 0);
 	free(s.conf_text);
 	free(s.tpl_text);
 	close(s.sigfd);

@@ -55,6 +55,8 @@ struct child {
 	int64_t started_ms;
 	int64_t restart_at_ms; /* when to start again; 0 = not scheduled */
 	int quick_deaths;      /* consecutive deaths within 10 s of start */
+	int64_t dying_since;   /* real time s it began to keep dying; 0 not */
+	char last_death[64];   /* "exited 1", "killed by signal 9" */
 	bool retired;          /* from an old configuration: never restarted */
 };
 struct children {
@@ -67,6 +69,9 @@ void children_start_due(struct children *cs, int64_t now);
 void children_reap(struct children *cs, void (*on_death)(struct child *, void *), void *arg);
 void children_signal(struct children *cs, int sig);
 size_t children_alive(const struct children *cs);
+/* Children that ran past the quick-death window no longer keep dying;
+ * true when that changed anything. */
+bool children_settle(struct children *cs, int64_t now);
 int64_t children_next_due(const struct children *cs);
 void children_free(struct children *cs);
 

@@ -143,6 +143,11 @@ void job_note_queued(const char *seq, const char *text, size_t len);
 /* metrics.c: Prometheus text format 0.0.4 */
 void metrics_write(struct httpd *h, struct strbuf *out);
 
+/* healthz.c: /healthz (200 or 503, reasons as text or JSON) and the
+ * tmc_fault gauges of /metrics, both from spool_health() */
+unsigned healthz_write(struct httpd *h, bool json, struct strbuf *out, char *err, size_t elen);
+void health_metrics(struct httpd *h, struct strbuf *out);
+
 /* server.c */
 struct httpd {
 	struct conf conf;

@@ -8,6 +8,7 @@
  *   tmc_jobs{state=waiting|running|done|failed}   job files in req/ proc/ done/ err/
  *   tmc_callbacks{state=waiting|failed}           outbox/new+cur, outbox/err
  *   tmc_daemon_up                 1 when tmcwatch holds its pid file lock
+ *   tmc_fault{kind}, tmc_fault_since_seconds{kind}   healthz.c
  *   tmc_http_requests_total{code} and tmc_http_jobs_total{result}  since start
  */
 #include <dirent.h>
@@ -142,6 +143,7 @@ metrics_write(struct httpd *h, struct strbuf *out)
 	    count_dir(fd, "outbox/err", false));
 	help(out, "tmc_daemon_up", "gauge", "1 when tmcwatch runs on this spool.");
 	sb_printf(out, "tmc_daemon_up %d\n", spool_daemon_running(fd) ? 1 : 0);
+	health_metrics(h, out);
 	help(out, "tmc_http_requests_total", "counter",
 	     "HTTP requests answered by tmc-httpd, by status class.");
 	for (int i = 0; i < 6; i++)

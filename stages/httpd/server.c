@@ -401,16 +401,12 @@ request_end(struct httpd *h, struct MHD_Connection *c, struct request *rq)
 	struct reply r = {.code = 200};
 	enum MHD_Result ret;
 
-	if (rq->route == R_HEALTHZ) { /* ok when a job could be accepted */
-		r.ctype = "text/plain; charset=utf-8";
-		if (faccessat(h->spool.fd, "req", W_OK, AT_EACCESS) == 0) {
-			sb_adds(&r.body, "ok\n");
-		} else {
-			snprintf(r.err, sizeof(r.err), "%s/req: %s", h->spool.path,
-			         strerror(errno));
-			sb_adds(&r.body, "spool req/ is not writable\n");
-			r.code = 503;
-		}
+	if (rq->route == R_HEALTHZ) { /* healthz.c */
+		const char *acc = header(c, MHD_HTTP_HEADER_ACCEPT);
+		bool json = acc && strstr(acc, "application/json");
+
+		r.ctype = json ? "application/json" : "text/plain; charset=utf-8";
+		r.code = healthz_write(h, json, &r.body, r.err, sizeof(r.err));
 	} else if (rq->route == R_METRICS) {
 		r.ctype = "text/plain; version=0.0.4; charset=utf-8";
 		metrics_write(h, &r.body);

@@ -4,7 +4,8 @@
  *
  * The output folder is opened one component at a time under the root with
  * O_NOFOLLOW (dir_open_beneath), created when force_dir says so; the file
- * is written to a dot-name in that folder, fsynced, renamed into place and
+ * is written to the item's temp name in that folder (outfile_publish_at:
+ * ".<name>.tmcwatch-<item id>", the same on a redo), fsynced, renamed into place and
  * the folder fsynced: an output is a promise to a user, and a reader never
  * sees half a thumbnail. Encoding first also gives the size that
  * skipsamesize compares (TMC-REFERENCE 3.4.9, with bug 19 fixed: the real
@@ -145,7 +146,7 @@ publish(struct image_run *r, const char *path, const unsigned char *blob, size_t
 	}
 	if (dirfd < 0)
 		return write_errno(ctx, path, err);
-	if (file_publish_at(dirfd, base, blob, len, true) < 0) {
+	if (outfile_publish_at(dirfd, base, blob, len, true) < 0) {
 		err = errno;
 		close(dirfd);
 		return write_errno(ctx, path, err);

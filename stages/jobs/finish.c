@@ -166,6 +166,7 @@ finish_close(struct jobsd *d, struct job *j, enum close_kind kind)
 	    callback_queue(d, j, kind) == 0)
 		results_mark(d, j, "#callback\n");
 	finish_move(d, j, kind);
+	failpoint("jobs-closed"); /* tests: die before the journal goes (sweep.c) */
 	snprintf(name, sizeof(name), "%s.rows", j->seq);
 	if (kind != CLOSE_STOP && unlinkat(d->procfd, name, 0) < 0 && errno != ENOENT)
 		log_warn("%s/proc/%s", d->sp.path, name);

@@ -244,4 +244,7 @@ int64_t intake_next_due(const struct jobsd *d);
 void intake_free(struct jobsd *d);
 int seq_fresh(struct jobsd *d, int fromfd, const char *from, char *seq, size_t len);
 
+/* sweep.c: at start, proc/<seq>.rows of closed jobs (left by a kill) */
+void sweep_journals(struct jobsd *d);
+
 #endif

@@ -318,6 +318,7 @@ main(int argc, char **argv)
 	jobsd_args(&d, argc, argv);
 	jobsd_open(&d);
 	lockfd = jobsd_lock(&d);
+	sweep_journals(&d);
 	jobsd_adopt(&d);
 	intake_scan(&d);
 	log_info("started: %zu jobs adopted, window %zu files per job", d.njobs, d.window);

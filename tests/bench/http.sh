@@ -26,7 +26,8 @@ cat >"$dir/conf/config.json" <<JSON
 JSON
 "$BIN/tmc-httpd" -c "$dir/conf/config.json" 2>"$dir/httpd.log" &
 httpd=$!
-until curl -sf "http://127.0.0.1:$port/healthz" >/dev/null; do sleep 0.05; done
+# /healthz is 503 without a daemon: wait for any answer
+until [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/healthz")" != 000 ]; do sleep 0.05; done
 url="http://127.0.0.1:$port/api/"
 
 # figures LABEL COUNT NS FILE: rate and latency percentiles from curl's -w lines

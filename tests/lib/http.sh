@@ -25,12 +25,14 @@ http_config() {
 	URL=http://127.0.0.1:$PORT
 }
 
+# answers: /healthz answers at all (200, or 503 while no daemon runs)
+answers() { [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$URL/healthz")" != 000 ]; }
 # start_httpd: tmc-httpd in the background (pid HTTPD), ready when /healthz answers
 start_httpd() {
 	"$BIN/tmc-httpd" -c "$CONF" 2>>"$T_DIR/httpd.err" &
 	HTTPD=$!
 	T_PIDS="$T_PIDS $HTTPD"
-	wait_for 20 curl -sf "$URL/healthz"
+	wait_for 20 answers
 }
 stop_httpd() {
 	kill -TERM "$HTTPD" 2>/dev/null
