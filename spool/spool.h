@@ -231,4 +231,66 @@ struct spool_health {
 };
 int spool_health(const struct spool *sp, struct spool_health *h);
 
+/* census.c: what every stage (stages/<tpl>/<NN-step>/) and outbox/ hold:
+ * per stage the entries of new/ (waiting), cur/ (working) and err/
+ * (failed) and the reason of the newest failure; with CENSUS_ITEMS, every
+ * item with what its ticket says. The one walk of the stage tree. */
+#define CENSUS_ITEMS 1
+enum census_state { CENSUS_WAITING, CENSUS_DEFERRED, CENSUS_WORKING, CENSUS_FAILED };
+const char *census_state_name(enum census_state s);  /* "waiting", "deferred", ... */
+struct census_item {
+	char stage[300];             /* "<tpl>/<NN-step>", or "outbox" for a callback */
+	size_t order;                /* the stage's index (outbox: after every stage) */
+	enum census_state state;     /* deferred: in new/ with not_before later than now */
+	char id[256];                /* its name in the folder (err/ may add ".N") */
+	char *original;              /* ticket src, else rel, else url (a callback) */
+	char *origin;                /* ticket origin: "job:<seq>", "watch:<key>" */
+	int64_t mtime;               /* real s: its folder's mtime (when it last changed) */
+	long long attempts;          /* ticket attempt: failed attempts so far */
+	int64_t not_before;          /* real s; 0 none */
+	char *reason;                /* err/ reason file, else ticket last_error */
+};
+struct census_stage {
+	char tpl[256], step[256];    /* outbox: "" and "outbox" */
+	char label[300];             /* "<tpl>/<step>" or "outbox" */
+	long waiting, working, failed;
+	char last_error[256];
+};
+struct census {
+	struct census_stage *stages; /* by template, then step (byte order) */
+	size_t nstages;
+	struct census_stage outbox;
+	struct census_item *items;   /* by stage, then failed, working, deferred, waiting, id */
+	size_t nitems;
+};
+int spool_census(const struct spool *sp, int flags, struct census *c);
+void census_free(struct census *c);
+/* The folder of a stage label ("outbox" or <spool>/stages/<label>). */
+int census_stage_path(const struct spool *sp, const char *label, char *buf, size_t len);
+/* One item by stage label, state (its folder) and name; 0 or -1 not there. */
+int census_item(const struct spool *sp, const char *label, enum census_state state,
+		const char *name, struct census_item *ci);
+void census_item_free(struct census_item *ci);
+
+/* requeue.c: the operator's requeue and purge of err/<name> (safe while the
+ * stage runs). 1 done, 0 refused (why says why: already in new/ or cur/, a
+ * worker still holds it, gone), -1 error; why names the item either way. */
+int item_requeue(struct stage_dir *sd, const char *name, char *why, size_t wlen);
+int item_purge(struct stage_dir *sd, const char *name, char *why, size_t wlen);
+
+/* workers.c: run/workers/<label with / as +>.<pid>, kept by each stage
+ * worker (stage/worker.c): "<processed> <id> <start s mono> [<percent>]"
+ * while it works, "<processed> -" while it waits. */
+struct worker_status {
+	pid_t pid;
+	char label[256];
+	long long processed;
+	char item[ITEM_ID_MAX];  /* "" when idle */
+	long long start_s;
+	int percent;             /* how far the item is (a transcode), -1 unknown */
+};
+/* Calls fn for each status file; returns how many. */
+int workers_each(const struct spool *sp, void (*fn)(const struct worker_status *, void *),
+		 void *arg);
+
 #endif

@@ -8,7 +8,9 @@
  * not running, spool full or read-only, I/O errors, a program's recorded
  * fault, a child that keeps dying) with who sees it, its cause and since
  * when (spool_health(), the same answer /healthz gives), then one line per
- * stage, the job folders, callbacks, and the monitor view.
+ * stage and the callbacks (spool_census(), the walk /metrics and `tmcwatch
+ * queue` use), the job folders, and the monitor view: each worker's item
+ * named by its original.
  * Exit (LSB status codes): 0 running and healthy, 3 not running,
  * STATUS_EXIT_FAULT running with a condition in force.
  */
@@ -30,93 +32,37 @@
 #define LSB_NOT_RUNNING 3
 #define STATUS_EXIT_FAULT 150   /* LSB's first application-specific code */
 
-struct stage_count {
-	char label[300];
-	int waiting, working, failed;
-	char last_error[256];
-};
-
 struct status {
 	bool running;
 	long long processed;
-	int working_total;
-	struct stage_count *stages;
-	size_t nstages;
-	int req, proc, done, err, cb_wait, cb_err;
+	long working_total;
+	struct census census;     /* per stage counts (spool/census.c) */
+	const struct spool *sp;
+	int req, proc, done, err;
 	struct strbuf workers_text, workers_json;
 	struct strbuf watches_text, watches_json;
 	struct spool_health health;
 };
 
-/* Entries of a folder not starting with '.'; newest one's name into newest.
- * jobs: count only job files (req/ proc/ done/ err/ also hold <seq>.file,
+/* Job files of a job folder (req/ proc/ done/ err/ also hold <seq>.file,
  * .stat, .log, .ctrl, .result, .reason: a job file's name has no dot). */
 static int
-count_entries(int parent, const char *name, char *newest, size_t len, bool jobs)
+count_jobs(int parent, const char *name)
 {
+	int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC), n = 0;
 	struct dirent *de;
-	struct stat st;
-	time_t best = 0;
-	int fd, n = 0;
 	DIR *d;
 
-	fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0 || (d = fdopendir(fd)) == NULL) {
 		if (fd >= 0)
 			close(fd);
 		return 0;
 	}
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.' || (jobs && strchr(de->d_name, '.')))
-			continue;
-		n++;
-		if (newest && fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-		    st.st_mtime >= best) {
-			best = st.st_mtime;
-			snprintf(newest, len, "%s", de->d_name);
-		}
-	}
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.' && !strchr(de->d_name, '.'))
+			n++;
 	closedir(d);
 	return n;
-}
-
-static int
-count_dir(int parent, const char *name, char *newest, size_t len)
-{
-	return count_entries(parent, name, newest, len, false);
-}
-
-static int
-count_jobs(int parent, const char *name)
-{
-	return count_entries(parent, name, NULL, 0, true);
-}
-
-static void
-stage_count(struct status *s, int tplfd, const char *tpl, const char *step)
-{
-	struct stage_count *c;
-	char newest[256] = "", path[600];
-	int fd = openat(tplfd, step, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	char *reason;
-
-	if (fd < 0)
-		return;
-	s->stages = xreallocarray(s->stages, s->nstages + 1, sizeof(*s->stages));
-	c = &s->stages[s->nstages++];
-	memset(c, 0, sizeof(*c));
-	snprintf(c->label, sizeof(c->label), "%s/%s", tpl, step);
-	c->waiting = count_dir(fd, "new", NULL, 0);
-	c->working = count_dir(fd, "cur", NULL, 0);
-	c->failed = count_dir(fd, "err", newest, sizeof(newest));
-	s->working_total += c->working;
-	snprintf(path, sizeof(path), "err/%s/reason", newest);
-	if (newest[0] && (reason = file_read_at(fd, path, 4096, NULL)) != NULL) {
-		reason[strcspn(reason, "\n")] = '\0';
-		snprintf(c->last_error, sizeof(c->last_error), "%s", reason);
-		free(reason);
-	}
-	close(fd);
 }
 
 static int
@@ -131,45 +77,26 @@ not_dot(const struct dirent *de)
 	return de->d_name[0] != '.';
 }
 
-static void
-stages_count(struct status *s, const struct spool *sp)
-{
-	struct dirent **tpls, **steps;
-	char path[PATH_MAX];
-	int nt, ns;
-
-	snprintf(path, sizeof(path), "%s/stages", sp->path);
-	nt = scandir(path, &tpls, not_dot, name_cmp);
-	for (int i = 0; i < nt; i++) {
-		snprintf(path, sizeof(path), "%s/stages/%s", sp->path, tpls[i]->d_name);
-		ns = scandir(path, &steps, not_dot, name_cmp);
-		int tfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		for (int j = 0; j < ns; j++) {
-			if (tfd >= 0)
-				stage_count(s, tfd, tpls[i]->d_name, steps[j]->d_name);
-			free(steps[j]);
-		}
-		if (tfd >= 0)
-			close(tfd);
-		if (ns >= 0)
-			free(steps);
-		free(tpls[i]);
-	}
-	if (nt >= 0)
-		free(tpls);
-}
-
+/* A worker's item, named by its original (the ticket's src) as well */
 static void
 worker_line(const struct worker_status *ws, void *arg)
 {
 	struct status *s = arg;
 	long long elapsed = now_ms_mono() / 1000 - ws->start_s;
+	struct census_item ci;
+	const char *original = "";
+	bool got = false;
 
 	s->processed += ws->processed;
 	if (ws->item[0] == '\0' || !s->running)
 		return;
-	sb_printf(&s->workers_text, "worker %s pid %d: %s for %llds", ws->label, (int)ws->pid,
-		  ws->item, elapsed);
+	if (census_item(s->sp, ws->label, CENSUS_WORKING, ws->item, &ci) == 0) {
+		original = ci.original;
+		got = true;
+	}
+	sb_printf(&s->workers_text, "worker %s pid %d: %s%s%s%s for %llds", ws->label,
+		  (int)ws->pid, original, original[0] ? " (" : "", ws->item, original[0] ? ")" : "",
+		  elapsed);
 	if (ws->percent >= 0)
 		sb_printf(&s->workers_text, " (%d%%)", ws->percent);
 	sb_addc(&s->workers_text, '\n');
@@ -177,10 +104,14 @@ worker_line(const struct worker_status *ws, void *arg)
 	json_quote(&s->workers_json, ws->label, false);
 	sb_printf(&s->workers_json, ",\"pid\":%d,\"item\":", (int)ws->pid);
 	json_quote(&s->workers_json, ws->item, false);
+	sb_adds(&s->workers_json, ",\"original\":");
+	json_quote(&s->workers_json, original, false);
 	sb_printf(&s->workers_json, ",\"elapsed\":%lld", elapsed);
 	if (ws->percent >= 0)
 		sb_printf(&s->workers_json, ",\"percent\":%d", ws->percent);
 	sb_addc(&s->workers_json, '}');
+	if (got)
+		census_item_free(&ci);
 }
 
 /* One line per configured watch, from the state/<key>.stat file its
@@ -242,14 +173,15 @@ status_collect(struct status *s, const struct spool *sp)
 {
 	spool_health(sp, &s->health);
 	s->running = s->health.daemon_running;
-	stages_count(s, sp);
+	s->sp = sp;
+	spool_census(sp, 0, &s->census);
+	for (size_t i = 0; i < s->census.nstages; i++)
+		s->working_total += s->census.stages[i].working;
 	workers_each(sp, worker_line, s);
 	s->req = count_jobs(sp->fd, "req");
 	s->proc = count_jobs(sp->fd, "proc");
 	s->done = count_jobs(sp->fd, "done");
 	s->err = count_jobs(sp->fd, "err");
-	s->cb_wait = count_dir(sp->fd, "outbox/new", NULL, 0) + count_dir(sp->fd, "outbox/cur", NULL, 0);
-	s->cb_err = count_dir(sp->fd, "outbox/err", NULL, 0);
 }
 
 static long long
@@ -323,17 +255,18 @@ print_text(const struct status *s, const struct conf *conf)
 		printf("TMC status:running [%s]\n", when);
 	else
 		printf("TMC status:not running [%s]\n", when);
-	printf("(working/running) workers : (%d/%d)\n", s->working_total, conf->worker_cnt);
+	printf("(working/running) workers : (%ld/%d)\n", s->working_total, conf->worker_cnt);
 	printf("Total processed : %lld\n", s->processed);
 	print_health_text(&s->health);
-	for (size_t i = 0; i < s->nstages; i++) {
-		const struct stage_count *c = &s->stages[i];
+	for (size_t i = 0; i < s->census.nstages; i++) {
+		const struct census_stage *c = &s->census.stages[i];
 
-		printf("stage %s: waiting %d working %d failed %d%s%s\n", c->label, c->waiting,
+		printf("stage %s: waiting %ld working %ld failed %ld%s%s\n", c->label, c->waiting,
 		       c->working, c->failed, c->last_error[0] ? " last error: " : "", c->last_error);
 	}
 	printf("jobs: waiting %d running %d done %d failed %d\n", s->req, s->proc, s->done, s->err);
-	printf("callbacks: waiting %d failed %d\n", s->cb_wait, s->cb_err);
+	printf("callbacks: waiting %ld failed %ld\n", s->census.outbox.waiting + s->census.outbox.working,
+	       s->census.outbox.failed);
 	fputs(s->watches_text.buf ? s->watches_text.buf : "", stdout);
 	getloadavg(load, 3);
 	printf("spool %s: %lld MiB free; load %.2f %.2f %.2f\n", conf->spool_dir,
@@ -349,25 +282,26 @@ print_json(const struct status *s, const struct conf *conf)
 {
 	struct strbuf sb = {0};
 
-	sb_printf(&sb, "{\"status\":\"%s\",\"working\":%d,\"running\":%d,\"processed\":%lld,",
+	sb_printf(&sb, "{\"status\":\"%s\",\"working\":%ld,\"running\":%d,\"processed\":%lld,",
 		  s->running ? "running" : "not running", s->working_total, conf->worker_cnt,
 		  s->processed);
 	health_json(&sb, &s->health);
 	sb_adds(&sb, "\"stages\":[");
-	for (size_t i = 0; i < s->nstages; i++) {
-		const struct stage_count *c = &s->stages[i];
+	for (size_t i = 0; i < s->census.nstages; i++) {
+		const struct census_stage *c = &s->census.stages[i];
 
 		sb_printf(&sb, "%s{\"stage\":", i ? "," : "");
 		json_quote(&sb, c->label, false);
-		sb_printf(&sb, ",\"waiting\":%d,\"working\":%d,\"failed\":%d,\"last_error\":",
+		sb_printf(&sb, ",\"waiting\":%ld,\"working\":%ld,\"failed\":%ld,\"last_error\":",
 			  c->waiting, c->working, c->failed);
 		json_quote(&sb, c->last_error, false);
 		sb_addc(&sb, '}');
 	}
 	sb_printf(&sb, "],\"jobs\":{\"waiting\":%d,\"running\":%d,\"done\":%d,\"failed\":%d},"
-		  "\"callbacks\":{\"waiting\":%d,\"failed\":%d},\"spool_free_mib\":%lld,\"workers\":[%s],"
+		  "\"callbacks\":{\"waiting\":%ld,\"failed\":%ld},\"spool_free_mib\":%lld,\"workers\":[%s],"
 		  "\"watches\":[%s]}\n",
-		  s->req, s->proc, s->done, s->err, s->cb_wait, s->cb_err,
+		  s->req, s->proc, s->done, s->err,
+		  s->census.outbox.waiting + s->census.outbox.working, s->census.outbox.failed,
 		  free_mib(conf->spool_dir), s->workers_json.buf ? s->workers_json.buf : "",
 		  s->watches_json.buf ? s->watches_json.buf : "");
 	fputs(sb.buf, stdout);
@@ -397,7 +331,7 @@ cmd_status(const struct opts *o, int argc, char **argv)
 		print_json(&s, &conf);
 	else
 		print_text(&s, &conf);
-	free(s.stages);
+	census_free(&s.census);
 	sb_free(&s.workers_text);
 	sb_free(&s.workers_json);
 	sb_free(&s.watches_text);

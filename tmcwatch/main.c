@@ -20,6 +20,9 @@ static const struct command {
 	{"check", cmd_check, "validate config.json and template.json"},
 	{"status", cmd_status, "print the daemon's and every stage's state [--json]"},
 	{"submit", cmd_submit, "validate a job file, queue it in req/ and print its seq"},
+	{"queue", cmd_queue, "list items waiting, working, failed [--json] [--stage S] [--failed]"},
+	{"requeue", cmd_requeue, "failed items back to new/: ID... | --failed [--stage S] [--since T]"},
+	{"purge", cmd_purge, "remove failed items: ID... | --failed --older-than AGE [--stage S]"},
 };
 
 static void

@@ -30,6 +30,12 @@ int cmd_run(const struct opts *o, int argc, char **argv);
 int cmd_check(const struct opts *o, int argc, char **argv);
 int cmd_status(const struct opts *o, int argc, char **argv);
 int cmd_submit(const struct opts *o, int argc, char **argv);
+int cmd_queue(const struct opts *o, int argc, char **argv);
+int cmd_requeue(const struct opts *o, int argc, char **argv);
+int cmd_purge(const struct opts *o, int argc, char **argv);
+/* cmd_queue.c, for queue, requeue and purge */
+void age_text(char *buf, size_t len, int64_t secs);   /* "42s", "5m", "3h", "2d" */
+bool stage_matches(const char *label, const char *want); /* --stage: label, template, outbox */
 
 /* plan.c: the processes a configuration asks for, as a table */
 struct child_spec {
@@ -78,19 +84,8 @@ void children_free(struct children *cs);
 /* supervise.c */
 int supervise(const struct opts *o, struct conf *conf, struct spool *sp);
 
-/* workers.c: run/workers/<label>.<pid> status files written by stages */
-struct worker_status {
-	pid_t pid;
-	char label[256];
-	long long processed;
-	char item[ITEM_ID_MAX];  /* "" when idle */
-	long long start_s;
-	int timeout;
-	int percent;             /* how far the item is (a transcode), -1 unknown */
-};
-/* Calls fn for each status file; returns how many. */
-int workers_each(const struct spool *sp, void (*fn)(const struct worker_status *, void *),
-		 void *arg);
+/* workers.c: forget a dead worker's item, clear them all at start (the
+ * reader, workers_each(), is in spool.h) */
 void workers_forget(const struct spool *sp, pid_t pid);
 void workers_clear(const struct spool *sp);
 

@@ -4,6 +4,7 @@
  * are the truth; nothing is cached), plus this process's own counters.
  *
  *   tmc_stage_items{template,step,state=waiting|working|failed}  new/ cur/ err/
+ *                                 (spool_census(), as `tmcwatch status`)
  *   tmc_items{state}              the same summed over every stage
  *   tmc_jobs{state=waiting|running|done|failed}   job files in req/ proc/ done/ err/
  *   tmc_callbacks{state=waiting|failed}           outbox/new+cur, outbox/err
@@ -20,10 +21,9 @@
 
 #include "httpd.h"
 
-/* Entries of parent/name not starting with '.'; jobs_only: job files
- * (a seq, no ".stat"/".file"/... suffix). */
+/* Job files (a seq, no ".stat"/".file"/... suffix) in parent/name */
 static long
-count_dir(int parent, const char *name, bool jobs_only)
+count_jobs(int parent, const char *name)
 {
 	int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	struct dirent *de;
@@ -36,7 +36,7 @@ count_dir(int parent, const char *name, bool jobs_only)
 		return 0;
 	}
 	while ((de = readdir(d)) != NULL)
-		if (de->d_name[0] != '.' && (!jobs_only || seq_valid(de->d_name)))
+		if (de->d_name[0] != '.' && seq_valid(de->d_name))
 			n++;
 	closedir(d);
 	return n;
@@ -56,54 +56,26 @@ label(struct strbuf *out, const char *s)
 	}
 }
 
-static int
-not_dot(const struct dirent *de)
-{
-	return de->d_name[0] != '.';
-}
-
+/* Every stage's new/ cur/ err/ as counted by spool_census(), the walk
+ * `tmcwatch status` shares */
 static void
-stages_write(const char *spool, struct strbuf *out, long totals[3])
+stages_write(const struct census *c, struct strbuf *out, long totals[3])
 {
-	static const char *sub[3] = {"new", "cur", "err"};
 	static const char *state[3] = {"waiting", "working", "failed"};
-	struct dirent **tpls = NULL, **steps = NULL;
-	char path[4096];
-	int nt, ns;
 
-	snprintf(path, sizeof(path), "%s/stages", spool);
-	nt = scandir(path, &tpls, not_dot, alphasort);
-	for (int i = 0; i < nt; i++) {
-		snprintf(path, sizeof(path), "%s/stages/%s", spool, tpls[i]->d_name);
-		int tfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	for (size_t i = 0; i < c->nstages; i++) {
+		const struct census_stage *cs = &c->stages[i];
+		long n[3] = {cs->waiting, cs->working, cs->failed};
 
-		ns = tfd >= 0 ? scandir(path, &steps, not_dot, alphasort) : -1;
-		for (int j = 0; j < ns; j++) {
-			int sfd = openat(tfd, steps[j]->d_name,
-			                 O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-			for (int k = 0; k < 3 && sfd >= 0; k++) {
-				long n = count_dir(sfd, sub[k], false);
-
-				totals[k] += n;
-				sb_adds(out, "tmc_stage_items{template=\"");
-				label(out, tpls[i]->d_name);
-				sb_adds(out, "\",step=\"");
-				label(out, steps[j]->d_name);
-				sb_printf(out, "\",state=\"%s\"} %ld\n", state[k], n);
-			}
-			if (sfd >= 0)
-				close(sfd);
-			free(steps[j]);
+		for (int k = 0; k < 3; k++) {
+			totals[k] += n[k];
+			sb_adds(out, "tmc_stage_items{template=\"");
+			label(out, cs->tpl);
+			sb_adds(out, "\",step=\"");
+			label(out, cs->step);
+			sb_printf(out, "\",state=\"%s\"} %ld\n", state[k], n[k]);
 		}
-		if (ns >= 0)
-			free(steps);
-		if (tfd >= 0)
-			close(tfd);
-		free(tpls[i]);
 	}
-	if (nt >= 0)
-		free(tpls);
 }
 
 static void
@@ -118,10 +90,12 @@ metrics_write(struct httpd *h, struct strbuf *out)
 	static const char *classes[6] = {"other", "1xx", "2xx", "3xx", "4xx", "5xx"};
 	int fd = h->spool.fd;
 	long totals[3] = {0};
+	struct census c;
 
 	help(out, "tmc_stage_items", "gauge",
 	     "Items in one stage folder: new/ (waiting), cur/ (working), err/ (failed).");
-	stages_write(h->spool.path, out, totals);
+	spool_census(&h->spool, 0, &c);
+	stages_write(&c, out, totals);
 	help(out, "tmc_items", "gauge", "Items over all stages by state.");
 	sb_printf(out,
 	          "tmc_items{state=\"waiting\"} %ld\ntmc_items{state=\"working\"} %ld\n"
@@ -132,15 +106,15 @@ metrics_write(struct httpd *h, struct strbuf *out)
 	sb_printf(out,
 	          "tmc_jobs{state=\"waiting\"} %ld\ntmc_jobs{state=\"running\"} %ld\n"
 	          "tmc_jobs{state=\"done\"} %ld\ntmc_jobs{state=\"failed\"} %ld\n",
-	          count_dir(fd, "req", true), count_dir(fd, "proc", true),
-	          count_dir(fd, "done", true), count_dir(fd, "err", true));
+	          count_jobs(fd, "req"), count_jobs(fd, "proc"),
+	          count_jobs(fd, "done"), count_jobs(fd, "err"));
 	help(out, "tmc_callbacks", "gauge",
 	     "Job callbacks waiting in the outbox or failed for good.");
 	sb_printf(
 	    out,
 	    "tmc_callbacks{state=\"waiting\"} %ld\ntmc_callbacks{state=\"failed\"} %ld\n",
-	    count_dir(fd, "outbox/new", false) + count_dir(fd, "outbox/cur", false),
-	    count_dir(fd, "outbox/err", false));
+	    c.outbox.waiting + c.outbox.working, c.outbox.failed);
+	census_free(&c);
 	help(out, "tmc_daemon_up", "gauge", "1 when tmcwatch runs on this spool.");
 	sb_printf(out, "tmc_daemon_up %d\n", spool_daemon_running(fd) ? 1 : 0);
 	health_metrics(h, out);
