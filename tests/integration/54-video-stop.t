@@ -20,11 +20,11 @@ start_daemon
 echo /long.mp4 | enqueue v >/dev/null
 progress() {
 	"$BIN/tmcwatch" -c "$CONF" status >"$T_DIR/status" &&
-		grep -Eq "^worker v/00-Preview pid [0-9]+: t000001 for [0-9]+s \(([1-9]|[1-9][0-9])%\)$" "$T_DIR/status"
+		grep -Eq "^worker v/00-Preview pid [0-9]+: $SITE/in/long.mp4 \(t000001\) for [0-9]+s \(([1-9]|[1-9][0-9])%\)$" "$T_DIR/status"
 }
 wait_for 60 progress
 ok $? "status shows the transcode's progress: $(grep '^worker' "$T_DIR/status")"
-"$BIN/tmcwatch" -c "$CONF" status --json | grep -Eq '"item":"t000001","elapsed":[0-9]+,"percent":[0-9]+\}'
+"$BIN/tmcwatch" -c "$CONF" status --json | grep -Eq '"item":"t000001","original":"[^"]*/in/long.mp4","elapsed":[0-9]+,"percent":[0-9]+\}'
 ok $? "status --json has the percent"
 test -n "$(find "$SITE/mp4" -name '.long.mp4.tmcwatch-*')"
 ok $? "the transcode writes a temporary file meanwhile"
