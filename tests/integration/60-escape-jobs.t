@@ -60,7 +60,8 @@ ok $? "a scan job through /dirlink goes to err/ with the reason"
 job_json '"path_head": "/t", "path_tail": "", "include": ["*.jpg"]' >"$T_DIR/good.json"
 S4=100101000000004
 ln -s "$T_DIR/good.json" "$SPOOL/req/$S4"
-wait_for 30 test -e "$SPOOL/err/$S4.reason"
+# the reason is written first, then the entry is moved beside it
+wait_for 30 test -L "$SPOOL/err/$S4"
 grep -q "a symbolic link, not a regular file" "$SPOOL/err/$S4.reason" && test -L "$SPOOL/err/$S4"
 ok $? "a symlink in req/ goes to err/ (itself, not its target) with a reason"
 mkfifo "$SPOOL/req/fifo-job"
