@@ -12,6 +12,8 @@
 #ifndef TMC_WORKER_H
 #define TMC_WORKER_H
 
+#include <sys/stat.h>
+
 #include "conf.h"
 #include "spool.h"
 
@@ -62,6 +64,24 @@ int stage_output_path(const struct stage_ctx *ctx, const char *ext, char *buf, s
 void stage_progress(int percent);
 /* Source path of the original: ticket "src". */
 const char *stage_source_path(const struct stage_ctx *ctx);
+/* source.c: open the item's original for reading: src_rel beneath
+ * src_root with no symbolic link in any component, a regular file, the
+ * identity recorded when it was queued (src_id), the hard-link policy.
+ * Returns the descriptor (blocking reads) and fills *st; or -1 with
+ * ctx->reason naming the path and errno: ENOENT and the like as open(2),
+ * ELOOP a symbolic link on the way, EXDEV a way out of the root, ESTALE
+ * changed since it was queued, EPERM refused by the hard-link policy,
+ * EINVAL not a regular file. Every stage opens originals only this way. */
+int stage_open_source(struct stage_ctx *ctx, struct stat *st);
+/* What a failed stage_open_source() means: out of memory, descriptors or
+ * space and EIO retry later; the rest (missing, refused, changed) is final. */
+enum stage_rc stage_errno_rc(int err);
+/* Ticket keys src_root, src_rel and (st not NULL) src_id, set by whoever
+ * queues an original (tmc-watch, tmc-jobs). */
+void stage_ticket_source(struct ticket *t, const char *root, const char *rel,
+			 const struct stat *st);
+/* "<dev>:<ino>:<size>:<mtime ns>", as in src_id. */
+void stage_src_id(const struct stat *st, char *buf, size_t len);
 /* Effective overwrite: ticket "overwrite" (job or watch override) or the step's. */
 bool stage_overwrite(const struct stage_ctx *ctx);
 

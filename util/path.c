@@ -4,7 +4,13 @@
  * Nothing from outside is joined into a path before path_check_rel() says
  * it cannot climb: no ".." component, no NUL, no control characters.
  * Output folders are then opened one component at a time with O_NOFOLLOW,
- * so a symlink planted under a site root cannot redirect a write.
+ * so a symlink planted under a site root cannot redirect a write, and
+ * originals are opened with open_beneath(): resolved beneath their root with
+ * no symbolic link in any component (openat2 RESOLVE_BENEATH |
+ * RESOLVE_NO_SYMLINKS, or the same walk by hand where the kernel or the
+ * headers lack openat2), so a link planted under a site root cannot make a
+ * stage read a file outside it. The hard-link policy lives here too: it is
+ * one rule that the watch, the jobs and the stages apply alike.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -12,7 +18,30 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+#if defined(__has_include)
+#if __has_include(<linux/openat2.h>)
+#include <linux/openat2.h>
+#define HAVE_OPENAT2_H 1
+#endif
+#endif
+#ifndef HAVE_OPENAT2_H
+/* RHEL 8's headers lack openat2 (Linux 5.6); the ABI is fixed, so it is
+ * declared here and the running kernel says ENOSYS when it lacks it. */
+struct open_how {
+	uint64_t flags;
+	uint64_t mode;
+	uint64_t resolve;
+};
+#define RESOLVE_NO_MAGICLINKS 0x02
+#define RESOLVE_NO_SYMLINKS 0x04
+#define RESOLVE_BENEATH 0x08
+#endif
+#ifndef SYS_openat2
+#define SYS_openat2 437 /* the same number on every architecture */
+#endif
 
 #include "util.h"
 
@@ -115,4 +144,111 @@ path_ext(const char *path)
 	const char *dot = strrchr(base, '.');
 
 	return dot && dot != base ? dot + 1 : "";
+}
+
+/* "a/b/c" -> "a/b" in dir and "c" in base; dir "" when there is no '/'. */
+static int
+split_last(const char *rel, char *dir, size_t dlen, const char **base)
+{
+	const char *slash = strrchr(rel, '/');
+	size_t n = slash ? (size_t)(slash - rel) : 0;
+
+	if (n >= dlen) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(dir, rel, n);
+	dir[n] = '\0';
+	*base = slash ? slash + 1 : rel;
+	return 0;
+}
+
+int
+open_beneath_walk(int rootfd, const char *rel, int flags)
+{
+	char dir[PATH_MAX];
+	const char *base;
+	int dfd, fd, e;
+
+	while (*rel == '/')
+		rel++;
+	if (split_last(rel, dir, sizeof(dir), &base) < 0)
+		return -1;
+	if (strcmp(base, "..") == 0) {
+		errno = EXDEV;
+		return -1;
+	}
+	if ((dfd = dir_open_beneath(rootfd, dir, false, 0)) < 0) {
+		if (errno == EPERM) /* ".." on the way */
+			errno = EXDEV;
+		return -1;
+	}
+	fd = openat(dfd, *base ? base : ".", flags | O_NOFOLLOW | O_CLOEXEC);
+	e = errno;
+	if (fd < 0 && e == ENOTDIR) { /* O_DIRECTORY|O_NOFOLLOW on a link */
+		struct stat st;
+
+		if (fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+			e = ELOOP;
+	}
+	close(dfd);
+	errno = e;
+	/* O_PATH|O_NOFOLLOW opens the link itself: say what openat2 says */
+	if (fd >= 0 && (flags & O_PATH)) {
+		struct stat st;
+
+		if (fstat(fd, &st) == 0 && S_ISLNK(st.st_mode)) {
+			close(fd);
+			errno = ELOOP;
+			return -1;
+		}
+	}
+	return fd;
+}
+
+int
+open_beneath(int rootfd, const char *rel, int flags)
+{
+	struct open_how how = {
+		/* no O_NOFOLLOW: with O_PATH it would open a final link itself;
+		 * RESOLVE_NO_SYMLINKS refuses it (ELOOP) */
+		.flags = (uint64_t)(flags | O_CLOEXEC),
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	};
+	long fd;
+
+	while (*rel == '/')
+		rel++;
+	fd = syscall(SYS_openat2, rootfd, *rel ? rel : ".", &how, sizeof(how));
+	/* ENOSYS: a kernel before 5.6; EPERM: a seccomp filter that does not
+	 * know openat2 (older container runtimes). The walk is as strict. */
+	if (fd < 0 && (errno == ENOSYS || errno == EPERM))
+		return open_beneath_walk(rootfd, rel, flags);
+	return (int)fd;
+}
+
+int
+parent_stat_beneath(int rootfd, const char *rel, struct stat *st)
+{
+	char dir[PATH_MAX];
+	const char *base;
+	int fd, r, e;
+
+	while (*rel == '/')
+		rel++;
+	if (split_last(rel, dir, sizeof(dir), &base) < 0)
+		return -1;
+	if ((fd = open_beneath(rootfd, dir, O_PATH | O_DIRECTORY)) < 0)
+		return -1;
+	r = fstat(fd, st);
+	e = errno;
+	close(fd);
+	errno = e;
+	return r;
+}
+
+bool
+hardlink_refused(const struct stat *file, const struct stat *folder)
+{
+	return S_ISREG(file->st_mode) && file->st_nlink > 1 && file->st_uid != folder->st_uid;
 }

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 /* xalloc.c: allocators that cannot fail (they exit on ENOMEM) */
@@ -77,6 +78,21 @@ int path_join(char *buf, size_t len, const char *root, const char *a, const char
  * following symlinks; returns an O_DIRECTORY fd or -1 (errno ELOOP for a
  * symlink, ENOTDIR, ENOENT when !create). */
 int dir_open_beneath(int rootfd, const char *rel, bool create, mode_t mode);
+/* Open rel beneath rootfd with no symbolic link in any component (the last
+ * one included) and no way out: openat2 RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS|
+ * RESOLVE_NO_MAGICLINKS, or open_beneath_walk() where openat2 is missing.
+ * flags as for open(2) (O_NOFOLLOW and O_CLOEXEC are added). -1 with errno
+ * ELOOP (a symbolic link on the way), EXDEV (leads out), ENOENT, ... */
+int open_beneath(int rootfd, const char *rel, int flags);
+/* The same by hand, one component at a time with O_NOFOLLOW (the fallback;
+ * public so that tests can run it on a kernel that has openat2). */
+int open_beneath_walk(int rootfd, const char *rel, int flags);
+/* fstat of the folder holding rel beneath rootfd, opened as open_beneath. */
+int parent_stat_beneath(int rootfd, const char *rel, struct stat *st);
+/* The hard-link policy: a regular file with more than one link whose owner
+ * is not the owner of the folder it sits in is refused (someone linked in a
+ * file they do not own); an operator's own hard-linked copies pass. */
+bool hardlink_refused(const struct stat *file, const struct stat *folder);
 const char *path_ext(const char *path);  /* after the last '.' of the last component, or "" */
 
 /* sha256.c: SHA-256 and HMAC-SHA256 (nettle underneath) */

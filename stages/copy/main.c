@@ -7,6 +7,8 @@
  * for image steps; an existing output that must not be overwritten is a
  * skip, not a warning (TMC-REFERENCE 3.6). pass: hands the item on and
  * writes nothing (benchmarks, tests).
+ * The original is opened with stage_open_source(): beneath its root, no
+ * symbolic link on the way, the file that was queued.
  * Failures: a missing or unreadable original and a refused path are
  * permanent; ENOSPC, EDQUOT, ENOMEM and EIO are temporary.
  */
@@ -27,25 +29,6 @@ copy_errno_rc(int e)
 	return (e == ENOSPC || e == EDQUOT || e == ENOMEM || e == EIO || e == EAGAIN)
 		       ? STAGE_TEMPFAIL
 		       : STAGE_PERMFAIL;
-}
-
-static int
-copy_open_source(struct stage_ctx *ctx, const char *src)
-{
-	struct stat st;
-	int fd = open(src, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-
-	if (fd < 0) {
-		snprintf(ctx->reason, sizeof(ctx->reason), "%s: %s", src, strerror(errno));
-		return -1;
-	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		snprintf(ctx->reason, sizeof(ctx->reason), "%s: not a regular file", src);
-		close(fd);
-		errno = EINVAL;
-		return -1;
-	}
-	return fd;
 }
 
 /* The output folder, made when force_dir, opened one component at a time
@@ -97,7 +80,7 @@ copy_process(struct stage_ctx *ctx)
 		return STAGE_PERMFAIL;
 	if (!stage_overwrite(ctx) && lstat(dst, &st) == 0)
 		return STAGE_OK; /* exists: a skip, as TMC */
-	if ((fd = copy_open_source(ctx, src)) < 0)
+	if ((fd = stage_open_source(ctx, &st)) < 0)
 		return copy_errno_rc(errno);
 	if ((r = copy_make_dir(ctx, dst)) != 0) {
 		close(fd);

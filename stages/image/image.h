@@ -44,10 +44,12 @@ struct image_run {
 
 /* load.c */
 const char *image_sniff(const unsigned char *buf, size_t len);
-enum stage_rc image_ping(const char *path, struct image_hdr *hdr, char *reason,
+/* fd: the original opened by stage_open_source() (taken over: closed when
+ * done), or -1 to open path here. follow: the path may be a symbolic link
+ * (files from the config folder, never originals). */
+enum stage_rc image_ping(const char *path, int fd, struct image_hdr *hdr, char *reason,
                          size_t rlen);
-/* follow: the path may be a symbolic link (files from the config folder) */
-enum stage_rc image_read_source(const char *path, bool follow, const char *hint,
+enum stage_rc image_read_source(const char *path, int fd, bool follow, const char *hint,
                                 Image **out, int *quality, char *reason, size_t rlen);
 enum stage_rc image_pixels_header(int dirfd, struct image_hdr *hdr, char *reason,
                                   size_t rlen);

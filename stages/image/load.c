@@ -85,18 +85,20 @@ errno_rc(int err)
 	}
 }
 
-/* Open the original as DESIGN.md says, and name its coder. */
+/* Open the original (or take fd, opened by stage_open_source(), which
+ * this owns from now on), and name its coder. */
 static enum stage_rc
-source_open(const char *path, bool follow, FILE **fp, const char **coder, char *reason,
-            size_t rlen)
+source_open(const char *path, int fd, bool follow, FILE **fp, const char **coder,
+            char *reason, size_t rlen)
 {
 	unsigned char magic[16];
 	struct stat st;
 	ssize_t n;
-	int fd, err;
+	int err;
 
 	*fp = NULL;
-	fd = open(path, O_RDONLY | (follow ? 0 : O_NOFOLLOW) | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		fd = open(path, O_RDONLY | (follow ? 0 : O_NOFOLLOW) | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
 		err = errno;
 		snprintf(reason, rlen, "%s: %s", path,
@@ -154,7 +156,7 @@ source_info(FILE *fp, const char *coder, const char *path)
 }
 
 enum stage_rc
-image_ping(const char *path, struct image_hdr *hdr, char *reason, size_t rlen)
+image_ping(const char *path, int fd, struct image_hdr *hdr, char *reason, size_t rlen)
 {
 	ExceptionInfo ex;
 	ImageInfo *info;
@@ -164,7 +166,7 @@ image_ping(const char *path, struct image_hdr *hdr, char *reason, size_t rlen)
 	enum stage_rc rc;
 
 	memset(hdr, 0, sizeof(*hdr));
-	if ((rc = source_open(path, false, &fp, &hdr->coder, reason, rlen)) != STAGE_OK)
+	if ((rc = source_open(path, fd, false, &fp, &hdr->coder, reason, rlen)) != STAGE_OK)
 		return rc;
 	GetExceptionInfo(&ex);
 	info = source_info(fp, hdr->coder, path);
@@ -208,7 +210,7 @@ truncated(const ExceptionInfo *e)
 }
 
 enum stage_rc
-image_read_source(const char *path, bool follow, const char *hint, Image **out,
+image_read_source(const char *path, int fd, bool follow, const char *hint, Image **out,
                   int *quality, char *reason, size_t rlen)
 {
 	ExceptionInfo ex;
@@ -220,7 +222,7 @@ image_read_source(const char *path, bool follow, const char *hint, Image **out,
 	enum stage_rc rc;
 
 	*out = NULL;
-	if ((rc = source_open(path, follow, &fp, &coder, reason, rlen)) != STAGE_OK)
+	if ((rc = source_open(path, fd, follow, &fp, &coder, reason, rlen)) != STAGE_OK)
 		return rc;
 	GetExceptionInfo(&ex);
 	info = source_info(fp, coder, path);

@@ -109,14 +109,18 @@ image_prepare(struct stage_ctx *ctx)
 	struct image_hdr *hdr = &img_state.hdr;
 	const char *src = stage_source_path(ctx);
 	enum stage_rc rc;
+	struct stat st;
+	int fd;
 
 	snprintf(img_state.id, sizeof(img_state.id), "%s", ctx->item->id);
 	img_state.hint[0] = '\0';
 	if (!ctx->has_pixels && src && strcasecmp(path_ext(src), "mp4") == 0) {
 		const char *cap = ticket_get(ctx->ticket, "capture");
 
-		rc = video_capture_raw(src, cap ? strtod(cap, NULL) : 0, ctx->item->dirfd, "pixels.raw",
-				       ctx->reason, sizeof(ctx->reason));
+		if ((fd = stage_open_source(ctx, &st)) < 0)
+			return stage_errno_rc(errno);
+		rc = video_capture_raw(src, fd, cap ? strtod(cap, NULL) : 0, ctx->item->dirfd,
+				       "pixels.raw", ctx->reason, sizeof(ctx->reason));
 		if (rc != STAGE_OK)
 			return rc;
 		ctx->has_pixels = true;
@@ -137,8 +141,10 @@ image_prepare(struct stage_ctx *ctx)
 	else if (src == NULL) {
 		snprintf(ctx->reason, sizeof(ctx->reason), "ticket has no source path");
 		return STAGE_PERMFAIL;
-	} else
-		rc = image_ping(src, hdr, ctx->reason, sizeof(ctx->reason));
+	} else if ((fd = stage_open_source(ctx, &st)) < 0)
+		return stage_errno_rc(errno);
+	else
+		rc = image_ping(src, fd, hdr, ctx->reason, sizeof(ctx->reason));
 	if (rc != STAGE_OK)
 		return rc;
 	if (!ctx->has_pixels)
@@ -164,6 +170,8 @@ image_load(struct image_run *r)
 	struct stage_ctx *ctx = r->ctx;
 	struct image_hdr *hdr = &img_state.hdr;
 	enum stage_rc rc;
+	struct stat st;
+	int fd;
 
 	if (ctx->has_pixels) {
 		if (strcmp(hdr->coder, "MPC") == 0)
@@ -178,7 +186,10 @@ image_load(struct image_run *r)
 		}
 		return rc;
 	}
-	rc = image_read_source(stage_source_path(ctx), false, img_state.hint, &r->img,
+	/* opened again, and checked again: the file the header was read from */
+	if ((fd = stage_open_source(ctx, &st)) < 0)
+		return stage_errno_rc(errno);
+	rc = image_read_source(stage_source_path(ctx), fd, false, img_state.hint, &r->img,
 	                       &r->quality, ctx->reason, sizeof(ctx->reason));
 	if (rc != STAGE_OK)
 		return rc;

@@ -190,7 +190,7 @@ cached_get(const char *path, bool image, char *why, size_t wlen)
 		c = &cache[next++ % (sizeof(cache) / sizeof(cache[0]))];
 	cached_drop(c);
 	if (image) {
-		if (image_read_source(path, true, NULL, &c->img, &q, why, wlen) !=
+		if (image_read_source(path, -1, true, NULL, &c->img, &q, why, wlen) !=
 		    STAGE_OK)
 			return NULL;
 	} else if ((c->data = read_small(path, &c->len)) == NULL) {

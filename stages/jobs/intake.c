@@ -10,8 +10,10 @@
  * not parse is refused only after settle_ms without a write (an interrupted
  * scp closes its file too), so a partially copied file is never taken nor
  * refused; a file renamed into req/ is judged at once. Dot names and
- * temporary names (*.part, *.tmp, *~, *.swp) are never looked at; entries
- * that are not regular files are ignored with a warning.
+ * temporary names (*.part, *.tmp, *~, *.swp) are never looked at. An entry
+ * that is not a regular file (a symbolic link, a fifo, a folder, a socket)
+ * is never followed nor opened blocking: it goes to err/ at once with a
+ * reason (its own name when that is a free TMC seq, else a fresh seq).
  *
  * Seq: a name of 15 digits (TMC's yymmddHHMMSS + 3) is the job's seq, as
  * TMC and `tmcwatch submit` name them, unless a job of that seq already
@@ -185,6 +187,51 @@ cand_reject(struct jobsd *d, struct cand *c, const char *reason)
 	cand_remove(d, c);
 }
 
+/* Why req/<name> is no job file: -2 with reason; -1 when it is gone. */
+static int
+odd_entry(struct jobsd *d, const char *name, char *reason, size_t rlen)
+{
+	struct stat st;
+	const char *what;
+
+	if (fstatat(d->reqfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return -1;
+	what = S_ISLNK(st.st_mode)    ? "a symbolic link"
+	       : S_ISFIFO(st.st_mode) ? "a fifo"
+	       : S_ISDIR(st.st_mode)  ? "a folder"
+	       : S_ISSOCK(st.st_mode) ? "a socket"
+	       : S_ISREG(st.st_mode)  ? NULL
+				      : "a device";
+	if (what == NULL)
+		return -1; /* a regular file after all (replaced meanwhile): judged again */
+	snprintf(reason, rlen, "req/%s: %s, not a regular file: not followed, not a job", name,
+		 what);
+	return -2;
+}
+
+/* A non-regular entry to err/: under its name when that is a free TMC seq,
+ * else a fresh one (renamed, never linked: a folder cannot be). */
+static void
+odd_reject(struct jobsd *d, struct cand *c, const char *reason)
+{
+	char seq[SEQ_MAX], stamp[16];
+	time_t now = time(NULL);
+
+	if (jm_seq_is_tmc(c->name) && !seq_used(d, c->name, false)) {
+		finish_reject(d, d->reqfd, c->name, c->name, reason);
+		cand_remove(d, c);
+		return;
+	}
+	strftime(stamp, sizeof(stamp), "%y%m%d%H%M%S", localtime(&now));
+	for (int k = 0; k < 3; k++) { /* free names: a failure here is not a collision */
+		snprintf(seq, sizeof(seq), "%s%03d", stamp, (int)((now_ms_mono() + k) % 1000));
+		if (!seq_used(d, seq, true) && faccessat(d->reqfd, seq, F_OK, AT_SYMLINK_NOFOLLOW) < 0 &&
+		    finish_reject(d, d->reqfd, c->name, seq, reason) == 0)
+			break;
+	}
+	cand_remove(d, c);
+}
+
 static const char *
 label(const char *name, char *buf, size_t len)
 {
@@ -192,7 +239,8 @@ label(const char *name, char *buf, size_t len)
 	return buf;
 }
 
-/* 1 a complete JSON object, 0 not (yet: reason says why), -1 not a job file. */
+/* 1 a complete JSON object, 0 not (yet: reason says why), -1 gone or
+ * unreadable, -2 not a regular file (reason). */
 static int
 cand_read(struct jobsd *d, const char *name, char **text, size_t *len, char *reason,
 	  size_t rlen)
@@ -206,6 +254,8 @@ cand_read(struct jobsd *d, const char *name, char **text, size_t *len, char *rea
 			snprintf(reason, rlen, "larger than %d bytes", JOB_MAX_BYTES);
 			return 0;
 		}
+		if (errno == ELOOP || errno == EINVAL || errno == EISDIR || errno == ENXIO)
+			return odd_entry(d, name, reason, rlen);
 		if (errno != ENOENT)
 			log_warn("%s/req/%s: ignored", d->sp.path, name);
 		return -1;
@@ -229,7 +279,9 @@ cand_judge(struct jobsd *d, struct cand *c, bool final)
 	size_t len;
 	int r = cand_read(d, c->name, &text, &len, reason, sizeof(reason));
 
-	if (r < 0) {
+	if (r == -2) {
+		odd_reject(d, c, reason);
+	} else if (r < 0) {
 		cand_remove(d, c);
 	} else if (r == 0) {
 		c->due_ms = 0;

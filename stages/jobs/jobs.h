@@ -25,6 +25,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "conf.h"
@@ -211,6 +212,14 @@ void track_emit(struct jobsd *d, struct job *j);
 void track_resolve(struct jobsd *d, struct job *j, bool tick);
 size_t track_inflight(const struct job *j);
 void track_redrive(struct jobsd *d, struct job *j);
+
+/* resolve.c: a listed file beneath its site root, as a stage will open it */
+int resolve_open_root(const struct job *j); /* the site root, or -1 (logged) */
+/* 1 found (*st), 0 not found (the stage reports it), -1 refused (reason):
+ * a symbolic link on the way, a way out, not a regular file, the
+ * hard-link policy. */
+int resolve_src(const struct job *j, int rootfd, size_t i, struct stat *st, char *reason,
+		 size_t rlen);
 
 /* ctrl.c: proc/<seq>.ctrl */
 enum ctrl_cmd { CTRL_NONE, CTRL_PARTIAL, CTRL_BAD, CTRL_PAUSE, CTRL_PAUSED, CTRL_RESUME,

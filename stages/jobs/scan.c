@@ -2,9 +2,10 @@
  * scan.c - expanding "hires" into a file list (TMC-REFERENCE 2.2), a few
  * thousand entries per call so that one big tree never stalls the loop.
  *
- * base = site root + path_head + path_tail, opened with RESOLVE_BENEATH
- * (openat2; an O_NOFOLLOW walk where the kernel lacks it), so a symlink on
- * the way may stay inside the site root but never leads out. Then TMC's
+ * base = site root + path_head + path_tail, opened with open_beneath()
+ * (openat2 RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS; an O_NOFOLLOW walk where the
+ * kernel lacks it): no symbolic link on the way, as the stages open the
+ * files (a base reached through one would list files no stage reads). Then TMC's
  * order: each folder's entries sorted by bytes, visited in that order,
  * sub-folders recursed into in place (pre-order) when subdir is true. The
  * relative name is the path below base with a leading "/", built while
@@ -22,12 +23,10 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "jobs.h"
@@ -121,22 +120,6 @@ scan_push(struct scan *sc, int fd)
 	sc->depth++;
 }
 
-static int
-open_base(const struct jobspec *js, int rootfd, const char *rel)
-{
-	struct open_how how = {
-		.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
-		.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
-	};
-	long fd;
-
-	(void)js;
-	fd = syscall(SYS_openat2, rootfd, rel, &how, sizeof(how));
-	if (fd < 0 && errno == ENOSYS)
-		fd = dir_open_beneath(rootfd, rel, false, 0);
-	return (int)fd;
-}
-
 struct scan *
 scan_start(const struct jobspec *js, int outfd, char *reason, size_t rlen)
 {
@@ -150,10 +133,14 @@ scan_start(const struct jobspec *js, int outfd, char *reason, size_t rlen)
 		p++;
 	rootfd = open(js->site->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd >= 0)
-		fd = open_base(js, rootfd, *p ? p : ".");
+		fd = open_beneath(rootfd, p, O_RDONLY | O_DIRECTORY);
 	if (fd < 0 && errno == EXDEV) {
 		snprintf(reason, rlen, "%s%s: leads out of the site root %s", js->path_head,
 			 js->path_tail, js->site->root);
+		scan_free(&sc);
+	} else if (fd < 0 && errno == ELOOP) {
+		snprintf(reason, rlen, "%s%s: a symbolic link on the way beneath the site root %s "
+			 "is not followed", js->path_head, js->path_tail, js->site->root);
 		scan_free(&sc);
 	} else if (fd < 0) {
 		log_warn("%s/%s: the job lists no file", js->site->root, p);

@@ -5,7 +5,9 @@
  * Emission: file i gets id "<seq>-<i>" (6+ digits) and one item in every
  * step of the template that reads hires and applies to its extension, with
  * the ticket keys of tmcwatch-spool(5): origin job:<seq>, site, src, rel,
- * out (rel after the rename rules), root, tail, overwrite, capture. At most
+ * out (rel after the rename rules), root, tail, overwrite, capture, and
+ * src_root, src_rel, src_id: the file as resolve.c found it beneath the
+ * site root (a refused file gets its error row instead of items). At most
  * `window` files of a job are in flight (dispatched, no row yet), like TMC's
  * que, so pause, stop and cancel hold back everything not yet emitted and
  * only the window finishes.
@@ -30,10 +32,13 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "jobs.h"
+#include "stage.h"
 
 #define QUIET_MS 2000
 
@@ -60,9 +65,10 @@ in_stage(struct tplstages *ts, int s, const char *id)
 }
 
 static void
-ticket_base(const struct job *j, size_t i, struct ticket *t)
+ticket_base(const struct job *j, size_t i, const struct stat *st, struct ticket *t)
 {
 	char *out = jm_rename(j->rel[i], j->spec.rename, j->spec.nrename);
+	char *srcrel = xasprintf("%s%s%s", j->spec.path_head, j->spec.path_tail, j->rel[i]);
 
 	memset(t, 0, sizeof(*t));
 	ticket_setf(t, "origin", "job:%s", j->seq);
@@ -73,15 +79,17 @@ ticket_base(const struct job *j, size_t i, struct ticket *t)
 	ticket_set(t, "out", out);
 	ticket_set(t, "root", j->spec.out_root);
 	ticket_set(t, "tail", j->spec.path_tail);
+	stage_ticket_source(t, j->spec.site->root, srcrel, st);
 	if (j->spec.overwrite >= 0)
 		ticket_set(t, "overwrite", j->spec.overwrite ? "1" : "0");
 	if (j->spec.capture)
 		ticket_set(t, "capture", j->spec.capture);
 	free(out);
+	free(srcrel);
 }
 
 static int
-publish_step(struct job *j, size_t i, int s)
+publish_step(struct job *j, size_t i, int s, const struct stat *src)
 {
 	struct stage_dir *sd = tplstages_dir(j->ts, s);
 	struct ticket t;
@@ -91,7 +99,7 @@ publish_step(struct job *j, size_t i, int s)
 	if (sd == NULL)
 		return -1;
 	jm_item_id(id, sizeof(id), j->seq, i);
-	ticket_base(j, i, &t);
+	ticket_base(j, i, src, &t);
 	ticket_set(&t, "id", id);
 	ticket_set(&t, "template", j->spec.tpl->name);
 	ticket_setf(&t, "step", "%d", s);
@@ -99,6 +107,8 @@ publish_step(struct job *j, size_t i, int s)
 	ticket_free(&t);
 	return r < 0 ? -1 : 0;
 }
+
+static void mark_failed(struct job *j, size_t i, size_t s, const char *why);
 
 static bool
 first_step(const struct job *j, size_t i, size_t s)
@@ -130,6 +140,16 @@ emit_needs(struct job *j, size_t from, size_t to, size_t *need)
 	return n;
 }
 
+/* File i is refused (resolve.c): its first steps fail here, its row
+ * follows; no item is made. */
+static void
+refuse_file(struct job *j, size_t i, const char *reason)
+{
+	for (size_t s = 0; s < j->spec.tpl->nsteps; s++)
+		if (first_step(j, i, s) && !has_result(j, i, s))
+			mark_failed(j, i, s, reason);
+}
+
 /* Emit files [dispatched, dispatched + room). 0, or -1 to retry later. */
 static int
 emit_batch(struct jobsd *d, struct job *j, size_t room)
@@ -137,18 +157,28 @@ emit_batch(struct jobsd *d, struct job *j, size_t room)
 	size_t nsteps = j->spec.tpl->nsteps, from = j->dispatched;
 	size_t to = from + room < j->total ? from + room : j->total;
 	size_t *need = xcalloc((to - from) * nsteps + 1, sizeof(*need));
-	size_t n = emit_needs(j, from, to, need);
-	int r = 0;
+	size_t n = emit_needs(j, from, to, need), last = SIZE_MAX;
+	int r = 0, rootfd = n ? resolve_open_root(j) : -1, found = 0;
+	char reason[REASON_MAX];
+	struct stat st;
 
 	results_read_log(d, j); /* results that arrived after phase 1 */
 	for (size_t k = 0; k < n && r == 0; k++) {
 		size_t i = need[k] / nsteps, s = need[k] % nsteps;
 
-		if (!has_result(j, i, s) && publish_step(j, i, (int)s) < 0) {
+		if (i != last) { /* need[] is in file order: resolve each file once */
+			last = i;
+			if ((found = resolve_src(j, rootfd, i, &st, reason, sizeof(reason))) < 0)
+				refuse_file(j, i, reason);
+		}
+		if (found >= 0 && !has_result(j, i, s) &&
+		    publish_step(j, i, (int)s, found > 0 ? &st : NULL) < 0) {
 			to = i; /* this file and the rest: next time */
 			r = -1;
 		}
 	}
+	if (rootfd >= 0)
+		close(rootfd);
 	free(need);
 	for (size_t i = from; i < to; i++) {
 		j->dispatched++;

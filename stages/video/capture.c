@@ -165,12 +165,12 @@ input_refuse_open(AVFormatContext *s, AVIOContext **pb, const char *url, int fla
 }
 
 static enum stage_rc
-input_fd(struct video_input *in, const char *path, char *reason, size_t rlen)
+input_fd(struct video_input *in, const char *path, int fd, char *reason, size_t rlen)
 {
 	struct stat st;
 	int err;
 
-	in->fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	in->fd = fd >= 0 ? fd : open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (in->fd < 0) {
 		err = errno;
 		snprintf(reason, rlen, "%s: %s", path,
@@ -296,8 +296,8 @@ input_stream_info(struct video_input *in, bool full)
 }
 
 enum stage_rc
-video_open(struct video_input *in, const char *path, bool full, int threads, char *reason,
-           size_t rlen)
+video_open(struct video_input *in, const char *path, int fd, bool full, int threads,
+           char *reason, size_t rlen)
 {
 	const AVInputFormat *ifmt = NULL;
 	const AVCodec *codec = NULL;
@@ -309,7 +309,7 @@ video_open(struct video_input *in, const char *path, bool full, int threads, cha
 	in->path = path;
 	in->fd = -1;
 	video_log_init();
-	if ((rc = input_fd(in, path, reason, rlen)) != STAGE_OK)
+	if ((rc = input_fd(in, path, fd, reason, rlen)) != STAGE_OK)
 		return rc;
 	if ((buf = av_malloc(IO_BUFFER_SIZE)) == NULL ||
 	    (in->pb = avio_alloc_context(buf, IO_BUFFER_SIZE, 0, in, input_read, NULL,
@@ -620,7 +620,7 @@ end:
 }
 
 int
-video_capture_raw(const char *src, double seconds, int dirfd, const char *name,
+video_capture_raw(const char *src, int srcfd, double seconds, int dirfd, const char *name,
                   char *reason, size_t rlen)
 {
 	struct video_input in;
@@ -630,7 +630,7 @@ video_capture_raw(const char *src, double seconds, int dirfd, const char *name,
 
 	video_log_init();
 	video_log_reset();
-	rc = video_open(&in, src, false, 1, reason, rlen);
+	rc = video_open(&in, src, srcfd, false, 1, reason, rlen);
 	if (rc == STAGE_OK)
 		rc = video_capture(&in, seconds, &frame, reason, rlen);
 	if (rc == STAGE_OK) {

@@ -21,15 +21,17 @@
  *
  * The frame is turned as the display matrix says (phone videos), and
  * non-square pixels are not resampled (w x h are the coded size, turned).
- * src is opened O_NOFOLLOW|O_NONBLOCK and must be a regular MP4/MOV file;
- * FFmpeg opens nothing else.
+ * srcfd is src opened by stage_open_source() (taken over: closed when
+ * done); with -1, src is opened here O_NOFOLLOW|O_NONBLOCK (the test
+ * tool). It must be a regular MP4/MOV file; FFmpeg reads only that
+ * descriptor and opens nothing else.
  *
  * Returns an enum stage_rc value (stage.h): 0 done; 1 temporary failure
  * (out of memory, disk full: retry later); 2 permanent failure (missing,
  * empty, truncated or corrupt file, not an MP4, no video stream). On
  * failure reason says why, naming src. Never ends the process.
  */
-int video_capture_raw(const char *src, double seconds, int dirfd, const char *name,
+int video_capture_raw(const char *src, int srcfd, double seconds, int dirfd, const char *name,
                       char *reason, size_t rlen);
 
 #endif

@@ -150,6 +150,7 @@ video_render(struct stage_ctx *ctx, const char *src, const char *out)
 	char tmp[PATH_MAX], wm[PATH_MAX];
 	struct video_job job = {
 	    .src = src,
+	    .src_fd = -1,
 	    .tmp = tmp,
 	    .bitrate = ctx->step->bitrate,
 	    .preset = video_preset,
@@ -157,6 +158,7 @@ video_render(struct stage_ctx *ctx, const char *src, const char *out)
 	    .progress = stage_progress,
 	};
 	enum stage_rc rc;
+	struct stat st;
 	int fd;
 
 	job.box[0] = ctx->step->size[0];
@@ -176,6 +178,12 @@ video_render(struct stage_ctx *ctx, const char *src, const char *out)
 		return errno_rc(errno);
 	}
 	job.out_fd = fd;
+	if ((job.src_fd = stage_open_source(ctx, &st)) < 0) {
+		rc = stage_errno_rc(errno);
+		close(fd);
+		unlink(tmp);
+		return rc;
+	}
 	rc = video_transcode(&job, ctx->reason, sizeof(ctx->reason));
 	if (close(fd) < 0 && rc == STAGE_OK) {
 		snprintf(ctx->reason, sizeof(ctx->reason), "%s: %s", tmp,
@@ -209,9 +217,12 @@ video_pixels(struct stage_ctx *ctx, const char *src)
 	struct video_orient o;
 	AVFrame *frame = NULL;
 	enum stage_rc rc;
-	int w, h;
+	struct stat st;
+	int w, h, fd;
 
-	rc = video_open(&in, src, false, 1, ctx->reason, sizeof(ctx->reason));
+	if ((fd = stage_open_source(ctx, &st)) < 0)
+		return stage_errno_rc(errno);
+	rc = video_open(&in, src, fd, false, 1, ctx->reason, sizeof(ctx->reason));
 	if (rc == STAGE_OK)
 		rc = video_capture(&in, cap ? strtod(cap, NULL) : 0, &frame, ctx->reason,
 		                   sizeof(ctx->reason));

@@ -845,7 +845,7 @@ tc_setup(struct tc *tc)
 	enum stage_rc rc;
 	int w, h, r;
 
-	if ((rc = video_open(&tc->in, job->src, true, tc->threads, tc->reason,
+	if ((rc = video_open(&tc->in, job->src, job->src_fd, true, tc->threads, tc->reason,
 	                     tc->rlen)) != STAGE_OK)
 		return rc;
 	video_orientation(tc->in.vst, &tc->orient);
@@ -976,7 +976,8 @@ tc_run(struct tc *tc)
 enum stage_rc
 video_transcode(struct video_job *job, char *reason, size_t rlen)
 {
-	struct tc tc = {.job = job, .reason = reason, .rlen = rlen, .percent = -1};
+	struct tc tc = {.job = job, .reason = reason, .rlen = rlen, .percent = -1,
+	                .in = {.fd = -1}};
 	enum stage_rc rc;
 
 	tc.threads = job->threads > 0 ? job->threads : 1;
@@ -985,9 +986,11 @@ video_transcode(struct video_job *job, char *reason, size_t rlen)
 	video_log_init();
 	video_log_reset();
 	if (!(tc.pkt = av_packet_alloc()) || !(tc.frame = av_frame_alloc()) ||
-	    !(tc.filt = av_frame_alloc()))
+	    !(tc.filt = av_frame_alloc())) {
 		rc = video_error(AVERROR(ENOMEM), job->src, "transcode", reason, rlen);
-	else if ((rc = tc_setup(&tc)) == STAGE_OK)
+		if (job->src_fd >= 0) /* never handed to video_open */
+			close(job->src_fd);
+	} else if ((rc = tc_setup(&tc)) == STAGE_OK)
 		rc = tc_run(&tc);
 	avfilter_graph_free(&tc.vg);
 	avfilter_graph_free(&tc.ag);

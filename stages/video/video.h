@@ -56,8 +56,10 @@ enum stage_rc video_error(int averr, const char *path, const char *what, char *r
 /* Open path (see capture.h for what is refused); threads = decoder threads;
  * full: complete the codec parameters by decoding the first frames
  * (avformat_find_stream_info), else trust the MP4 header where it is enough. */
-enum stage_rc video_open(struct video_input *in, const char *path, bool full, int threads,
-                         char *reason, size_t rlen);
+/* fd: path opened by stage_open_source() (taken over: video_close closes
+ * it, also when video_open fails), or -1 to open path here. */
+enum stage_rc video_open(struct video_input *in, const char *path, int fd, bool full,
+                         int threads, char *reason, size_t rlen);
 /* Refuse a file whose sample table points past its end (a moov-first file
  * cut short): the demuxer would otherwise report a clean end. */
 enum stage_rc video_check_complete(struct video_input *in, const AVStream *st,
@@ -75,7 +77,8 @@ enum stage_rc video_write_raw(const AVFrame *frame, const struct video_orient *o
 
 /* transcode.c */
 struct video_job {
-	const char *src;       /* the original */
+	const char *src;       /* the original, for messages */
+	int src_fd;            /* ... opened by stage_open_source(): taken over */
 	const char *tmp;       /* output's temporary name (for messages) */
 	int out_fd;            /* ... opened by the caller (O_NOFOLLOW), read-write */
 	int box[2];            /* the step's size; 0 = free side */

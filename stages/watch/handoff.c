@@ -20,6 +20,15 @@
  *      Others are published (item_publish: rename into new/, never
  *      replacing);
  *   4. one index line per file, one fdatasync.
+ * Just before publishing, the file is looked at once more beneath the watch
+ * folder with no symbolic link on the way (file_stat): the ticket records
+ * where it was found (src_root = the watch folder, src_rel = rel) and what
+ * it was (src_id = device, inode, size, mtime), so a stage that later finds
+ * another file there refuses it (stage_open_source). A file that changed
+ * since it was judged ready is handed off when it settles again; one that
+ * went, turned into a symbolic link or is refused by the hard-link policy
+ * (more than one link, owner not the folder's owner: tmcwatch.conf(5)) is
+ * recorded as skipped with a log line, so it is not retried.
  * A process crash before 4 republishes the same ids: idempotent. A publish
  * that fails (full spool) is not recorded; a rescan in RETRY_MS finds it.
  *
@@ -37,11 +46,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/openat2.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -58,24 +66,18 @@ file_rel(const struct dnode *dir, const char *name, char *buf, size_t len)
 int
 file_stat(struct wctx *c, const char *rel, struct stat *st)
 {
-	struct open_how how = {
-		.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC,
-		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
-	};
-	const char *p = rel[0] == '/' ? rel + 1 : rel;
-	int fd, r;
+	int fd, r, e;
 
 	if (c->rootfd < 0) {
 		errno = ENOENT;
 		return -1;
 	}
-	fd = (int)syscall(SYS_openat2, c->rootfd, *p ? p : ".", &how, sizeof(how));
-	if (fd < 0 && errno == ENOSYS)
-		return fstatat(c->rootfd, *p ? p : ".", st, AT_SYMLINK_NOFOLLOW);
-	if (fd < 0)
+	if ((fd = open_beneath(c->rootfd, rel, O_PATH)) < 0)
 		return -1;
 	r = fstat(fd, st);
+	e = errno;
 	close(fd);
+	errno = e;
 	return r;
 }
 
@@ -166,7 +168,7 @@ handoff_recheck(struct wctx *c, struct dnode *dir, const char *name, const struc
 }
 
 static void
-handoff_ticket(struct wctx *c, const struct ready *r, struct ticket *t)
+handoff_ticket(struct wctx *c, const struct ready *r, const struct stat *st, struct ticket *t)
 {
 	struct strbuf out = {0};
 
@@ -178,6 +180,7 @@ handoff_ticket(struct wctx *c, const struct ready *r, struct ticket *t)
 	ticket_set(t, "out", out.buf);
 	ticket_set(t, "root", c->site->root);
 	ticket_set(t, "tail", "");
+	stage_ticket_source(t, c->root_abs, r->rel, st);
 	if (c->w->overwrite >= 0)
 		ticket_set(t, "overwrite", c->w->overwrite ? "1" : "0");
 	if (c->w->capture != 0)
@@ -191,11 +194,41 @@ handoff_ticket(struct wctx *c, const struct ready *r, struct ticket *t)
 	sb_free(&out);
 }
 
-/* 1 published, 0 handed off before (present or reported), -1 failed. */
+/* The file as it is now, beneath the watch folder: 0 to publish, 1 changed
+ * since it was judged ready (later), 2 refused or gone (skip it). */
+static int
+handoff_check(struct wctx *c, const struct ready *r, struct stat *st)
+{
+	struct stat dir;
+
+	if (file_stat(c, r->rel, st) < 0) {
+		log_warn("%s%s: not handed off", c->root_abs, r->rel);
+		return 2;
+	}
+	if (!S_ISREG(st->st_mode)) {
+		log_warnx("%s%s: no longer a regular file, not handed off", c->root_abs, r->rel);
+		return 2;
+	}
+	if ((uint64_t)st->st_ino != r->id.ino || st->st_size != r->id.size ||
+	    st->st_mtim.tv_sec != r->id.mtime_s || st->st_mtim.tv_nsec != r->id.mtime_ns)
+		return 1;
+	if (st->st_nlink > 1 && parent_stat_beneath(c->rootfd, r->rel, &dir) == 0 &&
+	    hardlink_refused(st, &dir)) {
+		log_warnx("%s%s: a hard link (%ju links) owned by uid %u in a folder owned by uid "
+			  "%u: refused, not handed off", c->root_abs, r->rel,
+			  (uintmax_t)st->st_nlink, (unsigned)st->st_uid, (unsigned)dir.st_uid);
+		return 2;
+	}
+	return 0;
+}
+
+/* 1 published, 0 handed off before (present or reported), 2 refused
+ * (recorded as skipped), -1 failed or changed (a rescan finds it again). */
 static int
 handoff_one(struct wctx *c, const struct ready *r, const char *id, bool present)
 {
 	struct ticket t = {0};
+	struct stat st;
 	int n;
 
 	if (r->redrive)
@@ -204,7 +237,13 @@ handoff_one(struct wctx *c, const struct ready *r, const char *id, bool present)
 		log_info("%s: handed off before a restart as %s; recorded now", r->rel, id);
 		return 0;
 	}
-	handoff_ticket(c, r, &t);
+	if ((n = handoff_check(c, r, &st)) != 0) {
+		if (n == 1)
+			log_info("%s: changed since it was found; handed off when it settles",
+				 r->rel);
+		return n == 1 ? -1 : 2;
+	}
+	handoff_ticket(c, r, &st, &t);
 	n = emitter_emit(&c->em, id, &t, false);
 	ticket_free(&t);
 	if (n < 0) {
@@ -238,8 +277,9 @@ handoff_flush(struct wctx *c)
 		if (r < 0)
 			rescan_schedule(c, false);
 		else if (!c->batch[i].redrive)
-			index_put(&c->ix, &c->batch[i].id, IX_HANDED, c->gen);
-		published += r > 0;
+			index_put(&c->ix, &c->batch[i].id, r == 2 ? IX_SKIPPED : IX_HANDED,
+				  c->gen);
+		published += r == 1;
 	}
 	if (published)
 		failpoint("watch-published"); /* tests: die between publish and record */

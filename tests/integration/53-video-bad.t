@@ -42,7 +42,7 @@ grep -q 'photo.mp4: not an MP4 file (its content looks like .*jpeg' "$SPOOL/stag
 ok $? "JPEG named .mp4: $(item_err $S t000004)"
 grep -q 'audio.mp4: no video stream (1 audio stream)' "$SPOOL/stages/$S/err/t000005/reason"
 ok $? "audio only: $(item_err $S t000005)"
-grep -q 'link.mp4: is a symbolic link, refused' "$SPOOL/stages/$S/err/t000006/reason"
+grep -q 'link.mp4: a symbolic link on its path beneath .* is not followed, refused' "$SPOOL/stages/$S/err/t000006/reason"
 ok $? "symbolic link: $(item_err $S t000006)"
 is "$(cut -f1,4,5 "$SPOOL/proc/test1.log" | grep -c '	0	1$')" 6 "six result lines with created 0, warning 1"
 is "$(pgrep -f "tmc-video -c $CONF")" "$pid" "the stage process survived them all"

@@ -47,7 +47,7 @@ main(int argc, char **argv)
 	if ((dirfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		fatal("%s", dir);
 	for (int i = 0; i < times && rc == 0; i++)
-		rc = video_capture_raw(argv[optind], seconds, dirfd, basename(name),
+		rc = video_capture_raw(argv[optind], -1, seconds, dirfd, basename(name),
 		                       reason, sizeof(reason));
 	close(dirfd);
 	if (rc != 0)
