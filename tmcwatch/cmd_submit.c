@@ -1,6 +1,7 @@
 /*
- * cmd_submit.c - tmcwatch submit job.json: check the job, queue it in req/
- * durably, print its seq as the last line.
+ * cmd_submit.c - tmcwatch submit job.json: check the job as tmc-jobs will
+ * (job_accept, config/job.h: exit 65 with the reason on stderr), queue it
+ * in req/ durably, print its seq as the last line.
  *
  * The seq keeps TMC's 15-digit form (yymmddHHMMSS + 3 digits, local time)
  * but is unique: job_queue() (spool/jobq.c, shared with tmc-httpd) writes
@@ -22,7 +23,6 @@ int
 cmd_submit(const struct opts *o, int argc, char **argv)
 {
 	struct conf conf = {0};
-	struct json doc = {0};
 	char err[1024], seq[32];
 	struct spool sp;
 	int r = EX_DATAERR;
@@ -42,9 +42,10 @@ cmd_submit(const struct opts *o, int argc, char **argv)
 		fprintf(stderr, "%s: %s\n", argv[1], strerror(errno));
 		goto out;
 	}
-	if (json_parse(&doc, argv[1], raw, len, err, sizeof(err)) < 0 ||
-	    job_check(&conf, &doc, err, sizeof(err)) < 0) {
-		fprintf(stderr, "%s\n", err);
+	/* the check tmc-jobs runs before it takes a job: refused now, with
+	 * the reason, rather than queued and sent to err/ later */
+	if (job_accept(&conf, argv[1], raw, len, NULL, 0, err, sizeof(err)) < 0) {
+		fprintf(stderr, "tmcwatch submit: refused: %s\n", err);
 		goto out;
 	}
 	r = EX_CANTCREAT;
@@ -57,7 +58,6 @@ cmd_submit(const struct opts *o, int argc, char **argv)
 	spool_close(&sp);
 out:
 	free(raw);
-	json_free(&doc);
 	conf_free(&conf);
 	return r;
 }

@@ -5,10 +5,14 @@
  *
  * convert validates first and writes last (TMC wrote the upload before
  * validating, bug 11): json parses -> TMC's key checks ("invalid json key",
- * "invalid site value") -> job_check (config/job.h: template known, paths
- * that do not climb, types; "invalid json key" with the reason in the
- * X-TMC-Error header) -> a filelist job must carry its list, every line a
- * relative path ("file upload failed"; TMC queued it and failed it later)
+ * "invalid site value") -> job_accept (config/job.h: the very check tmc-jobs
+ * runs before it takes a job, so nothing accepted here goes to err/ as a
+ * whole: template known, target.root a site's root, paths and rename
+ * replacements that do not climb, names within NAME_MAX and PATH_MAX,
+ * types; "invalid json key" with the reason in the X-TMC-Error header) ->
+ * a filelist job must carry its list, every line a relative path that
+ * stays under every step's folder once renamed ("file upload failed"; TMC
+ * queued it and failed it later)
  * -> Idempotency-Key replay -> duplicate (dup.c) -> job_queue() (spool/
  * jobq.c: the list becomes req/<seq>.file, durably, before the job is
  * linked into req/<seq>, durably; tmc-jobs moves the list to proc/<seq>.file,
@@ -292,7 +296,8 @@ act_convert(struct httpd *h, const struct convert_in *in, struct strbuf *out, ch
 		code = answer(out, fd, "invalid site value", NULL, 400);
 		goto out;
 	}
-	if (job_check(&h->conf, &doc, err, elen) < 0) {
+	/* the check tmc-jobs runs (config/job.h): refused here, never in err/ later */
+	if (job_accept(&h->conf, "json", json, jlen, NULL, 0, err, elen) < 0) {
 		code = answer(out, fd, "invalid json key", NULL, 400);
 		goto out;
 	}
@@ -304,7 +309,9 @@ act_convert(struct httpd *h, const struct convert_in *in, struct strbuf *out, ch
 			code = answer(out, fd, "file upload failed", NULL, 400);
 			goto out;
 		}
-		if (filelist_check(in->upload->data, in->upload->len, err, elen) < 0) {
+		if (filelist_check(in->upload->data, in->upload->len, err, elen) < 0 ||
+		    job_accept(&h->conf, "json", json, jlen, in->upload->data, in->upload->len,
+			       err, elen) < 0) {
 			code = answer(out, fd, "file upload failed", NULL, 400);
 			goto out;
 		}
