@@ -14,10 +14,30 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "job.h"
 #include "json.h"
 #include "tmcwatch.h"
+
+/* When every seq of this second is taken, wait for the next one (a
+ * command may wait; the REST shim answers 503 instead), three times. */
+static int
+submit_queue(const struct spool *sp, const char *raw, size_t len, char *seq, size_t seqlen)
+{
+	struct timespec ts;
+
+	for (int second = 0;; second++) {
+		if (job_queue(sp, raw, len, NULL, 0, seq, seqlen) == 0)
+			return 0;
+		if (errno != EAGAIN || second == 2)
+			return -1;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec = 0;
+		ts.tv_nsec = 1000000000L - ts.tv_nsec;
+		nanosleep(&ts, NULL);
+	}
+}
 
 int
 cmd_submit(const struct opts *o, int argc, char **argv)
@@ -51,9 +71,14 @@ cmd_submit(const struct opts *o, int argc, char **argv)
 	r = EX_CANTCREAT;
 	if (spool_open(&sp, conf.spool_dir, true) < 0)
 		goto out;
-	if (job_queue(&sp, raw, len, NULL, 0, seq, sizeof(seq)) == 0) {
+	if (submit_queue(&sp, raw, len, seq, sizeof(seq)) == 0) {
 		printf("%s\n", seq);
 		r = 0;
+	} else {
+		fprintf(stderr, "tmcwatch submit: %s/req: %s\n", sp.path,
+			errno == EAGAIN ? "no free seq: all 1000 of this second are taken"
+					: strerror(errno));
+		r = errno == EAGAIN || errno_is_machine_fault(errno) ? EX_TEMPFAIL : EX_CANTCREAT;
 	}
 	spool_close(&sp);
 out:

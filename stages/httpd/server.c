@@ -62,6 +62,7 @@ struct reply {
 	const char *ctype;
 	struct strbuf body;
 	char err[1024];
+	unsigned retry_after; /* seconds, for a 503 */
 };
 
 static void
@@ -109,6 +110,12 @@ send_reply(struct httpd *h, struct MHD_Connection *c, struct reply *r)
 	if (r->code == 401)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
 					"Bearer realm=\"tmcwatch\"");
+	if (r->code == 503 && r->retry_after) {
+		char ra[16];
+
+		snprintf(ra, sizeof(ra), "%u", r->retry_after);
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, ra);
+	}
 	if (r->code == 405)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET, HEAD, POST");
 	ret = MHD_queue_response(c, r->code, resp);
@@ -377,7 +384,8 @@ api_dispatch(struct httpd *h, struct MHD_Connection *c, struct request *rq,
 		    .idem_key = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 		                                            "Idempotency-Key"),
 		};
-		r->code = act_convert(h, &ci, &r->body, r->err, sizeof(r->err));
+		r->code = act_convert(h, &ci, &r->body, r->err, sizeof(r->err),
+				      &r->retry_after);
 		if (r->code >= 400)
 			h->rejected++;
 		return;
