@@ -40,6 +40,7 @@ for p in $points; do
 	spid=$!
 	wait_for 20 curl -sf "$URL/healthz"
 	out=$(convert "$key" "$job")
+	pkill -KILL -P "$spid" # in case the injection missed: strace -o FILE ignores SIGTERM
 	{ wait "$spid"; } 2>/dev/null
 	rc=$?
 	[ "$rc" -ne 0 ] && [ -z "$out" ]
