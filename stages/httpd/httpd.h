@@ -158,6 +158,15 @@ int idem_begin(struct httpd *h, struct idem *id, const char *key, const char *js
 int idem_record(const char *seq, void *arg); /* job_queue_hook's before_link */
 void idem_end(struct idem *id);
 
+/* conns.c: the whole-request deadline (libmicrohttpd callbacks and the reaper) */
+struct MHD_Connection;
+enum MHD_ConnectionNotificationCode;
+void conns_notify(void *cls, struct MHD_Connection *c, void **socket_context,
+		  enum MHD_ConnectionNotificationCode toe);
+void conns_answered(struct MHD_Connection *c);      /* an answer is queued */
+void conns_request_done(struct MHD_Connection *c);  /* the deadline starts again */
+void conns_reap(int deadline_s);                    /* close connections past it */
+
 /* metrics.c: Prometheus text format 0.0.4 */
 void metrics_write(struct httpd *h, struct strbuf *out);
 
