@@ -105,8 +105,11 @@ struct http_conf {
 	int port;            /* default 8080 */
 	char *token;         /* optional bearer token */
 	long max_body;       /* bytes, default 1 MiB */
-	int max_connections; /* default 64 */
+	int max_connections; /* default 256 */
 	int timeout;         /* seconds, default 30 */
+	int max_per_ip;      /* connections per client address, default 16 */
+	int request_deadline; /* seconds for a whole request head and body, default 10 */
+	int idempotency_ttl; /* seconds an Idempotency-Key is kept, default 86400 */
 };
 
 struct conf {

@@ -150,8 +150,11 @@ static const struct key http_keys[] = {
 	K_INT(struct http_conf, port, 8080, 1, 65535),
 	K_STR(struct http_conf, token, NULL),
 	K_LONG(struct http_conf, max_body, 1048576, 1, LONG_MAX),
-	K_INT(struct http_conf, max_connections, 64, 1, INT_MAX),
+	K_INT(struct http_conf, max_connections, 256, 1, INT_MAX),
 	K_INT(struct http_conf, timeout, 30, 1, INT_MAX),
+	K_INT(struct http_conf, max_per_ip, 16, 1, INT_MAX),
+	K_INT(struct http_conf, request_deadline, 10, 1, INT_MAX),
+	K_INT(struct http_conf, idempotency_ttl, 86400, 1, INT_MAX),
 };
 
 static const struct key tpl_keys[] = {

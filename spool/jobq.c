@@ -17,8 +17,17 @@
  *   4. the job is link(2)ed to req/<seq> and req/ fsynced. link fails with
  *      EEXIST instead of replacing, so two writers (another tmc-httpd,
  *      `tmcwatch submit`) can never take the same seq: the loser tries the
- *      next 3 digits. When all 1000 of a second are taken, it waits for the
- *      next second.
+ *      next 3 digits. A hook (tmc-httpd's Idempotency-Key record) runs
+ *      after the seq is chosen and before the job is linked, so what it
+ *      records is durable before the job can be seen.
+ *
+ * When all 1000 seqs of the second are taken it fails at once with EAGAIN
+ * (the caller retries in the next second: tmc-httpd answers 503 with
+ * Retry-After, its one thread never sleeps here); the search is bounded by
+ * the seqs left in the second, since the count is kept per process.
+ * Errors keep their errno through the cleanup (a full disk is ENOSPC, not
+ * the ENOENT of removing a temporary file that was never made), so callers
+ * can tell a machine fault from a bad request.
  *
  * Everything is written in req/ only (tmc-httpd's unit may write nothing
  * else). A crash leaves at most dot files in req/ (readers skip dot names)
@@ -80,7 +89,7 @@ jobq_seq_used(const struct spool *sp, const char *seq, bool list)
 /* 1 linked, 0 seq taken (try another), -1 error */
 static int
 jobq_link(const struct spool *sp, int reqfd, const char *tmp, const char *tmplist,
-	  const char *seq)
+	  const char *seq, const struct jobq_hook *hook)
 {
 	char file[64];
 
@@ -93,6 +102,9 @@ jobq_link(const struct spool *sp, int reqfd, const char *tmp, const char *tmplis
 		if (fsync(reqfd) < 0)
 			goto undo;
 	}
+	if (hook && hook->before_link(seq, hook->arg) < 0)
+		goto undo;
+	failpoint("jobq-before-link");
 	if (linkat(reqfd, tmp, reqfd, seq, 0) == 0)
 		return 1;
 	if (errno != EEXIST)
@@ -110,70 +122,71 @@ undo:
 	return -1;
 }
 
+/* A free seq of this second, and the job linked to it: 1, or -1 (EAGAIN:
+ * every seq of this second is taken). */
 static int
 jobq_pick(const struct spool *sp, int reqfd, const char *tmp, const char *tmplist, char *seq,
-	  size_t seqlen)
+	  size_t seqlen, const struct jobq_hook *hook)
 {
 	static char last_stamp[16];
 	static int next;
 	char stamp[16];
-	struct timespec ts;
-	time_t now;
+	time_t now = time(NULL);
 	int r;
 
-	for (int second = 0; second < 3; second++) {
-		now = time(NULL);
-		strftime(stamp, sizeof(stamp), "%y%m%d%H%M%S", localtime(&now));
-		if (strcmp(stamp, last_stamp) != 0) {
-			memcpy(last_stamp, stamp, sizeof(stamp));
-			next = 0;
+	strftime(stamp, sizeof(stamp), "%y%m%d%H%M%S", localtime(&now));
+	if (strcmp(stamp, last_stamp) != 0) {
+		memcpy(last_stamp, stamp, sizeof(stamp));
+		next = 0;
+	}
+	for (; next < 1000; next++) {
+		snprintf(seq, seqlen, "%s%03d", stamp, next);
+		if ((r = jobq_link(sp, reqfd, tmp, tmplist, seq, hook)) != 0) {
+			next++;
+			return r;
 		}
-		for (; next < 1000; next++) {
-			snprintf(seq, seqlen, "%s%03d", stamp, next);
-			if ((r = jobq_link(sp, reqfd, tmp, tmplist, seq)) != 0) {
-				next++;
-				return r;
-			}
-		}
-		/* all 1000 seqs of this second are taken: wait for the next one */
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec = 0;
-		ts.tv_nsec = 1000000000L - ts.tv_nsec;
-		nanosleep(&ts, NULL);
 	}
 	errno = EAGAIN;
 	return -1;
 }
 
 int
-job_queue(const struct spool *sp, const char *text, size_t len, const char *list,
-	  size_t listlen, char *seq, size_t seqlen)
+job_queue_hook(const struct spool *sp, const char *text, size_t len, const char *list,
+	       size_t listlen, const struct jobq_hook *hook, char *seq, size_t seqlen)
 {
 	static unsigned counter;
 	char tmp[64], tmplist[80];
-	int reqfd, r = -1;
+	int reqfd, r = -1, saved = 0;
 
 	snprintf(tmp, sizeof(tmp), ".jobq.%d.%u", (int)getpid(), counter++);
 	snprintf(tmplist, sizeof(tmplist), "%s.list", tmp);
 	reqfd = openat(sp->fd, "req", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (reqfd < 0 || jobq_temp(reqfd, tmp, text, len) < 0 ||
 	    (list && jobq_temp(reqfd, tmplist, list, listlen) < 0)) {
+		saved = errno;
 		log_warn("%s/req/%s", sp->path, tmp);
-		goto out;
-	}
-	if ((r = jobq_pick(sp, reqfd, tmp, list ? tmplist : NULL, seq, seqlen)) < 0) {
+	} else if ((r = jobq_pick(sp, reqfd, tmp, list ? tmplist : NULL, seq, seqlen, hook)) < 0) {
+		saved = errno;
 		log_warn("%s/req: queueing a job", sp->path);
 	} else if (fsync(reqfd) < 0) {
 		/* not promised, so not queued: take it back (unless already taken) */
+		saved = errno;
 		log_warn("fsync %s/req", sp->path);
 		unlinkat(reqfd, seq, 0);
 		r = -1;
 	}
-out:
 	if (reqfd >= 0) {
 		unlinkat(reqfd, tmp, 0);
 		unlinkat(reqfd, tmplist, 0);
 		close(reqfd);
 	}
+	errno = saved; /* the cause, not what the cleanup met */
 	return r < 0 ? -1 : 0;
+}
+
+int
+job_queue(const struct spool *sp, const char *text, size_t len, const char *list,
+	  size_t listlen, char *seq, size_t seqlen)
+{
+	return job_queue_hook(sp, text, len, list, listlen, NULL, seq, seqlen);
 }

@@ -168,6 +168,17 @@ int result_append(const struct spool *sp, const struct ticket *t, const char *st
  * (tmc-jobs moves it to proc/). 0 with seq filled, or -1 (logged). */
 int job_queue(const struct spool *sp, const char *text, size_t len, const char *list,
 	      size_t listlen, char *seq, size_t seqlen);
+/* The same, with before_link(seq) called once the seq is chosen and before
+ * the job is linked to req/<seq> (again for the next seq if that one was
+ * taken meanwhile); its failure fails the queueing. -1 keeps the cause in
+ * errno: EAGAIN when every seq of this second is taken (retry in the next
+ * second), ENOSPC, EROFS, EIO... from the file system. */
+struct jobq_hook {
+	int (*before_link)(const char *seq, void *arg);
+	void *arg;
+};
+int job_queue_hook(const struct spool *sp, const char *text, size_t len, const char *list,
+		   size_t listlen, const struct jobq_hook *hook, char *seq, size_t seqlen);
 
 /* fault.c: faults of the machine a program is living through (disk full,
  * read-only, I/O errors, out of fds or memory, watch limit), kept in

@@ -1,6 +1,7 @@
 /*
- * cmd_submit.c - tmcwatch submit job.json: check the job, queue it in req/
- * durably, print its seq as the last line.
+ * cmd_submit.c - tmcwatch submit job.json: check the job as tmc-jobs will
+ * (job_accept, config/job.h: exit 65 with the reason on stderr), queue it
+ * in req/ durably, print its seq as the last line.
  *
  * The seq keeps TMC's 15-digit form (yymmddHHMMSS + 3 digits, local time)
  * but is unique: job_queue() (spool/jobq.c, shared with tmc-httpd) writes
@@ -13,16 +14,35 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "job.h"
 #include "json.h"
 #include "tmcwatch.h"
 
+/* When every seq of this second is taken, wait for the next one (a
+ * command may wait; the REST shim answers 503 instead), three times. */
+static int
+submit_queue(const struct spool *sp, const char *raw, size_t len, char *seq, size_t seqlen)
+{
+	struct timespec ts;
+
+	for (int second = 0;; second++) {
+		if (job_queue(sp, raw, len, NULL, 0, seq, seqlen) == 0)
+			return 0;
+		if (errno != EAGAIN || second == 2)
+			return -1;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec = 0;
+		ts.tv_nsec = 1000000000L - ts.tv_nsec;
+		nanosleep(&ts, NULL);
+	}
+}
+
 int
 cmd_submit(const struct opts *o, int argc, char **argv)
 {
 	struct conf conf = {0};
-	struct json doc = {0};
 	char err[1024], seq[32];
 	struct spool sp;
 	int r = EX_DATAERR;
@@ -42,22 +62,27 @@ cmd_submit(const struct opts *o, int argc, char **argv)
 		fprintf(stderr, "%s: %s\n", argv[1], strerror(errno));
 		goto out;
 	}
-	if (json_parse(&doc, argv[1], raw, len, err, sizeof(err)) < 0 ||
-	    job_check(&conf, &doc, err, sizeof(err)) < 0) {
-		fprintf(stderr, "%s\n", err);
+	/* the check tmc-jobs runs before it takes a job: refused now, with
+	 * the reason, rather than queued and sent to err/ later */
+	if (job_accept(&conf, argv[1], raw, len, NULL, 0, err, sizeof(err)) < 0) {
+		fprintf(stderr, "tmcwatch submit: refused: %s\n", err);
 		goto out;
 	}
 	r = EX_CANTCREAT;
 	if (spool_open(&sp, conf.spool_dir, true) < 0)
 		goto out;
-	if (job_queue(&sp, raw, len, NULL, 0, seq, sizeof(seq)) == 0) {
+	if (submit_queue(&sp, raw, len, seq, sizeof(seq)) == 0) {
 		printf("%s\n", seq);
 		r = 0;
+	} else {
+		fprintf(stderr, "tmcwatch submit: %s/req: %s\n", sp.path,
+			errno == EAGAIN ? "no free seq: all 1000 of this second are taken"
+					: strerror(errno));
+		r = errno == EAGAIN || errno_is_machine_fault(errno) ? EX_TEMPFAIL : EX_CANTCREAT;
 	}
 	spool_close(&sp);
 out:
 	free(raw);
-	json_free(&doc);
 	conf_free(&conf);
 	return r;
 }

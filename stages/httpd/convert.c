@@ -5,10 +5,14 @@
  *
  * convert validates first and writes last (TMC wrote the upload before
  * validating, bug 11): json parses -> TMC's key checks ("invalid json key",
- * "invalid site value") -> job_check (config/job.h: template known, paths
- * that do not climb, types; "invalid json key" with the reason in the
- * X-TMC-Error header) -> a filelist job must carry its list, every line a
- * relative path ("file upload failed"; TMC queued it and failed it later)
+ * "invalid site value") -> job_accept (config/job.h: the very check tmc-jobs
+ * runs before it takes a job, so nothing accepted here goes to err/ as a
+ * whole: template known, target.root a site's root, paths and rename
+ * replacements that do not climb, names within NAME_MAX and PATH_MAX,
+ * types; "invalid json key" with the reason in the X-TMC-Error header) ->
+ * a filelist job must carry its list, every line a relative path that
+ * stays under every step's folder once renamed ("file upload failed"; TMC
+ * queued it and failed it later)
  * -> Idempotency-Key replay -> duplicate (dup.c) -> job_queue() (spool/
  * jobq.c: the list becomes req/<seq>.file, durably, before the job is
  * linked into req/<seq>, durably; tmc-jobs moves the list to proc/<seq>.file,
@@ -18,16 +22,17 @@
  *
  * Answers keep TMC's keys, {"daemon","result"[,"seq"]}. HTTP status: 200
  * for success and duplicated (TMC clients read "result"), 400 for a request
- * TMC would also have refused, 422 for an Idempotency-Key reused with
- * another job, 500 when the job could not be saved ("file save failed ",
- * TMC's string with its trailing space), 503 when all 1000 seqs of a second
- * are taken twice over.
+ * TMC would also have refused or tmc-jobs would fail, 422 for an
+ * Idempotency-Key reused with another job, 503 with Retry-After when the
+ * job could not be saved for a cause that passes (a full disk or inodes, a
+ * read-only or failing file system, no fds, all 1000 seqs of this second
+ * taken: the cause, not a stale errno, in X-TMC-Error), 500 for any other
+ * failure to save ("file save failed ", TMC's string with its trailing
+ * space).
  *
- * Idempotency: req/.idempotency/<sha256 of the key> holds "<seq>\n<sha256
- * of job and list>\n", written durably after the job; entries live 24 h
- * (a dot name: tmc-jobs never looks at it). A crash between the two writes
- * can queue a retried job twice only if the first is no longer waiting or
- * running (else it is "duplicated").
+ * Idempotency-Key: idem.c. Its record is durable before the job is linked,
+ * under a lock, so a kill anywhere and a retry make one job; a duplicate
+ * answered for a keyed request records the key too.
  *
  * Control acts write req/<seq>.ctrl = {"status":"<act>"} durably (temp,
  * fsync, rename); tmc-jobs moves it to proc/<seq>.ctrl, TMC's control file,
@@ -50,9 +55,6 @@
 
 #include "httpd.h"
 #include "job.h"
-
-#define IDEM_DIR "req/.idempotency"
-#define IDEM_TTL (24 * 3600)
 
 static unsigned
 answer(struct strbuf *out, int spoolfd, const char *result, const char *seq, unsigned code)
@@ -108,163 +110,105 @@ is_filelist(const struct json *doc)
 	return t >= 0 && php_truthy(doc, t);
 }
 
-/* ---- Idempotency-Key ---- */
-
-static bool
-idem_key_valid(const char *key)
-{
-	size_t n = strlen(key);
-
-	if (n < 1 || n > 255)
-		return false;
-	for (const char *p = key; *p; p++)
-		if (*p < 0x21 || *p > 0x7e)
-			return false;
-	return true;
-}
-
-static void
-idem_names(const char *key, const char *json, size_t jlen, const char *list, size_t listlen,
-	   char name[80], char job[2 * SHA256_LEN + 1])
-{
-	uint8_t d[SHA256_LEN];
-	struct sha256 c;
-	char hex[2 * SHA256_LEN + 1];
-
-	sha256(key, strlen(key), d);
-	sha256_hex(d, hex);
-	snprintf(name, 80, IDEM_DIR "/%s", hex);
-	sha256_init(&c);
-	sha256_update(&c, json, jlen);
-	if (list) {
-		sha256_update(&c, "\0list\0", 6);
-		sha256_update(&c, list, listlen);
-	}
-	sha256_final(&c, d);
-	sha256_hex(d, job);
-}
-
-/* Once an hour, forget keys older than IDEM_TTL. */
-static void
-idem_sweep(struct httpd *h)
-{
-	int64_t now = now_ms_mono();
-	struct dirent *de;
-	struct stat st;
-	time_t old = time(NULL) - IDEM_TTL;
-	int fd;
-	DIR *d;
-
-	if (h->idem_swept_ms && now - h->idem_swept_ms < 3600 * 1000)
-		return;
-	h->idem_swept_ms = now;
-	fd = openat(h->spool.fd, IDEM_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || (d = fdopendir(fd)) == NULL) {
-		if (fd >= 0)
-			close(fd);
-		return;
-	}
-	while ((de = readdir(d)) != NULL)
-		if (de->d_name[0] != '.' && fstatat(dirfd(d), de->d_name, &st, 0) == 0 &&
-		    st.st_mtime < old)
-			unlinkat(dirfd(d), de->d_name, 0);
-	closedir(d);
-}
-
-/* 1 replay (seq set), 2 the key was used for another job, 0 unknown */
-static int
-idem_lookup(struct httpd *h, const char *name, const char *job, char *seq, size_t seqlen)
-{
-	char *text = file_read_at(h->spool.fd, name, 4096, NULL), *nl;
-	struct stat st;
-	int r = 0;
-
-	if (text == NULL)
-		return 0;
-	if ((nl = strchr(text, '\n')) != NULL && (*nl = '\0', seq_valid(text))) {
-		if (fstatat(h->spool.fd, name, &st, 0) == 0 &&
-		    st.st_mtime < time(NULL) - IDEM_TTL)
-			r = 0; /* expired, not swept yet */
-		else if (strncmp(nl + 1, job, 2 * SHA256_LEN) == 0)
-			r = 1, snprintf(seq, seqlen, "%s", text);
-		else
-			r = 2;
-	}
-	free(text);
-	return r;
-}
-
-static void
-idem_store(struct httpd *h, const char *name, const char *job, const char *seq)
-{
-	char *line = xasprintf("%s\n%s\n", seq, job);
-	int fd = openat(h->spool.fd, IDEM_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	if (fd < 0 || file_publish_at(fd, name + strlen(IDEM_DIR) + 1, line, strlen(line),
-	                              true) < 0)
-		log_warn("%s/%s", h->spool.path, name);
-	if (fd >= 0)
-		close(fd);
-	free(line);
-}
-
 /* ---- convert ---- */
 
-static unsigned convert_checked(struct httpd *h, const struct convert_in *in,
-                                const char *json, size_t jlen, const char *list,
-                                size_t listlen, struct strbuf *out, char *err,
-                                size_t elen)
+/* The job could not be queued. A machine fault (full disk or inodes,
+ * read-only, I/O error, no fds or memory) and a second with no free seq
+ * are temporary: 503 with Retry-After and the true cause; anything else
+ * 500. TMC's body either way. */
+static unsigned
+queue_failed(struct httpd *h, int e, struct strbuf *out, char *err, size_t elen,
+	     unsigned *retry_after)
 {
-	char seq[32], name[80], job[2 * SHA256_LEN + 1];
+	if (e == EAGAIN) {
+		snprintf(err, elen, "no free seq: all 1000 seqs of this second are taken");
+		*retry_after = 1;
+	} else {
+		snprintf(err, elen, "%s/req: %s", h->spool.path, strerror(e));
+		*retry_after = 10;
+	}
+	if (errno_is_machine_fault(e))
+		fault_note_errno(e, "queueing a job in req/");
+	return answer(out, h->spool.fd, "file save failed ", NULL,
+		      e == EAGAIN || errno_is_machine_fault(e) ? 503 : 500);
+}
+
+/* A job was queued: the file system works again. */
+static void
+queue_ok(void)
+{
+	static const enum fault_kind kinds[] = {FAULT_SPACE, FAULT_INODES, FAULT_READONLY,
+						FAULT_IO};
+
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (fault_active(kinds[i]))
+			fault_clear(kinds[i]);
+}
+
+static unsigned
+convert_queue(struct httpd *h, const struct convert_in *in, const char *json, size_t jlen,
+	      const char *list, size_t listlen, struct idem *id, struct strbuf *out, char *err,
+	      size_t elen, unsigned *retry_after)
+{
+	struct jobq_hook hook = {.before_link = idem_record, .arg = id};
+	char seq[32];
+
+	if (job_find_same(h->spool.fd, h->spool.path, json, jlen, list, listlen, seq,
+			  sizeof(seq)) == 1) {
+		h->duplicated++;
+		log_info("convert: duplicate of job %s", seq);
+		if (in->idem_key && idem_record(seq, id) < 0)
+			return queue_failed(h, errno, out, err, elen, retry_after);
+		return answer(out, h->spool.fd, "duplicated", seq, 200);
+	}
+	if (job_queue_hook(&h->spool, json, jlen, list, list ? listlen : 0,
+			   in->idem_key ? &hook : NULL, seq, sizeof(seq)) < 0)
+		return queue_failed(h, errno, out, err, elen, retry_after);
+	queue_ok();
+	job_note_queued(seq, json, jlen);
+	h->accepted++;
+	log_info("convert: job %s queued (%zu bytes%s)", seq, jlen,
+		 list ? ", with file list" : "");
+	return answer(out, h->spool.fd, "success", seq, 200);
+}
+
+static unsigned
+convert_checked(struct httpd *h, const struct convert_in *in, const char *json, size_t jlen,
+		const char *list, size_t listlen, struct strbuf *out, char *err, size_t elen,
+		unsigned *retry_after)
+{
+	struct idem id = {.dirfd = -1};
+	char seq[32];
 	int fd = h->spool.fd;
+	unsigned code;
 
 	if (in->idem_key) {
 		if (!idem_key_valid(in->idem_key)) {
-			snprintf(
-			    err, elen,
-			    "Idempotency-Key must be 1 to 255 visible ASCII characters");
+			snprintf(err, elen,
+				 "Idempotency-Key must be 1 to 255 visible ASCII characters");
 			return answer(out, fd, "invalid idempotency key", NULL, 400);
 		}
-		idem_sweep(h);
-		idem_names(in->idem_key, json, jlen, list, listlen, name, job);
-		switch (idem_lookup(h, name, job, seq, sizeof(seq))) {
-		case 1:
+		switch (idem_begin(h, &id, in->idem_key, json, jlen, list, listlen, seq,
+				   sizeof(seq))) {
+		case -1:
+			return queue_failed(h, errno, out, err, elen, retry_after);
+		case IDEM_REPLAY:
 			h->replayed++;
 			log_info("convert: Idempotency-Key replay, job %s", seq);
 			return answer(out, fd, "success", seq, 200);
-		case 2:
-			snprintf(err, elen,
-			         "this Idempotency-Key was used for another job");
+		case IDEM_REUSED:
+			snprintf(err, elen, "this Idempotency-Key was used for another job");
 			return answer(out, fd, "idempotency key reused", NULL, 422);
 		}
 	}
-	if (job_find_same(fd, h->spool.path, json, jlen, list, listlen, seq,
-	                  sizeof(seq)) == 1) {
-		h->duplicated++;
-		log_info("convert: duplicate of job %s", seq);
-		return answer(out, fd, "duplicated", seq, 200);
-	}
-	if (job_queue(&h->spool, json, jlen, list, list ? listlen : 0, seq, sizeof(seq)) <
-	    0) {
-		bool busy = errno == EAGAIN;
-
-		snprintf(err, elen, "%s",
-		         busy ? "no free seq: too many jobs this second"
-		              : strerror(errno));
-		return answer(out, fd, "file save failed ", NULL, busy ? 503 : 500);
-	}
-	job_note_queued(seq, json, jlen);
-	if (in->idem_key)
-		idem_store(h, name, job, seq);
-	h->accepted++;
-	log_info("convert: job %s queued (%zu bytes%s)", seq, jlen,
-	         list ? ", with file list" : "");
-	return answer(out, fd, "success", seq, 200);
+	code = convert_queue(h, in, json, jlen, list, listlen, &id, out, err, elen, retry_after);
+	idem_end(&id);
+	return code;
 }
 
 unsigned
 act_convert(struct httpd *h, const struct convert_in *in, struct strbuf *out, char *err,
-	    size_t elen)
+	    size_t elen, unsigned *retry_after)
 {
 	struct json doc = {0};
 	const char *list = NULL;
@@ -292,7 +236,8 @@ act_convert(struct httpd *h, const struct convert_in *in, struct strbuf *out, ch
 		code = answer(out, fd, "invalid site value", NULL, 400);
 		goto out;
 	}
-	if (job_check(&h->conf, &doc, err, elen) < 0) {
+	/* the check tmc-jobs runs (config/job.h): refused here, never in err/ later */
+	if (job_accept(&h->conf, "json", json, jlen, NULL, 0, err, elen) < 0) {
 		code = answer(out, fd, "invalid json key", NULL, 400);
 		goto out;
 	}
@@ -304,14 +249,16 @@ act_convert(struct httpd *h, const struct convert_in *in, struct strbuf *out, ch
 			code = answer(out, fd, "file upload failed", NULL, 400);
 			goto out;
 		}
-		if (filelist_check(in->upload->data, in->upload->len, err, elen) < 0) {
+		if (filelist_check(in->upload->data, in->upload->len, err, elen) < 0 ||
+		    job_accept(&h->conf, "json", json, jlen, in->upload->data, in->upload->len,
+			       err, elen) < 0) {
 			code = answer(out, fd, "file upload failed", NULL, 400);
 			goto out;
 		}
 		list = in->upload->data;
 		listlen = in->upload->len;
 	}
-	code = convert_checked(h, in, json, jlen, list, listlen, out, err, elen);
+	code = convert_checked(h, in, json, jlen, list, listlen, out, err, elen, retry_after);
 out:
 	json_free(&doc);
 	return code;

@@ -11,7 +11,8 @@
  * limits, Host/token/Origin checks, routing, bodies), form.c (query, url-
  * encoded and multipart parsing), php.c (the PHP semantics TMC's answers
  * depend on), acts.c (status, seqdetail, filelist, errorlist, fileresult),
- * convert.c (convert and the control acts), metrics.c (/metrics).
+ * convert.c (convert and the control acts), idem.c (Idempotency-Key),
+ * conns.c (the whole-request deadline), metrics.c (/metrics).
  * form.c, php.c and acts.c do no network I/O, so tests/fuzz drives them.
  */
 #ifndef TMC_HTTPD_H
@@ -128,8 +129,9 @@ struct convert_in {
 	const struct upload *upload;
 	const char *idem_key;      /* Idempotency-Key header or NULL */
 };
+/* *retry_after: seconds for a Retry-After header when the answer is 503 */
 unsigned act_convert(struct httpd *h, const struct convert_in *in, struct strbuf *out,
-		     char *err, size_t elen);
+		     char *err, size_t elen, unsigned *retry_after);
 /* act = "pause" | "resume" | "stop" | "cancel" */
 unsigned act_control(struct httpd *h, const char *act, const char *seq, struct strbuf *out,
 		     char *err, size_t elen);
@@ -139,6 +141,31 @@ int job_find_same(int spoolfd, const char *spool, const char *text, size_t len,
                   const char *list, size_t listlen, char *seq, size_t seqlen);
 /* A job we just queued: known without reading it back. */
 void job_note_queued(const char *seq, const char *text, size_t len);
+
+/* idem.c: Idempotency-Key records, durable before their job (see idem.c) */
+enum { IDEM_NEW, IDEM_REPLAY, IDEM_REUSED };
+struct idem {
+	struct httpd *h;
+	int dirfd;                       /* req/.idempotency, flocked while queueing */
+	char name[2 * SHA256_LEN + 1];   /* sha256 of the key */
+	char job[2 * SHA256_LEN + 1];    /* sha256 of job and list */
+};
+bool idem_key_valid(const char *key); /* 1 to 255 visible ASCII characters */
+/* Lock and look up: IDEM_REPLAY with seq, IDEM_REUSED (another job), or
+ * IDEM_NEW with the lock held until idem_end(); -1 with errno. */
+int idem_begin(struct httpd *h, struct idem *id, const char *key, const char *json,
+	       size_t jlen, const char *list, size_t listlen, char *seq, size_t seqlen);
+int idem_record(const char *seq, void *arg); /* job_queue_hook's before_link */
+void idem_end(struct idem *id);
+
+/* conns.c: the whole-request deadline (libmicrohttpd callbacks and the reaper) */
+struct MHD_Connection;
+enum MHD_ConnectionNotificationCode;
+void conns_notify(void *cls, struct MHD_Connection *c, void **socket_context,
+		  enum MHD_ConnectionNotificationCode toe);
+void conns_answered(struct MHD_Connection *c);      /* an answer is queued */
+void conns_request_done(struct MHD_Connection *c);  /* the deadline starts again */
+void conns_reap(int deadline_s);                    /* close connections past it */
 
 /* metrics.c: Prometheus text format 0.0.4 */
 void metrics_write(struct httpd *h, struct strbuf *out);

@@ -5,7 +5,8 @@
  *   tmc-httpd [-d] [-c config.json] [-t template.json]
  *
  * Settings: the config object "http" (listen, port, token, max_body,
- * max_connections, timeout); jobs go to spool_dir/req, the only folder it
+ * max_connections, max_per_ip, request_deadline, timeout,
+ * idempotency_ttl); jobs go to spool_dir/req, the only folder it
  * writes. The spool and req/ are made if missing (the spool's parent must
  * exist), so jobs can be accepted before tmcwatch first runs; they wait in
  * req/.
@@ -70,10 +71,10 @@ reload(struct httpd *h)
 	    fresh.http.port != h->conf.http.port ||
 	    strcmp(fresh.spool_dir, h->conf.spool_dir) != 0 ||
 	    fresh.http.max_connections != h->conf.http.max_connections ||
-	    fresh.http.timeout != h->conf.http.timeout)
-		log_warnx(
-		    "SIGHUP: listen, port, spool_dir, max_connections and timeout change "
-		    "at the next start");
+	    fresh.http.timeout != h->conf.http.timeout ||
+	    fresh.http.max_per_ip != h->conf.http.max_per_ip)
+		log_warnx("SIGHUP: listen, port, spool_dir, max_connections, max_per_ip and "
+			  "timeout change at the next start");
 	/* keep what the running daemon and spool were set up with */
 	free(fresh.http.listen);
 	fresh.http.listen = xstrdup(h->conf.http.listen);

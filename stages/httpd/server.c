@@ -17,10 +17,12 @@
  *           refused with 403: GET act=convert must not be a CSRF target;
  *   size    Content-Length above http.max_body: 413 at once. A chunked
  *           body that grows past it is cut: the connection is closed.
- * Limits: http.max_connections (MHD_OPTION_CONNECTION_LIMIT), http.timeout
- * seconds of silence (MHD_OPTION_CONNECTION_TIMEOUT: a client that sends
- * its headers byte by byte and stops is dropped), 64 KiB of headers and
- * query string per connection (MHD answers 431/414 above).
+ * Limits: http.max_connections in all (MHD_OPTION_CONNECTION_LIMIT),
+ * http.max_per_ip per client address (MHD_OPTION_PER_IP_CONNECTION_LIMIT:
+ * one address cannot take every connection), http.request_deadline seconds
+ * for a whole request head and body however slowly it trickles (conns.c),
+ * http.timeout seconds of silence (MHD_OPTION_CONNECTION_TIMEOUT), 64 KiB
+ * of headers and query string per connection (MHD answers 431/414 above).
  *
  * Then the body (kept whole, at most max_body) is parsed as PHP's
  * $_REQUEST (form.c) and the act is called. Every answer is JSON with
@@ -62,6 +64,7 @@ struct reply {
 	const char *ctype;
 	struct strbuf body;
 	char err[1024];
+	unsigned retry_after; /* seconds, for a 503 */
 };
 
 static void
@@ -109,9 +112,16 @@ send_reply(struct httpd *h, struct MHD_Connection *c, struct reply *r)
 	if (r->code == 401)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
 					"Bearer realm=\"tmcwatch\"");
+	if (r->code == 503 && r->retry_after) {
+		char ra[16];
+
+		snprintf(ra, sizeof(ra), "%u", r->retry_after);
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, ra);
+	}
 	if (r->code == 405)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET, HEAD, POST");
 	ret = MHD_queue_response(c, r->code, resp);
+	conns_answered(c);
 	MHD_destroy_response(resp);
 	h->requests[r->code >= 100 && r->code < 600 ? r->code / 100 : 0]++;
 	if (r->code >= 400)
@@ -377,7 +387,8 @@ api_dispatch(struct httpd *h, struct MHD_Connection *c, struct request *rq,
 		    .idem_key = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 		                                            "Idempotency-Key"),
 		};
-		r->code = act_convert(h, &ci, &r->body, r->err, sizeof(r->err));
+		r->code = act_convert(h, &ci, &r->body, r->err, sizeof(r->err),
+				      &r->retry_after);
 		if (r->code >= 400)
 			h->rejected++;
 		return;
@@ -458,7 +469,7 @@ on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	struct request *rq = *con_cls;
 
 	(void)cls;
-	(void)c;
+	conns_request_done(c);
 	if (toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED)
 		log_info("HTTP connection timed out");
 	if (rq) {
@@ -511,6 +522,8 @@ server_start(struct httpd *h)
 		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned)hc->max_connections,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)hc->max_per_ip,
+		MHD_OPTION_NOTIFY_CONNECTION, conns_notify, h,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)hc->timeout,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HEADER_MEMORY,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
@@ -551,6 +564,7 @@ server_timeout_ms(struct httpd *h)
 void
 server_run(struct httpd *h)
 {
+	conns_reap(h->conf.http.request_deadline);
 	MHD_run(h->mhd);
 }
 

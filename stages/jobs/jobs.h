@@ -29,6 +29,7 @@
 #include <sys/types.h>
 
 #include "conf.h"
+#include "job.h"
 #include "json.h"
 #include "spool.h"
 
@@ -41,7 +42,7 @@ bool jm_seq_ok(const char *name);      /* usable as a seq: id chars, no '.', <= 
 bool jm_name_ignored(const char *name); /* dot names and temporary names */
 /* TMC 2.2: some include matches (fnmatch flags 0) and no exclude does. */
 bool jm_match(char *const *inc, size_t ninc, char *const *exc, size_t nexc, const char *rel);
-/* TMC 4.4: PHP str_ireplace per rule, in order; malloc'd result. */
+/* TMC 4.4: job_rename() (config/jobspec.c) */
 char *jm_rename(const char *rel, const struct rename_rule *rules, size_t n);
 /* Split a file list in place: lines trimmed (PHP trim), empty ones skipped.
  * *lines is malloc'd (pointers into buf); returns the count. */
@@ -86,26 +87,7 @@ size_t steps_expected(const struct template *tpl, const char *ext, const struct 
 int steps_source(const struct template *tpl, int j, const char *ext);
 void steps_row(const struct template *tpl, const struct sres *res, struct rowcount *rc);
 
-/* jobspec.c: a job file, checked and resolved against the configuration */
-struct jobspec {
-	const struct site *site;
-	const struct template *tpl;
-	char *path_head, *path_tail;
-	char **include, **exclude;
-	size_t ninclude, nexclude;
-	struct rename_rule *rename;
-	size_t nrename;
-	bool subdir, filelist;
-	int overwrite;    /* -1 unset, else 0/1 */
-	char *capture;    /* seconds as text, NULL unset */
-	char *callback;   /* URL, NULL unset */
-	char *out_root;   /* target.root or the site root */
-};
-int jobspec_load(struct jobspec *js, const struct conf *conf, const char *name,
-		 const char *text, size_t len, char *reason, size_t rlen);
-void jobspec_free(struct jobspec *js);
-/* Every path a file of the list makes stays under its root: 0 or -1. */
-int jobspec_check_file(const struct jobspec *js, const char *rel, char *reason, size_t rlen);
+/* the job check and struct jobspec: config/job.h (shared with the door) */
 
 /* scan.c: hires expansion, incremental (the loop stays responsive) */
 struct scan;

@@ -18,6 +18,7 @@
 #include <strings.h>
 
 #include "jobs.h"
+#include "job.h"
 
 bool
 jm_seq_is_tmc(const char *name)
@@ -73,89 +74,18 @@ jm_match(char *const *inc, size_t ninc, char *const *exc, size_t nexc, const cha
 	return any_match(inc, ninc, rel) && !any_match(exc, nexc, rel);
 }
 
-static bool
-php_empty(const char *s)
-{
-	return s == NULL || s[0] == '\0' || strcmp(s, "0") == 0;
-}
-
-/* One str_ireplace: every non-overlapping occurrence, left to right. */
-static char *
-ireplace(const char *s, const char *from, const char *to)
-{
-	size_t nf = strlen(from), nt = strlen(to);
-	struct strbuf sb = {0};
-
-	while (*s) {
-		if (strncasecmp(s, from, nf) == 0) {
-			sb_add(&sb, to, nt);
-			s += nf;
-		} else {
-			sb_addc(&sb, *s++);
-		}
-	}
-	return sb.buf ? sb.buf : xstrdup("");
-}
-
+/* The rule lives with the job check (config/jobspec.c), which applies it
+ * to refuse a job whose renamed paths would climb. */
 char *
 jm_rename(const char *rel, const struct rename_rule *rules, size_t n)
 {
-	char *out = xstrdup(rel), *next;
-
-	for (size_t i = 0; i < n; i++) {
-		if (php_empty(rules[i].from) || php_empty(rules[i].to))
-			continue;
-		next = ireplace(out, rules[i].from, rules[i].to);
-		free(out);
-		out = next;
-	}
-	return out;
-}
-
-static bool
-php_trim_char(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\0' || c == '\v';
-}
-
-/* Trim [*b, *e) as PHP trim(); an inner NUL becomes 0x01, so the path
- * check refuses the line instead of reading half of it. */
-static char *
-trim_line(char *b, char *e)
-{
-	while (b < e && php_trim_char(*b))
-		b++;
-	while (e > b && php_trim_char(e[-1]))
-		e--;
-	for (char *p = b; p < e; p++)
-		if (*p == '\0')
-			*p = '\x01';
-	*e = '\0';
-	return b;
+	return job_rename(rel, rules, n);
 }
 
 size_t
 jm_list_split(char *buf, size_t len, char ***lines)
 {
-	size_t n = 0, cap = 0;
-	char *p = buf, *end = buf + len;
-
-	*lines = NULL;
-	while (p < end) {
-		char *nl = memchr(p, '\n', (size_t)(end - p));
-		char *e = nl ? nl : end;
-		char *line = trim_line(p, e);
-
-		if (*line) {
-			if (n == cap) {
-				cap = cap ? cap * 2 : 64;
-				*lines = xreallocarray(*lines, cap, sizeof(**lines));
-			}
-			(*lines)[n++] = line;
-		}
-		p = nl ? nl + 1 : end;
-	}
-	return n;
+	return job_list_split(buf, len, lines);
 }
 
 static int

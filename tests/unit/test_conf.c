@@ -364,8 +364,11 @@ test_defaults(void **state)
 	assert_int_equal(conf.http.port, 8080);
 	assert_null(conf.http.token);
 	assert_int_equal(conf.http.max_body, 1048576);
-	assert_int_equal(conf.http.max_connections, 64);
+	assert_int_equal(conf.http.max_connections, 256);
+	assert_int_equal(conf.http.max_per_ip, 16);
+	assert_int_equal(conf.http.request_deadline, 10);
 	assert_int_equal(conf.http.timeout, 30);
+	assert_int_equal(conf.http.idempotency_ttl, 86400);
 	assert_null(conf.callback_secret);
 	assert_int_equal(conf.callback_retry_for, 86400);
 	assert_int_equal(conf.callback_timeout, 30);

@@ -1,13 +1,23 @@
 /*
  * jobspec.c - a job file (TMC-REFERENCE 2.1) checked and resolved against
- * the configuration, so that nothing later can fail on its content.
+ * the configuration, so that nothing later can fail on its content; and
+ * job_accept(), the door every writer of req/ goes through (tmc-httpd's
+ * convert, `tmcwatch submit`), running this same check so that a job is
+ * refused with its reason before it is queued, never queued and then sent
+ * to err/ by tmc-jobs.
  *
  * On top of job_check() (config/job.c, shared with submit and the API):
  * include is required unless filelist (README: 필수); flags take PHP's
  * truthiness (bool, number, string, null); callback is an http(s) URL;
  * capture a number; target.root must be the root of a configured site (TMC
  * took any folder and wrote there as root, TMC-REFERENCE 10.32); rename
- * pairs that are not two strings are skipped, as TMC skipped them.
+ * pairs that are not two strings are skipped, as TMC skipped them, and a
+ * replacement with a ".." component is refused (it would climb out of
+ * every step's folder). Lengths: no component of path_head, path_tail or a
+ * replacement over NAME_MAX, no folder to scan (site root + path_head +
+ * path_tail) and no output folder (root + a step's path_head + path_tail)
+ * over PATH_MAX: such a job found nothing and finished silently with 0
+ * files.
  *
  * A path_head without a leading "/" is taken below the site root (TMC
  * joined the strings, naming a sibling of the root).
@@ -19,12 +29,16 @@
  * template, which then runs it; any other is refused with a reason that
  * says to define it as a template. Errors: -1 with the reason, never fatal.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
-#include "jobs.h"
 #include "job.h"
+#include "util.h"
+
+#define REASON_MAX_JOB 1024
 
 static int
 js_err(char *reason, size_t rlen, const struct json *doc, int t, const char *key,
@@ -87,10 +101,30 @@ js_patterns(struct jobspec *js, const struct json *doc, int hires, char *reason,
 	return 0;
 }
 
+/* No component of p longer than NAME_MAX: the kernel would refuse the
+ * name (ENAMETOOLONG) and the job would find nothing. */
+static int
+js_components(const char *p, char *reason, size_t rlen)
+{
+	while (*p) {
+		size_t n = strcspn(p, "/");
+
+		if (n > NAME_MAX) {
+			snprintf(reason, rlen, "a path component of %zu bytes (NAME_MAX is %d)",
+				 n, NAME_MAX);
+			return -1;
+		}
+		p += n;
+		p += *p == '/';
+	}
+	return 0;
+}
+
 static int
 js_rename(struct jobspec *js, const struct json *doc, int hires, char *reason, size_t rlen)
 {
 	int t = json_get(doc, hires, "rename");
+	char why[512];
 
 	if (t < 0 || json_is_null(doc, t))
 		return 0;
@@ -105,6 +139,9 @@ js_rename(struct jobspec *js, const struct json *doc, int hires, char *reason, s
 			continue; /* TMC skipped pairs that are not strings */
 		js->rename[js->nrename].from = json_strdup(doc, k);
 		js->rename[js->nrename++].to = to;
+		if (path_check_rel(to, why, sizeof(why)) < 0 ||
+		    js_components(to, why, sizeof(why)) < 0)
+			return js_err(reason, rlen, doc, k + 1, "hires.rename", why);
 	}
 	return 0;
 }
@@ -288,6 +325,40 @@ js_hires(struct jobspec *js, const struct conf *conf, const struct json *doc, ch
 	return r;
 }
 
+/* Names the kernel would refuse: a component over NAME_MAX in path_head or
+ * path_tail, a folder to scan or to write over PATH_MAX. */
+static int
+js_lengths(const struct jobspec *js, const struct json *doc, char *reason, size_t rlen)
+{
+	int hires = json_get(doc, 0, "hires");
+	size_t tail = strlen(js->path_tail), n;
+	char why[512];
+
+	if (js_components(js->path_head, why, sizeof(why)) < 0)
+		return js_err(reason, rlen, doc, json_get(doc, hires, "path_head"),
+			      "hires.path_head", why);
+	if (js_components(js->path_tail, why, sizeof(why)) < 0)
+		return js_err(reason, rlen, doc, json_get(doc, hires, "path_tail"),
+			      "hires.path_tail", why);
+	if ((n = strlen(js->site->root) + strlen(js->path_head) + tail) >= PATH_MAX) {
+		snprintf(why, sizeof(why), "the folder to scan is %zu bytes long (PATH_MAX is %d)",
+			 n, PATH_MAX);
+		return js_err(reason, rlen, doc, hires, "hires.path_tail", why);
+	}
+	for (size_t j = 0; j < js->tpl->nsteps; j++) {
+		const char *head = js->tpl->steps[j].path_head;
+
+		n = strlen(js->out_root) + (head ? strlen(head) : 0) + tail;
+		if (n >= PATH_MAX) {
+			snprintf(why, sizeof(why),
+				 "step %s writes under a folder of %zu bytes (PATH_MAX is %d)",
+				 js->tpl->steps[j].name, n, PATH_MAX);
+			return js_err(reason, rlen, doc, hires, "hires.path_tail", why);
+		}
+	}
+	return 0;
+}
+
 int
 jobspec_load(struct jobspec *js, const struct conf *conf, const char *name, const char *text,
 	     size_t len, char *reason, size_t rlen)
@@ -304,7 +375,8 @@ jobspec_load(struct jobspec *js, const struct conf *conf, const char *name, cons
 		snprintf(reason, rlen, "%s", err);
 	else if (js_hires(js, conf, &doc, reason, rlen) == 0 &&
 		 js_target(js, conf, &doc, reason, rlen) == 0 &&
-		 js_template(js, conf, &doc, reason, rlen) == 0)
+		 js_template(js, conf, &doc, reason, rlen) == 0 &&
+		 js_lengths(js, &doc, reason, rlen) == 0)
 		r = 0;
 	json_free(&doc);
 	if (r < 0)
@@ -358,9 +430,122 @@ jobspec_check_file(const struct jobspec *js, const char *rel, char *reason, size
 
 	if (check_joined(js->path_head, js->path_tail, rel, reason, rlen) < 0)
 		return -1;
-	out = jm_rename(rel, js->rename, js->nrename);
+	out = job_rename(rel, js->rename, js->nrename);
 	for (size_t j = 0; r == 0 && j < js->tpl->nsteps; j++)
 		r = check_joined(js->tpl->steps[j].path_head, js->path_tail, out, reason, rlen);
 	free(out);
+	return r;
+}
+
+/* One str_ireplace: every non-overlapping occurrence, left to right. */
+static char *
+ireplace(const char *s, const char *from, const char *to)
+{
+	size_t nf = strlen(from), nt = strlen(to);
+	struct strbuf sb = {0};
+
+	while (*s) {
+		if (strncasecmp(s, from, nf) == 0) {
+			sb_add(&sb, to, nt);
+			s += nf;
+		} else {
+			sb_addc(&sb, *s++);
+		}
+	}
+	return sb.buf ? sb.buf : xstrdup("");
+}
+
+static bool
+php_empty(const char *s)
+{
+	return s == NULL || s[0] == '\0' || strcmp(s, "0") == 0;
+}
+
+/* TMC 4.4: a rule whose search or replacement is "" or "0" (PHP's empty())
+ * is skipped */
+char *
+job_rename(const char *rel, const struct rename_rule *rules, size_t n)
+{
+	char *out = xstrdup(rel), *next;
+
+	for (size_t i = 0; i < n; i++) {
+		if (php_empty(rules[i].from) || php_empty(rules[i].to))
+			continue;
+		next = ireplace(out, rules[i].from, rules[i].to);
+		free(out);
+		out = next;
+	}
+	return out;
+}
+
+static bool
+php_trim_char(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\0' || c == '\v';
+}
+
+/* Trim [*b, *e) as PHP trim(); an inner NUL becomes 0x01, so the path
+ * check refuses the line instead of reading half of it. */
+static char *
+trim_line(char *b, char *e)
+{
+	while (b < e && php_trim_char(*b))
+		b++;
+	while (e > b && php_trim_char(e[-1]))
+		e--;
+	for (char *p = b; p < e; p++)
+		if (*p == '\0')
+			*p = '\x01';
+	*e = '\0';
+	return b;
+}
+
+size_t
+job_list_split(char *buf, size_t len, char ***lines)
+{
+	size_t n = 0, cap = 0;
+	char *p = buf, *end = buf + len;
+
+	*lines = NULL;
+	while (p < end) {
+		char *nl = memchr(p, '\n', (size_t)(end - p));
+		char *e = nl ? nl : end;
+		char *line = trim_line(p, e);
+
+		if (*line) {
+			if (n == cap) {
+				cap = cap ? cap * 2 : 64;
+				*lines = xreallocarray(*lines, cap, sizeof(**lines));
+			}
+			(*lines)[n++] = line;
+		}
+		p = nl ? nl + 1 : end;
+	}
+	return n;
+}
+
+int
+job_accept(const struct conf *conf, const char *name, const char *text, size_t len,
+	   const char *list, size_t listlen, char *reason, size_t rlen)
+{
+	struct jobspec js;
+	char **lines = NULL, *buf, why[REASON_MAX_JOB];
+	size_t n;
+	int r = 0;
+
+	if (jobspec_load(&js, conf, name, text, len, reason, rlen) < 0)
+		return -1;
+	if (list) {
+		buf = xmalloc(listlen + 1);
+		memcpy(buf, list, listlen);
+		buf[listlen] = '\0';
+		n = job_list_split(buf, listlen, &lines);
+		for (size_t i = 0; r == 0 && i < n; i++)
+			if ((r = jobspec_check_file(&js, lines[i], why, sizeof(why))) < 0)
+				snprintf(reason, rlen, "file list, file %zu: %s", i + 1, why);
+		free(lines);
+		free(buf);
+	}
+	jobspec_free(&js);
 	return r;
 }
