@@ -106,8 +106,12 @@ records_follow(const struct spool *sp, struct records_tail *rt, record_fn fn, vo
 	char next[32];
 	struct stat st;
 
-	if (dfd < 0)
-		return errno == ENOENT ? 0 : -1;
+	if (dfd < 0) {
+		if (errno != ENOENT)
+			return -1;
+		rt->started = true; /* no record yet: every one to come is new */
+		return 0;
+	}
 	if (!rt->started) { /* what was there before we started is not ours to count */
 		newest_day(dfd, rt->day, sizeof(rt->day));
 		rt->off = 0;
