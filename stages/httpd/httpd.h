@@ -149,8 +149,11 @@ void metrics_write(struct httpd *h, struct strbuf *out);
 unsigned healthz_write(struct httpd *h, bool json, struct strbuf *out, char *err, size_t elen);
 void health_collect(struct httpd *h, struct spool_health *hl);
 
-/* page.c: GET / and /status, the status view as HTML */
+/* page.c: GET / and /status, the status view as HTML; page_chart.c its
+ * throughput chart */
 void page_write(struct httpd *h, struct strbuf *out);
+void html_esc(struct strbuf *out, const char *s);
+void page_chart(struct httpd *h, struct strbuf *out);
 
 /* server.c */
 struct httpd {
