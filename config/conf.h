@@ -135,6 +135,7 @@ struct conf {
 	int image_timeout;   /* seconds per item, default 300 */
 	int video_timeout;   /* default 3600 */
 	int stage_workers;   /* processes per stage, default 1 */
+	int metrics_interval; /* seconds between state/metrics.prom writes, 0 none; default 15 */
 	long big_pixels;     /* width*height above which the big slot is taken, default 100e6 */
 
 	struct site *sites;

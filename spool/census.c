@@ -166,6 +166,7 @@ static long
 sub_walk(struct census *c, struct census_stage *cs, size_t order, int stagefd, int k,
 	 int flags, char *newest, size_t nlen)
 {
+	bool items = (flags & CENSUS_ITEMS) || (k == 2 && (flags & CENSUS_FAILED_ITEMS));
 	int fd = openat(stagefd, sub_names[k], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	time_t best = 0;
 	struct dirent *de;
@@ -182,12 +183,16 @@ sub_walk(struct census *c, struct census_stage *cs, size_t order, int stagefd, i
 		if (de->d_name[0] == '.')
 			continue;
 		n++;
-		if (newest && fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-		    st.st_mtime >= best) {
-			best = st.st_mtime;
-			snprintf(newest, nlen, "%s", de->d_name);
+		if ((newest || k == 0) &&
+		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+			if (newest && st.st_mtime >= best) {
+				best = st.st_mtime;
+				snprintf(newest, nlen, "%s", de->d_name);
+			}
+			if (k == 0 && (cs->oldest_waiting == 0 || st.st_mtime < cs->oldest_waiting))
+				cs->oldest_waiting = st.st_mtime;
 		}
-		if ((flags & CENSUS_ITEMS) && !(k == 2 && is_reason_of_stray(dirfd(d), de->d_name)))
+		if (items && !(k == 2 && is_reason_of_stray(dirfd(d), de->d_name)))
 			item_add(c, cs->label, order, dirfd(d), de->d_name,
 				 k == 0 ? CENSUS_WAITING : k == 1 ? CENSUS_WORKING : CENSUS_FAILED);
 	}

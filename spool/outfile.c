@@ -20,6 +20,13 @@
 #include "spool.h"
 
 static char outfile_tag_id[ITEM_ID_MAX];
+static unsigned long long outfile_bytes; /* committed so far, for the usage record */
+
+unsigned long long
+outfile_written(void)
+{
+	return outfile_bytes;
+}
 
 void
 outfile_tag(const char *tag)
@@ -61,6 +68,8 @@ fsync_parent(const char *path)
 int
 outfile_commit(const char *tmp, const char *final, bool durable)
 {
+	struct stat st;
+
 	if (durable) {
 		int fd = open(tmp, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 
@@ -71,8 +80,9 @@ outfile_commit(const char *tmp, const char *final, bool durable)
 		}
 		close(fd);
 	}
-	if (rename(tmp, final) < 0)
+	if (stat(tmp, &st) < 0 || rename(tmp, final) < 0)
 		return -1;
+	outfile_bytes += (unsigned long long)st.st_size;
 	return durable ? fsync_parent(final) : 0;
 }
 
@@ -153,6 +163,7 @@ outfile_publish_at(int dirfd, const char *name, const void *buf, size_t len, boo
 	fd = -1;
 	if (renameat(dirfd, tmp, dirfd, name) < 0)
 		goto fail;
+	outfile_bytes += len;
 	return durable ? fsync(dirfd) : 0;
 fail:
 	saved = errno;

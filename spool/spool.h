@@ -158,6 +158,9 @@ int outfile_commit(const char *tmp, const char *final, bool durable);
 int outfile_publish_at(int dirfd, const char *name, const void *buf, size_t len, bool durable);
 /* Copy a whole file through a temp name. */
 int outfile_copy(int srcfd, const char *final, bool durable, char *reason, size_t rlen);
+/* Bytes of every output this process committed so far (the usage record's
+ * bytes_out is the difference over one item). */
+unsigned long long outfile_written(void);
 
 /* result.c: one line per finished step, appended with one write(2) */
 int result_append(const struct spool *sp, const struct ticket *t, const char *step_name,
@@ -245,8 +248,10 @@ int spool_health(const struct spool *sp, struct spool_health *h);
 /* census.c: what every stage (stages/<tpl>/<NN-step>/) and outbox/ hold:
  * per stage the entries of new/ (waiting), cur/ (working) and err/
  * (failed) and the reason of the newest failure; with CENSUS_ITEMS, every
- * item with what its ticket says. The one walk of the stage tree. */
+ * item with what its ticket says (CENSUS_FAILED_ITEMS: only the failed
+ * ones). The one walk of the stage tree. */
 #define CENSUS_ITEMS 1
+#define CENSUS_FAILED_ITEMS 2        /* items of err/ only */
 enum census_state { CENSUS_WAITING, CENSUS_DEFERRED, CENSUS_WORKING, CENSUS_FAILED };
 const char *census_state_name(enum census_state s);  /* "waiting", "deferred", ... */
 struct census_item {
@@ -265,6 +270,7 @@ struct census_stage {
 	char tpl[256], step[256];    /* outbox: "" and "outbox" */
 	char label[300];             /* "<tpl>/<step>" or "outbox" */
 	long waiting, working, failed;
+	int64_t oldest_waiting;      /* real s: mtime of the oldest entry of new/; 0 none */
 	char last_error[256];
 };
 struct census {
@@ -282,6 +288,16 @@ int census_stage_path(const struct spool *sp, const char *label, char *buf, size
 int census_item(const struct spool *sp, const char *label, enum census_state state,
 		const char *name, struct census_item *ci);
 void census_item_free(struct census_item *ci);
+
+/* prom.c: Prometheus text format 0.0.4. The spool's gauges (stage, item,
+ * job and callback counts, the oldest waiting item's age, tmc_daemon_up,
+ * tmc_fault) as `tmcwatch status` counts them; written by the supervisor
+ * into state/metrics.prom and by tmc-httpd at every /metrics scrape. */
+void prom_spool_gauges(const struct spool *sp, struct strbuf *out);
+/* Is name[0..len) a family prom_spool_gauges() writes? */
+bool prom_spool_family(const char *name, size_t len);
+void prom_help(struct strbuf *out, const char *name, const char *type, const char *text);
+void prom_label(struct strbuf *out, const char *s);  /* a label value, escaped */
 
 /* requeue.c: the operator's requeue and purge of err/<name> (safe while the
  * stage runs). 1 done, 0 refused (why says why: already in new/ or cur/, a

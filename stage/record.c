@@ -1,13 +1,17 @@
 /*
- * record.c - the usage record: one JSON line per finished step in
- * <spool>/state/records/YYYYMMDD.json (UTC date), like the ServiceManager's
- * records/: when, which stage, whose item, which file, the outcome and how
- * many milliseconds it took. For operators' reports and `jq`; nothing in
- * tmcwatch reads it back, so a failed write is logged and forgotten. One
- * write(2) per line on an O_APPEND descriptor, reopened when the date turns.
+ * record.c - the usage record: one JSON line per finished step (and per
+ * callback attempt, stage "outbox") in <spool>/state/records/YYYYMMDD.json
+ * (UTC date), like the ServiceManager's records/: when, which stage, whose
+ * item, which file, which site, the outcome, how many outputs, bytes read
+ * and written, and how many milliseconds it took. Operators read it with
+ * `jq`; the supervisor follows it for the metrics and tmc-httpd reads its
+ * last hour for the status page (records_read.c). A failed write is logged
+ * and forgotten: the record is an account, not the protocol. One write(2)
+ * per line on an O_APPEND descriptor, reopened when the date turns.
  */
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -45,7 +49,8 @@ record_str(struct strbuf *sb, const char *key, const char *val)
 }
 
 void
-record_step(const struct stage_ctx *ctx, const char *stage, const char *outcome, long long ms)
+record_write(const struct spool *sp, const struct record *r, const char *origin,
+	     const char *item, const char *file, const char *reason)
 {
 	struct strbuf sb = {0};
 	char when[32], day[16];
@@ -56,18 +61,88 @@ record_step(const struct stage_ctx *ctx, const char *stage, const char *outcome,
 	gmtime_r(&now, &tm);
 	strftime(day, sizeof(day), "%Y%m%d", &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	if ((fd = record_open(ctx->spool, day)) < 0)
+	if ((fd = record_open(sp, day)) < 0)
 		return;
 	sb_printf(&sb, "{\"time\":\"%s\"", when);
-	record_str(&sb, "stage", stage);
-	record_str(&sb, "origin", ticket_get(ctx->ticket, "origin"));
-	record_str(&sb, "item", ticket_get(ctx->ticket, "id"));
-	record_str(&sb, "file", ticket_get(ctx->ticket, "rel"));
-	record_str(&sb, "outcome", outcome);
-	sb_printf(&sb, ",\"created\":%d,\"warnings\":%d,\"ms\":%lld", ctx->created, ctx->warnings, ms);
-	record_str(&sb, "reason", ctx->reason);
+	record_str(&sb, "stage", r->stage);
+	record_str(&sb, "origin", origin);
+	record_str(&sb, "item", item);
+	record_str(&sb, "file", file);
+	record_str(&sb, "site", r->site);
+	record_str(&sb, "outcome", r->outcome);
+	sb_printf(&sb, ",\"created\":%d,\"warnings\":%d,\"ms\":%lld,\"bytes_in\":%lld,"
+		  "\"bytes_out\":%lld", r->created, r->warnings, r->ms, r->bytes_in, r->bytes_out);
+	record_str(&sb, "reason", reason);
 	sb_adds(&sb, "}\n");
 	if (write_all(fd, sb.buf, sb.len) < 0)
-		log_warn("%s/state/records/%s.json", ctx->spool->path, day);
+		log_warn("%s/state/records/%s.json", sp->path, day);
 	sb_free(&sb);
+}
+
+void
+record_step(const struct stage_ctx *ctx, const char *stage, const char *outcome, long long ms)
+{
+	struct record r = {
+		.created = ctx->created, .warnings = ctx->warnings, .ms = ms,
+		.bytes_in = ctx->bytes_in, .bytes_out = ctx->bytes_out,
+	};
+
+	snprintf(r.stage, sizeof(r.stage), "%s", stage);
+	snprintf(r.site, sizeof(r.site), "%s", ticket_get(ctx->ticket, "site") ?: "");
+	snprintf(r.outcome, sizeof(r.outcome), "%s", outcome);
+	record_write(ctx->spool, &r, ticket_get(ctx->ticket, "origin"),
+		     ticket_get(ctx->ticket, "id"), ticket_get(ctx->ticket, "rel"), ctx->reason);
+}
+
+static void
+field_copy(const struct json *doc, int obj, const char *key, char *buf, size_t len)
+{
+	int t = json_get(doc, obj, key);
+	char *s = t >= 0 ? json_strdup(doc, t) : NULL;
+
+	snprintf(buf, len, "%s", s ? s : "");
+	free(s);
+}
+
+static long long
+field_ll(const struct json *doc, int obj, const char *key)
+{
+	int t = json_get(doc, obj, key);
+	long long v = 0;
+
+	return t >= 0 && json_int(doc, t, &v) == 0 ? v : 0;
+}
+
+/* One line as record_write() writes it; fields a line lacks (records of
+ * older versions have no site or bytes) are empty or 0. */
+int
+record_parse(const char *line, size_t len, struct record *r)
+{
+	char err[128], when[32];
+	struct json doc;
+	struct tm tm = {0};
+	const char *end;
+
+	memset(r, 0, sizeof(*r));
+	if (json_parse(&doc, "record", line, len, err, sizeof(err)) < 0)
+		return -1;
+	if (doc.ntok < 1 || !json_is_object(&doc, 0)) {
+		json_free(&doc);
+		return -1;
+	}
+	field_copy(&doc, 0, "time", when, sizeof(when));
+	field_copy(&doc, 0, "stage", r->stage, sizeof(r->stage));
+	field_copy(&doc, 0, "site", r->site, sizeof(r->site));
+	field_copy(&doc, 0, "outcome", r->outcome, sizeof(r->outcome));
+	r->created = (int)field_ll(&doc, 0, "created");
+	r->warnings = (int)field_ll(&doc, 0, "warnings");
+	r->ms = field_ll(&doc, 0, "ms");
+	r->bytes_in = field_ll(&doc, 0, "bytes_in");
+	r->bytes_out = field_ll(&doc, 0, "bytes_out");
+	json_free(&doc);
+	end = strptime(when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (end == NULL || *end || r->stage[0] == '\0')
+		return -1;
+	r->time = (int64_t)timegm(&tm);
+	return 0;
 }

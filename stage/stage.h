@@ -39,6 +39,8 @@ struct stage_ctx {
 	bool big;                   /* set by ops->prepare: take a big slot */
 	int created;                /* output files written by this step (result row) */
 	int warnings;               /* warnings (missing profile, ...) */
+	long long bytes_in;         /* size of the original (usage record) */
+	long long bytes_out;        /* bytes of the outputs this step committed */
 	char reason[REASON_MAX];    /* why it failed, or the warning text */
 };
 
@@ -85,9 +87,38 @@ void stage_src_id(const struct stat *st, char *buf, size_t len);
 /* Effective overwrite: ticket "overwrite" (job or watch override) or the step's. */
 bool stage_overwrite(const struct stage_ctx *ctx);
 
-/* record.c: a JSON line per finished step in state/records/YYYYMMDD.json */
+/* record.c: a JSON line per finished step (and callback attempt) in
+ * state/records/YYYYMMDD.json (UTC):
+ *   {"time":"2026-11-22T10:00:00Z","stage":"tpl/01-Preview","origin":"job:<seq>",
+ *    "item":"<id>","file":"/a.jpg","site":"site01","outcome":"ok|warning|retry|failed",
+ *    "created":1,"warnings":0,"ms":120,"bytes_in":123,"bytes_out":45,"reason":""} */
+struct record {
+	int64_t time;               /* real s */
+	char stage[300];            /* "<tpl>/<NN-step>", or "outbox" for a callback */
+	char site[128];
+	char outcome[16];
+	int created, warnings;
+	long long ms, bytes_in, bytes_out;
+};
+void record_write(const struct spool *sp, const struct record *r, const char *origin,
+		  const char *item, const char *file, const char *reason);
 void record_step(const struct stage_ctx *ctx, const char *stage, const char *outcome,
 		 long long ms);
+/* 0 with r filled (fields a line lacks are 0 or ""), -1 not a record */
+int record_parse(const char *line, size_t len, struct record *r);
+
+/* records_read.c */
+typedef void (*record_fn)(const struct record *r, void *arg);
+struct records_tail {            /* zeroed before the first call */
+	bool started;
+	char day[32];               /* "YYYYMMDD.json" being followed */
+	off_t off;                  /* read up to here */
+};
+/* The records written since the last call (the first call only finds the
+ * end: earlier ones are not counted); follows into later days. */
+int records_follow(const struct spool *sp, struct records_tail *rt, record_fn fn, void *arg);
+/* The records of time since (real s) and later, oldest first. */
+int records_since(const struct spool *sp, int64_t since, record_fn fn, void *arg);
 
 /* emit.c: publish the first items of one original into every step of tpl
  * that reads "hires" and applies to its extension (ticket "src"). Returns

@@ -297,14 +297,19 @@ stage_item(struct stage *st, struct item *it)
 		.spool = &st->spool, .item = it, .ticket = &it->ticket,
 	};
 	int64_t t0 = now_ms_mono();
+	unsigned long long written = outfile_written();
+	struct stat sst;
 	size_t nsucc;
 	enum stage_rc rc;
 
 	ctx.site = conf_site(&st->conf, ticket_get(&it->ticket, "site") ?: "");
+	if (stat(ticket_get(&it->ticket, "src") ?: "", &sst) == 0)
+		ctx.bytes_in = (long long)sst.st_size; /* the original's size, for the record */
 	stage_status(st, it->id);
 	outfile_tag(it->id);
 	nsucc = stage_successors(st, it, succ);
 	rc = stage_run_ops(st, &ctx, nsucc);
+	ctx.bytes_out = (long long)(outfile_written() - written);
 	stage_trace(st, it, succ, nsucc);
 	const char *origin = ticket_get(&it->ticket, "origin") ?: "-";
 	long long ms;

@@ -2,4 +2,4 @@ PROGRAMS += tmcwatch
 tmcwatch_SRCS := $(wildcard tmcwatch/*.c)
 tmcwatch_LIBS := $(shell pkg-config --libs libsystemd)
 tmcwatch_CFLAGS := $(shell pkg-config --cflags libsystemd)
-tmcwatch_USES := conf spool
+tmcwatch_USES := stage conf spool

@@ -10,7 +10,8 @@
  * replaced, each after the item in hand; if not, the children only reopen
  * their logs, so a daily rotation restarts nothing.
  * The children that keep dying are kept in run/dying (spool/dying.c) for
- * status and /healthz, rewritten when that set changes.
+ * status and /healthz, rewritten when that set changes; state/metrics.prom
+ * is written from the tick (metrics.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -223,6 +224,8 @@ tick(struct sup *s)
 	if (!s->stopping)
 		workers_each(s->sp, check_timeout, s);
 	dying_sync(s);
+	if (!s->stopping)
+		metrics_tick(s->sp, s->conf);
 	snprintf(status, sizeof(status), "STATUS=%zu processes running\nWATCHDOG=1",
 		 children_alive(&s->cs));
 	sd_notify(0, status);
@@ -255,6 +258,7 @@ supervise(const struct opts *o, struct conf *conf, struct spool *sp)
 	s.conf_text = read_text(conf->path);
 	s.tpl_text = read_text(conf->tpl_path);
 	recover_all(&s);
+	metrics_start(sp);
 	plan_build(&p, conf);
 	children_adopt(&s.cs, &p);
 	sd_notify(0, "READY=1");
@@ -278,6 +282,7 @@ supervise(const struct opts *o, struct conf *conf, struct spool *sp)
 	}
 	recover_all(&s);
 	children_free(&s.cs);
+	metrics_free();
 	dying_write(sp->fd, NULL, 0);
 	free(s.conf_text);
 	free(s.tpl_text);

@@ -84,6 +84,14 @@ void children_free(struct children *cs);
 /* supervise.c */
 int supervise(const struct opts *o, struct conf *conf, struct spool *sp);
 
+/* metrics.c: state/metrics.prom every metrics_interval seconds (start
+ * before the children: records written from then on are counted) */
+void metrics_start(const struct spool *sp);
+void metrics_tick(const struct spool *sp, const struct conf *conf);
+void metrics_free(void);
+/* metrics_watch.c: the configured watches' counts; returns how many */
+int metrics_watches(const struct spool *sp, const struct conf *conf, struct strbuf *out);
+
 /* workers.c: forget a dead worker's item, clear them all at start (the
  * reader, workers_each(), is in spool.h) */
 void workers_forget(const struct spool *sp, pid_t pid);

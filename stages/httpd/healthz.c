@@ -1,6 +1,6 @@
 /*
- * healthz.c - GET /healthz and the health part of /metrics, both from
- * spool_health() (the answer `tmcwatch status` gives too).
+ * healthz.c - GET /healthz from spool_health() (the answer `tmcwatch
+ * status`, the tmc_fault gauges of /metrics and the status page give too).
  *
  * /healthz is 200 "ok" when a job sent now would be queued and worked on;
  * else 503 with one line per condition ("kind (who) since T: cause", T the
@@ -8,10 +8,6 @@
  * application/json: the daemon not running, the spool full (blocks or
  * inodes), read-only or failing, a program's recorded fault, a child that
  * keeps dying. req/ not writable by us is a condition of its own.
- *
- * /metrics: tmc_fault{kind} 0 or 1 for every kind, and
- * tmc_fault_since_seconds{kind}, the Unix time the earliest holder of a
- * kind began (only for kinds in force whose start is known).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,11 +16,6 @@
 #include <unistd.h>
 
 #include "httpd.h"
-
-static const char *const kinds[] = {
-	"not-running", "disk-full", "inodes-full", "read-only", "io-error",
-	"out-of-fds", "out-of-memory", "watch-limit", "keeps-dying",
-};
 
 /* req/ is where tmc-httpd puts jobs: not writable by us is not healthy,
  * whatever the rest of the spool says. */
@@ -77,13 +68,19 @@ conds_json(const struct spool_health *hl, struct strbuf *out)
 	sb_adds(out, "]}\n");
 }
 
+void
+health_collect(struct httpd *h, struct spool_health *hl)
+{
+	spool_health(&h->spool, hl);
+	req_writable(h, hl);
+}
+
 unsigned
 healthz_write(struct httpd *h, bool json, struct strbuf *out, char *err, size_t elen)
 {
 	struct spool_health hl;
 
-	spool_health(&h->spool, &hl);
-	req_writable(h, &hl);
+	health_collect(h, &hl);
 	if (json)
 		conds_json(&hl, out);
 	else if (hl.n == 0)
@@ -94,32 +91,4 @@ healthz_write(struct httpd *h, bool json, struct strbuf *out, char *err, size_t 
 		return 200;
 	snprintf(err, elen, "%s (%s): %s", hl.c[0].kind, hl.c[0].who, hl.c[0].cause);
 	return 503;
-}
-
-void
-health_metrics(struct httpd *h, struct strbuf *out)
-{
-	size_t nk = sizeof(kinds) / sizeof(*kinds);
-	int64_t since[sizeof(kinds) / sizeof(*kinds)] = {0};
-	bool on[sizeof(kinds) / sizeof(*kinds)] = {0};
-	struct spool_health hl;
-
-	spool_health(&h->spool, &hl);
-	for (size_t i = 0; i < hl.n; i++)
-		for (size_t k = 0; k < nk; k++)
-			if (strcmp(hl.c[i].kind, kinds[k]) == 0) {
-				on[k] = true;
-				if (hl.c[i].since > 0 && (!since[k] || hl.c[i].since < since[k]))
-					since[k] = hl.c[i].since;
-			}
-	sb_printf(out, "# HELP tmc_fault %s\n# TYPE tmc_fault gauge\n",
-		  "1 while a condition keeps items from moving (tmcwatch status shows the cause).");
-	for (size_t k = 0; k < nk; k++)
-		sb_printf(out, "tmc_fault{kind=\"%s\"} %d\n", kinds[k], on[k] ? 1 : 0);
-	sb_printf(out, "# HELP tmc_fault_since_seconds %s\n# TYPE tmc_fault_since_seconds gauge\n",
-		  "Unix time a condition in force began, where known.");
-	for (size_t k = 0; k < nk; k++)
-		if (on[k] && since[k])
-			sb_printf(out, "tmc_fault_since_seconds{kind=\"%s\"} %lld\n", kinds[k],
-				  (long long)since[k]);
 }

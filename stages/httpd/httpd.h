@@ -12,7 +12,8 @@
  * encoded and multipart parsing), php.c (the PHP semantics TMC's answers
  * depend on), acts.c (status, seqdetail, filelist, errorlist, fileresult),
  * convert.c (convert and the control acts), idem.c (Idempotency-Key),
- * conns.c (the whole-request deadline), metrics.c (/metrics).
+ * conns.c (the whole-request deadline), metrics.c (/metrics),
+ * healthz.c (/healthz), page.c (/ and /status, the status page).
  * form.c, php.c and acts.c do no network I/O, so tests/fuzz drives them.
  */
 #ifndef TMC_HTTPD_H
@@ -170,10 +171,16 @@ void conns_reap(int deadline_s);                    /* close connections past it
 /* metrics.c: Prometheus text format 0.0.4 */
 void metrics_write(struct httpd *h, struct strbuf *out);
 
-/* healthz.c: /healthz (200 or 503, reasons as text or JSON) and the
- * tmc_fault gauges of /metrics, both from spool_health() */
+/* healthz.c: /healthz (200 or 503, reasons as text or JSON) from
+ * spool_health(), with req/ not writable by us as a condition of its own */
 unsigned healthz_write(struct httpd *h, bool json, struct strbuf *out, char *err, size_t elen);
-void health_metrics(struct httpd *h, struct strbuf *out);
+void health_collect(struct httpd *h, struct spool_health *hl);
+
+/* page.c: GET / and /status, the status view as HTML; page_chart.c its
+ * throughput chart */
+void page_write(struct httpd *h, struct strbuf *out);
+void html_esc(struct strbuf *out, const char *s);
+void page_chart(struct httpd *h, struct strbuf *out);
 
 /* server.c */
 struct httpd {

@@ -3,4 +3,4 @@ PROGRAMS += tmc-httpd
 tmc-httpd_SRCS := $(wildcard stages/httpd/*.c)
 tmc-httpd_LIBS := $(shell pkg-config --libs libmicrohttpd)
 tmc-httpd_CFLAGS := $(shell pkg-config --cflags libmicrohttpd)
-tmc-httpd_USES := conf spool
+tmc-httpd_USES := stage conf spool

@@ -9,9 +9,9 @@
  *           [::1] or the listen address, with or without a port, else 403
  *           (DNS rebinding);
  *   path    /api/..., /api, /api.php (TMC's .htaccess routed ^api/ to
- *           api.php), /healthz, /metrics; else 404;
- *   token   with http.token set: "Authorization: Bearer <token>" on /api
- *           and /metrics, else 401 (/healthz stays open for probes);
+ *           api.php), /healthz, /metrics, / and /status (page.c); else 404;
+ *   token   with http.token set: "Authorization: Bearer <token>" on /api,
+ *           /metrics and the page, else 401 (/healthz stays open for probes);
  *   Origin  a browser's cross-site request (Sec-Fetch-Site: cross-site, or
  *           an Origin other than a loopback one on a loopback server) is
  *           refused with 403: GET act=convert must not be a CSRF target;
@@ -49,7 +49,7 @@
 
 #define HEADER_MEMORY (64 * 1024)
 
-enum route { R_NONE, R_API, R_HEALTHZ, R_METRICS };
+enum route { R_NONE, R_API, R_HEALTHZ, R_METRICS, R_PAGE };
 enum method { M_GET, M_HEAD, M_POST };
 
 struct request {
@@ -105,6 +105,9 @@ send_reply(struct httpd *h, struct MHD_Connection *c, struct reply *r)
 				r->ctype ? r->ctype : "application/json");
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	if (r->ctype && strncmp(r->ctype, "text/html", 9) == 0) /* the page: no script at all */
+		MHD_add_response_header(resp, "Content-Security-Policy",
+					"default-src 'none'; style-src 'unsafe-inline'");
 	if (r->err[0]) {
 		header_safe(r->err);
 		MHD_add_response_header(resp, "X-TMC-Error", r->err);
@@ -234,6 +237,8 @@ route_of(const char *url)
 		return R_HEALTHZ;
 	if (strcmp(url, "/metrics") == 0)
 		return R_METRICS;
+	if (strcmp(url, "/") == 0 || strcmp(url, "/status") == 0)
+		return R_PAGE;
 	return R_NONE;
 }
 
@@ -421,6 +426,9 @@ request_end(struct httpd *h, struct MHD_Connection *c, struct request *rq)
 	} else if (rq->route == R_METRICS) {
 		r.ctype = "text/plain; version=0.0.4; charset=utf-8";
 		metrics_write(h, &r.body);
+	} else if (rq->route == R_PAGE) {
+		r.ctype = "text/html; charset=utf-8";
+		page_write(h, &r.body);
 	} else if (request_params(c, rq, &p, &up, r.err, sizeof(r.err)) < 0) {
 		r.code = 400;
 		sb_adds(&r.body, "{\"result\":\"invalid request\"}");

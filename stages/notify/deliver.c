@@ -25,6 +25,7 @@
 
 #include "json.h"
 #include "notify.h"
+#include "stage.h"
 
 static const char *fields[] = {"processed", "created", "warn", "seq", "result", "count"};
 
@@ -163,10 +164,26 @@ deliver_setopt(struct notify *n, struct delivery *d, const char *url)
 	curl_easy_setopt(e, CURLOPT_PRIVATE, d);
 }
 
+/* The attempt in the usage record (stage "outbox"): the supervisor counts
+ * tmc_callbacks_total from it. Before the item is failed or finished. */
+static void
+attempt_record(struct notify *n, struct delivery *d, const char *outcome, const char *reason)
+{
+	const char *seq = ticket_get(&d->it.ticket, "seq") ?: d->it.id;
+	struct record r = {.ms = d->t0_ms ? (long long)(now_ms_mono() - d->t0_ms) : 0};
+	char origin[128];
+
+	snprintf(r.stage, sizeof(r.stage), "outbox");
+	snprintf(r.outcome, sizeof(r.outcome), "%s", outcome);
+	snprintf(origin, sizeof(origin), "job:%s", seq);
+	record_write(&n->spool, &r, origin, d->it.id, ticket_get(&d->it.ticket, "url"), reason);
+}
+
 /* outbox/err/ with the reason, logged by item_reject_at */
 static void
 give_up(struct notify *n, struct delivery *d, const char *reason)
 {
+	attempt_record(n, d, "failed", reason);
 	item_fail(&n->sd, &d->it, false, 0, 0, reason);
 	n->failed++;
 }
@@ -242,6 +259,7 @@ deliver_done(struct notify *n, struct delivery *d, CURLcode rc)
 	curl_easy_getinfo(d->easy, CURLINFO_RESPONSE_CODE, &status);
 	if (rc == CURLE_OK &&
 	    deliver_answer_ok(d->answer.buf ? d->answer.buf : "", d->answer.len)) {
+		attempt_record(n, d, "ok", "");
 		if (item_finish(&n->sd, &d->it) == 0) {
 			n->delivered++;
 			log_info("callback %s for job %s: delivered (HTTP %ld, attempt "
@@ -265,6 +283,7 @@ deliver_done(struct notify *n, struct delivery *d, CURLcode rc)
 		give_up(n, d, why);
 	} else { /* item_fail logs the attempt and the delay */
 		snprintf(why, sizeof(why), "callback %s for job %s: %s", url, seq, reason);
+		attempt_record(n, d, "retry", why);
 		if (item_fail(&n->sd, &d->it, true, 0x7fffffff,
 			      n->conf.retry_delay > 0 ? n->conf.retry_delay : 1, why) == 0)
 			queue_defer(n, d->it.id,

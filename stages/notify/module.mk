@@ -3,4 +3,4 @@ PROGRAMS += tmc-notify
 tmc-notify_SRCS := $(wildcard stages/notify/*.c)
 tmc-notify_LIBS := $(shell pkg-config --libs libcurl)
 tmc-notify_CFLAGS := $(shell pkg-config --cflags libcurl)
-tmc-notify_USES := conf spool
+tmc-notify_USES := stage conf spool
