@@ -194,7 +194,7 @@ refuse_unwanted(struct wctx *c, const struct dnode *dir, const char *name)
 	    !refuse_due_path(&c->skipped, abs, now_ms_mono()))
 		return true;
 	if ((who = rules_temp_name(name)) != NULL)
-		log_debug("%s: skipped: a temporary name (%s); its final name is taken", abs, who);
+		log_debug("%s: skipped: a temporary name (%s); a file is taken under its final name", abs, who);
 	else
 		log_debug("%s: skipped: not selected by include/exclude, or no first step of "
 			  "template %s takes its extension",
