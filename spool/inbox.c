@@ -6,6 +6,12 @@
  * oldest ids (job seq first) go first; in between, IN_MOVED_TO names arrive
  * in order. A name in the queue that another worker took is simply not
  * claimable, so duplicates in the queue cost one failed open.
+ *
+ * When inotify's limits are reached (watchlimit.c) the inbox polls: ifd is
+ * then a timerfd that fires every second, each tick asks the caller to
+ * rescan new/, and every POLL_RETRY ticks the watch is tried again; once it
+ * works ifd is the inotify descriptor again. The caller only ever polls
+ * ifd, so stages and tmc-notify need no code of their own for it.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -13,9 +19,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "spool.h"
+
+#define POLL_RETRY 5 /* ticks (s) between tries to watch again */
 
 static void
 inbox_push(struct inbox *ib, const char *id)
@@ -35,25 +44,79 @@ inbox_clear(struct inbox *ib)
 	ib->n = ib->pos = 0;
 }
 
-int
-inbox_open(struct inbox *ib, struct stage_dir *sd)
+/* A new inotify descriptor watching new/; -1 with errno. */
+static int
+inbox_watch(const struct inbox *ib)
 {
-	char path[4096];
+	int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC), e;
 
-	memset(ib, 0, sizeof(*ib));
-	ib->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (ib->ifd < 0) {
-		log_warn("inotify_init1");
+	if (fd < 0)
+		return -1;
+	if (inotify_add_watch(fd, ib->path, IN_MOVED_TO | IN_ONLYDIR) < 0) {
+		e = errno;
+		close(fd);
+		errno = e;
 		return -1;
 	}
-	snprintf(path, sizeof(path), "%s/new", sd->path);
-	if (inotify_add_watch(ib->ifd, path, IN_MOVED_TO | IN_ONLYDIR) < 0) {
-		log_warn("inotify_add_watch %s", path);
-		close(ib->ifd);
+	return fd;
+}
+
+/* The limit is reached: a timerfd ticks every second instead. */
+static int
+inbox_poll_start(struct inbox *ib, int err)
+{
+	struct itimerspec its = {.it_interval = {1, 0}, .it_value = {1, 0}};
+
+	inotify_limit_hit(err, ib->path);
+	ib->ifd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (ib->ifd < 0 || timerfd_settime(ib->ifd, 0, &its, NULL) < 0) {
+		log_warn("timerfd for polling %s", ib->path);
+		if (ib->ifd >= 0)
+			close(ib->ifd);
 		ib->ifd = -1;
 		return -1;
 	}
+	ib->polled = true;
+	ib->ticks = 0;
+	log_info("%s is scanned every second until inotify has room again", ib->path);
 	return 0;
+}
+
+int
+inbox_open(struct inbox *ib, struct stage_dir *sd)
+{
+	memset(ib, 0, sizeof(*ib));
+	ib->path = xasprintf("%s/new", sd->path);
+	if ((ib->ifd = inbox_watch(ib)) >= 0)
+		return 0;
+	if (inotify_limit_errno(errno))
+		return inbox_poll_start(ib, errno);
+	log_warn("inotify on %s", ib->path);
+	return -1;
+}
+
+/* A poll tick: every POLL_RETRY ticks, try to watch again. Always 1: the
+ * caller rescans new/ (after a successful watch too, for what arrived
+ * before it). */
+static int
+inbox_tick(struct inbox *ib)
+{
+	uint64_t n;
+	int fd;
+
+	if (read(ib->ifd, &n, sizeof(n)) < 0 && errno != EAGAIN && errno != EINTR)
+		log_warn("read timerfd");
+	if (++ib->ticks < POLL_RETRY)
+		return 1;
+	ib->ticks = 0;
+	if ((fd = inbox_watch(ib)) < 0)
+		return 1;
+	close(ib->ifd);
+	ib->ifd = fd;
+	ib->polled = false;
+	log_info("%s is watched again", ib->path);
+	fault_clear(FAULT_WATCHES);
+	return 1;
 }
 
 static int
@@ -94,6 +157,8 @@ inbox_read_events(struct inbox *ib)
 	int overflow = 0;
 	ssize_t n;
 
+	if (ib->polled)
+		return inbox_tick(ib);
 	while ((n = read(ib->ifd, buf, sizeof(buf))) > 0) {
 		for (char *p = buf; p < buf + n;) {
 			struct inotify_event *ev = (struct inotify_event *)p;
@@ -128,6 +193,7 @@ inbox_close(struct inbox *ib)
 	inbox_clear(ib);
 	xfree(&ib->cur);
 	xfree(&ib->ids);
+	xfree(&ib->path);
 	if (ib->ifd >= 0)
 		close(ib->ifd);
 	ib->ifd = -1;

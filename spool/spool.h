@@ -122,16 +122,33 @@ int stage_recover(struct stage_dir *sd, int max_attempts);
 
 /* inbox.c: the stage's view of new/: scan once, then inotify */
 struct inbox {
-	int ifd;                 /* inotify on new/ */
+	int ifd;                 /* inotify on new/, or a 1 s timerfd while polling */
+	bool polled;             /* the inotify limit: new/ is scanned every second */
+	unsigned ticks;          /* while polled: seconds since the last try to watch */
+	char *path;              /* <stage>/new */
 	char **ids;
 	size_t n, cap, pos;
 	char *cur;               /* the id inbox_next() returned last (owned) */
 };
 int inbox_open(struct inbox *ib, struct stage_dir *sd);
 int inbox_scan(struct inbox *ib, struct stage_dir *sd);      /* refill from new/ */
-int inbox_read_events(struct inbox *ib);                     /* after poll says readable */
+/* After poll says ifd is readable; 1 when the caller must rescan (an
+ * overflow, or a poll tick: ifd may then be another descriptor). */
+int inbox_read_events(struct inbox *ib);
 const char *inbox_next(struct inbox *ib);                    /* NULL when empty */
 void inbox_close(struct inbox *ib);
+
+/* watchlimit.c: inotify's per-user limits (those of this user namespace:
+ * /proc/sys/user/max_inotify_watches and max_inotify_instances). A program
+ * that hits one polls the folder instead and retries the watch now and
+ * then; never exits for it. */
+bool inotify_limit_errno(int err);  /* ENOSPC (watches) or EMFILE (instances, not fds) */
+/* "user.max_inotify_watches = 8192 (/proc/sys/user/max_inotify_watches)" */
+void inotify_limit_text(int err, char *buf, size_t len);
+/* fault_note(FAULT_WATCHES) naming the limit in force and what is polled
+ * (logged once while the fault lasts); the caller fault_clear()s it once
+ * every watch it needs works again. */
+void inotify_limit_hit(int err, const char *what);
 
 /* slots.c: the global worker and big slots, flock'ed files under run/slots */
 struct slot {

@@ -155,7 +155,8 @@ struct jobsd {
 	struct conf conf;
 	struct spool sp;
 	int reqfd, procfd, donefd, errfd, outfd;
-	int ifd, wd_req, wd_proc, sigfd;
+	int ifd, wd_req, wd_proc, sigfd;  /* ifd -1: the inotify limit, req/ and proc/ polled */
+	unsigned poll_ticks;               /* ticks since the last try to watch again */
 	struct job **jobs;
 	size_t njobs;
 	struct tplstages **ts;

@@ -16,6 +16,10 @@
  * adopted by the next start, so nothing waits for items in flight (TMC
  * requeued them to req/ only because it could not adopt). SIGHUP reopens
  * the log file. Exit codes: sysexits.h.
+ *
+ * At inotify's limits (spool/watchlimit.c) req/ and proc/ are scanned on
+ * every tick instead, as after an overflow, and the watches are tried again
+ * every POLL_RETRY ticks: tmc-jobs never exits for it.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -39,6 +43,7 @@
 #define QUIET_MS 300
 #define SETTLE_MS 3000
 #define LOCK_WAIT_MS 30000
+#define POLL_RETRY 5 /* ticks between tries to watch again */
 
 static void
 usage(void)
@@ -108,11 +113,40 @@ open_dir(struct jobsd *d, const char *name)
 	return fd;
 }
 
+/* inotify on req/ and proc/; false (nothing watched) at inotify's limits. */
+static bool
+jobsd_watch(struct jobsd *d)
+{
+	char path[4096];
+	int err;
+
+	if ((d->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) < 0 && !inotify_limit_errno(errno))
+		fatal("inotify_init1");
+	snprintf(path, sizeof(path), "%s/req", d->sp.path);
+	if (d->ifd >= 0 &&
+	    (d->wd_req = inotify_add_watch(d->ifd, path, IN_CREATE | IN_MODIFY | IN_CLOSE_WRITE |
+								  IN_MOVED_TO | IN_MOVED_FROM |
+								  IN_DELETE)) >= 0) {
+		snprintf(path, sizeof(path), "%s/proc", d->sp.path);
+		d->wd_proc = inotify_add_watch(d->ifd, path, IN_MODIFY | IN_CLOSE_WRITE |
+								     IN_MOVED_TO | IN_DELETE);
+		if (d->wd_proc >= 0)
+			return true;
+	}
+	err = errno;
+	if (!inotify_limit_errno(err))
+		fatal("inotify_add_watch %s", path);
+	if (d->ifd >= 0)
+		close(d->ifd);
+	d->ifd = -1;
+	snprintf(path, sizeof(path), "%s/req and proc", d->sp.path);
+	inotify_limit_hit(err, path);
+	return false;
+}
+
 static void
 jobsd_open(struct jobsd *d)
 {
-	char path[4096];
-
 	if (spool_open(&d->sp, d->conf.spool_dir, false) < 0)
 		exit(EX_UNAVAILABLE);
 	d->reqfd = open_dir(d, "req");
@@ -121,16 +155,26 @@ jobsd_open(struct jobsd *d)
 	d->errfd = open_dir(d, "err");
 	d->outfd = open_dir(d, "outbox");
 	d->sigfd = signals_open();
-	if ((d->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) < 0)
-		fatal("inotify_init1");
-	snprintf(path, sizeof(path), "%s/req", d->sp.path);
-	d->wd_req = inotify_add_watch(d->ifd, path, IN_CREATE | IN_MODIFY | IN_CLOSE_WRITE |
-							    IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE);
-	snprintf(path, sizeof(path), "%s/proc", d->sp.path);
-	d->wd_proc = inotify_add_watch(d->ifd, path, IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_TO |
-							     IN_DELETE);
-	if (d->wd_req < 0 || d->wd_proc < 0)
-		fatal("inotify_add_watch %s", path);
+	if (!jobsd_watch(d))
+		log_info("%s/req and proc are scanned every second until inotify has room again",
+			 d->sp.path);
+}
+
+/* Polling (no inotify): what an overflow does, every tick; and now and then
+ * a try to watch again (then one more scan, for what came meanwhile). */
+static void
+jobsd_poll(struct jobsd *d)
+{
+	if (++d->poll_ticks >= POLL_RETRY) {
+		d->poll_ticks = 0;
+		if (jobsd_watch(d)) {
+			log_info("%s/req and proc are watched again", d->sp.path);
+			fault_clear(FAULT_WATCHES);
+		}
+	}
+	intake_scan(d);
+	for (size_t i = 0; i < d->njobs; i++)
+		ctrl_apply(d, d->jobs[i], false);
 }
 
 static int
@@ -223,7 +267,7 @@ jobsd_events(struct jobsd *d)
 	char buf[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
 	ssize_t n;
 
-	while ((n = read(d->ifd, buf, sizeof(buf))) > 0) {
+	while (d->ifd >= 0 && (n = read(d->ifd, buf, sizeof(buf))) > 0) {
 		for (char *p = buf; p < buf + n;) {
 			struct inotify_event *ev = (struct inotify_event *)p;
 
@@ -297,7 +341,8 @@ jobsd_close(struct jobsd *d)
 	free(d->jobs);
 	intake_free(d);
 	tplstages_free(d);
-	close(d->ifd);
+	if (d->ifd >= 0)
+		close(d->ifd);
 	close(d->sigfd);
 	close(d->reqfd);
 	close(d->procfd);
@@ -332,6 +377,8 @@ main(int argc, char **argv)
 		jobsd_events(&d);
 		if ((tick = now_ms_mono() >= next_tick))
 			next_tick = now_ms_mono() + TICK_MS;
+		if (tick && d.ifd < 0)
+			jobsd_poll(&d);
 		if (!d.stop)
 			jobsd_work(&d, tick);
 	}

@@ -7,6 +7,11 @@
  * IN_Q_OVERFLOW schedules a walk of the whole tree, sooner the first time
  * and later (doubling up to RESCAN_MAX_MS) while overflows keep coming.
  *
+ * A name with no pending entry is admitted first (event_admit): temporary
+ * and unselected names are skipped, and anything that is not a regular
+ * file (a symlink, FIFO, socket or device) is refused when it appears
+ * (refuse.c), so it never waits in the pending list.
+ *
  * Files (after the name rules of handoff_wanted):
  *   IN_MOVED_TO              ready at once (a rename is atomic)
  *   IN_CLOSE_WRITE           quiet period, then re-check (pending.c)
@@ -79,6 +84,28 @@ event_dir(struct wctx *c, struct dnode *d, const struct inotify_event *ev)
 	}
 }
 
+/* A name with no pending entry: a regular file to follow? (st: its lstat) */
+static bool
+event_admit(struct wctx *c, struct dnode *d, const struct inotify_event *ev, struct stat *st)
+{
+	bool appeared = (ev->mask & (IN_CREATE | IN_MOVED_TO)) != 0;
+	char rel[PATH_MAX];
+
+	/* writes come in floods: only an object that appears is looked at
+	 * before its name is judged */
+	if (rules_temp_name(ev->name) || (!appeared && !handoff_wanted(c, d, ev->name))) {
+		refuse_unwanted(c, d, ev->name);
+		return false;
+	}
+	if (!file_rel(d, ev->name, rel, sizeof(rel)) || file_stat(c, rel, st) < 0)
+		return false; /* gone already */
+	if (!S_ISREG(st->st_mode)) {
+		refuse_type(c, d, ev->name, st->st_mode);
+		return false;
+	}
+	return !refuse_unwanted(c, d, ev->name);
+}
+
 static void
 event_file(struct wctx *c, struct dnode *d, const struct inotify_event *ev)
 {
@@ -96,7 +123,7 @@ event_file(struct wctx *c, struct dnode *d, const struct inotify_event *ev)
 		pend_writing(c, d, ev->name);
 		return;
 	}
-	if (p == NULL && !handoff_wanted(c, d, ev->name))
+	if (p == NULL && !event_admit(c, d, ev, &st))
 		return;
 	if (ev->mask & IN_MOVED_TO) {
 		if (p)

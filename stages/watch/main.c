@@ -83,6 +83,7 @@ watch_args(struct wctx *c, int argc, char **argv)
 		}
 	}
 	log_init("tmc-watch", debug);
+	c->debug = debug || getenv("TMC_DEBUG") != NULL;
 	if (name == NULL || optind != argc)
 		usage();
 	if (conf_load(&c->conf, cpath, tpath, &errs) + conf_check(&c->conf, &errs) > 0) {
@@ -244,9 +245,12 @@ watch_setup(struct wctx *c)
 	emitter_init(&c->em, &c->sp, c->tpl);
 	watch_boot(c);
 	c->sigfd = signals_open();
+	c->skipped.debug = c->debug;
 	c->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (c->ifd < 0)
+	if (c->ifd < 0 && !inotify_limit_errno(errno))
 		fatal("inotify_init1");
+	if (c->ifd < 0) /* every folder is scanned; tree.c says so and retries */
+		c->limit_err = errno;
 }
 
 static void
@@ -306,7 +310,7 @@ watch_timeout(struct wctx *c)
 {
 	int64_t due = 0, now = now_ms_mono();
 	int64_t all[] = {pend_next_due(c), c->rescan_due, c->poll_due, c->root_due, c->tally_due,
-			 c->stat_due};
+			 c->stat_due, refuse_due(c)};
 
 	for (size_t i = 0; i < sizeof(all) / sizeof(*all); i++)
 		if (min_due(due, all[i]))
@@ -335,6 +339,7 @@ watch_timers(struct wctx *c, int64_t now)
 		c->rescan_due = now + 60000;
 	}
 	pend_expire(c, now);
+	refuse_tick(c, now);
 }
 
 /* Results are read every second while items are in flight; the stat file
@@ -364,9 +369,9 @@ watch_accounting(struct wctx *c, int64_t now)
 static void
 watch_loop(struct wctx *c)
 {
-	struct pollfd pfd[2] = {{c->sigfd, POLLIN, 0}, {c->ifd, POLLIN, 0}};
-
 	while (!c->stop) {
+		/* ifd changes when inotify's instance limit is hit and cleared */
+		struct pollfd pfd[2] = {{c->sigfd, POLLIN, 0}, {c->ifd, POLLIN, 0}};
 		int64_t now;
 
 		if (poll(pfd, 2, watch_timeout(c)) < 0 && errno != EINTR)
@@ -398,7 +403,9 @@ watch_teardown(struct wctx *c)
 	emitter_free(&c->em);
 	index_close(&c->ix);
 	tally_close(&c->tally);
-	close(c->ifd);
+	refuse_free(c);
+	if (c->ifd >= 0)
+		close(c->ifd);
 	close(c->sigfd);
 	close(c->statefd);
 	close(c->lockfd);

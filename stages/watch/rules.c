@@ -33,25 +33,57 @@ ident_same(const struct ident *a, const struct ident *b)
 	       a->mtime_ns == b->mtime_ns && a->slot == b->slot;
 }
 
-static bool
-ends_with(const char *s, const char *suffix)
-{
-	size_t n = strlen(s), k = strlen(suffix);
+/*
+ * Names that uploaders and sync tools give a file while it is on its way,
+ * before the rename to its final name (which is taken as usual). One table,
+ * most specific first, so the log can say whose temporary it is. Matched
+ * with fnmatch(FNM_CASEFOLD) on the last component only: Windows tools
+ * write ~RF1234.TMP as often as .tmp.
+ */
+static const struct {
+	const char *pattern, *who;
+} temp_names[] = {
+	{"~$*", "a Microsoft Office owner file"},
+	{".~lock.*#", "a LibreOffice lock file"},
+	{".syncthing.*.tmp", "a Syncthing temporary"},
+	{"~syncthing~*.tmp", "a Syncthing temporary"},
+	{".dropbox*", "a Dropbox file"},
+	{"*.dropbox", "a Dropbox file"},
+	{".owncloudsync.log*", "an ownCloud/Nextcloud sync journal"},
+	{"._sync_*.db*", "an ownCloud/Nextcloud sync journal"},
+	{".sync_*.db*", "an ownCloud/Nextcloud sync journal"},
+	{".*.~*", "an ownCloud/Nextcloud download temporary"},
+	{".~*", "an ownCloud/Nextcloud temporary"},
+	{"*.~*", "an ownCloud/Nextcloud temporary"},
+	{"._*", "a macOS resource fork (AppleDouble, over SMB/AFP)"},
+	{".nfs*", "an NFS silly-renamed file"},
+	{".smbdelete*", "a Samba file deleted while open"},
+	{".#*", "an Emacs lock file"},
+	{"#*#", "an Emacs auto-save file"},
+	{".goutputstream-*", "a GNOME (GIO) temporary"},
+	{".?*.??????", "an rsync temporary (.name.XXXXXX)"},
+	{"*.filepart", "a WinSCP partial transfer"},
+	{"*.crdownload", "a Chrome download"},
+	{"*.part", "a partial download or upload (Firefox, Nextcloud, curl)"},
+	{"*.partial", "a partial download (Edge, IE)"},
+	{"*.download", "a Safari download"},
+	{"*.opdownload", "an Opera download"},
+	{"*.!ut", "a uTorrent download"},
+	{"*.!qb", "a qBittorrent download"},
+	{"*.sw[m-p]", "a Vim swap file"},
+	{"*~", "an editor backup"},
+	{"*.tmp", "a temporary (Office ~WRL*.tmp, Samba/Windows clients, many tools)"},
+	{"*.temp", "a temporary"},
+	{".*", "a dot file (hidden, or a temporary of a tool not listed)"},
+};
 
-	return n > k && strcasecmp(s + n - k, suffix) == 0;
-}
-
-bool
+const char *
 rules_temp_name(const char *name)
 {
-	static const char *const suffixes[] = {".part", ".tmp", "~", ".filepart", ".crdownload"};
-
-	if (name[0] == '.')
-		return true;
-	for (size_t i = 0; i < sizeof(suffixes) / sizeof(*suffixes); i++)
-		if (ends_with(name, suffixes[i]))
-			return true;
-	return false;
+	for (size_t i = 0; i < sizeof(temp_names) / sizeof(*temp_names); i++)
+		if (fnmatch(temp_names[i].pattern, name, FNM_CASEFOLD) == 0)
+			return temp_names[i].who;
+	return NULL;
 }
 
 bool

@@ -11,10 +11,14 @@
  *
  * A folder is scanned instead of watched when it is on a network file
  * system (statfs type: inotify cannot see other hosts' writes there), when
- * the watch says mode "poll", or when inotify_add_watch says ENOSPC
- * (fs.inotify.max_user_watches): that is logged with the number of folders
- * concerned, and those folders are walked every min_sec seconds, their
- * watches tried again each time. Output folders of the watch's own
+ * the watch says mode "poll", or when inotify's limits are reached
+ * (inotify_add_watch says ENOSPC, or inotify_init1 EMFILE: the user
+ * namespace's max_inotify_watches / max_inotify_instances, spool/
+ * watchlimit.c): that is logged with the limit in force and the number of
+ * folders concerned, noted as the watch-limit fault, and those folders are
+ * walked every min_sec seconds, their watches (and the inotify instance)
+ * tried again each time. A folder that is one of its own parents (a bind
+ * mount loop) is refused (refuse.c) and neither watched nor walked. Output folders of the watch's own
  * template that lie inside the tree are neither watched nor walked.
  *
  * Walks run inside the event loop; events that arrive meanwhile wait in the
@@ -235,6 +239,10 @@ watch_add(struct wctx *c, struct dnode *d, int fd)
 		errno = ENOSPC;
 		return -1;
 	}
+	if (c->ifd < 0) { /* no inotify instance (the instance limit) */
+		errno = c->limit_err ? c->limit_err : EMFILE;
+		return -1;
+	}
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	wd = inotify_add_watch(c->ifd, path, WATCH_MASK);
 	if (wd < 0 && errno == ENOENT) { /* no /proc: the path itself, last part not followed */
@@ -268,7 +276,8 @@ walk_watch(struct wctx *c, struct dnode *d, int fd, enum walk_kind kind)
 		d->enospc = false;
 		return;
 	}
-	if (errno == ENOSPC) {
+	if (inotify_limit_errno(errno)) {
+		c->limit_err = errno;
 		c->nenospc += !d->enospc;
 		d->enospc = true;
 		return;
@@ -341,10 +350,14 @@ walk_file(struct wctx *c, struct walk *wk, struct dnode *d, int fd, const char *
 	struct stat st;
 	struct ient *e;
 
-	if (!handoff_wanted(c, d, name))
+	if (refuse_unwanted(c, d, name))
 		return;
-	if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+	if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return;
+	if (!S_ISREG(st.st_mode)) {
+		refuse_type(c, d, name, st.st_mode);
+		return;
+	}
 	wk->files++;
 	newest_ctime(c, d->slot, &st);
 	e = index_get(&c->ix, d->slot, (uint64_t)st.st_ino);
@@ -403,15 +416,35 @@ walk_list(struct wctx *c, struct walk *wk, struct dnode *d, int fd)
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
 		if (type == DT_UNKNOWN && fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0)
-			type = S_ISDIR(st.st_mode) ? DT_DIR : S_ISREG(st.st_mode) ? DT_REG : DT_LNK;
+			type = IFTODT(st.st_mode);
 		if (type == DT_DIR)
 			walk_subdir(c, wk, d, de->d_name);
-		else if (type == DT_REG)
+		else if (type == DT_REG || type == DT_UNKNOWN)
 			walk_file(c, wk, d, fd, de->d_name);
+		else if (!rules_temp_name(de->d_name))
+			refuse_type(c, d, de->d_name, DTTOIF(type));
+		else
+			refuse_unwanted(c, d, de->d_name);
 		errno = 0;
 	}
 	closedir(dir);
 	return errno == 0;
+}
+
+/* Is folder d (stat st) one of its own parents? Then it is a loop (a bind
+ * mount of a folder inside itself): refused, never walked nor watched
+ * (its watch would be its parent's). */
+static bool
+walk_loop(struct wctx *c, struct dnode *d, const struct stat *st)
+{
+	d->ino = st->st_ino;
+	for (const struct dnode *a = d->parent; a; a = a->parent) {
+		if (a->ino == st->st_ino && a->dev == st->st_dev) {
+			refuse_loop(c, d, a);
+			return true;
+		}
+	}
+	return false;
 }
 
 static void
@@ -437,6 +470,11 @@ walk_dir(struct wctx *c, struct walk *wk, struct dnode *d)
 		}
 		log_warn("%s%s", c->root_abs, d->rel);
 		c->walk_errors++;
+		return;
+	}
+	if (walk_loop(c, d, &st)) {
+		close(fd);
+		tree_remove(c, d, true);
 		return;
 	}
 	walk_device(c, d, fd, &st);
@@ -488,32 +526,51 @@ walk_decide(struct wctx *c, struct walk *wk)
 	index_flush(&c->ix);
 }
 
+/* The watch limit: say which limit and how many folders, when it starts
+ * and each time twice as many folders are concerned; note the fault. */
+static void
+walk_limit_report(struct wctx *c)
+{
+	char limit[256], what[PATH_MAX + 64];
+
+	if (c->max_watches > 0)
+		snprintf(limit, sizeof(limit), "%ld (TMC_WATCH_MAX_WATCHES)", c->max_watches);
+	else
+		inotify_limit_text(c->limit_err ? c->limit_err : ENOSPC, limit, sizeof(limit));
+	log_warnx("inotify %s limit reached (%s): %zu folders of %s are scanned every %d s "
+		  "instead; this watch needs %zu more watches, %zu in all",
+		  c->ifd < 0 ? "instance" : "watch", limit, c->nenospc, c->root_abs,
+		  c->poll_ms / 1000, c->nenospc, c->ndirs);
+	snprintf(what, sizeof(what), "%zu folders of %s", c->nenospc, c->root_abs);
+	if (c->max_watches <= 0)
+		inotify_limit_hit(c->limit_err ? c->limit_err : ENOSPC, what);
+	c->enospc_logged = c->nenospc;
+}
+
 static void
 walk_report(struct wctx *c)
 {
-	if (c->nenospc == 0 && c->enospc_logged > 0)
+	if (c->nenospc == 0 && c->enospc_logged > 0) {
 		log_info("every folder of %s is watched again", c->root_abs);
-	if (c->nenospc > 0 && (c->enospc_logged == 0 || c->nenospc >= 2 * c->enospc_logged)) {
-		char limit[32] = "?";
-		int fd = open("/proc/sys/fs/inotify/max_user_watches", O_RDONLY | O_CLOEXEC);
-		ssize_t n = fd >= 0 ? read(fd, limit, sizeof(limit) - 1) : -1;
-
-		if (n > 0)
-			limit[strcspn(limit, "\n")] = '\0';
-		if (fd >= 0)
-			close(fd);
-		if (c->max_watches > 0)
-			snprintf(limit, sizeof(limit), "%ld (TMC_WATCH_MAX_WATCHES)", c->max_watches);
-		log_warnx("inotify watch limit reached (fs.inotify.max_user_watches = %s): %zu "
-			  "folders of %s are scanned every %d s instead; this watch needs %zu more "
-			  "watches, %zu in all",
-			  limit, c->nenospc, c->root_abs, c->poll_ms / 1000, c->nenospc, c->ndirs);
-		c->enospc_logged = c->nenospc;
+		fault_clear(FAULT_WATCHES);
 	}
+	if (c->nenospc > 0 && (c->enospc_logged == 0 || c->nenospc >= 2 * c->enospc_logged))
+		walk_limit_report(c);
 	if (c->nenospc == 0)
 		c->enospc_logged = 0;
 	if (tree_unwatched(c) && !c->poll_due)
 		c->poll_due = now_ms_mono() + c->poll_ms;
+}
+
+/* No inotify instance (the instance limit): try again before a walk. */
+static void
+walk_inotify_retry(struct wctx *c)
+{
+	if (c->ifd >= 0)
+		return;
+	c->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (c->ifd < 0)
+		c->limit_err = errno;
 }
 
 void
@@ -524,6 +581,7 @@ tree_walk(struct wctx *c, struct dnode *start, enum walk_kind kind)
 	int64_t t0 = now_ms_mono();
 
 	c->stamp++;
+	walk_inotify_retry(c);
 	if (whole) {
 		c->gen++;
 		c->walk_errors = 0;
@@ -623,6 +681,7 @@ tree_root_open(struct wctx *c)
 	c->rootfd = fd;
 	c->root = node_new(NULL, "");
 	c->root->dev = st.st_dev;
+	c->root->ino = st.st_ino;
 	c->root->slot = 0;
 	c->root->netfs = netfs_here(c, fd);
 	c->ndirs = 1;

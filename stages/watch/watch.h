@@ -12,6 +12,8 @@
  *   index.c    the persistent index of what was handed off
  *   tally.c    results of the watch's items (state/<key>.log) -> counts
  *   rules.c    temporary names, include/exclude, rename, keys and ids
+ *   refuse.c   objects never taken (links, FIFOs, devices, loops,
+ *              temporaries): said once per path, at a bounded rate
  *   hmap.c     an intrusive hash table and a set of 64-bit hashes
  *
  * Times of files are never compared with this host's clock: readiness is
@@ -77,10 +79,11 @@ struct ident {
 };
 void ident_from_stat(struct ident *id, const struct stat *st, uint16_t slot);
 bool ident_same(const struct ident *a, const struct ident *b);
-/* Names that are in the middle of a transfer: dot files (rsync's
- * .name.XXXXXX, our own output temps), *.part, *.tmp, *~, *.filepart,
- * *.crdownload. */
-bool rules_temp_name(const char *name);
+/* Names that uploaders and sync tools give a file in the middle of a
+ * transfer (Office ~$x, LibreOffice .~lock.x#, rsync .x.XXXXXX, *.part,
+ * *.filepart, *.crdownload, *.tmp, *~, every dot file ...): whose
+ * temporary it is, or NULL for a final name. */
+const char *rules_temp_name(const char *name);
 /* TMC's selection: some include matches and no exclude does; fnmatch with
  * flags 0 on the relative path with its leading "/" (so * matches /). */
 bool rules_selected(const struct watch *w, const char *rel);
@@ -160,6 +163,15 @@ bool tally_known(const struct tally *t, const char *id); /* any result line for 
  * first 64 steps), as the stages decide it. */
 uint64_t tally_expected(const struct template *tpl, const char *ext);
 
+/* ---- refuse.c ---- */
+struct refusals {
+	struct hmap seen;     /* path hash -> when it was last reported */
+	int64_t window;       /* start of the current minute (0: none) */
+	int lines;            /* lines written in it */
+	long long more;       /* objects not reported in it (over the rate) */
+	bool debug;           /* debug lines (names skipped), else info (refusals) */
+};
+
 /* ---- tree.c ---- */
 struct pend;
 struct dnode {
@@ -169,9 +181,10 @@ struct dnode {
 	const char *name;    /* last component, inside rel */
 	int wd;              /* inotify watch, -1: scanned instead */
 	bool netfs;          /* on a network file system or mode "poll": never watched */
-	bool enospc;         /* not watched because of fs.inotify.max_user_watches */
+	bool enospc;         /* not watched because of inotify's limits */
 	bool dead;           /* being removed */
 	dev_t dev;
+	ino_t ino;           /* of the folder, for loops (0: not walked yet) */
 	uint16_t slot;
 	uint32_t seen;       /* walk stamp */
 	struct pend *pend;   /* pending files in this folder */
@@ -202,8 +215,10 @@ struct wctx {
 	struct emitter em;
 	struct index ix;
 	struct tally tally;
-	int ifd, sigfd;
-	bool stop, trace;
+	int ifd, sigfd;            /* ifd -1: no inotify instance (the limit) */
+	bool stop, trace, debug;
+	struct refusals refused;   /* objects never taken (info) */
+	struct refusals skipped;   /* temporary and unselected names (debug) */
 
 	/* the tree */
 	struct dnode *root;
@@ -216,7 +231,8 @@ struct wctx {
 	char **outputs;            /* output folders inside the tree (not watched) */
 	size_t noutputs;
 	long max_watches;          /* TMC_WATCH_MAX_WATCHES (tests): pretend limit */
-	size_t nenospc;            /* folders not watched because of the limit */
+	size_t nenospc;            /* folders not watched because of inotify's limits */
+	int limit_err;             /* ENOSPC (watches) or EMFILE (instances): the last hit */
 	size_t enospc_logged;      /* ... of which were reported */
 	struct candidate *cand;    /* files a walk found, dispatched after it */
 	size_t ncand, capcand;
@@ -253,6 +269,18 @@ struct dnode *tree_by_wd(struct wctx *c, int wd);
 bool tree_is_output(const struct wctx *c, const char *rel);
 void tree_free(struct wctx *c);
 size_t tree_unwatched(const struct wctx *c); /* folders scanned instead of watched */
+
+/* refuse.c */
+/* Not a regular file (mode's type): never taken; one info line per path an hour. */
+void refuse_type(struct wctx *c, const struct dnode *dir, const char *name, mode_t mode);
+void refuse_loop(struct wctx *c, const struct dnode *d, const struct dnode *ancestor);
+/* true when the name does not concern the watch (handoff_wanted), with a
+ * debug line saying why (a temporary name, not selected). */
+bool refuse_unwanted(struct wctx *c, const struct dnode *dir, const char *name);
+void refuse_flush(struct refusals *r);       /* the "... and K more" line, if any */
+int64_t refuse_due(const struct wctx *c);     /* when a summary is due (0: none) */
+void refuse_tick(struct wctx *c, int64_t now);
+void refuse_free(struct wctx *c);
 
 /* events.c */
 void events_read(struct wctx *c);

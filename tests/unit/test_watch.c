@@ -52,6 +52,19 @@ static const struct {
 	{"a.tmp", true},        {"a.jpg~", true},        {"a.jpg.filepart", true},
 	{"a.crdownload", true}, {"part.jpg", false},     {"tmp.jpg", false},
 	{"a.jpg.tmcwatch", false},
+	/* uploaders' temporaries (rules.c's table) and names that look alike */
+	{"~$x.jpg", true},          {"~$Report.docx", true}, /* Office owner files */
+	{".~lock.x.jpg#", true},    {"~WRL0001.tmp", true},  {"~RF12ab.TMP", true},
+	{".syncthing.x.jpg.tmp", true}, {"~syncthing~x.jpg.tmp", true},
+	{".dropbox.cache", true},   {"x.jpg.dropbox", true},
+	{".owncloudsync.log", true}, {"x.jpg.ocTransferId123.part", true},
+	{".x.jpg.~6ee3b2", true},   {"._x.jpg", true},       {".nfs0000000000ab0001", true},
+	{"x.jpg.filepart", true},   {"x.jpg.crdownload", true}, {"x.jpg.partial", true},
+	{"x.jpg.download", true},   {"x.jpg.opdownload", true}, {"x.jpg.swp", true},
+	{"#x.jpg#", true},          {"x.jpg.temp", true},
+	{"~x.jpg", false},          {"x~y.jpg", false},      {"x$.jpg", false},
+	{"lock.jpg", false},        {"x.swf", false},        {"sync.jpg", false},
+	{"partial.jpg", false},     {"download.png", false},
 };
 
 static void
@@ -59,7 +72,7 @@ test_temp_names(void **state)
 {
 	(void)state;
 	for (size_t i = 0; i < sizeof(temp_cases) / sizeof(*temp_cases); i++) {
-		if (rules_temp_name(temp_cases[i].name) != temp_cases[i].temp)
+		if ((rules_temp_name(temp_cases[i].name) != NULL) != temp_cases[i].temp)
 			fail_msg("case %zu \"%s\": want %s", i, temp_cases[i].name,
 				 temp_cases[i].temp ? "temporary" : "final");
 	}
