@@ -66,15 +66,29 @@ file_rel(const struct dnode *dir, const char *name, char *buf, size_t len)
 int
 file_stat(struct wctx *c, const char *rel, struct stat *st)
 {
+	char dir[PATH_MAX];
+	const char *base = strrchr(rel, '/');
 	int fd, r, e;
 
 	if (c->rootfd < 0) {
 		errno = ENOENT;
 		return -1;
 	}
-	if ((fd = open_beneath(c->rootfd, rel, O_PATH)) < 0)
+	/* lstat of the last component, its folders opened beneath the root
+	 * with no link on the way: a link itself is reported (and refused by
+	 * the caller), never followed */
+	if (base == NULL)
+		base = rel;
+	else if (snprintf(dir, sizeof(dir), "%.*s", (int)(base - rel), rel) >= (int)sizeof(dir)) {
+		errno = ENAMETOOLONG;
 		return -1;
-	r = fstat(fd, st);
+	} else
+		base++;
+	if (*base == '\0')
+		return fstat(c->rootfd, st);
+	if ((fd = open_beneath(c->rootfd, base == rel ? "" : dir, O_PATH | O_DIRECTORY)) < 0)
+		return -1;
+	r = fstatat(fd, base, st, AT_SYMLINK_NOFOLLOW);
 	e = errno;
 	close(fd);
 	errno = e;
