@@ -11,7 +11,7 @@ write_config "$COPY3"
 make_inputs 5
 $VG "$BIN/tmcwatch" -c "$CONF" check >/dev/null 2>"$T_DIR/vg.check"
 ok $? "tmcwatch check"
-printf '{"hires":{"site":"site01","path_head":"/in","path_tail":""},"template":"chain"}' >"$T_DIR/job.json"
+printf '{"hires":{"site":"site01","path_head":"/in","path_tail":"","include":["*"]},"template":"chain"}' >"$T_DIR/job.json"
 $VG "$BIN/tmcwatch" -c "$CONF" submit "$T_DIR/job.json" >/dev/null 2>"$T_DIR/vg.submit"
 ok $? "tmcwatch submit"
 $VG "$BIN/tmcwatch" -c "$CONF" status >/dev/null 2>"$T_DIR/vg.status"
