@@ -21,6 +21,10 @@ enum stage_rc {
 	STAGE_PERMFAIL,  /* err/ with ctx->reason (corrupt input, bad options) */
 	STAGE_STOPPED,   /* abandoned for a pending SIGTERM: back to new/ as it was
 			  * (no attempt counted), and the program stops */
+	STAGE_FAULT,     /* a fault of the machine (errno_is_machine_fault: disk
+			  * full, read-only, EIO, no fds or memory): back to new/
+			  * as it was, no attempt counted, retried after 1 s
+			  * doubling to 30 s for as long as the fault lasts */
 };
 
 struct stage_ctx {
@@ -51,6 +55,11 @@ struct stage_ops {
 };
 
 int stage_main(int argc, char **argv, const struct stage_ops *ops);
+
+/* rc.c: the one rule for an errno: a machine fault is STAGE_FAULT (noted
+ * with fault_note_errno(err, what)), EAGAIN, EINTR and ETIMEDOUT are
+ * STAGE_TEMPFAIL, anything else is the data's: STAGE_PERMFAIL. */
+enum stage_rc stage_errno_rc(int err, const char *what);
 
 /* Output path of a step for an item: root + path_head + tail + out_rel, with
  * the extension replaced by ext when ext is not NULL. Checked to stay under

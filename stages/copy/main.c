@@ -8,7 +8,9 @@
  * skip, not a warning (TMC-REFERENCE 3.6). pass: hands the item on and
  * writes nothing (benchmarks, tests).
  * Failures: a missing or unreadable original and a refused path are
- * permanent; ENOSPC, EDQUOT, ENOMEM and EIO are temporary.
+ * permanent; a fault of the machine (ENOSPC, EDQUOT, EIO, EROFS, EMFILE,
+ * ENFILE, ENOMEM, also from a folder fsync) is retried until it clears
+ * (stage_errno_rc).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,9 +26,7 @@
 static enum stage_rc
 copy_errno_rc(int e)
 {
-	return (e == ENOSPC || e == EDQUOT || e == ENOMEM || e == EIO || e == EAGAIN)
-		       ? STAGE_TEMPFAIL
-		       : STAGE_PERMFAIL;
+	return stage_errno_rc(e, "tmc-copy");
 }
 
 static int

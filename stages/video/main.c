@@ -70,18 +70,7 @@ is_video_name(const char *path)
 static enum stage_rc
 errno_rc(int err)
 {
-	switch (err) {
-	case ENOMEM:
-	case ENOSPC:
-	case EDQUOT:
-	case EIO:
-	case EMFILE:
-	case ENFILE:
-	case EAGAIN:
-		return STAGE_TEMPFAIL;
-	default:
-		return STAGE_PERMFAIL;
-	}
+	return stage_errno_rc(err, "tmc-video");
 }
 
 static void
