@@ -23,8 +23,7 @@ fill_ballast() {
 	else
 		local i=0
 		while touch "$SPOOL/ballast/$i" 2>/dev/null; do i=$((i + 1)); done
-		rm -f "$SPOOL/ballast/0" "$SPOOL/ballast/1" "$SPOOL/ballast/2" "$SPOOL/ballast/3" \
-			"$SPOOL/ballast/4" "$SPOOL/ballast/5" "$SPOOL/ballast/6" "$SPOOL/ballast/7"
+		rm -f "$SPOOL/ballast/0" "$SPOOL/ballast/1" "$SPOOL/ballast/2" "$SPOOL/ballast/3"
 	fi
 }
 
