@@ -63,6 +63,7 @@ struct stage {
 	size_t ndeferred;
 	struct heals heals;         /* half-done protocol steps, retried (heal.c) */
 	int fault_delay_s;          /* next retry delay after a machine fault; 0 none */
+	int64_t fault_grown_s;      /* when it last grew (real s) */
 	int64_t rescan_ms;          /* new/ could not be read: scan again then (mono) */
 	bool stop;
 };
@@ -213,9 +214,11 @@ successor_dir(struct stage *st, int j)
 }
 
 /* Successors of our step for this item: later steps that apply to the
- * file's extension and read our step's output. */
+ * file's extension and read our step's output. A successor stage that
+ * cannot be opened sets *err (its errno): handing on without it would
+ * lose its step. */
 static size_t
-stage_successors(struct stage *st, struct item *it, struct successor *succ)
+stage_successors(struct stage *st, struct item *it, struct successor *succ, int *err)
 {
 	const char *ext = path_ext(ticket_get(&it->ticket, "src") ?: "");
 	const struct template *tpl = st->tpl;
@@ -227,8 +230,10 @@ stage_successors(struct stage *st, struct item *it, struct successor *succ)
 		if (!step_applies(s, ext) || strcmp(s->source, "hires") == 0 ||
 		    source_index(tpl, j, s->source, ext) != st->idx)
 			continue;
-		if ((succ[n].sd = successor_dir(st, j)) == NULL)
-			continue; /* logged; the item fails below if none could open */
+		if ((succ[n].sd = successor_dir(st, j)) == NULL) {
+			*err = errno ? errno : EIO; /* logged */
+			continue;
+		}
 		ticket_copy(&succ[n].ticket, &it->ticket);
 		ticket_unset(&succ[n].ticket, "attempt");
 		ticket_unset(&succ[n].ticket, "not_before");
@@ -302,17 +307,36 @@ stage_run_ops(struct stage *st, struct stage_ctx *ctx, size_t nsucc)
 
 static void deferred_add(struct stage *st, const char *id, int64_t due);
 
+/* The retry delay after a machine fault: 1 s, doubled (to 30 s) only once
+ * a whole delay has passed with faults, so a burst of items failing at
+ * once does not push the retry of all of them far out. */
+static int
+stage_fault_delay(struct stage *st)
+{
+	int64_t now = now_s_real();
+
+	if (st->fault_delay_s == 0) {
+		st->fault_delay_s = 1;
+		st->fault_grown_s = now;
+	} else if (now - st->fault_grown_s >= st->fault_delay_s) {
+		st->fault_delay_s *= 2;
+		if (st->fault_delay_s > FAULT_DELAY_MAX_S)
+			st->fault_delay_s = FAULT_DELAY_MAX_S;
+		st->fault_grown_s = now;
+	}
+	return st->fault_delay_s;
+}
+
 /* A machine fault: the item waits in new/ (or, when even that rename
  * fails, in our hands) and is claimed again after the growing delay. */
 static void
 stage_fault_retry(struct stage *st, struct item *it, const char *why)
 {
-	st->fault_delay_s = st->fault_delay_s ? st->fault_delay_s * 2 : 1;
-	if (st->fault_delay_s > FAULT_DELAY_MAX_S)
-		st->fault_delay_s = FAULT_DELAY_MAX_S;
+	int delay = stage_fault_delay(st);
+
 	log_warnx("%s: %s; retried in %ds (a fault of the machine, not the item's)", it->path,
-		  why[0] ? why : "machine fault", st->fault_delay_s);
-	deferred_add(st, it->id, now_s_real() + st->fault_delay_s);
+		  why[0] ? why : "machine fault", delay);
+	deferred_add(st, it->id, now_s_real() + delay);
 	if (item_giveback(&st->sd, it) < 0)
 		heal_add_item(&st->heals, HEAL_RETURN, &st->sd, it);
 }
@@ -385,12 +409,22 @@ stage_item(struct stage *st, struct item *it)
 	int64_t t0 = now_ms_mono();
 	size_t nsucc;
 	enum stage_rc rc;
+	int err = 0;
 
 	ctx.site = conf_site(&st->conf, ticket_get(&it->ticket, "site") ?: "");
 	stage_status(st, it->id);
 	outfile_tag(it->id);
-	nsucc = stage_successors(st, it, succ);
-	rc = stage_run_ops(st, &ctx, nsucc);
+	nsucc = stage_successors(st, it, succ, &err);
+	if (err == 0) {
+		rc = stage_run_ops(st, &ctx, nsucc);
+	} else if ((rc = stage_errno_rc(err, "open a successor stage")) != STAGE_FAULT) {
+		snprintf(ctx.reason, sizeof(ctx.reason), "cannot open a successor stage: %s",
+			 strerror(err));
+		rc = STAGE_TEMPFAIL; /* a folder of the spool, never the item's fault */
+	} else {
+		snprintf(ctx.reason, sizeof(ctx.reason), "cannot open a successor stage: %s",
+			 strerror(err));
+	}
 	stage_trace(st, it, succ, nsucc);
 	const char *origin = ticket_get(&it->ticket, "origin") ?: "-";
 	long long ms;
@@ -481,12 +515,8 @@ stage_take(struct stage *st, const char *id)
 		return;
 	switch (item_claim(&st->sd, id, &it, &due)) {
 	case -1: /* a machine fault: the inbox must not forget the item */
-		if (errno_is_machine_fault(errno)) {
-			st->fault_delay_s = st->fault_delay_s ? st->fault_delay_s * 2 : 1;
-			if (st->fault_delay_s > FAULT_DELAY_MAX_S)
-				st->fault_delay_s = FAULT_DELAY_MAX_S;
-			deferred_add(st, id, now_s_real() + st->fault_delay_s);
-		}
+		if (errno_is_machine_fault(errno))
+			deferred_add(st, id, now_s_real() + stage_fault_delay(st));
 		break;
 	case 1:
 		if (item_committed(&it)) { /* a crash after the commit: only deliver */
@@ -577,7 +607,7 @@ stage_setup(struct stage *st)
 	if (st->ops->init && st->ops->init(&st->conf) < 0)
 		exit(70);
 	stage_recover(&st->sd, st->conf.max_attempts);
-	if (inbox_open(&st->inbox, &st->sd) < 0 || inbox_scan(&st->inbox, &st->sd) < 0)
+	if (inbox_open(&st->inbox, &st->sd) < 0 || stage_scan(st) < 0)
 		exit(69);
 	stage_status_open(st);
 	st->tracefd = -1;
