@@ -13,12 +13,12 @@ N=40
 write_config "$COPY3" '"max_attempts": 2, "retry_delay": 1,'
 make_inputs $N
 chain_spool
-enqueue chain <"$T_DIR/list" >/dev/null
 stage_start 0 'renameat2:error=EIO:when=3..60+4' 'rename:error=EIO:when=2..30+5' \
 	'renameat:error=EIO:when=2..30+5'
 stage_start 1 'fsync:error=EIO:when=2..40+3' 'renameat2:error=EIO:when=5..60+6'
 stage_start 2 'fsync:error=EIO:when=1..30+2' 'renameat:error=EIO:when=1..20+3' \
 	'rename:error=EIO:when=1..20+3'
+enqueue chain <"$T_DIR/list" >/dev/null
 wait_files "$SITE/out3" $N 180
 ok $? "all $N items reached the last step through the injected EIO"
 wait_for 60 eval '[ "$(spool_leftovers)" = 0000 ]'

@@ -14,10 +14,10 @@ N=30
 write_config "$COPY3" '"max_attempts": 2, "retry_delay": 1,'
 make_inputs $N
 chain_spool
-enqueue chain <"$T_DIR/list" >/dev/null
 stage_start 0 'openat:error=EMFILE:when=20..80+2'
 stage_start 1 'openat:error=EMFILE:when=20..60+3' 'dup:error=EMFILE:when=3..9+2'
 stage_start 2 'openat:error=ENFILE:when=20..70'
+enqueue chain <"$T_DIR/list" >/dev/null
 wait_files "$SITE/out3" $N 180
 ok $? "all $N items reached the last step once the descriptors came back"
 wait_for 60 eval '[ "$(spool_leftovers)" = 0000 ]'
