@@ -6,6 +6,11 @@
  * RENAME_NOREPLACE): ENOENT means another worker won. The lock belongs to the
  * ticket's inode, survives the rename and is held until item_release(), so
  * recovery (recover.c) can tell a live claim from a dead one without pids.
+ *
+ * A fault of the machine anywhere here (EIO on the rename, no descriptor
+ * left, a ticket that cannot be read) is never the item's: it stays in (or
+ * goes back to) new/ and item_claim returns -1 with errno, so the caller
+ * tries it again later. An empty ticket is named as such in err/.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -43,20 +48,44 @@ ticket_load_fd(int fd, struct ticket *t, char *reason, size_t rlen)
 	ssize_t n;
 	int r;
 
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > TICKET_MAX) {
+	if (fstat(fd, &st) < 0) {
+		snprintf(reason, rlen, "ticket: %s", strerror(errno));
+		return errno_is_machine_fault(errno) ? -2 : -1;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size > TICKET_MAX) {
 		snprintf(reason, rlen, "ticket is not a regular file under 1 MiB");
+		return -1;
+	}
+	if (st.st_size == 0) {
+		snprintf(reason, rlen, "ticket is empty (it was lost in a crash or a file system "
+			 "error before it was on disk): its origin must submit the file again");
 		return -1;
 	}
 	buf = xmalloc((size_t)st.st_size + 1);
 	n = pread(fd, buf, (size_t)st.st_size, 0);
 	if (n != st.st_size) {
-		snprintf(reason, rlen, "ticket read: %s", n < 0 ? strerror(errno) : "short read");
+		int e = n < 0 ? errno : 0;
+
+		snprintf(reason, rlen, "ticket read: %s", n < 0 ? strerror(e) : "short read");
 		free(buf);
-		return -1;
+		errno = e;
+		return n < 0 && errno_is_machine_fault(e) ? -2 : -1;
 	}
 	r = ticket_parse(t, buf, (size_t)n, reason, rlen);
 	free(buf);
 	return r;
+}
+
+/* A machine fault after the rename into cur/: back to new/ under the lock,
+ * then -1 with errno so the caller retries the id later. */
+static int
+claim_giveback(struct stage_dir *sd, struct item *it, int err, const char *what)
+{
+	if (it->lockfd >= 0 && item_fault(sd, it, err, what) < 0)
+		log_warnx("%s: left in cur/; recovery returns it", it->path);
+	item_release(it);
+	errno = err;
+	return -1;
 }
 
 static int
@@ -65,6 +94,7 @@ claim_finish(struct stage_dir *sd, const char *id, struct item *it, int lockfd,
 {
 	char reason[REASON_MAX];
 	int64_t nb;
+	int r;
 
 	memset(it, 0, sizeof(*it));
 	snprintf(it->id, sizeof(it->id), "%s", id);
@@ -74,22 +104,29 @@ claim_finish(struct stage_dir *sd, const char *id, struct item *it, int lockfd,
 	if (it->dirfd < 0) {
 		int e = errno;
 
-		item_release(it);
-		if (e == ELOOP || e == ENOTDIR)
+		if (e == ELOOP || e == ENOTDIR) {
+			item_release(it);
 			return item_reject_at(sd, sd->curfd, id, "item is a symlink, not a folder") < 0 ? -1 : 0;
-		errno = e;
+		}
 		log_warn("%s/cur/%s", sd->path, id);
-		return -1;
+		return claim_giveback(sd, it, e, "open a claimed item");
 	}
-	if (ticket_load_fd(lockfd, &it->ticket, reason, sizeof(reason)) < 0) {
+	if ((r = ticket_load_fd(lockfd, &it->ticket, reason, sizeof(reason))) < 0) {
+		int e = errno;
+
 		log_warnx("%s: %s", it->path, reason);
-		item_fail(sd, it, false, 0, 0, reason);
+		if (r == -2)
+			return claim_giveback(sd, it, e, "read a ticket");
+		r = item_fail(sd, it, false, 0, 0, reason) < 0 ? claim_giveback(sd, it, errno, "reject an item") : 0;
 		item_release(it);
-		return 0;
+		return r;
 	}
 	nb = ticket_get_ll(&it->ticket, "not_before", 0);
 	if (nb > now_s_real()) {
-		item_unclaim(sd, it);
+		/* the ticket is unchanged: nothing to rewrite (and nothing that a
+		 * full disk could refuse) */
+		if (item_giveback(sd, it) < 0)
+			return claim_giveback(sd, it, errno, "return a deferred item");
 		*due_s = nb;
 		item_release(it);
 		return 2;
@@ -112,7 +149,12 @@ item_claim(struct stage_dir *sd, const char *id, struct item *it, int64_t *due_s
 			return claim_ticketless(sd, id);
 		if (errno == ELOOP || errno == ENOTDIR)
 			return item_reject_at(sd, sd->newfd, id, "ticket is a symlink or not in a folder") < 0 ? -1 : 0;
+		int e = errno;
+
 		log_warn("%s/new/%s", sd->path, path);
+		if (errno_is_machine_fault(e))
+			fault_note_errno(e, "open a ticket");
+		errno = e;
 		return -1;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
@@ -129,6 +171,9 @@ item_claim(struct stage_dir *sd, const char *id, struct item *it, int64_t *due_s
 			return item_reject_at(sd, sd->newfd, id, "an item of the same id is already in cur/") < 0 ? -1 : 0;
 		errno = e;
 		log_warn("claim %s/new/%s", sd->path, id);
+		if (errno_is_machine_fault(e))
+			fault_note_errno(e, "claim an item");
+		errno = e;
 		return -1;
 	}
 	return claim_finish(sd, id, it, fd, due_s);

@@ -23,6 +23,12 @@
  *     either happened or not, so a successor is delivered exactly once.
  * Then item_finish() moves cur/<id> into tmp/ and removes it there, so
  * recovery never sees a half-removed item.
+ *
+ * Durability: every ticket written here is fsynced before the rename that
+ * publishes it (ticket.next before the commit, out.tmp/<stage>/ticket
+ * before out.tmp -> out): after a crash or a read-only remount no item is
+ * found with an empty ticket. The pixels handed on were fsynced by the
+ * step that wrote them.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -76,6 +82,8 @@ write_new_at(int dirfd, const char *name, const char *buf, size_t len)
 	if (fd < 0)
 		return -1;
 	r = write_all(fd, buf, len);
+	if (r == 0 && fsync(fd) < 0)
+		r = -1;
 	if (close(fd) < 0)
 		r = -1;
 	return r;
@@ -109,13 +117,20 @@ stage_finalize(struct stage_dir *sd, const char *id, bool pixels)
 	int fd = openat(sd->tmpfd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	int r = 0;
 
-	if (fd < 0)
-		return errno == ENOENT ? 0 : -1; /* finalized by someone else */
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return 0; /* finalized by someone else */
+		log_warn("finalize %s/tmp/%s", sd->path, id);
+		return -1;
+	}
 	if (renameat(fd, "ticket.next", fd, "ticket") < 0 && errno != ENOENT)
 		r = -1;
 	if (r == 0 && pixels && pass_pixels(fd, fd, true) < 0)
 		r = -1;
+	int e = errno;
+
 	close(fd);
+	errno = e;
 	if (r == 0 && renameat2(sd->tmpfd, id, sd->newfd, id, RENAME_NOREPLACE) < 0) {
 		if (errno == ENOENT)
 			return 0;
@@ -123,8 +138,13 @@ stage_finalize(struct stage_dir *sd, const char *id, bool pixels)
 			return item_reject_at(sd, sd->tmpfd, id, "an item of the same id is already in new/");
 		r = -1;
 	}
-	if (r < 0)
+	if (r < 0) {
+		e = errno;
 		log_warn("finalize %s/tmp/%s", sd->path, id);
+		if (errno_is_machine_fault(e))
+			fault_note_errno(e, "finalize a handoff");
+		errno = e;
+	}
 	return r;
 }
 
@@ -137,6 +157,8 @@ handoff_move(struct stage_dir *sd, struct item *it, struct successor *s, bool pi
 
 	fd = openat(it->dirfd, "ticket.next", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
 	r = fd < 0 ? -1 : write_all(fd, text, len);
+	if (r == 0 && fsync(fd) < 0) /* durable before the commit publishes it */
+		r = -1;
 	if (fd >= 0 && close(fd) < 0)
 		r = -1;
 	free(text);
@@ -149,9 +171,12 @@ handoff_move(struct stage_dir *sd, struct item *it, struct successor *s, bool pi
 	 * ticket free (ticket.next is a fresh inode anyway) */
 	close(it->lockfd);
 	it->lockfd = -1;
-	/* committed: whatever happens now, recovery finishes it */
-	if (stage_finalize(s->sd, it->id, pixels) < 0)
-		log_warnx("%s/tmp/%s: left for recovery to finalize", s->sd->path, it->id);
+	/* committed: whatever happens now, the caller retries the finalize
+	 * (and recovery would finish it) */
+	if (stage_finalize(s->sd, it->id, pixels) < 0) {
+		log_warnx("%s/tmp/%s: finalize pending, retried", s->sd->path, it->id);
+		return 2;
+	}
 	return 0;
 }
 

@@ -124,9 +124,14 @@ outfile_copy(int srcfd, const char *final, bool durable, char *reason, size_t rl
 	}
 	return 0;
 fail:
-	if (fd >= 0)
-		close(fd);
-	unlink(tmp);
+	{
+		int e = errno; /* the caller tells a machine fault by it */
+
+		if (fd >= 0)
+			close(fd);
+		unlink(tmp);
+		errno = e;
+	}
 	return -1;
 }
 

@@ -94,7 +94,11 @@ struct successor {
 };
 /* Stage the successors: out.tmp/<stage>/ticket, and (with pixels) every
  * "next.*" file of the item linked as "pixels.*". Then commit and deliver.
- * Successor stages must be siblings of sd (the same template). */
+ * Successor stages must be siblings of sd (the same template).
+ * 0 done; -1 (errno) not committed, the item is still claimed; with
+ * several successors, committed but not all delivered when item_committed()
+ * says so (retry item_deliver); 2: a chain handoff committed whose finalize
+ * in the successor's tmp/ failed (retry stage_finalize). */
 int item_handoff(struct stage_dir *sd, struct item *it, struct successor *succ, size_t n,
 		 bool pixels);
 /* Deliver what an earlier, committed handoff left in out/, then finish. */
@@ -111,9 +115,18 @@ int item_finish(struct stage_dir *sd, struct item *it);
  * max_attempts, permanent. Permanent: cur/<id> -> err/<id> with a reason file. */
 int item_fail(struct stage_dir *sd, struct item *it, bool temporary, int max_attempts,
 	      int retry_delay, const char *reason);
+/* fromfd/<id> -> err/ with a reason (never empty: a fallback names the
+ * stage). The reason is written first: -1 (errno a machine fault) leaves
+ * the item where it was, to be retried. */
 int item_reject_at(struct stage_dir *sd, int fromfd, const char *id, const char *reason);
-/* Rewrite the ticket, drop the lock, rename cur/<id> back to new/<id>. */
+/* Rewrite the ticket (durably), drop the lock, rename cur/<id> back to new/<id>. */
 int item_unclaim(struct stage_dir *sd, struct item *it);
+/* A fault of the machine (err): note it, and give the item back to new/ as
+ * it is (no attempt counted, nothing written), the lock dropped after the
+ * rename. -1: still in cur/ and still ours (lock held): retry later. */
+int item_fault(struct stage_dir *sd, struct item *it, int err, const char *what);
+/* The same without noting a fault (a deferred item, its ticket unchanged). */
+int item_giveback(struct stage_dir *sd, struct item *it);
 
 /* recover.c: cur/ entries whose lock can be taken go back to new/ (attempt+1);
  * after max_attempts deaths they go to err/. Old tmp/ entries are removed.

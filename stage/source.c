@@ -184,22 +184,3 @@ stage_open_source(struct stage_ctx *ctx, struct stat *st)
 	}
 	return fd;
 }
-
-enum stage_rc
-stage_errno_rc(int err)
-{
-	switch (err) {
-	case ENOMEM:
-	case EMFILE:
-	case ENFILE:
-	case ENOSPC:
-	case EDQUOT:
-	case EAGAIN:
-	case EIO:
-	case EINTR:
-	case ETIMEDOUT:
-		return STAGE_TEMPFAIL;
-	default:
-		return STAGE_PERMFAIL;
-	}
-}

@@ -23,6 +23,10 @@ enum stage_rc {
 	STAGE_PERMFAIL,  /* err/ with ctx->reason (corrupt input, bad options) */
 	STAGE_STOPPED,   /* abandoned for a pending SIGTERM: back to new/ as it was
 			  * (no attempt counted), and the program stops */
+	STAGE_FAULT,     /* a fault of the machine (errno_is_machine_fault: disk
+			  * full, read-only, EIO, no fds or memory): back to new/
+			  * as it was, no attempt counted, retried after 1 s
+			  * doubling to 30 s for as long as the fault lasts */
 };
 
 struct stage_ctx {
@@ -56,6 +60,11 @@ struct stage_ops {
 
 int stage_main(int argc, char **argv, const struct stage_ops *ops);
 
+/* rc.c: the one rule for an errno: a machine fault is STAGE_FAULT (noted
+ * with fault_note_errno(err, what)), EAGAIN, EINTR and ETIMEDOUT are
+ * STAGE_TEMPFAIL, anything else is the data's: STAGE_PERMFAIL. */
+enum stage_rc stage_errno_rc(int err, const char *what);
+
 /* Output path of a step for an item: root + path_head + tail + out_rel, with
  * the extension replaced by ext when ext is not NULL. Checked to stay under
  * root. Returns 0, or -1 with reason. Used by the stages that write files. */
@@ -75,9 +84,6 @@ const char *stage_source_path(const struct stage_ctx *ctx);
  * changed since it was queued, EPERM refused by the hard-link policy,
  * EINVAL not a regular file. Every stage opens originals only this way. */
 int stage_open_source(struct stage_ctx *ctx, struct stat *st);
-/* What a failed stage_open_source() means: out of memory, descriptors or
- * space and EIO retry later; the rest (missing, refused, changed) is final. */
-enum stage_rc stage_errno_rc(int err);
 /* Ticket keys src_root, src_rel and (st not NULL) src_id, set by whoever
  * queues an original (tmc-watch, tmc-jobs). */
 void stage_ticket_source(struct ticket *t, const char *root, const char *rel,

@@ -9,6 +9,13 @@
  * SIGTERM is read from a signalfd between items: the item in hand is
  * finished, never abandoned half-way, unless process() itself gives it up
  * (STAGE_STOPPED, a long transcode): then it goes back to new/ untouched.
+ *
+ * A fault of the machine (STAGE_FAULT, or a protocol step failing with
+ * errno_is_machine_fault) is nobody's fault: the item goes back to new/
+ * untouched, no attempt counted, and this worker claims it again after a
+ * delay of 1 s doubling to 30 s while faults go on; what cannot be undone
+ * (a committed handoff) is finished from the loop by heal.c. Work resumes
+ * by itself when the fault clears: no restart, no recovery.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,7 +31,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "heal.h"
 #include "stage.h"
+
+#define FAULT_DELAY_MAX_S 30
 
 struct stage {
 	const struct stage_ops *ops;
@@ -51,6 +61,10 @@ struct stage {
 		int64_t due_s;
 	} *deferred;
 	size_t ndeferred;
+	struct heals heals;         /* half-done protocol steps, retried (heal.c) */
+	int fault_delay_s;          /* next retry delay after a machine fault; 0 none */
+	int64_t fault_grown_s;      /* when it last grew (real s) */
+	int64_t rescan_ms;          /* new/ could not be read: scan again then (mono) */
 	bool stop;
 };
 
@@ -200,9 +214,11 @@ successor_dir(struct stage *st, int j)
 }
 
 /* Successors of our step for this item: later steps that apply to the
- * file's extension and read our step's output. */
+ * file's extension and read our step's output. A successor stage that
+ * cannot be opened sets *err (its errno): handing on without it would
+ * lose its step. */
 static size_t
-stage_successors(struct stage *st, struct item *it, struct successor *succ)
+stage_successors(struct stage *st, struct item *it, struct successor *succ, int *err)
 {
 	const char *ext = path_ext(ticket_get(&it->ticket, "src") ?: "");
 	const struct template *tpl = st->tpl;
@@ -214,8 +230,10 @@ stage_successors(struct stage *st, struct item *it, struct successor *succ)
 		if (!step_applies(s, ext) || strcmp(s->source, "hires") == 0 ||
 		    source_index(tpl, j, s->source, ext) != st->idx)
 			continue;
-		if ((succ[n].sd = successor_dir(st, j)) == NULL)
-			continue; /* logged; the item fails below if none could open */
+		if ((succ[n].sd = successor_dir(st, j)) == NULL) {
+			*err = errno ? errno : EIO; /* logged */
+			continue;
+		}
 		ticket_copy(&succ[n].ticket, &it->ticket);
 		ticket_unset(&succ[n].ticket, "attempt");
 		ticket_unset(&succ[n].ticket, "not_before");
@@ -287,6 +305,98 @@ stage_run_ops(struct stage *st, struct stage_ctx *ctx, size_t nsucc)
 	return rc;
 }
 
+static void deferred_add(struct stage *st, const char *id, int64_t due);
+
+/* The retry delay after a machine fault: 1 s, doubled (to 30 s) only once
+ * a whole delay has passed with faults, so a burst of items failing at
+ * once does not push the retry of all of them far out. */
+static int
+stage_fault_delay(struct stage *st)
+{
+	int64_t now = now_s_real();
+
+	if (st->fault_delay_s == 0) {
+		st->fault_delay_s = 1;
+		st->fault_grown_s = now;
+	} else if (now - st->fault_grown_s >= st->fault_delay_s) {
+		st->fault_delay_s *= 2;
+		if (st->fault_delay_s > FAULT_DELAY_MAX_S)
+			st->fault_delay_s = FAULT_DELAY_MAX_S;
+		st->fault_grown_s = now;
+	}
+	return st->fault_delay_s;
+}
+
+/* A machine fault: the item waits in new/ (or, when even that rename
+ * fails, in our hands) and is claimed again after the growing delay. */
+static void
+stage_fault_retry(struct stage *st, struct item *it, const char *why)
+{
+	int delay = stage_fault_delay(st);
+
+	log_warnx("%s: %s; retried in %ds (a fault of the machine, not the item's)", it->path,
+		  why[0] ? why : "machine fault", delay);
+	deferred_add(st, it->id, now_s_real() + delay);
+	if (item_giveback(&st->sd, it) < 0)
+		heal_add_item(&st->heals, HEAL_RETURN, &st->sd, it);
+}
+
+static void
+stage_fault_over(struct stage *st)
+{
+	st->fault_delay_s = 0;
+	fault_clear_all();
+}
+
+/* The step is done: hand on. A failure after the commit is finished by
+ * heal.c; before it, a machine fault retries the item, anything else is a
+ * temporary failure that counts. */
+static void
+stage_hand_on(struct stage *st, struct item *it, struct successor *succ, size_t nsucc)
+{
+	char why[REASON_MAX];
+	int r = item_handoff(&st->sd, it, succ, nsucc, st->ops->pixels), e = errno;
+
+	if (r == 0) {
+		stage_fault_over(st);
+	} else if (r == 2) {
+		heal_add_finalize(&st->heals, succ[0].sd, it->id, st->ops->pixels);
+	} else if (it->lockfd >= 0 && it->dirfd >= 0 && item_committed(it)) {
+		heal_add_item(&st->heals, HEAL_DELIVER, &st->sd, it);
+	} else if (errno_is_machine_fault(e)) {
+		fault_note_errno(e, "hand an item on");
+		snprintf(why, sizeof(why), "handoff failed: %s", strerror(e));
+		stage_fault_retry(st, it, why);
+	} else {
+		snprintf(why, sizeof(why), "handoff failed: %s", strerror(e));
+		if (item_fail(&st->sd, it, true, st->conf.max_attempts, st->conf.retry_delay, why) < 0)
+			stage_fault_retry(st, it, why);
+	}
+}
+
+/* TEMPFAIL or PERMFAIL: the item's own failure, counted; if even writing
+ * its ticket or reason fails (a machine fault), it is retried as one. */
+static void
+stage_failed(struct stage *st, struct stage_ctx *ctx, enum stage_rc rc, int64_t t0)
+{
+	const struct step *step = &st->tpl->steps[st->idx];
+	struct item *it = ctx->item;
+	long long attempt = ticket_get_ll(&it->ticket, "attempt", 0) + 1;
+	bool last = rc == STAGE_PERMFAIL || attempt >= st->conf.max_attempts;
+
+	if (ctx->reason[0] == '\0')
+		snprintf(ctx->reason, sizeof(ctx->reason), "step %s failed (%s, no reason given)",
+			 step->name, rc == STAGE_PERMFAIL ? "permanently" : "temporarily");
+	if (last)
+		result_append(&st->spool, &it->ticket, step->name, st->idx, 0, 1, ctx->reason);
+	if (item_fail(&st->sd, it, rc == STAGE_TEMPFAIL, st->conf.max_attempts,
+		      st->conf.retry_delay, ctx->reason) < 0) {
+		stage_fault_retry(st, it, ctx->reason);
+		return;
+	}
+	record_step(ctx, st->sd.label, last ? "failed" : "retry", (long long)(now_ms_mono() - t0));
+}
+
 static void
 stage_item(struct stage *st, struct item *it)
 {
@@ -301,14 +411,24 @@ stage_item(struct stage *st, struct item *it)
 	struct stat sst;
 	size_t nsucc;
 	enum stage_rc rc;
+	int err = 0;
 
 	ctx.site = conf_site(&st->conf, ticket_get(&it->ticket, "site") ?: "");
 	if (stat(ticket_get(&it->ticket, "src") ?: "", &sst) == 0)
 		ctx.bytes_in = (long long)sst.st_size; /* the original's size, for the record */
 	stage_status(st, it->id);
 	outfile_tag(it->id);
-	nsucc = stage_successors(st, it, succ);
-	rc = stage_run_ops(st, &ctx, nsucc);
+	nsucc = stage_successors(st, it, succ, &err);
+	if (err == 0) {
+		rc = stage_run_ops(st, &ctx, nsucc);
+	} else if ((rc = stage_errno_rc(err, "open a successor stage")) != STAGE_FAULT) {
+		snprintf(ctx.reason, sizeof(ctx.reason), "cannot open a successor stage: %s",
+			 strerror(err));
+		rc = STAGE_TEMPFAIL; /* a folder of the spool, never the item's fault */
+	} else {
+		snprintf(ctx.reason, sizeof(ctx.reason), "cannot open a successor stage: %s",
+			 strerror(err));
+	}
 	ctx.bytes_out = (long long)(outfile_written() - written);
 	stage_trace(st, it, succ, nsucc);
 	const char *origin = ticket_get(&it->ticket, "origin") ?: "-";
@@ -317,33 +437,28 @@ stage_item(struct stage *st, struct item *it)
 	if (rc == STAGE_STOPPED) {
 		log_info("%s %s stopped before it was done: back to new/ (%s)", origin, it->id,
 			 ctx.reason);
-		if (item_unclaim(&st->sd, it) < 0)
+		if (item_unclaim(&st->sd, it) < 0 && item_giveback(&st->sd, it) < 0)
 			log_warnx("%s: left in cur/, recovery will return it", it->path);
 		st->stop = true;
+		stage_status(st, NULL);
+		goto out;
+	}
+	if (rc == STAGE_FAULT) {
+		stage_fault_retry(st, it, ctx.reason);
 		stage_status(st, NULL);
 		goto out;
 	}
 	if (rc == STAGE_OK) {
 		result_append(&st->spool, &it->ticket, step->name, st->idx, ctx.created, ctx.warnings,
 			      ctx.warnings ? ctx.reason : "");
-		if (item_handoff(&st->sd, it, succ, nsucc, st->ops->pixels) < 0)
-			item_fail(&st->sd, it, true, st->conf.max_attempts, st->conf.retry_delay,
-				  "handoff failed");
+		stage_hand_on(st, it, succ, nsucc);
 		ms = (long long)(now_ms_mono() - t0);
 		log_info("%s %s %s ok created=%d warnings=%d next=%zu %lldms%s%s", origin, it->id,
 			 ticket_get(&it->ticket, "rel") ?: "", ctx.created, ctx.warnings, nsucc, ms,
 			 ctx.warnings ? " warning: " : "", ctx.warnings ? ctx.reason : "");
 		record_step(&ctx, st->sd.label, ctx.warnings ? "warning" : "ok", ms);
 	} else {
-		long long attempt = ticket_get_ll(&it->ticket, "attempt", 0) + 1;
-		bool last = rc == STAGE_PERMFAIL || attempt >= st->conf.max_attempts;
-
-		if (last)
-			result_append(&st->spool, &it->ticket, step->name, st->idx, 0, 1, ctx.reason);
-		item_fail(&st->sd, it, rc == STAGE_TEMPFAIL, st->conf.max_attempts,
-			  st->conf.retry_delay, ctx.reason);
-		record_step(&ctx, st->sd.label, last ? "failed" : "retry",
-			    (long long)(now_ms_mono() - t0));
+		stage_failed(st, &ctx, rc, t0);
 	}
 	st->processed++;
 	stage_status(st, NULL);
@@ -404,10 +519,14 @@ stage_take(struct stage *st, const char *id)
 	if (d && d->due_s > now_s_real())
 		return;
 	switch (item_claim(&st->sd, id, &it, &due)) {
+	case -1: /* a machine fault: the inbox must not forget the item */
+		if (errno_is_machine_fault(errno))
+			deferred_add(st, id, now_s_real() + stage_fault_delay(st));
+		break;
 	case 1:
 		if (item_committed(&it)) { /* a crash after the commit: only deliver */
 			if (item_deliver(&st->sd, &it) < 0)
-				log_warnx("%s: delivery failed, will retry", it.path);
+				heal_add_item(&st->heals, HEAL_DELIVER, &st->sd, &it);
 		} else {
 			stage_item(st, &it);
 		}
@@ -421,28 +540,58 @@ stage_take(struct stage *st, const char *id)
 	}
 }
 
+/* ms until the next deferred item, heal or rescan is due; -1 none */
+static int
+stage_timeout(struct stage *st)
+{
+	int64_t now = now_ms_mono(), t = -1, due[3] = {
+		st->due_s ? now + (st->due_s - now_s_real()) * 1000 : 0,
+		heal_due_ms(&st->heals), st->rescan_ms,
+	};
+
+	for (int i = 0; i < 3; i++)
+		if (due[i] && (t < 0 || due[i] - now < t))
+			t = due[i] - now > 0 ? due[i] - now : 0;
+	return t > INT32_MAX ? INT32_MAX : (int)t;
+}
+
+/* Refill the inbox from new/; a machine fault (no descriptor to read the
+ * folder with) is retried in a second instead of ending the program. */
+static int
+stage_scan(struct stage *st)
+{
+	if (inbox_scan(&st->inbox, &st->sd) >= 0)
+		return 0;
+	if (!errno_is_machine_fault(errno))
+		return -1;
+	fault_note_errno(errno, "read new/");
+	st->rescan_ms = now_ms_mono() + 1000;
+	return 0;
+}
+
 static int
 stage_wait(struct stage *st)
 {
 	struct pollfd pfd[2] = {{st->inbox.ifd, POLLIN, 0}, {st->sigfd, POLLIN, 0}};
-	int timeout = -1;
+	bool scan = false;
 
-	if (st->due_s) {
-		int64_t left = st->due_s - now_s_real();
-
-		timeout = left > 0 ? (int)(left * 1000) : 0;
-	}
-	if (poll(pfd, 2, timeout) < 0 && errno != EINTR)
+	if (poll(pfd, 2, stage_timeout(st)) < 0 && errno != EINTR)
 		fatal("poll");
 	if (pfd[1].revents)
 		stage_read_signals(st);
+	if (st->heals.n && heal_due_ms(&st->heals) <= now_ms_mono() && heal_run(&st->heals))
+		st->fault_delay_s = 0;
+	if (st->rescan_ms && now_ms_mono() >= st->rescan_ms) {
+		st->rescan_ms = 0;
+		scan = true;
+	}
 	if (st->due_s && now_s_real() >= st->due_s) {
 		deferred_prune(st, now_s_real());
-		return inbox_scan(&st->inbox, &st->sd);
+		scan = true;
 	}
-	if (pfd[0].revents && inbox_read_events(&st->inbox))
-		return inbox_scan(&st->inbox, &st->sd);
-	return 0;
+	if (!scan && pfd[0].revents && inbox_read_events(&st->inbox))
+		scan = true;
+	return scan ? stage_scan(st) : 0;
 }
 
 static void
@@ -452,6 +601,7 @@ stage_setup(struct stage *st)
 
 	if (spool_open(&st->spool, st->conf.spool_dir, false) < 0)
 		exit(69); /* EX_UNAVAILABLE */
+	fault_init(st->spool.fd, st->ops->name);
 	if (stage_open(&st->sd, &st->spool, st->tpl->name, st->idx, step->name, true) < 0)
 		exit(69);
 	log_set_stage(st->sd.label);
@@ -462,7 +612,7 @@ stage_setup(struct stage *st)
 	if (st->ops->init && st->ops->init(&st->conf) < 0)
 		exit(70);
 	stage_recover(&st->sd, st->conf.max_attempts);
-	if (inbox_open(&st->inbox, &st->sd) < 0 || inbox_scan(&st->inbox, &st->sd) < 0)
+	if (inbox_open(&st->inbox, &st->sd) < 0 || stage_scan(st) < 0)
 		exit(69);
 	stage_status_open(st);
 	st->tracefd = -1;
@@ -481,6 +631,7 @@ stage_teardown(struct stage *st)
 			stage_close(&st->succ_sd[j]);
 	free(st->succ_sd);
 	free(st->deferred);
+	heal_free(&st->heals);
 	stage_close(&st->sd);
 	spool_close(&st->spool);
 	if (st->statusfd >= 0)

@@ -65,6 +65,7 @@ cmd_run(const struct opts *o, int argc, char **argv)
 		conf_free(&conf);
 		return EX_TEMPFAIL;
 	}
+	fault_init(sp.fd, "tmcwatch");
 	workers_clear(&sp);
 	if (slots_init(&sp, conf.worker_cnt, conf.big_worker) < 0) {
 		r = EX_CANTCREAT;

@@ -10,7 +10,9 @@
  * The original is opened with stage_open_source(): beneath its root, no
  * symbolic link on the way, the file that was queued.
  * Failures: a missing or unreadable original and a refused path are
- * permanent; ENOSPC, EDQUOT, ENOMEM and EIO are temporary.
+ * permanent; a fault of the machine (ENOSPC, EDQUOT, EIO, EROFS, EMFILE,
+ * ENFILE, ENOMEM, also from a folder fsync) is retried until it clears
+ * (stage_errno_rc).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,9 +28,7 @@
 static enum stage_rc
 copy_errno_rc(int e)
 {
-	return (e == ENOSPC || e == EDQUOT || e == ENOMEM || e == EIO || e == EAGAIN)
-		       ? STAGE_TEMPFAIL
-		       : STAGE_PERMFAIL;
+	return stage_errno_rc(e, "tmc-copy");
 }
 
 /* The output folder, made when force_dir, opened one component at a time

@@ -69,20 +69,7 @@ image_exception(const ExceptionInfo *e, const char *what, char *reason, size_t r
 static enum stage_rc
 errno_rc(int err)
 {
-	switch (err) {
-	case ENOMEM:
-	case EMFILE:
-	case ENFILE:
-	case ENOSPC:
-	case EDQUOT:
-	case EAGAIN:
-	case EIO:
-	case EINTR:
-	case ETIMEDOUT:
-		return STAGE_TEMPFAIL;
-	default:
-		return STAGE_PERMFAIL;
-	}
+	return stage_errno_rc(err, "tmc-image");
 }
 
 /* Open the original (or take fd, opened by stage_open_source(), which
@@ -301,7 +288,9 @@ image_write_pixels(int dirfd, const Image *img, int quality, char *reason, size_
 	if (DispatchImage(img, 0, 0, img->columns, img->rows, map, CharPixel,
 	                  buf + hlen + icclen, &ex) != MagickPass) {
 		rc = image_exception(&ex, "next.raw", reason, rlen);
-	} else if (file_publish_at(dirfd, "next.raw", buf, total, false) < 0) {
+	} else if (file_publish_at(dirfd, "next.raw", buf, total, true) < 0) {
+		/* durable before the handoff publishes it: after a crash or a
+		 * read-only remount a successor must not find it empty */
 		snprintf(reason, rlen, "next.raw: %s", strerror(errno));
 		rc = errno_rc(errno);
 	}

@@ -103,6 +103,24 @@ decoded_pixels(const struct image_hdr *hdr, const char *hint)
 	return (double)hdr->w * (double)hdr->h / (double)(s * s);
 }
 
+/* The header of the pixels the previous step handed in. */
+static enum stage_rc
+pixels_header(struct stage_ctx *ctx, struct image_hdr *hdr)
+{
+	Image *img = NULL;
+	enum stage_rc rc;
+	int q;
+
+	if (faccessat(ctx->item->dirfd, "pixels.mpc", F_OK, 0) != 0)
+		return image_pixels_header(ctx->item->dirfd, hdr, ctx->reason, sizeof(ctx->reason));
+	if ((rc = image_read_mpc(ctx->item->path, true, &img, &q, ctx->reason,
+				 sizeof(ctx->reason))) == STAGE_OK) {
+		*hdr = (struct image_hdr){"MPC", img->columns, img->rows, 1, true};
+		DestroyImage(img);
+	}
+	return rc;
+}
+
 static enum stage_rc
 image_prepare(struct stage_ctx *ctx)
 {
@@ -114,39 +132,37 @@ image_prepare(struct stage_ctx *ctx)
 
 	snprintf(img_state.id, sizeof(img_state.id), "%s", ctx->item->id);
 	img_state.hint[0] = '\0';
+	/* pixels handed in that are empty, short or malformed were lost to a
+	 * crash or a file system error, not spoilt by the original: redo the
+	 * item from its original (tmcwatch-spool(5), "redone") */
+	if (ctx->has_pixels && (rc = pixels_header(ctx, hdr)) != STAGE_OK) {
+		if (rc != STAGE_PERMFAIL || src == NULL)
+			return rc;
+		log_warnx("%s: %s: redone from the original %s", ctx->item->path, ctx->reason, src);
+		ctx->reason[0] = '\0';
+		ctx->has_pixels = false;
+	}
 	if (!ctx->has_pixels && src && strcasecmp(path_ext(src), "mp4") == 0) {
 		const char *cap = ticket_get(ctx->ticket, "capture");
 
 		if ((fd = stage_open_source(ctx, &st)) < 0)
-			return stage_errno_rc(errno);
+			return stage_errno_rc(errno, "tmc-image: open the original");
 		rc = video_capture_raw(src, fd, cap ? strtod(cap, NULL) : 0, ctx->item->dirfd,
 				       "pixels.raw", ctx->reason, sizeof(ctx->reason));
 		if (rc != STAGE_OK)
 			return rc;
 		ctx->has_pixels = true;
-	}
-	if (ctx->has_pixels && faccessat(ctx->item->dirfd, "pixels.mpc", F_OK, 0) == 0) {
-		Image *img = NULL;
-		int q;
-
-		if ((rc = image_read_mpc(ctx->item->path, true, &img, &q, ctx->reason,
-		                         sizeof(ctx->reason))) == STAGE_OK) {
-			*hdr =
-			    (struct image_hdr){"MPC", img->columns, img->rows, 1, true};
-			DestroyImage(img);
-		}
-	} else if (ctx->has_pixels)
-		rc = image_pixels_header(ctx->item->dirfd, hdr, ctx->reason,
-		                         sizeof(ctx->reason));
-	else if (src == NULL) {
+		if ((rc = pixels_header(ctx, hdr)) != STAGE_OK)
+			return rc;
+	} else if (!ctx->has_pixels && src == NULL) {
 		snprintf(ctx->reason, sizeof(ctx->reason), "ticket has no source path");
 		return STAGE_PERMFAIL;
-	} else if ((fd = stage_open_source(ctx, &st)) < 0)
-		return stage_errno_rc(errno);
-	else
-		rc = image_ping(src, fd, hdr, ctx->reason, sizeof(ctx->reason));
-	if (rc != STAGE_OK)
-		return rc;
+	} else if (!ctx->has_pixels) {
+		if ((fd = stage_open_source(ctx, &st)) < 0)
+			return stage_errno_rc(errno, "tmc-image: open the original");
+		if ((rc = image_ping(src, fd, hdr, ctx->reason, sizeof(ctx->reason))) != STAGE_OK)
+			return rc;
+	}
 	if (!ctx->has_pixels)
 		image_hint(ctx->tpl, ctx->step_idx, path_ext(src), hdr->w, hdr->h,
 		           hdr->orientation, img_state.hint, sizeof(img_state.hint));
@@ -188,7 +204,7 @@ image_load(struct image_run *r)
 	}
 	/* opened again, and checked again: the file the header was read from */
 	if ((fd = stage_open_source(ctx, &st)) < 0)
-		return stage_errno_rc(errno);
+		return stage_errno_rc(errno, "tmc-image: open the original");
 	rc = image_read_source(stage_source_path(ctx), fd, false, img_state.hint, &r->img,
 	                       &r->quality, ctx->reason, sizeof(ctx->reason));
 	if (rc != STAGE_OK)

@@ -107,9 +107,7 @@ write_errno(struct stage_ctx *ctx, const char *path, int err)
 	snprintf(ctx->reason, sizeof(ctx->reason), "cannot write %s: %s", path,
 	         err == ELOOP ? "a symbolic link in the output path, refused"
 	                      : strerror(err));
-	return err == ENOSPC || err == EDQUOT || err == EIO || err == ENOMEM
-	           ? STAGE_TEMPFAIL
-	           : STAGE_PERMFAIL;
+	return stage_errno_rc(err, "tmc-image: write an output");
 }
 
 /* Publish blob at path (root + rel) through a folder opened beneath root. */

@@ -149,6 +149,7 @@ jobsd_open(struct jobsd *d)
 {
 	if (spool_open(&d->sp, d->conf.spool_dir, false) < 0)
 		exit(EX_UNAVAILABLE);
+	fault_init(d->sp.fd, "tmc-jobs");
 	d->reqfd = open_dir(d, "req");
 	d->procfd = open_dir(d, "proc");
 	d->donefd = open_dir(d, "done");

@@ -61,7 +61,8 @@ in_stage(struct tplstages *ts, int s, const char *id)
 {
 	struct stage_dir *sd = tplstages_dir(ts, s);
 
-	return sd && (in_dir(sd->curfd, id) || in_dir(sd->newfd, id));
+	/* tmp/<id> is a committed chain handoff whose finalize a fault delays */
+	return sd && (in_dir(sd->curfd, id) || in_dir(sd->newfd, id) || in_dir(sd->tmpfd, id));
 }
 
 static void

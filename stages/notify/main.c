@@ -149,6 +149,7 @@ setup(struct notify *n, int argc, char **argv)
 		log_open_file(n->conf.log_file);
 	if (spool_open(&n->spool, n->conf.spool_dir, false) < 0)
 		exit(EX_UNAVAILABLE);
+	fault_init(n->spool.fd, "tmc-notify");
 	snprintf(path, sizeof(path), "%s/outbox", n->spool.path);
 	if (stage_open_path(&n->sd, path, true) < 0)
 		exit(EX_UNAVAILABLE);

@@ -605,13 +605,16 @@ video_write_raw(const AVFrame *f, const struct video_orient *o, int w, int h, in
 	}
 	memcpy(buf, hdr, (size_t)hlen);
 	orient_copy(buf + hlen, rgb->data[0], rgb->linesize[0], sw, sh, o);
-	if (file_publish_at(dirfd, name, buf, total, false) < 0) {
+	/* durable: an intermediate read by a later step after a crash must
+	 * not come back empty */
+	if (file_publish_at(dirfd, name, buf, total, true) < 0) {
 		int err = errno;
 
 		snprintf(reason, rlen, "%s: %s", name, strerror(err));
-		rc = (err == ENOSPC || err == EDQUOT || err == EIO || err == ENOMEM)
-		         ? STAGE_TEMPFAIL
-		         : STAGE_PERMFAIL;
+		/* stage_errno_rc's rule; tests' tmc-capture links no libstage */
+		if (errno_is_machine_fault(err))
+			fault_note_errno(err, name);
+		rc = errno_is_machine_fault(err) ? STAGE_FAULT : STAGE_PERMFAIL;
 	}
 end:
 	free(buf);

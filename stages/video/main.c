@@ -70,18 +70,7 @@ is_video_name(const char *path)
 static enum stage_rc
 errno_rc(int err)
 {
-	switch (err) {
-	case ENOMEM:
-	case ENOSPC:
-	case EDQUOT:
-	case EIO:
-	case EMFILE:
-	case ENFILE:
-	case EAGAIN:
-		return STAGE_TEMPFAIL;
-	default:
-		return STAGE_PERMFAIL;
-	}
+	return stage_errno_rc(err, "tmc-video");
 }
 
 static void
@@ -179,7 +168,7 @@ video_render(struct stage_ctx *ctx, const char *src, const char *out)
 	}
 	job.out_fd = fd;
 	if ((job.src_fd = stage_open_source(ctx, &st)) < 0) {
-		rc = stage_errno_rc(errno);
+		rc = stage_errno_rc(errno, "tmc-video: open the original");
 		close(fd);
 		unlink(tmp);
 		return rc;
@@ -221,7 +210,7 @@ video_pixels(struct stage_ctx *ctx, const char *src)
 	int w, h, fd;
 
 	if ((fd = stage_open_source(ctx, &st)) < 0)
-		return stage_errno_rc(errno);
+		return stage_errno_rc(errno, "tmc-video: open the original");
 	rc = video_open(&in, src, fd, false, 1, ctx->reason, sizeof(ctx->reason));
 	if (rc == STAGE_OK)
 		rc = video_capture(&in, cap ? strtod(cap, NULL) : 0, &frame, ctx->reason,

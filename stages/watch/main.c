@@ -233,6 +233,7 @@ watch_setup(struct wctx *c)
 	c->tally_due = now_ms_mono() + 1000;
 	if (spool_open(&c->sp, c->conf.spool_dir, false) < 0)
 		exit(EX_UNAVAILABLE);
+	fault_init(c->sp.fd, "tmc-watch");
 	c->statefd = openat(c->sp.fd, "state", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (c->statefd < 0) {
 		log_warn("%s/state", c->sp.path);
