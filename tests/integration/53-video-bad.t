@@ -25,12 +25,15 @@ ln -s "$I/good.mp4" "$I/link.mp4"
 printf '/cut.mp4\n/fscut.mp4\n/empty.mp4\n/photo.mp4\n/audio.mp4\n/link.mp4\n/good.mp4\n' >"$T_DIR/list"
 
 start_daemon
-wait_for 20 pgrep -f "tmc-video -c $CONF"
+wait_children
 pid=$(pgrep -f "tmc-video -c $CONF")
 enqueue v <"$T_DIR/list" >/dev/null
 wait_result t000007
 is "$(result_of t000007 | cut -f4,5)" "1	0" "the good original after the bad ones is converted"
 S=v/00-Preview
+# items are not taken in a promised order, and each result line is written
+# just before its item moves to err/ with the reason: wait for every reason
+for i in 1 2 3 4 5 6; do wait_for 60 test -e "$SPOOL/stages/$S/err/t00000$i/reason"; done
 grep -q 'cut.mp4: not a valid MP4: moov atom not found' "$SPOOL/stages/$S/err/t000001/reason"
 ok $? "truncated, moov lost: $(item_err $S t000001)"
 grep -q 'fscut.mp4: truncated: its samples reach byte [0-9]* but the file has [0-9]*' \

@@ -45,6 +45,8 @@ case "$TMC_BUILD" in
 	"peak RSS $((peak / 1024)) MiB <= imagick_mem $LIMIT_MB MiB + $OVERHEAD_MB MiB overhead" ;;
 esac
 
+# the result line is written just before the item moves to err/ with its reason
+wait_for 30 eval 'test -e "$SPOOL"/stages/mem/00-S/err/*/reason'
 r=$(cat "$SPOOL"/stages/mem/00-S/err/*/reason 2>/dev/null)
 case $r in *il.png*exceeds*imagick_mem*) ok 0 "interlaced PNG over the limit: reason names imagick_mem" ;;
 *) ok 1 "interlaced PNG over the limit: reason names imagick_mem"; diag "reason: '$r'" ;; esac
