@@ -59,10 +59,10 @@ ok $? "FFmpeg's own message reaches our log"
 rm "$T_DIR/conf/wm.png"
 cp "$I/good.mp4" "$I/good2.mp4"
 A=$SPOOL/stages/v/00-Preview
-mkdir -p "$A/tmp/t2000001"
+mkdir -p "$A/tmp/+t2000001"
 printf 'id=t2000001\norigin=job:test1\nsite=site01\nsrc=%s\nrel=/good2.mp4\nout=/good2.mp4\nroot=%s\ntail=\ntemplate=v\nstep=0\n' \
-	"$I/good2.mp4" "$SITE" >"$A/tmp/t2000001/ticket"
-mv "$A/tmp/t2000001" "$A/new/t2000001"
+	"$I/good2.mp4" "$SITE" >"$A/tmp/+t2000001/ticket"
+mv "$A/tmp/+t2000001" "$A/new/t2000001"
 wait_result t2000001
 r=$(result_of t2000001)
 [ "$(echo "$r" | cut -f4,5)" = "1	1" ] && echo "$r" | grep -q 'Watermark file does not exist or is unreadable - file:.*wm.png (No such file or directory)' &&
