@@ -77,6 +77,14 @@ void image_warn(struct stage_ctx *ctx, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void image_ops_fini(void);
 
+/* limits.c: GraphicsMagick's resource limits and pixel cache folder */
+int image_limits_init(const struct conf *conf); /* before InitializeMagick */
+void image_limits_start(void);                  /* after it */
+void image_limits_set(bool big);                /* per item: imagick_mem[big] */
+long long image_limits_pixels(void);            /* decoded pixels allowed per image */
+void image_limits_explain(bool big, char *reason, size_t rlen);
+void image_limits_fini(void);                   /* after DestroyMagick */
+
 /* save.c */
 const char *image_format_ext(const struct step *step); /* "jpg", "png", "webp" */
 enum stage_rc image_save(struct image_run *r, const char *path, bool exists);

@@ -9,8 +9,8 @@
  * bombs), and ask for a big slot above conf->big_pixels; then process() in
  * a slot: load, ops, hand pixels on, save (see image.h for the order).
  *
- * GraphicsMagick runs single-threaded (one worker per core is faster,
- * PERFORMANCE.md point 5) under memory, map, disk and pixel limits;
+ * GraphicsMagick runs single-threaded (one worker per core is faster)
+ * under the memory, disk and pixel limits of limits.c;
  * delegates, URLs and executing anything are refused by its
  * confirm-access hook. Nothing an item does ends the process.
  */
@@ -30,8 +30,6 @@ static struct {
 	char id[ITEM_ID_MAX]; /* the item prepare() read the header of */
 	struct image_hdr hdr;
 	char hint[64];
-	long long mem[2]; /* bytes: normal, big */
-	long long max_pixels;
 } img_state;
 
 static MagickPassFail
@@ -43,20 +41,13 @@ confirm_access(const ConfirmAccessMode mode, const char *path, ExceptionInfo *ex
 	return MagickFail;
 }
 
-static void
-image_limits(bool big)
-{
-	long long mem = img_state.mem[big ? 1 : 0];
-
-	SetMagickResourceLimit(MemoryResource, mem);
-	SetMagickResourceLimit(MapResource, 2 * mem); /* TMC: map = 2 x memory */
-}
-
 static int
 image_init(const struct conf *conf)
 {
 	ExceptionInfo ex;
 
+	if (image_limits_init(conf) < 0)
+		log_warnx("pixel cache files go to MAGICK_TMPDIR, TMPDIR or /tmp");
 	GetExceptionInfo(&ex);
 	if (InitializeMagickEx(NULL, MAGICK_OPT_NO_SIGNAL_HANDER, &ex) != MagickPass) {
 		log_warnx("GraphicsMagick: %s",
@@ -66,16 +57,7 @@ image_init(const struct conf *conf)
 	}
 	DestroyExceptionInfo(&ex);
 	MagickSetConfirmAccessHandler(confirm_access);
-	img_state.mem[0] =
-	    (long long)(conf->imagick_mem[0] > 0 ? conf->imagick_mem[0] : 512) << 20;
-	img_state.mem[1] =
-	    (long long)(conf->imagick_mem[1] > 0 ? conf->imagick_mem[1] : 2048) << 20;
-	img_state.max_pixels = IMAGE_MAX_PIXELS_FACTOR *
-	                       (conf->big_pixels > 0 ? conf->big_pixels : 100000000L);
-	SetMagickResourceLimit(ThreadsResource, 1);
-	SetMagickResourceLimit(PixelsResource, img_state.max_pixels);
-	SetMagickResourceLimit(DiskResource, 4 * img_state.mem[1]);
-	image_limits(false);
+	image_limits_start();
 	return 0;
 }
 
@@ -84,6 +66,7 @@ image_fini(void)
 {
 	image_ops_fini();
 	DestroyMagick();
+	image_limits_fini();
 }
 
 /* Pixels libjpeg will decode for this hint (GraphicsMagick scales by 1/2,
@@ -166,14 +149,14 @@ image_prepare(struct stage_ctx *ctx)
 	if (!ctx->has_pixels)
 		image_hint(ctx->tpl, ctx->step_idx, path_ext(src), hdr->w, hdr->h,
 		           hdr->orientation, img_state.hint, sizeof(img_state.hint));
-	if (decoded_pixels(hdr, img_state.hint) > (double)img_state.max_pixels) {
+	if (decoded_pixels(hdr, img_state.hint) > (double)image_limits_pixels()) {
 		snprintf(
 		    ctx->reason, sizeof(ctx->reason),
 		    "%s: %lux%lu %s would decode to %.0f MP, over the limit of %lld MP "
 		    "(decompression bomb?)",
 		    ctx->has_pixels ? "pixels.raw" : src, hdr->w, hdr->h, hdr->coder,
 		    decoded_pixels(hdr, img_state.hint) / 1e6,
-		    img_state.max_pixels / 1000000);
+		    image_limits_pixels() / 1000000);
 		return STAGE_PERMFAIL;
 	}
 	ctx->big = (double)hdr->w * (double)hdr->h > (double)ctx->conf->big_pixels;
@@ -259,7 +242,7 @@ image_process(struct stage_ctx *ctx)
 				return STAGE_OK;
 		}
 	}
-	image_limits(ctx->big);
+	image_limits_set(ctx->big);
 	t[0] = now_ms_mono();
 	if ((rc = image_load(&r)) != STAGE_OK)
 		goto end;
@@ -287,10 +270,12 @@ image_process(struct stage_ctx *ctx)
 	          img_state.hint[0] ? img_state.hint : "none", (long long)(t[2] - t[1]),
 	          (long long)(t[3] - t[2]), (long long)(now_ms_mono() - t[3]));
 end:
+	if (rc != STAGE_OK)
+		image_limits_explain(ctx->big, ctx->reason, sizeof(ctx->reason));
 	if (r.img)
 		DestroyImage(r.img);
 	img_state.id[0] = '\0';
-	image_limits(false);
+	image_limits_set(false);
 	return rc;
 }
 

@@ -35,8 +35,9 @@ for round in $(seq 1 36); do
 		sleep 0.2
 		start_daemon
 	else
-		victims=($(pgrep -f "tmc-copy -c $CONF"))
-		[ ${#victims[@]} -gt 0 ] || continue
+		# after a supervisor restart its children may not be up yet
+		wait_for 30 eval 'victims=($(pgrep -f "tmc-copy -c $CONF")); [ ${#victims[@]} -gt 0 ]' ||
+			continue
 		kill -KILL "${victims[RANDOM % ${#victims[@]}]}" 2>/dev/null && kills=$((kills + 1))
 	fi
 done

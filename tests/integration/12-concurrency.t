@@ -10,7 +10,7 @@ write_config '{ "one": { "proc": [
 	'"stage_workers": 4,'
 make_inputs "$N"
 start_daemon
-wait_for 20 eval "[ \$(pgrep -c -f \"tmc-copy -c $CONF\") -eq 4 ]"
+wait_for 60 eval "[ \$(pgrep -c -f \"tmc-copy -c $CONF\") -eq 4 ]"
 ok $? "four workers run on the stage"
 enqueue one <"$T_DIR/list" >/dev/null
 wait_files "$SITE/out" $N 300

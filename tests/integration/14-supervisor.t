@@ -11,12 +11,14 @@ write_config "$COPY3"
 make_inputs 1500
 start_daemon
 
-# restart of a killed child
-old=$(pgrep -f "tmc-copy -c $CONF -t .* -s 1")
-kill -KILL "$old"
-wait_for 10 eval 'new=$(pgrep -f "tmc-copy -c $CONF -t .* -s 1") && [ -n "$new" ] && [ "$new" != "$old" ]'
+# restart of a killed child (the pid file is written before the children
+# are started: wait until the child is there, then kill exactly it)
+old=""
+wait_for 60 eval 'old=$(pgrep -f "tmc-copy -c $CONF -t .* -s 1") && [ -n "$old" ]'
+kill -KILL $old
+wait_for 60 eval 'new=$(pgrep -f "tmc-copy -c $CONF -t .* -s 1") && [ -n "$new" ] && [ "$new" != "$old" ]'
 ok $? "a killed stage process is restarted"
-grep -q "chain/01-B#0 (pid $old) killed by signal 9" "$T_DIR/tmcwatch.log"
+wait_for 30 grep -q "chain/01-B#0 (pid $old) killed by signal 9" "$T_DIR/tmcwatch.log"
 ok $? "its death is logged with the cause"
 
 # a second daemon on the same spool
@@ -27,21 +29,21 @@ ok $? "a second daemon on the same spool is refused (rc $rc)"
 
 # SIGTERM in the middle of work: nothing left in cur/, everything done after restart
 enqueue chain <"$T_DIR/list" >/dev/null
-sleep 0.3
+wait_files "$SITE/out1" 1 60 # work has begun
 stop_daemon
 is "$DAEMON_RC $(spool_items "$SPOOL" cur)" "0 0" "SIGTERM mid-run: exit 0, no item left in cur/"
 pgrep -f "tmc-copy -c $CONF" >/dev/null
 ok $((! $?)) "no stage process outlives the supervisor"
 start_daemon
-wait_files "$SITE/out3" 1500 120
+wait_files "$SITE/out3" 1500 300
 check "after restart every original reached the last step" outputs_match out3
 
 # SIGHUP with nothing changed (logrotate): logs reopened, no stage restarted
 before=$(pgrep -f "tmc-copy -c $CONF" | sort | tr '\n' ' ')
 mv "$T_DIR/tmcwatch.log" "$T_DIR/tmcwatch.log.1"
 kill -HUP "$DAEMON"
-wait_for 10 grep -q 'configuration unchanged; logs reopened' "$T_DIR/tmcwatch.log"
-sleep 0.3
+wait_for 30 grep -q 'configuration unchanged; logs reopened' "$T_DIR/tmcwatch.log"
+sleep 0.3 # not a synchronisation: a window in which a wrong restart would show
 after=$(pgrep -f "tmc-copy -c $CONF" | sort | tr '\n' ' ')
 test -n "$before" -a "$before" = "$after"
 ok $? "SIGHUP with an unchanged configuration reopens the log and restarts nothing"
@@ -50,7 +52,7 @@ ok $? "SIGHUP with an unchanged configuration reopens the log and restarts nothi
 cp "$CONF" "$T_DIR/good.json"
 printf '{ "worker_cnt": "many",\n' >"$CONF"
 kill -HUP "$DAEMON"
-wait_for 10 grep -q 'reload refused' "$T_DIR/tmcwatch.log"
+wait_for 30 grep -q 'reload refused' "$T_DIR/tmcwatch.log"
 ok $? "SIGHUP with a broken config.json: reload refused and logged"
 kill -0 "$DAEMON" && pgrep -f "tmc-copy -c $CONF -t .* -s 2" >/dev/null
 ok $? "the daemon and its stages keep running"
@@ -64,7 +66,7 @@ cat >"$T_DIR/conf/template.json" <<'JSON'
   "extra": { "proc": [ {"name": "X", "source": "hires", "kind": "pass", "path_head": "/x"} ] } }
 JSON
 kill -HUP "$DAEMON"
-wait_for 10 pgrep -f "tmc-copy -c $CONF -t .* -T extra -s 0"
+wait_for 30 pgrep -f "tmc-copy -c $CONF -t .* -T extra -s 0"
 ok $? "SIGHUP with a good configuration starts the new template's stage"
 
 # a child that keeps dying is reported and backed off, not restarted in a loop
@@ -74,7 +76,7 @@ cp "$BIN"/* "$T_DIR/fakebin/"
 printf '#!/bin/sh\nexit 3\n' >"$T_DIR/fakebin/tmc-copy"
 chmod +x "$T_DIR/fakebin/tmc-copy"
 TMC_LIBEXEC=$T_DIR/fakebin start_daemon
-wait_for 20 grep -q 'chain/00-A#0 keeps dying (5 times' "$T_DIR/tmcwatch.log"
+wait_for 60 grep -q 'chain/00-A#0 keeps dying (5 times' "$T_DIR/tmcwatch.log"
 n1=$(grep -c 'chain/00-A#0 (pid [0-9]*) exited 3' "$T_DIR/tmcwatch.log")
 sleep 2
 n2=$(grep -c 'chain/00-A#0 (pid [0-9]*) exited 3' "$T_DIR/tmcwatch.log")

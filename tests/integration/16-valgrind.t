@@ -20,12 +20,12 @@ ok $? "tmcwatch status (exit 3: not running)"
 enqueue chain <"$T_DIR/list" >/dev/null
 $VG "$BIN/tmc-copy" -c "$CONF" -T chain -s 0 2>"$T_DIR/vg.copy" &
 pid=$!
-wait_files "$SITE/out1" 5 60
+wait_files "$SITE/out1" 5 300
 kill -TERM $pid; wait $pid
 ok $? "tmc-copy: 5 items, then SIGTERM"
 $VG "$BIN/tmcwatch" -c "$CONF" run 2>"$T_DIR/vg.run" &
 pid=$!
-wait_files "$SITE/out3" 5 60
+wait_files "$SITE/out3" 5 300
 sleep 0.5
 kill -TERM $pid; wait $pid
 ok $? "tmcwatch run: supervise the pipeline, then SIGTERM"

@@ -16,10 +16,10 @@ enqueue slow <"$T_DIR/list" >/dev/null
 wait_for 30 grep -q 'took more than 1 s: killing pid' "$T_DIR/tmcwatch.log"
 ok $? "the hung worker was killed after its time limit"
 E=$SPOOL/stages/slow/00-A/err
-wait_for 30 test -e "$E/t000001/reason"
+wait_for 60 test -e "$E/t000001/reason"
 ok $? "after max_attempts deaths the item is in err/"
 grep -q 'died 2 times' "$E/t000001/reason"
 ok $? "its reason says why: $(cat "$E/t000001/reason" 2>/dev/null)"
-wait_for 10 pgrep -f "tmc-copy -c $CONF"
+wait_for 30 pgrep -f "tmc-copy -c $CONF"
 ok $? "the stage process was restarted"
 stop_daemon

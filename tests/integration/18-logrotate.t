@@ -11,12 +11,13 @@ start_daemon
 enqueue chain <"$T_DIR/list" >/dev/null &
 ENQ=$!
 for i in 1 2 3 4; do
-	sleep 0.4
-	mv "$T_DIR/tmcwatch.log" "$T_DIR/tmcwatch.log.$i" 2>/dev/null
+	# the previous HUP reopened the log (a new file) before it is rotated again
+	wait_for 30 test -e "$T_DIR/tmcwatch.log"
+	mv "$T_DIR/tmcwatch.log" "$T_DIR/tmcwatch.log.$i"
 	kill -HUP "$DAEMON"
 done
 wait $ENQ
-wait_files "$SITE/out3" 1500 120
+wait_files "$SITE/out3" 1500 300
 wait_idle 60
 stop_daemon
 rotated=$(ls "$T_DIR"/tmcwatch.log.* 2>/dev/null | wc -l)

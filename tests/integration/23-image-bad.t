@@ -46,7 +46,11 @@ list="/good1.jpg /trunc.jpg /zero.jpg /text.jpg /bomb.png /img.ppm /x.svg /fifo.
 /sub/u.jpg /lnk/s.jpg /../esc.jpg /good2.jpg"
 run_items bad 15 $list
 ok $? "every item reported"
-reason() { cat "$SPOOL/stages/bad/00-B/err/$1/reason" 2>/dev/null; }
+# the result line is written just before the item moves to err/ with its reason
+reason() {
+	wait_for 30 test -e "$SPOOL/stages/bad/00-B/err/$1/reason"
+	cat "$SPOOL/stages/bad/00-B/err/$1/reason" 2>/dev/null
+}
 has() { # has ID PATTERN LABEL
 	local r
 	r=$(reason "$1")

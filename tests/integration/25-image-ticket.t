@@ -33,6 +33,7 @@ publish 0 N a3 /t/../../.. 1
 wait_results 3
 is "$(geom "$SITE/n/t/x.jpg" | cut -d' ' -f1,2)" "100 75" "job overwrite=1 beats the step's overwrite:false"
 is "$(cat "$SITE/o/t/x.jpg")" "old" "job overwrite=0 beats the step's overwrite:true"
+wait_for 30 test -e "$SPOOL/stages/tk/00-N/err/a3/reason" # written after the result line
 r=$(cat "$SPOOL/stages/tk/00-N/err/a3/reason" 2>/dev/null)
 case $r in *climbs*) ok 0 "a path_tail with .. is refused" ;; *) ok 1 "a path_tail with .. ($r)" ;; esac
 is "$(find "$T_DIR" -maxdepth 1 -name x.jpg | wc -l)" 0 "nothing written outside the root"

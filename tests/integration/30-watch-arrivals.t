@@ -53,7 +53,7 @@ is "$(results) $(result_dups) $(rel_dups)" "$n 0 0" "exactly one result line per
 check "every output has the final bytes of its original" src_matches_out "$T_DIR/want"
 is "$(find "$SITE/out" -type f | wc -l)" "$n" "no output for temporary names"
 is "$(awk -F'\t' '$4 != 1' "$WLOG" | wc -l)" 0 "every result line says created"
-wait_for 10 eval '[ "$(stat_get ok)" = "$n" ]'
+wait_for 30 eval '[ "$(stat_get ok)" = "$n" ]'
 "$BIN/tmcwatch" -c "$CONF" status >"$T_DIR/status"
 grep -q "^watch site01: handed off $n, converted $n, failed 0, in progress 0, waiting 0$" "$T_DIR/status"
 ok $? "status: handed off $n, converted $n, failed 0"

@@ -38,7 +38,7 @@ for round in 1 2 3; do
 	sleep 0.$((RANDOM % 4 + 3))
 	pid=$(watch_pid)
 	[ -n "$pid" ] && kill -KILL "$pid" && kills=$((kills + 1))
-	wait_for 10 eval '[ -n "$(watch_pid)" ] && [ "$(watch_pid)" != "$pid" ]'
+	wait_for 30 eval '[ -n "$(watch_pid)" ] && [ "$(watch_pid)" != "$pid" ]'
 done
 sleep 0.3
 stop_daemon

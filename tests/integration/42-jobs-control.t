@@ -22,7 +22,7 @@ seq=$(submit "$T_DIR/p.json")
 wait_for 20 dispatched_is "$seq" 4
 ok $? "frozen stages: 4 files dispatched (the window)"
 ctrl "$seq" '{"status":"pause"}'
-wait_for 5 ctrl_is "$seq" paused
+wait_for 30 ctrl_is "$seq" paused
 ok $? "pause: the ctrl becomes paused"
 grep -q '"pos":4,"cnt":40' "$SPOOL/proc/$seq.ctrl"
 ok $? "with pos and cnt"
@@ -45,7 +45,7 @@ stages_freeze
 seq=$(submit "$T_DIR/c.json")
 wait_for 20 dispatched_is "$seq" 4
 ctrl "$seq" '{"status":"cancel"}'
-wait_for 5 ctrl_is "$seq" cancelled
+wait_for 30 ctrl_is "$seq" cancelled
 ok $? "cancel: the ctrl becomes cancelled"
 stages_thaw
 wait_done "$seq" 90
@@ -62,7 +62,7 @@ stages_freeze
 seq=$(submit "$T_DIR/s.json")
 wait_for 20 dispatched_is "$seq" 4
 ctrl "$seq" '{"status":"stop"}'
-sleep 0.5
+wait_for 30 grep -q "job $seq: stopping: back to req/" "$T_DIR/tmcwatch.log" # taken before the thaw
 stages_thaw
 wait_done "$seq" 60
 ok $? "stop: the job is requeued and finishes"
@@ -79,7 +79,7 @@ stages_freeze
 seq=$(submit "$T_DIR/sp.json")
 wait_for 20 dispatched_is "$seq" 4
 ctrl "$seq" '{"status":"pause"}'
-wait_for 5 ctrl_is "$seq" paused
+wait_for 30 ctrl_is "$seq" paused
 ctrl "$seq" '{"status":"stop"}'
 stages_thaw
 wait_for 20 test -e "$SPOOL/req/$seq"

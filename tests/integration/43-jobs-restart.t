@@ -51,7 +51,7 @@ stages_freeze
 seq=$(submit "$T_DIR/q.json")
 wait_for 20 dispatched_is "$seq" 2
 ctrl "$seq" '{"status":"pause"}'
-wait_for 5 ctrl_is "$seq" paused
+wait_for 30 ctrl_is "$seq" paused
 stages_thaw
 wait_for 20 rows_are "$seq" 2
 kill -KILL "$(jobs_pid)"

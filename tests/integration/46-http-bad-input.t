@@ -203,6 +203,8 @@ grep -q "^closed after" "$T_DIR/slow.out" && grep -q "b''" "$T_DIR/slow.out"
 ok $? "the slow client was dropped after http.timeout ($(cat "$T_DIR/slow.out"))"
 
 # max_connections idle sockets fill the server; after the timeout it serves again
+socks() { find "/proc/$HTTPD/fd" -lname 'socket:*' 2>/dev/null | wc -l; }
+s0=$(socks)
 python3 - "$PORT" "$T_DIR/held" <<'PY' &
 import socket, sys, time
 socks = [socket.create_connection(("127.0.0.1", int(sys.argv[1]))) for _ in range(8)]
@@ -211,7 +213,7 @@ time.sleep(4)
 PY
 HOLD=$!
 wait_for 20 test -e "$T_DIR/held"
-sleep 0.2
+wait_for 20 eval '[ $(socks) -ge $((s0 + 8)) ]' # the server has accepted all 8
 code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$URL/healthz")
 [ "$code" = 000 ]; ok $? "with max_connections idle sockets open, a 9th connection is not served ($code)"
 wait_for 15 answers

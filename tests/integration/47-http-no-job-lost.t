@@ -35,7 +35,7 @@ successes() { cat "$T_DIR"/answers.* | grep -c '"result":"success"'; }
 client 1 1 60 & c1=$!
 client 2 61 120 & c2=$!
 client 3 121 180 & c3=$!
-wait_for 20 eval '[ "$(ls "$SPOOL/req" | wc -l)" -ge 30 ]'
+wait_for 60 eval '[ "$(ls "$SPOOL/req" | wc -l)" -ge 30 ]'
 stop_httpd
 wait $c1 $c2 $c3
 is "$HTTPD_RC" 0 "SIGTERM under load: exit 0"
@@ -48,7 +48,7 @@ start_httpd
 client 1 301 360 & c1=$!
 client 2 401 460 & c2=$!
 before=$(ls "$SPOOL/req" | wc -l)
-wait_for 20 eval '[ "$(ls "$SPOOL/req" | wc -l)" -ge $((before + 25)) ]'
+wait_for 60 eval '[ "$(ls "$SPOOL/req" | wc -l)" -ge $((before + 25)) ]'
 kill -KILL "$HTTPD"
 wait "$HTTPD" 2>/dev/null
 wait $c1 $c2

@@ -48,7 +48,7 @@ is "$(echo "$A" | jq -r '.headers["x-tmc-signature"]')" "$sig" "X-TMC-Signature 
 
 wait_for 30 eval '[ "$(requests_to /fail2/b)" -ge 3 ]'
 ok $? "500, 500, then {\"code\":1}: retried until delivered"
-wait_for 10 test ! -e "$SPOOL/outbox/new/210111111521002" -a ! -e "$SPOOL/outbox/cur/210111111521002"
+wait_for 30 test ! -e "$SPOOL/outbox/new/210111111521002" -a ! -e "$SPOOL/outbox/cur/210111111521002"
 ok $? "... and then removed from the outbox"
 is "$(requests_to /fail2/b)" 3 "exactly three requests"
 is "$(jq -r 'select(.path == "/fail2/b") | .headers["x-tmc-delivery"] + " " + .headers["x-tmc-signature"]' \
@@ -60,7 +60,7 @@ grep 'outbox/cur/210111111521002: attempt' "$T_DIR/tmcwatch.log" | grep -o 'retr
 	tr '\n' ' ' | grep -qx 'retry in 1s retry in 2s ' && echo "$gaps" | awk '{ exit !($2 >= 1) }'
 ok $? "backoff: retry in 1 s, then 2 s (gaps $gaps s)"
 
-wait_for 10 eval '[ "$(requests_to /ok/many29)" -ge 1 ] && [ "$(requests_to /ok/g)" -ge 1 ]'
+wait_for 30 eval '[ "$(requests_to /ok/many29)" -ge 1 ] && [ "$(requests_to /ok/g)" -ge 1 ]'
 ok $? "20 more callbacks and the one left in cur/ by a crash are delivered"
 grep -n 'delivered\|hang/c' "$T_DIR/tmcwatch.log" | head -40 >"$T_DIR/order"
 first_hang=$(grep -m1 'hang/c' "$T_DIR/order" | cut -d: -f1)
@@ -92,8 +92,9 @@ start_receiver slow
 for i in 1 2 3 4 5 6 7 8; do outbox_item "21011111152105$i" "$RURL/hang/h$i"; done
 for i in 1 2 3 4; do outbox_item "21011111152106$i" "$R1/ok/p$i"; done
 RURL=$R1
-wait_for 10 eval '[ "$(requests_to /ok/p4)" -ge 1 ]'
-sleep 0.5
+wait_for 30 eval '[ "$(requests_to /ok/p4)" -ge 1 ]'
+wait_for 30 eval '[ "$(wc -l <"$T_DIR/slow.log")" -ge 4 ]'
+sleep 0.5 # not a synchronisation: a window in which a fifth transfer would show
 is "$(wc -l <"$T_DIR/slow.log")" 4 "a receiver that hangs gets 4 transfers at once, not 8"
 grep -n 'ok/p4.*delivered\|hang/h.*Operation timed out' "$T_DIR/tmcwatch.log" | head -1 | grep -q 'ok/p4'
 ok $? "callbacks to another receiver are delivered meanwhile"
@@ -102,7 +103,7 @@ ok $? "the held ones are tried as transfers end ($(wc -l <"$T_DIR/slow.log") req
 
 # a retry waiting for its time, removed by hand: nothing spins on it
 outbox_item 210111111521098 "$RURL/no/r"
-wait_for 10 eval '[ "$(requests_to /no/r)" -ge 1 ] && [ -e "$SPOOL/outbox/new/210111111521098" ]'
+wait_for 30 eval '[ "$(requests_to /no/r)" -ge 1 ] && [ -e "$SPOOL/outbox/new/210111111521098" ]'
 rm -rf "$SPOOL/outbox/new/210111111521098"
 cpu() { awk '{ print $14 + $15 }' "/proc/$NOTIFY/stat"; }
 c0=$(cpu)
@@ -113,7 +114,7 @@ ok $? "a retry removed from the outbox while it waited: tmc-notify idles ($((c1 
 
 # SIGTERM while a transfer is in hand: it ends first, then exit 0
 outbox_item 210111111521099 "$RURL/hang/z"
-wait_for 10 eval '[ "$(requests_to /hang/z)" -ge 1 ]'
+wait_for 30 eval '[ "$(requests_to /hang/z)" -ge 1 ]'
 kill -TERM "$NOTIFY"
 wait "$NOTIFY"
 is "$?" 0 "SIGTERM: exit 0 once the transfer in hand has ended"

@@ -25,12 +25,15 @@ ln -s "$I/good.mp4" "$I/link.mp4"
 printf '/cut.mp4\n/fscut.mp4\n/empty.mp4\n/photo.mp4\n/audio.mp4\n/link.mp4\n/good.mp4\n' >"$T_DIR/list"
 
 start_daemon
-wait_for 20 pgrep -f "tmc-video -c $CONF"
+wait_children
 pid=$(pgrep -f "tmc-video -c $CONF")
 enqueue v <"$T_DIR/list" >/dev/null
 wait_result t000007
 is "$(result_of t000007 | cut -f4,5)" "1	0" "the good original after the bad ones is converted"
 S=v/00-Preview
+# items are not taken in a promised order, and each result line is written
+# just before its item moves to err/ with the reason: wait for every reason
+for i in 1 2 3 4 5 6; do wait_for 60 test -e "$SPOOL/stages/$S/err/t00000$i/reason"; done
 grep -q 'cut.mp4: not a valid MP4: moov atom not found' "$SPOOL/stages/$S/err/t000001/reason"
 ok $? "truncated, moov lost: $(item_err $S t000001)"
 grep -q 'fscut.mp4: truncated: its samples reach byte [0-9]* but the file has [0-9]*' \
@@ -56,10 +59,10 @@ ok $? "FFmpeg's own message reaches our log"
 rm "$T_DIR/conf/wm.png"
 cp "$I/good.mp4" "$I/good2.mp4"
 A=$SPOOL/stages/v/00-Preview
-mkdir -p "$A/tmp/t2000001"
+mkdir -p "$A/tmp/+t2000001"
 printf 'id=t2000001\norigin=job:test1\nsite=site01\nsrc=%s\nrel=/good2.mp4\nout=/good2.mp4\nroot=%s\ntail=\ntemplate=v\nstep=0\n' \
-	"$I/good2.mp4" "$SITE" >"$A/tmp/t2000001/ticket"
-mv "$A/tmp/t2000001" "$A/new/t2000001"
+	"$I/good2.mp4" "$SITE" >"$A/tmp/+t2000001/ticket"
+mv "$A/tmp/+t2000001" "$A/new/t2000001"
 wait_result t2000001
 r=$(result_of t2000001)
 [ "$(echo "$r" | cut -f4,5)" = "1	1" ] && echo "$r" | grep -q 'Watermark file does not exist or is unreadable - file:.*wm.png (No such file or directory)' &&

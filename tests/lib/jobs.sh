@@ -56,8 +56,7 @@ log_dups() { cut -f1,2 "$SPOOL/proc/$1.log" | sort | uniq -d | wc -l; }
 # Stages can be frozen (SIGSTOP) so that a job's window fills and waits.
 STAGE_PIDS=""
 stages_freeze() {
-	wait_for 20 pgrep -f "tmc-copy -c $CONF" || return 1
-	sleep 0.2
+	wait_children || return 1 # every stage, not only the first to start
 	STAGE_PIDS=$(pgrep -f "tmc-copy -c $CONF" | tr '\n' ' ')
 	kill -STOP $STAGE_PIDS
 }

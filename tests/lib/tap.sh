@@ -95,6 +95,18 @@ start_daemon() { # start_daemon: tmcwatch run in the background, pid in DAEMON
 	T_PIDS="$T_PIDS $DAEMON"
 	wait_for 20 test -e "$SPOOL/run/tmcwatch.pid"
 }
+# wait_children [SECONDS]: until every child the supervisor planned (its
+# "running: N processes" line) has been started and runs its own program.
+# start_daemon returns once the pid file exists, before any child does: call
+# this before pgrep looks for a stage process.
+wait_children() { wait_for "${1:-60}" children_up; }
+children_up() {
+	local n
+	n=$(sed -n "s/.* tmcwatch\[$DAEMON\] running: \([0-9]*\) processes.*/\1/p" \
+		"$T_DIR/tmcwatch.log" 2>/dev/null | tail -1)
+	# a child still named tmcwatch is forked but not yet exec'd
+	[ -n "$n" ] && [ "$(pgrep -c -P "$DAEMON")" -ge "$n" ] && ! pgrep -P "$DAEMON" -x tmcwatch
+}
 stop_daemon() {
 	kill -TERM "$DAEMON" 2>/dev/null
 	wait "$DAEMON" 2>/dev/null
