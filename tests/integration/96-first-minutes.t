@@ -1,0 +1,91 @@
+#!/bin/bash
+# The first minutes from a build tree: tmcwatch finds its stage programs
+# beside itself with no TMC_LIBEXEC; check fails (69) naming a stage program
+# the configuration needs that is missing and where it looked, and run
+# refuses to start with nothing to run; check warns, without failing, about
+# a site root that does not exist and a REST shim listening beyond loopback
+# without a token; the reload message counts what it started.
+. "$TMC_SRC/tests/lib/tap.sh"
+plan 11
+
+write_config "$COPY3"
+mkdir -p "$SITE"
+(env -u TMC_LIBEXEC "$BIN/tmcwatch" -c "$CONF" run 2>>"$T_DIR/daemon.err") &
+DAEMON=$!
+T_PIDS="$T_PIDS $DAEMON"
+wait_for 60 grep -q 'tmc-copy\[[0-9]*\] chain/02-C: started' "$T_DIR/tmcwatch.log" &&
+	grep -q 'running: 5 processes' "$T_DIR/tmcwatch.log"
+ok $? "run without TMC_LIBEXEC starts the build tree's stages (5 processes)"
+
+# the reload message counts the new set, not new plus old
+sed 's|"path_head": "/out3"}|"path_head": "/out3"},\n  {"name": "D", "source": "C", "kind": "copy", "path_head": "/out4"}|' \
+	"$T_DIR/conf/template.json" >"$T_DIR/t.new" && mv "$T_DIR/t.new" "$T_DIR/conf/template.json"
+kill -HUP "$DAEMON"
+wait_for 60 grep -q 'configuration reloaded' "$T_DIR/tmcwatch.log"
+line=$(grep 'configuration reloaded' "$T_DIR/tmcwatch.log")
+echo "$line" | grep -q 'reloaded: 6 processes started, 5 old ones stop after the item in hand'
+rc=$?
+ok $rc "reload: counts the 6 processes it started and the 5 it retires"
+[ $rc -eq 0 ] || diag "$line"
+stop_daemon
+
+# tmcwatch alone in a folder: nothing beside it, nothing installed
+mkdir -p "$T_DIR/lone"
+cp "$BIN/tmcwatch" "$T_DIR/lone/"
+if [ -x /usr/libexec/tmcwatch/tmc-copy ]; then
+	ok 0 "# SKIP tmcwatch is installed in /usr/libexec/tmcwatch"
+	ok 0 "# SKIP tmcwatch is installed in /usr/libexec/tmcwatch"
+else
+	env -u TMC_LIBEXEC "$T_DIR/lone/tmcwatch" -c "$CONF" check >"$T_DIR/out" 2>"$T_DIR/err"
+	rc=$?
+	test $rc -eq 69 && grep -q "tmc-copy: No such file or directory" "$T_DIR/err" &&
+		grep -q "$T_DIR/lone has no tmc-jobs" "$T_DIR/err" && ! grep -q OK "$T_DIR/out"
+	ok $? "check: tmcwatch alone fails (rc $rc), naming tmc-copy and where it looked"
+	[ $rc -eq 69 ] || sed 's/^/#   /' "$T_DIR/err"
+	# timeout: a hang guard (the daemon used to run on with 0 processes)
+	env -u TMC_LIBEXEC timeout 60 "$T_DIR/lone/tmcwatch" -c "$CONF" run 2>"$T_DIR/err"
+	rc=$?
+	test $rc -eq 69 && grep -q "nothing to run" "$T_DIR/err"
+	ok $? "run: tmcwatch alone refuses to start with nothing to run (rc $rc)"
+fi
+
+# every program but tmc-video, with a template that has a video step
+mkdir -p "$T_DIR/partial"
+for p in "$BIN"/*; do [ "${p##*/}" = tmc-video ] || cp "$p" "$T_DIR/partial/"; done
+write_config '{ "clips": { "proc": [
+  {"name": "Mp4", "source": "hires", "ffmpeg": true, "size": [320, 240], "path_head": "/mp4"}
+] }, "chain": { "proc": [ {"name": "A", "source": "hires", "kind": "copy", "path_head": "/a"} ] } }'
+TMC_LIBEXEC=$T_DIR/partial "$BIN/tmcwatch" -c "$CONF" check >"$T_DIR/out" 2>"$T_DIR/err"
+rc=$?
+test $rc -eq 69 && grep -q "^error: $T_DIR/partial/tmc-video: No such file or directory (looked in $T_DIR/partial: TMC_LIBEXEC); clips/00-Mp4#0 needs it" "$T_DIR/err" &&
+	[ "$(grep -c '^error:' "$T_DIR/err")" = 1 ]
+ok $? "check: a missing tmc-video is the one error, with the step that needs it (rc $rc)"
+rm -f "$T_DIR/tmcwatch.log"
+TMC_LIBEXEC=$T_DIR/partial "$BIN/tmcwatch" -c "$CONF" run 2>"$T_DIR/err" &
+DAEMON=$!
+T_PIDS="$T_PIDS $DAEMON"
+wait_for 60 grep -q 'running: 3 processes' "$T_DIR/tmcwatch.log"
+grep -q "tmc-video is not installed in $T_DIR/partial (TMC_LIBEXEC): No such file or directory: clips/00-Mp4#0 waits" "$T_DIR/tmcwatch.log"
+ok $? "run: starts the rest and says which step waits for tmc-video"
+stop_daemon
+
+# warnings: a site root that is not there; a shim open beyond loopback
+write_config "$COPY3" '"http": { "listen": "0.0.0.0" },'
+rmdir "$SITE"
+"$BIN/tmcwatch" -c "$CONF" check >"$T_DIR/out" 2>"$T_DIR/err"
+rc=$?
+is "$rc $(cat "$T_DIR/out")" "0 configuration OK" "check: warnings leave the exit status 0"
+grep -q "^warning: $CONF:[0-9]*:[0-9]*: site.site01.root: $SITE: No such file or directory$" "$T_DIR/err"
+ok $? "check: warns that a site root does not exist"
+grep -q "^warning: $CONF: http.listen: tmc-httpd listens on 0.0.0.0 port 8080, beyond loopback, and http.token is not set" "$T_DIR/err"
+ok $? "check: warns that the shim listens beyond loopback without a token"
+mkdir -p "$SITE"
+write_config "$COPY3" '"http": { "listen": "0.0.0.0", "token": "s3cret" },'
+"$BIN/tmcwatch" -c "$CONF" check >/dev/null 2>"$T_DIR/err"
+rc=$?
+test $rc -eq 0 && ! grep -q warning "$T_DIR/err"
+ok $? "check: no warning with a token and an existing root"
+write_config "$COPY3" '"http": { "listen": "::1" },'
+"$BIN/tmcwatch" -c "$CONF" check >/dev/null 2>"$T_DIR/err"
+test $? -eq 0 && ! grep -q warning "$T_DIR/err"
+ok $? "check: no warning for ::1 without a token"
