@@ -22,7 +22,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +29,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "openat2_compat.h"
 #include "jobs.h"
 
 #define SCAN_DEPTH_MAX 256
