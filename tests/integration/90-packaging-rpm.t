@@ -171,9 +171,9 @@ section postuninstall | grep -Eq 'try-restart|mark-restart'
 ok $? "%postun restarts the services on upgrade"
 is "$(rpm -qp --qf '%{LICENSE} %{URL}' "$rpm" 2>/dev/null)" \
 	"GPL-3.0-or-later https://github.com/tmcwatch/tmcwatch" "License: and URL: tags"
-grep -q '^/usr/share/licenses/tmcwatch/LICENSE$' "$T_DIR/files" &&
-	rpm -qp --qf '[%{FILEFLAGS:fflags} %{FILENAMES}\n]' "$rpm" 2>/dev/null |
-	grep -q '^l /usr/share/licenses/tmcwatch/LICENSE$'
+# %license: the l flag; the folder is tmcwatch (Fedora) or tmcwatch-VERSION
+rpm -qp --qf '[%{FILEFLAGS:fflags} %{FILENAMES}\n]' "$rpm" 2>/dev/null |
+	grep -q '^l /usr/share/licenses/tmcwatch[^/]*/LICENSE$'
 ok $? "the rpm ships LICENSE as %license"
 rpm -qp --requires "$rpm" 2>/dev/null | grep -q 'libGraphicsMagick\|libavformat\|libcurl\|libsystemd'
 ok $? "rpm found library dependencies from the programs"
