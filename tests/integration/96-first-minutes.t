@@ -4,9 +4,12 @@
 # the configuration needs that is missing and where it looked, and run
 # refuses to start with nothing to run; check warns, without failing, about
 # a site root that does not exist and a REST shim listening beyond loopback
-# without a token; the reload message counts what it started.
+# without a token; the reload message counts what it started. As root: in
+# the folders the shipped tmpfiles.d file makes, with the daemon running as
+# its own user, a member of its group (not its user) submits a job, which
+# the daemon does.
 . "$TMC_SRC/tests/lib/tap.sh"
-plan 11
+plan 13
 
 write_config "$COPY3"
 mkdir -p "$SITE"
@@ -89,3 +92,42 @@ write_config "$COPY3" '"http": { "listen": "::1" },'
 "$BIN/tmcwatch" -c "$CONF" check >/dev/null 2>"$T_DIR/err"
 test $? -eq 0 && ! grep -q warning "$T_DIR/err"
 ok $? "check: no warning for ::1 without a token"
+
+# --- an operator in the group submits (the shipped tmpfiles.d modes) ---------
+if [ "$(id -u)" != 0 ] || ! command -v systemd-tmpfiles >/dev/null || ! command -v setpriv >/dev/null; then
+	for _ in 1 2; do echo "ok $((T_N += 1)) # skip needs root, systemd-tmpfiles and setpriv"; done
+	exit 0
+fi
+svc=4242 op=4343
+base=$T_DIR/op
+mkdir -p "$base/conf" "$base/site/in" "$base/log"
+chmod 755 "$T_DIR" "$base"
+echo "an original" >"$base/site/in/a.jpg"
+chown -R $svc:$svc "$base/site" "$base/log"
+printf '{ "chain": { "proc": [ {"name": "A", "source": "hires", "kind": "copy", "path_head": "/out"} ] } }\n' \
+	>"$base/conf/template.json"
+printf '{ "spool_dir": "%s", "log_file": "%s", "site": { "s": { "root": "%s" } } }\n' \
+	"$base/spool" "$base/log/tmcwatch.log" "$base/site" >"$base/conf/config.json"
+# as packaged: config.json root:tmcwatch 0640
+chown -R 0:$svc "$base/conf" && chmod 750 "$base/conf" && chmod 640 "$base/conf"/*.json
+sed -e "s|/var/spool/tmcwatch|$base/spool|; s|/var/log/tmcwatch|$base/log|" \
+	-e "s|tmcwatch tmcwatch|$svc $svc|" "$TMC_SRC/packaging/tmcwatch.tmpfiles" >"$base/tmpfiles.conf"
+systemd-tmpfiles --create "$base/tmpfiles.conf" >/dev/null 2>&1
+as_op() { setpriv --reuid=$op --regid=$op --groups=$svc "$@"; }
+printf '{ "hires": { "site": "s", "path_head": "/in", "path_tail": "", "include": ["*.jpg"] }, "template": "chain" }\n' \
+	>"$base/job.json"
+chmod 644 "$base/job.json"
+setpriv --reuid=$svc --regid=$svc --clear-groups "$BIN/tmcwatch" -c "$base/conf/config.json" run \
+	2>>"$T_DIR/svc.err" &
+DAEMON=$!
+T_PIDS="$T_PIDS $DAEMON"
+wait_for 60 test -e "$base/spool/run/tmcwatch.pid"
+seq=$(as_op "$BIN/tmcwatch" -c "$base/conf/config.json" submit "$base/job.json" 2>"$T_DIR/op.err")
+rc=$?
+# (the daemon may have taken it from req/ already)
+test $rc -eq 0 && echo "$seq" | grep -Eqx '[0-9]{15}'
+ok $? "a member of the group submits into req/ (rc $rc, req/ $(stat -c %a "$base/spool/req"))"
+[ $rc -eq 0 ] || sed 's/^/#   /' "$T_DIR/op.err"
+wait_for 60 test -e "$base/spool/done/$seq" && wait_for 60 cmp -s "$base/site/in/a.jpg" "$base/site/out/a.jpg"
+ok $? "the daemon, as its own user, does the operator's job"
+stop_daemon
