@@ -41,7 +41,6 @@
 
 #define IO_BUFFER_SIZE (256 * 1024)
 #define AUDIO_BITRATE 128000
-#define VIDEO_CRF "23"
 #define WATERMARK_MAX_BYTES (32 << 20)
 
 struct tc {
@@ -775,14 +774,14 @@ static enum stage_rc
 video_open_encoder(struct tc *tc)
 {
 	const AVCodecParameters *par = tc->in.vst->codecpar;
-	const AVCodec *codec = avcodec_find_encoder_by_name("libx264");
+	const AVCodec *codec = video_h264_encoder();
 	AVRational fr = av_guess_frame_rate(tc->in.fmt, tc->in.vst, NULL);
 	AVDictionary *opts = NULL;
 	AVCodecContext *e;
 	int r;
 
 	if (codec == NULL) {
-		snprintf(tc->reason, tc->rlen, "%s: this FFmpeg has no libx264 encoder",
+		snprintf(tc->reason, tc->rlen, "%s: this FFmpeg has no H.264 encoder",
 		         tc->job->src);
 		return STAGE_PERMFAIL;
 	}
@@ -803,18 +802,15 @@ video_open_encoder(struct tc *tc)
 	e->color_trc = par->color_trc;
 	e->colorspace = par->color_space;
 	e->thread_count = tc->threads;
-	e->rc_max_rate = (int64_t)tc->job->bitrate * 1000;
-	e->rc_buffer_size = tc->job->bitrate * 1000;
 	if (tc->out->oformat->flags & AVFMT_GLOBALHEADER)
 		e->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
-	av_dict_set(&opts, "preset", tc->job->preset ? tc->job->preset : "veryfast", 0);
-	av_dict_set(&opts, "crf", VIDEO_CRF, 0);
+	video_encoder_options(codec, e, &opts, tc->job->preset, tc->job->bitrate);
 	r = avcodec_open2(e, codec, &opts);
 	av_dict_free(&opts);
 	if (r < 0 || (tc->ovs = avformat_new_stream(tc->out, NULL)) == NULL ||
 	    (r = avcodec_parameters_from_context(tc->ovs->codecpar, e)) < 0)
 		return video_error(r < 0 ? r : AVERROR(ENOMEM), tc->job->src,
-		                   "x264 encoder", tc->reason, tc->rlen);
+		                   codec->name, tc->reason, tc->rlen);
 	tc->ovs->time_base = e->time_base;
 	return STAGE_OK;
 }

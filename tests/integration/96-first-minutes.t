@@ -7,9 +7,12 @@
 # without a token; the reload message counts what it started. As root: in
 # the folders the shipped tmpfiles.d file makes, with the daemon running as
 # its own user, a member of its group (not its user) submits a job, which
-# the daemon does.
+# the daemon does. tmc-video says at start which H.264 encoder it uses,
+# walking TMC_H264_ENCODERS past the ones this FFmpeg lacks to FFmpeg's
+# default, and transcodes with it.
 . "$TMC_SRC/tests/lib/tap.sh"
-plan 13
+. "$TMC_SRC/tests/lib/video.sh"
+plan 16
 
 write_config "$COPY3"
 mkdir -p "$SITE"
@@ -92,6 +95,37 @@ write_config "$COPY3" '"http": { "listen": "::1" },'
 "$BIN/tmcwatch" -c "$CONF" check >/dev/null 2>"$T_DIR/err"
 test $? -eq 0 && ! grep -q warning "$T_DIR/err"
 ok $? "check: no warning for ::1 without a token"
+
+# --- tmc-video's encoder, said at start -------------------------------------
+video_config '{ "v": { "proc": [
+  {"name": "Mp4", "source": "hires", "ffmpeg": true, "size": [160, 160], "path_head": "/mp4"}
+] } }'
+mkdir -p "$SITE/in"
+make_video "$SITE/in/clip.mp4" -f lavfi -i testsrc2=size=320x240:rate=25 -t 1 -c:v libx264 \
+	-preset ultrafast -pix_fmt yuv420p
+rm -f "$T_DIR/tmcwatch.log"
+# libopenh264 first: here it is usually missing, so libx264 follows it
+if ffmpeg -hide_banner -encoders 2>/dev/null | grep -q ' libopenh264 '; then
+	want='H.264 encoder: libopenh264$'
+else
+	want='H.264 encoder: libx264 (this FFmpeg has no libopenh264)$'
+fi
+TMC_H264_ENCODERS=libopenh264,libx264 start_daemon
+wait_for 60 grep -q 'tmc-video\[[0-9]*\] v/00-Mp4: started' "$T_DIR/tmcwatch.log"
+grep -q "tmc-video\[[0-9]*\] v/00-Mp4: $want" "$T_DIR/tmcwatch.log"
+ok $? "tmc-video says at start which encoder it uses ($want)"
+echo /clip.mp4 | enqueue v >/dev/null
+wait_for 120 test -s "$SITE/mp4/clip.mp4" &&
+	is "$(probe "$SITE/mp4/clip.mp4" stream=codec_name,width v:0 | tr '\n' ' ')" "h264 160 " \
+		"the transcode is H.264 from that encoder" || ok 1 "no transcode came out"
+stop_daemon
+rm -f "$T_DIR/tmcwatch.log"
+TMC_H264_ENCODERS=nosuch-h264 start_daemon
+wait_for 60 grep -q 'tmc-video\[[0-9]*\] v/00-Mp4: started' "$T_DIR/tmcwatch.log"
+grep -Eq "tmc-video\[[0-9]+\] v/00-Mp4: H.264 encoder: [a-z0-9_]+, FFmpeg's default \(this FFmpeg has no nosuch-h264\)$" \
+	"$T_DIR/tmcwatch.log"
+ok $? "none of the names: FFmpeg's default H.264 encoder, said so"
+stop_daemon
 
 # --- an operator in the group submits (the shipped tmpfiles.d modes) ---------
 if [ "$(id -u)" != 0 ] || ! command -v systemd-tmpfiles >/dev/null || ! command -v setpriv >/dev/null; then
