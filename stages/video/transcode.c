@@ -74,7 +74,12 @@ struct tc {
 	AVFormatContext *out;
 	int64_t duration; /* AV_TIME_BASE units, for progress */
 	int percent;
+	int64_t said_ms;  /* monotonic ms of the last progress line */
 };
+
+/* A long transcode says how far it is this often, so its log never goes
+ * quiet for minutes (status shows the percent too). */
+#define PROGRESS_LOG_MS 10000
 
 /* A warning for the result line: the output is still made. */
 static void __attribute__((format(printf, 2, 3)))
@@ -880,15 +885,25 @@ tc_setup(struct tc *tc)
 static void
 tc_progress(struct tc *tc, const AVPacket *pkt)
 {
-	int64_t t;
+	int64_t t, now = now_ms_mono();
 	int pct;
 
-	if (!tc->job->progress || tc->duration <= 0 || pkt->pts == AV_NOPTS_VALUE)
+	if (pkt->pts == AV_NOPTS_VALUE)
 		return;
 	t = av_rescale_q(pkt->pts - tc->voff, tc->in.vst->time_base, AV_TIME_BASE_Q);
-	pct = (int)(t * 100 / tc->duration);
+	pct = tc->duration > 0 ? (int)(t * 100 / tc->duration) : 0;
 	pct = pct < 0 ? 0 : pct > 99 ? 99 : pct;
-	if (pct != tc->percent)
+	if (now - tc->said_ms >= PROGRESS_LOG_MS) {
+		tc->said_ms = now;
+		if (tc->duration > 0)
+			log_info("%s: transcoding: %lld of %lld s (%d%%)", tc->job->src,
+				 (long long)(t / AV_TIME_BASE),
+				 (long long)(tc->duration / AV_TIME_BASE), pct);
+		else
+			log_info("%s: transcoding: %lld s done", tc->job->src,
+				 (long long)(t / AV_TIME_BASE));
+	}
+	if (tc->job->progress && tc->duration > 0 && pct != tc->percent)
 		tc->job->progress(tc->percent = pct);
 }
 
@@ -972,7 +987,8 @@ tc_run(struct tc *tc)
 enum stage_rc
 video_transcode(struct video_job *job, char *reason, size_t rlen)
 {
-	struct tc tc = {.job = job, .reason = reason, .rlen = rlen, .percent = -1};
+	struct tc tc = {.job = job, .reason = reason, .rlen = rlen, .percent = -1,
+			.said_ms = now_ms_mono()};
 	enum stage_rc rc;
 
 	tc.threads = job->threads > 0 ? job->threads : 1;

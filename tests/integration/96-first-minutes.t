@@ -9,10 +9,12 @@
 # its own user, a member of its group (not its user) submits a job, which
 # the daemon does. tmc-video says at start which H.264 encoder it uses,
 # walking TMC_H264_ENCODERS past the ones this FFmpeg lacks to FFmpeg's
-# default, and transcodes with it.
+# default, and transcodes with it; a transcode that takes longer than 10 s
+# logs how far it is at least every 10 s (bounded here at 15 s between
+# lines, for a busy machine).
 . "$TMC_SRC/tests/lib/tap.sh"
 . "$TMC_SRC/tests/lib/video.sh"
-plan 16
+plan 18
 
 write_config "$COPY3"
 mkdir -p "$SITE"
@@ -118,6 +120,34 @@ echo /clip.mp4 | enqueue v >/dev/null
 wait_for 120 test -s "$SITE/mp4/clip.mp4" &&
 	is "$(probe "$SITE/mp4/clip.mp4" stream=codec_name,width v:0 | tr '\n' ' ')" "h264 160 " \
 		"the transcode is H.264 from that encoder" || ok 1 "no transcode came out"
+stop_daemon
+
+# a long transcode: 20 s of 720p at x264's "slow" preset, one thread
+make_video "$SITE/in/long.mp4" -f lavfi -i testsrc2=size=1280x720:rate=30 -t 20 -c:v libx264 \
+	-preset ultrafast -pix_fmt yuv420p
+video_config '{ "v": { "proc": [
+  {"name": "Mp4", "source": "hires", "ffmpeg": true, "size": [1280, 1280], "path_head": "/mp4", "bitrate": 3000}
+] } }'
+rm -f "$T_DIR/tmcwatch.log"
+TMC_X264_PRESET=slow start_daemon
+echo /long.mp4 | enqueue v t2 >/dev/null
+wait_for 600 grep -q 'v/00-Mp4: .* /long.mp4 ok ' "$T_DIR/tmcwatch.log"
+ok $? "the long transcode is done"
+# the item's span: its ok line's time minus its duration; then every line
+# in it that says how far it got
+ms() { awk '{ split(substr($1, 12, 12), a, ":"); printf "%d\n", (a[1] * 3600 + a[2] * 60 + a[3]) * 1000 }'; }
+okline=$(grep 'v/00-Mp4: .* /long.mp4 ok ' "$T_DIR/tmcwatch.log")
+took=$(echo "$okline" | sed -n 's/.* \([0-9]*\)ms.*/\1/p')
+end=$(echo "$okline" | ms)
+marks=$( (echo $((end - took)); grep 'long.mp4: transcoding: [0-9]* of 20 s' "$T_DIR/tmcwatch.log" | ms; echo "$end") |
+	awk 'NR > 1 && $1 - p > g { g = $1 - p } { p = $1 } END { print g + 0 }')
+n=$(grep -c 'long.mp4: transcoding: [0-9]* of 20 s ([0-9]*%)' "$T_DIR/tmcwatch.log")
+if [ "${took:-0}" -lt 11000 ]; then
+	ok 0 "# SKIP the transcode took only ${took}ms: nothing to say"
+else
+	test "$n" -ge 1 -a "$marks" -le 15000
+	ok $? "a ${took}ms transcode said how far it was $n times, at most ${marks}ms apart"
+fi
 stop_daemon
 rm -f "$T_DIR/tmcwatch.log"
 TMC_H264_ENCODERS=nosuch-h264 start_daemon
