@@ -272,6 +272,7 @@ supervise(const struct opts *o, struct conf *conf, struct spool *sp)
 		 * program is installed where tmcwatch looked */
 		log_warnx("no stage program in %s (%s): nothing to run", libexec_dir(),
 			  libexec_source());
+		children_free(&s.cs);
 		close(s.sigfd);
 		free(s.conf_text);
 		free(s.tpl_text);

@@ -11,7 +11,8 @@ write_config "$COPY3"
 make_inputs 1500
 start_daemon
 
-# restart of a killed child
+# restart of a killed child (once it surely exists: the pid file comes first)
+wait_for 30 pgrep -f "tmc-copy -c $CONF -t .* -s 1"
 old=$(pgrep -f "tmc-copy -c $CONF -t .* -s 1")
 kill -KILL "$old"
 wait_for 10 eval 'new=$(pgrep -f "tmc-copy -c $CONF -t .* -s 1") && [ -n "$new" ] && [ "$new" != "$old" ]'
