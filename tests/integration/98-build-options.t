@@ -4,9 +4,12 @@
 # with a message; the openat2 callers build with <linux/openat2.h> unusable
 # (TMC_NO_OPENAT2_H forces util/openat2_compat.h's own definitions, as on
 # RHEL 8), and those definitions are the kernel's: a real openat2 call with
-# them refuses to climb out and to follow a symlink.
+# them refuses to climb out and to follow a symlink. deps.sh on a
+# RHEL-family system (its os-release and a dnf that records its calls)
+# stops, with the commands to enable them, when EPEL or CRB is missing, and
+# installs when both are there.
 . "$TMC_SRC/tests/lib/tap.sh"
-plan 7
+plan 9
 
 # pkg-config that knows every .pc file here but cmocka's
 mkdir -p "$T_DIR/pc" "$T_DIR/inc/linux"
@@ -73,3 +76,35 @@ if [ "$got" = "38 38 38 38" ]; then
 else
 	is "$got" "0 18 40 0" "fallback definitions: openat2 opens beneath, refuses ../ (EXDEV) and a symlink (ELOOP)"
 fi
+
+# --- deps.sh on Rocky 9 -------------------------------------------------------
+mkdir -p "$T_DIR/fakebin"
+printf 'ID="rocky"\nID_LIKE="rhel centos fedora"\nVERSION_ID="9.3"\n' >"$T_DIR/os-release"
+cat >"$T_DIR/fakebin/dnf" <<'SH'
+#!/bin/sh
+echo "dnf $*" >>"$T_DIR/dnf.calls"
+case "$*" in *repolist*) printf 'repo id  repo name\nbaseos  BaseOS\nappstream  AppStream\n%s' "$EXTRA_REPOS" ;; esac
+exit 0
+SH
+chmod +x "$T_DIR/fakebin/dnf"
+# as root: no sudo in the way
+if [ "$(id -u)" != 0 ]; then
+	for _ in 1 2; do echo "ok $((T_N += 1)) # skip deps.sh runs dnf through sudo when not root"; done
+	exit 0
+fi
+export T_DIR
+PATH=$T_DIR/fakebin:$PATH OS_RELEASE=$T_DIR/os-release EXTRA_REPOS= sh "$TMC_SRC/packaging/deps.sh" \
+	>"$T_DIR/deps.out" 2>&1
+rc=$?
+test $rc -eq 69 && grep -q 'not enabled: EPEL CRB' "$T_DIR/deps.out" &&
+	grep -q 'dnf install epel-release' "$T_DIR/deps.out" &&
+	grep -q 'dnf config-manager --set-enabled crb' "$T_DIR/deps.out" &&
+	! grep -q 'dnf install' "$T_DIR/dnf.calls"
+ok $? "deps.sh: EPEL and CRB missing: exit 69 with the commands, nothing installed (rc $rc)"
+: >"$T_DIR/dnf.calls"
+PATH=$T_DIR/fakebin:$PATH OS_RELEASE=$T_DIR/os-release EXTRA_REPOS="epel  EPEL
+crb  CRB
+" sh "$TMC_SRC/packaging/deps.sh" >"$T_DIR/deps.out" 2>&1
+rc=$?
+test $rc -eq 0 && grep -q '^dnf install -y .*GraphicsMagick-devel' "$T_DIR/dnf.calls"
+ok $? "deps.sh: with EPEL and CRB it installs (rc $rc)"
