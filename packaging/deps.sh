@@ -1,7 +1,8 @@
 #!/bin/sh
 # deps.sh - install what building and testing tmcwatch needs, from the
-# distribution's own packages: apt-get on Debian/Ubuntu, dnf on RHEL-family
-# (EPEL and RPM Fusion provide GraphicsMagick and FFmpeg there).
+# distribution's own packages: apt-get on Debian/Ubuntu, dnf on Fedora and
+# RHEL-family (EPEL, with CRB, provides GraphicsMagick and ffmpeg-free there:
+# deps.sh stops with the commands to enable them when they are not).
 # Idempotent: packages already installed are left alone. Run as root (or it
 # uses sudo when it is there).
 set -eu
@@ -19,8 +20,13 @@ valgrind jq ghostscript python3 clang compiler-rt"
 
 SUDO=
 [ "$(id -u)" = 0 ] || SUDO=sudo
+# the distribution family, from os-release (OS_RELEASE: another file, for tests)
+OS_RELEASE=${OS_RELEASE:-/etc/os-release}
+ID= ID_LIKE= VERSION_ID=
+[ -r "$OS_RELEASE" ] && . "$OS_RELEASE"
+major=${VERSION_ID%%.*}
 
-if command -v apt-get >/dev/null 2>&1; then
+deb_install() {
 	missing=
 	for p in $DEB_PKGS; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
@@ -31,10 +37,45 @@ if command -v apt-get >/dev/null 2>&1; then
 		$SUDO apt-get update -qq
 		DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing
 	fi
-elif command -v dnf >/dev/null 2>&1; then
-	$SUDO dnf install -y epel-release >/dev/null 2>&1 || true
-	$SUDO dnf install -y $RPM_PKGS
-else
-	echo "deps.sh: neither apt-get nor dnf found; install by hand: $DEB_PKGS" >&2
+}
+
+# RHEL, Rocky, Alma, CentOS Stream: GraphicsMagick, jsmn, ffmpeg-free and
+# vips come from EPEL, whose -devel packages need CRB (PowerTools on 8).
+# Without both, dnf fails package by package; say what to enable instead.
+rhel_repos_check() {
+	repos=$(dnf -q repolist --enabled 2>/dev/null | awk 'NR > 1 { print $1 }')
+	crb=crb
+	[ "$major" = 8 ] && crb=powertools
+	missing=
+	echo "$repos" | grep -qx 'epel' || missing="$missing EPEL"
+	echo "$repos" | grep -Eqx "$crb|codeready-builder-for-rhel-$major-.*-rpms" ||
+		missing="$missing CRB"
+	[ -z "$missing" ] && return 0
+	echo "deps.sh: these repositories are not enabled:$missing; enable them, then run deps.sh again:" >&2
+	if [ "$ID" = rhel ]; then
+		cat >&2 <<EOF
+	subscription-manager repos --enable codeready-builder-for-rhel-$major-\$(arch)-rpms
+	dnf install https://dl.fedoraproject.org/pub/epel/epel-release-latest-$major.noarch.rpm
+EOF
+	else
+		cat >&2 <<EOF
+	dnf install epel-release
+	dnf config-manager --set-enabled $crb
+EOF
+	fi
 	exit 69
-fi
+}
+
+case " $ID $ID_LIKE " in
+*" debian "* | *" ubuntu "*)
+	deb_install ;;
+*" rhel "* | *" centos "*)
+	# before fedora: Rocky and Alma say ID_LIKE="rhel centos fedora"
+	rhel_repos_check
+	$SUDO dnf install -y $RPM_PKGS ;;
+*" fedora "*)
+	$SUDO dnf install -y $RPM_PKGS ;;
+*)
+	echo "deps.sh: unknown distribution '${ID:-?}' ($OS_RELEASE); install by hand: $DEB_PKGS" >&2
+	exit 69 ;;
+esac

@@ -5,8 +5,11 @@
 #   systemd units        -> $UNITDIR (tmcwatch.service, tmcwatch-httpd.service)
 #   sysusers.d, tmpfiles.d -> $SYSUSERSDIR/tmcwatch.conf, $TMPFILESDIR/tmcwatch.conf
 #   logrotate            -> $SYSCONFDIR/logrotate.d/tmcwatch
-#   spool and log folders -> $SPOOLDIR, $LOGDIR (empty; the rpm owns them)
+#   spool and log folders -> $SPOOLDIR, $LOGDIR (empty; the rpm owns them),
+#                           $SPOOLDIR/req 2770 (operators in the group submit)
 #
+# "install-extra.sh uninstall" (make uninstall) removes them again: the
+# logrotate file only when it is unedited, the folders only when empty.
 # Environment (from GNUmakefile): DESTDIR, PREFIX, SBINDIR, LIBEXECDIR,
 # UNITDIR, SYSCONFDIR; SYSUSERSDIR and TMPFILESDIR default to /usr/lib/...
 # The units name /usr/sbin/tmcwatch and /usr/libexec/tmcwatch; other SBINDIR
@@ -28,6 +31,23 @@ LOGDIR=${LOGDIR:-/var/log/tmcwatch}
 
 here=$(dirname "$0")
 
+if [ "${1:-}" = uninstall ]; then
+	rm -f "$DESTDIR$UNITDIR/tmcwatch.service" "$DESTDIR$UNITDIR/tmcwatch-httpd.service" \
+		"$DESTDIR$SYSUSERSDIR/tmcwatch.conf" "$DESTDIR$TMPFILESDIR/tmcwatch.conf"
+	lr=$DESTDIR$SYSCONFDIR/logrotate.d/tmcwatch
+	if [ -e "$lr" ] && ! cmp -s "$here/tmcwatch.logrotate" "$lr"; then
+		echo "install-extra.sh: $lr is edited: kept" >&2
+	else
+		rm -f "$lr"
+	fi
+	# a spool or log that holds anything is the operator's: kept
+	for d in "$SPOOLDIR/req" "$SPOOLDIR" "$LOGDIR"; do
+		[ ! -d "$DESTDIR$d" ] || rmdir "$DESTDIR$d" 2>/dev/null ||
+			echo "install-extra.sh: $DESTDIR$d is not empty: kept" >&2
+	done
+	exit 0
+fi
+
 # install_sub MODE SRC DEST: install with the program paths rewritten
 install_sub() {
 	tmp="$3.tmp.$$"
@@ -48,6 +68,7 @@ if [ ! -e "$DESTDIR$SYSCONFDIR/logrotate.d/tmcwatch" ]; then
 	install -m 644 "$here/tmcwatch.logrotate" "$DESTDIR$SYSCONFDIR/logrotate.d/tmcwatch"
 fi
 install -d -m 750 "$DESTDIR$SPOOLDIR" "$DESTDIR$LOGDIR"
+install -d -m 2770 "$DESTDIR$SPOOLDIR/req"
 
 if [ -z "$DESTDIR" ]; then
 	cat <<EOF

@@ -2,10 +2,14 @@
  * plan.c - the processes a configuration asks for, as a table of rows
  * {label, program, argv}: one row per (template, step) and stage worker,
  * one per watch, and one each for tmc-jobs and tmc-notify. Programs are
- * looked up in TMC_LIBEXEC, else beside the tmcwatch binary (a build tree),
- * else the installed libexec folder. A program that is not installed is
- * reported once and left out: its items wait in new/ until it is.
+ * looked up in one folder: TMC_LIBEXEC, else beside the tmcwatch binary when
+ * that holds tmc-jobs (a build tree, so a built tmcwatch runs its own
+ * siblings, never an older installed set), else the installed libexec
+ * folder. A program that is not there is left out of the rows and listed in
+ * plan->missing: run logs it (its items wait in new/ until it is installed),
+ * check fails on it.
  */
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,29 +18,52 @@
 
 #include "tmcwatch.h"
 
+static char libexec[PATH_MAX];
+static char libexec_how[PATH_MAX + 64];
+
+/* The folder of the running binary (readlink of /proc/self/exe), or "". */
+static void
+self_dir(char *dir, size_t len)
+{
+	ssize_t n = readlink("/proc/self/exe", dir, len - 1);
+	char *slash;
+
+	dir[n > 0 ? n : 0] = '\0';
+	if ((slash = strrchr(dir, '/')) != NULL)
+		*slash = '\0';
+}
+
 const char *
 libexec_dir(void)
 {
-	static char dir[PATH_MAX];
-	char probe[PATH_MAX + 16];
-	ssize_t n;
+	char self[PATH_MAX], probe[PATH_MAX + 16];
 
-	if (dir[0])
-		return dir;
-	if (getenv("TMC_LIBEXEC")) {
-		snprintf(dir, sizeof(dir), "%s", getenv("TMC_LIBEXEC"));
-		return dir;
+	if (libexec[0])
+		return libexec;
+	if (getenv("TMC_LIBEXEC") && getenv("TMC_LIBEXEC")[0]) {
+		snprintf(libexec, sizeof(libexec), "%s", getenv("TMC_LIBEXEC"));
+		snprintf(libexec_how, sizeof(libexec_how), "TMC_LIBEXEC");
+		return libexec;
 	}
-	n = readlink("/proc/self/exe", dir, sizeof(dir) - 1);
-	if (n > 0) {
-		dir[n] = '\0';
-		*strrchr(dir, '/') = '\0';
-		snprintf(probe, sizeof(probe), "%s/tmc-copy", dir);
-		if (access(probe, X_OK) == 0)
-			return dir;
+	self_dir(self, sizeof(self));
+	snprintf(probe, sizeof(probe), "%s/tmc-jobs", self);
+	if (self[0] && access(probe, X_OK) == 0) {
+		snprintf(libexec, sizeof(libexec), "%s", self);
+		snprintf(libexec_how, sizeof(libexec_how), "beside tmcwatch");
+		return libexec;
 	}
-	snprintf(dir, sizeof(dir), "%s", TMC_LIBEXECDIR);
-	return dir;
+	snprintf(libexec, sizeof(libexec), "%s", TMC_LIBEXECDIR);
+	snprintf(libexec_how, sizeof(libexec_how),
+		 "the installed folder; TMC_LIBEXEC is unset and %s has no tmc-jobs",
+		 self[0] ? self : "the folder of tmcwatch");
+	return libexec;
+}
+
+const char *
+libexec_source(void)
+{
+	libexec_dir();
+	return libexec_how;
 }
 
 static const char *
@@ -74,7 +101,12 @@ plan_add(struct plan *p, const char *prog, const char *label, char **argv, int t
 
 	snprintf(path, sizeof(path), "%s/%s", libexec_dir(), prog);
 	if (access(path, X_OK) < 0) {
-		log_warnx("%s is not installed in %s: %s waits", prog, libexec_dir(), label);
+		int err = errno;
+
+		p->missing = xreallocarray(p->missing, p->nmissing + 1, sizeof(*p->missing));
+		p->missing[p->nmissing++] = (struct plan_missing){
+			.program = xstrdup(prog), .label = xstrdup(label), .err = err,
+		};
 		for (char **a = argv; *a; a++)
 			free(*a);
 		free(argv);
@@ -143,4 +175,19 @@ plan_free(struct plan *p)
 	}
 	xfree(&p->rows);
 	p->n = 0;
+	for (size_t i = 0; i < p->nmissing; i++) {
+		free(p->missing[i].program);
+		free(p->missing[i].label);
+	}
+	xfree(&p->missing);
+	p->nmissing = 0;
+}
+
+void
+plan_log_missing(const struct plan *p)
+{
+	for (size_t i = 0; i < p->nmissing; i++)
+		log_warnx("%s is not installed in %s (%s): %s: %s waits", p->missing[i].program,
+			  libexec_dir(), libexec_source(), strerror(p->missing[i].err),
+			  p->missing[i].label);
 }

@@ -130,6 +130,7 @@ reload(struct sup *s)
 	struct conf_errors errs = {0};
 	struct conf nc = {0};
 	struct plan p;
+	size_t retiring = 0, started;
 
 	if (s->conf->log_file)
 		log_open_file(s->conf->log_file);
@@ -149,16 +150,23 @@ reload(struct sup *s)
 	}
 	if (strcmp(nc.spool_dir, s->conf->spool_dir) != 0)
 		log_warnx("spool_dir changed to %s: takes effect at the next start", nc.spool_dir);
-	for (size_t i = 0; i < s->cs.n; i++)
+	for (size_t i = 0; i < s->cs.n; i++) {
+		retiring += !s->cs.c[i].retired && s->cs.c[i].pid > 0;
 		s->cs.c[i].retired = true;
+	}
 	children_signal(&s->cs, SIGTERM);
 	conf_free(s->conf);
 	*s->conf = nc;
 	if (s->conf->log_file)
 		log_open_file(s->conf->log_file);
 	plan_build(&p, s->conf);
+	plan_log_missing(&p);
+	started = p.n;
 	children_adopt(&s->cs, &p);
-	log_info("configuration reloaded: %zu processes", p.n ? p.n : s->cs.n);
+	plan_free(&p);
+	/* the new set is counted, not new plus the old ones still finishing */
+	log_info("configuration reloaded: %zu processes started, %zu old ones stop after "
+		 "the item in hand", started, retiring);
 	sd_notify(0, "RELOADING=0\nREADY=1");
 }
 
@@ -260,7 +268,20 @@ supervise(const struct opts *o, struct conf *conf, struct spool *sp)
 	recover_all(&s);
 	metrics_start(sp);
 	plan_build(&p, conf);
+	plan_log_missing(&p);
 	children_adopt(&s.cs, &p);
+	plan_free(&p);
+	if (s.cs.n == 0) {
+		/* tmc-jobs and tmc-notify are always planned: none means no
+		 * program is installed where tmcwatch looked */
+		log_warnx("no stage program in %s (%s): nothing to run", libexec_dir(),
+			  libexec_source());
+		children_free(&s.cs);
+		close(s.sigfd);
+		free(s.conf_text);
+		free(s.tpl_text);
+		return EX_UNAVAILABLE;
+	}
 	sd_notify(0, "READY=1");
 	log_info("running: %zu processes, spool %s", s.cs.n, sp->path);
 	while (!s.stopping || children_alive(&s.cs) > 0) {

@@ -46,13 +46,22 @@ struct child_spec {
 	int step_idx;
 	int timeout;        /* seconds an item may take; 0 none */
 };
+struct plan_missing {
+	char *program;      /* "tmc-video" */
+	char *label;        /* the row it would have been */
+	int err;            /* errno of access(X_OK) */
+};
 struct plan {
 	struct child_spec *rows;
 	size_t n;
+	struct plan_missing *missing; /* rows left out: program not there */
+	size_t nmissing;
 };
 void plan_build(struct plan *p, const struct conf *conf);
+void plan_log_missing(const struct plan *p); /* one warning per missing row */
 void plan_free(struct plan *p);
 const char *libexec_dir(void);
+const char *libexec_source(void); /* why that folder: "TMC_LIBEXEC", ... */
 
 /* children.c: spawn, reap, back off */
 struct child {

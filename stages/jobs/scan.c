@@ -29,6 +29,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "openat2_compat.h"
 #include "jobs.h"
 
 #define SCAN_DEPTH_MAX 256

@@ -46,6 +46,8 @@ video_init(const struct conf *conf)
 	video_log_init();
 	if (getenv("TMC_X264_PRESET") && *getenv("TMC_X264_PRESET"))
 		video_preset = getenv("TMC_X264_PRESET");
+	/* chosen and said at start, not at the first video */
+	video_h264_encoder();
 	return 0;
 }
 

@@ -41,7 +41,6 @@
 
 #define IO_BUFFER_SIZE (256 * 1024)
 #define AUDIO_BITRATE 128000
-#define VIDEO_CRF "23"
 #define WATERMARK_MAX_BYTES (32 << 20)
 
 struct tc {
@@ -75,7 +74,12 @@ struct tc {
 	AVFormatContext *out;
 	int64_t duration; /* AV_TIME_BASE units, for progress */
 	int percent;
+	int64_t said_ms;  /* monotonic ms of the last progress line */
 };
+
+/* A long transcode says how far it is this often, so its log never goes
+ * quiet for minutes (status shows the percent too). */
+#define PROGRESS_LOG_MS 10000
 
 /* A warning for the result line: the output is still made. */
 static void __attribute__((format(printf, 2, 3)))
@@ -775,14 +779,14 @@ static enum stage_rc
 video_open_encoder(struct tc *tc)
 {
 	const AVCodecParameters *par = tc->in.vst->codecpar;
-	const AVCodec *codec = avcodec_find_encoder_by_name("libx264");
+	const AVCodec *codec = video_h264_encoder();
 	AVRational fr = av_guess_frame_rate(tc->in.fmt, tc->in.vst, NULL);
 	AVDictionary *opts = NULL;
 	AVCodecContext *e;
 	int r;
 
 	if (codec == NULL) {
-		snprintf(tc->reason, tc->rlen, "%s: this FFmpeg has no libx264 encoder",
+		snprintf(tc->reason, tc->rlen, "%s: this FFmpeg has no H.264 encoder",
 		         tc->job->src);
 		return STAGE_PERMFAIL;
 	}
@@ -803,18 +807,15 @@ video_open_encoder(struct tc *tc)
 	e->color_trc = par->color_trc;
 	e->colorspace = par->color_space;
 	e->thread_count = tc->threads;
-	e->rc_max_rate = (int64_t)tc->job->bitrate * 1000;
-	e->rc_buffer_size = tc->job->bitrate * 1000;
 	if (tc->out->oformat->flags & AVFMT_GLOBALHEADER)
 		e->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
-	av_dict_set(&opts, "preset", tc->job->preset ? tc->job->preset : "veryfast", 0);
-	av_dict_set(&opts, "crf", VIDEO_CRF, 0);
+	video_encoder_options(codec, e, &opts, tc->job->preset, tc->job->bitrate);
 	r = avcodec_open2(e, codec, &opts);
 	av_dict_free(&opts);
 	if (r < 0 || (tc->ovs = avformat_new_stream(tc->out, NULL)) == NULL ||
 	    (r = avcodec_parameters_from_context(tc->ovs->codecpar, e)) < 0)
 		return video_error(r < 0 ? r : AVERROR(ENOMEM), tc->job->src,
-		                   "x264 encoder", tc->reason, tc->rlen);
+		                   codec->name, tc->reason, tc->rlen);
 	tc->ovs->time_base = e->time_base;
 	return STAGE_OK;
 }
@@ -884,15 +885,25 @@ tc_setup(struct tc *tc)
 static void
 tc_progress(struct tc *tc, const AVPacket *pkt)
 {
-	int64_t t;
+	int64_t t, now = now_ms_mono();
 	int pct;
 
-	if (!tc->job->progress || tc->duration <= 0 || pkt->pts == AV_NOPTS_VALUE)
+	if (pkt->pts == AV_NOPTS_VALUE)
 		return;
 	t = av_rescale_q(pkt->pts - tc->voff, tc->in.vst->time_base, AV_TIME_BASE_Q);
-	pct = (int)(t * 100 / tc->duration);
+	pct = tc->duration > 0 ? (int)(t * 100 / tc->duration) : 0;
 	pct = pct < 0 ? 0 : pct > 99 ? 99 : pct;
-	if (pct != tc->percent)
+	if (now - tc->said_ms >= PROGRESS_LOG_MS) {
+		tc->said_ms = now;
+		if (tc->duration > 0)
+			log_info("%s: transcoding: %lld of %lld s (%d%%)", tc->job->src,
+				 (long long)(t / AV_TIME_BASE),
+				 (long long)(tc->duration / AV_TIME_BASE), pct);
+		else
+			log_info("%s: transcoding: %lld s done", tc->job->src,
+				 (long long)(t / AV_TIME_BASE));
+	}
+	if (tc->job->progress && tc->duration > 0 && pct != tc->percent)
 		tc->job->progress(tc->percent = pct);
 }
 
@@ -977,7 +988,7 @@ enum stage_rc
 video_transcode(struct video_job *job, char *reason, size_t rlen)
 {
 	struct tc tc = {.job = job, .reason = reason, .rlen = rlen, .percent = -1,
-	                .in = {.fd = -1}};
+	                .in = {.fd = -1}, .said_ms = now_ms_mono()};
 	enum stage_rc rc;
 
 	tc.threads = job->threads > 0 ? job->threads : 1;

@@ -98,6 +98,15 @@ void video_transcode_fini(void); /* drop the cached watermark */
 /* Output size for a source shown as w x h: TMC's fit into box, never
  * enlarged, even sides (x264's 4:2:0), at least 2 x 2. */
 void video_fit(int w, int h, const int box[2], int *ow, int *oh);
+/* encoder.c: the H.264 encoder, chosen at the first call and logged
+ * (TMC_H264_ENCODERS: names in order of preference, then FFmpeg's default);
+ * NULL when this FFmpeg has none. */
+#define VIDEO_CRF "23"
+const AVCodec *video_h264_encoder(void);
+/* Rate control for that encoder: libx264 CRF 23 with preset, capped at
+ * bitrate kbit/s; any other: bitrate as its target. */
+void video_encoder_options(const AVCodec *codec, AVCodecContext *e, AVDictionary **opts,
+			   const char *preset, int bitrate);
 /* Pending SIGTERM/SIGINT (blocked by the skeleton, read between items). */
 bool video_stop_pending(void);
 

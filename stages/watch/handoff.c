@@ -53,6 +53,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "openat2_compat.h"
 #include "watch.h"
 
 bool

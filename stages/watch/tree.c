@@ -28,7 +28,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +36,7 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
+#include "openat2_compat.h"
 #include "watch.h"
 
 #define WATCH_MASK                                                                         \

@@ -4,7 +4,9 @@
 #    configuration, units, sysusers/tmpfiles/logrotate files, man pages and
 #    folders land where the units expect them; test tools stay out; a
 #    second install keeps edited configuration; other SBINDIR/LIBEXECDIR
-#    values are written into the installed units.
+#    values are written into the installed units; req/ is 2770 (operators
+#    in the group tmcwatch submit); "make uninstall" removes what install
+#    put there, keeping edited configuration.
 #  - the rpm: "make dist", then rpmbuild -ta --nodeps --without check into a
 #    scratch _topdir (about a minute: it compiles everything once), then the
 #    package's file list, config files, owners and systemd scriptlets.
@@ -20,8 +22,8 @@ RPM_FILES="/usr/sbin/tmcwatch /usr/libexec/tmcwatch/tmc-copy
 /usr/lib/sysusers.d/tmcwatch.conf /usr/lib/tmpfiles.d/tmcwatch.conf /etc/logrotate.d/tmcwatch
 /etc/tmcwatch/config.json /etc/tmcwatch/template.json /var/spool/tmcwatch /var/log/tmcwatch"
 RPM_CONFIG="/etc/tmcwatch/config.json /etc/tmcwatch/template.json /etc/logrotate.d/tmcwatch"
-n_install=17
-n_rpm=$((5 + $(echo $RPM_FILES | wc -w) + 5 + $(echo $RPM_CONFIG | wc -w) + 5 + 2))
+n_install=22
+n_rpm=$((5 + $(echo $RPM_FILES | wc -w) + 6 + $(echo $RPM_CONFIG | wc -w) + 5 + 2 + 2))
 
 rpm_skip=""
 if case "$TMC_BUILD" in *san*) true ;; *) false ;; esac; then
@@ -62,6 +64,7 @@ missing=""
 for m in $MAN_PAGES; do [ -f "$D/usr/share/man/$m" ] || missing="$missing $m"; done
 is "$missing" "" "the five man pages are in /usr/share/man"
 check "spool and log folders exist" test -d "$D/var/spool/tmcwatch" -a -d "$D/var/log/tmcwatch"
+is "$(stat -c %a "$D/var/spool/tmcwatch/req" 2>/dev/null)" 2770 "req/ is 2770: the group tmcwatch submits"
 is "$(find "$D" -name '*.tmp.*' | wc -l)" 0 \
 	"no temporary files left behind"
 
@@ -82,6 +85,26 @@ grep -qx 'ExecStart=/opt/tmc/sbin/tmcwatch -c /etc/tmcwatch/config.json run' \
 	grep -qx 'ExecStart=/opt/tmc/libexec/tmc-httpd -c /etc/tmcwatch/config.json' \
 		"$D2/usr/lib/systemd/system/tmcwatch-httpd.service"
 ok $? "units installed with other SBINDIR/LIBEXECDIR name those programs"
+
+# make uninstall: a fresh install comes out whole; an edited config stays
+D3=$T_DIR/inst-un
+mk install DESTDIR="$D3" PREFIX=/usr >"$T_DIR/install4.log" 2>&1
+find "$D3" -mindepth 1 | sort >"$T_DIR/installed"
+mk uninstall DESTDIR="$D3" PREFIX=/usr >"$T_DIR/uninstall.log" 2>&1
+ok $? "make uninstall DESTDIR=... PREFIX=/usr succeeds"
+# what is left is only folders install shares with the rest of the system
+left=$(find "$D3" -mindepth 1 ! -type d | wc -l)
+ours=$(find "$D3" -mindepth 1 -type d -name '*tmcwatch*' | wc -l)
+is "$left:$ours" "0:0" "make uninstall removes every file and folder of its own that install put there"
+[ "$left:$ours" = 0:0 ] || find "$D3" -mindepth 1 \( ! -type d -o -name '*tmcwatch*' \) | sed 's/^/#   /'
+mk install DESTDIR="$D3" PREFIX=/usr >/dev/null 2>&1
+echo "// edited by the operator" >>"$D3/etc/tmcwatch/config.json"
+mk uninstall DESTDIR="$D3" PREFIX=/usr >"$T_DIR/uninstall2.log" 2>&1
+grep -q 'edited by the operator' "$D3/etc/tmcwatch/config.json" &&
+	test ! -e "$D3/etc/tmcwatch/template.json" -a ! -e "$D3/usr/sbin/tmcwatch"
+ok $? "make uninstall keeps an edited config.json, removes the rest"
+grep -q "config.json is edited: kept" "$T_DIR/uninstall2.log"
+ok $? "make uninstall says which file it kept"
 
 # --- the rpm -----------------------------------------------------------------
 if [ -n "$rpm_skip" ]; then
@@ -123,6 +146,8 @@ check "/var/log/tmcwatch: drwxr-x--- tmcwatch:tmcwatch" \
 	grep -q '^drwxr-x--- tmcwatch:tmcwatch .* /var/log/tmcwatch$' "$T_DIR/modes"
 check "config.json: -rw-r----- root:tmcwatch, config(noreplace)" \
 	grep -q '^-rw-r----- root:tmcwatch cn /etc/tmcwatch/config.json$' "$T_DIR/modes"
+check "/var/spool/tmcwatch/req: drwxrws--- tmcwatch:tmcwatch (the group submits)" \
+	grep -q '^drwxrws--- tmcwatch:tmcwatch .* /var/spool/tmcwatch/req$' "$T_DIR/modes"
 
 rpm -qcp "$rpm" >"$T_DIR/config" 2>/dev/null
 for f in $RPM_CONFIG; do
@@ -144,5 +169,11 @@ for s in postinstall preuninstall postuninstall; do
 done
 section postuninstall | grep -Eq 'try-restart|mark-restart'
 ok $? "%postun restarts the services on upgrade"
+is "$(rpm -qp --qf '%{LICENSE} %{URL}' "$rpm" 2>/dev/null)" \
+	"GPL-3.0-or-later https://github.com/tmcwatch/tmcwatch" "License: and URL: tags"
+# %license: the l flag; the folder is tmcwatch (Fedora) or tmcwatch-VERSION
+rpm -qp --qf '[%{FILEFLAGS:fflags} %{FILENAMES}\n]' "$rpm" 2>/dev/null |
+	grep -q '^l /usr/share/licenses/tmcwatch[^/]*/LICENSE$'
+ok $? "the rpm ships LICENSE as %license"
 rpm -qp --requires "$rpm" 2>/dev/null | grep -q 'libGraphicsMagick\|libavformat\|libcurl\|libsystemd'
 ok $? "rpm found library dependencies from the programs"

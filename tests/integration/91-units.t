@@ -34,7 +34,7 @@ systemd-analyze security --help 2>/dev/null | grep -q -- '--offline' && can_secu
 can_logrotate=0
 command -v logrotate >/dev/null 2>&1 && can_logrotate=1
 
-plan $((2 + 2 + ${#MAIN_KEYS[@]} + ${#HTTPD_KEYS[@]} + 2 * ${#HARDENING[@]} + 4 + 1))
+plan $((2 + 2 + ${#MAIN_KEYS[@]} + ${#HTTPD_KEYS[@]} + 2 * ${#HARDENING[@]} + 4 + 2))
 
 # Stand-ins for the programs, and man/ laid out for man(1).
 mkdir -p "$T_DIR/bin" "$T_DIR/units" "$T_DIR/man/man5" "$T_DIR/man/man8"
@@ -97,10 +97,12 @@ got=""
 for d in var/spool/tmcwatch var/spool/tmcwatch/req var/log/tmcwatch; do
 	got="$got $(stat -c '%a:%u' "$root/$d" 2>/dev/null)"
 done
-is "$got" " 750:$uid 750:$uid 750:$uid" "spool, spool/req and log folders: 0750, owned by tmcwatch"
+is "$got" " 750:$uid 2770:$uid 750:$uid" "spool and log 0750, spool/req 2770 (the group submits), owned by tmcwatch"
 
 if [ $can_logrotate = 1 ]; then
-	sed "s|/var/log/tmcwatch|$T_DIR/log|" "$PKG/tmcwatch.logrotate" >"$T_DIR/logrotate.conf"
+	# the user tmcwatch need not exist here: su names the running user
+	sed -e "s|/var/log/tmcwatch|$T_DIR/log|" -e "s|su tmcwatch tmcwatch|su $(id -un) $(id -gn)|" \
+		"$PKG/tmcwatch.logrotate" >"$T_DIR/logrotate.conf"
 	mkdir -p "$T_DIR/log" && echo line >"$T_DIR/log/tmcwatch.log"
 	logrotate -d -s "$T_DIR/logrotate.state" "$T_DIR/logrotate.conf" >"$T_DIR/logrotate.out" 2>&1 &&
 		! grep -qi 'error' "$T_DIR/logrotate.out"
@@ -110,3 +112,5 @@ else
 fi
 grep -q 'systemctl kill -s HUP tmcwatch.service' "$PKG/tmcwatch.logrotate"
 ok $? "logrotate's postrotate sends SIGHUP to tmcwatch.service"
+grep -Eq '^[[:space:]]*su tmcwatch tmcwatch$' "$PKG/tmcwatch.logrotate"
+ok $? "logrotate rotates as tmcwatch (su line): the folder is not root's"
