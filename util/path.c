@@ -21,27 +21,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#if defined(__has_include)
-#if __has_include(<linux/openat2.h>)
-#include <linux/openat2.h>
-#define HAVE_OPENAT2_H 1
-#endif
-#endif
-#ifndef HAVE_OPENAT2_H
-/* RHEL 8's headers lack openat2 (Linux 5.6); the ABI is fixed, so it is
- * declared here and the running kernel says ENOSYS when it lacks it. */
-struct open_how {
-	uint64_t flags;
-	uint64_t mode;
-	uint64_t resolve;
-};
-#define RESOLVE_NO_MAGICLINKS 0x02
-#define RESOLVE_NO_SYMLINKS 0x04
-#define RESOLVE_BENEATH 0x08
-#endif
-#ifndef SYS_openat2
-#define SYS_openat2 437 /* the same number on every architecture */
-#endif
+#include "openat2_compat.h"
 
 #include "util.h"
 
