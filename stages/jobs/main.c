@@ -218,6 +218,8 @@ jobsd_adopt(struct jobsd *d)
 
 	if (dir == NULL)
 		fatal("%s/proc", d->sp.path);
+	/* a dup shares its offset with procfd and every earlier reader */
+	rewinddir(dir);
 	while ((de = readdir(dir)) != NULL) {
 		if (jm_name_ignored(de->d_name) || !jm_seq_ok(de->d_name) || de->d_type == DT_DIR)
 			continue;

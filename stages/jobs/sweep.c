@@ -58,6 +58,8 @@ sweep_journals(struct jobsd *d)
 			close(fd);
 		return;
 	}
+	/* a dup shares its offset with procfd and every earlier reader */
+	rewinddir(dir);
 	while ((de = readdir(dir)) != NULL)
 		sweep_one(d, de->d_name);
 	closedir(dir);
