@@ -77,6 +77,12 @@ void image_warn(struct stage_ctx *ctx, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void image_ops_fini(void);
 
+/* mp4frame.c: the frame at seconds of the mp4 src (srcfd: opened by
+ * stage_open_source, taken over) into the item's pixels.raw, captured by a
+ * `tmc-video --capture` child killed after limit_s seconds. */
+enum stage_rc image_mp4_frame(struct stage_ctx *ctx, const char *src, int srcfd,
+                              double seconds, int limit_s);
+
 /* save.c */
 const char *image_format_ext(const struct step *step); /* "jpg", "png", "webp" */
 enum stage_rc image_save(struct image_run *r, const char *path, bool exists);

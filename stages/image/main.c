@@ -24,7 +24,6 @@
 #include <unistd.h>
 
 #include "image.h"
-#include "../video/capture.h"
 
 static struct {
 	char id[ITEM_ID_MAX]; /* the item prepare() read the header of */
@@ -103,6 +102,19 @@ decoded_pixels(const struct image_hdr *hdr, const char *hint)
 	return (double)hdr->w * (double)hdr->h / (double)(s * s);
 }
 
+/* Seconds an mp4's frame capture may take: half the step's time limit, so
+ * that the capture is killed with a reason before the supervisor kills the
+ * whole worker at the full limit. */
+static int
+capture_limit(const struct stage_ctx *ctx)
+{
+	int limit = ctx->step->timeout > 0 ? ctx->step->timeout : ctx->conf->image_timeout;
+
+	if (limit <= 0)
+		limit = 300;
+	return limit / 2 > 0 ? limit / 2 : 1;
+}
+
 static enum stage_rc
 image_prepare(struct stage_ctx *ctx)
 {
@@ -119,8 +131,8 @@ image_prepare(struct stage_ctx *ctx)
 
 		if ((fd = stage_open_source(ctx, &st)) < 0)
 			return stage_errno_rc(errno);
-		rc = video_capture_raw(src, fd, cap ? strtod(cap, NULL) : 0, ctx->item->dirfd,
-				       "pixels.raw", ctx->reason, sizeof(ctx->reason));
+		rc = image_mp4_frame(ctx, src, fd, cap ? strtod(cap, NULL) : 0,
+		                     capture_limit(ctx));
 		if (rc != STAGE_OK)
 			return rc;
 		ctx->has_pixels = true;
