@@ -38,6 +38,7 @@ struct child {
 	size_t len;
 	int lines;
 	bool timed_out;
+	bool stopped; /* killed for a pending SIGTERM/SIGINT */
 	char reason[REASON_MAX];
 };
 
@@ -125,7 +126,21 @@ child_read(struct child *c)
 	return true;
 }
 
-/* Until the child closes its stderr (it exits), or the limit: SIGKILL. */
+/* SIGTERM or SIGINT pending (the skeleton blocks them and reads them
+ * between items): a capture is abandoned for them, as a transcode is. */
+static bool
+stop_pending(void)
+{
+	sigset_t set;
+
+	if (sigpending(&set) < 0)
+		return false;
+	return sigismember(&set, SIGTERM) == 1 || sigismember(&set, SIGINT) == 1;
+}
+
+/* Until the child closes its stderr (it exits); SIGKILL at the limit or
+ * for a pending stop (looked at every STOP_TICK_MS). */
+#define STOP_TICK_MS 200
 static int
 child_wait(struct child *c, int limit_s)
 {
@@ -136,12 +151,13 @@ child_wait(struct child *c, int limit_s)
 	for (;;) {
 		int64_t left = deadline - now_ms_mono();
 
-		if (left <= 0) {
-			c->timed_out = true;
+		if (left <= 0 || (c->stopped = stop_pending())) {
+			c->timed_out = left <= 0;
 			kill(c->pid, SIGKILL);
 			break;
 		}
-		if (poll(&pfd, 1, (int)left) > 0 && !child_read(c))
+		if (poll(&pfd, 1, (int)(left < STOP_TICK_MS ? left : STOP_TICK_MS)) > 0 &&
+		    !child_read(c))
 			break;
 	}
 	while (waitpid(c->pid, &status, 0) < 0)
@@ -158,6 +174,11 @@ child_outcome(struct stage_ctx *ctx, const struct child *c, int status, const ch
 	const char *why = c->reason;
 	int sig;
 
+	if (c->stopped) {
+		snprintf(ctx->reason, sizeof(ctx->reason), "%s: frame capture stopped by a signal",
+		         src);
+		return STAGE_STOPPED;
+	}
 	if (c->timed_out) {
 		snprintf(ctx->reason, sizeof(ctx->reason),
 		         "%s: frame capture took more than %d s, killed (tmc-video pid %d)",
