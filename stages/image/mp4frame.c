@@ -42,11 +42,12 @@ struct child {
 	char reason[REASON_MAX];
 };
 
-/* A machine fault of ours (not the item's): noted for status, retried. */
+/* A machine fault of ours (not the item's): noted for status, retried.
+ * The reason names the original, then what failed. */
 static enum stage_rc
-capture_errno(struct stage_ctx *ctx, int err, const char *what)
+capture_errno(struct stage_ctx *ctx, int err, const char *src, const char *what)
 {
-	snprintf(ctx->reason, sizeof(ctx->reason), "%s: %s", what, strerror(err));
+	snprintf(ctx->reason, sizeof(ctx->reason), "%s: %s: %s", src, what, strerror(err));
 	if (errno_is_machine_fault(err))
 		fault_note_errno(err, what);
 	return STAGE_TEMPFAIL;
@@ -247,16 +248,16 @@ image_mp4_frame(struct stage_ctx *ctx, const char *src, int srcfd, double second
 	snprintf(name, sizeof(name), "%s", src);
 	if (stage_sibling_path("tmc-video", prog, sizeof(prog)) < 0) {
 		close(srcfd);
-		return capture_errno(ctx, errno, "tmc-video");
+		return capture_errno(ctx, errno, src, "tmc-video path");
 	}
 	outfd = openat(dirfd, PIXELS_PART, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
 	               0644);
 	if (outfd < 0) {
 		close(srcfd);
-		return capture_errno(ctx, errno, ctx->item->path);
+		return capture_errno(ctx, errno, src, ctx->item->path);
 	}
 	if (child_start(&c, prog, argv, srcfd, outfd) < 0) {
-		rc = capture_errno(ctx, errno, "start tmc-video --capture");
+		rc = capture_errno(ctx, errno, src, "start tmc-video --capture");
 		close(srcfd);
 		close(outfd);
 		unlinkat(dirfd, PIXELS_PART, 0);
@@ -266,10 +267,10 @@ image_mp4_frame(struct stage_ctx *ctx, const char *src, int srcfd, double second
 	close(outfd);
 	status = child_wait(&c, limit_s);
 	close(c.errfd);
-	rc = status < 0 ? capture_errno(ctx, errno, "waitpid tmc-video")
+	rc = status < 0 ? capture_errno(ctx, errno, src, "waitpid tmc-video")
 	                : child_outcome(ctx, &c, status, src, limit_s);
 	if (rc == STAGE_OK && renameat(dirfd, PIXELS_PART, dirfd, "pixels.raw") < 0)
-		rc = capture_errno(ctx, errno, ctx->item->path);
+		rc = capture_errno(ctx, errno, src, ctx->item->path);
 	if (rc != STAGE_OK)
 		unlinkat(dirfd, PIXELS_PART, 0);
 	return rc;

@@ -8,11 +8,12 @@
 # is killed at its limit, half the step's time limit, with a reason, before
 # the supervisor would kill the worker; a worker killed while its capture
 # runs takes the capture child with it; SIGTERM stops a worker waiting on
-# a capture at once; a missing tmc-video is a temporary failure naming it.
+# a capture at once. Machine faults are temporary: a missing tmc-video
+# (named in the reason), and fork failing (EAGAIN injected by strace).
 . "$TMC_SRC/tests/lib/tap.sh"
 . "$TMC_SRC/tests/lib/video.sh"
 . "$TMC_SRC/tests/lib/image-helpers.sh"
-plan 16
+plan 19
 
 I=$SITE/in
 mkdir -p "$I"
@@ -99,4 +100,49 @@ ok $? "and its capture child is gone"
 grep -q "d000001 stopped before it was done: back to new/ ($I/good.mp4: frame capture stopped by a signal)" \
 	"$T_DIR/tmcwatch.log"
 ok $? "the item went back to new/, no attempt counted"
+stop_daemon
+
+# --- machine faults: no tmc-video to run, fork refused --------------------------
+# the stage programs from a folder of our own: tmc-image of template "nobin"
+# sees a TMC_LIBEXEC without tmc-video; that of "nofork" runs under strace,
+# which makes every fork(2) (the clone syscall; threads use clone3) fail with
+# EAGAIN, as at a process limit.
+command -v strace >/dev/null || { for i in 1 2 3; do ok 0 "# SKIP needs strace"; done; exit 0; }
+rm -rf "$SPOOL"
+unset TMC_FAILPOINT
+mkdir -p "$T_DIR/libexec" "$T_DIR/empty"
+ln -s "$BIN/tmcwatch" "$BIN/tmc-jobs" "$BIN/tmc-notify" "$BIN/tmc-video" "$T_DIR/libexec/"
+cat >"$T_DIR/libexec/tmc-image" <<SH
+#!/bin/sh
+case "\$*" in
+*"-T nobin "*) TMC_LIBEXEC=$T_DIR/empty exec "$BIN/tmc-image" "\$@" ;;
+*"-T nofork "*) exec strace -f -o /dev/null -e trace=clone -e inject=clone:error=EAGAIN "$BIN/tmc-image" "\$@" ;;
+esac
+exec "$BIN/tmc-image" "\$@"
+SH
+chmod +x "$T_DIR/libexec/tmc-image"
+video_config '{ "nobin": { "proc": [
+  {"name": "Thumb", "source": "hires", "source_ext": "mp4", "size": [80, 80], "path_head": "/n"}
+] }, "nofork": { "proc": [
+  {"name": "Thumb", "source": "hires", "source_ext": "mp4", "size": [80, 80], "path_head": "/f"}
+] } }' '"max_attempts": 2, "retry_delay": 1,'
+TMC_LIBEXEC=$T_DIR/libexec start_daemon
+echo /good.mp4 | enqueue nobin n >/dev/null
+echo /good.mp4 | enqueue nofork f >/dev/null
+wait_for 60 test -e "$SPOOL/stages/nobin/00-Thumb/err/n000001/reason"
+reason=$(item_err nobin/00-Thumb n000001)
+echo "$reason" | grep -q "$I/good.mp4: frame capture: $T_DIR/empty/tmc-video: No such file or directory (gave up after 2 attempts)"
+ok $? "no tmc-video to run: temporary, retried, its path in the reason: $reason"
+wait_for 60 test -e "$SPOOL/stages/nofork/00-Thumb/err/f000001/reason"
+reason=$(item_err nofork/00-Thumb f000001)
+echo "$reason" | grep -q "$I/good.mp4: start tmc-video --capture: Resource temporarily unavailable (gave up after 2 attempts)"
+ok $? "fork refused (EAGAIN): temporary, retried: $reason"
+is "$(find "$SITE/n" "$SITE/f" -type f 2>/dev/null | wc -l) $(find "$SPOOL" -name '.pixels.raw.part' | wc -l)" "0 0" \
+	"no output and no partial pixels file"
+# strace does not pass the supervisor's SIGTERM on: the traced worker gets its own
+traced=$(pgrep -f -- "-T nofork -s 0" | while read -r p; do
+	[ "$(ps -o comm= -p "$p")" = tmc-image ] && echo "$p"; done)
+kill -TERM "$DAEMON"
+[ -n "$traced" ] && kill -TERM $traced
+wait_for 60 eval '! kill -0 $traced 2>/dev/null'
 stop_daemon
