@@ -8,6 +8,8 @@
  * pixels handed in), refuse sizes over the pixel limit (decompression
  * bombs), and ask for a big slot above conf->big_pixels; then process() in
  * a slot: load, ops, hand pixels on, save (see image.h for the order).
+ * An mp4 original's frame is captured in prepare() by a `tmc-video
+ * --capture` child (mp4frame.c): this program links no FFmpeg.
  *
  * GraphicsMagick runs single-threaded (one worker per core is faster,
  * PERFORMANCE.md point 5) under memory, map, disk and pixel limits;
