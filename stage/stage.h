@@ -84,6 +84,11 @@ const char *stage_source_path(const struct stage_ctx *ctx);
  * changed since it was queued, EPERM refused by the hard-link policy,
  * EINVAL not a regular file. Every stage opens originals only this way. */
 int stage_open_source(struct stage_ctx *ctx, struct stat *st);
+/* sibling.c: the path of another tmcwatch program (e.g. "tmc-video"):
+ * $TMC_LIBEXEC/prog when TMC_LIBEXEC is set; else beside this process's
+ * binary when it is there; else TMC_LIBEXECDIR/prog. 0, or -1 with errno
+ * ENAMETOOLONG. Whether it exists is for the caller's exec to find out. */
+int stage_sibling_path(const char *prog, char *buf, size_t len);
 /* Ticket keys src_root, src_rel and (st not NULL) src_id, set by whoever
  * queues an original (tmc-watch, tmc-jobs). */
 void stage_ticket_source(struct ticket *t, const char *root, const char *rel,

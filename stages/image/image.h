@@ -84,6 +84,11 @@ void image_limits_set(bool big);                /* per item: imagick_mem[big] */
 long long image_limits_pixels(void);            /* decoded pixels allowed per image */
 void image_limits_explain(bool big, char *reason, size_t rlen);
 void image_limits_fini(void);                   /* after DestroyMagick */
+/* mp4frame.c: the frame at seconds of the mp4 src (srcfd: opened by
+ * stage_open_source, taken over) into the item's pixels.raw, captured by a
+ * `tmc-video --capture` child killed after limit_s seconds. */
+enum stage_rc image_mp4_frame(struct stage_ctx *ctx, const char *src, int srcfd,
+                              double seconds, int limit_s);
 
 /* save.c */
 const char *image_format_ext(const struct step *step); /* "jpg", "png", "webp" */

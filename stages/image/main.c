@@ -8,6 +8,8 @@
  * pixels handed in), refuse sizes over the pixel limit (decompression
  * bombs), and ask for a big slot above conf->big_pixels; then process() in
  * a slot: load, ops, hand pixels on, save (see image.h for the order).
+ * An mp4 original's frame is captured in prepare() by a `tmc-video
+ * --capture` child (mp4frame.c): this program links no FFmpeg.
  *
  * GraphicsMagick runs single-threaded (one worker per core is faster)
  * under the memory, disk and pixel limits of limits.c;
@@ -24,7 +26,6 @@
 #include <unistd.h>
 
 #include "image.h"
-#include "../video/capture.h"
 
 static struct {
 	char id[ITEM_ID_MAX]; /* the item prepare() read the header of */
@@ -104,6 +105,19 @@ pixels_header(struct stage_ctx *ctx, struct image_hdr *hdr)
 	return rc;
 }
 
+/* Seconds an mp4's frame capture may take: half the step's time limit, so
+ * that the capture is killed with a reason before the supervisor kills the
+ * whole worker at the full limit. */
+static int
+capture_limit(const struct stage_ctx *ctx)
+{
+	int limit = ctx->step->timeout > 0 ? ctx->step->timeout : ctx->conf->image_timeout;
+
+	if (limit <= 0)
+		limit = 300;
+	return limit / 2 > 0 ? limit / 2 : 1;
+}
+
 static enum stage_rc
 image_prepare(struct stage_ctx *ctx)
 {
@@ -130,8 +144,8 @@ image_prepare(struct stage_ctx *ctx)
 
 		if ((fd = stage_open_source(ctx, &st)) < 0)
 			return stage_errno_rc(errno, "tmc-image: open the original");
-		rc = video_capture_raw(src, fd, cap ? strtod(cap, NULL) : 0, ctx->item->dirfd,
-				       "pixels.raw", ctx->reason, sizeof(ctx->reason));
+		rc = image_mp4_frame(ctx, src, fd, cap ? strtod(cap, NULL) : 0,
+		                     capture_limit(ctx));
 		if (rc != STAGE_OK)
 			return rc;
 		ctx->has_pixels = true;

@@ -2,8 +2,9 @@
  * capture.c - reading videos: the original opened safely, FFmpeg's log,
  * the display matrix, and the frame at a time written as raw RGB.
  *
- * Linked by tmc-video, by tmc-image (an image step whose source is an mp4:
- * video_capture_raw, see capture.h) and by the tmc-capture test tool.
+ * Linked by tmc-video (which also captures for tmc-image: `tmc-video
+ * --capture`, capmode.c) and by the tmc-capture test tool. Nothing else
+ * links FFmpeg: tmc-image runs tmc-video for an mp4's frame.
  *
  * Security (DESIGN.md): the original is opened here with
  * O_NOFOLLOW|O_NONBLOCK, must be a non-empty regular file, and reaches
@@ -571,9 +572,11 @@ frame_to_rgb(const AVFrame *f, int sw, int sh, AVFrame *rgb)
 	return r == sh ? 0 : AVERROR(EINVAL);
 }
 
-enum stage_rc
-video_write_raw(const AVFrame *f, const struct video_orient *o, int w, int h, int dirfd,
-                const char *name, char *reason, size_t rlen)
+/* The frame as a TMCPIX1 file in memory (*out, malloc'd, *outlen bytes):
+ * turned by o, scaled to w x h (after turning; 0 x 0 keeps the size). */
+static enum stage_rc
+raw_build(const AVFrame *f, const struct video_orient *o, int w, int h, const char *name,
+          uint8_t **out, size_t *outlen, char *reason, size_t rlen)
 {
 	AVFrame *rgb = av_frame_alloc();
 	int sw = f->width, sh = f->height, hlen, r;
@@ -582,6 +585,7 @@ video_write_raw(const AVFrame *f, const struct video_orient *o, int w, int h, in
 	uint8_t *buf = NULL;
 	enum stage_rc rc = STAGE_OK;
 
+	*out = NULL;
 	if (w > 0 && h > 0) { /* the size wanted after turning: before, it is swapped */
 		sw = o->transpose ? h : w;
 		sh = o->transpose ? w : h;
@@ -605,26 +609,59 @@ video_write_raw(const AVFrame *f, const struct video_orient *o, int w, int h, in
 	}
 	memcpy(buf, hdr, (size_t)hlen);
 	orient_copy(buf + hlen, rgb->data[0], rgb->linesize[0], sw, sh, o);
-	/* durable: an intermediate read by a later step after a crash must
-	 * not come back empty */
-	if (file_publish_at(dirfd, name, buf, total, true) < 0) {
-		int err = errno;
-
-		snprintf(reason, rlen, "%s: %s", name, strerror(err));
-		/* stage_errno_rc's rule; tests' tmc-capture links no libstage */
-		if (errno_is_machine_fault(err))
-			fault_note_errno(err, name);
-		rc = errno_is_machine_fault(err) ? STAGE_FAULT : STAGE_PERMFAIL;
-	}
+	*out = buf;
+	*outlen = total;
 end:
-	free(buf);
 	av_frame_free(&rgb);
 	return rc;
 }
 
-int
-video_capture_raw(const char *src, int srcfd, double seconds, int dirfd, const char *name,
-                  char *reason, size_t rlen)
+static enum stage_rc
+raw_write_error(int err, const char *name, char *reason, size_t rlen)
+{
+	snprintf(reason, rlen, "%s: %s", name, strerror(err));
+	/* stage_errno_rc's rule; tests' tmc-capture links no libstage */
+	if (errno_is_machine_fault(err)) {
+		fault_note_errno(err, name);
+		return STAGE_FAULT;
+	}
+	return STAGE_PERMFAIL;
+}
+
+enum stage_rc
+video_write_raw(const AVFrame *f, const struct video_orient *o, int w, int h, int dirfd,
+                const char *name, char *reason, size_t rlen)
+{
+	uint8_t *buf;
+	size_t total;
+	enum stage_rc rc = raw_build(f, o, w, h, name, &buf, &total, reason, rlen);
+
+	/* durable: an intermediate read by a later step after a crash must
+	 * not come back empty */
+	if (rc == STAGE_OK && file_publish_at(dirfd, name, buf, total, true) < 0)
+		rc = raw_write_error(errno, name, reason, rlen);
+	free(buf);
+	return rc;
+}
+
+enum stage_rc
+video_write_raw_fd(const AVFrame *f, const struct video_orient *o, int fd,
+                   const char *name, char *reason, size_t rlen)
+{
+	uint8_t *buf;
+	size_t total;
+	enum stage_rc rc = raw_build(f, o, 0, 0, name, &buf, &total, reason, rlen);
+
+	if (rc == STAGE_OK && write_all(fd, buf, total) < 0)
+		rc = raw_write_error(errno, name, reason, rlen);
+	free(buf);
+	return rc;
+}
+
+/* The frame at seconds, turned, into dirfd/name (dirfd >= 0) or onto outfd. */
+static int
+capture_raw(const char *src, int srcfd, double seconds, int dirfd, const char *name,
+            int outfd, char *reason, size_t rlen)
 {
 	struct video_input in;
 	struct video_orient o;
@@ -638,9 +675,25 @@ video_capture_raw(const char *src, int srcfd, double seconds, int dirfd, const c
 		rc = video_capture(&in, seconds, &frame, reason, rlen);
 	if (rc == STAGE_OK) {
 		video_orientation(in.vst, &o);
-		rc = video_write_raw(frame, &o, 0, 0, dirfd, name, reason, rlen);
+		rc = dirfd >= 0
+		         ? video_write_raw(frame, &o, 0, 0, dirfd, name, reason, rlen)
+		         : video_write_raw_fd(frame, &o, outfd, name, reason, rlen);
 	}
 	av_frame_free(&frame);
 	video_close(&in);
 	return (int)rc;
+}
+
+int
+video_capture_raw(const char *src, int srcfd, double seconds, int dirfd, const char *name,
+                  char *reason, size_t rlen)
+{
+	return capture_raw(src, srcfd, seconds, dirfd, name, -1, reason, rlen);
+}
+
+int
+video_capture_fd(const char *src, int srcfd, double seconds, int outfd, char *reason,
+                 size_t rlen)
+{
+	return capture_raw(src, srcfd, seconds, -1, src, outfd, reason, rlen);
 }

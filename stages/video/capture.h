@@ -1,9 +1,12 @@
 /*
- * capture.h - one frame of a video as a raw pixel file, for tmc-image (an
- * image step whose source is an mp4) and the tmc-capture test tool.
+ * capture.h - one frame of a video as a raw pixel file: the capture that
+ * tmc-video does for tmc-image (`tmc-video --capture`, the protocol below)
+ * and the tmc-capture test tool.
  *
  * Link stages/video/capture.c and the FFmpeg libraries (libavformat,
- * libavcodec, libswscale, libavutil); this header needs no FFmpeg header.
+ * libavcodec, libswscale, libavutil); this header needs no FFmpeg header,
+ * so tmc-image includes it for the protocol's exit codes without linking
+ * any of them.
  */
 #ifndef TMC_VIDEO_CAPTURE_H
 #define TMC_VIDEO_CAPTURE_H
@@ -33,5 +36,24 @@
  */
 int video_capture_raw(const char *src, int srcfd, double seconds, int dirfd, const char *name,
                       char *reason, size_t rlen);
+/* The same, written onto outfd (from its current offset, not renamed:
+ * the caller owns the file); srcfd is taken over. */
+int video_capture_fd(const char *src, int srcfd, double seconds, int outfd, char *reason,
+                     size_t rlen);
+
+/*
+ * `tmc-video --capture SECONDS NAME` (capmode.c): the frame of the video
+ * on stdin (a regular file, already opened by the caller beneath its
+ * root) written as above onto stdout (a regular file the caller renames
+ * into place). NAME is only for messages. FFmpeg's messages go to stderr
+ * as log lines; on failure the last stderr line is "reason: <text naming
+ * NAME>". Exit status:
+ */
+#define CAPTURE_EXIT_OK 0
+#define CAPTURE_EXIT_USAGE 64    /* EX_USAGE: bad arguments */
+#define CAPTURE_EXIT_PERM 65     /* EX_DATAERR: corrupt, truncated, not an MP4, ... */
+#define CAPTURE_EXIT_TEMP 75     /* EX_TEMPFAIL: out of memory, disk full, EIO */
+#define CAPTURE_EXIT_NOEXEC 127  /* the program could not be run (set by the caller's child) */
+#define CAPTURE_REASON "reason: " /* prefix of the reason line on stderr */
 
 #endif

@@ -3,6 +3,7 @@
  * template.
  *
  *   tmc-video -c config.json [-t template.json] -T template -s step-index
+ *   tmc-video --capture SECONDS NAME <video >pixels.raw   (for tmc-image: capmode.c)
  *
  * The skeleton (stage/worker.c) claims items and calls process() in a
  * slot. An item is: the H.264 rendition of the original (transcode.c)
@@ -283,5 +284,7 @@ static const struct stage_ops video_ops = {
 int
 main(int argc, char **argv)
 {
+	if (argc > 1 && strcmp(argv[1], "--capture") == 0)
+		return video_capture_main(argc, argv); /* a child of tmc-image */
 	return stage_main(argc, argv, &video_ops);
 }

@@ -1,5 +1,6 @@
-# tmc-video: the video stage (FFmpeg libraries). stages/video/capture.c is
-# also linked by tmc-image (mp4 sources) and tests' tmc-capture.
+# tmc-video: the video stage (FFmpeg libraries), and `tmc-video --capture`,
+# the frame of an mp4 for tmc-image. stages/video/capture.c is also linked
+# by tests' tmc-capture; nothing else links FFmpeg.
 VIDEO_PKGS := libavformat libavcodec libavfilter libswscale libavutil
 PROGRAMS += tmc-video
 tmc-video_SRCS := $(wildcard stages/video/*.c)

@@ -1,6 +1,7 @@
 /*
  * video.h - tmc-video, the video stage (FFmpeg libraries), and the pieces
- * of it that tmc-image and tmc-capture link through capture.c.
+ * of it that tmc-capture links through capture.c. tmc-image links none of
+ * it: it runs `tmc-video --capture` (capmode.c) for an mp4's frame.
  *
  * capture.c owns everything about reading a video: opening the original
  * safely (our own fd behind a custom AVIOContext, MP4/MOV only, FFmpeg may
@@ -74,6 +75,12 @@ enum stage_rc video_capture(struct video_input *in, double seconds, AVFrame **fr
 enum stage_rc video_write_raw(const AVFrame *frame, const struct video_orient *o, int w,
                               int h, int dirfd, const char *name, char *reason,
                               size_t rlen);
+/* The same at the frame's own size, written onto fd (capture mode). */
+enum stage_rc video_write_raw_fd(const AVFrame *frame, const struct video_orient *o, int fd,
+                                 const char *name, char *reason, size_t rlen);
+
+/* capmode.c: `tmc-video --capture SECONDS NAME` (capture.h); the exit status */
+int video_capture_main(int argc, char **argv);
 
 /* transcode.c */
 struct video_job {

@@ -1,6 +1,6 @@
 #!/bin/bash
 # Frame capture (stages/video/capture.c through tmc-capture, the code
-# tmc-image links for mp4 sources): the right frame at 0 s, at 5 s and past
+# `tmc-video --capture` runs for tmc-image's mp4 sources): the right frame at 0 s, at 5 s and past
 # the end, the same pixels as `ffmpeg -ss T -i`, rotation metadata turns
 # the frame, and bad files fail with a clear reason.
 . "$TMC_SRC/tests/lib/tap.sh"

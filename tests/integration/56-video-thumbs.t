@@ -1,7 +1,7 @@
 #!/bin/bash
 # TMC's mixed template, end to end through a job: an mp4 original gets its
-# thumbnails from the frame at hires.capture seconds (tmc-image links
-# tmc-video's capture), through the same image steps as a JPEG, and its
+# thumbnails from the frame at hires.capture seconds (captured by a
+# `tmc-video --capture` child of tmc-image), through the same image steps as a JPEG, and its
 # preview video from tmc-video; a JPEG original in the same job takes the
 # jpg branch of the shared step names.
 . "$TMC_SRC/tests/lib/tap.sh"

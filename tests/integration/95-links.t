@@ -8,7 +8,7 @@
 needed() { readelf -d "$BIN/$1" | sed -n 's/.*(NEEDED).*\[\(lib[^.]*\).*/\1/p' | sort | tr '\n' ' '; }
 has() { case " $(needed "$1") " in *" $2 "*) return 0 ;; esac; return 1; }
 
-plan 6
+plan 7
 ! has tmcwatch libnettle && ! has tmcwatch libcurl && ! has tmcwatch libmicrohttpd
 ok $? "tmcwatch (the supervisor) links no hashing, HTTP or decoder library: $(needed tmcwatch)"
 has tmc-httpd libnettle && has tmc-httpd libmicrohttpd && ! has tmc-httpd libGraphicsMagick &&
@@ -22,3 +22,6 @@ ok $? "tmc-jobs links no decoder: $(needed tmc-jobs)"
 ok $? "tmc-video links no GraphicsMagick: $(needed tmc-video)"
 ! has tmc-copy libGraphicsMagick && ! has tmc-copy libavcodec
 ok $? "tmc-copy links no decoder: $(needed tmc-copy)"
+! has tmc-image libavcodec && ! has tmc-image libavformat && ! has tmc-image libavutil &&
+	! has tmc-image libswscale && has tmc-image libGraphicsMagick-Q16
+ok $? "tmc-image links GraphicsMagick and no libav* (an mp4's frame is tmc-video --capture's): $(needed tmc-image)"

@@ -1,7 +1,8 @@
 /*
  * capture.c - tmc-capture, a test and benchmark tool: the frame of a video
  * at a time, written as the image stage's raw pixel file, through the same
- * code tmc-image uses for mp4 sources (stages/video/capture.c).
+ * code `tmc-video --capture` runs for tmc-image's mp4 sources
+ * (stages/video/capture.c).
  *
  *   tmc-capture [-t seconds] [-n times] input.mp4 output.raw
  *
