@@ -85,6 +85,14 @@ item_reject_at(struct stage_dir *sd, int fromfd, const char *id, const char *rea
 		snprintf(name, sizeof(name), "%.200s.%d", id, i);
 	}
 	log_warnx("%s/err/%s: %.*s", sd->path, name, n - 1, line);
+	if (inside == 0) { /* a folder: its worker may have left temps in output folders */
+		int dfd = openat(sd->errfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+		if (dfd >= 0) {
+			outfile_sweep_temps(dfd, id, sd->label ? sd->label : sd->path);
+			close(dfd);
+		}
+	}
 	if (inside > 0) /* not a folder (a stray file): keep the reason beside it */
 		reason_write_beside(sd, name, line, (size_t)n);
 	return 0;

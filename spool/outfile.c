@@ -20,6 +20,7 @@
 #include "spool.h"
 
 static char outfile_tag_id[ITEM_ID_MAX];
+static int outfile_item_fd = -1;  /* the item's folder: its temps are listed there */
 static unsigned long long outfile_bytes; /* committed so far, for the usage record */
 
 unsigned long long
@@ -32,6 +33,61 @@ void
 outfile_tag(const char *tag)
 {
 	snprintf(outfile_tag_id, sizeof(outfile_tag_id), "%s", tag ? tag : "");
+}
+
+void
+outfile_tag_item(const char *tag, int itemdirfd)
+{
+	outfile_tag(tag);
+	outfile_item_fd = itemdirfd;
+}
+
+/* Every temp is listed in the item ("temps") before it is made, so that an
+ * item that ends in err/ after a worker died mid-write can take its temps
+ * out of the user's folders (outfile_sweep_temps). A redo reuses the name,
+ * so a line twice is harmless. */
+static void
+outfile_note(const char *dir, const char *tmp)
+{
+	char line[PATH_MAX + 2];
+	int fd, n;
+
+	if (outfile_item_fd < 0 || !outfile_tag_id[0])
+		return;
+	n = snprintf(line, sizeof(line), "%s%s%s\n", dir ? dir : "", dir ? "/" : "", tmp);
+	if (n < 0 || (size_t)n >= sizeof(line) || line[0] != '/')
+		return;
+	fd = openat(outfile_item_fd, "temps", O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+		    0644);
+	if (fd < 0 || write_all(fd, line, (size_t)n) < 0)
+		log_warn("list the temporary %s in the item", tmp);
+	if (fd >= 0)
+		close(fd);
+}
+
+void
+outfile_sweep_temps(int itemdirfd, const char *id, const char *where)
+{
+	char suffix[ITEM_ID_MAX + 16], *buf, *line, *save = NULL;
+	size_t len, slen;
+
+	if ((buf = file_read_at(itemdirfd, "temps", 1 << 20, &len)) == NULL)
+		return;
+	slen = (size_t)snprintf(suffix, sizeof(suffix), ".tmcwatch-%s", id);
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		const char *base = strrchr(line, '/');
+		size_t blen = base ? strlen(base + 1) : 0;
+
+		/* only a name this item's writer made: /dir/.<name>.tmcwatch-<id> */
+		if (base == NULL || base[1] != '.' || blen <= slen ||
+		    strcmp(base + 1 + blen - slen, suffix) != 0)
+			continue;
+		if (unlink(line) == 0)
+			log_info("%s: removed %s, a temporary its worker left", where, line);
+		else if (errno != ENOENT)
+			log_warn("%s: remove the temporary %s", where, line);
+	}
+	free(buf);
 }
 
 /* With a tag (the item id, set by the stage skeleton) the temp name is the
@@ -54,6 +110,8 @@ outfile_temp(char *buf, size_t len, const char *final)
 			     slash ? slash + 1 : final, (int)getpid(), n++);
 	if (r < 0 || (size_t)r >= len)
 		buf[0] = '\0';
+	else if (final[0] == '/')
+		outfile_note(NULL, buf);
 }
 
 static int
@@ -150,6 +208,16 @@ outfile_publish_at(int dirfd, const char *name, const void *buf, size_t len, boo
 	if (tmp[0] == '\0') {
 		errno = ENAMETOOLONG;
 		return -1;
+	}
+	if (name[0] != '/') {
+		char proc[64], dir[PATH_MAX];
+		ssize_t n;
+
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", dirfd);
+		if ((n = readlink(proc, dir, sizeof(dir) - 1)) > 0) {
+			dir[n] = '\0';
+			outfile_note(dir, tmp);
+		}
 	}
 	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0)

@@ -182,6 +182,11 @@ int slots_busy(const struct spool *sp, bool big, int count);
  * ".<name>.tmcwatch-<pid>-<n>". buf[0] is '\0' when it does not fit. */
 void outfile_temp(char *buf, size_t len, const char *final);
 void outfile_tag(const char *tag);
+/* The same, and list each temp made from now on in itemdirfd's "temps". */
+void outfile_tag_item(const char *tag, int itemdirfd);
+/* Remove the temps an item listed (only names ".<name>.tmcwatch-<id>"),
+ * logging each: for an item that goes to err/ after its worker died. */
+void outfile_sweep_temps(int itemdirfd, const char *id, const char *where);
 /* fsync tmp (if durable), rename over final, fsync the folder. */
 int outfile_commit(const char *tmp, const char *final, bool durable);
 /* Write a whole file as name in folder dirfd through the temp name. */

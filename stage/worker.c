@@ -417,7 +417,7 @@ stage_item(struct stage *st, struct item *it)
 	if (stat(ticket_get(&it->ticket, "src") ?: "", &sst) == 0)
 		ctx.bytes_in = (long long)sst.st_size; /* the original's size, for the record */
 	stage_status(st, it->id);
-	outfile_tag(it->id);
+	outfile_tag_item(it->id, it->dirfd);
 	nsucc = stage_successors(st, it, succ, &err);
 	if (err == 0) {
 		rc = stage_run_ops(st, &ctx, nsucc);
@@ -529,6 +529,7 @@ stage_take(struct stage *st, const char *id)
 				heal_add_item(&st->heals, HEAL_DELIVER, &st->sd, &it);
 		} else {
 			stage_item(st, &it);
+			outfile_tag_item(NULL, -1); /* its folder is closed below */
 		}
 		item_release(&it);
 		break;
