@@ -382,7 +382,7 @@ filelist_check(const char *data, size_t len, char *err, size_t elen)
 
 		line++;
 		p = nl ? nl + 1 : end;
-		php_trim(&s, &n);
+		tmc_trim(&s, &n);
 		if (n == 0)
 			continue;
 		if (memchr(s, '\0', n)) {

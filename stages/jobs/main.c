@@ -218,7 +218,8 @@ jobsd_adopt(struct jobsd *d)
 	if (dir == NULL)
 		fatal("%s/proc", d->sp.path);
 	while ((de = readdir(dir)) != NULL) {
-		if (jm_name_ignored(de->d_name) || !jm_seq_ok(de->d_name) || de->d_type == DT_DIR)
+		if (jm_name_ignored(de->d_name) || !tmc_seq_name_ok(de->d_name) ||
+		    de->d_type == DT_DIR)
 			continue;
 		names = xreallocarray(names, n + 1, sizeof(*names));
 		names[n++] = xstrdup(de->d_name);
