@@ -53,7 +53,7 @@ js_err(char *reason, size_t rlen, const struct json *doc, int t, const char *key
 /* PHP truthiness of an optional key (tmc_truthy): 0, or -1 for arrays
  * and objects, which PHP would take but no TMC client sends. */
 static int
-js_truthy(const struct json *doc, int obj, const char *key, bool *out, char *reason,
+js_flag(const struct json *doc, int obj, const char *key, bool *out, char *reason,
 	  size_t rlen)
 {
 	int t = json_get(doc, obj, key);
@@ -145,7 +145,7 @@ js_options(struct jobspec *js, const struct json *doc, int hires, char *reason, 
 	bool ow;
 
 	if ((t = json_get(doc, hires, "overwrite")) >= 0 && !json_is_null(doc, t)) {
-		if (js_truthy(doc, hires, "overwrite", &ow, reason, rlen) < 0)
+		if (js_flag(doc, hires, "overwrite", &ow, reason, rlen) < 0)
 			return -1;
 		js->overwrite = ow;
 	}
@@ -305,8 +305,8 @@ js_hires(struct jobspec *js, const struct conf *conf, const struct json *doc, ch
 		free(js->path_head);
 		js->path_head = h;
 	}
-	if (js_truthy(doc, hires, "subdir", &js->subdir, reason, rlen) < 0 ||
-	    js_truthy(doc, hires, "filelist", &js->filelist, reason, rlen) < 0 ||
+	if (js_flag(doc, hires, "subdir", &js->subdir, reason, rlen) < 0 ||
+	    js_flag(doc, hires, "filelist", &js->filelist, reason, rlen) < 0 ||
 	    js_patterns(js, doc, hires, reason, rlen) < 0 || js_rename(js, doc, hires, reason, rlen) < 0 ||
 	    js_options(js, doc, hires, reason, rlen) < 0)
 		return -1;
