@@ -194,7 +194,7 @@ status_failed(const struct act_in *in, struct php_obj *o)
 
 /* A ctrl file's status, cnt (total) and pos (processed, finished) */
 static void
-ctrl_apply(const char *text, size_t len, struct php_obj *o)
+status_from_ctrl(const char *text, size_t len, struct php_obj *o)
 {
 	struct json doc = {0};
 	struct strbuf v = {0};
@@ -235,10 +235,10 @@ status_ctrl(const struct act_in *in, struct php_obj *o)
 	if (text == NULL)
 		text = spool_read(in->spoolfd, "done", in->seq, ".ctrl", &len);
 	if (text)
-		ctrl_apply(text, len, o);
+		status_from_ctrl(text, len, o);
 	free(text);
 	if ((text = spool_read(in->spoolfd, "req", in->seq, ".ctrl", &len)) != NULL)
-		ctrl_apply(text, len, o);
+		status_from_ctrl(text, len, o);
 	free(text);
 }
 

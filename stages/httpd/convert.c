@@ -270,7 +270,7 @@ out:
  * proc/<seq>.ctrl and acts, so it stays the only writer of that file and no
  * command is lost between its read and its rewrite there. */
 static int
-ctrl_write(struct httpd *h, const char *act, const char *seq)
+control_request_write(struct httpd *h, const char *act, const char *seq)
 {
 	char name[96], *text = xasprintf("{\"status\":\"%s\"}", act);
 	int fd = openat(h->spool.fd, "req", O_RDONLY | O_DIRECTORY | O_CLOEXEC), r = -1;
@@ -312,7 +312,7 @@ unsigned act_control(struct httpd *h, const char *act, const char *seq,
 		}
 		return answer(out, fd, "not found", seq, 404);
 	}
-	if (ctrl_write(h, act, seq) < 0) {
+	if (control_request_write(h, act, seq) < 0) {
 		snprintf(err, elen, "req/%s.ctrl: %s", seq, strerror(errno));
 		return answer(out, fd, "file save failed ", seq, 500);
 	}

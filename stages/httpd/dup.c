@@ -1,5 +1,5 @@
 /*
- * jobs.c - TMC's "duplicated": a convert whose job is identical to one
+ * dup.c - TMC's "duplicated": a convert whose job is identical to one
  * waiting (req/) or running (proc/) returns that job's seq instead of
  * queueing a second one (seed 000 says "waiting or running"; TMC's code
  * only looked at req/, TMC-REFERENCE 6.2). Identical means the same bytes,

@@ -10,10 +10,11 @@
  * Files: main.c (arguments, signals, the loop), server.c (libmicrohttpd:
  * limits, Host/token/Origin checks, routing, bodies), form.c (query, url-
  * encoded and multipart parsing), php.c (the PHP semantics TMC's answers
- * depend on), acts.c (status, seqdetail, filelist, errorlist, fileresult),
- * convert.c (convert and the control acts), idem.c (Idempotency-Key),
- * conns.c (the whole-request deadline), metrics.c (/metrics),
- * healthz.c (/healthz), page.c (/ and /status, the status page).
+ * depend on; those the programs share are config/tmc.c's), acts.c
+ * (status, seqdetail, filelist, errorlist, fileresult), convert.c (convert
+ * and the control acts), dup.c (TMC's "duplicated"), idem.c
+ * (Idempotency-Key), conns.c (the whole-request deadline), metrics.c
+ * (/metrics), healthz.c (/healthz), page.c (/ and /status, the status page).
  * form.c, php.c and acts.c do no network I/O, so tests/fuzz drives them.
  */
 #ifndef TMC_HTTPD_H
@@ -131,8 +132,10 @@ unsigned act_convert(struct httpd *h, const struct convert_in *in, struct strbuf
 /* act = "pause" | "resume" | "stop" | "cancel" */
 unsigned act_control(struct httpd *h, const char *act, const char *seq, struct strbuf *out,
 		     char *err, size_t elen);
-/* Is the job text (and list) identical to a job waiting in req/ or
- * running in proc/? 1 with its seq, 0 no, -1 error. */
+
+/* dup.c: TMC's "duplicated", from the job names of req/ and proc/ kept by
+ * inotify. Is the job text (and list) identical to a job waiting in req/
+ * or running in proc/? 1 with its seq, 0 no, -1 error. */
 int job_find_same(int spoolfd, const char *spool, const char *text, size_t len,
                   const char *list, size_t listlen, char *seq, size_t seqlen);
 /* A job we just queued: known without reading it back. */

@@ -1,8 +1,8 @@
 /*
  * test_tmc.c - TMC's rules in config/tmc.c, the one implementation that
  * tmc-jobs, tmc-watch, tmc-httpd and the job check all call: glob
- * selection (TMC-REFERENCE 2.2), str_ireplace renaming (4.4), PHP's
- * empty(), truthiness and trim(), and the seq rules. Tables of labelled
+ * selection, str_ireplace renaming, PHP's empty(), truthiness and trim(),
+ * and the seq rules. Tables of labelled
  * cases; a failing case prints its label.
  */
 #include <setjmp.h>
