@@ -217,6 +217,7 @@ jobsd_adopt(struct jobsd *d)
 
 	if (dir == NULL)
 		fatal("%s/proc", d->sp.path);
+	rewinddir(dir); /* a dup shares the offset: sweep_journals read to the end */
 	while ((de = readdir(dir)) != NULL) {
 		if (jm_name_ignored(de->d_name) || !tmc_seq_name_ok(de->d_name) ||
 		    de->d_type == DT_DIR)

@@ -58,6 +58,7 @@ sweep_journals(struct jobsd *d)
 			close(fd);
 		return;
 	}
+	rewinddir(dir); /* a dup shares procfd's offset, wherever a reader left it */
 	while ((de = readdir(dir)) != NULL)
 		sweep_one(d, de->d_name);
 	closedir(dir);
