@@ -8,6 +8,10 @@
  * watermark files). Both report every error, one per line, as
  * "file:line:col: key: what is wrong", into the caller's error list, and
  * return the number of errors. The loader allocates; conf_free() releases.
+ *
+ * The library's other headers: json.h (json.c, JSON with comments and
+ * positions), job.h (job.c, jobspec.c: TMC job files) and tmc.h (tmc.c:
+ * TMC's rules that the programs share).
  */
 #ifndef TMC_CONF_H
 #define TMC_CONF_H
@@ -17,6 +21,8 @@
 
 #define CONF_DEFAULT_PATH "/etc/tmcwatch/config.json"
 #define CONF_DEFAULT_SPOOL "/var/spool/tmcwatch"
+
+/* The configuration, as conf_load.c fills it and conf_check.c completes it */
 
 enum step_kind {
 	STEP_IMAGE = 0, /* tmc-image (default) */
@@ -158,23 +164,19 @@ struct conf_errors {
 	size_t n;
 };
 
+/* conf_load.c: both files read into struct conf, every key's type and
+ * default; a job's inline "proc" with the same table */
+
 /* Load config.json (and template.json: tpl_path, or "template.json" beside
  * config.json when NULL). Returns the number of errors added to errs; on a
  * non-zero return *conf may be partially filled and must still be freed. */
 int conf_load(struct conf *conf, const char *path, const char *tpl_path,
 	      struct conf_errors *errs);
-/* Cross-checks; returns the number of errors added. */
-int conf_check(struct conf *conf, struct conf_errors *errs);
-/* conf_load + conf_check, each error logged with log_warnx: what every
- * program but `tmcwatch check` does at start. Returns the number of errors. */
-int conf_load_logged(struct conf *conf, const char *path, const char *tpl_path);
 void conf_free(struct conf *conf);
 void conf_errors_free(struct conf_errors *errs);
-
 /* Append one message (the same format) to the list. */
 void conf_errors_add(struct conf_errors *errs, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-
 /* A "proc" array anywhere (a job file's inline steps): parsed with the same
  * table and defaults as template.json's; `label` prefixes every key in
  * messages (e.g. "proc"); skipsamesize is the config's default. Returns the
@@ -182,11 +184,19 @@ void conf_errors_add(struct conf_errors *errs, const char *fmt, ...)
 struct json;
 int conf_proc_parse(const struct json *doc, int proc, const char *label, bool skipsamesize,
 		    struct template *tpl, struct conf_errors *errs);
+void conf_template_free(struct template *tpl);
+
+/* conf_check.c: what needs the whole picture (names, sources, cycles,
+ * files), lookups by name, and which steps apply to an extension */
+
+/* Cross-checks; returns the number of errors added. */
+int conf_check(struct conf *conf, struct conf_errors *errs);
+/* conf_load + conf_check, each error logged with log_warnx: what every
+ * program but `tmcwatch check` does at start. Returns the number of errors. */
+int conf_load_logged(struct conf *conf, const char *path, const char *tpl_path);
 /* conf_check()'s checks of one template (names, sources, callbacks); sets
  * every step's source_idx. `file` names the document in messages. */
 int conf_template_check(struct template *tpl, const char *file, struct conf_errors *errs);
-void conf_template_free(struct template *tpl);
-
 const struct site *conf_site(const struct conf *conf, const char *name);
 const struct template *conf_template(const struct conf *conf, const char *name);
 /* Does a step with this source_ext filter apply to a file with extension ext

@@ -45,10 +45,8 @@ int jobspec_load(struct jobspec *js, const struct conf *conf, const char *name,
 void jobspec_free(struct jobspec *js);
 /* Every path a file of the list makes stays under its root: 0 or -1. */
 int jobspec_check_file(const struct jobspec *js, const char *rel, char *reason, size_t rlen);
-/* TMC 4.4: PHP str_ireplace per rule, in order; malloc'd result. */
-char *job_rename(const char *rel, const struct rename_rule *rules, size_t n);
 /* Split a file list in place (buf holds len + 1 bytes): lines trimmed as
- * PHP trim(), empty ones skipped, an inner NUL made 0x01 so the path check
+ * PHP trim() (tmc_trim), empty ones skipped, an inner NUL made 0x01 so the path check
  * refuses the line. *lines is malloc'd (pointers into buf); the count. */
 size_t job_list_split(char *buf, size_t len, char ***lines);
 

@@ -33,9 +33,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "job.h"
+#include "tmc.h"
 #include "util.h"
 
 #define REASON_MAX_JOB 1024
@@ -50,31 +50,22 @@ js_err(char *reason, size_t rlen, const struct json *doc, int t, const char *key
 	return -1;
 }
 
-/* PHP truthiness of an optional key: 0, or -1 for arrays and objects. */
+/* PHP truthiness of an optional key (tmc_truthy): 0, or -1 for arrays
+ * and objects, which PHP would take but no TMC client sends. */
 static int
-js_truthy(const struct json *doc, int obj, const char *key, bool *out, char *reason,
+js_flag(const struct json *doc, int obj, const char *key, bool *out, char *reason,
 	  size_t rlen)
 {
 	int t = json_get(doc, obj, key);
-	char name[64], *s;
-	double d;
+	char name[64];
 
-	*out = false;
 	snprintf(name, sizeof(name), "hires.%s", key);
-	if (t < 0 || json_is_null(doc, t))
-		return 0;
-	if (json_bool(doc, t, out) == 0)
-		return 0;
-	if (json_double(doc, t, &d) == 0) {
-		*out = d != 0;
-		return 0;
+	if (t >= 0 && (json_is_array(doc, t) || json_is_object(doc, t))) {
+		*out = false;
+		return js_err(reason, rlen, doc, t, name, "expected true or false");
 	}
-	if ((s = json_strdup(doc, t)) != NULL) {
-		*out = s[0] != '\0' && strcmp(s, "0") != 0;
-		free(s);
-		return 0;
-	}
-	return js_err(reason, rlen, doc, t, name, "expected true or false");
+	*out = tmc_truthy(doc, t);
+	return 0;
 }
 
 static void
@@ -154,7 +145,7 @@ js_options(struct jobspec *js, const struct json *doc, int hires, char *reason, 
 	bool ow;
 
 	if ((t = json_get(doc, hires, "overwrite")) >= 0 && !json_is_null(doc, t)) {
-		if (js_truthy(doc, hires, "overwrite", &ow, reason, rlen) < 0)
+		if (js_flag(doc, hires, "overwrite", &ow, reason, rlen) < 0)
 			return -1;
 		js->overwrite = ow;
 	}
@@ -314,8 +305,8 @@ js_hires(struct jobspec *js, const struct conf *conf, const struct json *doc, ch
 		free(js->path_head);
 		js->path_head = h;
 	}
-	if (js_truthy(doc, hires, "subdir", &js->subdir, reason, rlen) < 0 ||
-	    js_truthy(doc, hires, "filelist", &js->filelist, reason, rlen) < 0 ||
+	if (js_flag(doc, hires, "subdir", &js->subdir, reason, rlen) < 0 ||
+	    js_flag(doc, hires, "filelist", &js->filelist, reason, rlen) < 0 ||
 	    js_patterns(js, doc, hires, reason, rlen) < 0 || js_rename(js, doc, hires, reason, rlen) < 0 ||
 	    js_options(js, doc, hires, reason, rlen) < 0)
 		return -1;
@@ -430,58 +421,11 @@ jobspec_check_file(const struct jobspec *js, const char *rel, char *reason, size
 
 	if (check_joined(js->path_head, js->path_tail, rel, reason, rlen) < 0)
 		return -1;
-	out = job_rename(rel, js->rename, js->nrename);
+	out = tmc_rename(rel, js->rename, js->nrename);
 	for (size_t j = 0; r == 0 && j < js->tpl->nsteps; j++)
 		r = check_joined(js->tpl->steps[j].path_head, js->path_tail, out, reason, rlen);
 	free(out);
 	return r;
-}
-
-/* One str_ireplace: every non-overlapping occurrence, left to right. */
-static char *
-ireplace(const char *s, const char *from, const char *to)
-{
-	size_t nf = strlen(from), nt = strlen(to);
-	struct strbuf sb = {0};
-
-	while (*s) {
-		if (strncasecmp(s, from, nf) == 0) {
-			sb_add(&sb, to, nt);
-			s += nf;
-		} else {
-			sb_addc(&sb, *s++);
-		}
-	}
-	return sb.buf ? sb.buf : xstrdup("");
-}
-
-static bool
-php_empty(const char *s)
-{
-	return s == NULL || s[0] == '\0' || strcmp(s, "0") == 0;
-}
-
-/* TMC 4.4: a rule whose search or replacement is "" or "0" (PHP's empty())
- * is skipped */
-char *
-job_rename(const char *rel, const struct rename_rule *rules, size_t n)
-{
-	char *out = xstrdup(rel), *next;
-
-	for (size_t i = 0; i < n; i++) {
-		if (php_empty(rules[i].from) || php_empty(rules[i].to))
-			continue;
-		next = ireplace(out, rules[i].from, rules[i].to);
-		free(out);
-		out = next;
-	}
-	return out;
-}
-
-static bool
-php_trim_char(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\0' || c == '\v';
 }
 
 /* Trim [*b, *e) as PHP trim(); an inner NUL becomes 0x01, so the path
@@ -489,10 +433,12 @@ php_trim_char(char c)
 static char *
 trim_line(char *b, char *e)
 {
-	while (b < e && php_trim_char(*b))
-		b++;
-	while (e > b && php_trim_char(e[-1]))
-		e--;
+	const char *s = b;
+	size_t n = (size_t)(e - b);
+
+	tmc_trim(&s, &n);
+	b += s - b;
+	e = b + n;
 	for (char *p = b; p < e; p++)
 		if (*p == '\0')
 			*p = '\x01';

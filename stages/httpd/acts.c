@@ -29,20 +29,6 @@
 #define SMALL_MAX (1 << 20) /* .stat, .ctrl, err/<seq>: small JSON or numbers */
 #define LIST_MAX 10000      /* TMC's cap on one page */
 
-bool
-seq_valid(const char *seq)
-{
-	size_t n = 0;
-
-	if (seq == NULL)
-		return false;
-	for (const char *p = seq; *p; p++, n++)
-		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') ||
-		      (*p >= 'A' && *p <= 'Z') || *p == '_' || *p == '-'))
-			return false;
-	return n >= 1 && n <= 64;
-}
-
 static bool
 spool_has(int spoolfd, const char *dir, const char *seq, const char *suffix)
 {
@@ -113,7 +99,7 @@ field_blank(const char *s)
 {
 	size_t n = strlen(s);
 
-	php_trim(&s, &n);
+	tmc_trim(&s, &n);
 	return n == 0;
 }
 
@@ -123,7 +109,7 @@ trimmed(const char *s)
 {
 	size_t n = strlen(s);
 
-	php_trim(&s, &n);
+	tmc_trim(&s, &n);
 	return xstrndup(s, n);
 }
 
@@ -208,7 +194,7 @@ status_failed(const struct act_in *in, struct php_obj *o)
 
 /* A ctrl file's status, cnt (total) and pos (processed, finished) */
 static void
-ctrl_apply(const char *text, size_t len, struct php_obj *o)
+status_from_ctrl(const char *text, size_t len, struct php_obj *o)
 {
 	struct json doc = {0};
 	struct strbuf v = {0};
@@ -249,10 +235,10 @@ status_ctrl(const struct act_in *in, struct php_obj *o)
 	if (text == NULL)
 		text = spool_read(in->spoolfd, "done", in->seq, ".ctrl", &len);
 	if (text)
-		ctrl_apply(text, len, o);
+		status_from_ctrl(text, len, o);
 	free(text);
 	if ((text = spool_read(in->spoolfd, "req", in->seq, ".ctrl", &len)) != NULL)
-		ctrl_apply(text, len, o);
+		status_from_ctrl(text, len, o);
 	free(text);
 }
 
@@ -262,7 +248,7 @@ act_status(const struct act_in *in, struct strbuf *out)
 	struct php_obj o = {0};
 	char *stat;
 
-	if (!seq_valid(in->seq)) {
+	if (!tmc_seq_name_ok(in->seq)) {
 		php_set_str(&o, "status", "not found");
 		return finish(&o, out, 400);
 	}
@@ -326,7 +312,7 @@ act_seqdetail(const struct act_in *in, struct strbuf *out)
 	struct php_obj o = {0};
 	FILE *f;
 
-	if (!seq_valid(in->seq)) {
+	if (!tmc_seq_name_ok(in->seq)) {
 		php_set_str(&o, "result", "not found");
 		return finish(&o, out, 400);
 	}
@@ -358,12 +344,12 @@ page_params(const struct params *params, bool errors, struct php_obj *o, struct 
 	pg->start = 0;
 	if (s && php_is_numeric(s, strlen(s), &v))
 		pg->start = v;
-	if (errors ? s != NULL : !php_empty(s) && php_is_numeric(s, strlen(s), NULL))
+	if (errors ? s != NULL : !tmc_empty(s) && php_is_numeric(s, strlen(s), NULL))
 		php_set_str(o, "start", s);
 	else
 		php_set_int(o, "start", 0);
 	pg->offset = LIST_MAX;
-	if (!php_empty(n) && php_is_numeric(n, strlen(n), &v) && v >= 0 && v <= LIST_MAX)
+	if (!tmc_empty(n) && php_is_numeric(n, strlen(n), &v) && v >= 0 && v <= LIST_MAX)
 		pg->offset = v;
 }
 
@@ -420,13 +406,13 @@ result_list(FILE *result, const struct params *params, bool errors, struct php_o
 			const char *s = line;
 			size_t sl = (size_t)len;
 
-			php_trim(&s, &sl);
+			tmc_trim(&s, &sl);
 			memmove(line, s, sl);
 			line[sl] = '\0';
 		}
 		n = explode_tab(line, f, 4);
 		if (!field_blank(f[0]) && pos >= pg.start &&
-		    (!errors || !php_empty(n > 3 ? f[3] : NULL) || php_eq(f[1], "-1"))) {
+		    (!errors || !tmc_empty(n > 3 ? f[3] : NULL) || php_eq(f[1], "-1"))) {
 			row0 = trimmed(f[0]);
 			sb_reset(&q);
 			json_quote(&q, row0, true);
@@ -446,7 +432,7 @@ act_filelist(const struct act_in *in, struct strbuf *out)
 	struct php_obj o = {0};
 	FILE *f;
 
-	if (!seq_valid(in->seq)) {
+	if (!tmc_seq_name_ok(in->seq)) {
 		php_set_str(&o, "result", "not found");
 		return finish(&o, out, 400);
 	}
@@ -497,7 +483,7 @@ act_errorlist(const struct act_in *in, struct strbuf *out)
 	char *text;
 	FILE *f;
 
-	if (!seq_valid(in->seq)) {
+	if (!tmc_seq_name_ok(in->seq)) {
 		php_set_str(&o, "result", "not found");
 		return finish(&o, out, 400);
 	}
@@ -534,7 +520,7 @@ result_file(FILE *result, const char *val, struct php_obj *o)
 		const char *s = line;
 		size_t sl = (size_t)len, n;
 
-		php_trim(&s, &sl);
+		tmc_trim(&s, &sl);
 		if (sl == 0 || (sl == 1 && s[0] == '0'))
 			break;
 		memmove(line, s, sl);
@@ -566,7 +552,7 @@ act_fileresult(const struct act_in *in, struct strbuf *out)
 	php_set_str(&o, "seq", in->seq);
 	php_set_str(&o, "filename", val);
 	php_set_str(&o, "result", "not found");
-	if (!seq_valid(in->seq))
+	if (!tmc_seq_name_ok(in->seq))
 		return finish(&o, out, 400);
 	if ((f = spool_fopen(in->spoolfd, "done", in->seq, ".result")) != NULL) {
 		result_file(f, val, &o);

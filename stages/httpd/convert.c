@@ -73,7 +73,7 @@ answer(struct strbuf *out, int spoolfd, const char *result, const char *seq, uns
 /* TMC's own checks: (proc or template) and hires.site/path_head/path_tail
  * set (isset: present and not null) */
 static bool
-tmc_keys(const struct json *doc)
+has_tmc_keys(const struct json *doc)
 {
 	static const char *need[] = {"site", "path_head", "path_tail"};
 	int hires, t;
@@ -92,7 +92,7 @@ tmc_keys(const struct json *doc)
 }
 
 static bool
-tmc_site(const struct conf *conf, const struct json *doc)
+site_known(const struct conf *conf, const struct json *doc)
 {
 	int t = json_get(doc, json_get(doc, 0, "hires"), "site");
 	char *site = json_strdup(doc, t);
@@ -107,7 +107,7 @@ is_filelist(const struct json *doc)
 {
 	int t = json_get(doc, json_get(doc, 0, "hires"), "filelist");
 
-	return t >= 0 && php_truthy(doc, t);
+	return t >= 0 && tmc_truthy(doc, t);
 }
 
 /* ---- convert ---- */
@@ -225,13 +225,13 @@ act_convert(struct httpd *h, const struct convert_in *in, struct strbuf *out, ch
 		code = answer(out, fd, "invalid json format", NULL, 400);
 		goto out;
 	}
-	if (!tmc_keys(&doc)) {
+	if (!has_tmc_keys(&doc)) {
 		snprintf(err, elen, "the job needs proc or template, and hires.site, "
 				    "hires.path_head, hires.path_tail");
 		code = answer(out, fd, "invalid json key", NULL, 400);
 		goto out;
 	}
-	if (!tmc_site(&h->conf, &doc)) {
+	if (!site_known(&h->conf, &doc)) {
 		snprintf(err, elen, "hires.site names no site of config.json");
 		code = answer(out, fd, "invalid site value", NULL, 400);
 		goto out;
@@ -270,7 +270,7 @@ out:
  * proc/<seq>.ctrl and acts, so it stays the only writer of that file and no
  * command is lost between its read and its rewrite there. */
 static int
-ctrl_write(struct httpd *h, const char *act, const char *seq)
+control_request_write(struct httpd *h, const char *act, const char *seq)
 {
 	char name[96], *text = xasprintf("{\"status\":\"%s\"}", act);
 	int fd = openat(h->spool.fd, "req", O_RDONLY | O_DIRECTORY | O_CLOEXEC), r = -1;
@@ -301,8 +301,8 @@ unsigned act_control(struct httpd *h, const char *act, const char *seq,
 {
 	int fd = h->spool.fd;
 
-	if (!seq_valid(seq)) {
-		snprintf(err, elen, "seq must be 1 to 64 of [A-Za-z0-9_-]");
+	if (!tmc_seq_name_ok(seq)) {
+		snprintf(err, elen, "seq must be 1 to %d of [A-Za-z0-9_-]", TMC_SEQ_NAME_MAX);
 		return answer(out, fd, "not found", NULL, 400);
 	}
 	if (!has_job(fd, "req", seq) && !has_job(fd, "proc", seq)) {
@@ -312,7 +312,7 @@ unsigned act_control(struct httpd *h, const char *act, const char *seq,
 		}
 		return answer(out, fd, "not found", seq, 404);
 	}
-	if (ctrl_write(h, act, seq) < 0) {
+	if (control_request_write(h, act, seq) < 0) {
 		snprintf(err, elen, "req/%s.ctrl: %s", seq, strerror(errno));
 		return answer(out, fd, "file save failed ", seq, 500);
 	}

@@ -1,5 +1,5 @@
 /*
- * jobs.c - TMC's "duplicated": a convert whose job is identical to one
+ * dup.c - TMC's "duplicated": a convert whose job is identical to one
  * waiting (req/) or running (proc/) returns that job's seq instead of
  * queueing a second one (seed 000 says "waiting or running"; TMC's code
  * only looked at req/, TMC-REFERENCE 6.2). Identical means the same bytes,
@@ -36,7 +36,7 @@
 #define IN_PROC 2
 
 struct entry {
-	char seq[65];           /* "" = free slot */
+	char seq[TMC_SEQ_NAME_MAX + 1]; /* "" = free slot */
 	uint8_t d[SHA256_LEN];
 	bool digested;
 	unsigned char in;       /* IN_REQ | IN_PROC */
@@ -137,7 +137,7 @@ dup_event(int which, const char *name, uint32_t mask)
 {
 	struct entry *e;
 
-	if (!seq_valid(name)) /* job files only: not seq.stat, seq.file, .temp names */
+	if (!tmc_seq_name_ok(name)) /* job files only: not seq.stat, seq.file, .temp names */
 		return;
 	if (mask & (IN_CREATE | IN_MOVED_TO)) {
 		dup_add(name)->in |= (unsigned char)which;
@@ -290,7 +290,7 @@ job_note_queued(const char *seq, const char *text, size_t len)
 {
 	struct entry *e;
 
-	if (!jobs.scanned || !seq_valid(seq))
+	if (!jobs.scanned || !tmc_seq_name_ok(seq))
 		return;
 	e = dup_add(seq);
 	e->in |= IN_REQ;

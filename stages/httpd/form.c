@@ -7,6 +7,26 @@
  * and multipart/form-data (the `fileupload` list of a filelist job). Any
  * malformation is an error with a reason, never a partial parse. No I/O:
  * tests/fuzz/fuzz_http.c drives these functions directly.
+ *
+ * Why not libmicrohttpd's MHD_PostProcessor, which parses both body types
+ * incrementally:
+ * - MHD_create_post_processor() takes the live MHD_Connection (its
+ *   Content-Type decides the format), so it cannot run on bytes alone: the
+ *   fuzz harness and its corpus (tests/fuzz) could no longer reach the
+ *   parser, which is the part of tmc-httpd that takes hostile input.
+ * - A malformed body is only MHD_NO from MHD_post_process() or
+ *   MHD_destroy_post_processor(), with no reason, and by then the iterator
+ *   has been handed the fields before the fault; TMC's API answers 400
+ *   with the reason and acts on no part of such a body.
+ * - Nothing would be saved: a job is checked whole before it is queued, so
+ *   the body is buffered whole anyway (bounded by http.max_body), and the
+ *   iterator hands a value over in pieces (offset, size) that would still
+ *   have to be joined into PHP's $_REQUEST here (a repeated key: the last
+ *   wins; of the file parts only the one named fileupload is kept, as
+ *   $_FILES['fileupload']).
+ * TMC's clients send plain field names (act, seq, json, start, offset,
+ * val, fileupload), so PHP's name mangling ("a[]" arrays, "a.b" to "a_b")
+ * is not reproduced by either parser; a bracketed name stays a literal key.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -382,7 +402,7 @@ filelist_check(const char *data, size_t len, char *err, size_t elen)
 
 		line++;
 		p = nl ? nl + 1 : end;
-		php_trim(&s, &n);
+		tmc_trim(&s, &n);
 		if (n == 0)
 			continue;
 		if (memchr(s, '\0', n)) {

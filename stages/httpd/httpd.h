@@ -10,10 +10,11 @@
  * Files: main.c (arguments, signals, the loop), server.c (libmicrohttpd:
  * limits, Host/token/Origin checks, routing, bodies), form.c (query, url-
  * encoded and multipart parsing), php.c (the PHP semantics TMC's answers
- * depend on), acts.c (status, seqdetail, filelist, errorlist, fileresult),
- * convert.c (convert and the control acts), idem.c (Idempotency-Key),
- * conns.c (the whole-request deadline), metrics.c (/metrics),
- * healthz.c (/healthz), page.c (/ and /status, the status page).
+ * depend on; those the programs share are config/tmc.c's), acts.c
+ * (status, seqdetail, filelist, errorlist, fileresult), convert.c (convert
+ * and the control acts), dup.c (TMC's "duplicated"), idem.c
+ * (Idempotency-Key), conns.c (the whole-request deadline), metrics.c
+ * (/metrics), healthz.c (/healthz), page.c (/ and /status, the status page).
  * form.c, php.c and acts.c do no network I/O, so tests/fuzz drives them.
  */
 #ifndef TMC_HTTPD_H
@@ -26,6 +27,7 @@
 #include "conf.h"
 #include "json.h"
 #include "spool.h"
+#include "tmc.h"
 
 /* form.c: request parameters, PHP's $_REQUEST: query first, then the body
  * (POST wins), a later key replaces an earlier one. Values may hold any
@@ -72,9 +74,7 @@ int form_boundary(const char *ctype, char *out, size_t len);
 int filelist_check(const char *data, size_t len, char *err, size_t elen);
 
 /* php.c: the PHP behaviour TMC's answers are made of */
-void php_trim(const char **s, size_t *n);             /* trim(): " \t\n\r\0\x0B" */
 bool php_is_numeric(const char *s, size_t n, double *val); /* PHP 8 is_numeric() */
-bool php_empty(const char *s);                        /* empty(): NULL, "" or "0" */
 /* $a == $b for two strings (NULL is PHP's null): numbers compare as numbers */
 bool php_eq(const char *a, const char *b);
 /* $a == 0 for a string field (NULL: null, which is == 0) */
@@ -99,18 +99,14 @@ void php_obj_free(struct php_obj *o);
 /* A JSON value re-encoded as PHP's json_encode(json_decode()) would write it
  * (strings with PHP's escaping; other tokens as they were sent). */
 void php_json_value(const struct json *doc, int t, struct strbuf *out);
-/* PHP truthiness of a JSON value: false, 0, "", "0", [], null are false */
-bool php_truthy(const struct json *doc, int t);
 
 /* acts.c: answers from the server files, TMC-REFERENCE 6.3-6.7. Each
  * fills out (JSON) and returns the HTTP status. */
 struct act_in {
 	int spoolfd;               /* the spool folder */
-	const char *seq;           /* checked by seq_valid() */
+	const char *seq;           /* checked by tmc_seq_name_ok() */
 	const struct params *params;
 };
-/* [A-Za-z0-9_-]{1,64}: a file name in req/ proc/ done/ err/ */
-bool seq_valid(const char *seq);
 bool job_known(int spoolfd, const char *seq);
 unsigned act_status(const struct act_in *in, struct strbuf *out);
 unsigned act_seqdetail(const struct act_in *in, struct strbuf *out);
@@ -136,8 +132,10 @@ unsigned act_convert(struct httpd *h, const struct convert_in *in, struct strbuf
 /* act = "pause" | "resume" | "stop" | "cancel" */
 unsigned act_control(struct httpd *h, const char *act, const char *seq, struct strbuf *out,
 		     char *err, size_t elen);
-/* Is the job text (and list) identical to a job waiting in req/ or
- * running in proc/? 1 with its seq, 0 no, -1 error. */
+
+/* dup.c: TMC's "duplicated", from the job names of req/ and proc/ kept by
+ * inotify. Is the job text (and list) identical to a job waiting in req/
+ * or running in proc/? 1 with its seq, 0 no, -1 error. */
 int job_find_same(int spoolfd, const char *spool, const char *text, size_t len,
                   const char *list, size_t listlen, char *seq, size_t seqlen);
 /* A job we just queued: known without reading it back. */

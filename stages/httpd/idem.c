@@ -109,7 +109,7 @@ idem_lookup(struct httpd *h, struct idem *id, char *seq, size_t seqlen)
 
 	if (text == NULL)
 		return IDEM_NEW;
-	if ((nl = strchr(text, '\n')) != NULL && (*nl = '\0', seq_valid(text)) &&
+	if ((nl = strchr(text, '\n')) != NULL && (*nl = '\0', tmc_seq_name_ok(text)) &&
 	    fstatat(id->dirfd, id->name, &st, 0) == 0 &&
 	    st.st_mtime >= time(NULL) - h->conf.http.idempotency_ttl) {
 		if (strncmp(nl + 1, id->job, 2 * SHA256_LEN) != 0)

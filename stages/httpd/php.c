@@ -1,30 +1,16 @@
 /*
  * php.c - the few PHP behaviours that TMC's API answers are made of, so a
- * TMC client reads the same bodies (TMC-REFERENCE 6): trim(), is_numeric(),
- * empty(), loose == between strings, arrays that keep their keys' first
- * places, and json_encode() with its default flags ("\/", \uXXXX; invalid
- * UTF-8 becomes U+FFFD where PHP returned an empty body, bug 33).
- * Comparisons follow PHP 8.
+ * TMC client reads the same bodies (TMC-REFERENCE 6): is_numeric(), loose
+ * == between strings, arrays that keep their keys' first places, and
+ * json_encode() with its default flags ("\/", \uXXXX; invalid UTF-8
+ * becomes U+FFFD where PHP returned an empty body, bug 33). Comparisons
+ * follow PHP 8. trim(), empty() and truthiness are shared with the other
+ * programs: config/tmc.c.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "httpd.h"
-
-static bool
-php_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\0' || c == '\x0b';
-}
-
-void
-php_trim(const char **s, size_t *n)
-{
-	while (*n > 0 && php_space(**s))
-		(*s)++, (*n)--;
-	while (*n > 0 && php_space((*s)[*n - 1]))
-		(*n)--;
-}
 
 static bool
 num_space(char c)
@@ -82,12 +68,6 @@ php_is_numeric(const char *s, size_t n, double *val)
 		*val = strtod(buf, NULL);
 	}
 	return true;
-}
-
-bool
-php_empty(const char *s)
-{
-	return s == NULL || s[0] == '\0' || strcmp(s, "0") == 0;
 }
 
 bool
@@ -212,24 +192,4 @@ php_json_value(const struct json *doc, int t, struct strbuf *out)
 		sb_add(out, doc->text + doc->tok[t].start,
 		       (size_t)(doc->tok[t].end - doc->tok[t].start));
 	}
-}
-
-bool
-php_truthy(const struct json *doc, int t)
-{
-	const jsmntok_t *tok = &doc->tok[t];
-	const char *s = doc->text + tok->start;
-	size_t n = (size_t)(tok->end - tok->start);
-	double d;
-	bool b;
-
-	if (json_is_bool(doc, t))
-		return json_bool(doc, t, &b) == 0 && b;
-	if (json_is_null(doc, t))
-		return false;
-	if (json_is_number(doc, t))
-		return json_double(doc, t, &d) == 0 && d != 0;
-	if (json_is_string(doc, t))
-		return !(n == 0 || (n == 1 && s[0] == '0'));
-	return tok->size > 0; /* arrays and objects: not empty */
 }

@@ -108,7 +108,7 @@ list_load(struct jobsd *d, struct job *j)
 		return -1;
 	}
 	j->listbuf = buf;
-	j->total = jm_list_split(buf, len, &j->rel);
+	j->total = job_list_split(buf, len, &j->rel);
 	return 1;
 }
 

@@ -58,7 +58,7 @@ side_file(const char *name)
 	if (dot == NULL || (size_t)(dot - name) >= sizeof(seq))
 		return 0;
 	snprintf(seq, sizeof(seq), "%.*s", (int)(dot - name), name);
-	if (!jm_seq_ok(seq))
+	if (!tmc_seq_name_ok(seq))
 		return 0;
 	return strcmp(dot, ".ctrl") == 0 ? 1 : strcmp(dot, ".file") == 0 ? 2 : 0;
 }
@@ -157,7 +157,7 @@ requeued(struct jobsd *d, const char *name)
 	char rows[SEQ_MAX + 16];
 	struct stat st;
 
-	if (!jm_seq_ok(name))
+	if (!tmc_seq_name_ok(name))
 		return false;
 	snprintf(rows, sizeof(rows), "%s.rows", name);
 	return fstatat(d->procfd, rows, &st, AT_SYMLINK_NOFOLLOW) == 0;
@@ -169,7 +169,8 @@ cand_seq(struct jobsd *d, struct cand *c)
 {
 	char seq[SEQ_MAX];
 
-	if ((jm_seq_is_tmc(c->name) || requeued(d, c->name)) && !seq_used(d, c->name, false))
+	if ((tmc_seq_is_tmc(c->name) || requeued(d, c->name)) &&
+	    !seq_used(d, c->name, false))
 		return 0;
 	if (seq_fresh(d, d->reqfd, c->name, seq, sizeof(seq)) < 0)
 		return -1;
@@ -217,7 +218,7 @@ odd_reject(struct jobsd *d, struct cand *c, const char *reason)
 	char seq[SEQ_MAX], stamp[16];
 	time_t now = time(NULL);
 
-	if (jm_seq_is_tmc(c->name) && !seq_used(d, c->name, false)) {
+	if (tmc_seq_is_tmc(c->name) && !seq_used(d, c->name, false)) {
 		finish_reject(d, d->reqfd, c->name, c->name, reason);
 		cand_remove(d, c);
 		return;

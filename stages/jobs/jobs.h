@@ -32,21 +32,14 @@
 #include "job.h"
 #include "json.h"
 #include "spool.h"
+#include "tmc.h"
 
-#define SEQ_MAX 64
+#define SEQ_MAX (TMC_SEQ_NAME_MAX + 1) /* a seq and its NUL */
 #define JOB_MAX_BYTES (16 << 20)
 
-/* match.c: names, globs, rename rules, list and log lines (pure) */
-bool jm_seq_is_tmc(const char *name);  /* exactly 15 digits: TMC's seq form */
-bool jm_seq_ok(const char *name);      /* usable as a seq: id chars, no '.', <= 40 */
+/* match.c: names, .stat, item ids and log lines (pure); TMC's shared
+ * rules (globs, rename, seqs, file list lines) are tmc.h's and job.h's */
 bool jm_name_ignored(const char *name); /* dot names and temporary names */
-/* TMC 2.2: some include matches (fnmatch flags 0) and no exclude does. */
-bool jm_match(char *const *inc, size_t ninc, char *const *exc, size_t nexc, const char *rel);
-/* TMC 4.4: job_rename() (config/jobspec.c) */
-char *jm_rename(const char *rel, const struct rename_rule *rules, size_t n);
-/* Split a file list in place: lines trimmed (PHP trim), empty ones skipped.
- * *lines is malloc'd (pointers into buf); returns the count. */
-size_t jm_list_split(char *buf, size_t len, char ***lines);
 /* "total\tdispatched\tfinished" or TMC's bare "total": 0, or -1. */
 int jm_stat_parse(const char *s, long long v[3]);
 void jm_item_id(char *buf, size_t len, const char *seq, size_t idx);

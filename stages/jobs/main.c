@@ -221,7 +221,8 @@ jobsd_adopt(struct jobsd *d)
 	/* a dup shares its offset with procfd and every earlier reader */
 	rewinddir(dir);
 	while ((de = readdir(dir)) != NULL) {
-		if (jm_name_ignored(de->d_name) || !jm_seq_ok(de->d_name) || de->d_type == DT_DIR)
+		if (jm_name_ignored(de->d_name) || !tmc_seq_name_ok(de->d_name) ||
+		    de->d_type == DT_DIR)
 			continue;
 		names = xreallocarray(names, n + 1, sizeof(*names));
 		names[n++] = xstrdup(de->d_name);

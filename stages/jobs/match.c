@@ -1,48 +1,16 @@
 /*
- * match.c - the pure parts of tmc-jobs that are TMC's rules: which names in
- * req/ are jobs, include/exclude globs, rename rules, file list lines, the
- * .stat text, item ids and proc/<seq>.log lines. No I/O, no state; unit
- * tests include this file (tests/unit/test_jobs_match.c).
- *
- * Globs are TMC's (TMC-REFERENCE 2.2): fnmatch(3) with flags 0 on the
- * relative name with its leading "/", so '*' and '?' cross '/' and match a
- * leading dot, and matching is case-sensitive. Rename is PHP's str_ireplace
- * (4.4): every occurrence, ASCII case-insensitive, rules in order, a rule
- * whose search or replacement is "" or "0" (PHP's empty()) skipped.
+ * match.c - the pure parts of tmc-jobs' own formats: which names in req/
+ * are temporaries, the .stat text, item ids and proc/<seq>.log lines. No
+ * I/O, no state; unit tests include this file (tests/unit/test_jobs_match.c).
+ * TMC's rules that tmc-jobs shares with the other programs (globs, rename,
+ * seqs, trim) are config/tmc.c's.
  */
 #include <ctype.h>
-#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "jobs.h"
-#include "job.h"
-
-bool
-jm_seq_is_tmc(const char *name)
-{
-	size_t n = 0;
-
-	for (; name[n]; n++)
-		if (!isdigit((unsigned char)name[n]))
-			return false;
-	return n == 15;
-}
-
-bool
-jm_seq_ok(const char *name)
-{
-	size_t n = strlen(name);
-
-	if (n == 0 || n > 40)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!isalnum((unsigned char)name[i]) && name[i] != '_' && name[i] != '-')
-			return false;
-	return true;
-}
 
 static bool
 ends_with(const char *s, const char *suffix)
@@ -57,35 +25,6 @@ jm_name_ignored(const char *name)
 {
 	return name[0] == '.' || name[0] == '\0' || ends_with(name, "~") ||
 	       ends_with(name, ".part") || ends_with(name, ".tmp") || ends_with(name, ".swp");
-}
-
-static bool
-any_match(char *const *pat, size_t n, const char *rel)
-{
-	for (size_t i = 0; i < n; i++)
-		if (fnmatch(pat[i], rel, 0) == 0)
-			return true;
-	return false;
-}
-
-bool
-jm_match(char *const *inc, size_t ninc, char *const *exc, size_t nexc, const char *rel)
-{
-	return any_match(inc, ninc, rel) && !any_match(exc, nexc, rel);
-}
-
-/* The rule lives with the job check (config/jobspec.c), which applies it
- * to refuse a job whose renamed paths would climb. */
-char *
-jm_rename(const char *rel, const struct rename_rule *rules, size_t n)
-{
-	return job_rename(rel, rules, n);
-}
-
-size_t
-jm_list_split(char *buf, size_t len, char ***lines)
-{
-	return job_list_split(buf, len, lines);
 }
 
 static int

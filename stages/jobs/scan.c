@@ -164,8 +164,8 @@ scan_file(struct scan *sc)
 		log_warnx("%s: left out of the list: %s", sc->js->site->root, reason);
 		return;
 	}
-	if (!jm_match(sc->js->include, sc->js->ninclude, sc->js->exclude, sc->js->nexclude,
-		      sc->rel.buf))
+	if (!tmc_selected(sc->js->include, sc->js->ninclude, sc->js->exclude,
+			  sc->js->nexclude, sc->rel.buf))
 		return;
 	sb_add(&sc->out, sc->rel.buf, sc->rel.len);
 	sb_addc(&sc->out, '\n');

@@ -35,7 +35,7 @@ sweep_one(struct jobsd *d, const char *name)
 	if (len <= 5 || len - 5 >= sizeof(seq) || strcmp(name + len - 5, ".rows") != 0)
 		return;
 	snprintf(seq, sizeof(seq), "%.*s", (int)(len - 5), name);
-	if (!jm_seq_ok(seq) || exists_at(d->procfd, seq) || exists_at(d->reqfd, seq) ||
+	if (!tmc_seq_name_ok(seq) || exists_at(d->procfd, seq) || exists_at(d->reqfd, seq) ||
 	    !(exists_at(d->donefd, seq) || exists_at(d->errfd, seq)))
 		return;
 	if (unlinkat(d->procfd, name, 0) < 0 && errno != ENOENT)

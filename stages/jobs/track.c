@@ -68,7 +68,7 @@ in_stage(struct tplstages *ts, int s, const char *id)
 static void
 ticket_base(const struct job *j, size_t i, const struct stat *st, struct ticket *t)
 {
-	char *out = jm_rename(j->rel[i], j->spec.rename, j->spec.nrename);
+	char *out = tmc_rename(j->rel[i], j->spec.rename, j->spec.nrename);
 	char *srcrel = xasprintf("%s%s%s", j->spec.path_head, j->spec.path_tail, j->rel[i]);
 
 	memset(t, 0, sizeof(*t));

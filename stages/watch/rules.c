@@ -3,17 +3,16 @@
  * names tmc-watch makes (the watch's key, item ids). Pure functions: the
  * unit tests (tests/unit/test_watch.c) call them directly.
  *
- * Selection is TMC's (TMC-REFERENCE 2.2): fnmatch(pattern, rel, 0) on the
- * path relative to the watch folder with its leading "/", so "*" and "?"
- * match "/" and leading dots, matching is case-sensitive, "*.jpg" matches
- * at any depth and "/a*.jpg" also matches "/a/b/c.jpg". Rename is TMC's
- * str_ireplace (TMC-REFERENCE 4.4).
+ * Selection and rename are TMC's rules, the same as a job's: a watch's
+ * include, exclude and rename lists handed to config/tmc.c (tmc.h says the
+ * rules: fnmatch with flags 0 on "/rel", str_ireplace).
  */
 #include <fnmatch.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
+#include "tmc.h"
 #include "watch.h"
 
 void
@@ -89,45 +88,17 @@ rules_temp_name(const char *name)
 bool
 rules_selected(const struct watch *w, const char *rel)
 {
-	bool in = false;
-
-	for (size_t i = 0; i < w->ninclude && !in; i++)
-		in = fnmatch(w->include[i], rel, 0) == 0;
-	for (size_t i = 0; i < w->nexclude && in; i++)
-		in = fnmatch(w->exclude[i], rel, 0) != 0;
-	return in;
-}
-
-/* PHP's empty(): "" and "0" */
-static bool
-php_empty(const char *s)
-{
-	return s[0] == '\0' || strcmp(s, "0") == 0;
+	return tmc_selected(w->include, w->ninclude, w->exclude, w->nexclude, rel);
 }
 
 void
 rules_rename(const struct watch *w, const char *rel, struct strbuf *out)
 {
-	struct strbuf cur = {0};
+	char *renamed = tmc_rename(rel, w->rename, w->nrename);
 
 	sb_reset(out);
-	sb_adds(out, rel);
-	for (size_t i = 0; i < w->nrename; i++) {
-		const char *from = w->rename[i].from, *to = w->rename[i].to, *p, *hit;
-		size_t flen = strlen(from);
-
-		if (php_empty(from) || php_empty(to))
-			continue;
-		sb_reset(&cur);
-		for (p = out->buf; (hit = strcasestr(p, from)) != NULL; p = hit + flen) {
-			sb_add(&cur, p, (size_t)(hit - p));
-			sb_adds(&cur, to);
-		}
-		sb_adds(&cur, p);
-		sb_reset(out);
-		sb_add(out, cur.buf, cur.len);
-	}
-	sb_free(&cur);
+	sb_adds(out, renamed);
+	free(renamed);
 }
 
 static bool

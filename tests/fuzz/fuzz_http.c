@@ -50,7 +50,7 @@ fuzz_job(const char *s, size_t n)
 		}
 		if (doc.ntok > 0 && json_is_object(&doc, 0) &&
 		    (p = json_get(&doc, 0, "hires")) >= 0)
-			php_truthy(&doc, p);
+			tmc_truthy(&doc, p);
 	}
 	conf_errors_free(&errs);
 	json_free(&doc);

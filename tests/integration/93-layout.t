@@ -3,10 +3,12 @@
 # Every quoted include of a library file must name a header of its own
 # folder or of a folder below it (the build also compiles each library
 # seeing only those headers; this says which include broke the rule).
+# TMC's rules (glob selection, str_ireplace, PHP's empty/truthiness/trim,
+# the seq rules) are defined once, in config/tmc.c: no program keeps a copy.
 . "$TMC_SRC/tests/lib/tap.sh"
 
 order="util spool config stage"
-plan 4
+plan 6
 allowed=""
 for lib in $order; do
 	allowed="$allowed $lib"
@@ -20,3 +22,13 @@ for lib in $order; do
 	done
 	is "$bad" "" "$lib/ includes only headers of:$allowed"
 done
+
+# Function definitions (BSD style: the name at the start of a line) whose
+# names say they are one of TMC's rules, outside config/tmc.c.
+rules='^[a-z_]*(empty|ireplace|truthy|trim|trim_char|seq_valid|seq_ok|seq_name_ok|seq_is_tmc)\('
+copies=$(cd "$TMC_SRC" && grep -rElx --include='*.c' "$rules.*" util spool config stage stages tmcwatch |
+	grep -vx config/tmc.c | tr '\n' ' ')
+is "$copies" "" "TMC's rules (empty, str_ireplace, truthy, trim, seq) are defined only in config/tmc.c"
+globs=$(cd "$TMC_SRC" && grep -rEl --include='*.c' 'fnmatch\([^;]*, 0\)' util spool config stage stages tmcwatch |
+	grep -vx config/tmc.c | tr '\n' ' ')
+is "$globs" "" "TMC's glob (fnmatch with flags 0) is matched only in config/tmc.c"

@@ -1,9 +1,9 @@
 /*
  * test_jobs_match.c - the pure rules of tmc-jobs (stages/jobs/match.c and
- * steps.c, included here): TMC's include/exclude globs (TMC-REFERENCE 2.2),
- * rename (4.4), file list lines, .stat, item ids, result log lines, which
- * steps a file expects and its result row (3.6). Tables of labelled cases;
- * a failing case prints its label.
+ * steps.c, included here): file list lines (config/jobspec.c), .stat, item
+ * ids, result log lines, which steps a file expects and its result row
+ * (3.6). TMC's globs and rename are test_tmc.c's. Tables of labelled
+ * cases; a failing case prints its label.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -34,79 +34,11 @@ fails(const char *label, bool failed)
 }
 
 static void
-test_globs(void **state)
-{
-	static const struct {
-		const char *label, *inc, *exc, *rel;
-		bool want;
-	} cases[] = {
-		{"*.jpg at the top", "*.jpg", NULL, "/a.jpg", true},
-		{"*.jpg at any depth ('*' crosses '/')", "*.jpg", NULL, "/s/t/a.jpg", true},
-		{"a name without its leading / never matches", "img0004*.jpg", NULL, "/img00041.jpg", false},
-		{"with the leading /", "/img0004*.jpg", NULL, "/img00041.jpg", true},
-		{"/a*.jpg matches a deeper file", "/a*.jpg", NULL, "/a/b/c.jpg", true},
-		{"case-sensitive", "*.jpg", NULL, "/A.JPG", false},
-		{"a leading dot is matched", "*", NULL, "/.hidden", true},
-		{"? matches /", "?a.jpg", NULL, "/a.jpg", true},
-		{"classes", "/[ab].jpg", NULL, "/b.jpg", true},
-		{"classes, no match", "/[ab].jpg", NULL, "/c.jpg", false},
-		{"escape", "/\\*.jpg", NULL, "/*.jpg", true},
-		{"escape, no match", "/\\*.jpg", NULL, "/a.jpg", false},
-		{"excluded", "*.jpg", "*_l.jpg", "/x_l.jpg", false},
-		{"not excluded", "*.jpg", "*_l.jpg", "/x_m.jpg", true},
-		{"exclude in a sub-folder", "*.jpg", "/old/*", "/old/a.jpg", false},
-		{"no include: nothing", NULL, NULL, "/a.jpg", false},
-	};
-	int failed = 0;
-
-	(void)state;
-	for (size_t i = 0; i < NCASES(cases); i++) {
-		char *inc[1] = {(char *)cases[i].inc}, *exc[1] = {(char *)cases[i].exc};
-
-		failed += fails(cases[i].label, jm_match(inc, cases[i].inc != NULL, exc,
-							 cases[i].exc != NULL,
-							 cases[i].rel) != cases[i].want);
-	}
-	assert_int_equal(failed, 0);
-}
-
-static void
-test_rename(void **state)
-{
-	static struct rename_rule mp4[] = {{"h.mp4", ".mp4"}, {"v.mp4", ".mp4"}};
-	static struct rename_rule chain[] = {{"a", "b"}, {"b", "c"}};
-	static struct rename_rule empty[] = {{"", "x"}, {"a", ""}, {"a", "0"}, {"0", "x"}};
-	static const struct {
-		const char *label;
-		const struct rename_rule *rules;
-		size_t n;
-		const char *in, *want;
-	} cases[] = {
-		{"README example", mp4, 2, "/a/clip_h.mp4", "/a/clip_.mp4"},
-		{"case-insensitive match, replacement as given", mp4, 2, "/A/CLIP_H.MP4", "/A/CLIP_.mp4"},
-		{"every occurrence", mp4, 2, "/xh.mp4/yv.mp4", "/x.mp4/y.mp4"},
-		{"rules in order, on the result", chain, 2, "/a", "/c"},
-		{"\"\" and \"0\" (PHP empty) skipped", empty, 4, "/a0.jpg", "/a0.jpg"},
-		{"no rules", NULL, 0, "/a.jpg", "/a.jpg"},
-	};
-	int failed = 0;
-
-	(void)state;
-	for (size_t i = 0; i < NCASES(cases); i++) {
-		char *got = jm_rename(cases[i].in, cases[i].rules, cases[i].n);
-
-		failed += fails(cases[i].label, strcmp(got, cases[i].want) != 0);
-		free(got);
-	}
-	assert_int_equal(failed, 0);
-}
-
-static void
 test_list(void **state)
 {
 	char buf[] = "  /a.jpg \r\n\n\t\n/b c.jpg\n/x\0y\n/last";
 	char **lines;
-	size_t n = jm_list_split(buf, sizeof(buf) - 1, &lines);
+	size_t n = job_list_split(buf, sizeof(buf) - 1, &lines);
 
 	(void)state;
 	assert_int_equal(n, 4);
@@ -115,7 +47,7 @@ test_list(void **state)
 	assert_string_equal(lines[2], "/x\001y"); /* refused later by path_check_rel */
 	assert_string_equal(lines[3], "/last");
 	free(lines);
-	n = jm_list_split(buf, 0, &lines);
+	n = job_list_split(buf, 0, &lines);
 	assert_int_equal(n, 0);
 	free(lines);
 }
@@ -143,14 +75,10 @@ test_stat_ids_names(void **state)
 	assert_int_equal(jm_item_index("210101000000002", id, &idx), -1);
 	assert_int_equal(jm_item_index("210101000000001", "210101000000001-", &idx), -1);
 	assert_int_equal(jm_item_index("210101000000001", "210101000000001-12a", &idx), -1);
-	assert_true(jm_seq_is_tmc("210101000000001"));
-	assert_false(jm_seq_is_tmc("21010100000000"));
-	assert_false(jm_seq_is_tmc("myjob.json"));
 	assert_true(jm_name_ignored(".submit.12"));
 	assert_true(jm_name_ignored("job.part") && jm_name_ignored("job~") &&
 		    jm_name_ignored("job.tmp"));
 	assert_false(jm_name_ignored("myjob.json"));
-	assert_true(jm_seq_ok("210101000000001") && !jm_seq_ok("a.b") && !jm_seq_ok(""));
 }
 
 static void
@@ -288,7 +216,6 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_globs),     cmocka_unit_test(test_rename),
 		cmocka_unit_test(test_list),      cmocka_unit_test(test_stat_ids_names),
 		cmocka_unit_test(test_logline),   cmocka_unit_test(test_steps),
 		cmocka_unit_test(test_row_dedupe),

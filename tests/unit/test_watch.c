@@ -1,8 +1,8 @@
 /*
- * test_watch.c - tmc-watch's pure parts: temporary names, TMC's fnmatch
- * selection and str_ireplace rename, keys and item ids, the persistent
- * index (append, reopen, a torn last line, sweep, compaction), and the
- * result tally (expected steps, failures that cut a chain, repeated lines).
+ * test_watch.c - tmc-watch's pure parts: temporary names, a watch's lists
+ * handed to TMC's selection and rename (config/tmc.c), keys and item ids,
+ * the persistent index (append, reopen, a torn last line, sweep,
+ * compaction), and the result tally (expected steps, failures that cut a chain, repeated lines).
  * The behaviour with real folders and processes is tests/integration/3*.
  */
 #include <fcntl.h>
@@ -78,76 +78,23 @@ test_temp_names(void **state)
 	}
 }
 
-/* TMC-REFERENCE 2.2: fnmatch flags 0 on "/rel" */
-static const struct {
-	const char *include, *exclude, *rel;
-	bool selected;
-} select_cases[] = {
-	{"*.jpg", NULL, "/a.jpg", true},
-	{"*.jpg", NULL, "/x/y/a.jpg", true},            /* * crosses / */
-	{"*.jpg", NULL, "/A.JPG", false},               /* case-sensitive */
-	{"img0004*.jpg", NULL, "/img00041.jpg", false}, /* rel starts with / */
-	{"/img0004*.jpg", NULL, "/img00041.jpg", true},
-	{"/a*.jpg", NULL, "/a/b/c.jpg", true},
-	{"/sub/*", NULL, "/sub/x/y.png", true},
-	{"/sub/*", NULL, "/other/x.png", false},
-	{"*.[jp][pn]g", NULL, "/q.png", true},
-	{"*", "*_l.jpg", "/x_l.jpg", false},
-	{"*", "*_l.jpg", "/x_s.jpg", true},
-	{"*", "/skip/*", "/skip/deep/a.jpg", false},
-	{"?.jpg", NULL, "/a.jpg", false}, /* ? is one character; "/a.jpg" has 6 */
-	{"/?.jpg", NULL, "/a.jpg", true},
-};
-
+/* A watch's include, exclude and rename lists reach TMC's rules (config/tmc.c,
+ * whose cases are test_tmc.c's): one case of each list. */
 static void
-test_selection(void **state)
+test_watch_rules(void **state)
 {
-	(void)state;
-	for (size_t i = 0; i < sizeof(select_cases) / sizeof(*select_cases); i++) {
-		char *inc[] = {(char *)select_cases[i].include};
-		char *exc[] = {(char *)select_cases[i].exclude};
-		struct watch w = {.include = inc, .ninclude = 1, .exclude = exc,
-				  .nexclude = select_cases[i].exclude != NULL};
-
-		if (rules_selected(&w, select_cases[i].rel) != select_cases[i].selected)
-			fail_msg("case %zu: include \"%s\" exclude \"%s\" on \"%s\": want %d", i,
-				 select_cases[i].include, select_cases[i].exclude ?: "",
-				 select_cases[i].rel, select_cases[i].selected);
-	}
-}
-
-/* TMC-REFERENCE 4.4: str_ireplace in order, every occurrence */
-static void
-test_rename(void **state)
-{
-	static const struct {
-		const char *from[3], *to[3];
-		const char *rel, *want;
-	} cases[] = {
-		{{"h.mp4", "v.mp4"}, {".mp4", ".mp4"}, "/a/clip_h.mp4", "/a/clip_.mp4"},
-		{{"h.mp4", "v.mp4"}, {".mp4", ".mp4"}, "/a/CLIP_V.MP4", "/a/CLIP_.mp4"},
-		{{"a"}, {"b"}, "/aAa/xa.jpg", "/bbb/xb.jpg"},
-		{{"src"}, {"dst"}, "/src/src.jpg", "/dst/dst.jpg"},
-		{{"x"}, {""}, "/x.jpg", "/x.jpg"},   /* PHP empty(): skipped */
-		{{"x"}, {"0"}, "/x.jpg", "/x.jpg"},  /* "0" is empty() too */
-		{{"a", "b"}, {"b", "c"}, "/a.jpg", "/c.jpg"}, /* applied in order */
-		{{"ab"}, {"abab"}, "/ab", "/abab"},  /* the replacement is not rescanned */
-	};
+	char *inc[] = {"*.jpg"}, *exc[] = {"/skip/*"};
+	struct rename_rule ren[] = {{"_H.", "."}, {"jpg", "jpeg"}};
+	struct watch w = {.include = inc, .ninclude = 1, .exclude = exc, .nexclude = 1,
+			  .rename = ren, .nrename = 2};
 	struct strbuf out = {0};
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
-		struct rename_rule rules[3];
-		struct watch w = {.rename = rules};
-
-		for (size_t k = 0; k < 3 && cases[i].from[k]; k++)
-			rules[w.nrename++] = (struct rename_rule){(char *)cases[i].from[k],
-								  (char *)cases[i].to[k]};
-		rules_rename(&w, cases[i].rel, &out);
-		if (strcmp(out.buf, cases[i].want) != 0)
-			fail_msg("case %zu: \"%s\" gave \"%s\", want \"%s\"", i, cases[i].rel,
-				 out.buf, cases[i].want);
-	}
+	assert_true(rules_selected(&w, "/x/a.jpg"));
+	assert_false(rules_selected(&w, "/skip/a.jpg"));
+	assert_false(rules_selected(&w, "/a.png"));
+	rules_rename(&w, "/x/a_h.jpg", &out);
+	assert_string_equal(out.buf, "/x/a.jpeg");
 	sb_free(&out);
 }
 
@@ -336,8 +283,8 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_temp_names),     cmocka_unit_test(test_selection),
-		cmocka_unit_test(test_rename),         cmocka_unit_test(test_keys_and_ids),
+		cmocka_unit_test(test_temp_names),     cmocka_unit_test(test_watch_rules),
+		cmocka_unit_test(test_keys_and_ids),
 		cmocka_unit_test(test_index_persists), cmocka_unit_test(test_index_rejects_garbage),
 		cmocka_unit_test(test_tally),          cmocka_unit_test(test_sets),
 	};
