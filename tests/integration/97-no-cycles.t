@@ -18,20 +18,29 @@ done
 set -- $dirs
 plan $#
 
+# objects DIR: the objects of the folder's sources (not of files since renamed)
+objects() {
+	local c
+	for c in "$TMC_SRC/$1"/*.c; do
+		c=${c##*/}
+		echo "$OBJ/$1/${c%.c}.o"
+	done
+}
+
 # edges DIR: "user definer" for each call (or data use) between two objects
 edges() {
 	local o
-	for o in "$OBJ/$1"/*.o; do
+	for o in $(objects "$1"); do
 		nm --defined-only -g "$o" | awk -v f="$(basename "$o" .o)" 'NF == 3 {print $3, f}'
 	done | sort -u >"$T_DIR/def"
-	for o in "$OBJ/$1"/*.o; do
+	for o in $(objects "$1"); do
 		nm -u "$o" | awk -v f="$(basename "$o" .o)" '{print $NF, f}'
 	done | sort -u >"$T_DIR/use"
 	join "$T_DIR/use" "$T_DIR/def" | awk '$2 != $3 {print $2, $3}' | sort -u
 }
 
 for d in "$@"; do
-	if ! ls "$OBJ/$d"/*.o >/dev/null 2>&1; then
+	if ! ls $(objects "$d") >/dev/null 2>&1; then
 		ok 1 "$d: objects built"
 		continue
 	fi
