@@ -76,7 +76,8 @@ event_admit(struct wctx *c, struct dnode *d, const struct inotify_event *ev, str
 		refuse_unwanted(c, d, ev->name);
 		return false;
 	}
-	if (!file_rel(d->rel, ev->name, rel, sizeof(rel)) || file_stat(c->tree.rootfd, rel, st) < 0)
+	if (!file_rel(d->rel, ev->name, rel, sizeof(rel)) ||
+	    file_stat(c->tree.rootfd, rel, st) < 0)
 		return false; /* gone already */
 	if (!S_ISREG(st->st_mode)) {
 		refuse_type(c, d, ev->name, st->st_mode);
@@ -107,8 +108,8 @@ event_file(struct wctx *c, struct dnode *d, const struct inotify_event *ev)
 	if (ev->mask & IN_MOVED_TO) {
 		if (p)
 			pend_drop(c, p);
-		if (file_rel(d->rel, ev->name, rel, sizeof(rel)) && file_stat(c->tree.rootfd, rel, &st) == 0 &&
-		    S_ISREG(st.st_mode))
+		if (file_rel(d->rel, ev->name, rel, sizeof(rel)) &&
+		    file_stat(c->tree.rootfd, rel, &st) == 0 && S_ISREG(st.st_mode))
 			batch_ready(c, d, ev->name, &st);
 	} else if (ev->mask & IN_CLOSE_WRITE) {
 		pend_closed(c, d, ev->name, c->quiet_ms);
