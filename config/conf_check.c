@@ -1,7 +1,9 @@
 /*
  * conf_check.c - what needs the whole configuration: references between
  * entries and files, and files in the config folder. Also the lookups and
- * step_applies(), which every stage shares.
+ * step_applies(), which every stage shares, and conf_load_logged() (load,
+ * then check). The checker calls the loader, never the other way round;
+ * what both need is in conf_common.c.
  *
  * Contract: conf_check() runs after conf_load(), also after a failed one so
  * that `tmcwatch check` lists everything at once (it skips what the loader
@@ -56,15 +58,6 @@ conf_template(const struct conf *conf, const char *name)
 		if (conf->templates[i].name && strcmp(conf->templates[i].name, name) == 0)
 			return &conf->templates[i];
 	return NULL;
-}
-
-const char *
-step_kind_name(enum step_kind kind)
-{
-	static const char *const names[] = {"image", "video", "copy", "pass"};
-
-	return (unsigned int)kind < sizeof(names) / sizeof(names[0]) ? names[kind]
-	                                                             : "unknown";
 }
 
 /* ---- source_ext filters ---- */

@@ -201,35 +201,6 @@ _Static_assert(NROWS(watch_keys) <= KEYS_MAX, "KEYS_MAX");
 _Static_assert(NROWS(step_keys) <= KEYS_MAX, "KEYS_MAX");
 /* clang-format on */
 
-/* ---- errors ---- */
-
-void
-conf_errors_add(struct conf_errors *errs, const char *fmt, ...)
-{
-	va_list ap;
-	char *msg;
-	int r;
-
-	va_start(ap, fmt);
-	r = vasprintf(&msg, fmt, ap);
-	va_end(ap);
-	if (r < 0)
-		fatal("vasprintf");
-	errs->msg = xreallocarray(errs->msg, errs->n + 1, sizeof(*errs->msg));
-	errs->msg[errs->n++] = msg;
-}
-
-void
-conf_errors_free(struct conf_errors *errs)
-{
-	size_t i;
-
-	for (i = 0; i < errs->n; i++)
-		free(errs->msg[i]);
-	xfree(&errs->msg);
-	errs->n = 0;
-}
-
 /* "file:line:col: path.name: what"; name may be NULL. */
 static void __attribute__((format(printf, 5, 6)))
 ld_err(struct ld *ld, int tok, const char *path, const char *name, const char *fmt, ...)

@@ -169,6 +169,8 @@ void job_free(struct job **jp);
 /* One pass: scan, results, control, emission, closing. 1 when closed. */
 int job_work(struct jobsd *d, struct job *j, bool tick);
 int job_timeout(const struct job *j); /* ms until it wants the loop back, -1 none */
+
+/* tplstages.c: a template's stage folders, opened on first use */
 struct tplstages *tplstages_get(struct jobsd *d, const struct template *tpl);
 void tplstages_free(struct jobsd *d);
 struct stage_dir *tplstages_dir(struct tplstages *ts, int step);

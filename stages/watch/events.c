@@ -5,14 +5,15 @@
  * moved in is walked (its watch is added before it is listed); a folder
  * deleted or moved away drops its node, its watches and its pending files;
  * IN_Q_OVERFLOW schedules a walk of the whole tree, sooner the first time
- * and later (doubling up to RESCAN_MAX_MS) while overflows keep coming.
+ * and later (doubling up to RESCAN_MAX_MS) while overflows keep coming
+ * (timers.c).
  *
  * A name with no pending entry is admitted first (event_admit): temporary
  * and unselected names are skipped, and anything that is not a regular
  * file (a symlink, FIFO, socket or device) is refused when it appears
  * (refuse.c), so it never waits in the pending list.
  *
- * Files (after the name rules of handoff_wanted):
+ * Files (after the name rules of rules_wanted):
  *   IN_MOVED_TO              ready at once (a rename is atomic)
  *   IN_CLOSE_WRITE           quiet period, then re-check (pending.c)
  *   IN_CREATE, IN_MODIFY     a writer is at work
@@ -28,28 +29,6 @@
 
 #include "watch.h"
 
-void
-rescan_schedule(struct wctx *c, bool overflow)
-{
-	int64_t now = now_ms_mono(), delay = RETRY_MS;
-
-	if (overflow) {
-		if (c->last_overflow && now - c->last_overflow < 30000)
-			c->rescan_delay = c->rescan_delay * 2 > RESCAN_MAX_MS ? RESCAN_MAX_MS
-									 : c->rescan_delay * 2;
-		else
-			c->rescan_delay = RESCAN_MIN_MS;
-		c->last_overflow = now;
-		c->overflowed = true;
-		delay = c->rescan_delay;
-		log_warnx("inotify queue overflowed (fs.inotify.max_queued_events): events were "
-			  "lost, %s is walked again in %lld ms",
-			  c->root_abs, (long long)delay);
-	}
-	if (c->rescan_due == 0 || c->rescan_due > now + delay)
-		c->rescan_due = now + delay;
-}
-
 /* The watch descriptor's folder is gone from inotify (deleted, unmounted,
  * or its watch removed by us). */
 static void
@@ -57,11 +36,11 @@ event_ignored(struct wctx *c, struct dnode *d)
 {
 	struct stat st;
 
-	if (d == c->root) {
+	if (d == c->tree.root) {
 		tree_root_lost(c);
 		return;
 	}
-	if (file_stat(c, d->rel, &st) == 0 && S_ISDIR(st.st_mode))
+	if (file_stat(c->tree.rootfd, d->rel, &st) == 0 && S_ISDIR(st.st_mode))
 		tree_walk(c, d, WALK_ARRIVAL); /* unmounted: the folder below is watched */
 	else
 		tree_remove(c, d, false);
@@ -74,7 +53,7 @@ event_dir(struct wctx *c, struct dnode *d, const struct inotify_event *ev)
 	struct dnode *child;
 
 	if (ev->mask & (IN_CREATE | IN_MOVED_TO)) {
-		if (!file_rel(d, ev->name, rel, sizeof(rel)) || tree_is_output(c, rel))
+		if (!file_rel(d->rel, ev->name, rel, sizeof(rel)) || tree_is_output(c, rel))
 			return;
 		child = tree_child_add(c, d, ev->name);
 		tree_walk(c, child, WALK_ARRIVAL);
@@ -93,11 +72,12 @@ event_admit(struct wctx *c, struct dnode *d, const struct inotify_event *ev, str
 
 	/* writes come in floods: only an object that appears is looked at
 	 * before its name is judged */
-	if (rules_temp_name(ev->name) || (!appeared && !handoff_wanted(c, d, ev->name))) {
+	if (rules_temp_name(ev->name) || (!appeared && !rules_wanted(c->w, c->tpl, d->rel, ev->name))) {
 		refuse_unwanted(c, d, ev->name);
 		return false;
 	}
-	if (!file_rel(d, ev->name, rel, sizeof(rel)) || file_stat(c, rel, st) < 0)
+	if (!file_rel(d->rel, ev->name, rel, sizeof(rel)) ||
+	    file_stat(c->tree.rootfd, rel, st) < 0)
 		return false; /* gone already */
 	if (!S_ISREG(st->st_mode)) {
 		refuse_type(c, d, ev->name, st->st_mode);
@@ -128,9 +108,9 @@ event_file(struct wctx *c, struct dnode *d, const struct inotify_event *ev)
 	if (ev->mask & IN_MOVED_TO) {
 		if (p)
 			pend_drop(c, p);
-		if (file_rel(d, ev->name, rel, sizeof(rel)) && file_stat(c, rel, &st) == 0 &&
-		    S_ISREG(st.st_mode))
-			handoff_ready(c, d, ev->name, &st);
+		if (file_rel(d->rel, ev->name, rel, sizeof(rel)) &&
+		    file_stat(c->tree.rootfd, rel, &st) == 0 && S_ISREG(st.st_mode))
+			batch_ready(c, d, ev->name, &st);
 	} else if (ev->mask & IN_CLOSE_WRITE) {
 		pend_closed(c, d, ev->name, c->quiet_ms);
 	} else if (ev->mask & (IN_CREATE | IN_MODIFY)) {
@@ -140,13 +120,24 @@ event_file(struct wctx *c, struct dnode *d, const struct inotify_event *ev)
 	}
 }
 
+/* Events were lost: the whole tree is walked again (timers.c says when). */
+static void
+event_overflow(struct wctx *c)
+{
+	int64_t delay = timers_rescan(&c->tm, true, now_ms_mono());
+
+	log_warnx("inotify queue overflowed (fs.inotify.max_queued_events): events were "
+		  "lost, %s is walked again in %lld ms",
+		  c->root_abs, (long long)delay);
+}
+
 static void
 event_one(struct wctx *c, const struct inotify_event *ev)
 {
 	struct dnode *d;
 
 	if (ev->mask & IN_Q_OVERFLOW) {
-		rescan_schedule(c, true);
+		event_overflow(c);
 		return;
 	}
 	if ((d = tree_by_wd(c, ev->wd)) == NULL)
@@ -156,7 +147,7 @@ event_one(struct wctx *c, const struct inotify_event *ev)
 		return;
 	}
 	if (ev->len == 0) {
-		if (d == c->root && (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_UNMOUNT)))
+		if (d == c->tree.root && (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_UNMOUNT)))
 			tree_root_lost(c);
 		return; /* other folders' own moves arrive as their parent's events */
 	}
@@ -173,8 +164,8 @@ events_read(struct wctx *c)
 	ssize_t n;
 
 	/* a bounded number of reads per loop turn, so deadlines are served too */
-	for (int round = 0; round < 16 && c->ifd >= 0; round++) {
-		n = read(c->ifd, buf, sizeof(buf));
+	for (int round = 0; round < 16 && c->tree.ifd >= 0; round++) {
+		n = read(c->tree.ifd, buf, sizeof(buf));
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			return;
 		if (n <= 0) {

@@ -14,7 +14,7 @@
  * (fdatasync of a dup of the descriptor), so a slow fdatasync on a busy
  * file system never holds up the next file's hand-off. Until it is done, a
  * power cut can lose the tail; the files are then found again and the
- * hand-off recognises their items (handoff.c), so nothing is converted
+ * hand-off recognises their items (batch.c), so nothing is converted
  * twice for it.
  *
  *   tmc-watch-index 1

@@ -5,7 +5,7 @@
  *
  * Started by the supervisor, one per watch. Watches <site root><dir> with
  * inotify (or scans it, see tree.c), hands every complete file off to the
- * first stages of the watch's template once (index.c, handoff.c), and
+ * first stages of the watch's template once (index.c, batch.c), and
  * keeps state/<key>.stat current for `tmcwatch status` (handed off,
  * converted, failed, in progress, waiting), where <key> is the watch's name
  * made safe for file names (rules.c). SIGTERM/SIGINT: hand off what is
@@ -99,14 +99,6 @@ watch_args(struct wctx *c, int argc, char **argv)
 	c->tpl = conf_template(&c->conf, c->w->template);
 }
 
-static void
-watch_exclude(struct wctx *c, const char *rel, const char *why)
-{
-	c->outputs = xreallocarray(c->outputs, c->noutputs + 1, sizeof(char *));
-	c->outputs[c->noutputs++] = xstrdup(rel);
-	log_info("%s%s holds %s: not watched", c->root_abs, rel, why);
-}
-
 /* The spool inside the watched tree would be watched too: never. */
 static void
 watch_spool_inside(struct wctx *c)
@@ -115,7 +107,7 @@ watch_spool_inside(struct wctx *c)
 	size_t n = root ? strlen(root) : 0;
 
 	if (root && spool && strncmp(spool, root, n) == 0 && spool[n] == '/')
-		watch_exclude(c, spool + n, "the spool");
+		tree_exclude(c, spool + n, "the spool");
 	free(root);
 	free(spool);
 }
@@ -144,7 +136,7 @@ watch_outputs(struct wctx *c)
 			char *rel = xstrndup(head + n, k - n), *why;
 
 			why = xasprintf("outputs of step %s", c->tpl->steps[j].name);
-			watch_exclude(c, rel, why);
+			tree_exclude(c, rel, why);
 			free(why);
 			free(rel);
 		}
@@ -185,7 +177,7 @@ watch_lock(struct wctx *c)
 	}
 }
 
-/* Items are not fsynced (handoff.c): after a reboot, check what was lost. */
+/* Items are not fsynced (publish.c): after a reboot, check what was lost. */
 static void
 watch_boot(struct wctx *c)
 {
@@ -205,8 +197,8 @@ watch_boot(struct wctx *c)
 		log_warnx("no boot id (/proc/sys/kernel/random/boot_id): a reboot is not noticed");
 		return;
 	}
-	c->rebooted = index_boot(&c->ix, boot);
-	if (c->rebooted)
+	c->tree.rebooted = index_boot(&c->ix, boot);
+	if (c->tree.rebooted)
 		log_info("the host restarted since state/%s was written: items lost from the spool "
 			 "are handed off again",
 			 c->ix.name);
@@ -215,7 +207,6 @@ watch_boot(struct wctx *c)
 static void
 watch_setup(struct wctx *c)
 {
-	const char *e = getenv("TMC_WATCH_MAX_WATCHES");
 	size_t n;
 
 	c->root_abs = xasprintf("%s%s", c->site->root, c->w->dir);
@@ -225,9 +216,7 @@ watch_setup(struct wctx *c)
 	log_set_stage(c->w->name);
 	c->quiet_ms = c->w->quiet_ms;
 	c->poll_ms = (c->w->min_sec > 0 ? c->w->min_sec : POLL_DEFAULT_S) * 1000;
-	c->max_watches = e ? atol(e) : 0;
 	c->trace = getenv("TMC_TRACE") != NULL;
-	c->rootfd = -1;
 	watch_outputs(c);
 	watch_spool_inside(c);
 	c->tally_due = now_ms_mono() + 1000;
@@ -246,12 +235,8 @@ watch_setup(struct wctx *c)
 	emitter_init(&c->em, &c->sp, c->tpl);
 	watch_boot(c);
 	c->sigfd = signals_open();
-	c->skipped.debug = c->debug;
-	c->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (c->ifd < 0 && !inotify_limit_errno(errno))
-		fatal("inotify_init1");
-	if (c->ifd < 0) /* every folder is scanned; tree.c says so and retries */
-		c->limit_err = errno;
+	c->refuse.skipped.debug = c->debug;
+	tree_init(c);
 }
 
 static void
@@ -260,14 +245,14 @@ stat_values(struct wctx *c, long long *v)
 	v[0] = c->ix.handed;
 	v[1] = c->tally.ok;
 	v[2] = c->tally.failed;
-	v[3] = (long long)pend_count(c);
-	v[4] = c->root ? (long long)c->ndirs : 0;
-	v[5] = c->root ? (long long)tree_unwatched(c) : -1;
+	v[3] = (long long)pend_count(&c->pend);
+	v[4] = c->tree.root ? (long long)c->tree.ndirs : 0;
+	v[5] = c->tree.root ? (long long)tree_unwatched(c) : -1;
 }
 
 /* state/<key>.stat for `tmcwatch status` (ticket format, not fsynced: it
  * is made again from the index and the result log at every start). */
-void
+static void
 stat_write(struct wctx *c, bool force)
 {
 	long long v[6], done;
@@ -290,7 +275,7 @@ stat_write(struct wctx *c, bool force)
 	ticket_setf(&t, "waiting", "%lld", v[3]);
 	ticket_setf(&t, "folders", "%lld", v[4]);
 	ticket_setf(&t, "scanned", "%lld", v[5] < 0 ? 0 : v[5]);
-	ticket_set(&t, "watching", c->root ? "yes" : "no");
+	ticket_set(&t, "watching", c->tree.root ? "yes" : "no");
 	snprintf(name, sizeof(name), "%s.stat", c->key);
 	text = ticket_format(&t, &len);
 	if (file_publish_at(c->statefd, name, text, len, false) < 0)
@@ -310,13 +295,13 @@ static int
 watch_timeout(struct wctx *c)
 {
 	int64_t due = 0, now = now_ms_mono();
-	int64_t all[] = {pend_next_due(c), c->rescan_due, c->poll_due, c->root_due, c->tally_due,
-			 c->stat_due, refuse_due(c)};
+	int64_t all[] = {pend_next_due(&c->pend), timers_next(&c->tm), c->tally_due, c->stat_due,
+			 refuse_due(&c->refuse)};
 
 	for (size_t i = 0; i < sizeof(all) / sizeof(*all); i++)
 		if (min_due(due, all[i]))
 			due = all[i];
-	if (c->nbatch || (c->nheap && c->heap[0]->due <= now))
+	if (c->batch.n || (c->pend.nheap && c->pend.heap[0]->due <= now))
 		return 0;
 	return due == 0 ? -1 : due <= now ? 0 : (int)(due - now);
 }
@@ -324,23 +309,32 @@ watch_timeout(struct wctx *c)
 static void
 watch_timers(struct wctx *c, int64_t now)
 {
-	if (c->root_due && now >= c->root_due && c->rootfd < 0)
+	if (c->tm.root_due && now >= c->tm.root_due && c->tree.rootfd < 0)
 		tree_root_open(c);
-	if (c->rescan_due && now >= c->rescan_due) {
-		c->rescan_due = 0;
-		if (c->root)
-			tree_walk(c, c->root, WALK_FULL);
-		c->overflowed = false;
+	if (timers_rescan_take(&c->tm, now)) {
+		if (c->tree.root)
+			tree_walk(c, c->tree.root, WALK_FULL);
+		c->tm.overflowed = false;
 	}
-	if (c->poll_due && now >= c->poll_due && c->root)
+	if (c->tree.root && timers_poll_take(&c->tm, now))
 		tree_poll(c);
-	if (c->root && c->ix.live > 2 * c->sweep_base + 10000 && !c->rescan_due) {
-		/* files come and go: a walk lets the index forget the ones gone */
-		c->sweep_base = c->ix.live;
-		c->rescan_due = now + 60000;
-	}
+	if (c->tree.root)
+		timers_sweep_check(&c->tm, c->ix.live, now);
 	pend_expire(c, now);
-	refuse_tick(c, now);
+	refuse_tick(&c->refuse, now);
+}
+
+/* Hand off what the turn found ready. A failure is returned, not called
+ * back: a rescan is scheduled here. */
+static void
+watch_flush(struct wctx *c)
+{
+	struct flushed f = batch_flush(c);
+
+	if (f.retry_ms)
+		timers_rescan(&c->tm, false, now_ms_mono());
+	if (f.files)
+		c->tally_due = 1; /* soon: something is in flight */
 }
 
 /* Results are read every second while items are in flight; the stat file
@@ -372,7 +366,7 @@ watch_loop(struct wctx *c)
 {
 	while (!c->stop) {
 		/* ifd changes when inotify's instance limit is hit and cleared */
-		struct pollfd pfd[2] = {{c->sigfd, POLLIN, 0}, {c->ifd, POLLIN, 0}};
+		struct pollfd pfd[2] = {{c->sigfd, POLLIN, 0}, {c->tree.ifd, POLLIN, 0}};
 		int64_t now;
 
 		if (poll(pfd, 2, watch_timeout(c)) < 0 && errno != EINTR)
@@ -383,7 +377,7 @@ watch_loop(struct wctx *c)
 			events_read(c);
 		now = now_ms_mono();
 		watch_timers(c, now);
-		handoff_flush(c);
+		watch_flush(c);
 		watch_accounting(c, now);
 	}
 }
@@ -391,27 +385,19 @@ watch_loop(struct wctx *c)
 static void
 watch_teardown(struct wctx *c)
 {
-	handoff_flush(c);
+	batch_flush(c); /* what could not be handed off is found by the next start */
 	tally_refresh(&c->tally);
 	stat_write(c, true);
 	tree_free(c);
-	pend_free_all(c);
-	free(c->batch);
-	free(c->cand);
-	for (size_t i = 0; i < c->noutputs; i++)
-		free(c->outputs[i]);
-	free(c->outputs);
+	pend_free_all(&c->pend);
+	batch_free(&c->batch);
 	emitter_free(&c->em);
 	index_close(&c->ix);
 	tally_close(&c->tally);
-	refuse_free(c);
-	if (c->ifd >= 0)
-		close(c->ifd);
+	refuse_free(&c->refuse);
 	close(c->sigfd);
 	close(c->statefd);
 	close(c->lockfd);
-	if (c->rootfd >= 0)
-		close(c->rootfd);
 	spool_close(&c->sp);
 	free(c->root_abs);
 	conf_free(&c->conf);
@@ -429,11 +415,11 @@ main(int argc, char **argv)
 	log_info("watching %s for template %s (quiet %d ms, state/%s.*)", c.root_abs,
 		 c.tpl->name, c.quiet_ms, c.key);
 	if (tree_root_open(&c) == 0)
-		log_info("ready: %zu folders, %zu watched, %zu files known, in %lld ms", c.ndirs,
-			 c.nwatched, c.ix.live, (long long)(now_ms_mono() - t0));
+		log_info("ready: %zu folders, %zu watched, %zu files known, in %lld ms", c.tree.ndirs,
+			 c.tree.nwatched, c.ix.live, (long long)(now_ms_mono() - t0));
 	stat_write(&c, true);
 	watch_loop(&c);
-	log_info("stopping: %lld files handed off, %zu waiting", c.ix.handed, pend_count(&c));
+	log_info("stopping: %lld files handed off, %zu waiting", c.ix.handed, pend_count(&c.pend));
 	watch_teardown(&c);
 	return 0;
 }

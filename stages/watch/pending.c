@@ -33,87 +33,87 @@
 /* ---- the deadline heap ---- */
 
 static void
-heap_swap(struct wctx *c, size_t i, size_t j)
+heap_swap(struct pending *q, size_t i, size_t j)
 {
-	struct pend *t = c->heap[i];
+	struct pend *t = q->heap[i];
 
-	c->heap[i] = c->heap[j];
-	c->heap[j] = t;
-	c->heap[i]->hpos = i;
-	c->heap[j]->hpos = j;
+	q->heap[i] = q->heap[j];
+	q->heap[j] = t;
+	q->heap[i]->hpos = i;
+	q->heap[j]->hpos = j;
 }
 
 static void
-heap_up(struct wctx *c, size_t i)
+heap_up(struct pending *q, size_t i)
 {
-	while (i > 0 && c->heap[(i - 1) / 2]->due > c->heap[i]->due) {
-		heap_swap(c, i, (i - 1) / 2);
+	while (i > 0 && q->heap[(i - 1) / 2]->due > q->heap[i]->due) {
+		heap_swap(q, i, (i - 1) / 2);
 		i = (i - 1) / 2;
 	}
 }
 
 static void
-heap_down(struct wctx *c, size_t i)
+heap_down(struct pending *q, size_t i)
 {
 	for (;;) {
 		size_t l = 2 * i + 1, r = l + 1, m = i;
 
-		if (l < c->nheap && c->heap[l]->due < c->heap[m]->due)
+		if (l < q->nheap && q->heap[l]->due < q->heap[m]->due)
 			m = l;
-		if (r < c->nheap && c->heap[r]->due < c->heap[m]->due)
+		if (r < q->nheap && q->heap[r]->due < q->heap[m]->due)
 			m = r;
 		if (m == i)
 			return;
-		heap_swap(c, i, m);
+		heap_swap(q, i, m);
 		i = m;
 	}
 }
 
 static void
-heap_remove(struct wctx *c, struct pend *p)
+heap_remove(struct pending *q, struct pend *p)
 {
 	size_t i = p->hpos;
 
 	if (p->due == 0)
 		return;
 	p->due = 0;
-	if (i != --c->nheap) {
-		c->heap[i] = c->heap[c->nheap];
-		c->heap[i]->hpos = i;
-		heap_down(c, i);
-		heap_up(c, i);
+	if (i != --q->nheap) {
+		q->heap[i] = q->heap[q->nheap];
+		q->heap[i]->hpos = i;
+		heap_down(q, i);
+		heap_up(q, i);
 	}
 }
 
 static void
-heap_set(struct wctx *c, struct pend *p, int64_t due)
+heap_set(struct pending *q, struct pend *p, int64_t due)
 {
 	if (p->due == 0) {
-		if (c->nheap == c->capheap) {
-			c->capheap = c->capheap ? c->capheap * 2 : 64;
-			c->heap = xreallocarray(c->heap, c->capheap, sizeof(*c->heap));
+		if (q->nheap == q->capheap) {
+			q->capheap = q->capheap ? q->capheap * 2 : 64;
+			q->heap = xreallocarray(q->heap, q->capheap, sizeof(*q->heap));
 		}
-		p->hpos = c->nheap;
-		c->heap[c->nheap++] = p;
+		p->hpos = q->nheap;
+		q->heap[q->nheap++] = p;
 		p->due = due;
-		heap_up(c, p->hpos);
+		heap_up(q, p->hpos);
 		return;
 	}
 	p->due = due;
-	heap_down(c, p->hpos);
-	heap_up(c, p->hpos);
+	heap_down(q, p->hpos);
+	heap_up(q, p->hpos);
 }
 
 int64_t
-pend_next_due(const struct wctx *c)
+pend_next_due(const struct pending *q)
 {
-	return c->nheap ? c->heap[0]->due : 0;
+	return q->nheap ? q->heap[0]->due : 0;
 }
 
 size_t
-pend_count(const struct wctx *c)
+pend_count(const struct pending *q)
 {
-	return c->pend_map.n;
+	return q->map.n;
 }
 
 /* ---- entries ---- */
@@ -129,7 +129,7 @@ pend_find(struct wctx *c, struct dnode *dir, const char *name)
 {
 	uint64_t h = pend_hash(dir, name);
 
-	for (struct hnode *n = hmap_first(&c->pend_map, h); n; n = hmap_next(n, h)) {
+	for (struct hnode *n = hmap_first(&c->pend.map, h); n; n = hmap_next(n, h)) {
 		struct pend *p = container_of(n, struct pend, h);
 
 		if (p->dir == dir && strcmp(p->name, name) == 0)
@@ -153,15 +153,15 @@ pend_get(struct wctx *c, struct dnode *dir, const char *name)
 	if (dir->pend)
 		dir->pend->dprev = p;
 	dir->pend = p;
-	hmap_add(&c->pend_map, &p->h, pend_hash(dir, name));
+	hmap_add(&c->pend.map, &p->h, pend_hash(dir, name));
 	return p;
 }
 
 void
 pend_drop(struct wctx *c, struct pend *p)
 {
-	heap_remove(c, p);
-	hmap_del(&c->pend_map, &p->h);
+	heap_remove(&c->pend, p);
+	hmap_del(&c->pend.map, &p->h);
 	if (p->dprev)
 		p->dprev->dnext = p->dnext;
 	else
@@ -190,12 +190,12 @@ free_one(struct hnode *n, void *arg)
 }
 
 void
-pend_free_all(struct wctx *c)
+pend_free_all(struct pending *q)
 {
-	hmap_each(&c->pend_map, free_one, NULL);
-	hmap_free(&c->pend_map);
-	xfree(&c->heap);
-	c->nheap = c->capheap = 0;
+	hmap_each(&q->map, free_one, NULL);
+	hmap_free(&q->map);
+	xfree(&q->heap);
+	q->nheap = q->capheap = 0;
 }
 
 /* stat the file; false (and the entry dropped) when it is gone or not a
@@ -205,7 +205,7 @@ pend_stat(struct wctx *c, struct pend *p, struct stat *st)
 {
 	char rel[PATH_MAX];
 
-	if (!file_rel(p->dir, p->name, rel, sizeof(rel)) || file_stat(c, rel, st) < 0 ||
+	if (!file_rel(p->dir->rel, p->name, rel, sizeof(rel)) || file_stat(c->tree.rootfd, rel, st) < 0 ||
 	    !S_ISREG(st->st_mode)) {
 		pend_drop(c, p);
 		return false;
@@ -232,7 +232,7 @@ pend_writing(struct wctx *c, struct dnode *dir, const char *name)
 		ident_from_stat(&p->id, &st, dir->slot);
 		p->state = P_WRITING;
 	}
-	heap_set(c, p, now + STALL_MS);
+	heap_set(&c->pend, p, now + STALL_MS);
 }
 
 void
@@ -245,7 +245,7 @@ pend_closed(struct wctx *c, struct dnode *dir, const char *name, int wait_ms)
 		return;
 	ident_from_stat(&p->id, &st, dir->slot);
 	p->state = P_QUIET;
-	heap_set(c, p, now_ms_mono() + wait_ms);
+	heap_set(&c->pend, p, now_ms_mono() + wait_ms);
 }
 
 void
@@ -274,22 +274,22 @@ pend_found(struct wctx *c, struct dnode *dir, const char *name, const struct sta
 		p = p ? p : pend_get(c, dir, name);
 		p->id = id;
 		p->state = P_QUIET;
-		heap_set(c, p, now_ms_mono() + (c->quiet_ms > SETTLE_MS ? c->quiet_ms : SETTLE_MS));
+		heap_set(&c->pend, p, now_ms_mono() + (c->quiet_ms > SETTLE_MS ? c->quiet_ms : SETTLE_MS));
 		return;
 	}
-	if (p && p->state == P_POLL && ident_same(&p->id, &id) && p->stamp != c->stamp) {
+	if (p && p->state == P_POLL && ident_same(&p->id, &id) && p->stamp != c->tree.stamp) {
 		pend_drop(c, p);
-		handoff_ready(c, dir, name, st);
+		batch_ready(c, dir, name, st);
 		return;
 	}
 	p = p ? p : pend_get(c, dir, name);
-	heap_remove(c, p);
+	heap_remove(&c->pend, p);
 	if (p->state != P_POLL || !ident_same(&p->id, &id)) {
 		p->id = id;
-		p->stamp = c->stamp;
+		p->stamp = c->tree.stamp;
 	}
 	p->state = P_POLL;
-	p->seen = c->stamp;
+	p->seen = c->tree.stamp;
 }
 
 void
@@ -299,7 +299,7 @@ pend_poll_sweep(struct wctx *c, struct dnode *dir)
 
 	for (p = dir->pend; p; p = next) {
 		next = p->dnext;
-		if (p->state == P_POLL && p->seen != c->stamp)
+		if (p->state == P_POLL && p->seen != c->tree.stamp)
 			pend_drop(c, p);
 	}
 }
@@ -308,8 +308,8 @@ pend_poll_sweep(struct wctx *c, struct dnode *dir)
 void
 pend_expire(struct wctx *c, int64_t now)
 {
-	while (c->nheap > 0 && c->heap[0]->due <= now && c->nbatch < BATCH_MAX) {
-		struct pend *p = c->heap[0];
+	while (c->pend.nheap > 0 && c->pend.heap[0]->due <= now && !batch_full(&c->batch)) {
+		struct pend *p = c->pend.heap[0];
 		struct stat st;
 		struct ident id;
 
@@ -318,7 +318,7 @@ pend_expire(struct wctx *c, int64_t now)
 		ident_from_stat(&id, &st, p->dir->slot);
 		if (!ident_same(&id, &p->id)) { /* still changing: wait again */
 			p->id = id;
-			heap_set(c, p, now + (p->state == P_WRITING ? STALL_MS : c->quiet_ms));
+			heap_set(&c->pend, p, now + (p->state == P_WRITING ? STALL_MS : c->quiet_ms));
 			continue;
 		}
 		if (p->state == P_WRITING)
@@ -330,7 +330,7 @@ pend_expire(struct wctx *c, int64_t now)
 
 			snprintf(name, sizeof(name), "%s", p->name);
 			pend_drop(c, p);
-			handoff_ready(c, dir, name, &st);
+			batch_ready(c, dir, name, &st);
 		}
 	}
 }

@@ -120,21 +120,21 @@ refuse_flush(struct refusals *r)
 }
 
 int64_t
-refuse_due(const struct wctx *c)
+refuse_due(const struct refuse *r)
 {
-	int64_t a = c->refused.more ? c->refused.window + REFUSE_WINDOW_MS : 0;
-	int64_t b = c->skipped.more ? c->skipped.window + REFUSE_WINDOW_MS : 0;
+	int64_t a = r->refused.more ? r->refused.window + REFUSE_WINDOW_MS : 0;
+	int64_t b = r->skipped.more ? r->skipped.window + REFUSE_WINDOW_MS : 0;
 
 	return a == 0 ? b : b == 0 || a < b ? a : b;
 }
 
 void
-refuse_tick(struct wctx *c, int64_t now)
+refuse_tick(struct refuse *r, int64_t now)
 {
-	if (c->refused.more && now - c->refused.window >= REFUSE_WINDOW_MS)
-		refuse_flush(&c->refused);
-	if (c->skipped.more && now - c->skipped.window >= REFUSE_WINDOW_MS)
-		refuse_flush(&c->skipped);
+	if (r->refused.more && now - r->refused.window >= REFUSE_WINDOW_MS)
+		refuse_flush(&r->refused);
+	if (r->skipped.more && now - r->skipped.window >= REFUSE_WINDOW_MS)
+		refuse_flush(&r->skipped);
 }
 
 /* Why an object of this type is never taken. */
@@ -164,7 +164,7 @@ refuse_type(struct wctx *c, const struct dnode *dir, const char *name, mode_t mo
 	if (snprintf(abs, sizeof(abs), "%s%s/%s", c->root_abs, dir->rel, name) >=
 	    (int)sizeof(abs))
 		return;
-	if (refuse_due_path(&c->refused, abs, now_ms_mono()))
+	if (refuse_due_path(&c->refuse.refused, abs, now_ms_mono()))
 		log_info("%s: not taken: %s", abs, type_reason(abs, mode));
 }
 
@@ -175,7 +175,7 @@ refuse_loop(struct wctx *c, const struct dnode *d, const struct dnode *ancestor)
 
 	if (snprintf(abs, sizeof(abs), "%s%s", c->root_abs, d->rel) >= (int)sizeof(abs))
 		return;
-	if (refuse_due_path(&c->refused, abs, now_ms_mono()))
+	if (refuse_due_path(&c->refuse.refused, abs, now_ms_mono()))
 		log_info("%s: not taken: a folder loop (it is %s%s again, e.g. a bind mount "
 			 "inside itself): neither watched nor walked",
 			 abs, c->root_abs, ancestor->rel[0] ? ancestor->rel : "");
@@ -187,11 +187,11 @@ refuse_unwanted(struct wctx *c, const struct dnode *dir, const char *name)
 	char abs[PATH_MAX];
 	const char *who;
 
-	if (handoff_wanted(c, (struct dnode *)dir, name))
+	if (rules_wanted(c->w, c->tpl, dir->rel, name))
 		return false;
-	if (!c->skipped.debug ||
+	if (!c->refuse.skipped.debug ||
 	    snprintf(abs, sizeof(abs), "%s%s/%s", c->root_abs, dir->rel, name) >= (int)sizeof(abs) ||
-	    !refuse_due_path(&c->skipped, abs, now_ms_mono()))
+	    !refuse_due_path(&c->refuse.skipped, abs, now_ms_mono()))
 		return true;
 	if ((who = rules_temp_name(name)) != NULL)
 		log_debug("%s: skipped: a temporary name (%s); a file is taken under its final name", abs, who);
@@ -210,11 +210,11 @@ free_seen(struct hnode *n, void *arg)
 }
 
 void
-refuse_free(struct wctx *c)
+refuse_free(struct refuse *r)
 {
-	refuse_flush(&c->refused);
-	hmap_each(&c->refused.seen, free_seen, NULL);
-	hmap_free(&c->refused.seen);
-	hmap_each(&c->skipped.seen, free_seen, NULL);
-	hmap_free(&c->skipped.seen);
+	refuse_flush(&r->refused);
+	hmap_each(&r->refused.seen, free_seen, NULL);
+	hmap_free(&r->refused.seen);
+	hmap_each(&r->skipped.seen, free_seen, NULL);
+	hmap_free(&r->skipped.seen);
 }

@@ -8,6 +8,7 @@
  * rules: fnmatch with flags 0 on "/rel", str_ireplace).
  */
 #include <fnmatch.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,4 +143,24 @@ watch_item_id(char *buf, size_t len, const char *key, const struct ident *id)
 	snprintf(buf, len, "w-%s-%u-%llu-%lld-%lld.%09d", shortkey, (unsigned)id->slot,
 		 (unsigned long long)id->ino, (long long)id->size, (long long)id->mtime_s,
 		 (int)id->mtime_ns);
+}
+
+/* Does any first step (source "hires") take files with this extension? */
+static bool
+ext_wanted(const struct template *tpl, const char *ext)
+{
+	for (size_t j = 0; j < tpl->nsteps; j++)
+		if (strcmp(tpl->steps[j].source, "hires") == 0 && step_applies(&tpl->steps[j], ext))
+			return true;
+	return false;
+}
+
+bool
+rules_wanted(const struct watch *w, const struct template *tpl, const char *dirrel,
+	     const char *name)
+{
+	char rel[PATH_MAX];
+
+	return !rules_temp_name(name) && file_rel(dirrel, name, rel, sizeof(rel)) &&
+	       rules_selected(w, rel) && ext_wanted(tpl, path_ext(name));
 }

@@ -13,7 +13,7 @@
  * step bits), so a million files cost about 16 MB.
  *
  * The same record answers "did a stage already see this item?" for
- * handoff.c: after a crash between a publish and its index record, an item
+ * batch.c: after a crash between a publish and its index record, an item
  * that was already converted is recognised by its result lines.
  */
 #include <errno.h>

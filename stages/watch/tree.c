@@ -56,7 +56,7 @@ tree_child(struct wctx *c, struct dnode *parent, const char *name)
 {
 	uint64_t h = name_hash(parent, name);
 
-	for (struct hnode *n = hmap_first(&c->by_name, h); n; n = hmap_next(n, h)) {
+	for (struct hnode *n = hmap_first(&c->tree.by_name, h); n; n = hmap_next(n, h)) {
 		struct dnode *d = container_of(n, struct dnode, by_name);
 
 		if (d->parent == parent && strcmp(d->name, name) == 0)
@@ -97,15 +97,15 @@ tree_child_add(struct wctx *c, struct dnode *parent, const char *name)
 	if (d)
 		return d;
 	d = node_new(parent, name);
-	hmap_add(&c->by_name, &d->by_name, name_hash(parent, name));
-	c->ndirs++;
+	hmap_add(&c->tree.by_name, &d->by_name, name_hash(parent, name));
+	c->tree.ndirs++;
 	return d;
 }
 
 struct dnode *
 tree_by_wd(struct wctx *c, int wd)
 {
-	for (struct hnode *n = hmap_first(&c->by_wd, (uint64_t)wd); n;
+	for (struct hnode *n = hmap_first(&c->tree.by_wd, (uint64_t)wd); n;
 	     n = hmap_next(n, (uint64_t)wd)) {
 		struct dnode *d = container_of(n, struct dnode, by_wd);
 
@@ -121,10 +121,10 @@ node_unwatch(struct wctx *c, struct dnode *d, bool rm)
 	if (d->wd < 0)
 		return;
 	if (rm)
-		inotify_rm_watch(c->ifd, d->wd); /* EINVAL when the kernel dropped it: fine */
-	hmap_del(&c->by_wd, &d->by_wd);
+		inotify_rm_watch(c->tree.ifd, d->wd); /* EINVAL when the kernel dropped it: fine */
+	hmap_del(&c->tree.by_wd, &d->by_wd);
 	d->wd = -1;
-	c->nwatched--;
+	c->tree.nwatched--;
 }
 
 void
@@ -134,7 +134,7 @@ tree_remove(struct wctx *c, struct dnode *d, bool rm_watch)
 		tree_remove(c, d->child, rm_watch);
 	node_unwatch(c, d, rm_watch);
 	pend_drop_dir(c, d);
-	c->nenospc -= d->enospc;
+	c->tree.nenospc -= d->enospc;
 	if (d->parent) {
 		if (d->prev)
 			d->prev->next = d->next;
@@ -142,11 +142,11 @@ tree_remove(struct wctx *c, struct dnode *d, bool rm_watch)
 			d->parent->child = d->next;
 		if (d->next)
 			d->next->prev = d->prev;
-		hmap_del(&c->by_name, &d->by_name);
+		hmap_del(&c->tree.by_name, &d->by_name);
 	} else {
-		c->root = NULL;
+		c->tree.root = NULL;
 	}
-	c->ndirs--;
+	c->tree.ndirs--;
 	free(d->rel);
 	free(d);
 }
@@ -154,17 +154,54 @@ tree_remove(struct wctx *c, struct dnode *d, bool rm_watch)
 void
 tree_free(struct wctx *c)
 {
-	if (c->root)
-		tree_remove(c, c->root, false);
-	hmap_free(&c->by_name);
-	hmap_free(&c->by_wd);
+	struct tree *t = &c->tree;
+
+	if (t->root)
+		tree_remove(c, t->root, false);
+	hmap_free(&t->by_name);
+	hmap_free(&t->by_wd);
+	for (size_t i = 0; i < t->ncand; i++)
+		free(t->cand[i].name);
+	free(t->cand);
+	for (size_t i = 0; i < t->noutputs; i++)
+		free(t->outputs[i]);
+	free(t->outputs);
+	if (t->ifd >= 0)
+		close(t->ifd);
+	if (t->rootfd >= 0)
+		close(t->rootfd);
+	t->ifd = t->rootfd = -1;
+}
+
+void
+tree_init(struct wctx *c)
+{
+	const char *e = getenv("TMC_WATCH_MAX_WATCHES");
+
+	c->tree.max_watches = e ? atol(e) : 0;
+	c->tree.rootfd = -1;
+	c->tree.ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (c->tree.ifd < 0 && !inotify_limit_errno(errno))
+		fatal("inotify_init1");
+	if (c->tree.ifd < 0) /* every folder is scanned; the walks say so and retry */
+		c->tree.limit_err = errno;
+}
+
+void
+tree_exclude(struct wctx *c, const char *rel, const char *why)
+{
+	struct tree *t = &c->tree;
+
+	t->outputs = xreallocarray(t->outputs, t->noutputs + 1, sizeof(char *));
+	t->outputs[t->noutputs++] = xstrdup(rel);
+	log_info("%s%s holds %s: not watched", c->root_abs, rel, why);
 }
 
 bool
 tree_is_output(const struct wctx *c, const char *rel)
 {
-	for (size_t i = 0; i < c->noutputs; i++)
-		if (strcmp(c->outputs[i], rel) == 0)
+	for (size_t i = 0; i < c->tree.noutputs; i++)
+		if (strcmp(c->tree.outputs[i], rel) == 0)
 			return true;
 	return false;
 }
@@ -178,11 +215,11 @@ dir_open(struct wctx *c, const struct dnode *d)
 		.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW,
 		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
 	};
-	int fd = (int)syscall(SYS_openat2, c->rootfd, d->rel[0] ? d->rel + 1 : ".", &how,
+	int fd = (int)syscall(SYS_openat2, c->tree.rootfd, d->rel[0] ? d->rel + 1 : ".", &how,
 			      sizeof(how));
 
 	if (fd < 0 && errno == ENOSYS)
-		fd = dir_open_beneath(c->rootfd, d->rel, false, 0);
+		fd = dir_open_beneath(c->tree.rootfd, d->rel, false, 0);
 	return fd;
 }
 
@@ -235,20 +272,20 @@ watch_add(struct wctx *c, struct dnode *d, int fd)
 	struct dnode *other;
 	int wd;
 
-	if (c->max_watches > 0 && (long)c->nwatched >= c->max_watches && d->wd < 0) {
+	if (c->tree.max_watches > 0 && (long)c->tree.nwatched >= c->tree.max_watches && d->wd < 0) {
 		errno = ENOSPC;
 		return -1;
 	}
-	if (c->ifd < 0) { /* no inotify instance (the instance limit) */
-		errno = c->limit_err ? c->limit_err : EMFILE;
+	if (c->tree.ifd < 0) { /* no inotify instance (the instance limit) */
+		errno = c->tree.limit_err ? c->tree.limit_err : EMFILE;
 		return -1;
 	}
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	wd = inotify_add_watch(c->ifd, path, WATCH_MASK);
+	wd = inotify_add_watch(c->tree.ifd, path, WATCH_MASK);
 	if (wd < 0 && errno == ENOENT) { /* no /proc: the path itself, last part not followed */
 		char *abs = xasprintf("%s%s", c->root_abs, d->rel);
 
-		wd = inotify_add_watch(c->ifd, abs, WATCH_MASK | IN_DONT_FOLLOW);
+		wd = inotify_add_watch(c->tree.ifd, abs, WATCH_MASK | IN_DONT_FOLLOW);
 		free(abs);
 	}
 	if (wd < 0)
@@ -259,8 +296,8 @@ watch_add(struct wctx *c, struct dnode *d, int fd)
 		node_unwatch(c, other, false);
 	node_unwatch(c, d, true); /* a different folder had this name before */
 	d->wd = wd;
-	hmap_add(&c->by_wd, &d->by_wd, (uint64_t)wd);
-	c->nwatched++;
+	hmap_add(&c->tree.by_wd, &d->by_wd, (uint64_t)wd);
+	c->tree.nwatched++;
 	return 0;
 }
 
@@ -272,13 +309,13 @@ walk_watch(struct wctx *c, struct dnode *d, int fd, enum walk_kind kind)
 	if (d->netfs || (kind != WALK_FULL && d->wd >= 0))
 		return;
 	if (watch_add(c, d, fd) == 0) {
-		c->nenospc -= d->enospc;
+		c->tree.nenospc -= d->enospc;
 		d->enospc = false;
 		return;
 	}
 	if (inotify_limit_errno(errno)) {
-		c->limit_err = errno;
-		c->nenospc += !d->enospc;
+		c->tree.limit_err = errno;
+		c->tree.nenospc += !d->enospc;
 		d->enospc = true;
 		return;
 	}
@@ -311,11 +348,11 @@ walk_device(struct wctx *c, struct dnode *d, int fd, const struct stat *st)
 static void
 candidate_add(struct wctx *c, struct dnode *d, const char *name, const struct stat *st)
 {
-	if (c->ncand == c->capcand) {
-		c->capcand = c->capcand ? c->capcand * 2 : 256;
-		c->cand = xreallocarray(c->cand, c->capcand, sizeof(*c->cand));
+	if (c->tree.ncand == c->tree.capcand) {
+		c->tree.capcand = c->tree.capcand ? c->tree.capcand * 2 : 256;
+		c->tree.cand = xreallocarray(c->tree.cand, c->tree.capcand, sizeof(*c->tree.cand));
 	}
-	c->cand[c->ncand++] = (struct candidate){d, xstrdup(name), *st};
+	c->tree.cand[c->tree.ncand++] = (struct candidate){d, xstrdup(name), *st};
 }
 
 struct walk {
@@ -340,8 +377,8 @@ walk_push(struct walk *wk, struct dnode *d)
 static void
 newest_ctime(struct wctx *c, uint16_t slot, const struct stat *st)
 {
-	if (slot < 64 && st->st_ctim.tv_sec > c->newest_ctime[slot])
-		c->newest_ctime[slot] = st->st_ctim.tv_sec;
+	if (slot < 64 && st->st_ctim.tv_sec > c->tree.newest_ctime[slot])
+		c->tree.newest_ctime[slot] = st->st_ctim.tv_sec;
 }
 
 static void
@@ -366,9 +403,9 @@ walk_file(struct wctx *c, struct walk *wk, struct dnode *d, int fd, const char *
 
 		ident_from_stat(&id, &st, d->slot);
 		if (ident_same(&e->id, &id)) {
-			e->gen = c->gen;
-			if (c->rebooted && e->kind == IX_HANDED)
-				handoff_recheck(c, d, name, &id);
+			e->gen = c->ix.gen;
+			if (c->tree.rebooted && e->kind == IX_HANDED)
+				batch_recheck(c, d, name, &id);
 			return;
 		}
 	}
@@ -392,7 +429,7 @@ walk_subdir(struct wctx *c, struct walk *wk, struct dnode *d, const char *name)
 			return;
 		child = tree_child_add(c, d, name);
 	}
-	child->seen = c->stamp;
+	child->seen = c->tree.stamp;
 	walk_push(wk, child);
 }
 
@@ -462,14 +499,14 @@ walk_dir(struct wctx *c, struct walk *wk, struct dnode *d)
 	}
 	if (fd < 0) {
 		if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP || errno == EXDEV) {
-			if (d == c->root)
+			if (d == c->tree.root)
 				tree_root_lost(c);
 			else
 				tree_remove(c, d, true);
 			return;
 		}
 		log_warn("%s%s", c->root_abs, d->rel);
-		c->walk_errors++;
+		c->tree.walk_errors++;
 		return;
 	}
 	if (walk_loop(c, d, &st)) {
@@ -480,15 +517,15 @@ walk_dir(struct wctx *c, struct walk *wk, struct dnode *d)
 	walk_device(c, d, fd, &st);
 	newest_ctime(c, d->slot, &st);
 	walk_watch(c, d, fd, wk->kind);
-	d->seen = c->stamp;
+	d->seen = c->tree.stamp;
 	if (!walk_list(c, wk, d, fd)) {
 		log_warn("%s%s", c->root_abs, d->rel);
-		c->walk_errors++;
+		c->tree.walk_errors++;
 		return;
 	}
 	for (ch = d->child; ch; ch = next) {
 		next = ch->next;
-		if (ch->seen != c->stamp)
+		if (ch->seen != c->tree.stamp)
 			tree_remove(c, ch, true);
 	}
 	if (d->wd < 0)
@@ -503,22 +540,22 @@ walk_decide(struct wctx *c, struct walk *wk)
 {
 	size_t skipped = 0;
 
-	for (size_t i = 0; i < c->ncand; i++) {
-		struct candidate *k = &c->cand[i];
-		int64_t newest = k->dir->slot < 64 ? c->newest_ctime[k->dir->slot] : 0;
+	for (size_t i = 0; i < c->tree.ncand; i++) {
+		struct candidate *k = &c->tree.cand[i];
+		int64_t newest = k->dir->slot < 64 ? c->tree.newest_ctime[k->dir->slot] : 0;
 
 		if ((int64_t)k->st.st_mtim.tv_sec < newest - c->w->max_sec) {
 			struct ident id;
 
 			ident_from_stat(&id, &k->st, k->dir->slot);
-			index_put(&c->ix, &id, IX_SKIPPED, c->gen);
+			index_put(&c->ix, &id, IX_SKIPPED, c->ix.gen);
 			skipped++;
 		} else {
 			pend_found(c, k->dir, k->name, &k->st, wk->after_overflow);
 		}
 		free(k->name);
 	}
-	c->ncand = 0;
+	c->tree.ncand = 0;
 	if (skipped)
 		log_info("first scan: %zu files older than max_sec (%d s) before the newest change "
 			 "are left alone",
@@ -533,69 +570,69 @@ walk_limit_report(struct wctx *c)
 {
 	char limit[256], what[PATH_MAX + 64];
 
-	if (c->max_watches > 0)
-		snprintf(limit, sizeof(limit), "%ld (TMC_WATCH_MAX_WATCHES)", c->max_watches);
+	if (c->tree.max_watches > 0)
+		snprintf(limit, sizeof(limit), "%ld (TMC_WATCH_MAX_WATCHES)", c->tree.max_watches);
 	else
-		inotify_limit_text(c->limit_err ? c->limit_err : ENOSPC, limit, sizeof(limit));
+		inotify_limit_text(c->tree.limit_err ? c->tree.limit_err : ENOSPC, limit, sizeof(limit));
 	log_warnx("inotify %s limit reached (%s): %zu folders of %s are scanned every %d s "
 		  "instead; this watch needs %zu more watches, %zu in all",
-		  c->ifd < 0 ? "instance" : "watch", limit, c->nenospc, c->root_abs,
-		  c->poll_ms / 1000, c->nenospc, c->ndirs);
-	snprintf(what, sizeof(what), "%zu folders of %s", c->nenospc, c->root_abs);
-	if (c->max_watches <= 0)
-		inotify_limit_hit(c->limit_err ? c->limit_err : ENOSPC, what);
-	c->enospc_logged = c->nenospc;
+		  c->tree.ifd < 0 ? "instance" : "watch", limit, c->tree.nenospc, c->root_abs,
+		  c->poll_ms / 1000, c->tree.nenospc, c->tree.ndirs);
+	snprintf(what, sizeof(what), "%zu folders of %s", c->tree.nenospc, c->root_abs);
+	if (c->tree.max_watches <= 0)
+		inotify_limit_hit(c->tree.limit_err ? c->tree.limit_err : ENOSPC, what);
+	c->tree.enospc_logged = c->tree.nenospc;
 }
 
 static void
 walk_report(struct wctx *c)
 {
-	if (c->nenospc == 0 && c->enospc_logged > 0) {
+	if (c->tree.nenospc == 0 && c->tree.enospc_logged > 0) {
 		log_info("every folder of %s is watched again", c->root_abs);
 		fault_clear(FAULT_WATCHES);
 	}
-	if (c->nenospc > 0 && (c->enospc_logged == 0 || c->nenospc >= 2 * c->enospc_logged))
+	if (c->tree.nenospc > 0 && (c->tree.enospc_logged == 0 || c->tree.nenospc >= 2 * c->tree.enospc_logged))
 		walk_limit_report(c);
-	if (c->nenospc == 0)
-		c->enospc_logged = 0;
-	if (tree_unwatched(c) && !c->poll_due)
-		c->poll_due = now_ms_mono() + c->poll_ms;
+	if (c->tree.nenospc == 0)
+		c->tree.enospc_logged = 0;
+	if (tree_unwatched(c))
+		timers_poll(&c->tm, now_ms_mono(), c->poll_ms);
 }
 
 /* No inotify instance (the instance limit): try again before a walk. */
 static void
 walk_inotify_retry(struct wctx *c)
 {
-	if (c->ifd >= 0)
+	if (c->tree.ifd >= 0)
 		return;
-	c->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (c->ifd < 0)
-		c->limit_err = errno;
+	c->tree.ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (c->tree.ifd < 0)
+		c->tree.limit_err = errno;
 }
 
 void
 tree_walk(struct wctx *c, struct dnode *start, enum walk_kind kind)
 {
-	struct walk wk = {.kind = kind, .after_overflow = kind == WALK_FULL && c->overflowed};
-	bool whole = kind == WALK_FULL && start == c->root;
+	struct walk wk = {.kind = kind, .after_overflow = kind == WALK_FULL && c->tm.overflowed};
+	bool whole = kind == WALK_FULL && start == c->tree.root;
 	int64_t t0 = now_ms_mono();
 
-	c->stamp++;
+	c->tree.stamp++;
 	walk_inotify_retry(c);
 	if (whole) {
-		c->gen++;
-		c->walk_errors = 0;
-		memset(c->newest_ctime, 0, sizeof(c->newest_ctime));
+		c->ix.gen++;
+		c->tree.walk_errors = 0;
+		memset(c->tree.newest_ctime, 0, sizeof(c->tree.newest_ctime));
 		wk.collect = !c->ix.existed && c->w->max_sec > 0;
 	}
 	walk_push(&wk, start);
-	while (wk.n > 0 && c->root != NULL)
+	while (wk.n > 0 && c->tree.root != NULL)
 		walk_dir(c, &wk, wk.stack[--wk.n]);
 	free(wk.stack);
-	if (c->root == NULL) { /* the watch folder went away during the walk */
-		for (size_t i = 0; i < c->ncand; i++)
-			free(c->cand[i].name);
-		c->ncand = 0;
+	if (c->tree.root == NULL) { /* the watch folder went away during the walk */
+		for (size_t i = 0; i < c->tree.ncand; i++)
+			free(c->tree.cand[i].name);
+		c->tree.ncand = 0;
 		return;
 	}
 	if (wk.collect)
@@ -603,17 +640,17 @@ tree_walk(struct wctx *c, struct dnode *start, enum walk_kind kind)
 	walk_report(c);
 	if (whole) {
 		c->ix.existed = true;
-		c->rebooted = false;
+		c->tree.rebooted = false;
 		log_info("scanned %s: %zu folders (%zu watched), %zu files, %zu not handed off yet, "
 			 "in %lld ms",
-			 c->root_abs, c->ndirs, c->nwatched, wk.files, wk.unknown,
+			 c->root_abs, c->tree.ndirs, c->tree.nwatched, wk.files, wk.unknown,
 			 (long long)(now_ms_mono() - t0));
-		if (c->walk_errors == 0) {
-			size_t gone = index_sweep(&c->ix, c->gen - 1);
+		if (c->tree.walk_errors == 0) {
+			size_t gone = index_sweep(&c->ix, c->ix.gen - 1);
 
 			if (gone || index_wants_compaction(&c->ix))
 				index_compact(&c->ix);
-			c->sweep_base = c->ix.live;
+			timers_swept(&c->tm, c->ix.live);
 		}
 	}
 }
@@ -628,8 +665,7 @@ tree_poll(struct wctx *c)
 	struct dnode **tops = NULL, *d, *up;
 	size_t n = 0, cap = 0;
 
-	c->poll_due = 0;
-	for (d = c->root; d;) {
+	for (d = c->tree.root; d;) {
 		if (d->wd < 0 && (d->parent == NULL || d->parent->wd >= 0)) {
 			if (n == cap)
 				tops = xreallocarray(tops, cap = cap ? cap * 2 : 16, sizeof(*tops));
@@ -644,17 +680,17 @@ tree_poll(struct wctx *c)
 	}
 	/* walking one top never removes another: they are disjoint sub-trees,
 	 * and a top that vanished is removed by its own walk only */
-	for (size_t i = 0; i < n && c->root; i++)
+	for (size_t i = 0; i < n && c->tree.root; i++)
 		tree_walk(c, tops[i], WALK_POLL);
 	free(tops);
-	if (c->root && !c->poll_due && tree_unwatched(c))
-		c->poll_due = now_ms_mono() + c->poll_ms;
+	if (c->tree.root && tree_unwatched(c))
+		timers_poll(&c->tm, now_ms_mono(), c->poll_ms);
 }
 
 size_t
 tree_unwatched(const struct wctx *c)
 {
-	return c->ndirs - c->nwatched;
+	return c->tree.ndirs - c->tree.nwatched;
 }
 
 int
@@ -664,32 +700,28 @@ tree_root_open(struct wctx *c)
 	int fd = open(c->root_abs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
 	if (fd < 0 || fstat(fd, &st) < 0) {
-		int64_t now = now_ms_mono();
+		int e = errno;
 
-		if (c->root_delay == 0)
-			log_warn("%s: watching starts when it exists", c->root_abs);
-		c->root_delay = c->root_delay ? c->root_delay * 2 : 1000;
-		if (c->root_delay > 60000)
-			c->root_delay = 60000;
-		c->root_due = now + c->root_delay;
 		if (fd >= 0)
 			close(fd);
+		errno = e;
+		if (timers_root_missing(&c->tm, now_ms_mono(), false))
+			log_warn("%s: watching starts when it exists", c->root_abs);
 		return -1;
 	}
-	c->root_delay = 0;
-	c->root_due = 0;
-	c->rootfd = fd;
-	c->root = node_new(NULL, "");
-	c->root->dev = st.st_dev;
-	c->root->ino = st.st_ino;
-	c->root->slot = 0;
-	c->root->netfs = netfs_here(c, fd);
-	c->ndirs = 1;
-	if (c->root->netfs)
+	timers_root_found(&c->tm);
+	c->tree.rootfd = fd;
+	c->tree.root = node_new(NULL, "");
+	c->tree.root->dev = st.st_dev;
+	c->tree.root->ino = st.st_ino;
+	c->tree.root->slot = 0;
+	c->tree.root->netfs = netfs_here(c, fd);
+	c->tree.ndirs = 1;
+	if (c->tree.root->netfs)
 		log_info("%s is scanned every %d s (%s)", c->root_abs, c->poll_ms / 1000,
 			 strcmp(c->w->mode, "poll") == 0 ? "mode poll" : "network file system");
-	tree_walk(c, c->root, WALK_FULL);
-	return c->root ? 0 : -1;
+	tree_walk(c, c->tree.root, WALK_FULL);
+	return c->tree.root ? 0 : -1;
 }
 
 void
@@ -697,11 +729,10 @@ tree_root_lost(struct wctx *c)
 {
 	log_warnx("%s was removed or moved away: watching starts again when it exists",
 		  c->root_abs);
-	if (c->root)
-		tree_remove(c, c->root, true);
-	if (c->rootfd >= 0)
-		close(c->rootfd);
-	c->rootfd = -1;
-	c->root_delay = 1000;
-	c->root_due = now_ms_mono() + c->root_delay;
+	if (c->tree.root)
+		tree_remove(c, c->tree.root, true);
+	if (c->tree.rootfd >= 0)
+		close(c->tree.rootfd);
+	c->tree.rootfd = -1;
+	timers_root_missing(&c->tm, now_ms_mono(), true);
 }

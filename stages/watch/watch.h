@@ -2,19 +2,38 @@
  * watch.h - tmc-watch internals: one process per watch entry turns files
  * that land in the watch's folder tree into items of its template.
  *
- * The pieces, one file each:
- *   main.c     arguments, set-up, the event loop (signals, inotify, timers)
- *   tree.c     the folder tree: one node per folder, inotify watches, walks
- *   events.c   inotify events -> folder changes and pending files
- *   pending.c  files waiting to be ready: quiet period, stalled writers,
- *              two-scan stability for scanned folders; a deadline heap
- *   handoff.c  ready files -> items (ids, tickets), batched durability
- *   index.c    the persistent index of what was handed off
- *   tally.c    results of the watch's items (state/<key>.log) -> counts
- *   rules.c    temporary names, include/exclude, rename, keys and ids
- *   refuse.c   objects never taken (links, FIFOs, devices, loops,
- *              temporaries): said once per path, at a bounded rate
- *   hmap.c     an intrusive hash table and a set of 64-bit hashes
+ * The pieces, one file each, and who calls whom (always downwards: a file
+ * never calls a file above it, tests/integration/97-no-cycles.t checks it):
+ *
+ *   main.c      arguments, set-up, the event loop, the stat file
+ *     |
+ *   events.c    inotify events -> folder changes and pending files
+ *     |
+ *   tree.c      the folder tree: one node per folder, inotify watches, walks
+ *     |
+ *   pending.c   files waiting to be ready: quiet period, stalled writers,
+ *     |         two-scan stability for scanned folders; a deadline heap
+ *   batch.c     ready files collected in a loop turn, handed off together,
+ *     |         then recorded in the index with one fdatasync
+ *   publish.c   one ready file -> the first items of the template (ticket)
+ *
+ *   beside them, called from above and calling nothing of the above:
+ *   refuse.c    objects never taken (links, FIFOs, devices, loops,
+ *               temporaries): said once per path, at a bounded rate
+ *   timers.c    when the next walks are due: rescans, polls, the root
+ *   files.c     a file of the tree by its relative path (lstat beneath)
+ *   index.c     the persistent index of what was handed off
+ *   tally.c     results of the watch's items (state/<key>.log) -> counts
+ *   rules.c     temporary names, include/exclude, rename, keys and ids
+ *   hmap.c      an intrusive hash table and a set of 64-bit hashes
+ *
+ * A lower piece reports what it could not do to its caller instead of
+ * calling back up: batch_flush returns "rescan in N ms" and main.c
+ * schedules it (timers.c).
+ *
+ * struct wctx is composed in main.c of one part per piece; a part is
+ * written only by the file that owns it (named at each part) and read by
+ * the files above it. The set-up fields at its top are main.c's.
  *
  * Times of files are never compared with this host's clock: readiness is
  * measured on CLOCK_MONOTONIC, "already handed off" is decided by the index
@@ -96,6 +115,43 @@ void watch_key(const char *name, char *buf, size_t len);
 /* "w-<key>-<slot>-<ino>-<size>-<mtime s>.<ns>"; a long key is shortened to
  * its first 16 characters and a hash, so the id fits ITEM_ID_MAX. */
 void watch_item_id(char *buf, size_t len, const char *key, const struct ident *id);
+/* Does the file name (in folder dirrel) concern the watch at all? Temporary
+ * names, include/exclude and "no first step applies to its extension" say no. */
+bool rules_wanted(const struct watch *w, const struct template *tpl, const char *dirrel,
+		  const char *name);
+
+/* ---- files.c ---- */
+/* rel of a file in folder dirrel, into buf ("/a/b/name"); false when too long */
+bool file_rel(const char *dirrel, const char *name, char *buf, size_t len);
+/* lstat of rel beneath the watch folder (rootfd; -1: ENOENT), no symbolic
+ * link followed on the way. */
+int file_stat(int rootfd, const char *rel, struct stat *st);
+
+/* ---- timers.c ---- */
+/* When the next walks are due, CLOCK_MONOTONIC ms; 0 = not set. */
+struct timers {
+	int64_t rescan_due, rescan_delay, last_overflow; /* a walk of the whole tree */
+	bool overflowed;           /* the next full walk follows an overflow */
+	int64_t poll_due;          /* a walk of the folders that are scanned */
+	int64_t root_due, root_delay; /* opening the watch folder again */
+	size_t sweep_base;         /* index entries after the last sweep */
+};
+/* A full walk in RETRY_MS, or after an overflow sooner the first time and
+ * later (doubling up to RESCAN_MAX_MS) while overflows keep coming; an
+ * earlier one already due stays. Returns the delay asked for. */
+int64_t timers_rescan(struct timers *t, bool overflow, int64_t now);
+bool timers_rescan_take(struct timers *t, int64_t now); /* due: cleared, true */
+void timers_poll(struct timers *t, int64_t now, int poll_ms); /* unless set */
+bool timers_poll_take(struct timers *t, int64_t now);          /* due: cleared, true */
+/* The watch folder is missing: next try in 1 s, doubling up to 60 s
+ * (lost: 1 s again). Returns true the first time (to say so once). */
+bool timers_root_missing(struct timers *t, int64_t now, bool lost);
+void timers_root_found(struct timers *t);
+/* Files come and go: after enough new index entries, a walk in a minute
+ * lets the index forget the ones gone. */
+void timers_sweep_check(struct timers *t, size_t live, int64_t now);
+void timers_swept(struct timers *t, size_t live); /* the index was just swept */
+int64_t timers_next(const struct timers *t);
 
 /* ---- index.c ---- */
 enum { IX_HANDED = 'A', IX_SKIPPED = 'S' };
@@ -120,6 +176,7 @@ struct index {
 	struct ient **blocks; /* entries are allocated 256 at a time */
 	size_t nblocks;
 	char boot[40];        /* the boot id of the host that last wrote the index */
+	uint32_t gen;         /* the current full walk's generation (tree.c bumps it) */
 	struct index_sync *sync; /* the fdatasync thread (index.c) */
 };
 int index_open(struct index *ix, int statefd, const char *key);
@@ -171,6 +228,10 @@ struct refusals {
 	long long more;       /* objects not reported in it (over the rate) */
 	bool debug;           /* debug lines (names skipped), else info (refusals) */
 };
+struct refuse {
+	struct refusals refused;   /* objects never taken (info) */
+	struct refusals skipped;   /* temporary and unselected names (debug) */
+};
 
 /* ---- tree.c ---- */
 struct pend;
@@ -187,7 +248,7 @@ struct dnode {
 	ino_t ino;           /* of the folder, for loops (0: not walked yet) */
 	uint16_t slot;
 	uint32_t seen;       /* walk stamp */
-	struct pend *pend;   /* pending files in this folder */
+	struct pend *pend;   /* pending files in this folder (pending.c's list) */
 };
 
 enum walk_kind {
@@ -202,30 +263,13 @@ struct candidate {
 	struct stat st;
 };
 
-struct wctx {
-	struct conf conf;
-	const struct watch *w;
-	const struct site *site;
-	const struct template *tpl;
-	char key[ITEM_ID_MAX];
-	char *root_abs;            /* site root + watch dir */
-	int rootfd;                /* -1 while the folder is missing */
-	struct spool sp;
-	int statefd, lockfd;
-	struct emitter em;
-	struct index ix;
-	struct tally tally;
-	int ifd, sigfd;            /* ifd -1: no inotify instance (the limit) */
-	bool stop, trace, debug;
-	struct refusals refused;   /* objects never taken (info) */
-	struct refusals skipped;   /* temporary and unselected names (debug) */
-
-	/* the tree */
+struct tree {
+	int rootfd;                /* the watch folder, -1 while it is missing */
+	int ifd;                   /* -1: no inotify instance (the limit) */
 	struct dnode *root;
 	struct hmap by_wd, by_name;
 	size_t ndirs, nwatched;
 	uint32_t stamp;            /* bumped per walk */
-	uint32_t gen;              /* bumped per complete full walk (index sweep) */
 	int walk_errors;           /* folders a walk could not read */
 	bool rebooted;             /* the first full walk re-drives lost items */
 	char **outputs;            /* output folders inside the tree (not watched) */
@@ -237,27 +281,76 @@ struct wctx {
 	struct candidate *cand;    /* files a walk found, dispatched after it */
 	size_t ncand, capcand;
 	int64_t newest_ctime[64];  /* per slot, over the last full walk */
+};
 
-	/* pending files */
-	struct hmap pend_map;
-	struct pend **heap;
+/* ---- pending.c ---- */
+enum pend_state { P_WRITING, P_QUIET, P_POLL };
+struct pend {
+	struct hnode h;
+	struct dnode *dir;
+	struct pend *dnext, *dprev;  /* the folder's list */
+	char *name;
+	enum pend_state state;
+	struct ident id;             /* last stat (or none: id.size -1) */
+	int64_t due;                 /* heap key; 0: not in the heap */
+	size_t hpos;
+	uint32_t stamp;              /* P_POLL: the walk that saw this identity first */
+	uint32_t seen;               /* P_POLL: the last walk that saw the file */
+};
+struct pending {
+	struct hmap map;             /* (folder, name) -> entry */
+	struct pend **heap;          /* entries waiting for a deadline */
 	size_t nheap, capheap;
-	uint32_t poll_stamp;
+};
 
-	/* ready files, handed off at the end of the loop turn */
-	struct ready *batch;
-	size_t nbatch, capbatch;
+/* ---- batch.c ---- */
+struct ready {          /* no folder pointer: a folder may go before the flush */
+	char *rel;
+	struct ident id;
+	bool redrive;   /* in the index already: its item was lost (a reboot) */
+};
+/* What flushes did since the last batch_flush returned. */
+struct flushed {
+	size_t files;      /* files handed off or recorded */
+	int64_t retry_ms;  /* > 0: some could not be handed off, walk again then */
+};
+struct batch {
+	struct ready *v;
+	size_t n, cap;
+	struct flushed done;  /* flushes of a full batch in the middle of a turn */
+};
 
-	/* timers, CLOCK_MONOTONIC ms; 0 = not set */
-	int64_t rescan_due, rescan_delay, last_overflow;
-	int64_t poll_due, root_due, root_delay, tally_due, stat_due, stat_next;
-	bool overflowed;           /* the next full walk follows an overflow */
+/* ---- the context, composed in main.c ---- */
+struct wctx {
+	/* set up by main.c, read by every part */
+	struct conf conf;
+	const struct watch *w;
+	const struct site *site;
+	const struct template *tpl;
+	char key[ITEM_ID_MAX];
+	char *root_abs;            /* site root + watch dir */
+	struct spool sp;
+	int statefd, lockfd, sigfd;
+	bool stop, trace, debug;
 	int quiet_ms, poll_ms;
-	size_t sweep_base;         /* index entries after the last sweep */
+
+	struct tree tree;          /* tree.c */
+	struct pending pend;       /* pending.c */
+	struct batch batch;        /* batch.c */
+	struct emitter em;         /* publish.c (spool's emitter) */
+	struct timers tm;          /* timers.c */
+	struct refuse refuse;      /* refuse.c */
+	struct index ix;           /* index.c */
+	struct tally tally;        /* tally.c */
+
+	/* main.c: the stat file and reading results */
+	int64_t tally_due, stat_due, stat_next;
 	long long stat_written[6];
 };
 
 /* tree.c */
+void tree_init(struct wctx *c);      /* the inotify instance; exits when unusable */
+void tree_exclude(struct wctx *c, const char *rel, const char *why); /* never watched */
 int tree_root_open(struct wctx *c);  /* 0 watching, -1 folder missing (retried) */
 void tree_root_lost(struct wctx *c);
 void tree_walk(struct wctx *c, struct dnode *start, enum walk_kind kind);
@@ -274,32 +367,18 @@ size_t tree_unwatched(const struct wctx *c); /* folders scanned instead of watch
 /* Not a regular file (mode's type): never taken; one info line per path an hour. */
 void refuse_type(struct wctx *c, const struct dnode *dir, const char *name, mode_t mode);
 void refuse_loop(struct wctx *c, const struct dnode *d, const struct dnode *ancestor);
-/* true when the name does not concern the watch (handoff_wanted), with a
+/* true when the name does not concern the watch (rules_wanted), with a
  * debug line saying why (a temporary name, not selected). */
 bool refuse_unwanted(struct wctx *c, const struct dnode *dir, const char *name);
 void refuse_flush(struct refusals *r);       /* the "... and K more" line, if any */
-int64_t refuse_due(const struct wctx *c);     /* when a summary is due (0: none) */
-void refuse_tick(struct wctx *c, int64_t now);
-void refuse_free(struct wctx *c);
+int64_t refuse_due(const struct refuse *r);  /* when a summary is due (0: none) */
+void refuse_tick(struct refuse *r, int64_t now);
+void refuse_free(struct refuse *r);
 
 /* events.c */
 void events_read(struct wctx *c);
-void rescan_schedule(struct wctx *c, bool overflow);
 
 /* pending.c */
-enum pend_state { P_WRITING, P_QUIET, P_POLL };
-struct pend {
-	struct hnode h;
-	struct dnode *dir;
-	struct pend *dnext, *dprev;  /* the folder's list */
-	char *name;
-	enum pend_state state;
-	struct ident id;             /* last stat (or none: id.size -1) */
-	int64_t due;                 /* heap key; 0: not in the heap */
-	size_t hpos;
-	uint32_t stamp;              /* P_POLL: the walk that saw this identity first */
-	uint32_t seen;               /* P_POLL: the last walk that saw the file */
-};
 struct pend *pend_find(struct wctx *c, struct dnode *dir, const char *name);
 void pend_drop(struct wctx *c, struct pend *p);
 void pend_drop_dir(struct wctx *c, struct dnode *dir);
@@ -312,34 +391,29 @@ void pend_attrib(struct wctx *c, struct dnode *dir, const char *name);
 void pend_found(struct wctx *c, struct dnode *dir, const char *name, const struct stat *st,
 		bool after_overflow);
 void pend_poll_sweep(struct wctx *c, struct dnode *dir); /* after a poll walk of dir */
-int64_t pend_next_due(const struct wctx *c);
+int64_t pend_next_due(const struct pending *p);
 void pend_expire(struct wctx *c, int64_t now);
-void pend_free_all(struct wctx *c);
-size_t pend_count(const struct wctx *c);
+void pend_free_all(struct pending *p);
+size_t pend_count(const struct pending *p);
 
-/* handoff.c */
-struct ready {          /* no folder pointer: a folder may go before the flush */
-	char *rel;
-	struct ident id;
-	bool redrive;   /* in the index already: its item was lost (a reboot) */
-};
-/* Does this file name (in dir) concern the watch at all? Temporary names,
- * include/exclude and "no first step applies to its extension" say no. */
-bool handoff_wanted(struct wctx *c, struct dnode *dir, const char *name);
+/* batch.c */
 /* The file is complete: hand it off unless the index already has it. */
-void handoff_ready(struct wctx *c, struct dnode *dir, const char *name, const struct stat *st);
+void batch_ready(struct wctx *c, struct dnode *dir, const char *name, const struct stat *st);
 /* After a reboot: a file the index has as handed off whose item is in no
  * first stage and has no result line is handed off again. */
-void handoff_recheck(struct wctx *c, struct dnode *dir, const char *name, const struct ident *id);
-/* Publish the batch, make it durable, then record it in the index. A file
- * that could not be handed off (full spool) is found again by a rescan. */
-void handoff_flush(struct wctx *c);
-/* rel of a file in dir, into buf ("/a/b/name"); false when too long */
-bool file_rel(const struct dnode *dir, const char *name, char *buf, size_t len);
-/* lstat of rel beneath the watch folder, no symlink followed on the way. */
-int file_stat(struct wctx *c, const char *rel, struct stat *st);
+void batch_recheck(struct wctx *c, struct dnode *dir, const char *name, const struct ident *id);
+/* Publish the batch, make it durable, then record it in the index. What
+ * could not be handed off (full spool) is not recorded: the result asks for
+ * a rescan, which finds it again. Includes flushes since the last call. */
+struct flushed batch_flush(struct wctx *c);
+bool batch_full(const struct batch *b);
+void batch_free(struct batch *b);
 
-/* main.c */
-void stat_write(struct wctx *c, bool force);
+/* publish.c */
+/* Is an item of this id in new/ or cur/ of a first stage? */
+bool publish_present(struct wctx *c, const char *id);
+/* 1 published, 0 handed off before (present or reported), 2 refused
+ * (record as skipped), -1 failed or changed (a rescan finds it again). */
+int publish_one(struct wctx *c, const struct ready *r, const char *id, bool present);
 
 #endif
