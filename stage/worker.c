@@ -287,6 +287,25 @@ stage_run_ops(struct stage *st, struct stage_ctx *ctx, size_t nsucc)
 	return rc;
 }
 
+/* One line per item, one shape for every outcome (the stage is the line's
+ * prefix): "<origin> <id> <original> <outcome> created=N warnings=N next=N
+ * <ms>ms[ reason: <why>]", outcome ok|warning|retry|failed, the original by
+ * its absolute path, so a failure names the file, not only a spool path.
+ * Priorities: ok info, warning and retry warning, failed error. */
+static void
+log_outcome(const struct stage_ctx *ctx, const char *outcome, size_t nsucc, long long ms)
+{
+	const char *file = ticket_get(ctx->ticket, "src") ?: ticket_get(ctx->ticket, "rel");
+	bool why = strcmp(outcome, "ok") != 0;
+	void (*out)(const char *, ...) = strcmp(outcome, "failed") == 0 ? log_errx
+					: why			    ? log_warnx
+								    : log_info;
+
+	out("%s %s %s %s created=%d warnings=%d next=%zu %lldms%s%s",
+	    ticket_get(ctx->ticket, "origin") ?: "-", ctx->item->id, file ? file : "-", outcome,
+	    ctx->created, ctx->warnings, nsucc, ms, why ? " reason: " : "", why ? ctx->reason : "");
+}
+
 static void
 stage_item(struct stage *st, struct item *it)
 {
@@ -330,9 +349,7 @@ stage_item(struct stage *st, struct item *it)
 			item_fail(&st->sd, it, true, st->conf.max_attempts, st->conf.retry_delay,
 				  "handoff failed");
 		ms = (long long)(now_ms_mono() - t0);
-		log_info("%s %s %s ok created=%d warnings=%d next=%zu %lldms%s%s", origin, it->id,
-			 ticket_get(&it->ticket, "rel") ?: "", ctx.created, ctx.warnings, nsucc, ms,
-			 ctx.warnings ? " warning: " : "", ctx.warnings ? ctx.reason : "");
+		log_outcome(&ctx, ctx.warnings ? "warning" : "ok", nsucc, ms);
 		record_step(&ctx, st->sd.label, ctx.warnings ? "warning" : "ok", ms);
 	} else {
 		long long attempt = ticket_get_ll(&it->ticket, "attempt", 0) + 1;
@@ -342,8 +359,9 @@ stage_item(struct stage *st, struct item *it)
 			result_append(&st->spool, &it->ticket, step->name, st->idx, 0, 1, ctx.reason);
 		item_fail(&st->sd, it, rc == STAGE_TEMPFAIL, st->conf.max_attempts,
 			  st->conf.retry_delay, ctx.reason);
-		record_step(&ctx, st->sd.label, last ? "failed" : "retry",
-			    (long long)(now_ms_mono() - t0));
+		ms = (long long)(now_ms_mono() - t0);
+		log_outcome(&ctx, last ? "failed" : "retry", 0, ms);
+		record_step(&ctx, st->sd.label, last ? "failed" : "retry", ms);
 	}
 	st->processed++;
 	stage_status(st, NULL);
