@@ -23,6 +23,7 @@ static const struct command {
 	{"queue", cmd_queue, "list items waiting, working, failed [--json] [--stage S] [--failed]"},
 	{"requeue", cmd_requeue, "failed items back to new/: ID... | --failed [--stage S] [--since T]"},
 	{"purge", cmd_purge, "remove failed items: ID... | --failed --older-than AGE [--stage S]"},
+	{"sweep", cmd_sweep, "remove what is older than the retention now (the daemon does daily)"},
 };
 
 static void
