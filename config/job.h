@@ -45,6 +45,9 @@ int jobspec_load(struct jobspec *js, const struct conf *conf, const char *name,
 void jobspec_free(struct jobspec *js);
 /* Every path a file of the list makes stays under its root: 0 or -1. */
 int jobspec_check_file(const struct jobspec *js, const char *rel, char *reason, size_t rlen);
+/* TMC 2.2: a scanned file is listed when some include glob matches its
+ * relative name (fnmatch, flags 0) and no exclude glob does. */
+bool job_match(char *const *inc, size_t ninc, char *const *exc, size_t nexc, const char *rel);
 /* TMC 4.4: PHP str_ireplace per rule, in order; malloc'd result. */
 char *job_rename(const char *rel, const struct rename_rule *rules, size_t n);
 /* Split a file list in place (buf holds len + 1 bytes): lines trimmed as

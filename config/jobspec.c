@@ -29,6 +29,7 @@
  * template, which then runs it; any other is refused with a reason that
  * says to define it as a template. Errors: -1 with the reason, never fatal.
  */
+#include <fnmatch.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -548,4 +549,20 @@ job_accept(const struct conf *conf, const char *name, const char *text, size_t l
 	}
 	jobspec_free(&js);
 	return r;
+}
+
+static bool
+any_match(char *const *pat, size_t n, const char *rel)
+{
+	for (size_t i = 0; i < n; i++)
+		if (fnmatch(pat[i], rel, 0) == 0)
+			return true;
+	return false;
+}
+
+/* TMC 2.2: some include matches (fnmatch flags 0) and no exclude does. */
+bool
+job_match(char *const *inc, size_t ninc, char *const *exc, size_t nexc, const char *rel)
+{
+	return any_match(inc, ninc, rel) && !any_match(exc, nexc, rel);
 }

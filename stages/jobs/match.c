@@ -59,19 +59,11 @@ jm_name_ignored(const char *name)
 	       ends_with(name, ".part") || ends_with(name, ".tmp") || ends_with(name, ".swp");
 }
 
-static bool
-any_match(char *const *pat, size_t n, const char *rel)
-{
-	for (size_t i = 0; i < n; i++)
-		if (fnmatch(pat[i], rel, 0) == 0)
-			return true;
-	return false;
-}
 
 bool
 jm_match(char *const *inc, size_t ninc, char *const *exc, size_t nexc, const char *rel)
 {
-	return any_match(inc, ninc, rel) && !any_match(exc, nexc, rel);
+	return job_match(inc, ninc, exc, nexc, rel); /* config/jobspec.c, with the scan's use */
 }
 
 /* The rule lives with the job check (config/jobspec.c), which applies it

@@ -19,6 +19,8 @@
  * ends with 0 processed); a base that leads out of the site root is an
  * error. The caller writes the lines to a temporary file and renames it to
  * proc/<seq>.file when done, so a scan cut short is redone from scratch.
+ * In the stage library so that tmc-jobs and `tmcwatch submit --dry-run`
+ * list the same files.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -29,7 +31,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "jobs.h"
+#include "job.h"
+#include "stage.h"
 
 #define SCAN_DEPTH_MAX 256
 #define SCAN_FLUSH (64 * 1024)
@@ -163,7 +166,7 @@ scan_file(struct scan *sc)
 		log_warnx("%s: left out of the list: %s", sc->js->site->root, reason);
 		return;
 	}
-	if (!jm_match(sc->js->include, sc->js->ninclude, sc->js->exclude, sc->js->nexclude,
+	if (!job_match(sc->js->include, sc->js->ninclude, sc->js->exclude, sc->js->nexclude,
 		      sc->rel.buf))
 		return;
 	sb_add(&sc->out, sc->rel.buf, sc->rel.len);
