@@ -82,6 +82,9 @@ bool children_settle(struct children *cs, int64_t now);
 int64_t children_next_due(const struct children *cs);
 void children_free(struct children *cs);
 
+/* dryrun.c: submit --dry-run after job_accept; 0 or EX_DATAERR */
+int submit_dry_run(const struct conf *conf, const char *name, const char *raw, size_t len);
+
 /* sweep.c: retention (tmcwatch.conf(5) retention_days, records_days) */
 int sweep_run(const struct spool *sp, const struct conf *conf); /* removed, -1 busy */
 void sweep_spawn(const struct opts *o); /* `tmcwatch sweep` as a child */
