@@ -143,6 +143,9 @@ struct conf {
 	int stage_workers;   /* processes per stage, default 1 */
 	int metrics_interval; /* seconds between state/metrics.prom writes, 0 none; default 15 */
 	long big_pixels;     /* width*height above which the big slot is taken, default 100e6 */
+	int retention_days;  /* days finished and failed work is kept (done/, err/, stage and
+			      * outbox err/), 0 for ever; default 30 */
+	int records_days;    /* days of state/records kept, 0 for ever; default 90 */
 
 	struct site *sites;
 	size_t nsites;

@@ -113,6 +113,8 @@ static const struct key conf_keys[] = {
 	K_INT(struct conf, stage_workers, 1, 1, INT_MAX),
 	K_INT(struct conf, metrics_interval, 15, 0, 86400),
 	K_LONG(struct conf, big_pixels, 100000000, 1, LONG_MAX),
+	K_INT(struct conf, retention_days, 30, 0, 36500),
+	K_INT(struct conf, records_days, 90, 0, 36500),
 	K_FUNC("site", ld_sites),
 	K_FUNC("watchdog", ld_watchdog),
 	K_FUNC("http", ld_http),

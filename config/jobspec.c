@@ -495,3 +495,4 @@ job_accept(const struct conf *conf, const char *name, const char *text, size_t l
 	jobspec_free(&js);
 	return r;
 }
+

@@ -146,4 +146,17 @@ void emitter_init(struct emitter *em, const struct spool *sp, const struct templ
 int emitter_emit(struct emitter *em, const char *id, const struct ticket *base, bool durable);
 void emitter_free(struct emitter *em);
 
+/* scan.c: a job's hires expansion (TMC 2.2), incremental so that tmc-jobs'
+ * loop stays responsive; `tmcwatch submit --dry-run` lists the same way. */
+struct scan;
+struct jobspec;
+/* Start writing matches of js under its site root to fd, one "/rel" line
+ * each. NULL + reason when the base climbs out of the site root; a
+ * missing base lists 0 files. */
+struct scan *scan_start(const struct jobspec *js, int fd, char *reason, size_t rlen);
+/* Visit up to budget entries: 1 done, 0 more to do, -1 error (reason). */
+int scan_step(struct scan *sc, int budget, char *reason, size_t rlen);
+size_t scan_count(const struct scan *sc);
+void scan_free(struct scan **sc);
+
 #endif

@@ -374,6 +374,25 @@ stage_hand_on(struct stage *st, struct item *it, struct successor *succ, size_t 
 	}
 }
 
+/* One line per item, one shape for every outcome (the stage is the line's
+ * prefix): "<origin> <id> <original> <outcome> created=N warnings=N next=N
+ * <ms>ms[ reason: <why>]", outcome ok|warning|retry|failed, the original by
+ * its absolute path, so a failure names the file, not only a spool path.
+ * Priorities: ok info, warning and retry warning, failed error. */
+static void
+log_outcome(const struct stage_ctx *ctx, const char *outcome, size_t nsucc, long long ms)
+{
+	const char *file = ticket_get(ctx->ticket, "src") ?: ticket_get(ctx->ticket, "rel");
+	bool why = strcmp(outcome, "ok") != 0;
+	void (*out)(const char *, ...) = strcmp(outcome, "failed") == 0 ? log_errx
+					: why			    ? log_warnx
+								    : log_info;
+
+	out("%s %s %s %s created=%d warnings=%d next=%zu %lldms%s%s",
+	    ticket_get(ctx->ticket, "origin") ?: "-", ctx->item->id, file ? file : "-", outcome,
+	    ctx->created, ctx->warnings, nsucc, ms, why ? " reason: " : "", why ? ctx->reason : "");
+}
+
 /* TEMPFAIL or PERMFAIL: the item's own failure, counted; if even writing
  * its ticket or reason fails (a machine fault), it is retried as one. */
 static void
@@ -394,6 +413,7 @@ stage_failed(struct stage *st, struct stage_ctx *ctx, enum stage_rc rc, int64_t 
 		stage_fault_retry(st, it, ctx->reason);
 		return;
 	}
+	log_outcome(ctx, last ? "failed" : "retry", 0, (long long)(now_ms_mono() - t0));
 	record_step(ctx, st->sd.label, last ? "failed" : "retry", (long long)(now_ms_mono() - t0));
 }
 
@@ -453,9 +473,7 @@ stage_item(struct stage *st, struct item *it)
 			      ctx.warnings ? ctx.reason : "");
 		stage_hand_on(st, it, succ, nsucc);
 		ms = (long long)(now_ms_mono() - t0);
-		log_info("%s %s %s ok created=%d warnings=%d next=%zu %lldms%s%s", origin, it->id,
-			 ticket_get(&it->ticket, "rel") ?: "", ctx.created, ctx.warnings, nsucc, ms,
-			 ctx.warnings ? " warning: " : "", ctx.warnings ? ctx.reason : "");
+		log_outcome(&ctx, ctx.warnings ? "warning" : "ok", nsucc, ms);
 		record_step(&ctx, st->sd.label, ctx.warnings ? "warning" : "ok", ms);
 	} else {
 		stage_failed(st, &ctx, rc, t0);

@@ -7,7 +7,8 @@
  * but is unique: job_queue() (spool/jobq.c, shared with tmc-httpd) writes
  * the job under a temporary name, fsyncs it, and link(2)s it to req/<seq>,
  * which fails instead of replacing when the seq is taken. TMC's rand(1,100)
- * could collide.
+ * could collide. --dry-run queues nothing: it prints what the job would
+ * make (dryrun.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -49,8 +50,12 @@ cmd_submit(const struct opts *o, int argc, char **argv)
 	size_t len = 0;
 	char *raw = NULL;
 
+	bool dry = argc == 3 && strcmp(argv[1], "--dry-run") == 0;
+
+	if (dry)
+		argv++, argc--;
 	if (argc != 2) {
-		fprintf(stderr, "usage: tmcwatch submit job.json\n");
+		fprintf(stderr, "usage: tmcwatch submit [--dry-run] job.json\n");
 		return EX_USAGE;
 	}
 	if (load_config(o, &conf, false) > 0) {
@@ -66,6 +71,10 @@ cmd_submit(const struct opts *o, int argc, char **argv)
 	 * the reason, rather than queued and sent to err/ later */
 	if (job_accept(&conf, argv[1], raw, len, NULL, 0, err, sizeof(err)) < 0) {
 		fprintf(stderr, "tmcwatch submit: refused: %s\n", err);
+		goto out;
+	}
+	if (dry) {
+		r = submit_dry_run(&conf, argv[1], raw, len);
 		goto out;
 	}
 	r = EX_CANTCREAT;

@@ -11,7 +11,9 @@
  * their logs, so a daily rotation restarts nothing.
  * The children that keep dying are kept in run/dying (spool/dying.c) for
  * status and /healthz, rewritten when that set changes; state/metrics.prom
- * is written from the tick (metrics.c).
+ * is written from the tick (metrics.c). Retention: the tick starts
+ * `tmcwatch sweep` as a process of its own at start and every day
+ * (sweep.c), so a large folder never holds up the loop.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -38,7 +40,10 @@ struct sup {
 	int64_t kill_at_ms;
 	char *conf_text, *tpl_text;  /* the files as last loaded, to see a change */
 	bool dying_dirty;            /* run/dying must be rewritten */
+	int64_t sweep_at_ms;         /* next retention sweep (monotonic) */
 };
+
+#define SWEEP_EVERY_MS (24 * 3600 * 1000LL)
 
 static char *
 read_text(const char *path)
@@ -234,6 +239,10 @@ tick(struct sup *s)
 	dying_sync(s);
 	if (!s->stopping)
 		metrics_tick(s->sp, s->conf);
+	if (!s->stopping && now_ms_mono() >= s->sweep_at_ms) {
+		sweep_spawn(s->o);
+		s->sweep_at_ms = now_ms_mono() + SWEEP_EVERY_MS;
+	}
 	snprintf(status, sizeof(status), "STATUS=%zu processes running\nWATCHDOG=1",
 		 children_alive(&s->cs));
 	sd_notify(0, status);

@@ -33,6 +33,7 @@ int cmd_submit(const struct opts *o, int argc, char **argv);
 int cmd_queue(const struct opts *o, int argc, char **argv);
 int cmd_requeue(const struct opts *o, int argc, char **argv);
 int cmd_purge(const struct opts *o, int argc, char **argv);
+int cmd_sweep(const struct opts *o, int argc, char **argv);
 /* cmd_queue.c, for queue, requeue and purge */
 void age_text(char *buf, size_t len, int64_t secs);   /* "42s", "5m", "3h", "2d" */
 bool stage_matches(const char *label, const char *want); /* --stage: label, template, outbox */
@@ -89,6 +90,13 @@ size_t children_alive(const struct children *cs);
 bool children_settle(struct children *cs, int64_t now);
 int64_t children_next_due(const struct children *cs);
 void children_free(struct children *cs);
+
+/* dryrun.c: submit --dry-run after job_accept; 0 or EX_DATAERR */
+int submit_dry_run(const struct conf *conf, const char *name, const char *raw, size_t len);
+
+/* sweep.c: retention (tmcwatch.conf(5) retention_days, records_days) */
+int sweep_run(const struct spool *sp, const struct conf *conf); /* removed, -1 busy */
+void sweep_spawn(const struct opts *o); /* `tmcwatch sweep` as a child */
 
 /* supervise.c */
 int supervise(const struct opts *o, struct conf *conf, struct spool *sp);

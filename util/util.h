@@ -37,12 +37,14 @@ void sb_printf(struct strbuf *sb, const char *fmt, ...) __attribute__((format(pr
 void sb_reset(struct strbuf *sb);
 void sb_free(struct strbuf *sb);
 
-/* log.c: one vocabulary; UTC timestamps; stderr and an optional file */
+/* log.c: one vocabulary; UTC timestamps; stderr and an optional file; on the
+ * journal each stderr line starts with its priority (<3> <4> <6> <7>) */
 void log_init(const char *progname, int debug);
 void log_set_stage(const char *stage); /* e.g. "tpl/01-Preview", shown on every line */
 int log_open_file(const char *path);   /* also reopens (SIGHUP); -1 on error */
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));  /* adds strerror */
 void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_errx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));  /* journal <3> */
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));

@@ -33,6 +33,7 @@
 #include "json.h"
 #include "spool.h"
 #include "tmc.h"
+#include "stage.h" /* scan_start... (stage/scan.c) */
 
 #define SEQ_MAX (TMC_SEQ_NAME_MAX + 1) /* a seq and its NUL */
 #define JOB_MAX_BYTES (16 << 20)
@@ -82,15 +83,8 @@ void steps_row(const struct template *tpl, const struct sres *res, struct rowcou
 
 /* the job check and struct jobspec: config/job.h (shared with the door) */
 
-/* scan.c: hires expansion, incremental (the loop stays responsive) */
-struct scan;
-/* Start writing matches of js under its site root to fd. NULL + reason when
- * the base climbs out of the site root; a missing base lists 0 files. */
-struct scan *scan_start(const struct jobspec *js, int fd, char *reason, size_t rlen);
-/* Visit up to budget entries: 1 done, 0 more to do, -1 error (reason). */
-int scan_step(struct scan *sc, int budget, char *reason, size_t rlen);
-size_t scan_count(const struct scan *sc);
-void scan_free(struct scan **sc);
+/* scan.c (hires expansion) moved to stage/scan.c: stage.h, shared with
+ * `tmcwatch submit --dry-run` */
 
 /* the daemon and its jobs */
 enum job_mode { JM_RUN, JM_PAUSE, JM_STOP, JM_CANCEL, JM_ERROR };

@@ -19,6 +19,8 @@
  * ends with 0 processed); a base that leads out of the site root is an
  * error. The caller writes the lines to a temporary file and renames it to
  * proc/<seq>.file when done, so a scan cut short is redone from scratch.
+ * In the stage library so that tmc-jobs and `tmcwatch submit --dry-run`
+ * list the same files.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -30,7 +32,9 @@
 #include <unistd.h>
 
 #include "openat2_compat.h"
-#include "jobs.h"
+#include "job.h"
+#include "stage.h"
+#include "tmc.h"
 
 #define SCAN_DEPTH_MAX 256
 #define SCAN_FLUSH (64 * 1024)
