@@ -3,7 +3,7 @@
  * that land in the watch's folder tree into items of its template.
  *
  * The pieces, one file each, and who calls whom (always downwards: a file
- * never calls a file above it, tests/integration/97-no-cycles.t checks it):
+ * never calls a file above it, tests/integration/99-no-cycles.t checks it):
  *
  *   main.c      arguments, set-up, the event loop, the stat file
  *     |

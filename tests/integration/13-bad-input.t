@@ -9,21 +9,23 @@ write_config "$COPY3"
 make_inputs 20
 start_daemon
 A=$SPOOL/stages/chain/00-A
+wait_for 60 test -d "$A/new" # the stage makes its folders when it starts
 
 # a ticket that does not parse, an item with no ticket, a stray file; built
-# under "+" names in tmp/ as the protocol says: the stage, maybe still in its
-# start-up recovery, finalizes tmp/ entries named like ids
-mkdir -p "$A/tmp/+bad1" "$A/tmp/+bad2"
-printf 'this is not a ticket' >"$A/tmp/+bad1/ticket"
-mv "$A/tmp/+bad1" "$A/new/bad1"
-mv "$A/tmp/+bad2" "$A/new/bad2"
-echo junk >"$A/tmp/+stray" && mv "$A/tmp/+stray" "$A/new/stray"
+# outside the stage (the same file system) and renamed into new/: a stage
+# still in its start-up recovery finalizes or sweeps what it finds in tmp/
+MK=$T_DIR/mk
+mkdir -p "$MK/bad1" "$MK/bad2"
+printf 'this is not a ticket' >"$MK/bad1/ticket"
+mv "$MK/bad1" "$A/new/bad1"
+mv "$MK/bad2" "$A/new/bad2"
+echo junk >"$MK/stray" && mv "$MK/stray" "$A/new/stray"
 # a source that does not exist, and one that climbs out of the site
 printf '/missing.jpg\n' | "$BIN/tmc-enqueue" -c "$CONF" -T chain -s site01 -b "$SITE/in" -p miss >/dev/null
-mkdir -p "$A/tmp/+climb"
+mkdir -p "$MK/climb"
 printf 'id=climb\norigin=job:test1\nsite=site01\nsrc=%s/in/11.jpg\nrel=/../../escape.jpg\nout=/../../escape.jpg\nroot=%s\ntail=\nstep=0\n' \
-	"$SITE" "$SITE" >"$A/tmp/+climb/ticket"
-mv "$A/tmp/+climb" "$A/new/climb"
+	"$SITE" "$SITE" >"$MK/climb/ticket"
+mv "$MK/climb" "$A/new/climb"
 # a symlink planted where an output folder goes
 mkdir -p "$T_DIR/elsewhere" "$SITE/out2"
 ln -s "$T_DIR/elsewhere" "$SITE/out2/trap"
