@@ -41,7 +41,12 @@ item_publish(struct stage_dir *sd, const char *id, const struct ticket *t, bool 
 	}
 	fd = openat(sd->tmpfd, tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	text = ticket_format(t, &len);
-	if (fd < 0 || file_publish_at(fd, "ticket", text, len, durable) < 0) {
+	/* the ticket's bytes are on disk before the rename names the item,
+	 * always: after a crash of the machine or a file system error an item
+	 * is there whole or not at all (its origin re-drives a missing one),
+	 * never there with an empty ticket that nobody could redo. "durable"
+	 * adds the folder's fsync: the item itself survives. */
+	if (fd < 0 || file_publish_at(fd, "ticket", text, len, true) < 0) {
 		log_warn("%s/tmp/%s/ticket", sd->path, tmp);
 		goto out;
 	}
