@@ -62,7 +62,7 @@ conf_template(const struct conf *conf, const char *name)
 
 /* ---- source_ext filters ---- */
 
-/* Case-insensitive, and "jpeg" is "jpg" (TMC-REFERENCE section 10, 24). */
+/* Case-insensitive, and "jpeg" is "jpg" (doc/TMC.md, Fixes: extensions). */
 static bool
 ext_eq(const char *a, size_t an, const char *b, size_t bn)
 {

@@ -1,5 +1,5 @@
 /*
- * job.h - TMC job files (TMC-REFERENCE 2.1): the one complete check that
+ * job.h - TMC job files (doc/TMC.md, Job files): the one complete check that
  * `tmcwatch submit`, tmc-httpd's act=convert and tmc-jobs all run before a
  * job is queued or taken, so that a job refused later by tmc-jobs is
  * refused at the door instead (job.c, jobspec.c).

@@ -1,5 +1,5 @@
 /*
- * jobspec.c - a job file (TMC-REFERENCE 2.1) checked and resolved against
+ * jobspec.c - a job file (doc/TMC.md, Job files) checked and resolved against
  * the configuration, so that nothing later can fail on its content; and
  * job_accept(), the door every writer of req/ goes through (tmc-httpd's
  * convert, `tmcwatch submit`), running this same check so that a job is
@@ -7,10 +7,10 @@
  * to err/ by tmc-jobs.
  *
  * On top of job_check() (config/job.c, shared with submit and the API):
- * include is required unless filelist (README: 필수); flags take PHP's
+ * include is required unless filelist (TMC's README marks it required; doc/TMC.md, Job files); flags take PHP's
  * truthiness (bool, number, string, null); callback is an http(s) URL;
  * capture a number; target.root must be the root of a configured site (TMC
- * took any folder and wrote there as root, TMC-REFERENCE 10.32); rename
+ * took any folder and wrote there as root, doc/TMC.md, Fixes: security); rename
  * pairs that are not two strings are skipped, as TMC skipped them, and a
  * replacement with a ".." component is refused (it would climb out of
  * every step's folder). Lengths: no component of path_head, path_tail or a
@@ -22,7 +22,7 @@
  * A path_head without a leading "/" is taken below the site root (TMC
  * joined the strings, naming a sibling of the root).
  *
- * Template or proc (3.1): a known, non-empty "template" wins; else an
+ * Template or proc (doc/TMC.md, Steps): a known, non-empty "template" wins; else an
  * inline "proc". An inline proc has no stage processes of its own (the
  * supervisor starts stages for template.json's templates), so it is
  * accepted only when it is step for step the same as a configured

@@ -1,5 +1,5 @@
 /*
- * claim.c - taking an item from new/ (DESIGN.md, Claim).
+ * claim.c - taking an item from new/ (tmcwatch-spool(5), Claiming).
  *
  * 1. open new/<id>/ticket O_NOFOLLOW; 2. flock(LOCK_EX|LOCK_NB): another
  * worker holding it means "not ours"; 3. renameat2(new/<id>, cur/<id>,

@@ -1,5 +1,5 @@
 /*
- * fail.c - an item that could not be processed (DESIGN.md, Failure).
+ * fail.c - an item that could not be processed (tmcwatch-spool(5), Failing).
  *
  * Temporary failures (a slot timeout, a failed fetch) go back to new/ with
  * the attempt count raised and not_before set, both kept in the ticket so

@@ -1,7 +1,7 @@
 /*
  * inbox.c - a stage's view of its new/ folder.
  *
- * Events are hints; the folder is the truth (STYLE habit 11): at start and
+ * Events are hints; the folder is the truth (doc/ARCHITECTURE.md, Design rules): at start and
  * on IN_Q_OVERFLOW the queue is refilled from a scan of new/, sorted so the
  * oldest ids (job seq first) go first; in between, IN_MOVED_TO names arrive
  * in order. A name in the queue that another worker took is simply not

@@ -1,6 +1,6 @@
 /*
  * jobq.c - a job file into req/, durably, under a unique seq: what
- * `tmcwatch submit` and tmc-httpd's act=convert do (DESIGN.md, Durability:
+ * `tmcwatch submit` and tmc-httpd's act=convert do (doc/ARCHITECTURE.md, Durability:
  * a job accepted is a promise).
  *
  * The seq keeps TMC's 15-digit form, yymmddHHMMSS (local time) + 3 digits,

@@ -1,5 +1,5 @@
 /*
- * layout.c - the spool's folders (DESIGN.md, Spool).
+ * layout.c - the spool's folders (tmcwatch-spool(5), SYNOPSIS).
  *
  *   <spool>/req proc done err            TMC job folders
  *   <spool>/stages/<tpl>/<NN>-<step>/{tmp,new,cur,err}

@@ -1,5 +1,5 @@
 /*
- * recover.c - returning the work of dead workers (DESIGN.md, Crash recovery).
+ * recover.c - returning the work of dead workers (tmcwatch-spool(5), Recovering).
  *
  * For every cur/<id> whose ticket lock can be taken, the holder is dead (the
  * kernel dropped its flock): the item goes back to new/ with attempt+1, or to

@@ -1,5 +1,5 @@
 /*
- * slots.c - the global CPU and memory budget (DESIGN.md, Processes).
+ * slots.c - the global CPU and memory budget (tmcwatch-spool(5), SLOTS).
  *
  * worker_cnt slot files run/slots/slot.N and big_worker files big.N; a
  * worker holds one with flock while it processes an item. The kernel drops

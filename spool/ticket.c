@@ -2,8 +2,8 @@
  * ticket.c - an item's ticket: small key=value text, one pair per line.
  *
  * Keys are [a-z0-9_]+; values are escaped (backslash, newline, tab) so any
- * file name survives. A ticket is self-describing (DESIGN.md: a remote
- * worker must need nothing else), so parse is strict: a line that is not
+ * file name survives. A ticket is self-describing (tmcwatch-spool(5),
+ * Tickets: a worker must need nothing else), so parse is strict: a line that is not
  * key=value, a bad key or a bad escape rejects the whole ticket, and the
  * item goes to err/ with the reason instead of being half understood.
  */

@@ -1,5 +1,5 @@
 /*
- * scan.c - expanding "hires" into a file list (TMC-REFERENCE 2.2), a few
+ * scan.c - expanding "hires" into a file list (doc/TMC.md, Selection), a few
  * thousand entries per call so that one big tree never stalls the loop.
  *
  * base = site root + path_head + path_tail, opened with open_beneath()
@@ -10,7 +10,7 @@
  * sub-folders recursed into in place (pre-order) when subdir is true. The
  * relative name is the path below base with a leading "/", built while
  * walking (TMC removed every occurrence of base, not only the prefix).
- * Fixed [BUG]s of TMC (10.25): "." and ".." are never listed; symbolic
+ * Fixed bugs of TMC (doc/TMC.md, Fixes: scan): "." and ".." are never listed; symbolic
  * links (to files or folders) are neither listed nor followed, so a loop
  * cannot happen; only regular files are listed. A name holding a control
  * character cannot be a line of the list: it is left out with a warning.

@@ -146,7 +146,7 @@ void emitter_init(struct emitter *em, const struct spool *sp, const struct templ
 int emitter_emit(struct emitter *em, const char *id, const struct ticket *base, bool durable);
 void emitter_free(struct emitter *em);
 
-/* scan.c: a job's hires expansion (TMC 2.2), incremental so that tmc-jobs'
+/* scan.c: a job's hires expansion (doc/TMC.md, Selection), incremental so that tmc-jobs'
  * loop stays responsive; `tmcwatch submit --dry-run` lists the same way. */
 struct scan;
 struct jobspec;

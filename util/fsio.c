@@ -1,7 +1,7 @@
 /*
  * fsio.c - durable file primitives shared by every program.
  *
- * The rule (DESIGN.md, Durability): a file a user is promised is written
+ * The rule (doc/ARCHITECTURE.md, Durability): a file a user is promised is written
  * under a temporary name, fsynced, renamed into place, and its folder
  * fsynced; between stages, rename alone is enough. Every function returns 0
  * or -1 with errno set; callers log with the path.

@@ -1,6 +1,6 @@
 /*
  * signals.c - the signals every tmcwatch program reads from a descriptor
- * (STYLE habit 5): SIGTERM and SIGINT (stop after the work in hand) and
+ * (doc/ARCHITECTURE.md, Design rules): SIGTERM and SIGINT (stop after the work in hand) and
  * SIGHUP (reopen the log, or reload) are blocked and delivered through a
  * signalfd; SIGPIPE is blocked and never read, so a peer that hangs up is
  * an EPIPE on the write, not a death. Children started later get the

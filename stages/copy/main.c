@@ -5,7 +5,7 @@
  * out, durably (temp name, fsync, rename, fsync folder): operators use it to
  * relocate or archive originals. overwrite and force_dir mean what they mean
  * for image steps; an existing output that must not be overwritten is a
- * skip, not a warning (TMC-REFERENCE 3.6). pass: hands the item on and
+ * skip, not a warning (doc/TMC.md, Overwrite). pass: hands the item on and
  * writes nothing (benchmarks, tests).
  * The original is opened with stage_open_source(): beneath its root, no
  * symbolic link on the way, the file that was queued.

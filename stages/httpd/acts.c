@@ -1,7 +1,7 @@
 /*
  * acts.c - the read-only acts: status, seqdetail, filelist, errorlist,
- * fileresult (TMC-REFERENCE 6.3-6.7), answered from the server files that
- * tmc-jobs keeps in TMC's formats (7): req/<seq>, proc/<seq>.stat
+ * fileresult (doc/TMC.md, REST API), answered from the server files that
+ * tmc-jobs keeps in TMC's formats (doc/TMC.md, Server files): req/<seq>, proc/<seq>.stat
  * ("total\tdispatched\tfinished" or a bare count), req|proc|done/<seq>.ctrl
  * (JSON), done/<seq>.result ("source\trequested\tcreated\twarnings\n"),
  * err/<seq>.
@@ -9,7 +9,7 @@
  * Bodies are TMC's, key for key and type for type (.stat fields are
  * strings, seqdetail counts integers). One change: a job in err/ has status
  * "error", with err/<seq>'s "result" or "unknown error" (TMC's error branch
- * could not be reached, TMC-REFERENCE 10.33). HTTP status: 200 whenever the seq
+ * could not be reached, doc/TMC.md, Fixes: API). HTTP status: 200 whenever the seq
  * names a job, also when TMC's body says "not found" for a part of it (a
  * job whose result file is not there yet); 404 when no job of that seq
  * exists in req/, proc/, done/ or err/; 400 for a seq that cannot be a file
@@ -129,7 +129,7 @@ not_found(const struct act_in *in, struct php_obj *o, const char *key, struct st
 	return finish(o, out, job_known(in->spoolfd, in->seq) ? 200 : 404);
 }
 
-/* ---- status (6.3) ---- */
+/* ---- status (doc/TMC.md, REST API: status) ---- */
 
 bool
 stat_status(const char *stat, struct php_obj *o)
@@ -175,7 +175,7 @@ status_error(const struct act_in *in, struct php_obj *o)
 }
 
 /* A job in err/: "error" and why, whatever .stat or a ctrl said (TMC
- * answered "not found", or "processing" from a .stat left in proc/: bug 33) */
+ * answered "not found", or "processing" from a .stat left in proc/: doc/TMC.md, Fixes: API) */
 static void
 status_failed(const struct act_in *in, struct php_obj *o)
 {
@@ -277,7 +277,7 @@ act_status(const struct act_in *in, struct strbuf *out)
 	return finish(&o, out, 200);
 }
 
-/* ---- seqdetail (6.4) ---- */
+/* ---- seqdetail (doc/TMC.md, REST API: seqdetail) ---- */
 
 void
 result_seqdetail(FILE *result, struct php_obj *o)
@@ -323,7 +323,7 @@ act_seqdetail(const struct act_in *in, struct strbuf *out)
 	return finish(&o, out, 200);
 }
 
-/* ---- filelist, errorlist (6.5, 6.6) ---- */
+/* ---- filelist, errorlist (doc/TMC.md, REST API: filelist, errorlist) ---- */
 
 struct page {
 	double start, offset;
@@ -506,7 +506,7 @@ act_errorlist(const struct act_in *in, struct strbuf *out)
 	return finish(&o, out, 200);
 }
 
-/* ---- fileresult (6.7) ---- */
+/* ---- fileresult (doc/TMC.md, REST API: fileresult) ---- */
 
 void
 result_file(FILE *result, const char *val, struct php_obj *o)

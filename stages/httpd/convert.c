@@ -1,10 +1,10 @@
 /*
- * convert.c - act=convert (TMC-REFERENCE 6.2) and the control acts TMC's
- * README promised but its API lacked (1.9, 10.33): pause, resume, stop,
+ * convert.c - act=convert (doc/TMC.md, REST API: convert) and the control acts TMC's
+ * README promised but its API lacked (doc/TMC.md, Control; Fixes: API): pause, resume, stop,
  * cancel.
  *
  * convert validates first and writes last (TMC wrote the upload before
- * validating, bug 11): json parses -> TMC's key checks ("invalid json key",
+ * validating, doc/TMC.md, Fixes: validate first): json parses -> TMC's key checks ("invalid json key",
  * "invalid site value") -> job_accept (config/job.h: the very check tmc-jobs
  * runs before it takes a job, so nothing accepted here goes to err/ as a
  * whole: template known, target.root a site's root, paths and rename
@@ -38,7 +38,7 @@
  * fsync, rename); tmc-jobs moves it to proc/<seq>.ctrl, TMC's control file,
  * at once, and is thereby the only writer there: a command cannot be lost
  * between its read and rewrite of that file. A job waiting in req/ gets its
- * ctrl too: tmc-jobs honours it (TMC dropped it, bug 5). Answers
+ * ctrl too: tmc-jobs honours it (TMC dropped it, doc/TMC.md, Fixes: cancel). Answers
  * {"daemon","result","seq"}: 200 "success", 404 "not found", 409 "already
  * finished" (done/ or err/).
  */

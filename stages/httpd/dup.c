@@ -1,8 +1,8 @@
 /*
  * dup.c - TMC's "duplicated": a convert whose job is identical to one
  * waiting (req/) or running (proc/) returns that job's seq instead of
- * queueing a second one (seed 000 says "waiting or running"; TMC's code
- * only looked at req/, TMC-REFERENCE 6.2). Identical means the same bytes,
+ * queueing a second one (TMC's README says "waiting or running"; TMC's code
+ * only looked at req/, doc/TMC.md, REST API: convert). Identical means the same bytes,
  * and for a filelist job the same uploaded list too (TMC compared the JSON
  * alone, so a second list was silently dropped).
  *

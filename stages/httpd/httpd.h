@@ -1,5 +1,5 @@
 /*
- * httpd.h - tmc-httpd, TMC's REST API (TMC-REFERENCE 6) over the spool.
+ * httpd.h - tmc-httpd, TMC's REST API (doc/TMC.md, REST API) over the spool.
  *
  * tmc-httpd only writes in req/ (jobs req/<seq>, uploaded lists
  * req/<seq>.file, control requests req/<seq>.ctrl, req/.idempotency/;
@@ -100,7 +100,7 @@ void php_obj_free(struct php_obj *o);
  * (strings with PHP's escaping; other tokens as they were sent). */
 void php_json_value(const struct json *doc, int t, struct strbuf *out);
 
-/* acts.c: answers from the server files, TMC-REFERENCE 6.3-6.7. Each
+/* acts.c: answers from the server files, doc/TMC.md, REST API. Each
  * fills out (JSON) and returns the HTTP status. */
 struct act_in {
 	int spoolfd;               /* the spool folder */

@@ -1,9 +1,9 @@
 /*
  * php.c - the few PHP behaviours that TMC's API answers are made of, so a
- * TMC client reads the same bodies (TMC-REFERENCE 6): is_numeric(), loose
+ * TMC client reads the same bodies (doc/TMC.md, REST API): is_numeric(), loose
  * == between strings, arrays that keep their keys' first places, and
  * json_encode() with its default flags ("\/", \uXXXX; invalid UTF-8
- * becomes U+FFFD where PHP returned an empty body, bug 33). Comparisons
+ * becomes U+FFFD where PHP returned an empty body, doc/TMC.md, Fixes: API). Comparisons
  * follow PHP 8. trim(), empty() and truthiness are shared with the other
  * programs: config/tmc.c.
  */

@@ -2,7 +2,7 @@
  * geometry.c - sizes, without GraphicsMagick (so tests/unit can include it):
  * TMC's box fit and the JPEG size hint.
  *
- * image_fit() is TMC's resizeImage(W,0)/(0,H) choice (TMC-REFERENCE 3.4.6)
+ * image_fit() is TMC's resizeImage(W,0)/(0,H) choice (doc/TMC.md, Sizes)
  * with ImageMagick's rounding (half up, at least 1) and tmcwatch's enlarge
  * option. image_hint() walks the template the way the skeleton resolves
  * sources and returns the largest size that this step or any step reading

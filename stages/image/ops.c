@@ -2,7 +2,7 @@
  * ops.c - TMC's step options applied to the pixels in hand, in this order:
  * orient (EXIF, before anything else), resize (Lanczos, TMC's box rules),
  * ICC profiles (after the resize: the transform then costs 1/16 as much,
- * PERFORMANCE.md point 8), sharpen, watermark. flatten runs at save time,
+ * doc/ARCHITECTURE.md, Performance), sharpen, watermark. flatten runs at save time,
  * for JPEG outputs only, so successors still get the alpha channel.
  *
  * A missing profile, watermark or tile is TMC's warning: the output is

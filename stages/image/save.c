@@ -8,7 +8,7 @@
  * ".<name>.tmcwatch-<item id>", the same on a redo), fsynced, renamed into place and
  * the folder fsynced: an output is a promise to a user, and a reader never
  * sees half a thumbnail. Encoding first also gives the size that
- * skipsamesize compares (TMC-REFERENCE 3.4.9, with bug 19 fixed: the real
+ * skipsamesize compares (doc/TMC.md, Overwrite, with TMC's bug fixed: the real
  * output name is compared).
  *
  * Failures: a folder missing with force_dir false is TMC's warning; a full
@@ -168,7 +168,7 @@ image_save(struct image_run *r, const char *path, bool exists)
 		return rc;
 	if (s->strip)
 		strip_keep_icc(r->img);
-	if (s->density > 0) { /* DPI metadata only, no resampling (TMC 3.4.12) */
+	if (s->density > 0) { /* DPI metadata only, no resampling (doc/TMC.md, Step options) */
 		r->img->x_resolution = r->img->y_resolution = s->density;
 		r->img->units = PixelsPerInchResolution;
 	}

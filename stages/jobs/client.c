@@ -1,15 +1,15 @@
 /*
- * client.c - one job in proc/ (TMC's "client", TMC-REFERENCE 1.5), from
+ * client.c - one job in proc/ (TMC's "client", doc/TMC.md, Job state), from
  * adoption to closing. Called by main.c (jobs found in proc/ at start) and
  * intake.c (jobs taken from req/).
  *
  * Adoption, in order: the journal's markers (a close that a crash cut
  * short is only finished); the ctrl file's start-up words; the file list
  * (proc/<seq>.file: uploaded for filelist jobs, else made by a scan that is
- * redone from scratch when it never finished, TMC 10.2); then every path
+ * redone from scratch when it never finished, doc/TMC.md, Fixes: atomic scan); then every path
  * of the list checked, the journal's rows, done/<seq>.result reconciled,
  * "dispatched" from .stat, and the whole log read. A job therefore resumes
- * from its per-file results, never from line 0 (TMC 10.1, 10.3).
+ * from its per-file results, never from line 0 (doc/TMC.md, Fixes: adoption, resume position).
  *
  * A job ends when every file has a row (done/), or, for stop, cancel and
  * error, when its files in flight have finished (req/, done/, err/).
@@ -144,7 +144,7 @@ scan_begin(struct jobsd *d, struct job *j)
 	}
 }
 
-/* keep: the list is complete, rename it into place (TMC 10.2: atomic). */
+/* keep: the list is complete, rename it into place (doc/TMC.md, Fixes: atomic scan). */
 static int
 scan_end(struct jobsd *d, struct job *j, bool keep)
 {
@@ -186,7 +186,7 @@ job_scan(struct jobsd *d, struct job *j)
 	}
 }
 
-/* Start-up words of the ctrl file (TMC 1.5 step 2, fixed): "stopped" and
+/* Start-up words of the ctrl file (doc/TMC.md, Job state): "stopped" and
  * "resume" are consumed; "stop" of a job just taken from req/ too; the
  * rest is what ctrl_apply() does on every tick. */
 static void

@@ -1,11 +1,11 @@
 /*
- * ctrl.c - proc/<seq>.ctrl, TMC's control file (TMC-REFERENCE 1.9, 1.10,
- * 7), read when it is closed or renamed into place (inotify) and on the
+ * ctrl.c - proc/<seq>.ctrl, TMC's control file (doc/TMC.md, Control
+ * and Server files), read when it is closed or renamed into place (inotify) and on the
  * one-second tick, so a command acts within a second.
  *
  *   pause      no new files are emitted; files in flight finish; the ctrl
  *              becomes {"status":"paused","pos":<dispatched>,"cnt":<total>}.
- *              The job file never moves (TMC's req/<->proc/ loop, 10.4).
+ *              The job file never moves (TMC's req/<->proc/ loop, doc/TMC.md, Fixes: pause).
  *   resume     the ctrl is removed and emission goes on; deleting the ctrl
  *              of a paused job does the same.
  *   stop       files in flight finish, then the job goes back to req/ with
@@ -15,11 +15,11 @@
  *   cancel     the ctrl becomes {"status":"cancelled"}; files in flight
  *              finish, every other file gets a "<src>\t0\t0\t0" row, the job
  *              goes to done/ with its ctrl, and the callback says result=0
- *              (TMC wrote no rows and could report success, 10.5).
+ *              (TMC wrote no rows and could report success, doc/TMC.md, Fixes: cancel).
  *   other      "paused", "stopped", "cancelled" and unknown words: nothing.
  *
  * A ctrl that is not a JSON object with a string "status" sends the job to
- * err/ (README, 서버 생성 파일들 6), but only once it is complete: after
+ * err/ (TMC's README; doc/TMC.md, Control), but only once it is complete: after
  * IN_CLOSE_WRITE or a rename, or unchanged across two ticks; a file being
  * written by `echo >` is never judged half-way.
  */

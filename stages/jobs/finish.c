@@ -1,10 +1,10 @@
 /*
- * finish.c - closing a job: the file moves of TMC's close() (TMC-REFERENCE
- * 1.6) and the callback for tmc-notify (8).
+ * finish.c - closing a job: the file moves of TMC's close() (doc/TMC.md,
+ * Job file moves) and the callback for tmc-notify(8) (doc/TMC.md, Callback).
  *
  *   done     proc/<seq> -> done/<seq>, proc/<seq>.file -> done/<seq>.file;
  *            .stat, .log stay in proc/; a leftover ctrl is removed
- *   cancel   the undispatched files get "<src>\t0\t0\t0" rows (TMC 10.5),
+ *   cancel   the undispatched files get "<src>\t0\t0\t0" rows (doc/TMC.md, Fixes: cancel),
  *            proc/<seq>.ctrl ({"status":"cancelled","pos":..,"cnt":..}) ->
  *            done/<seq>.ctrl, proc/<seq> -> done/<seq>; .file stays
  *   error    err/<seq>.reason written, proc/<seq> -> err/<seq>
@@ -23,7 +23,7 @@
  * list; processed = files with a real row (cancel rows not counted);
  * created, warn = sums over the rows (TMC: warn is the sum of warnings);
  * result = 1 only for a job that ended normally with every file processed,
- * no warning and at least one file (TMC 8; 0 for cancelled jobs, 10.5).
+ * no warning and at least one file (doc/TMC.md, Callback; 0 for cancelled jobs, Fixes: cancel).
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -26,7 +26,7 @@
  * JSON, misses a key, names an unknown site or template or climbs out of
  * its root goes to err/<seq> with err/<seq>.reason; nothing else is
  * affected. A waiting job whose ctrl says pause stays in req/ (a pause
- * never moves the job file, TMC 10.4) until it is resumed.
+ * never moves the job file, doc/TMC.md, Fixes: pause) until it is resumed.
  *
  * Beside jobs, req/<seq>.ctrl and req/<seq>.file are accepted for writers
  * that may write only in req/ (TMC's API wrote proc/<seq>.file itself; both

@@ -1,6 +1,6 @@
 /*
- * jobs.h - tmc-jobs: TMC job files from req/ to done/ (DESIGN.md, "Jobs,
- * status and the REST shim"; tmc-jobs(8) has the whole contract).
+ * jobs.h - tmc-jobs: TMC job files from req/ to done/ (doc/ARCHITECTURE.md;
+ * tmc-jobs(8) has the whole contract).
  *
  * One process, one loop (main.c). A job goes req/ -> proc/ -> done/ | err/
  * (| back to req/ on "stop"), with TMC's file names and formats:

@@ -1,6 +1,6 @@
 /*
  * main.c - tmc-jobs -c config.json [-t template.json] [-d]: TMC's job
- * daemon loop (TMC-REFERENCE 1.4) without its sleeps. Started by the
+ * daemon loop (doc/TMC.md, Daemon loop) without its sleeps. Started by the
  * tmcwatch supervisor; one per spool (run/tmc-jobs.lock, flock).
  *
  * The loop waits on a signalfd and one inotify descriptor (req/ and proc/)
@@ -11,7 +11,7 @@
  * client_cnt jobs are open, paused ones included, as TMC counted them).
  *
  * At start every job file already in proc/ is adopted and resumes (TMC
- * left them there forever, 10.1). SIGTERM/SIGINT: rows and .stat are
+ * left them there forever, doc/TMC.md, Fixes: adoption). SIGTERM/SIGINT: rows and .stat are
  * flushed and the process exits 0 at once; jobs stay in proc/ and are
  * adopted by the next start, so nothing waits for items in flight (TMC
  * requeued them to req/ only because it could not adopt). SIGHUP reopens

@@ -9,7 +9,7 @@
  * Out: one row per file in done/<seq>.result, in the order files finish
  * (TMC's order), each row first appended to the journal proc/<seq>.rows as
  * "<file index>\t<row>". The journal is the record of finished files (TMC
- * had none: a restart began at line 0, 10.1): at adoption done/<seq>.result
+ * had none: a restart began at line 0, doc/TMC.md, Fixes: adoption): at adoption done/<seq>.result
  * is rewritten from it if the two differ (a crash between the two writes),
  * and rows are never written twice. proc/<seq>.stat is TMC's
  * "total\tdispatched\tfinished" (finished = files with a real row; cancel
@@ -59,7 +59,7 @@ count_row(struct job *j, size_t i, const struct rowcount *rc, bool cancel)
 	if (!cancel)
 		j->nprocessed++;
 	if (rc->warnings == 0 || rc->requested == rc->created)
-		j->nsuccess++; /* TMC-REFERENCE 6.4 */
+		j->nsuccess++; /* doc/TMC.md, REST API: seqdetail */
 	j->created += rc->created;
 	j->warn += rc->warnings;
 	xfree(&j->files[i].res);
@@ -135,8 +135,8 @@ file_named(const struct job *j, const size_t *order, const char *src)
 }
 
 /* Rows but no journal: a job that TMC began (stopped or paused, then moved
- * over). Each row marks the first file of its name without one (TMC
- * 10.1: the rows are the record of completed files); the journal gets them. */
+ * over). Each row marks the first file of its name without one (doc/TMC.md,
+ * Fixes: adoption: the rows are the record of completed files); the journal gets them. */
 static void
 result_import(struct job *j, char *cur, struct strbuf *proj)
 {

@@ -1,7 +1,7 @@
 /*
  * steps.c - which steps of a template a file expects, and its result row
  * (pure; unit-tested). A file is finished when every expected step has a
- * result; its row is TMC's (TMC-REFERENCE 3.6).
+ * result; its row is TMC's (doc/TMC.md, Result rows).
  *
  * Expected: the step applies to the file's extension (source_ext) and reads
  * "hires", or reads the output of an expected step that did not fail. When

@@ -2,7 +2,7 @@
  * deliver.c - one callback, from claimed item to outcome.
  *
  * The request is TMC's: POST multipart/form-data with the fields
- * processed, created, warn, seq, result, count (TMC-REFERENCE 8), built
+ * processed, created, warn, seq, result, count (doc/TMC.md, Callback), built
  * here rather than by curl_mime so that its bytes are known, the same on
  * every retry, and can be signed: X-TMC-Delivery: <seq> (a receiver
  * de-duplicates with it; the same across retries and restarts) and, with

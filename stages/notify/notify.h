@@ -1,6 +1,6 @@
 /*
  * notify.h - tmc-notify: job callbacks from <spool>/outbox, POSTed with
- * libcurl (TMC-REFERENCE 8, with the fixes of 10.28 and 10.32).
+ * libcurl (doc/TMC.md, Callback, with Fixes: daemon loop and security).
  *
  * The outbox is a stage folder (tmp/ new/ cur/ err/) and an item is one
  * callback: tmc-jobs publishes it with item_publish() and a ticket of

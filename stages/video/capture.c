@@ -6,14 +6,14 @@
  * --capture`, capmode.c) and by the tmc-capture test tool. Nothing else
  * links FFmpeg: tmc-image runs tmc-video for an mp4's frame.
  *
- * Security (DESIGN.md): the original is opened here with
+ * Security (doc/ARCHITECTURE.md, Security boundaries): the original is opened here with
  * O_NOFOLLOW|O_NONBLOCK, must be a non-empty regular file, and reaches
  * FFmpeg only through a custom AVIOContext on that fd. Its format is probed
  * from the bytes and must be MP4/MOV (the mov demuxer); FFmpeg's io_open is
  * replaced by a refusal, so no reference inside a file (data references,
  * playlists) can make it open another file or a URL.
  *
- * Frame capture (PERFORMANCE.md, Video): seek to the keyframe at or before
+ * Frame capture (doc/ARCHITECTURE.md, Performance): seek to the keyframe at or before
  * the target, decode forward, and convert only the frame that is kept:
  * skipped frames are released as decoded. Past the end, the last frame.
  *

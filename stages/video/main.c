@@ -21,7 +21,7 @@
  * nothing (TMC logged "ffmpeg is true but video is null").
  *
  * x264 runs single-threaded at preset VIDEO_PRESET (one worker per core,
- * PERFORMANCE.md); TMC_X264_PRESET overrides it for benchmarks.
+ * doc/ARCHITECTURE.md, Performance); TMC_X264_PRESET overrides it for benchmarks.
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,6 +1,6 @@
 /*
- * transcode.c - the H.264 rendition of a video step (TMC-REFERENCE 4.2,
- * with its bugs fixed).
+ * transcode.c - the H.264 rendition of a video step (doc/TMC.md,
+ * Video, with Fixes: video).
  *
  * Video: decode -> [turn as the display matrix says] -> scale into the
  * step's box (aspect kept, never enlarged, even sides) -> overlay the

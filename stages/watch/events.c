@@ -1,7 +1,7 @@
 /*
  * events.c - inotify events into folder changes and file states.
  *
- * Events are hints, walks are the truth (STYLE 11): a folder created or
+ * Events are hints, walks are the truth (doc/ARCHITECTURE.md, Design rules): a folder created or
  * moved in is walked (its watch is added before it is listed); a folder
  * deleted or moved away drops its node, its watches and its pending files;
  * IN_Q_OVERFLOW schedules a walk of the whole tree, sooner the first time

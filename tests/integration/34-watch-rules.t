@@ -1,5 +1,5 @@
 #!/bin/bash
-# TMC's watchdog rules, read as TMC did (TMC-REFERENCE 2.2, 4.4, 5):
+# TMC's watchdog rules, read as TMC did (doc/TMC.md, Selection, Rename, Watchdog):
 # - mindepth only made TMC descend at least that deep; it never excluded a
 #   file, and files below it that changed in place were missed. Here every
 #   depth is watched: depth 1 (directly in dir) with mindepth 2 is

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Which files a job lists (TMC-REFERENCE 2.2), as a table of cases against
+# Which files a job lists (doc/TMC.md, Selection), as a table of cases against
 # TMC's semantics: fnmatch with flags 0 on "/relative/name" ('*' crosses
 # '/', case-sensitive, a leading dot matched), entries sorted by bytes and
 # visited pre-order, subdir recursion; and TMC's bugs fixed: no "." or "..",

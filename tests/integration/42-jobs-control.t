@@ -1,5 +1,5 @@
 #!/bin/bash
-# Control files (TMC-REFERENCE 1.9, 1.10, with section 10's fixes). The
+# Control files (doc/TMC.md, Control, with its Fixes). The
 # stages are frozen while a job's window (4 files) fills, so what each
 # command holds back is exact: pause stops emission and never moves the
 # job file, resume goes on; cancel converts only the files in flight and

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Crashes and restarts in the middle of a job (TMC-REFERENCE 10.1-10.3):
+# Crashes and restarts in the middle of a job (doc/TMC.md, Fixes: adoption, atomic scan, resume position):
 # tmc-jobs is killed with SIGKILL again and again, the supervisor once
 # with SIGKILL and once with SIGTERM, while a 600-file job runs. The job
 # resumes from its per-file results each time (never from line 0): at the

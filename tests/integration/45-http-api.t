@@ -11,7 +11,7 @@ http_config
 start_httpd
 ok $? "tmc-httpd answers /healthz"
 
-# ---- convert (TMC-REFERENCE 6.2) ----
+# ---- convert (doc/TMC.md, REST API: convert) ----
 J=$(job_json)
 out=$(curl -s -D "$T_DIR/h1" -G "$URL/api/" --data-urlencode act=convert --data-urlencode "json=$J")
 S1=$(echo "$out" | jq -r .seq)
@@ -71,7 +71,7 @@ check_convert '{"hires":{"site":"site01","path_head":"/a/../../etc","path_tail":
 	"invalid json key" 400 "path_head climbing out with ..: refused"
 is "$(ls "$SPOOL/req" | wc -l)" 6 "refused jobs left nothing in req/ (4 jobs, 2 lists)"
 
-# ---- status (6.3) ----
+# ---- status (doc/TMC.md, REST API: status) ----
 st() { curl -s -G "$URL/api/" --data-urlencode act=status --data-urlencode "seq=$1"; }
 is "$(st "$S1")" '{"status":"waiting"}' "status of a job in req/: waiting"
 mv "$SPOOL/req/$S1" "$SPOOL/proc/$S1"

@@ -2,7 +2,7 @@
  * test_jobs_match.c - the pure rules of tmc-jobs (stages/jobs/match.c and
  * steps.c, included here): file list lines (config/jobspec.c), .stat, item
  * ids, result log lines, which steps a file expects and its result row
- * (3.6). TMC's globs and rename are test_tmc.c's. Tables of labelled
+ * (doc/TMC.md, Result rows). TMC's globs and rename are test_tmc.c's. Tables of labelled
  * cases; a failing case prints its label.
  */
 #include <setjmp.h>
