@@ -32,48 +32,49 @@ enum step_kind {
 };
 
 struct step {
-	char *name;        /* required */
-	char *source;      /* required: "hires" or an earlier step's name */
-	char *path_head;   /* required */
-	enum step_kind kind; /* "kind": "image"|"video"|"copy"|"pass"; "ffmpeg": true => video */
-	int size[2];       /* required for image/video steps; [0,0] keeps the size */
-	bool strip, cmyk, srgb;      /* README defaults: true */
-	bool force_dir;              /* default true */
-	bool overwrite;              /* default false */
-	bool watermark;              /* default false */
-	bool save;                   /* default true */
-	bool enlarge;                /* tmcwatch: enlarge smaller images, default true (TMC did) */
-	bool progressive;            /* tmcwatch: progressive JPEG, default false */
-	bool skipsamesize;           /* default: config "skipsamesize" */
+	char *name;             /* required */
+	char *source;           /* required: "hires" or an earlier step's name */
+	char *path_head;        /* required */
+	enum step_kind kind;    /* "kind": "image"|"video"|"copy"|"pass"; "ffmpeg": true => video */
+	int size[2];            /* required for image/video steps; [0,0] keeps the size */
+	bool strip, cmyk, srgb; /* README defaults: true */
+	bool force_dir;         /* default true */
+	bool overwrite;         /* default false */
+	bool watermark;         /* default false */
+	bool save;              /* default true */
+	bool enlarge;           /* tmcwatch: enlarge smaller images, default true (TMC did) */
+	bool progressive;       /* tmcwatch: progressive JPEG, default false */
+	bool skipsamesize;      /* default: config "skipsamesize" */
 	bool has_sharpen;
-	double sharpen[2];           /* radius, sigma */
-	int comp;                    /* JPEG quality; applied when 51..99 (TMC) */
-	int bitrate;                 /* kbit/s, video; default 300 */
-	int density;                 /* DPI metadata, 0 = keep */
-	char *format;                /* tmcwatch: "jpg" (default), "png", "webp"; mp4 for video */
-	char *source_ext;            /* "" = all; "jpg"; "!mp4" */
-	int timeout;                 /* seconds; 0 = the kind's default from the config */
+	double sharpen[2]; /* radius, sigma */
+	int comp;          /* JPEG quality; applied when 51..99 (TMC) */
+	int bitrate;       /* kbit/s, video; default 300 */
+	int density;       /* DPI metadata, 0 = keep */
+	char *format;      /* tmcwatch: "jpg" (default), "png", "webp"; mp4 for video */
+	char *source_ext;  /* "" = all; "jpg"; "!mp4" */
+	int timeout;       /* seconds; 0 = the kind's default from the config */
 	/* Derived by conf_check(): index of the step whose output this one reads,
 	 * per source extension decided at item creation; -1 = hires. Steps that
 	 * share a name are resolved by source_ext, so this is only the first match. */
 	int source_idx;
-	int line, col;               /* where the step object starts, for messages */
+	int line, col;                   /* where the step object starts, for messages */
 	int callback_line, callback_col; /* a TMC per-step "callback" key (unsupported:
 					  * conf_check reports it); 0 when absent */
 };
 
-struct template {
+struct template
+{
 	char *name;
 	char *description;
 	struct step *steps;
 	size_t nsteps;
-	int line, col;     /* its key in template.json; for a job, its "proc" */
+	int line, col; /* its key in template.json; for a job, its "proc" */
 };
 
 struct site {
 	char *name;
 	char *root;
-	char **cmyk;  /* profile file names, in the config folder */
+	char **cmyk; /* profile file names, in the config folder */
 	size_t ncmyk;
 	char **srgb;
 	size_t nsrgb;
@@ -86,9 +87,9 @@ struct rename_rule {
 };
 
 struct watch {
-	char *name;      /* the watchdog key (a site name); extensions: "site" key + any name */
+	char *name; /* the watchdog key (a site name); extensions: "site" key + any name */
 	char *site;
-	char *dir;       /* under the site root */
+	char *dir; /* under the site root */
 	int mindepth;
 	char **include;
 	size_t ninclude;
@@ -96,56 +97,56 @@ struct watch {
 	size_t nexclude;
 	struct rename_rule *rename;
 	size_t nrename;
-	int overwrite;   /* -1 unset, 0, 1 */
-	double capture;  /* seconds, default 0 */
-	int min_sec;     /* rescan interval for network file systems */
-	int max_sec;     /* window against the newest mtime seen */
+	int overwrite;  /* -1 unset, 0, 1 */
+	double capture; /* seconds, default 0 */
+	int min_sec;    /* rescan interval for network file systems */
+	int max_sec;    /* window against the newest mtime seen */
 	char *template;
-	char *mode;      /* "auto" (default), "inotify", "poll" */
-	int quiet_ms;    /* tmcwatch: quiet period after IN_CLOSE_WRITE, default 200 */
-	int line, col;   /* the watch object in config.json */
+	char *mode;    /* "auto" (default), "inotify", "poll" */
+	int quiet_ms;  /* tmcwatch: quiet period after IN_CLOSE_WRITE, default 200 */
+	int line, col; /* the watch object in config.json */
 };
 
 struct http_conf {
-	char *listen;        /* default "127.0.0.1" */
-	int port;            /* default 8080 */
-	char *token;         /* optional bearer token */
-	long max_body;       /* bytes, default 1 MiB */
-	int max_connections; /* default 256 */
-	int timeout;         /* seconds, default 30 */
-	int max_per_ip;      /* connections per client address, default 16 */
+	char *listen;         /* default "127.0.0.1" */
+	int port;             /* default 8080 */
+	char *token;          /* optional bearer token */
+	long max_body;        /* bytes, default 1 MiB */
+	int max_connections;  /* default 256 */
+	int timeout;          /* seconds, default 30 */
+	int max_per_ip;       /* connections per client address, default 16 */
 	int request_deadline; /* seconds for a whole request head and body, default 10 */
-	int idempotency_ttl; /* seconds an Idempotency-Key is kept, default 86400 */
+	int idempotency_ttl;  /* seconds an Idempotency-Key is kept, default 86400 */
 };
 
 struct conf {
-	char *path;          /* config.json as given */
-	char *tpl_path;      /* template.json */
-	char *dir;           /* folder of config.json: profiles, watermark, 16X16.png */
+	char *path;     /* config.json as given */
+	char *tpl_path; /* template.json */
+	char *dir;      /* folder of config.json: profiles, watermark, 16X16.png */
 
 	/* TMC keys */
-	int client_cnt;      /* default 10 */
-	int worker_cnt;      /* default: number of CPUs */
-	int sleep_delay;     /* accepted, unused: stages are event driven */
-	char *ffmpeg_dir;    /* accepted, unused: the FFmpeg libraries are linked */
-	int imagick_mem[2];  /* MiB, normal and big; default 512, 2048 */
-	int big_worker;      /* default 1 */
-	bool skipsamesize;   /* default false */
+	int client_cnt;     /* default 10 */
+	int worker_cnt;     /* default: number of CPUs */
+	int sleep_delay;    /* accepted, unused: stages are event driven */
+	char *ffmpeg_dir;   /* accepted, unused: the FFmpeg libraries are linked */
+	int imagick_mem[2]; /* MiB, normal and big; default 512, 2048 */
+	int big_worker;     /* default 1 */
+	bool skipsamesize;  /* default false */
 	int width_threshold, height_threshold; /* default 2000 */
 
 	/* tmcwatch keys */
-	char *spool_dir;     /* default CONF_DEFAULT_SPOOL */
-	char *log_file;      /* optional; reopened on SIGHUP */
-	int max_attempts;    /* temporary failures or worker deaths before err/, default 3 */
-	int retry_delay;     /* seconds before the first retry, doubling, default 5 */
-	int image_timeout;   /* seconds per item, default 300 */
-	int video_timeout;   /* default 3600 */
-	int stage_workers;   /* processes per stage, default 1 */
+	char *spool_dir;      /* default CONF_DEFAULT_SPOOL */
+	char *log_file;       /* optional; reopened on SIGHUP */
+	int max_attempts;     /* temporary failures or worker deaths before err/, default 3 */
+	int retry_delay;      /* seconds before the first retry, doubling, default 5 */
+	int image_timeout;    /* seconds per item, default 300 */
+	int video_timeout;    /* default 3600 */
+	int stage_workers;    /* processes per stage, default 1 */
 	int metrics_interval; /* seconds between state/metrics.prom writes, 0 none; default 15 */
-	long big_pixels;     /* width*height above which the big slot is taken, default 100e6 */
-	int retention_days;  /* days finished and failed work is kept (done/, err/, stage and
-			      * outbox err/), 0 for ever; default 30 */
-	int records_days;    /* days of state/records kept, 0 for ever; default 90 */
+	long big_pixels;      /* width*height above which the big slot is taken, default 100e6 */
+	int retention_days;   /* days finished and failed work is kept (done/, err/, stage and
+			       * outbox err/), 0 for ever; default 30 */
+	int records_days;     /* days of state/records kept, 0 for ever; default 90 */
 
 	struct site *sites;
 	size_t nsites;
@@ -156,9 +157,9 @@ struct conf {
 	struct http_conf http;
 
 	/* tmc-notify (tmcwatch keys) */
-	char *callback_secret;   /* optional: X-TMC-Signature: sha256=HMAC(secret, body) */
-	int callback_retry_for;  /* seconds a callback is retried before outbox/err, default 86400 */
-	int callback_timeout;    /* seconds per attempt, default 30 (connect: at most 10) */
+	char *callback_secret;  /* optional: X-TMC-Signature: sha256=HMAC(secret, body) */
+	int callback_retry_for; /* seconds a callback is retried before outbox/err, default 86400 */
+	int callback_timeout;   /* seconds per attempt, default 30 (connect: at most 10) */
 };
 
 /* Error list: every message the loader and checker produce. */
@@ -173,8 +174,7 @@ struct conf_errors {
 /* Load config.json (and template.json: tpl_path, or "template.json" beside
  * config.json when NULL). Returns the number of errors added to errs; on a
  * non-zero return *conf may be partially filled and must still be freed. */
-int conf_load(struct conf *conf, const char *path, const char *tpl_path,
-	      struct conf_errors *errs);
+int conf_load(struct conf *conf, const char *path, const char *tpl_path, struct conf_errors *errs);
 void conf_free(struct conf *conf);
 void conf_errors_free(struct conf_errors *errs);
 /* Append one message (the same format) to the list. */

@@ -32,8 +32,8 @@
 
 #define NAME_MAX_LEN 64
 #define NAME_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-"
-#define NAME_RULE                                                                        \
-	"cannot be a folder name: use letters (UTF-8 too), digits, _ . - (not '.' first), "  \
+#define NAME_RULE                                                                                  \
+	"cannot be a folder name: use letters (UTF-8 too), digits, _ . - (not '.' first), "        \
 	"at most 64 characters"
 
 /* ---- lookups ---- */
@@ -158,7 +158,7 @@ name_ok(const char *s)
  * mp4 "Origin"); if one file could take both, "source": name is ambiguous. */
 static void
 step_check_twin(const struct template *tpl, size_t i, const char *file, const char *label,
-                struct conf_errors *errs)
+		struct conf_errors *errs)
 {
 	const struct step *st = &tpl->steps[i], *o;
 	size_t j;
@@ -168,13 +168,12 @@ step_check_twin(const struct template *tpl, size_t i, const char *file, const ch
 		if (o->name == NULL || strcmp(o->name, st->name) != 0 ||
 		    !filters_overlap(o->source_ext, st->source_ext))
 			continue;
-		conf_errors_add(
-		    errs,
-		    "%s:%d:%d: %s[%zu].name: step \"%s\" is already defined at %s[%zu] "
-		    "for files this one takes too (source_ext \"%s\" and \"%s\")",
-		    file, st->line, st->col, label, i, st->name, label, j,
-		    o->source_ext ? o->source_ext : "",
-		    st->source_ext ? st->source_ext : "");
+		conf_errors_add(errs,
+				"%s:%d:%d: %s[%zu].name: step \"%s\" is already defined at %s[%zu] "
+				"for files this one takes too (source_ext \"%s\" and \"%s\")",
+				file, st->line, st->col, label, i, st->name, label, j,
+				o->source_ext ? o->source_ext : "",
+				st->source_ext ? st->source_ext : "");
 		return;
 	}
 }
@@ -183,7 +182,7 @@ step_check_twin(const struct template *tpl, size_t i, const char *file, const ch
  * and any cycle all fail here. */
 static void
 step_check_source(struct template *tpl, size_t i, const char *file, const char *label,
-                  struct conf_errors *errs)
+		  struct conf_errors *errs)
 {
 	struct step *st = &tpl->steps[i];
 	bool named = false;
@@ -192,8 +191,7 @@ step_check_source(struct template *tpl, size_t i, const char *file, const char *
 	if (st->source == NULL || strcmp(st->source, "hires") == 0)
 		return;
 	for (j = 0; j < i; j++) {
-		if (tpl->steps[j].name == NULL ||
-		    strcmp(tpl->steps[j].name, st->source) != 0)
+		if (tpl->steps[j].name == NULL || strcmp(tpl->steps[j].name, st->source) != 0)
 			continue;
 		named = true;
 		if (filters_overlap(tpl->steps[j].source_ext, st->source_ext)) {
@@ -202,22 +200,20 @@ step_check_source(struct template *tpl, size_t i, const char *file, const char *
 		}
 	}
 	if (named)
-		conf_errors_add(
-		    errs,
-		    "%s:%d:%d: %s[%zu].source: no earlier step \"%s\" takes the files "
-		    "this step takes (source_ext \"%s\")",
-		    file, st->line, st->col, label, i, st->source,
-		    st->source_ext ? st->source_ext : "");
+		conf_errors_add(errs,
+				"%s:%d:%d: %s[%zu].source: no earlier step \"%s\" takes the files "
+				"this step takes (source_ext \"%s\")",
+				file, st->line, st->col, label, i, st->source,
+				st->source_ext ? st->source_ext : "");
 	else
-		conf_errors_add(
-		    errs,
-		    "%s:%d:%d: %s[%zu].source: source \"%s\" is not an earlier step",
-		    file, st->line, st->col, label, i, st->source);
+		conf_errors_add(errs,
+				"%s:%d:%d: %s[%zu].source: source \"%s\" is not an earlier step",
+				file, st->line, st->col, label, i, st->source);
 }
 
 static void
 step_check(struct template *tpl, size_t i, const char *file, const char *label,
-           struct conf_errors *errs)
+	   struct conf_errors *errs)
 {
 	struct step *st = &tpl->steps[i];
 
@@ -225,18 +221,16 @@ step_check(struct template *tpl, size_t i, const char *file, const char *label,
 	if (st->name == NULL) /* the loader said so */
 		return;
 	if (!name_ok(st->name))
-		conf_errors_add(errs, "%s:%d:%d: %s[%zu].name: step name \"%s\" %s", file,
-		                st->line, st->col, label, i, st->name, NAME_RULE);
+		conf_errors_add(errs, "%s:%d:%d: %s[%zu].name: step name \"%s\" %s", file, st->line,
+				st->col, label, i, st->name, NAME_RULE);
 	else if (strcmp(st->name, "hires") == 0)
-		conf_errors_add(errs,
-		                "%s:%d:%d: %s[%zu].name: \"hires\" names the original",
-		                file, st->line, st->col, label, i);
+		conf_errors_add(errs, "%s:%d:%d: %s[%zu].name: \"hires\" names the original", file,
+				st->line, st->col, label, i);
 	if (st->callback_line > 0)
-		conf_errors_add(
-		    errs,
-		    "%s:%d:%d: %s[%zu].callback: per-step callback actions are not "
-		    "supported",
-		    file, st->callback_line, st->callback_col, label, i);
+		conf_errors_add(errs,
+				"%s:%d:%d: %s[%zu].callback: per-step callback actions are not "
+				"supported",
+				file, st->callback_line, st->callback_col, label, i);
 	step_check_twin(tpl, i, file, label, errs);
 	step_check_source(tpl, i, file, label, errs);
 }
@@ -248,11 +242,11 @@ conf_template_check(struct template *tpl, const char *file, struct conf_errors *
 	size_t before = errs->n, i;
 
 	if (tpl->name && !name_ok(tpl->name))
-		conf_errors_add(errs, "%s:%d:%d: %s: template name \"%s\" %s", file,
-		                tpl->line, tpl->col, tpl->name, tpl->name, NAME_RULE);
+		conf_errors_add(errs, "%s:%d:%d: %s: template name \"%s\" %s", file, tpl->line,
+				tpl->col, tpl->name, tpl->name, NAME_RULE);
 	if (tpl->nsteps == 0)
-		conf_errors_add(errs, "%s:%d:%d: %s: template has no steps", file,
-		                tpl->line, tpl->col, label);
+		conf_errors_add(errs, "%s:%d:%d: %s: template has no steps", file, tpl->line,
+				tpl->col, label);
 	for (i = 0; i < tpl->nsteps; i++)
 		step_check(tpl, i, file, label, errs);
 	free(label);
@@ -263,24 +257,23 @@ conf_template_check(struct template *tpl, const char *file, struct conf_errors *
 
 /* Opened, not just stat'ed: an unreadable profile fails the same way later. */
 static void
-site_file_check(const struct conf *conf, const struct site *site, const char *key,
-                const char *what, const char *name, struct conf_errors *errs)
+site_file_check(const struct conf *conf, const struct site *site, const char *key, const char *what,
+		const char *name, struct conf_errors *errs)
 {
 	char *path = name[0] == '/' ? xstrdup(name) : xasprintf("%s/%s", conf->dir, name);
 	const char *why = NULL;
 	struct stat st;
 	int fd;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0 ||
-	    fstat(fd, &st) < 0)
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0 || fstat(fd, &st) < 0)
 		why = strerror(errno);
 	else if (!S_ISREG(st.st_mode))
 		why = "not a regular file";
 	if (fd >= 0)
 		close(fd);
 	if (why)
-		conf_errors_add(errs, "%s:%d:%d: site.%s.%s: %s %s: %s", conf->path,
-		                site->line, site->col, site->name, key, what, path, why);
+		conf_errors_add(errs, "%s:%d:%d: site.%s.%s: %s %s: %s", conf->path, site->line,
+				site->col, site->name, key, what, path, why);
 	free(path);
 }
 
@@ -294,23 +287,21 @@ site_check(const struct conf *conf, const struct site *site, struct conf_errors 
 	for (i = 0; i < site->nsrgb; i++)
 		site_file_check(conf, site, "srgb", "profile", site->srgb[i], errs);
 	if (site->watermark)
-		site_file_check(conf, site, "watermark", "watermark", site->watermark,
-		                errs);
+		site_file_check(conf, site, "watermark", "watermark", site->watermark, errs);
 }
 
 static void
 watch_check(const struct conf *conf, const struct watch *w, struct conf_errors *errs)
 {
 	if (w->site && conf_site(conf, w->site) == NULL)
-		conf_errors_add(
-		    errs, "%s:%d:%d: watchdog.%s: site \"%s\" is not defined in \"site\"",
-		    conf->path, w->line, w->col, w->name, w->site);
+		conf_errors_add(errs,
+				"%s:%d:%d: watchdog.%s: site \"%s\" is not defined in \"site\"",
+				conf->path, w->line, w->col, w->name, w->site);
 	if (w->template && conf_template(conf, w->template) == NULL)
 		conf_errors_add(errs,
-		                "%s:%d:%d: watchdog.%s.template: template \"%s\" is not "
-		                "defined in %s",
-		                conf->path, w->line, w->col, w->name, w->template,
-		                conf->tpl_path);
+				"%s:%d:%d: watchdog.%s.template: template \"%s\" is not "
+				"defined in %s",
+				conf->path, w->line, w->col, w->name, w->template, conf->tpl_path);
 }
 
 int

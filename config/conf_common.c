@@ -17,8 +17,7 @@ step_kind_name(enum step_kind kind)
 {
 	static const char *const names[] = {"image", "video", "copy", "pass"};
 
-	return (unsigned int)kind < sizeof(names) / sizeof(names[0]) ? names[kind]
-	                                                             : "unknown";
+	return (unsigned int)kind < sizeof(names) / sizeof(names[0]) ? names[kind] : "unknown";
 }
 
 void

@@ -52,8 +52,7 @@ enum ktype {
 };
 
 struct key;
-typedef void (*key_fn)(struct ld *ld, const struct key *key, int tok, void *base,
-                       const char *path);
+typedef void (*key_fn)(struct ld *ld, const struct key *key, int tok, void *base, const char *path);
 
 struct key {
 	const char *name;
@@ -215,7 +214,7 @@ ld_err(struct ld *ld, int tok, const char *path, const char *name, const char *f
 	va_end(ap);
 	json_where(ld->doc, tok, where, sizeof(where));
 	conf_errors_add(ld->errs, "%s: %s%s%s: %s", where, path, *path && name ? "." : "",
-	                name ? name : "", what);
+			name ? name : "", what);
 }
 
 static char *
@@ -235,14 +234,12 @@ val_int(struct ld *ld, const struct key *k, int tok, void *p, const char *path)
 	if (json_int(ld->doc, tok, &v) < 0)
 		ld_err(ld, tok, path, k->name, "expected an integer");
 	else if (bounded && (v < k->min || v > k->max))
-		ld_err(ld, tok, path, k->name, "must be between %lld and %lld, not %lld",
-		       k->min, k->max, v);
+		ld_err(ld, tok, path, k->name, "must be between %lld and %lld, not %lld", k->min,
+		       k->max, v);
 	else if (v < k->min)
-		ld_err(ld, tok, path, k->name, "must be at least %lld, not %lld", k->min,
-		       v);
+		ld_err(ld, tok, path, k->name, "must be at least %lld, not %lld", k->min, v);
 	else if (v > k->max)
-		ld_err(ld, tok, path, k->name, "must be at most %lld, not %lld", k->max,
-		       v);
+		ld_err(ld, tok, path, k->name, "must be at most %lld, not %lld", k->max, v);
 	else if (k->type == KT_INT)
 		*(int *)p = (int)v;
 	else
@@ -270,8 +267,7 @@ val_double(struct ld *ld, const struct key *k, int tok, void *p, const char *pat
 	if (json_double(ld->doc, tok, &v) < 0)
 		ld_err(ld, tok, path, k->name, "expected a number");
 	else if (v < (double)k->min)
-		ld_err(ld, tok, path, k->name, "must be at least %lld, not %g", k->min,
-		       v);
+		ld_err(ld, tok, path, k->name, "must be at least %lld, not %g", k->min, v);
 	else
 		*(double *)p = v;
 }
@@ -305,26 +301,15 @@ ld_value(struct ld *ld, const struct key *k, int tok, void *base, const char *pa
 
 	switch (k->type) {
 	case KT_INT:
-	case KT_LONG:
-		val_int(ld, k, tok, p, path);
-		break;
+	case KT_LONG: val_int(ld, k, tok, p, path); break;
 	case KT_BOOL:
-	case KT_TRI:
-		val_bool(ld, k, tok, p, path);
-		break;
-	case KT_DOUBLE:
-		val_double(ld, k, tok, p, path);
-		break;
+	case KT_TRI: val_bool(ld, k, tok, p, path); break;
+	case KT_DOUBLE: val_double(ld, k, tok, p, path); break;
 	case KT_STR:
-	case KT_PATH:
-		val_str(ld, k, tok, p, path);
-		break;
-	case KT_FUNC:
-		k->fn(ld, k, tok, base, path);
-		break;
+	case KT_PATH: val_str(ld, k, tok, p, path); break;
+	case KT_FUNC: k->fn(ld, k, tok, base, path); break;
 	case KT_LATER:
-	case KT_IGNORE:
-		break;
+	case KT_IGNORE: break;
 	}
 }
 
@@ -376,8 +361,8 @@ key_find(const struct json *doc, int k, const struct key *keys, size_t n)
 /* Members of obj into base by the table; tokof[i] = value token of row i or
  * -1. False (and an error) when obj is not an object. */
 static bool
-ld_object(struct ld *ld, int obj, const struct key *keys, size_t n, void *base,
-          const char *path, int *tokof)
+ld_object(struct ld *ld, int obj, const struct key *keys, size_t n, void *base, const char *path,
+	  int *tokof)
 {
 	char *name;
 	size_t i;
@@ -418,8 +403,7 @@ ld_strv(struct ld *ld, int tok, const char *path, const char *name, char ***v, s
 		return;
 	}
 	*v = xcalloc((size_t)json_count(ld->doc, tok), sizeof(**v));
-	for (e = json_first(ld->doc, tok); e >= 0;
-	     e = json_sibling(ld->doc, tok, e), i++) {
+	for (e = json_first(ld->doc, tok); e >= 0; e = json_sibling(ld->doc, tok, e), i++) {
 		s = json_strdup(ld->doc, e);
 		if (s != NULL && *s != '\0') {
 			(*v)[(*n)++] = s;
@@ -450,8 +434,7 @@ int_pair(const struct json *doc, int tok, long long min, int out[2])
 }
 
 static void
-ld_imagick_mem(struct ld *ld, const struct key *key, int tok, void *base,
-               const char *path)
+ld_imagick_mem(struct ld *ld, const struct key *key, int tok, void *base, const char *path)
 {
 	struct conf *conf = base;
 
@@ -491,8 +474,8 @@ ld_site(struct ld *ld, int k, struct site *site)
 	ld_object(ld, k + 1, site_keys, NROWS(site_keys), site, path, tokof);
 	/* a relative root would follow whatever folder a daemon runs in */
 	if (site->root && site->root[0] != '/')
-		ld_err(ld, tokof[key_index(site_keys, NROWS(site_keys), "root")], path,
-		       "root", "expected an absolute path, not \"%s\"", site->root);
+		ld_err(ld, tokof[key_index(site_keys, NROWS(site_keys), "root")], path, "root",
+		       "expected an absolute path, not \"%s\"", site->root);
 	if (site->watermark && *site->watermark == '\0')
 		xfree(&site->watermark); /* "" reads as "no watermark" */
 	free(path);
@@ -522,8 +505,7 @@ ld_include(struct ld *ld, const struct key *key, int tok, void *base, const char
 
 	ld_strv(ld, tok, path, key->name, &w->include, &w->ninclude);
 	if (json_is_array(ld->doc, tok) && json_count(ld->doc, tok) == 0)
-		ld_err(ld, tok, path, key->name,
-		       "an empty list matches no file (omit it for all)");
+		ld_err(ld, tok, path, key->name, "an empty list matches no file (omit it for all)");
 }
 
 static void
@@ -542,8 +524,7 @@ ld_rename(struct ld *ld, const struct key *key, int tok, void *base, const char 
 	int k;
 
 	if (!json_is_object(ld->doc, tok)) {
-		ld_err(ld, tok, path, key->name,
-		       "expected an object {\"from\": \"to\", ...}");
+		ld_err(ld, tok, path, key->name, "expected an object {\"from\": \"to\", ...}");
 		return;
 	}
 	w->rename = xcalloc((size_t)json_count(ld->doc, tok), sizeof(*w->rename));
@@ -585,15 +566,15 @@ watch_post(struct ld *ld, struct watch *w, const char *path, const int *tokof)
 static void
 ld_watch(struct ld *ld, struct conf *conf, int tok, const char *key, int idx)
 {
-	char *path = idx < 0 ? xasprintf("watchdog.%s", key)
-	                     : xasprintf("watchdog.%s[%d]", key, idx);
+	char *path =
+		idx < 0 ? xasprintf("watchdog.%s", key) : xasprintf("watchdog.%s[%d]", key, idx);
 	int tokof[KEYS_MAX];
 	struct watch *w;
 
 	if (!json_is_object(ld->doc, tok)) {
 		ld_err(ld, tok, path, NULL,
 		       idx < 0 ? "expected an object or an array of objects"
-		               : "expected an object");
+			       : "expected an object");
 		free(path);
 		return;
 	}
@@ -644,8 +625,7 @@ ld_http(struct ld *ld, const struct key *key, int tok, void *base, const char *p
 
 	ld_object(ld, tok, http_keys, NROWS(http_keys), http, sub, tokof);
 	if (http->token && *http->token == '\0')
-		ld_err(ld, tokof[key_index(http_keys, NROWS(http_keys), "token")], sub,
-		       "token",
+		ld_err(ld, tokof[key_index(http_keys, NROWS(http_keys), "token")], sub, "token",
 		       "an empty token would admit anyone: omit the key for no token");
 	free(sub);
 }
@@ -680,8 +660,7 @@ ld_sharpen(struct ld *ld, const struct key *key, int tok, void *base, const char
 	st->has_sharpen = true;
 	return;
 bad:
-	ld_err(ld, tok, path, key->name,
-	       "expected [radius, sigma]: two non-negative numbers");
+	ld_err(ld, tok, path, key->name, "expected [radius, sigma]: two non-negative numbers");
 }
 
 static int
@@ -708,8 +687,7 @@ step_kind(struct ld *ld, struct step *st, const char *path, int tkind, int tff)
 		st->kind = (enum step_kind)k;
 	else if (s)
 		ld_err(ld, tkind, path, "kind",
-		       "expected \"image\", \"video\", \"copy\" or \"pass\", not \"%s\"",
-		       s);
+		       "expected \"image\", \"video\", \"copy\" or \"pass\", not \"%s\"", s);
 	else if (tkind >= 0)
 		ld_err(ld, tkind, path, "kind", "expected a string");
 	free(s);
@@ -732,10 +710,10 @@ step_format(struct ld *ld, struct step *st, const char *path, int tok)
 	else if (video && strcmp(st->format, "mp4") != 0)
 		ld_err(ld, tok, path, "format", "a video step writes \"mp4\", not \"%s\"",
 		       st->format);
-	else if (!video && strcmp(st->format, "jpg") != 0 &&
-	         strcmp(st->format, "png") != 0 && strcmp(st->format, "webp") != 0)
-		ld_err(ld, tok, path, "format",
-		       "expected \"jpg\", \"png\" or \"webp\", not \"%s\"", st->format);
+	else if (!video && strcmp(st->format, "jpg") != 0 && strcmp(st->format, "png") != 0 &&
+		 strcmp(st->format, "webp") != 0)
+		ld_err(ld, tok, path, "format", "expected \"jpg\", \"png\" or \"webp\", not \"%s\"",
+		       st->format);
 }
 
 /* "", "jpg", "jpg,png" or "!mp4": extensions as in file names, no dots */
@@ -743,7 +721,7 @@ static bool
 ext_filter_ok(const char *s)
 {
 	static const char ext[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_+-";
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_+-";
 	size_t n;
 
 	if (*s == '\0')
@@ -765,12 +743,10 @@ step_post(struct ld *ld, struct step *st, int obj, const char *path, const int *
 	int text = tokof[key_index(step_keys, NROWS(step_keys), "source_ext")];
 
 	step_kind(ld, st, path, tokof[key_index(step_keys, NROWS(step_keys), "kind")],
-	          tokof[key_index(step_keys, NROWS(step_keys), "ffmpeg")]);
-	step_format(ld, st, path,
-	            tokof[key_index(step_keys, NROWS(step_keys), "format")]);
+		  tokof[key_index(step_keys, NROWS(step_keys), "ffmpeg")]);
+	step_format(ld, st, path, tokof[key_index(step_keys, NROWS(step_keys), "format")]);
 	if (tsize < 0 && (st->kind == STEP_IMAGE || st->kind == STEP_VIDEO))
-		ld_err(ld, obj, path, "size",
-		       "required key is missing (image and video steps)");
+		ld_err(ld, obj, path, "size", "required key is missing (image and video steps)");
 	if (!ext_filter_ok(st->source_ext))
 		ld_err(ld, text, path, "source_ext",
 		       "expected \"\", \"jpg\", \"jpg,png\" or \"!mp4\" (no dots), not "
@@ -806,8 +782,7 @@ ld_proc(struct ld *ld, int tok, struct template *tpl, const char *label)
 		return;
 	}
 	tpl->steps = xcalloc((size_t)json_count(ld->doc, tok), sizeof(*tpl->steps));
-	for (e = json_first(ld->doc, tok); e >= 0;
-	     e = json_sibling(ld->doc, tok, e), i++) {
+	for (e = json_first(ld->doc, tok); e >= 0; e = json_sibling(ld->doc, tok, e), i++) {
 		path = xasprintf("%s[%d]", label, i);
 		ld_step(ld, e, &tpl->steps[tpl->nsteps++], path);
 		free(path);
@@ -825,7 +800,7 @@ ld_tpl_proc(struct ld *ld, const struct key *key, int tok, void *base, const cha
 
 int
 conf_proc_parse(const struct json *doc, int proc, const char *label, bool skipsamesize,
-                struct template *tpl, struct conf_errors *errs)
+		struct template *tpl, struct conf_errors *errs)
 {
 	struct ld ld = {doc, errs, NULL, skipsamesize};
 	size_t before = errs->n;
@@ -862,15 +837,14 @@ ld_templates(struct ld *ld, struct conf *conf)
 {
 	int k;
 
-	conf->templates =
-	    xcalloc((size_t)json_count(ld->doc, 0), sizeof(*conf->templates));
+	conf->templates = xcalloc((size_t)json_count(ld->doc, 0), sizeof(*conf->templates));
 	for (k = json_first(ld->doc, 0); k >= 0; k = json_sibling(ld->doc, 0, k))
 		ld_template(ld, k, &conf->templates[conf->ntemplates++]);
 }
 
 static void
 load_doc(struct conf *conf, const char *path, void (*fn)(struct ld *, struct conf *),
-         struct conf_errors *errs)
+	 struct conf_errors *errs)
 {
 	char err[PATH_MAX + 256], where[PATH_MAX + 32];
 	struct json doc;
@@ -884,7 +858,7 @@ load_doc(struct conf *conf, const char *path, void (*fn)(struct ld *, struct con
 		fn(&ld, conf);
 	else
 		conf_errors_add(errs, "%s: expected an object at the top level",
-		                json_where(&doc, 0, where, sizeof(where)));
+				json_where(&doc, 0, where, sizeof(where)));
 	json_free(&doc);
 }
 
@@ -900,8 +874,7 @@ conf_dir(const char *path)
 		path += 2;
 	slash = strrchr(path, '/');
 	if (path[0] == '/')
-		return slash == path ? xstrdup("/")
-		                     : xstrndup(path, (size_t)(slash - path));
+		return slash == path ? xstrdup("/") : xstrndup(path, (size_t)(slash - path));
 	if ((cwd = getcwd(NULL, 0)) == NULL)
 		cwd = xstrdup(".");
 	dir = slash ? xasprintf("%s/%.*s", cwd, (int)(slash - path), path) : xstrdup(cwd);
@@ -922,8 +895,7 @@ conf_defaults(struct conf *conf)
 }
 
 int
-conf_load(struct conf *conf, const char *path, const char *tpl_path,
-          struct conf_errors *errs)
+conf_load(struct conf *conf, const char *path, const char *tpl_path, struct conf_errors *errs)
 {
 	const char *slash = strrchr(path, '/');
 	size_t before = errs->n;
@@ -934,8 +906,7 @@ conf_load(struct conf *conf, const char *path, const char *tpl_path,
 	if (tpl_path)
 		conf->tpl_path = xstrdup(tpl_path);
 	else if (slash)
-		conf->tpl_path =
-		    xasprintf("%.*s/template.json", (int)(slash - path), path);
+		conf->tpl_path = xasprintf("%.*s/template.json", (int)(slash - path), path);
 	else
 		conf->tpl_path = xstrdup("template.json");
 	conf_defaults(conf);

@@ -31,17 +31,17 @@ struct jobspec {
 	struct rename_rule *rename;
 	size_t nrename;
 	bool subdir, filelist;
-	int overwrite;    /* -1 unset, else 0/1 */
-	char *capture;    /* seconds as text, NULL unset */
-	char *callback;   /* URL, NULL unset */
-	char *out_root;   /* target.root or the site root */
+	int overwrite;  /* -1 unset, else 0/1 */
+	char *capture;  /* seconds as text, NULL unset */
+	char *callback; /* URL, NULL unset */
+	char *out_root; /* target.root or the site root */
 };
 /* 0, or -1 with the reason: everything for which tmc-jobs would send the
  * job as a whole to err/ (bad JSON, keys, unknown site or template, a
  * target.root that is no site's root, paths or rename replacements that
  * climb with "..", a path component over NAME_MAX, a folder over PATH_MAX). */
-int jobspec_load(struct jobspec *js, const struct conf *conf, const char *name,
-		 const char *text, size_t len, char *reason, size_t rlen);
+int jobspec_load(struct jobspec *js, const struct conf *conf, const char *name, const char *text,
+		 size_t len, char *reason, size_t rlen);
 void jobspec_free(struct jobspec *js);
 /* Every path a file of the list makes stays under its root: 0 or -1. */
 int jobspec_check_file(const struct jobspec *js, const char *rel, char *reason, size_t rlen);

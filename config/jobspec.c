@@ -7,16 +7,14 @@
  * to err/ by tmc-jobs.
  *
  * On top of job_check() (config/job.c, shared with submit and the API):
- * include is required unless filelist (TMC's README marks it required; doc/TMC.md, Job files); flags take PHP's
- * truthiness (bool, number, string, null); callback is an http(s) URL;
- * capture a number; target.root must be the root of a configured site (TMC
- * took any folder and wrote there as root, doc/TMC.md, Fixes: security); rename
- * pairs that are not two strings are skipped, as TMC skipped them, and a
- * replacement with a ".." component is refused (it would climb out of
- * every step's folder). Lengths: no component of path_head, path_tail or a
- * replacement over NAME_MAX, no folder to scan (site root + path_head +
- * path_tail) and no output folder (root + a step's path_head + path_tail)
- * over PATH_MAX: such a job found nothing and finished silently with 0
+ * include is required unless filelist (TMC's README marks it required; doc/TMC.md, Job files);
+ * flags take PHP's truthiness (bool, number, string, null); callback is an http(s) URL; capture a
+ * number; target.root must be the root of a configured site (TMC took any folder and wrote there as
+ * root, doc/TMC.md, Fixes: security); rename pairs that are not two strings are skipped, as TMC
+ * skipped them, and a replacement with a ".." component is refused (it would climb out of every
+ * step's folder). Lengths: no component of path_head, path_tail or a replacement over NAME_MAX, no
+ * folder to scan (site root + path_head + path_tail) and no output folder (root + a step's
+ * path_head + path_tail) over PATH_MAX: such a job found nothing and finished silently with 0
  * files.
  *
  * A path_head without a leading "/" is taken below the site root (TMC
@@ -41,8 +39,7 @@
 #define REASON_MAX_JOB 1024
 
 static int
-js_err(char *reason, size_t rlen, const struct json *doc, int t, const char *key,
-       const char *what)
+js_err(char *reason, size_t rlen, const struct json *doc, int t, const char *key, const char *what)
 {
 	char where[512];
 
@@ -53,8 +50,7 @@ js_err(char *reason, size_t rlen, const struct json *doc, int t, const char *key
 /* PHP truthiness of an optional key (tmc_truthy): 0, or -1 for arrays
  * and objects, which PHP would take but no TMC client sends. */
 static int
-js_flag(const struct json *doc, int obj, const char *key, bool *out, char *reason,
-	  size_t rlen)
+js_flag(const struct json *doc, int obj, const char *key, bool *out, char *reason, size_t rlen)
 {
 	int t = json_get(doc, obj, key);
 	char name[64];
@@ -101,8 +97,8 @@ js_components(const char *p, char *reason, size_t rlen)
 		size_t n = strcspn(p, "/");
 
 		if (n > NAME_MAX) {
-			snprintf(reason, rlen, "a path component of %zu bytes (NAME_MAX is %d)",
-				 n, NAME_MAX);
+			snprintf(reason, rlen, "a path component of %zu bytes (NAME_MAX is %d)", n,
+				 NAME_MAX);
 			return -1;
 		}
 		p += n;
@@ -201,8 +197,9 @@ js_target(struct jobspec *js, const struct conf *conf, const struct json *doc, c
 		}
 	}
 	free(root);
-	return js_err(reason, rlen, doc, r, "target.root",
-		      "must be the root of a site in config.json (outputs stay under a known root)");
+	return js_err(
+		reason, rlen, doc, r, "target.root",
+		"must be the root of a site in config.json (outputs stay under a known root)");
 }
 
 static bool
@@ -219,13 +216,13 @@ step_equal(const struct step *a, const struct step *b)
 	       streq(a->path_head, b->path_head) && a->kind == b->kind &&
 	       a->size[0] == b->size[0] && a->size[1] == b->size[1] && a->strip == b->strip &&
 	       a->cmyk == b->cmyk && a->srgb == b->srgb && a->force_dir == b->force_dir &&
-	       a->overwrite == b->overwrite && a->watermark == b->watermark &&
-	       a->save == b->save && a->enlarge == b->enlarge &&
-	       a->progressive == b->progressive && a->skipsamesize == b->skipsamesize &&
-	       a->has_sharpen == b->has_sharpen && a->sharpen[0] == b->sharpen[0] &&
-	       a->sharpen[1] == b->sharpen[1] && a->comp == b->comp && a->bitrate == b->bitrate &&
-	       a->density == b->density && streq(a->format, b->format) &&
-	       streq(a->source_ext, b->source_ext) && a->timeout == b->timeout;
+	       a->overwrite == b->overwrite && a->watermark == b->watermark && a->save == b->save &&
+	       a->enlarge == b->enlarge && a->progressive == b->progressive &&
+	       a->skipsamesize == b->skipsamesize && a->has_sharpen == b->has_sharpen &&
+	       a->sharpen[0] == b->sharpen[0] && a->sharpen[1] == b->sharpen[1] &&
+	       a->comp == b->comp && a->bitrate == b->bitrate && a->density == b->density &&
+	       streq(a->format, b->format) && streq(a->source_ext, b->source_ext) &&
+	       a->timeout == b->timeout;
 }
 
 static const struct template *
@@ -246,15 +243,16 @@ template_same(const struct conf *conf, const struct template *tpl)
 }
 
 static int
-js_inline(struct jobspec *js, const struct conf *conf, const struct json *doc, int p,
-	  char *reason, size_t rlen)
+js_inline(struct jobspec *js, const struct conf *conf, const struct json *doc, int p, char *reason,
+	  size_t rlen)
 {
 	struct conf_errors errs = {0};
 	struct template tpl;
 	int r = 0;
 
 	if (conf_proc_parse(doc, p, "proc", conf->skipsamesize, &tpl, &errs) +
-		    conf_template_check(&tpl, doc->name, &errs) > 0) {
+		    conf_template_check(&tpl, doc->name, &errs) >
+	    0) {
 		snprintf(reason, rlen, "%s", errs.msg[0]);
 		r = -1;
 	} else if ((js->tpl = template_same(conf, &tpl)) == NULL) {
@@ -307,7 +305,8 @@ js_hires(struct jobspec *js, const struct conf *conf, const struct json *doc, ch
 	}
 	if (js_flag(doc, hires, "subdir", &js->subdir, reason, rlen) < 0 ||
 	    js_flag(doc, hires, "filelist", &js->filelist, reason, rlen) < 0 ||
-	    js_patterns(js, doc, hires, reason, rlen) < 0 || js_rename(js, doc, hires, reason, rlen) < 0 ||
+	    js_patterns(js, doc, hires, reason, rlen) < 0 ||
+	    js_rename(js, doc, hires, reason, rlen) < 0 ||
 	    js_options(js, doc, hires, reason, rlen) < 0)
 		return -1;
 	base = xasprintf("%s%s", js->path_head, js->path_tail);
@@ -495,4 +494,3 @@ job_accept(const struct conf *conf, const char *name, const char *text, size_t l
 	jobspec_free(&js);
 	return r;
 }
-

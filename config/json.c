@@ -235,8 +235,8 @@ escape_decode(const char *s, size_t n, uint32_t *cp)
 		return ESC_SURROGATE;
 	if (*cp < 0xD800 || *cp > 0xDBFF)
 		return 6;
-	if (n < 12 || s[6] != '\\' || s[7] != 'u' || hex4(s + 8, n - 8, &lo) < 0 ||
-	    lo < 0xDC00 || lo > 0xDFFF)
+	if (n < 12 || s[6] != '\\' || s[7] != 'u' || hex4(s + 8, n - 8, &lo) < 0 || lo < 0xDC00 ||
+	    lo > 0xDFFF)
 		return ESC_SURROGATE;
 	*cp = 0x10000 + ((*cp - 0xD800) << 10) + (lo - 0xDC00);
 	return 12;
@@ -275,8 +275,7 @@ string_check(struct parse *p, size_t i, size_t limit)
 
 	while (i < limit && s[i] != '"') {
 		if (s[i] < 0x20)
-			return parse_fail(p, i,
-			                  "control character in a string (escape it)");
+			return parse_fail(p, i, "control character in a string (escape it)");
 		if (s[i] == '\\')
 			n = escape_check(p, i, limit);
 		else if (s[i] < 0x80)
@@ -332,8 +331,7 @@ number_ok(const char *s, size_t n)
 static bool
 literal_ok(const char *s, size_t n)
 {
-	return (n == 4 && memcmp(s, "true", 4) == 0) ||
-	       (n == 5 && memcmp(s, "false", 5) == 0) ||
+	return (n == 4 && memcmp(s, "true", 4) == 0) || (n == 5 && memcmp(s, "false", 5) == 0) ||
 	       (n == 4 && memcmp(s, "null", 4) == 0) || (n > 0 && number_ok(s, n));
 }
 
@@ -426,7 +424,7 @@ unclosed(struct parse *p, unsigned int ntok)
 		if (tok[i].type != JSMN_STRING && tok[i].type != JSMN_PRIMITIVE &&
 		    tok[i].start >= 0 && tok[i].end < 0)
 			return parse_fail(p, (size_t)tok[i].start, "unclosed '%c'",
-			                  p->doc->text[tok[i].start]);
+					  p->doc->text[tok[i].start]);
 	return parse_fail(p, p->doc->len, "unexpected end of input");
 }
 
@@ -446,7 +444,7 @@ jsmn_fail(struct parse *p, const jsmn_parser *jp, int r)
 	end = value_end(s, len, root);
 	if (pos >= end && end > root)
 		return parse_fail(p, skip_blank(s, end, len),
-		                  "trailing data after the top-level value");
+				  "trailing data after the top-level value");
 	if (s[pos] == '"')
 		return string_check(p, pos + 1, len) < 0 ? -1 : unexpected(p, pos);
 	if (s[pos] == '{' || s[pos] == '[')
@@ -456,8 +454,7 @@ jsmn_fail(struct parse *p, const jsmn_parser *jp, int r)
 	for (i = pos; i < len && !strchr(" \t\r\n,]}", s[i]); i++)
 		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] >= 0x7f)
 			return unexpected(p, i);
-	if (jp->toksuper >= 0 && p->doc->tok &&
-	    p->doc->tok[jp->toksuper].type == JSMN_STRING)
+	if (jp->toksuper >= 0 && p->doc->tok && p->doc->tok[jp->toksuper].type == JSMN_STRING)
 		return parse_fail(p, pos, "expected ',' or '}'");
 	return parse_fail(p, pos, "object key must be a string");
 }
@@ -550,8 +547,7 @@ dups_check(struct parse *p, int obj)
 	struct keyref *keys = xcalloc(n, sizeof(*keys));
 	int k, line, col, r = 0;
 
-	for (i = 0, k = json_first(doc, obj); k >= 0;
-	     k = json_sibling(doc, obj, k), i++) {
+	for (i = 0, k = json_first(doc, obj); k >= 0; k = json_sibling(doc, obj, k), i++) {
 		keys[i].s = json_strdup(doc, k);
 		keys[i].tok = k;
 	}
@@ -563,12 +559,11 @@ dups_check(struct parse *p, int obj)
 	if (best) {
 		k = keys[best].tok;
 		json_line_col(doc, keys[best - 1].tok, &line, &col);
-		r = parse_fail(p, span_start(doc, k),
-		               "duplicate key \"%.*s\" (first at %d:%d)",
-		               doc->tok[k].end - doc->tok[k].start > JSON_SHOW
-		                   ? JSON_SHOW
-		                   : doc->tok[k].end - doc->tok[k].start,
-		               doc->text + doc->tok[k].start, line, col);
+		r = parse_fail(p, span_start(doc, k), "duplicate key \"%.*s\" (first at %d:%d)",
+			       doc->tok[k].end - doc->tok[k].start > JSON_SHOW
+				       ? JSON_SHOW
+				       : doc->tok[k].end - doc->tok[k].start,
+			       doc->text + doc->tok[k].start, line, col);
 	}
 	for (i = 0; i < n; i++)
 		free(keys[i].s);
@@ -588,9 +583,8 @@ walk_member(struct parse *p, int key, int *next, size_t *end)
 		return -1;
 	if (kt->size == 0)
 		return parse_fail(p, span_start(doc, key), "key \"%.*s\" has no value",
-		                  kt->end - kt->start > JSON_SHOW ? JSON_SHOW
-		                                                  : kt->end - kt->start,
-		                  doc->text + kt->start);
+				  kt->end - kt->start > JSON_SHOW ? JSON_SHOW : kt->end - kt->start,
+				  doc->text + kt->start);
 	if (gap_check(p, span_end(doc, key), span_start(doc, key + 1), ':', 0) < 0 ||
 	    walk_value(p, key + 1, next, end) < 0)
 		return -1;
@@ -610,8 +604,8 @@ walk_container(struct parse *p, int t, int *next, size_t *end)
 	int k, c = t + 1;
 
 	if (++p->depth > JSON_MAX_DEPTH)
-		return parse_fail(p, (size_t)doc->tok[t].start,
-		                  "nested deeper than %d levels", JSON_MAX_DEPTH);
+		return parse_fail(p, (size_t)doc->tok[t].start, "nested deeper than %d levels",
+				  JSON_MAX_DEPTH);
 	for (k = 0; k < doc->tok[t].size; k++) {
 		if (c >= doc->ntok)
 			return parse_fail(p, doc->len, "unexpected end of input");
@@ -643,12 +637,12 @@ literal_fail(struct parse *p, int t)
 
 	for (i = tok->start; i < tok->end; i++) {
 		c = s[i];
-		if (!(c >= '0' && c <= '9') && !(c >= 'a' && c <= 'z') &&
-		    !(c >= 'A' && c <= 'Z') && c != '.' && c != '+' && c != '-')
+		if (!(c >= '0' && c <= '9') && !(c >= 'a' && c <= 'z') && !(c >= 'A' && c <= 'Z') &&
+		    c != '.' && c != '+' && c != '-')
 			return unexpected(p, (size_t)i);
 	}
 	return parse_fail(p, (size_t)tok->start, "invalid literal '%.*s'",
-	                  n > JSON_SHOW ? JSON_SHOW : n, s + tok->start);
+			  n > JSON_SHOW ? JSON_SHOW : n, s + tok->start);
 }
 
 static int
@@ -681,11 +675,9 @@ walk_document(struct parse *p)
 
 	if (doc->ntok == 0) {
 		i = skip_blank(doc->text, 0, doc->len);
-		return i < doc->len ? unexpected(p, i)
-		                    : parse_fail(p, i, "empty document");
+		return i < doc->len ? unexpected(p, i) : parse_fail(p, i, "empty document");
 	}
-	if (gap_check(p, 0, span_start(doc, 0), 0, 0) < 0 ||
-	    walk_value(p, 0, &next, &end) < 0)
+	if (gap_check(p, 0, span_start(doc, 0), 0, 0) < 0 || walk_value(p, 0, &next, &end) < 0)
 		return -1;
 	i = skip_blank(doc->text, end, doc->len);
 	if (next < doc->ntok || i < doc->len)
@@ -697,7 +689,7 @@ walk_document(struct parse *p)
 
 int
 json_parse(struct json *doc, const char *name, const char *text, size_t len, char *err,
-           size_t errlen)
+	   size_t errlen)
 {
 	struct parse p = {doc, err, errlen, 0};
 	bool big = len > JSON_MAX_LEN;
@@ -853,7 +845,7 @@ json_is_number(const struct json *doc, int t)
 {
 	return tok_ok(doc, t) && doc->tok[t].type == JSMN_PRIMITIVE &&
 	       (first_char(doc, t) == '-' ||
-	        (first_char(doc, t) >= '0' && first_char(doc, t) <= '9'));
+		(first_char(doc, t) >= '0' && first_char(doc, t) <= '9'));
 }
 
 bool
@@ -866,8 +858,7 @@ json_is_bool(const struct json *doc, int t)
 bool
 json_is_null(const struct json *doc, int t)
 {
-	return tok_ok(doc, t) && doc->tok[t].type == JSMN_PRIMITIVE &&
-	       first_char(doc, t) == 'n';
+	return tok_ok(doc, t) && doc->tok[t].type == JSMN_PRIMITIVE && first_char(doc, t) == 'n';
 }
 
 bool
@@ -1032,7 +1023,7 @@ quote_cp(struct strbuf *sb, uint32_t cp, bool php)
 	} else {
 		cp -= 0x10000;
 		sb_printf(sb, "\\u%04x\\u%04x", (unsigned int)(0xD800 + (cp >> 10)),
-		          (unsigned int)(0xDC00 + (cp & 0x3FF)));
+			  (unsigned int)(0xDC00 + (cp & 0x3FF)));
 	}
 }
 

@@ -29,8 +29,8 @@
 #include <jsmn.h>
 
 struct json {
-	char *name;   /* file name for messages ("-" or a label for buffers) */
-	char *text;   /* NUL-terminated copy of the input, comments blanked */
+	char *name; /* file name for messages ("-" or a label for buffers) */
+	char *text; /* NUL-terminated copy of the input, comments blanked */
 	size_t len;
 	jsmntok_t *tok;
 	int ntok;
@@ -49,9 +49,9 @@ int json_get(const struct json *doc, int obj, const char *key);
 int json_next(const struct json *doc, int i);
 /* Iterate: for (k = json_first(doc, obj); k > 0; k = json_next(doc, k + 1) - 1)
  * is awkward, so use these: object members yield key tokens, arrays values. */
-int json_first(const struct json *doc, int container);     /* first child or -1 */
+int json_first(const struct json *doc, int container);              /* first child or -1 */
 int json_sibling(const struct json *doc, int container, int child); /* next or -1 */
-int json_count(const struct json *doc, int container);      /* number of children */
+int json_count(const struct json *doc, int container);              /* number of children */
 
 bool json_is_string(const struct json *doc, int t);
 bool json_is_number(const struct json *doc, int t);

@@ -20,8 +20,8 @@
  * fnmatch(3) with flags 0 on the path relative to the folder with its
  * leading "/": '*' and '?' cross '/' and match a leading dot, matching is
  * case-sensitive, "*.jpg" matches at any depth. No include: nothing. */
-bool tmc_selected(char *const *include, size_t ninclude, char *const *exclude,
-		  size_t nexclude, const char *rel);
+bool tmc_selected(char *const *include, size_t ninclude, char *const *exclude, size_t nexclude,
+		  const char *rel);
 
 /* Rename (PHP's str_ireplace per rule): the rules in order, each on the
  * result of the one before, every non-overlapping occurrence from the left,

@@ -163,8 +163,8 @@ is_reason_of_stray(int subfd, const char *name)
 /* One of new/ cur/ err/: count its entries (not starting with '.'); in
  * err/, remember the newest (by mtime; ties: the later one read). */
 static long
-sub_walk(struct census *c, struct census_stage *cs, size_t order, int stagefd, int k,
-	 int flags, char *newest, size_t nlen)
+sub_walk(struct census *c, struct census_stage *cs, size_t order, int stagefd, int k, int flags,
+	 char *newest, size_t nlen)
 {
 	bool items = (flags & CENSUS_ITEMS) || (k == 2 && (flags & CENSUS_FAILED_ITEMS));
 	int fd = openat(stagefd, sub_names[k], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -194,7 +194,9 @@ sub_walk(struct census *c, struct census_stage *cs, size_t order, int stagefd, i
 		}
 		if (items && !(k == 2 && is_reason_of_stray(dirfd(d), de->d_name)))
 			item_add(c, cs->label, order, dirfd(d), de->d_name,
-				 k == 0 ? CENSUS_WAITING : k == 1 ? CENSUS_WORKING : CENSUS_FAILED);
+				 k == 0   ? CENSUS_WAITING
+				 : k == 1 ? CENSUS_WORKING
+					  : CENSUS_FAILED);
 	}
 	closedir(d);
 	return n;
@@ -298,7 +300,7 @@ int
 census_stage_path(const struct spool *sp, const char *label, char *buf, size_t len)
 {
 	int n = strcmp(label, "outbox") == 0 ? snprintf(buf, len, "%s/outbox", sp->path)
-					       : snprintf(buf, len, "%s/stages/%s", sp->path, label);
+					     : snprintf(buf, len, "%s/stages/%s", sp->path, label);
 
 	return n < 0 || (size_t)n >= len ? -1 : 0;
 }
@@ -306,8 +308,8 @@ census_stage_path(const struct spool *sp, const char *label, char *buf, size_t l
 /* One item (the worker list of `tmcwatch status` names a worker's item by
  * its original): 0 filled (census_item_free it), -1 not there. */
 int
-census_item(const struct spool *sp, const char *label, enum census_state state,
-	    const char *name, struct census_item *ci)
+census_item(const struct spool *sp, const char *label, enum census_state state, const char *name,
+	    struct census_item *ci)
 {
 	char path[PATH_MAX];
 	int k = state == CENSUS_WORKING ? 1 : state == CENSUS_FAILED ? 2 : 0, fd;

@@ -57,7 +57,8 @@ ticket_load_fd(int fd, struct ticket *t, char *reason, size_t rlen)
 		return -1;
 	}
 	if (st.st_size == 0) {
-		snprintf(reason, rlen, "ticket is empty (it was lost in a crash or a file system "
+		snprintf(reason, rlen,
+			 "ticket is empty (it was lost in a crash or a file system "
 			 "error before it was on disk): its origin must submit the file again");
 		return -1;
 	}
@@ -89,8 +90,7 @@ claim_giveback(struct stage_dir *sd, struct item *it, int err, const char *what)
 }
 
 static int
-claim_finish(struct stage_dir *sd, const char *id, struct item *it, int lockfd,
-	     int64_t *due_s)
+claim_finish(struct stage_dir *sd, const char *id, struct item *it, int lockfd, int64_t *due_s)
 {
 	char reason[REASON_MAX];
 	int64_t nb;
@@ -106,7 +106,10 @@ claim_finish(struct stage_dir *sd, const char *id, struct item *it, int lockfd,
 
 		if (e == ELOOP || e == ENOTDIR) {
 			item_release(it);
-			return item_reject_at(sd, sd->curfd, id, "item is a symlink, not a folder") < 0 ? -1 : 0;
+			return item_reject_at(sd, sd->curfd, id,
+					      "item is a symlink, not a folder") < 0
+				       ? -1
+				       : 0;
 		}
 		log_warn("%s/cur/%s", sd->path, id);
 		return claim_giveback(sd, it, e, "open a claimed item");
@@ -117,7 +120,9 @@ claim_finish(struct stage_dir *sd, const char *id, struct item *it, int lockfd,
 		log_warnx("%s: %s", it->path, reason);
 		if (r == -2)
 			return claim_giveback(sd, it, e, "read a ticket");
-		r = item_fail(sd, it, false, 0, 0, reason) < 0 ? claim_giveback(sd, it, errno, "reject an item") : 0;
+		r = item_fail(sd, it, false, 0, 0, reason) < 0
+			    ? claim_giveback(sd, it, errno, "reject an item")
+			    : 0;
 		item_release(it);
 		return r;
 	}
@@ -148,7 +153,10 @@ item_claim(struct stage_dir *sd, const char *id, struct item *it, int64_t *due_s
 		if (errno == ENOENT)
 			return claim_ticketless(sd, id);
 		if (errno == ELOOP || errno == ENOTDIR)
-			return item_reject_at(sd, sd->newfd, id, "ticket is a symlink or not in a folder") < 0 ? -1 : 0;
+			return item_reject_at(sd, sd->newfd, id,
+					      "ticket is a symlink or not in a folder") < 0
+				       ? -1
+				       : 0;
 		int e = errno;
 
 		log_warn("%s/new/%s", sd->path, path);
@@ -168,7 +176,10 @@ item_claim(struct stage_dir *sd, const char *id, struct item *it, int64_t *due_s
 		if (e == ENOENT)
 			return 0;
 		if (e == EEXIST || e == ENOTEMPTY)
-			return item_reject_at(sd, sd->newfd, id, "an item of the same id is already in cur/") < 0 ? -1 : 0;
+			return item_reject_at(sd, sd->newfd, id,
+					      "an item of the same id is already in cur/") < 0
+				       ? -1
+				       : 0;
 		errno = e;
 		log_warn("claim %s/new/%s", sd->path, id);
 		if (errno_is_machine_fault(e))

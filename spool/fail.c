@@ -62,14 +62,16 @@ item_reject_at(struct stage_dir *sd, int fromfd, const char *id, const char *rea
 	int n, inside;
 
 	if (reason == NULL || *reason == '\0')
-		n = snprintf(line, sizeof(line), "failed in %s (no reason was given)\n", sd->label ? sd->label : sd->path);
+		n = snprintf(line, sizeof(line), "failed in %s (no reason was given)\n",
+			     sd->label ? sd->label : sd->path);
 	else
 		n = snprintf(line, sizeof(line), "%s\n", reason);
 	if (n >= (int)sizeof(line))
 		n = (int)sizeof(line) - 1, line[n - 1] = '\n';
 	if ((inside = reason_write_inside(fromfd, id, line, (size_t)n)) < 0) {
 		fault_note_errno(errno, "write the reason of a failed item");
-		log_warn("%s: %s: not moved to err/ before its reason is written; retried", sd->path, id);
+		log_warn("%s: %s: not moved to err/ before its reason is written; retried",
+			 sd->path, id);
 		return -1;
 	}
 	snprintf(name, sizeof(name), "%s", id);
@@ -176,8 +178,8 @@ retry_later(struct stage_dir *sd, struct item *it, long long attempt, int retry_
 }
 
 int
-item_fail(struct stage_dir *sd, struct item *it, bool temporary, int max_attempts,
-	  int retry_delay, const char *reason)
+item_fail(struct stage_dir *sd, struct item *it, bool temporary, int max_attempts, int retry_delay,
+	  const char *reason)
 {
 	long long attempt = ticket_get_ll(&it->ticket, "attempt", 0) + 1;
 	char why[REASON_MAX + 64];

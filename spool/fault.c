@@ -25,9 +25,9 @@
 #include "spool.h"
 
 static const char *const fault_names[FAULT_NKINDS] = {
-	[FAULT_SPACE] = "disk-full",       [FAULT_INODES] = "inodes-full",
-	[FAULT_READONLY] = "read-only",    [FAULT_IO] = "io-error",
-	[FAULT_FDS] = "out-of-fds",        [FAULT_MEMORY] = "out-of-memory",
+	[FAULT_SPACE] = "disk-full",     [FAULT_INODES] = "inodes-full",
+	[FAULT_READONLY] = "read-only",  [FAULT_IO] = "io-error",
+	[FAULT_FDS] = "out-of-fds",      [FAULT_MEMORY] = "out-of-memory",
 	[FAULT_WATCHES] = "watch-limit",
 };
 
@@ -36,10 +36,10 @@ static const char *const fault_names[FAULT_NKINDS] = {
 static const char fault_pad[FAULT_FILE_SIZE] = {[0 ... FAULT_FILE_SIZE - 1] = '\n'};
 
 static struct {
-	int fd;            /* run/faults/<program>.<pid>, flocked; -1 before init */
-	int64_t since[FAULT_NKINDS];  /* 0: not in force */
+	int fd;                      /* run/faults/<program>.<pid>, flocked; -1 before init */
+	int64_t since[FAULT_NKINDS]; /* 0: not in force */
 	char cause[FAULT_NKINDS][FAULT_CAUSE_MAX];
-} fs = { .fd = -1 };
+} fs = {.fd = -1};
 
 const char *
 fault_name(enum fault_kind k)
@@ -51,10 +51,14 @@ bool
 errno_is_machine_fault(int err)
 {
 	switch (err) {
-	case ENOSPC: case EDQUOT: case EIO: case EROFS: case EMFILE: case ENFILE: case ENOMEM:
-		return true;
-	default:
-		return false;
+	case ENOSPC:
+	case EDQUOT:
+	case EIO:
+	case EROFS:
+	case EMFILE:
+	case ENFILE:
+	case ENOMEM: return true;
+	default: return false;
 	}
 }
 
@@ -62,9 +66,11 @@ enum fault_kind
 fault_kind_of(int err)
 {
 	switch (err) {
-	case ENOSPC: case EDQUOT: return FAULT_SPACE;
+	case ENOSPC:
+	case EDQUOT: return FAULT_SPACE;
 	case EROFS: return FAULT_READONLY;
-	case EMFILE: case ENFILE: return FAULT_FDS;
+	case EMFILE:
+	case ENFILE: return FAULT_FDS;
 	case ENOMEM: return FAULT_MEMORY;
 	default: return FAULT_IO;
 	}
@@ -185,7 +191,7 @@ faults_read_file(int dfd, const char *name, struct fault_rec **v, size_t *n, siz
 
 	if (fd < 0)
 		return;
-	if (flock(fd, LOCK_SH | LOCK_NB) == 0) {  /* nobody holds it: a dead program's */
+	if (flock(fd, LOCK_SH | LOCK_NB) == 0) { /* nobody holds it: a dead program's */
 		unlinkat(dfd, name, 0);
 		close(fd);
 		return;
@@ -196,7 +202,7 @@ faults_read_file(int dfd, const char *name, struct fault_rec **v, size_t *n, siz
 		return;
 	buf[len] = '\0';
 	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		struct fault_rec r = { 0 };
+		struct fault_rec r = {0};
 		char kind[32];
 		long long since;
 		int off = 0;

@@ -104,7 +104,8 @@ stage_successor(struct item *it, int outfd, const struct successor *s, bool pixe
 	if ((fd = openat(outfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return -1;
 	text = ticket_format(&s->ticket, &len);
-	if (write_new_at(fd, "ticket", text, len) == 0 && (!pixels || pass_pixels(it->dirfd, fd, false) == 0))
+	if (write_new_at(fd, "ticket", text, len) == 0 &&
+	    (!pixels || pass_pixels(it->dirfd, fd, false) == 0))
 		r = 0;
 	free(text);
 	close(fd);
@@ -135,7 +136,8 @@ stage_finalize(struct stage_dir *sd, const char *id, bool pixels)
 		if (errno == ENOENT)
 			return 0;
 		if (errno == EEXIST || errno == ENOTEMPTY)
-			return item_reject_at(sd, sd->tmpfd, id, "an item of the same id is already in new/");
+			return item_reject_at(sd, sd->tmpfd, id,
+					      "an item of the same id is already in new/");
 		r = -1;
 	}
 	if (r < 0) {
@@ -155,7 +157,8 @@ handoff_move(struct stage_dir *sd, struct item *it, struct successor *s, bool pi
 	char *text = ticket_format(&s->ticket, &len);
 	int fd, r;
 
-	fd = openat(it->dirfd, "ticket.next", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	fd = openat(it->dirfd, "ticket.next", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+		    0644);
 	r = fd < 0 ? -1 : write_all(fd, text, len);
 	if (r == 0 && fsync(fd) < 0) /* durable before the commit publishes it */
 		r = -1;
@@ -181,8 +184,7 @@ handoff_move(struct stage_dir *sd, struct item *it, struct successor *s, bool pi
 }
 
 int
-item_handoff(struct stage_dir *sd, struct item *it, struct successor *succ, size_t n,
-	     bool pixels)
+item_handoff(struct stage_dir *sd, struct item *it, struct successor *succ, size_t n, bool pixels)
 {
 	int outfd;
 

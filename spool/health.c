@@ -125,8 +125,10 @@ dying_conds(struct spool_health *h, const struct spool *sp)
 		return;
 	for (size_t i = 0; i < n; i++)
 		if ((c = cond_add(h, "keeps-dying", v[i].label, v[i].since)) != NULL)
-			snprintf(c->cause, sizeof(c->cause), "%d deaths in a row within 10 s of "
-				 "start; last: %s", v[i].deaths, v[i].cause);
+			snprintf(c->cause, sizeof(c->cause),
+				 "%d deaths in a row within 10 s of "
+				 "start; last: %s",
+				 v[i].deaths, v[i].cause);
 	free(v);
 }
 
@@ -163,8 +165,8 @@ spool_health(const struct spool *sp, struct spool_health *h)
 	memset(h, 0, sizeof(*h));
 	h->daemon_running = spool_daemon_running(sp->fd);
 	if (!h->daemon_running && (c = cond_add(h, "not-running", "tmcwatch", 0)) != NULL)
-		snprintf(c->cause, sizeof(c->cause),
-			 "no tmcwatch daemon holds %s/run/tmcwatch.pid", sp->path);
+		snprintf(c->cause, sizeof(c->cause), "no tmcwatch daemon holds %s/run/tmcwatch.pid",
+			 sp->path);
 	spool_conds(h, sp);
 	if (h->daemon_running)
 		dying_conds(h, sp);

@@ -88,8 +88,8 @@ jobq_seq_used(const struct spool *sp, const char *seq, bool list)
 
 /* 1 linked, 0 seq taken (try another), -1 error */
 static int
-jobq_link(const struct spool *sp, int reqfd, const char *tmp, const char *tmplist,
-	  const char *seq, const struct jobq_hook *hook)
+jobq_link(const struct spool *sp, int reqfd, const char *tmp, const char *tmplist, const char *seq,
+	  const struct jobq_hook *hook)
 {
 	char file[64];
 
@@ -185,8 +185,8 @@ job_queue_hook(const struct spool *sp, const char *text, size_t len, const char 
 }
 
 int
-job_queue(const struct spool *sp, const char *text, size_t len, const char *list,
-	  size_t listlen, char *seq, size_t seqlen)
+job_queue(const struct spool *sp, const char *text, size_t len, const char *list, size_t listlen,
+	  char *seq, size_t seqlen)
 {
 	return job_queue_hook(sp, text, len, list, listlen, NULL, seq, seqlen);
 }

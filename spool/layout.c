@@ -22,8 +22,8 @@
 #include "spool.h"
 
 static const char *spool_dirs[] = {
-	"req", "proc", "done", "err", "stages", "outbox", "outbox/tmp", "outbox/new",
-	"outbox/cur", "outbox/err", "state", "run", "run/slots",
+	"req",        "proc",       "done",       "err",   "stages", "outbox",    "outbox/tmp",
+	"outbox/new", "outbox/cur", "outbox/err", "state", "run",    "run/slots",
 };
 
 int
@@ -124,8 +124,8 @@ fail:
 }
 
 int
-stage_open(struct stage_dir *sd, const struct spool *sp, const char *tpl, int idx,
-	   const char *step, bool create)
+stage_open(struct stage_dir *sd, const struct spool *sp, const char *tpl, int idx, const char *step,
+	   bool create)
 {
 	char name[NAME_MAX + 1], path[PATH_MAX];
 	int r;

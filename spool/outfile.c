@@ -20,7 +20,7 @@
 #include "spool.h"
 
 static char outfile_tag_id[ITEM_ID_MAX];
-static int outfile_item_fd = -1;  /* the item's folder: its temps are listed there */
+static int outfile_item_fd = -1;         /* the item's folder: its temps are listed there */
 static unsigned long long outfile_bytes; /* committed so far, for the usage record */
 
 unsigned long long
@@ -57,8 +57,8 @@ outfile_note(const char *dir, const char *tmp)
 	n = snprintf(line, sizeof(line), "%s%s%s\n", dir ? dir : "", dir ? "/" : "", tmp);
 	if (n < 0 || (size_t)n >= sizeof(line) || line[0] != '/')
 		return;
-	fd = openat(outfile_item_fd, "temps", O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
-		    0644);
+	fd = openat(outfile_item_fd, "temps",
+		    O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0 || write_all(fd, line, (size_t)n) < 0)
 		log_warn("list the temporary %s in the item", tmp);
 	if (fd >= 0)
@@ -103,8 +103,8 @@ outfile_temp(char *buf, size_t len, const char *final)
 	int r;
 
 	if (outfile_tag_id[0])
-		r = snprintf(buf, len, "%.*s.%s.tmcwatch-%s", dirlen, final, slash ? slash + 1 : final,
-			     outfile_tag_id);
+		r = snprintf(buf, len, "%.*s.%s.tmcwatch-%s", dirlen, final,
+			     slash ? slash + 1 : final, outfile_tag_id);
 	else
 		r = snprintf(buf, len, "%.*s.%s.tmcwatch-%d-%u", dirlen, final,
 			     slash ? slash + 1 : final, (int)getpid(), n++);
@@ -166,7 +166,8 @@ outfile_copy(int srcfd, const char *final, bool durable, char *reason, size_t rl
 		ssize_t n = sendfile(fd, srcfd, &off, (size_t)(st.st_size - off));
 
 		if (n <= 0) {
-			snprintf(reason, rlen, "copy to %s: %s", tmp, n < 0 ? strerror(errno) : "source shrank");
+			snprintf(reason, rlen, "copy to %s: %s", tmp,
+				 n < 0 ? strerror(errno) : "source shrank");
 			goto fail;
 		}
 	}
@@ -181,15 +182,14 @@ outfile_copy(int srcfd, const char *final, bool durable, char *reason, size_t rl
 		goto fail;
 	}
 	return 0;
-fail:
-	{
-		int e = errno; /* the caller tells a machine fault by it */
+fail : {
+	int e = errno; /* the caller tells a machine fault by it */
 
-		if (fd >= 0)
-			close(fd);
-		unlink(tmp);
-		errno = e;
-	}
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp);
+	errno = e;
+}
 	return -1;
 }
 

@@ -23,13 +23,15 @@
 #include "spool.h"
 
 static const char *const families[] = {
-	"tmc_stage_items", "tmc_stage_oldest_waiting_seconds", "tmc_items", "tmc_jobs",
-	"tmc_callbacks", "tmc_daemon_up", "tmc_fault", "tmc_fault_since_seconds",
+	"tmc_stage_items", "tmc_stage_oldest_waiting_seconds",
+	"tmc_items",       "tmc_jobs",
+	"tmc_callbacks",   "tmc_daemon_up",
+	"tmc_fault",       "tmc_fault_since_seconds",
 };
 
 static const char *const kinds[] = {
-	"not-running", "disk-full", "inodes-full", "read-only", "io-error",
-	"out-of-fds", "out-of-memory", "watch-limit", "keeps-dying",
+	"not-running", "disk-full",     "inodes-full", "read-only",   "io-error",
+	"out-of-fds",  "out-of-memory", "watch-limit", "keeps-dying",
 };
 #define NKINDS (sizeof(kinds) / sizeof(*kinds))
 
@@ -163,11 +165,12 @@ prom_spool_gauges(const struct spool *sp, struct strbuf *out)
 	sb_printf(out,
 		  "tmc_jobs{state=\"waiting\"} %ld\ntmc_jobs{state=\"running\"} %ld\n"
 		  "tmc_jobs{state=\"done\"} %ld\ntmc_jobs{state=\"failed\"} %ld\n",
-		  count_jobs(sp->fd, "req"), count_jobs(sp->fd, "proc"),
-		  count_jobs(sp->fd, "done"), count_jobs(sp->fd, "err"));
+		  count_jobs(sp->fd, "req"), count_jobs(sp->fd, "proc"), count_jobs(sp->fd, "done"),
+		  count_jobs(sp->fd, "err"));
 	prom_help(out, "tmc_callbacks", "gauge",
 		  "Job callbacks waiting in the outbox or failed for good.");
-	sb_printf(out, "tmc_callbacks{state=\"waiting\"} %ld\ntmc_callbacks{state=\"failed\"} %ld\n",
+	sb_printf(out,
+		  "tmc_callbacks{state=\"waiting\"} %ld\ntmc_callbacks{state=\"failed\"} %ld\n",
 		  c.outbox.waiting + c.outbox.working, c.outbox.failed);
 	census_free(&c);
 	spool_health(sp, &hl);

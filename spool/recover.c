@@ -61,7 +61,8 @@ recover_one(struct stage_dir *sd, const char *id, int max_attempts)
 	snprintf(path, sizeof(path), "%s/ticket", id);
 	it.lockfd = openat(sd->curfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	if (it.lockfd < 0)
-		return errno == ENOENT ? item_reject_at(sd, sd->curfd, id, "item has no ticket") : 0;
+		return errno == ENOENT ? item_reject_at(sd, sd->curfd, id, "item has no ticket")
+				       : 0;
 	if (flock(it.lockfd, LOCK_EX | LOCK_NB) < 0) {
 		close(it.lockfd);
 		return 0; /* alive */

@@ -34,24 +34,27 @@ static const char *const reset_keys[] = {"attempt", "not_before", "last_error", 
 
 /* err/<name>, its ticket locked (no holder), parsed into t. 0, or 1 with why. */
 static int
-failed_open(struct stage_dir *sd, const char *name, int *itemfd, int *lockfd,
-	    struct ticket *t, char *why, size_t wlen)
+failed_open(struct stage_dir *sd, const char *name, int *itemfd, int *lockfd, struct ticket *t,
+	    char *why, size_t wlen)
 {
 	char perr[128], *text = NULL;
 	size_t len;
 
 	*lockfd = -1;
-	if ((*itemfd = openat(sd->errfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+	if ((*itemfd = openat(sd->errfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) <
+	    0) {
 		snprintf(why, wlen, "%s/err/%s: %s", sd->path, name, strerror(errno));
 		return 1;
 	}
 	*lockfd = openat(*itemfd, "ticket", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (*lockfd >= 0 && flock(*lockfd, LOCK_EX | LOCK_NB) < 0) {
-		snprintf(why, wlen, "%s/err/%s: a worker still holds it; try again", sd->path, name);
+		snprintf(why, wlen, "%s/err/%s: a worker still holds it; try again", sd->path,
+			 name);
 		return 1;
 	}
 	if (*lockfd < 0 || (text = file_read_at(*itemfd, "ticket", 1 << 20, &len)) == NULL) {
-		snprintf(why, wlen, "%s/err/%s/ticket: %s (purge it)", sd->path, name, strerror(errno));
+		snprintf(why, wlen, "%s/err/%s/ticket: %s (purge it)", sd->path, name,
+			 strerror(errno));
 		return 1;
 	}
 	if (ticket_parse(t, text, len, perr, sizeof(perr)) < 0) {
@@ -64,8 +67,8 @@ failed_open(struct stage_dir *sd, const char *name, int *itemfd, int *lockfd,
 }
 
 static int
-requeue_move(struct stage_dir *sd, int itemfd, const char *name, const char *id,
-	     struct ticket *t, char *why, size_t wlen)
+requeue_move(struct stage_dir *sd, int itemfd, const char *name, const char *id, struct ticket *t,
+	     char *why, size_t wlen)
 {
 	char path[ITEM_ID_MAX + 8], *text;
 	struct stat st;
@@ -144,9 +147,11 @@ item_purge(struct stage_dir *sd, const char *name, char *why, size_t wlen)
 		return 0;
 	}
 	itemfd = openat(sd->errfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (itemfd >= 0 && (lockfd = openat(itemfd, "ticket", O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) >= 0 &&
+	if (itemfd >= 0 &&
+	    (lockfd = openat(itemfd, "ticket", O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) >= 0 &&
 	    flock(lockfd, LOCK_EX | LOCK_NB) < 0) {
-		snprintf(why, wlen, "%s/err/%s: a worker still holds it; try again", sd->path, name);
+		snprintf(why, wlen, "%s/err/%s: a worker still holds it; try again", sd->path,
+			 name);
 		close(lockfd);
 		close(itemfd);
 		return 0;

@@ -42,8 +42,8 @@ add_field(struct strbuf *sb, const char *s)
 }
 
 int
-result_append(const struct spool *sp, const struct ticket *t, const char *step_name,
-	      int step_idx, int created, int warnings, const char *reason)
+result_append(const struct spool *sp, const struct ticket *t, const char *step_name, int step_idx,
+	      int created, int warnings, const char *reason)
 {
 	const char *origin = ticket_get(t, "origin");
 	struct strbuf sb = {0};

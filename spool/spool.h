@@ -26,7 +26,7 @@ struct ticket {
 	size_t n;
 	struct ticket_kv {
 		char *key, *val;
-	} *kv;
+	} * kv;
 };
 int ticket_parse(struct ticket *t, const char *buf, size_t len, char *reason, size_t rlen);
 const char *ticket_get(const struct ticket *t, const char *key);
@@ -45,8 +45,8 @@ struct spool {
 	int fd;
 };
 struct stage_dir {
-	char *path;   /* <spool>/stages/<template>/<NN>-<step> */
-	char *label;  /* <template>/<NN>-<step> */
+	char *path;  /* <spool>/stages/<template>/<NN>-<step> */
+	char *label; /* <template>/<NN>-<step> */
 	int fd, tmpfd, newfd, curfd, errfd;
 };
 /* Open (create when asked) the spool and its fixed folders. */
@@ -63,7 +63,7 @@ int stage_open_path(struct stage_dir *sd, const char *path, bool create);
 void stage_close(struct stage_dir *sd);
 
 /* id.c */
-bool id_valid(const char *id);  /* [A-Za-z0-9._-], 1..ITEM_ID_MAX-1, not starting with '.' */
+bool id_valid(const char *id); /* [A-Za-z0-9._-], 1..ITEM_ID_MAX-1, not starting with '.' */
 
 /* publish.c: new items from outside the pipeline (jobs, watches, tests) */
 /* Build <id>/ticket in sd's tmp/ and rename it into new/ without replacing.
@@ -73,10 +73,10 @@ int item_publish(struct stage_dir *sd, const char *id, const struct ticket *t, b
 /* claim.c */
 struct item {
 	char id[ITEM_ID_MAX];
-	int dirfd;          /* cur/<id> */
-	int lockfd;         /* the ticket, flocked */
+	int dirfd;  /* cur/<id> */
+	int lockfd; /* the ticket, flocked */
 	struct ticket ticket;
-	char *path;         /* <stage>/cur/<id> */
+	char *path; /* <stage>/cur/<id> */
 };
 /* 1 claimed, 0 not available (taken, gone, locked), 2 deferred: its ticket
  * says not_before (real time) is later, *due_s is set and the item is back in
@@ -90,7 +90,7 @@ void item_release(struct item *it); /* close fds, free; the lock goes with the f
  * into their stages' new/; a crash anywhere redoes nothing that was done. */
 struct successor {
 	struct stage_dir *sd;
-	struct ticket ticket;   /* filled by the caller (starts as a copy) */
+	struct ticket ticket; /* filled by the caller (starts as a copy) */
 };
 /* Stage the successors: out.tmp/<stage>/ticket, and (with pixels) every
  * "next.*" file of the item linked as "pixels.*". Then commit and deliver.
@@ -135,27 +135,27 @@ int stage_recover(struct stage_dir *sd, int max_attempts);
 
 /* inbox.c: the stage's view of new/: scan once, then inotify */
 struct inbox {
-	int ifd;                 /* inotify on new/, or a 1 s timerfd while polling */
-	bool polled;             /* the inotify limit: new/ is scanned every second */
-	unsigned ticks;          /* while polled: seconds since the last try to watch */
-	char *path;              /* <stage>/new */
+	int ifd;        /* inotify on new/, or a 1 s timerfd while polling */
+	bool polled;    /* the inotify limit: new/ is scanned every second */
+	unsigned ticks; /* while polled: seconds since the last try to watch */
+	char *path;     /* <stage>/new */
 	char **ids;
 	size_t n, cap, pos;
-	char *cur;               /* the id inbox_next() returned last (owned) */
+	char *cur; /* the id inbox_next() returned last (owned) */
 };
 int inbox_open(struct inbox *ib, struct stage_dir *sd);
-int inbox_scan(struct inbox *ib, struct stage_dir *sd);      /* refill from new/ */
+int inbox_scan(struct inbox *ib, struct stage_dir *sd); /* refill from new/ */
 /* After poll says ifd is readable; 1 when the caller must rescan (an
  * overflow, or a poll tick: ifd may then be another descriptor). */
 int inbox_read_events(struct inbox *ib);
-const char *inbox_next(struct inbox *ib);                    /* NULL when empty */
+const char *inbox_next(struct inbox *ib); /* NULL when empty */
 void inbox_close(struct inbox *ib);
 
 /* watchlimit.c: inotify's per-user limits (those of this user namespace:
  * /proc/sys/user/max_inotify_watches and max_inotify_instances). A program
  * that hits one polls the folder instead and retries the watch now and
  * then; never exits for it. */
-bool inotify_limit_errno(int err);  /* ENOSPC (watches) or EMFILE (instances, not fds) */
+bool inotify_limit_errno(int err); /* ENOSPC (watches) or EMFILE (instances, not fds) */
 /* "user.max_inotify_watches = 8192 (/proc/sys/user/max_inotify_watches)" */
 void inotify_limit_text(int err, char *buf, size_t len);
 /* fault_note(FAULT_WATCHES) naming the limit in force and what is polled
@@ -226,25 +226,31 @@ int job_queue_hook(const struct spool *sp, const char *text, size_t len, const c
  * clear it when the same kind of operation succeeds again. */
 #define FAULT_CAUSE_MAX 256
 enum fault_kind {
-	FAULT_SPACE, FAULT_INODES, FAULT_READONLY, FAULT_IO, FAULT_FDS, FAULT_MEMORY,
-	FAULT_WATCHES, FAULT_NKINDS
+	FAULT_SPACE,
+	FAULT_INODES,
+	FAULT_READONLY,
+	FAULT_IO,
+	FAULT_FDS,
+	FAULT_MEMORY,
+	FAULT_WATCHES,
+	FAULT_NKINDS
 };
 struct fault_rec {
 	char program[32];
 	pid_t pid;
 	enum fault_kind kind;
-	int64_t since;               /* real time, s */
+	int64_t since; /* real time, s */
 	char cause[FAULT_CAUSE_MAX];
 };
 /* ENOSPC EDQUOT EIO EROFS EMFILE ENFILE ENOMEM: the machine's, not the data's */
 bool errno_is_machine_fault(int err);
 enum fault_kind fault_kind_of(int err);
-const char *fault_name(enum fault_kind k);  /* "disk-full", "read-only", ... */
-int fault_init(int spoolfd, const char *program);  /* once, after spool_open */
+const char *fault_name(enum fault_kind k);        /* "disk-full", "read-only", ... */
+int fault_init(int spoolfd, const char *program); /* once, after spool_open */
 void fault_note(enum fault_kind k, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void fault_note_errno(int err, const char *what);  /* kind from err, cause "what: strerror" */
+void fault_note_errno(int err, const char *what); /* kind from err, cause "what: strerror" */
 void fault_clear(enum fault_kind k);
-void fault_clear_all(void);                 /* all but the watch limit */
+void fault_clear_all(void); /* all but the watch limit */
 bool fault_active(enum fault_kind k);
 /* Every live program's faults (files of dead programs are removed). */
 int faults_read(int spoolfd, struct fault_rec **v, size_t *n);
@@ -252,10 +258,10 @@ int faults_read(int spoolfd, struct fault_rec **v, size_t *n);
 /* dying.c: run/dying, the supervisor's children that keep dying (written by
  * the supervisor at every change, trusted only while the daemon runs) */
 struct dying_rec {
-	char label[256];             /* the child's label: "tpl/00-Origin#0", "jobs" */
-	int64_t since;               /* real time, s, of the fifth quick death */
-	int deaths;                  /* quick deaths in a row */
-	char cause[128];             /* the last death: "exited 1", "killed by signal 9" */
+	char label[256]; /* the child's label: "tpl/00-Origin#0", "jobs" */
+	int64_t since;   /* real time, s, of the fifth quick death */
+	int deaths;      /* quick deaths in a row */
+	char cause[128]; /* the last death: "exited 1", "killed by signal 9" */
 };
 int dying_write(int spoolfd, const struct dying_rec *v, size_t n);
 int dying_read(int spoolfd, struct dying_rec **v, size_t *n);
@@ -264,13 +270,13 @@ int dying_read(int spoolfd, struct dying_rec **v, size_t *n);
  * not-running, disk-full, inodes-full, read-only, io-error (statvfs of req/
  * and a write probe), keeps-dying (run/dying) and every live program's
  * faults (run/faults). Returns the number of conditions: 0 is healthy. */
-#define SPOOL_RESERVE_BYTES (1024ULL * 1024)  /* less free than this is full */
+#define SPOOL_RESERVE_BYTES (1024ULL * 1024) /* less free than this is full */
 #define SPOOL_RESERVE_INODES 16
 #define HEALTH_MAX 64
 struct health_cond {
-	char kind[24];               /* "disk-full", "not-running", "keeps-dying", ... */
-	char who[64];                /* "spool", "tmcwatch", a child label, "program[pid]" */
-	int64_t since;               /* real time, s; 0 unknown */
+	char kind[24]; /* "disk-full", "not-running", "keeps-dying", ... */
+	char who[64];  /* "spool", "tmcwatch", a child label, "program[pid]" */
+	int64_t since; /* real time, s; 0 unknown */
 	char cause[FAULT_CAUSE_MAX + 64];
 };
 struct spool_health {
@@ -286,33 +292,33 @@ int spool_health(const struct spool *sp, struct spool_health *h);
  * item with what its ticket says (CENSUS_FAILED_ITEMS: only the failed
  * ones). The one walk of the stage tree. */
 #define CENSUS_ITEMS 1
-#define CENSUS_FAILED_ITEMS 2        /* items of err/ only */
+#define CENSUS_FAILED_ITEMS 2 /* items of err/ only */
 enum census_state { CENSUS_WAITING, CENSUS_DEFERRED, CENSUS_WORKING, CENSUS_FAILED };
-const char *census_state_name(enum census_state s);  /* "waiting", "deferred", ... */
+const char *census_state_name(enum census_state s); /* "waiting", "deferred", ... */
 struct census_item {
-	char stage[300];             /* "<tpl>/<NN-step>", or "outbox" for a callback */
-	size_t order;                /* the stage's index (outbox: after every stage) */
-	enum census_state state;     /* deferred: in new/ with not_before later than now */
-	char id[256];                /* its name in the folder (err/ may add ".N") */
-	char *original;              /* ticket src, else rel, else url (a callback) */
-	char *origin;                /* ticket origin: "job:<seq>", "watch:<key>" */
-	int64_t mtime;               /* real s: its folder's mtime (when it last changed) */
-	long long attempts;          /* ticket attempt: failed attempts so far */
-	int64_t not_before;          /* real s; 0 none */
-	char *reason;                /* err/ reason file, else ticket last_error */
+	char stage[300];         /* "<tpl>/<NN-step>", or "outbox" for a callback */
+	size_t order;            /* the stage's index (outbox: after every stage) */
+	enum census_state state; /* deferred: in new/ with not_before later than now */
+	char id[256];            /* its name in the folder (err/ may add ".N") */
+	char *original;          /* ticket src, else rel, else url (a callback) */
+	char *origin;            /* ticket origin: "job:<seq>", "watch:<key>" */
+	int64_t mtime;           /* real s: its folder's mtime (when it last changed) */
+	long long attempts;      /* ticket attempt: failed attempts so far */
+	int64_t not_before;      /* real s; 0 none */
+	char *reason;            /* err/ reason file, else ticket last_error */
 };
 struct census_stage {
-	char tpl[256], step[256];    /* outbox: "" and "outbox" */
-	char label[300];             /* "<tpl>/<step>" or "outbox" */
+	char tpl[256], step[256]; /* outbox: "" and "outbox" */
+	char label[300];          /* "<tpl>/<step>" or "outbox" */
 	long waiting, working, failed;
-	int64_t oldest_waiting;      /* real s: mtime of the oldest entry of new/; 0 none */
+	int64_t oldest_waiting; /* real s: mtime of the oldest entry of new/; 0 none */
 	char last_error[256];
 };
 struct census {
 	struct census_stage *stages; /* by template, then step (byte order) */
 	size_t nstages;
 	struct census_stage outbox;
-	struct census_item *items;   /* by stage, then failed, working, deferred, waiting, id */
+	struct census_item *items; /* by stage, then failed, working, deferred, waiting, id */
 	size_t nitems;
 };
 int spool_census(const struct spool *sp, int flags, struct census *c);
@@ -332,7 +338,7 @@ void prom_spool_gauges(const struct spool *sp, struct strbuf *out);
 /* Is name[0..len) a family prom_spool_gauges() writes? */
 bool prom_spool_family(const char *name, size_t len);
 void prom_help(struct strbuf *out, const char *name, const char *type, const char *text);
-void prom_label(struct strbuf *out, const char *s);  /* a label value, escaped */
+void prom_label(struct strbuf *out, const char *s); /* a label value, escaped */
 
 /* requeue.c: the operator's requeue and purge of err/<name> (safe while the
  * stage runs). 1 done, 0 refused (why says why: already in new/ or cur/, a
@@ -347,9 +353,9 @@ struct worker_status {
 	pid_t pid;
 	char label[256];
 	long long processed;
-	char item[ITEM_ID_MAX];  /* "" when idle */
+	char item[ITEM_ID_MAX]; /* "" when idle */
 	long long start_s;
-	int percent;             /* how far the item is (a transcode), -1 unknown */
+	int percent; /* how far the item is (a transcode), -1 unknown */
 };
 /* Calls fn for each status file; returns how many. */
 int workers_each(const struct spool *sp, void (*fn)(const struct worker_status *, void *),

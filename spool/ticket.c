@@ -69,7 +69,8 @@ ticket_parse(struct ticket *t, const char *buf, size_t len, char *reason, size_t
 			goto fail;
 		}
 		eq = memchr(p, '=', (size_t)(nl - p));
-		if (eq == NULL || !key_ok(p, (size_t)(eq - p)) || memchr(p, '\0', (size_t)(nl - p))) {
+		if (eq == NULL || !key_ok(p, (size_t)(eq - p)) ||
+		    memchr(p, '\0', (size_t)(nl - p))) {
 			snprintf(reason, rlen, "ticket line %d: not key=value", line);
 			goto fail;
 		}

@@ -69,8 +69,8 @@ inotify_limit_text(int err, char *buf, size_t len)
 	if (n < 0) /* a kernel before user namespaces counted them: the host's */
 		snprintf(buf, len, "fs.inotify.max_user_%s = %lld (%s)", what, h, host);
 	else if (h >= 0 && h < n)
-		snprintf(buf, len, "user.max_inotify_%s = %lld (%s), and the host's %lld (%s)", what,
-			 n, user, h, host);
+		snprintf(buf, len, "user.max_inotify_%s = %lld (%s), and the host's %lld (%s)",
+			 what, n, user, h, host);
 	else
 		snprintf(buf, len, "user.max_inotify_%s = %lld (%s)", what, n, user);
 }

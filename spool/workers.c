@@ -35,7 +35,8 @@ worker_parse(int dirfd, const char *name, struct worker_status *ws)
 	if ((text = file_read_at(dirfd, name, 4096, NULL)) == NULL)
 		return -1;
 	ws->percent = -1;
-	n = sscanf(text, "%lld %127s %lld %d", &ws->processed, ws->item, &ws->start_s, &ws->percent);
+	n = sscanf(text, "%lld %127s %lld %d", &ws->processed, ws->item, &ws->start_s,
+		   &ws->percent);
 	free(text);
 	if (n < 2)
 		return -1;

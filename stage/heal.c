@@ -39,7 +39,7 @@ heal_add_item(struct heals *h, enum heal_kind kind, struct stage_dir *sd, struct
 {
 	struct heal *e = heal_new(h, kind, sd, it->id);
 
-	e->it = *it;  /* the fds, ticket and path now belong to the list */
+	e->it = *it; /* the fds, ticket and path now belong to the list */
 	memset(it, 0, sizeof(*it));
 	it->dirfd = it->lockfd = -1;
 	log_warnx("%s: %s retried every few seconds until it works", e->it.path,
@@ -67,12 +67,9 @@ static bool
 heal_one(struct heal *e)
 {
 	switch (e->kind) {
-	case HEAL_RETURN:
-		return item_giveback(e->sd, &e->it) == 0;
-	case HEAL_DELIVER:
-		return item_deliver(e->sd, &e->it) == 0;
-	case HEAL_FINALIZE:
-		return stage_finalize(e->sd, e->id, e->pixels) == 0;
+	case HEAL_RETURN: return item_giveback(e->sd, &e->it) == 0;
+	case HEAL_DELIVER: return item_deliver(e->sd, &e->it) == 0;
+	case HEAL_FINALIZE: return stage_finalize(e->sd, e->id, e->pixels) == 0;
 	}
 	return false;
 }

@@ -8,18 +8,18 @@
 #include "spool.h"
 
 enum heal_kind {
-	HEAL_RETURN,    /* still claimed (lock held): give it back to new/ */
-	HEAL_DELIVER,   /* committed, still claimed: deliver out/ and finish */
-	HEAL_FINALIZE,  /* a chain handoff in a successor's tmp/: finalize it */
+	HEAL_RETURN,   /* still claimed (lock held): give it back to new/ */
+	HEAL_DELIVER,  /* committed, still claimed: deliver out/ and finish */
+	HEAL_FINALIZE, /* a chain handoff in a successor's tmp/: finalize it */
 };
 
 struct heal {
 	enum heal_kind kind;
-	struct stage_dir *sd;   /* ours (RETURN, DELIVER) or the successor's */
-	struct item it;         /* RETURN, DELIVER: the claim, owned here */
+	struct stage_dir *sd; /* ours (RETURN, DELIVER) or the successor's */
+	struct item it;       /* RETURN, DELIVER: the claim, owned here */
 	char id[ITEM_ID_MAX];
 	bool pixels;
-	int64_t due_ms;         /* CLOCK_MONOTONIC */
+	int64_t due_ms; /* CLOCK_MONOTONIC */
 	int delay_ms;
 };
 

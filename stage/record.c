@@ -34,7 +34,8 @@ record_open(const struct spool *sp, const char *day)
 		close(record_fd);
 	mkdirat(sp->fd, "state/records", 0755);
 	snprintf(name, sizeof(name), "state/records/%s.json", day);
-	record_fd = openat(sp->fd, name, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	record_fd =
+		openat(sp->fd, name, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
 	snprintf(record_day, sizeof(record_day), "%s", record_fd >= 0 ? day : "");
 	if (record_fd < 0)
 		log_warn("%s/%s", sp->path, name);
@@ -49,8 +50,8 @@ record_str(struct strbuf *sb, const char *key, const char *val)
 }
 
 void
-record_write(const struct spool *sp, const struct record *r, const char *origin,
-	     const char *item, const char *file, const char *reason)
+record_write(const struct spool *sp, const struct record *r, const char *origin, const char *item,
+	     const char *file, const char *reason)
 {
 	struct strbuf sb = {0};
 	char when[32], day[16];
@@ -70,8 +71,10 @@ record_write(const struct spool *sp, const struct record *r, const char *origin,
 	record_str(&sb, "file", file);
 	record_str(&sb, "site", r->site);
 	record_str(&sb, "outcome", r->outcome);
-	sb_printf(&sb, ",\"created\":%d,\"warnings\":%d,\"ms\":%lld,\"bytes_in\":%lld,"
-		  "\"bytes_out\":%lld", r->created, r->warnings, r->ms, r->bytes_in, r->bytes_out);
+	sb_printf(&sb,
+		  ",\"created\":%d,\"warnings\":%d,\"ms\":%lld,\"bytes_in\":%lld,"
+		  "\"bytes_out\":%lld",
+		  r->created, r->warnings, r->ms, r->bytes_in, r->bytes_out);
 	record_str(&sb, "reason", reason);
 	sb_adds(&sb, "}\n");
 	if (write_all(fd, sb.buf, sb.len) < 0)
@@ -83,8 +86,11 @@ void
 record_step(const struct stage_ctx *ctx, const char *stage, const char *outcome, long long ms)
 {
 	struct record r = {
-		.created = ctx->created, .warnings = ctx->warnings, .ms = ms,
-		.bytes_in = ctx->bytes_in, .bytes_out = ctx->bytes_out,
+		.created = ctx->created,
+		.warnings = ctx->warnings,
+		.ms = ms,
+		.bytes_in = ctx->bytes_in,
+		.bytes_out = ctx->bytes_out,
 	};
 
 	snprintf(r.stage, sizeof(r.stage), "%s", stage);

@@ -22,7 +22,7 @@
 #include "stage.h"
 
 #define BLOCK 65536
-#define BACK_MAX (64LL << 20)   /* records_since reads at most this far back */
+#define BACK_MAX (64LL << 20) /* records_since reads at most this far back */
 
 /* Is name "YYYYMMDD.json"? */
 static bool

@@ -48,7 +48,7 @@ struct frame {
 	int fd;
 	struct dent *ents;
 	size_t n, i;
-	size_t rellen;   /* length of the relative name of this folder */
+	size_t rellen; /* length of the relative name of this folder */
 };
 
 struct scan {
@@ -144,8 +144,10 @@ scan_start(const struct jobspec *js, int outfd, char *reason, size_t rlen)
 			 js->path_tail, js->site->root);
 		scan_free(&sc);
 	} else if (fd < 0 && errno == ELOOP) {
-		snprintf(reason, rlen, "%s%s: a symbolic link on the way beneath the site root %s "
-			 "is not followed", js->path_head, js->path_tail, js->site->root);
+		snprintf(reason, rlen,
+			 "%s%s: a symbolic link on the way beneath the site root %s "
+			 "is not followed",
+			 js->path_head, js->path_tail, js->site->root);
 		scan_free(&sc);
 	} else if (fd < 0) {
 		log_warn("%s/%s: the job lists no file", js->site->root, p);
@@ -168,8 +170,8 @@ scan_file(struct scan *sc)
 		log_warnx("%s: left out of the list: %s", sc->js->site->root, reason);
 		return;
 	}
-	if (!tmc_selected(sc->js->include, sc->js->ninclude, sc->js->exclude,
-			  sc->js->nexclude, sc->rel.buf))
+	if (!tmc_selected(sc->js->include, sc->js->ninclude, sc->js->exclude, sc->js->nexclude,
+			  sc->rel.buf))
 		return;
 	sb_add(&sc->out, sc->rel.buf, sc->rel.len);
 	sb_addc(&sc->out, '\n');

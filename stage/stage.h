@@ -18,15 +18,15 @@
 #include "spool.h"
 
 enum stage_rc {
-	STAGE_OK = 0,    /* done: hand on */
-	STAGE_TEMPFAIL,  /* retry later (ENOSPC, ENOMEM, slot timeout) */
-	STAGE_PERMFAIL,  /* err/ with ctx->reason (corrupt input, bad options) */
-	STAGE_STOPPED,   /* abandoned for a pending SIGTERM: back to new/ as it was
-			  * (no attempt counted), and the program stops */
-	STAGE_FAULT,     /* a fault of the machine (errno_is_machine_fault: disk
-			  * full, read-only, EIO, no fds or memory): back to new/
-			  * as it was, no attempt counted, retried after 1 s
-			  * doubling to 30 s for as long as the fault lasts */
+	STAGE_OK = 0,   /* done: hand on */
+	STAGE_TEMPFAIL, /* retry later (ENOSPC, ENOMEM, slot timeout) */
+	STAGE_PERMFAIL, /* err/ with ctx->reason (corrupt input, bad options) */
+	STAGE_STOPPED,  /* abandoned for a pending SIGTERM: back to new/ as it was
+			 * (no attempt counted), and the program stops */
+	STAGE_FAULT,    /* a fault of the machine (errno_is_machine_fault: disk
+			 * full, read-only, EIO, no fds or memory): back to new/
+			 * as it was, no attempt counted, retried after 1 s
+			 * doubling to 30 s for as long as the fault lasts */
 };
 
 struct stage_ctx {
@@ -34,28 +34,28 @@ struct stage_ctx {
 	const struct template *tpl;
 	const struct step *step;
 	int step_idx;
-	const struct site *site;    /* from ticket "site", or NULL */
+	const struct site *site; /* from ticket "site", or NULL */
 	const struct spool *spool;
-	struct item *item;          /* claimed: item->dirfd is cur/<id>, item->path its path */
-	struct ticket *ticket;      /* == &item->ticket; successors start from a copy */
-	bool has_pixels;            /* the item holds "pixels.*" from the previous step */
-	bool wants_pixels;          /* some successor reads this step's output: write "next.*" */
-	bool big;                   /* set by ops->prepare: take a big slot */
-	int created;                /* output files written by this step (result row) */
-	int warnings;               /* warnings (missing profile, ...) */
-	long long bytes_in;         /* size of the original (usage record) */
-	long long bytes_out;        /* bytes of the outputs this step committed */
-	char reason[REASON_MAX];    /* why it failed, or the warning text */
+	struct item *item;       /* claimed: item->dirfd is cur/<id>, item->path its path */
+	struct ticket *ticket;   /* == &item->ticket; successors start from a copy */
+	bool has_pixels;         /* the item holds "pixels.*" from the previous step */
+	bool wants_pixels;       /* some successor reads this step's output: write "next.*" */
+	bool big;                /* set by ops->prepare: take a big slot */
+	int created;             /* output files written by this step (result row) */
+	int warnings;            /* warnings (missing profile, ...) */
+	long long bytes_in;      /* size of the original (usage record) */
+	long long bytes_out;     /* bytes of the outputs this step committed */
+	char reason[REASON_MAX]; /* why it failed, or the warning text */
 };
 
 struct stage_ops {
-	const char *name;                           /* "tmc-image", ... */
-	int (*init)(const struct conf *conf);       /* after exec: library setup; -1 exits */
+	const char *name;                     /* "tmc-image", ... */
+	int (*init)(const struct conf *conf); /* after exec: library setup; -1 exits */
 	/* Optional, before a slot is taken: cheap checks (header only), set ctx->big. */
 	enum stage_rc (*prepare)(struct stage_ctx *ctx);
 	enum stage_rc (*process)(struct stage_ctx *ctx);
 	void (*fini)(void);
-	bool pixels;   /* process() writes next.* pixel files for its successors */
+	bool pixels; /* process() writes next.* pixel files for its successors */
 };
 
 int stage_main(int argc, char **argv, const struct stage_ops *ops);
@@ -104,8 +104,8 @@ bool stage_overwrite(const struct stage_ctx *ctx);
  *    "item":"<id>","file":"/a.jpg","site":"site01","outcome":"ok|warning|retry|failed",
  *    "created":1,"warnings":0,"ms":120,"bytes_in":123,"bytes_out":45,"reason":""} */
 struct record {
-	int64_t time;               /* real s */
-	char stage[300];            /* "<tpl>/<NN-step>", or "outbox" for a callback */
+	int64_t time;    /* real s */
+	char stage[300]; /* "<tpl>/<NN-step>", or "outbox" for a callback */
 	char site[128];
 	char outcome[16];
 	int created, warnings;
@@ -113,17 +113,16 @@ struct record {
 };
 void record_write(const struct spool *sp, const struct record *r, const char *origin,
 		  const char *item, const char *file, const char *reason);
-void record_step(const struct stage_ctx *ctx, const char *stage, const char *outcome,
-		 long long ms);
+void record_step(const struct stage_ctx *ctx, const char *stage, const char *outcome, long long ms);
 /* 0 with r filled (fields a line lacks are 0 or ""), -1 not a record */
 int record_parse(const char *line, size_t len, struct record *r);
 
 /* records_read.c */
 typedef void (*record_fn)(const struct record *r, void *arg);
-struct records_tail {            /* zeroed before the first call */
+struct records_tail { /* zeroed before the first call */
 	bool started;
-	char day[32];               /* "YYYYMMDD.json" being followed */
-	off_t off;                  /* read up to here */
+	char day[32]; /* "YYYYMMDD.json" being followed */
+	off_t off;    /* read up to here */
 };
 /* The records written since the last call (the first call only finds the
  * end: earlier ones are not counted); follows into later days. */

@@ -38,40 +38,41 @@
 
 struct stage {
 	const struct stage_ops *ops;
-	int tracefd;                /* TMC_TRACE: pickup latency records for `make bench` */
+	int tracefd; /* TMC_TRACE: pickup latency records for `make bench` */
 	struct conf conf;
 	const struct template *tpl;
 	int idx;
 	struct spool spool;
 	struct stage_dir sd;
-	struct stage_dir *succ_sd;  /* per step index, opened lazily (fd -1 = closed) */
+	struct stage_dir *succ_sd; /* per step index, opened lazily (fd -1 = closed) */
 	struct inbox inbox;
 	int sigfd;
-	int statusfd;               /* run/workers/<label>.<pid>: item and start time */
+	int statusfd;                /* run/workers/<label>.<pid>: item and start time */
 	char status_id[ITEM_ID_MAX]; /* the item in hand ("" idle), its start, its percent */
 	long long status_start;
 	int status_percent;
 	long long processed;
-	int64_t due_s;              /* earliest deferred item, real seconds; 0 none */
+	int64_t due_s; /* earliest deferred item, real seconds; 0 none */
 	/* Items whose ticket says not_before: claiming one puts it back in new/,
 	 * which is itself an arrival event; without this list the stage would
 	 * claim it again at once, in a loop, until it is due. */
 	struct deferred {
 		char id[ITEM_ID_MAX];
 		int64_t due_s;
-	} *deferred;
+	} * deferred;
 	size_t ndeferred;
-	struct heals heals;         /* half-done protocol steps, retried (heal.c) */
-	int fault_delay_s;          /* next retry delay after a machine fault; 0 none */
-	int64_t fault_grown_s;      /* when it last grew (real s) */
-	int64_t rescan_ms;          /* new/ could not be read: scan again then (mono) */
+	struct heals heals;    /* half-done protocol steps, retried (heal.c) */
+	int fault_delay_s;     /* next retry delay after a machine fault; 0 none */
+	int64_t fault_grown_s; /* when it last grew (real s) */
+	int64_t rescan_ms;     /* new/ could not be read: scan again then (mono) */
 	bool stop;
 };
 
 static void
 usage(const char *prog)
 {
-	fprintf(stderr, "usage: %s [-d] [-c config.json] [-t template.json] -T template -s step-index\n",
+	fprintf(stderr,
+		"usage: %s [-d] [-c config.json] [-t template.json] -T template -s step-index\n",
 		prog);
 	exit(64); /* EX_USAGE */
 }
@@ -207,8 +208,8 @@ successor_dir(struct stage *st, int j)
 {
 	struct stage_dir *sd = &st->succ_sd[j];
 
-	if (sd->fd < 0 && stage_open(sd, &st->spool, st->tpl->name, j, st->tpl->steps[j].name,
-				     true) < 0)
+	if (sd->fd < 0 &&
+	    stage_open(sd, &st->spool, st->tpl->name, j, st->tpl->steps[j].name, true) < 0)
 		return NULL;
 	return sd;
 }
@@ -278,7 +279,8 @@ has_pixels(int dirfd)
 {
 	struct stat st;
 
-	return fstatat(dirfd, "pixels.mpc", &st, 0) == 0 || fstatat(dirfd, "pixels.raw", &st, 0) == 0 ||
+	return fstatat(dirfd, "pixels.mpc", &st, 0) == 0 ||
+	       fstatat(dirfd, "pixels.raw", &st, 0) == 0 ||
 	       fstatat(dirfd, "pixels.miff", &st, 0) == 0;
 }
 
@@ -369,7 +371,8 @@ stage_hand_on(struct stage *st, struct item *it, struct successor *succ, size_t 
 		stage_fault_retry(st, it, why);
 	} else {
 		snprintf(why, sizeof(why), "handoff failed: %s", strerror(e));
-		if (item_fail(&st->sd, it, true, st->conf.max_attempts, st->conf.retry_delay, why) < 0)
+		if (item_fail(&st->sd, it, true, st->conf.max_attempts, st->conf.retry_delay, why) <
+		    0)
 			stage_fault_retry(st, it, why);
 	}
 }
@@ -385,8 +388,8 @@ log_outcome(const struct stage_ctx *ctx, const char *outcome, size_t nsucc, long
 	const char *file = ticket_get(ctx->ticket, "src") ?: ticket_get(ctx->ticket, "rel");
 	bool why = strcmp(outcome, "ok") != 0;
 	void (*out)(const char *, ...) = strcmp(outcome, "failed") == 0 ? log_errx
-					: why			    ? log_warnx
-								    : log_info;
+					 : why                          ? log_warnx
+									: log_info;
 
 	out("%s %s %s %s created=%d warnings=%d next=%zu %lldms%s%s",
 	    ticket_get(ctx->ticket, "origin") ?: "-", ctx->item->id, file ? file : "-", outcome,
@@ -423,8 +426,13 @@ stage_item(struct stage *st, struct item *it)
 	const struct step *step = &st->tpl->steps[st->idx];
 	struct successor *succ = xcalloc(st->tpl->nsteps, sizeof(*succ));
 	struct stage_ctx ctx = {
-		.conf = &st->conf, .tpl = st->tpl, .step = step, .step_idx = st->idx,
-		.spool = &st->spool, .item = it, .ticket = &it->ticket,
+		.conf = &st->conf,
+		.tpl = st->tpl,
+		.step = step,
+		.step_idx = st->idx,
+		.spool = &st->spool,
+		.item = it,
+		.ticket = &it->ticket,
 	};
 	int64_t t0 = now_ms_mono();
 	unsigned long long written = outfile_written();
@@ -469,8 +477,8 @@ stage_item(struct stage *st, struct item *it)
 		goto out;
 	}
 	if (rc == STAGE_OK) {
-		result_append(&st->spool, &it->ticket, step->name, st->idx, ctx.created, ctx.warnings,
-			      ctx.warnings ? ctx.reason : "");
+		result_append(&st->spool, &it->ticket, step->name, st->idx, ctx.created,
+			      ctx.warnings, ctx.warnings ? ctx.reason : "");
 		stage_hand_on(st, it, succ, nsucc);
 		ms = (long long)(now_ms_mono() - t0);
 		log_outcome(&ctx, ctx.warnings ? "warning" : "ok", nsucc, ms);
@@ -501,7 +509,8 @@ deferred_add(struct stage *st, const char *id, int64_t due)
 	struct deferred *d = deferred_find(st, id);
 
 	if (d == NULL) {
-		st->deferred = xreallocarray(st->deferred, st->ndeferred + 1, sizeof(*st->deferred));
+		st->deferred =
+			xreallocarray(st->deferred, st->ndeferred + 1, sizeof(*st->deferred));
 		d = &st->deferred[st->ndeferred++];
 		snprintf(d->id, sizeof(d->id), "%s", id);
 	}
@@ -551,11 +560,8 @@ stage_take(struct stage *st, const char *id)
 		}
 		item_release(&it);
 		break;
-	case 2:
-		deferred_add(st, id, due);
-		break;
-	default:
-		break;
+	case 2: deferred_add(st, id, due); break;
+	default: break;
 	}
 }
 
@@ -563,10 +569,12 @@ stage_take(struct stage *st, const char *id)
 static int
 stage_timeout(struct stage *st)
 {
-	int64_t now = now_ms_mono(), t = -1, due[3] = {
-		st->due_s ? now + (st->due_s - now_s_real()) * 1000 : 0,
-		heal_due_ms(&st->heals), st->rescan_ms,
-	};
+	int64_t now = now_ms_mono(), t = -1,
+		due[3] = {
+			st->due_s ? now + (st->due_s - now_s_real()) * 1000 : 0,
+			heal_due_ms(&st->heals),
+			st->rescan_ms,
+		};
 
 	for (int i = 0; i < 3; i++)
 		if (due[i] && (t < 0 || due[i] - now < t))
@@ -636,7 +644,8 @@ stage_setup(struct stage *st)
 	stage_status_open(st);
 	st->tracefd = -1;
 	if (getenv("TMC_TRACE"))
-		st->tracefd = open(getenv("TMC_TRACE"), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+		st->tracefd =
+			open(getenv("TMC_TRACE"), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
 }
 
 static void
@@ -686,8 +695,8 @@ stage_main(int argc, char **argv, const struct stage_ops *ops)
 }
 
 int
-stage_output_path(const struct stage_ctx *ctx, const char *ext, char *buf, size_t len,
-		  char *reason, size_t rlen)
+stage_output_path(const struct stage_ctx *ctx, const char *ext, char *buf, size_t len, char *reason,
+		  size_t rlen)
 {
 	const char *root = ticket_get(ctx->ticket, "root");
 	const char *tail = ticket_get(ctx->ticket, "tail") ?: "";

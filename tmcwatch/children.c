@@ -111,7 +111,8 @@ child_died(struct child *c, int status, int64_t now)
 	if (c->quick_deaths >= 5 && c->dying_since == 0)
 		c->dying_since = now_s_real();
 	if (c->quick_deaths >= 5)
-		log_warnx("%s keeps dying (%d times in a row within 10 s of start); next try in %lld ms",
+		log_warnx("%s keeps dying (%d times in a row within 10 s of start); next try in "
+			  "%lld ms",
 			  c->spec.label, c->quick_deaths, (long long)delay);
 	c->restart_at_ms = now + delay;
 }

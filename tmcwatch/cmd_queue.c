@@ -82,8 +82,8 @@ cells(const struct census_item *ci, int64_t now, char *age, char *tries, const c
 static void
 print_text(const struct census_item **v, size_t n, int64_t now)
 {
-	static const char *const head[NCOLS] = {"STAGE", "STATE", "ID", "AGE", "TRIES", "ORIGIN",
-						"ORIGINAL"};
+	static const char *const head[NCOLS] = {"STAGE", "STATE",  "ID",      "AGE",
+						"TRIES", "ORIGIN", "ORIGINAL"};
 	const char *c[NCOLS];
 	char age[32], tries[32];
 	int w[NCOLS];
@@ -117,8 +117,10 @@ int
 cmd_queue(const struct opts *o, int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"json", no_argument, NULL, 'j'}, {"stage", required_argument, NULL, 's'},
-		{"failed", no_argument, NULL, 'f'}, {NULL, 0, NULL, 0},
+		{"json", no_argument, NULL, 'j'},
+		{"stage", required_argument, NULL, 's'},
+		{"failed", no_argument, NULL, 'f'},
+		{NULL, 0, NULL, 0},
 	};
 	const char *stage = NULL;
 	bool json = false, failed = false;

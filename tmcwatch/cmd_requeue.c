@@ -23,10 +23,10 @@
 struct pick {
 	bool purge, failed;
 	const char *stage;
-	int64_t since, older;        /* seconds; -1 unset */
+	int64_t since, older; /* seconds; -1 unset */
 	char **ids;
 	int nids;
-	int *hits;                   /* per id: items it matched */
+	int *hits; /* per id: items it matched */
 };
 
 /* "90", "90s", "30m", "2h", "7d" -> seconds; -1 when malformed */
@@ -40,7 +40,8 @@ duration_parse(const char *s)
 	if (end == s || v < 0 || v > 100LL * 365 * 86400)
 		return -1;
 	switch (*end) {
-	case '\0': case 's': break;
+	case '\0':
+	case 's': break;
 	case 'm': unit = 60; break;
 	case 'h': unit = 3600; break;
 	case 'd': unit = 86400; break;
@@ -118,8 +119,8 @@ pick_run(struct pick *p, const struct spool *sp)
 	}
 	for (int i = 0; i < p->nids; i++) {
 		if (p->hits[i] == 0) {
-			fprintf(stderr, "tmcwatch: %s: no failed item of that name%s%s\n", p->ids[i],
-				p->stage ? " in " : "", p->stage ? p->stage : "");
+			fprintf(stderr, "tmcwatch: %s: no failed item of that name%s%s\n",
+				p->ids[i], p->stage ? " in " : "", p->stage ? p->stage : "");
 			rc = 1;
 		}
 	}
@@ -133,9 +134,11 @@ static int
 pick_usage(bool purge)
 {
 	if (purge)
-		fprintf(stderr, "usage: tmcwatch purge ID... | --failed --older-than AGE [--stage S]\n");
+		fprintf(stderr,
+			"usage: tmcwatch purge ID... | --failed --older-than AGE [--stage S]\n");
 	else
-		fprintf(stderr, "usage: tmcwatch requeue ID... | --failed [--stage S] [--since T]\n");
+		fprintf(stderr,
+			"usage: tmcwatch requeue ID... | --failed [--stage S] [--since T]\n");
 	return EX_USAGE;
 }
 
@@ -143,8 +146,10 @@ static int
 pick_args(struct pick *p, int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"failed", no_argument, NULL, 'f'}, {"stage", required_argument, NULL, 's'},
-		{"since", required_argument, NULL, 'S'}, {"older-than", required_argument, NULL, 'o'},
+		{"failed", no_argument, NULL, 'f'},
+		{"stage", required_argument, NULL, 's'},
+		{"since", required_argument, NULL, 'S'},
+		{"older-than", required_argument, NULL, 'o'},
 		{NULL, 0, NULL, 0},
 	};
 	int ch;

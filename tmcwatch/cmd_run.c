@@ -29,7 +29,8 @@ pidfile_lock(const struct spool *sp)
 		n = (int)pread(fd, buf, sizeof(buf) - 1, 0);
 		buf[n > 0 ? n : 0] = '\0';
 		buf[strcspn(buf, "\n")] = '\0';
-		log_warnx("another tmcwatch (pid %s) runs on spool %s", buf[0] ? buf : "?", sp->path);
+		log_warnx("another tmcwatch (pid %s) runs on spool %s", buf[0] ? buf : "?",
+			  sp->path);
 		close(fd);
 		return -1;
 	}

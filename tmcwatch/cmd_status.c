@@ -30,13 +30,13 @@
 #include "tmcwatch.h"
 
 #define LSB_NOT_RUNNING 3
-#define STATUS_EXIT_FAULT 150   /* LSB's first application-specific code */
+#define STATUS_EXIT_FAULT 150 /* LSB's first application-specific code */
 
 struct status {
 	bool running;
 	long long processed;
 	long working_total;
-	struct census census;     /* per stage counts (spool/census.c) */
+	struct census census; /* per stage counts (spool/census.c) */
 	const struct spool *sp;
 	int req, proc, done, err;
 	struct strbuf workers_text, workers_json;
@@ -94,9 +94,8 @@ worker_line(const struct worker_status *ws, void *arg)
 		original = ci.original;
 		got = true;
 	}
-	sb_printf(&s->workers_text, "worker %s pid %d: %s%s%s%s for %llds", ws->label,
-		  (int)ws->pid, original, original[0] ? " (" : "", ws->item, original[0] ? ")" : "",
-		  elapsed);
+	sb_printf(&s->workers_text, "worker %s pid %d: %s%s%s%s for %llds", ws->label, (int)ws->pid,
+		  original, original[0] ? " (" : "", ws->item, original[0] ? ")" : "", elapsed);
 	if (ws->percent >= 0)
 		sb_printf(&s->workers_text, " (%d%%)", ws->percent);
 	sb_addc(&s->workers_text, '\n');
@@ -132,10 +131,12 @@ watch_line(struct status *s, const struct conf *conf, int dirfd, const char *fil
 		;
 	if (i == conf->nwatches)
 		goto out;
-	sb_printf(&s->watches_text, "watch %s: handed off %lld, converted %lld, failed %lld, "
-		  "in progress %lld, waiting %lld\n", name, ticket_get_ll(&t, "handed", 0),
-		  ticket_get_ll(&t, "ok", 0), ticket_get_ll(&t, "failed", 0),
-		  ticket_get_ll(&t, "in_progress", 0), ticket_get_ll(&t, "waiting", 0));
+	sb_printf(&s->watches_text,
+		  "watch %s: handed off %lld, converted %lld, failed %lld, "
+		  "in progress %lld, waiting %lld\n",
+		  name, ticket_get_ll(&t, "handed", 0), ticket_get_ll(&t, "ok", 0),
+		  ticket_get_ll(&t, "failed", 0), ticket_get_ll(&t, "in_progress", 0),
+		  ticket_get_ll(&t, "waiting", 0));
 	sb_printf(&s->watches_json, "%s{\"watch\":", s->watches_json.len ? "," : "");
 	json_quote(&s->watches_json, name, false);
 	for (i = 0; i < sizeof(keys) / sizeof(*keys); i++)
@@ -262,11 +263,12 @@ print_text(const struct status *s, const struct conf *conf)
 		const struct census_stage *c = &s->census.stages[i];
 
 		printf("stage %s: waiting %ld working %ld failed %ld%s%s\n", c->label, c->waiting,
-		       c->working, c->failed, c->last_error[0] ? " last error: " : "", c->last_error);
+		       c->working, c->failed, c->last_error[0] ? " last error: " : "",
+		       c->last_error);
 	}
 	printf("jobs: waiting %d running %d done %d failed %d\n", s->req, s->proc, s->done, s->err);
-	printf("callbacks: waiting %ld failed %ld\n", s->census.outbox.waiting + s->census.outbox.working,
-	       s->census.outbox.failed);
+	printf("callbacks: waiting %ld failed %ld\n",
+	       s->census.outbox.waiting + s->census.outbox.working, s->census.outbox.failed);
 	fputs(s->watches_text.buf ? s->watches_text.buf : "", stdout);
 	getloadavg(load, 3);
 	printf("spool %s: %lld MiB free; load %.2f %.2f %.2f\n", conf->spool_dir,
@@ -297,8 +299,10 @@ print_json(const struct status *s, const struct conf *conf)
 		json_quote(&sb, c->last_error, false);
 		sb_addc(&sb, '}');
 	}
-	sb_printf(&sb, "],\"jobs\":{\"waiting\":%d,\"running\":%d,\"done\":%d,\"failed\":%d},"
-		  "\"callbacks\":{\"waiting\":%ld,\"failed\":%ld},\"spool_free_mib\":%lld,\"workers\":[%s],"
+	sb_printf(&sb,
+		  "],\"jobs\":{\"waiting\":%d,\"running\":%d,\"done\":%d,\"failed\":%d},"
+		  "\"callbacks\":{\"waiting\":%ld,\"failed\":%ld},\"spool_free_mib\":%lld,"
+		  "\"workers\":[%s],"
 		  "\"watches\":[%s]}\n",
 		  s->req, s->proc, s->done, s->err,
 		  s->census.outbox.waiting + s->census.outbox.working, s->census.outbox.failed,

@@ -84,7 +84,8 @@ dry_file(const struct jobspec *js, const char *rel, size_t *outputs)
 			printf("  %02zu-%s: writes nothing\n", j, s->name);
 			continue;
 		}
-		if (path_join(path, sizeof(path) - 8, js->out_root, s->path_head, js->path_tail, out) < 0) {
+		if (path_join(path, sizeof(path) - 8, js->out_root, s->path_head, js->path_tail,
+			      out) < 0) {
 			printf("  %02zu-%s: output path too long\n", j, s->name);
 			continue;
 		}
@@ -163,8 +164,8 @@ submit_dry_run(const struct conf *conf, const char *name, const char *raw, size_
 			refused++;
 		files += r > 0;
 	}
-	printf("%zu files listed, %zu with steps, %zu outputs; nothing queued (dry run)\n", n, files,
-	       outputs);
+	printf("%zu files listed, %zu with steps, %zu outputs; nothing queued (dry run)\n", n,
+	       files, outputs);
 	if (refused)
 		fprintf(stderr, "tmcwatch submit: refused: %d files would send the job to err/\n",
 			refused);

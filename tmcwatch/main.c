@@ -21,7 +21,8 @@ static const struct command {
 	{"status", cmd_status, "print the daemon's and every stage's state [--json]"},
 	{"submit", cmd_submit, "validate a job file, queue it in req/, print its seq [--dry-run]"},
 	{"queue", cmd_queue, "list items waiting, working, failed [--json] [--stage S] [--failed]"},
-	{"requeue", cmd_requeue, "failed items back to new/: ID... | --failed [--stage S] [--since T]"},
+	{"requeue", cmd_requeue,
+	 "failed items back to new/: ID... | --failed [--stage S] [--since T]"},
 	{"purge", cmd_purge, "remove failed items: ID... | --failed --older-than AGE [--stage S]"},
 	{"sweep", cmd_sweep, "remove what is older than the retention now (the daemon does daily)"},
 };

@@ -36,11 +36,11 @@ static const double bounds[] = {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300
 static const char *const outcomes[] = {"ok", "warning", "retry", "failed"};
 #define NOUTCOMES 4
 
-struct series {                  /* one template/step/site */
+struct series { /* one template/step/site */
 	char stage[300], site[128];
 	unsigned long long steps[NOUTCOMES], created, bytes_in, bytes_out;
 };
-struct hist {                    /* one template/step */
+struct hist { /* one template/step */
 	char stage[300];
 	unsigned long long bucket[NBOUNDS], count;
 	double sum;
@@ -53,7 +53,7 @@ struct metrics {
 	size_t nh;
 	unsigned long long callbacks[3]; /* delivered, retry, failed */
 	int64_t next_ms;
-	bool failing;                /* the last write failed (logged once) */
+	bool failing; /* the last write failed (logged once) */
 };
 
 static struct metrics M;
@@ -137,7 +137,9 @@ series_family(struct strbuf *out, const char *name, const char *help, int which)
 	prom_help(out, name, "counter", help);
 	for (size_t i = 0; i < M.ns; i++) {
 		const struct series *s = &M.s[i];
-		unsigned long long v = which == 0 ? s->created : which == 1 ? s->bytes_in : s->bytes_out;
+		unsigned long long v = which == 0   ? s->created
+				       : which == 1 ? s->bytes_in
+						    : s->bytes_out;
 
 		sb_printf(out, "%s{", name);
 		stage_labels(out, s->stage);
@@ -189,7 +191,8 @@ hist_write(struct strbuf *out)
 	}
 	prom_help(out, "tmc_callbacks_total", "counter",
 		  "Callback attempts by outcome (retry: failed, to be tried again).");
-	sb_printf(out, "tmc_callbacks_total{outcome=\"delivered\"} %llu\n"
+	sb_printf(out,
+		  "tmc_callbacks_total{outcome=\"delivered\"} %llu\n"
 		  "tmc_callbacks_total{outcome=\"retry\"} %llu\n"
 		  "tmc_callbacks_total{outcome=\"failed\"} %llu\n",
 		  M.callbacks[0], M.callbacks[1], M.callbacks[2]);

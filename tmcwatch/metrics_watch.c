@@ -14,10 +14,9 @@
 
 struct wstat {
 	char name[256];
-	long long v[6];   /* handed ok failed in_progress waiting folders */
+	long long v[6]; /* handed ok failed in_progress waiting folders */
 };
-static const char *const keys[6] = {"handed", "ok", "failed", "in_progress", "waiting",
-				    "folders"};
+static const char *const keys[6] = {"handed", "ok", "failed", "in_progress", "waiting", "folders"};
 
 static bool
 configured(const struct conf *conf, const char *name)
@@ -76,8 +75,7 @@ wstat_cmp(const void *a, const void *b)
 }
 
 static void
-sample(struct strbuf *out, const char *family, const char *watch, const char *state,
-       long long v)
+sample(struct strbuf *out, const char *family, const char *watch, const char *state, long long v)
 {
 	sb_printf(out, "%s{watch=\"", family);
 	prom_label(out, watch);

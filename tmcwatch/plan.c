@@ -105,7 +105,9 @@ plan_add(struct plan *p, const char *prog, const char *label, char **argv, int t
 
 		p->missing = xreallocarray(p->missing, p->nmissing + 1, sizeof(*p->missing));
 		p->missing[p->nmissing++] = (struct plan_missing){
-			.program = xstrdup(prog), .label = xstrdup(label), .err = err,
+			.program = xstrdup(prog),
+			.label = xstrdup(label),
+			.err = err,
 		};
 		for (char **a = argv; *a; a++)
 			free(*a);
@@ -114,8 +116,12 @@ plan_add(struct plan *p, const char *prog, const char *label, char **argv, int t
 	}
 	p->rows = xreallocarray(p->rows, p->n + 1, sizeof(*p->rows));
 	p->rows[p->n++] = (struct child_spec){
-		.label = xstrdup(label), .program = xstrdup(path), .argv = argv,
-		.tpl_idx = t, .step_idx = s, .timeout = timeout,
+		.label = xstrdup(label),
+		.program = xstrdup(path),
+		.argv = argv,
+		.tpl_idx = t,
+		.step_idx = s,
+		.timeout = timeout,
 	};
 }
 
@@ -130,7 +136,7 @@ plan_stages(struct plan *p, const struct conf *conf)
 		for (size_t j = 0; j < tpl->nsteps; j++) {
 			const struct step *s = &tpl->steps[j];
 			const char *extra[] = {"-T", tpl->name, "-s", sidx};
-			int timeout = s->timeout ? s->timeout
+			int timeout = s->timeout              ? s->timeout
 				      : s->kind == STEP_VIDEO ? conf->video_timeout
 							      : conf->image_timeout;
 

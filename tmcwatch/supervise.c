@@ -38,9 +38,9 @@ struct sup {
 	int sigfd;
 	bool stopping;
 	int64_t kill_at_ms;
-	char *conf_text, *tpl_text;  /* the files as last loaded, to see a change */
-	bool dying_dirty;            /* run/dying must be rewritten */
-	int64_t sweep_at_ms;         /* next retention sweep (monotonic) */
+	char *conf_text, *tpl_text; /* the files as last loaded, to see a change */
+	bool dying_dirty;           /* run/dying must be rewritten */
+	int64_t sweep_at_ms;        /* next retention sweep (monotonic) */
 };
 
 #define SWEEP_EVERY_MS (24 * 3600 * 1000LL)
@@ -147,7 +147,8 @@ reload(struct sup *s)
 	if (conf_load(&nc, s->conf->path, s->o->tpl_path, &errs) + conf_check(&nc, &errs) > 0) {
 		for (size_t i = 0; i < errs.n; i++)
 			log_warnx("%s", errs.msg[i]);
-		log_warnx("reload refused: the new configuration has %zu errors; the running one stays",
+		log_warnx("reload refused: the new configuration has %zu errors; the running one "
+			  "stays",
 			  errs.n);
 		conf_errors_free(&errs);
 		conf_free(&nc);
@@ -171,7 +172,8 @@ reload(struct sup *s)
 	plan_free(&p);
 	/* the new set is counted, not new plus the old ones still finishing */
 	log_info("configuration reloaded: %zu processes started, %zu old ones stop after "
-		 "the item in hand", started, retiring);
+		 "the item in hand",
+		 started, retiring);
 	sd_notify(0, "RELOADING=0\nREADY=1");
 }
 
@@ -198,7 +200,10 @@ read_signals(struct sup *s)
 			children_reap(&s->cs, on_death, s);
 			s->dying_dirty = true;
 			break;
-		case SIGHUP: sd_notify(0, "RELOADING=1"); reload(s); break;
+		case SIGHUP:
+			sd_notify(0, "RELOADING=1");
+			reload(s);
+			break;
 		default: begin_stop(s); break;
 		}
 	}
@@ -215,10 +220,11 @@ check_timeout(const struct worker_status *ws, void *arg)
 	for (size_t i = 0; i < s->cs.n; i++) {
 		struct child *c = &s->cs.c[i];
 
-		if (c->pid != ws->pid || c->spec.timeout <= 0 || now - ws->start_s <= c->spec.timeout)
+		if (c->pid != ws->pid || c->spec.timeout <= 0 ||
+		    now - ws->start_s <= c->spec.timeout)
 			continue;
-		log_warnx("%s: item %s took more than %d s: killing pid %d", c->spec.label, ws->item,
-			  c->spec.timeout, (int)c->pid);
+		log_warnx("%s: item %s took more than %d s: killing pid %d", c->spec.label,
+			  ws->item, c->spec.timeout, (int)c->pid);
 		kill(c->pid, SIGKILL);
 	}
 }

@@ -37,7 +37,7 @@
 
 struct entry {
 	char *name;
-	size_t seqlen;     /* the job's seq: the name up to its first '.' */
+	size_t seqlen; /* the job's seq: the name up to its first '.' */
 	int64_t mtime;
 };
 
@@ -48,8 +48,9 @@ entry_cmp(const void *a, const void *b)
 	size_t n = x->seqlen < y->seqlen ? x->seqlen : y->seqlen;
 	int c = memcmp(x->name, y->name, n);
 
-	return c ? c : x->seqlen != y->seqlen ? (x->seqlen < y->seqlen ? -1 : 1)
-					      : strcmp(x->name, y->name);
+	return c                        ? c
+	       : x->seqlen != y->seqlen ? (x->seqlen < y->seqlen ? -1 : 1)
+					: strcmp(x->name, y->name);
 }
 
 /* The entries of dirfd not starting with '.', with their mtimes. */
@@ -69,7 +70,8 @@ list_entries(int dirfd, size_t *n)
 		return NULL;
 	}
 	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.' || fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		if (de->d_name[0] == '.' ||
+		    fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			continue;
 		v = xreallocarray(v, *n + 1, sizeof(*v));
 		v[*n].name = xstrdup(de->d_name);
@@ -105,8 +107,7 @@ job_live(const struct spool *sp, const char *seq)
 
 /* Remove entries [i, j) of one seq from dirfd; how many went. */
 static int
-remove_seq(const struct spool *sp, const char *dir, int dirfd, struct entry *v, size_t i,
-	   size_t j)
+remove_seq(const struct spool *sp, const char *dir, int dirfd, struct entry *v, size_t i, size_t j)
 {
 	int n = 0;
 
@@ -118,8 +119,8 @@ remove_seq(const struct spool *sp, const char *dir, int dirfd, struct entry *v, 
 		n++;
 	}
 	if (n)
-		log_debug("retention: removed %s/%s/%.*s (%d files)", sp->path, dir, (int)v[i].seqlen,
-			  v[i].name, n);
+		log_debug("retention: removed %s/%s/%.*s (%d files)", sp->path, dir,
+			  (int)v[i].seqlen, v[i].name, n);
 	return n;
 }
 
@@ -197,7 +198,8 @@ sweep_failed(const struct spool *sp, int64_t cutoff)
 static int
 sweep_records(const struct spool *sp, int64_t cutoff)
 {
-	int dirfd = openat(sp->fd, "state/records", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int dirfd =
+		openat(sp->fd, "state/records", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	struct entry *v;
 	size_t n = 0;
 	int days = 0;
@@ -213,7 +215,8 @@ sweep_records(const struct spool *sp, int64_t cutoff)
 			continue;
 		if (unlinkat(dirfd, v[i].name, 0) < 0) {
 			if (errno != ENOENT)
-				log_warn("retention: remove %s/state/records/%s", sp->path, v[i].name);
+				log_warn("retention: remove %s/state/records/%s", sp->path,
+					 v[i].name);
 			continue;
 		}
 		log_debug("retention: removed %s/state/records/%s", sp->path, v[i].name);
@@ -228,7 +231,8 @@ sweep_records(const struct spool *sp, int64_t cutoff)
 int
 sweep_run(const struct spool *sp, const struct conf *conf)
 {
-	int lockfd = openat(sp->fd, "run/sweep.lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	int lockfd =
+		openat(sp->fd, "run/sweep.lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
 	int64_t now = now_s_real(), keep = (int64_t)conf->retention_days * DAY_S;
 	int done = 0, failed = 0, items = 0, records = 0;
 

@@ -35,22 +35,22 @@ int cmd_requeue(const struct opts *o, int argc, char **argv);
 int cmd_purge(const struct opts *o, int argc, char **argv);
 int cmd_sweep(const struct opts *o, int argc, char **argv);
 /* cmd_queue.c, for queue, requeue and purge */
-void age_text(char *buf, size_t len, int64_t secs);   /* "42s", "5m", "3h", "2d" */
+void age_text(char *buf, size_t len, int64_t secs);      /* "42s", "5m", "3h", "2d" */
 bool stage_matches(const char *label, const char *want); /* --stage: label, template, outbox */
 
 /* plan.c: the processes a configuration asks for, as a table */
 struct child_spec {
-	char *label;        /* "tpl/00-Origin#0", "jobs", "watch:site01" */
-	char *program;      /* absolute path */
-	char **argv;        /* NULL-terminated */
-	int tpl_idx;        /* stage children: template and step index; -1 otherwise */
+	char *label;   /* "tpl/00-Origin#0", "jobs", "watch:site01" */
+	char *program; /* absolute path */
+	char **argv;   /* NULL-terminated */
+	int tpl_idx;   /* stage children: template and step index; -1 otherwise */
 	int step_idx;
-	int timeout;        /* seconds an item may take; 0 none */
+	int timeout; /* seconds an item may take; 0 none */
 };
 struct plan_missing {
-	char *program;      /* "tmc-video" */
-	char *label;        /* the row it would have been */
-	int err;            /* errno of access(X_OK) */
+	char *program; /* "tmc-video" */
+	char *label;   /* the row it would have been */
+	int err;       /* errno of access(X_OK) */
 };
 struct plan {
 	struct child_spec *rows;
@@ -67,7 +67,7 @@ const char *libexec_source(void); /* why that folder: "TMC_LIBEXEC", ... */
 /* children.c: spawn, reap, back off */
 struct child {
 	struct child_spec spec;
-	pid_t pid;            /* 0 when not running */
+	pid_t pid; /* 0 when not running */
 	int64_t started_ms;
 	int64_t restart_at_ms; /* when to start again; 0 = not scheduled */
 	int quick_deaths;      /* consecutive deaths within 10 s of start */
@@ -96,7 +96,7 @@ int submit_dry_run(const struct conf *conf, const char *name, const char *raw, s
 
 /* sweep.c: retention (tmcwatch.conf(5) retention_days, records_days) */
 int sweep_run(const struct spool *sp, const struct conf *conf); /* removed, -1 busy */
-void sweep_spawn(const struct opts *o); /* `tmcwatch sweep` as a child */
+void sweep_spawn(const struct opts *o);                         /* `tmcwatch sweep` as a child */
 
 /* supervise.c */
 int supervise(const struct opts *o, struct conf *conf, struct spool *sp);

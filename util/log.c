@@ -121,7 +121,8 @@ log_vline(int prio, const char *level, const char *fmt, va_list ap, const char *
 		line_add(line, sizeof(buf) - 3, &n, ": %s", errstr);
 	line[n++] = '\n';
 	buf[0] = '<', buf[1] = (char)('0' + prio), buf[2] = '>';
-	if (log_journal ? write(STDERR_FILENO, buf, n + 3) < 0 : write(STDERR_FILENO, line, n) < 0) {
+	if (log_journal ? write(STDERR_FILENO, buf, n + 3) < 0
+			: write(STDERR_FILENO, line, n) < 0) {
 		/* nowhere left to say it */
 	}
 	if (log_fd >= 0 && write(log_fd, line, n) < 0) {
@@ -129,14 +130,14 @@ log_vline(int prio, const char *level, const char *fmt, va_list ap, const char *
 	}
 }
 
-#define LOG_BODY(prio, level, errstr)                                                            \
-	do {                                                                               \
-		int saved = errno;                                                         \
-		va_list ap;                                                                \
-		va_start(ap, fmt);                                                         \
-		log_vline(prio, level, fmt, ap, errstr);                                         \
-		va_end(ap);                                                                \
-		errno = saved;                                                             \
+#define LOG_BODY(prio, level, errstr)                                                              \
+	do {                                                                                       \
+		int saved = errno;                                                                 \
+		va_list ap;                                                                        \
+		va_start(ap, fmt);                                                                 \
+		log_vline(prio, level, fmt, ap, errstr);                                           \
+		va_end(ap);                                                                        \
+		errno = saved;                                                                     \
 	} while (0)
 
 void

@@ -50,8 +50,7 @@ path_check_rel(const char *rel, char *reason, size_t len)
 }
 
 int
-path_join(char *buf, size_t len, const char *root, const char *a, const char *b,
-	  const char *c)
+path_join(char *buf, size_t len, const char *root, const char *a, const char *b, const char *c)
 {
 	int n = snprintf(buf, len, "%s%s%s%s", root, a ? a : "", b ? b : "", c ? c : "");
 

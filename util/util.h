@@ -42,9 +42,9 @@ void sb_free(struct strbuf *sb);
 void log_init(const char *progname, int debug);
 void log_set_stage(const char *stage); /* e.g. "tpl/01-Preview", shown on every line */
 int log_open_file(const char *path);   /* also reopens (SIGHUP); -1 on error */
-void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));  /* adds strerror */
+void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2))); /* adds strerror */
 void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void log_errx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));  /* journal <3> */
+void log_errx(const char *fmt, ...) __attribute__((format(printf, 1, 2))); /* journal <3> */
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
@@ -56,16 +56,16 @@ extern const char *log_progname;
 int signals_open(void);
 
 /* fsio.c: durable file primitives; all return 0 or -1 with errno set */
-int fsync_dir_at(int dirfd, const char *name);  /* name NULL: dirfd itself */
+int fsync_dir_at(int dirfd, const char *name); /* name NULL: dirfd itself */
 int write_all(int fd, const void *buf, size_t len);
 /* tmp -> write -> fsync (if durable) -> rename to name in dirfd -> fsync dir */
 int file_publish_at(int dirfd, const char *name, const void *buf, size_t len, bool durable);
 /* Read a whole small file (up to max bytes) into a malloc'd NUL-terminated buffer. */
 char *file_read_at(int dirfd, const char *name, size_t max, size_t *len);
 int mkdir_p(const char *path, mode_t mode);
-int rmtree_at(int dirfd, const char *name);     /* remove a directory tree, no symlink follow */
-int64_t now_ms_mono(void);                      /* CLOCK_MONOTONIC, ms */
-int64_t now_s_real(void);                       /* CLOCK_REALTIME, s: only for deadlines kept in items */
+int rmtree_at(int dirfd, const char *name); /* remove a directory tree, no symlink follow */
+int64_t now_ms_mono(void);                  /* CLOCK_MONOTONIC, ms */
+int64_t now_s_real(void); /* CLOCK_REALTIME, s: only for deadlines kept in items */
 /* Crash tests: when $TMC_FAILPOINT is name, the process SIGKILLs itself
  * there; when it is "name:hang", it hangs there (time-limit tests). */
 void failpoint(const char *name);
@@ -74,8 +74,7 @@ void failpoint(const char *name);
 /* 0 if rel has no "..", no NUL, no empty path after joining; "" and "/x/y" ok. */
 int path_check_rel(const char *rel, char *reason, size_t len);
 /* Join root + parts into buf with truncation check; -1 on overflow. */
-int path_join(char *buf, size_t len, const char *root, const char *a, const char *b,
-	      const char *c);
+int path_join(char *buf, size_t len, const char *root, const char *a, const char *b, const char *c);
 /* Open (and with create, make) every directory of rel under rootfd without
  * following symlinks; returns an O_DIRECTORY fd or -1 (errno ELOOP for a
  * symlink, ENOTDIR, ENOENT when !create). */
@@ -95,7 +94,7 @@ int parent_stat_beneath(int rootfd, const char *rel, struct stat *st);
  * is not the owner of the folder it sits in is refused (someone linked in a
  * file they do not own); an operator's own hard-linked copies pass. */
 bool hardlink_refused(const struct stat *file, const struct stat *folder);
-const char *path_ext(const char *path);  /* after the last '.' of the last component, or "" */
+const char *path_ext(const char *path); /* after the last '.' of the last component, or "" */
 
 /* sha256.c: SHA-256 and HMAC-SHA256 (nettle underneath) */
 #define SHA256_LEN 32
@@ -108,8 +107,7 @@ void sha256_init(struct sha256 *c);
 void sha256_update(struct sha256 *c, const void *data, size_t n);
 void sha256_final(struct sha256 *c, uint8_t out[SHA256_LEN]);
 void sha256(const void *data, size_t n, uint8_t out[SHA256_LEN]);
-void hmac_sha256(const void *key, size_t klen, const void *data, size_t n,
-		 uint8_t out[SHA256_LEN]);
+void hmac_sha256(const void *key, size_t klen, const void *data, size_t n, uint8_t out[SHA256_LEN]);
 void sha256_hex(const uint8_t d[SHA256_LEN], char hex[2 * SHA256_LEN + 1]);
 
 #endif

@@ -54,12 +54,13 @@ copy_make_dir(struct stage_ctx *ctx, const char *dst)
 		return 0;
 	}
 	if (errno == ENOENT && !ctx->step->force_dir) {
-		snprintf(ctx->reason, sizeof(ctx->reason), "%s%s: no such folder and force_dir is false",
-			 root, dir);
+		snprintf(ctx->reason, sizeof(ctx->reason),
+			 "%s%s: no such folder and force_dir is false", root, dir);
 		return 1;
 	}
 	snprintf(ctx->reason, sizeof(ctx->reason), "%s%s: %s", root, dir,
-		 errno == ELOOP ? "a symbolic link in the output path is not followed" : strerror(errno));
+		 errno == ELOOP ? "a symbolic link in the output path is not followed"
+				: strerror(errno));
 	if (errno == ELOOP)
 		errno = EPERM;
 	return -1;
@@ -75,8 +76,8 @@ copy_process(struct stage_ctx *ctx)
 
 	if (ctx->step->kind == STEP_PASS || !ctx->step->save)
 		return STAGE_OK;
-	if (src == NULL || stage_output_path(ctx, NULL, dst, sizeof(dst), ctx->reason,
-					     sizeof(ctx->reason)) < 0)
+	if (src == NULL ||
+	    stage_output_path(ctx, NULL, dst, sizeof(dst), ctx->reason, sizeof(ctx->reason)) < 0)
 		return STAGE_PERMFAIL;
 	if (!stage_overwrite(ctx) && lstat(dst, &st) == 0)
 		return STAGE_OK; /* exists: a skip, as TMC */

@@ -70,10 +70,8 @@ spool_fopen(int spoolfd, const char *dir, const char *seq, const char *suffix)
 bool
 job_known(int spoolfd, const char *seq)
 {
-	return spool_has(spoolfd, "req", seq, "") ||
-	       spool_has(spoolfd, "proc", seq, "") ||
-	       spool_has(spoolfd, "done", seq, "") ||
-	       spool_has(spoolfd, "err", seq, "") ||
+	return spool_has(spoolfd, "req", seq, "") || spool_has(spoolfd, "proc", seq, "") ||
+	       spool_has(spoolfd, "done", seq, "") || spool_has(spoolfd, "err", seq, "") ||
 	       spool_has(spoolfd, "proc", seq, ".stat") ||
 	       spool_has(spoolfd, "done", seq, ".result");
 }
@@ -165,8 +163,8 @@ status_error(const struct act_in *in, struct php_obj *o)
 	int t;
 
 	if ((text = spool_read(in->spoolfd, "err", in->seq, "", &len)) != NULL &&
-	    json_parse(&doc, "err", text, len, err, sizeof(err)) == 0 &&
-	    json_is_object(&doc, 0) && (t = json_get(&doc, 0, "result")) >= 0)
+	    json_parse(&doc, "err", text, len, err, sizeof(err)) == 0 && json_is_object(&doc, 0) &&
+	    (t = json_get(&doc, 0, "result")) >= 0)
 		s = json_strdup(&doc, t);
 	php_set_str(o, "result", s ? s : "unknown error");
 	free(s);
@@ -455,9 +453,8 @@ errorlist_report(const struct act_in *in, const char *text, size_t len, struct p
 	long long i = 0;
 	bool ok = false;
 
-	if (json_parse(&doc, "err", text, len, err, sizeof(err)) == 0 &&
-	    json_is_object(&doc, 0) && (t = json_get(&doc, 0, "file")) >= 0 &&
-	    json_is_array(&doc, t)) {
+	if (json_parse(&doc, "err", text, len, err, sizeof(err)) == 0 && json_is_object(&doc, 0) &&
+	    (t = json_get(&doc, 0, "file")) >= 0 && json_is_array(&doc, t)) {
 		page_params(in->params, true, o, &pg);
 		for (int e = json_first(&doc, t); e >= 0 && pg.cnt < pg.offset;
 		     e = json_sibling(&doc, t, e), i++) {

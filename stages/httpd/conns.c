@@ -24,9 +24,9 @@
 struct conn {
 	struct conn *prev, *next;
 	int fd;
-	int64_t start_ms;   /* accept, or the end of the previous request */
-	bool answered;      /* an answer is queued: not ours to cut */
-	bool cut;           /* shut down once */
+	int64_t start_ms; /* accept, or the end of the previous request */
+	bool answered;    /* an answer is queued: not ours to cut */
+	bool cut;         /* shut down once */
 };
 
 static struct conn *conns;
@@ -65,7 +65,7 @@ static struct conn *
 conn_of(struct MHD_Connection *c)
 {
 	const union MHD_ConnectionInfo *ci =
-	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 
 	return ci ? ci->socket_context : NULL;
 }

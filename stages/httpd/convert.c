@@ -4,11 +4,10 @@
  * cancel.
  *
  * convert validates first and writes last (TMC wrote the upload before
- * validating, doc/TMC.md, Fixes: validate first): json parses -> TMC's key checks ("invalid json key",
- * "invalid site value") -> job_accept (config/job.h: the very check tmc-jobs
- * runs before it takes a job, so nothing accepted here goes to err/ as a
- * whole: template known, target.root a site's root, paths and rename
- * replacements that do not climb, names within NAME_MAX and PATH_MAX,
+ * validating, doc/TMC.md, Fixes: validate first): json parses -> TMC's key checks ("invalid json
+ * key", "invalid site value") -> job_accept (config/job.h: the very check tmc-jobs runs before it
+ * takes a job, so nothing accepted here goes to err/ as a whole: template known, target.root a
+ * site's root, paths and rename replacements that do not climb, names within NAME_MAX and PATH_MAX,
  * types; "invalid json key" with the reason in the X-TMC-Error header) ->
  * a filelist job must carry its list, every line a relative path that
  * stays under every step's folder once renamed ("file upload failed"; TMC
@@ -167,8 +166,7 @@ convert_queue(struct httpd *h, const struct convert_in *in, const char *json, si
 	queue_ok();
 	job_note_queued(seq, json, jlen);
 	h->accepted++;
-	log_info("convert: job %s queued (%zu bytes%s)", seq, jlen,
-		 list ? ", with file list" : "");
+	log_info("convert: job %s queued (%zu bytes%s)", seq, jlen, list ? ", with file list" : "");
 	return answer(out, h->spool.fd, "success", seq, 200);
 }
 
@@ -190,8 +188,7 @@ convert_checked(struct httpd *h, const struct convert_in *in, const char *json, 
 		}
 		switch (idem_begin(h, &id, in->idem_key, json, jlen, list, listlen, seq,
 				   sizeof(seq))) {
-		case -1:
-			return queue_failed(h, errno, out, err, elen, retry_after);
+		case -1: return queue_failed(h, errno, out, err, elen, retry_after);
 		case IDEM_REPLAY:
 			h->replayed++;
 			log_info("convert: Idempotency-Key replay, job %s", seq);
@@ -226,8 +223,9 @@ act_convert(struct httpd *h, const struct convert_in *in, struct strbuf *out, ch
 		goto out;
 	}
 	if (!has_tmc_keys(&doc)) {
-		snprintf(err, elen, "the job needs proc or template, and hires.site, "
-				    "hires.path_head, hires.path_tail");
+		snprintf(err, elen,
+			 "the job needs proc or template, and hires.site, "
+			 "hires.path_head, hires.path_tail");
 		code = answer(out, fd, "invalid json key", NULL, 400);
 		goto out;
 	}
@@ -243,15 +241,14 @@ act_convert(struct httpd *h, const struct convert_in *in, struct strbuf *out, ch
 	}
 	if (is_filelist(&doc)) {
 		if (!in->upload->present || in->upload->filename[0] == '\0') {
-			snprintf(
-			    err, elen,
-			    "hires.filelist is set, but no fileupload file was sent");
+			snprintf(err, elen,
+				 "hires.filelist is set, but no fileupload file was sent");
 			code = answer(out, fd, "file upload failed", NULL, 400);
 			goto out;
 		}
 		if (filelist_check(in->upload->data, in->upload->len, err, elen) < 0 ||
-		    job_accept(&h->conf, "json", json, jlen, in->upload->data, in->upload->len,
-			       err, elen) < 0) {
+		    job_accept(&h->conf, "json", json, jlen, in->upload->data, in->upload->len, err,
+			       elen) < 0) {
 			code = answer(out, fd, "file upload failed", NULL, 400);
 			goto out;
 		}
@@ -296,8 +293,9 @@ has_job(int spoolfd, const char *dir, const char *seq)
 	return fstatat(spoolfd, path, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
 }
 
-unsigned act_control(struct httpd *h, const char *act, const char *seq,
-                     struct strbuf *out, char *err, size_t elen)
+unsigned
+act_control(struct httpd *h, const char *act, const char *seq, struct strbuf *out, char *err,
+	    size_t elen)
 {
 	int fd = h->spool.fd;
 

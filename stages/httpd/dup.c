@@ -39,13 +39,13 @@ struct entry {
 	char seq[TMC_SEQ_NAME_MAX + 1]; /* "" = free slot */
 	uint8_t d[SHA256_LEN];
 	bool digested;
-	unsigned char in;       /* IN_REQ | IN_PROC */
+	unsigned char in; /* IN_REQ | IN_PROC */
 };
 
 static struct {
 	int ifd, wd[2];
 	struct entry *tab;
-	size_t cap, n;          /* open addressing, linear probing; cap a power of 2 */
+	size_t cap, n; /* open addressing, linear probing; cap a power of 2 */
 	bool scanned;
 } jobs = {.ifd = -1};
 
@@ -182,10 +182,9 @@ dup_watch(const char *spool)
 	jobs.ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	for (int k = 0; k < 2 && jobs.ifd >= 0; k++) {
 		snprintf(path, sizeof(path), "%s/%s", spool, dirs[k]);
-		jobs.wd[k] =
-		    inotify_add_watch(jobs.ifd, path,
-		                      IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM |
-		                          IN_DELETE | IN_CLOSE_WRITE | IN_ONLYDIR);
+		jobs.wd[k] = inotify_add_watch(jobs.ifd, path,
+					       IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE |
+						       IN_CLOSE_WRITE | IN_ONLYDIR);
 		if (jobs.wd[k] < 0) {
 			log_warn("inotify on %s: duplicates found by scanning", dirs[k]);
 			close(jobs.ifd);
@@ -213,8 +212,8 @@ dup_refresh(int spoolfd, const char *spool)
 			if (ev->mask & (IN_Q_OVERFLOW | IN_IGNORED))
 				rescan = true;
 			else if (ev->len > 0 && !rescan)
-				dup_event(ev->wd == jobs.wd[0] ? IN_REQ : IN_PROC,
-				          ev->name, ev->mask);
+				dup_event(ev->wd == jobs.wd[0] ? IN_REQ : IN_PROC, ev->name,
+					  ev->mask);
 			p += sizeof(*ev) + ev->len;
 		}
 	}
@@ -264,8 +263,9 @@ list_same(int spoolfd, const char *seq, const char *list, size_t listlen)
 	return same;
 }
 
-int job_find_same(int spoolfd, const char *spool, const char *text, size_t len,
-                  const char *list, size_t listlen, char *seq, size_t seqlen)
+int
+job_find_same(int spoolfd, const char *spool, const char *text, size_t len, const char *list,
+	      size_t listlen, char *seq, size_t seqlen)
 {
 	uint8_t want[SHA256_LEN];
 

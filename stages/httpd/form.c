@@ -127,9 +127,8 @@ url_decode(const char *s, size_t n, char *out)
 
 		if (s[i] == '+')
 			out[o++] = ' ';
-		else if (s[i] == '%' && i + 2 < n &&
-		         (hi = hexval((unsigned char)s[i + 1])) >= 0 &&
-		         (lo = hexval((unsigned char)s[i + 2])) >= 0) {
+		else if (s[i] == '%' && i + 2 < n && (hi = hexval((unsigned char)s[i + 1])) >= 0 &&
+			 (lo = hexval((unsigned char)s[i + 2])) >= 0) {
 			out[o++] = (char)(hi << 4 | lo);
 			i += 2;
 		} else
@@ -225,8 +224,7 @@ disposition_param(const char *v, size_t n, const char *name, bool *bad)
 		p++;
 		while (p < end && (*p == ' ' || *p == '\t'))
 			p++;
-		if ((size_t)(end - p) <= nl || strncasecmp(p, name, nl) != 0 ||
-		    p[nl] != '=')
+		if ((size_t)(end - p) <= nl || strncasecmp(p, name, nl) != 0 || p[nl] != '=')
 			continue;
 		p += nl + 1;
 		if (p < end && *p == '"') {
@@ -280,18 +278,15 @@ part_headers(const char *p, const char *end, struct part *pt, char *err, size_t 
 			while (v < le && (*v == ' ' || *v == '\t'))
 				v++;
 			if ((size_t)(le - v) < 9 || strncasecmp(v, "form-data", 9) != 0) {
-				snprintf(err, elen,
-				         "multipart: a part that is not form-data");
+				snprintf(err, elen, "multipart: a part that is not form-data");
 				return -1;
 			}
 			free(pt->name);
 			free(pt->filename);
 			pt->name = disposition_param(v, (size_t)(le - v), "name", &bad);
-			pt->filename =
-			    disposition_param(v, (size_t)(le - v), "filename", &bad);
+			pt->filename = disposition_param(v, (size_t)(le - v), "filename", &bad);
 			if (bad) {
-				snprintf(err, elen,
-				         "multipart: unterminated quoted parameter");
+				snprintf(err, elen, "multipart: unterminated quoted parameter");
 				return -1;
 			}
 		}
@@ -304,8 +299,9 @@ part_headers(const char *p, const char *end, struct part *pt, char *err, size_t 
 	return 0;
 }
 
-static int part_take(struct params *p, struct upload *up, const char *upname,
-                     struct part *pt, char *err, size_t elen)
+static int
+part_take(struct params *p, struct upload *up, const char *upname, struct part *pt, char *err,
+	  size_t elen)
 {
 	if (pt->filename) { /* $_FILES: only the one we look for is kept */
 		if (strcmp(pt->name, upname) != 0)
@@ -330,8 +326,8 @@ static int part_take(struct params *p, struct upload *up, const char *upname,
 }
 
 int
-form_multipart(struct params *p, struct upload *up, const char *upname, const char *buf,
-	       size_t len, const char *boundary, char *err, size_t elen)
+form_multipart(struct params *p, struct upload *up, const char *upname, const char *buf, size_t len,
+	       const char *boundary, char *err, size_t elen)
 {
 	char delim[80];
 	const char *end = buf + len, *s;
@@ -368,10 +364,8 @@ form_multipart(struct params *p, struct upload *up, const char *upname, const ch
 			return -1;
 		} else
 			hend += 2;
-		if ((next = memmem(hend + 2, (size_t)(end - hend - 2), delim, dl)) ==
-		    NULL) {
-			snprintf(err, elen,
-			         "multipart: body ends before the closing boundary");
+		if ((next = memmem(hend + 2, (size_t)(end - hend - 2), delim, dl)) == NULL) {
+			snprintf(err, elen, "multipart: body ends before the closing boundary");
 			return -1;
 		}
 		r = part_headers(s, hend, &pt, err, elen);
@@ -406,8 +400,7 @@ filelist_check(const char *data, size_t len, char *err, size_t elen)
 		if (n == 0)
 			continue;
 		if (memchr(s, '\0', n)) {
-			snprintf(err, elen, "fileupload line %ld: contains a NUL byte",
-			         line);
+			snprintf(err, elen, "fileupload line %ld: contains a NUL byte", line);
 			return -1;
 		}
 		rel = xstrndup(s, n);

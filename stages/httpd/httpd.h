@@ -43,8 +43,7 @@ struct params {
 	size_t n;
 };
 /* -1 when there are already PARAMS_MAX keys */
-int params_set(struct params *p, const char *key, size_t klen, const char *val,
-               size_t vlen);
+int params_set(struct params *p, const char *key, size_t klen, const char *val, size_t vlen);
 const char *params_get(const struct params *p, const char *key, size_t *len);
 /* NULL when absent or when the value holds a NUL */
 const char *params_str(const struct params *p, const char *key);
@@ -89,7 +88,7 @@ struct php_obj {
 		struct strbuf val;
 	} kv[PHP_OBJ_MAX];
 };
-void php_set(struct php_obj *o, const char *key, const char *json); /* json: encoded */
+void php_set(struct php_obj *o, const char *key, const char *json);  /* json: encoded */
 void php_set_str(struct php_obj *o, const char *key, const char *s); /* NULL: null */
 void php_set_strn(struct php_obj *o, const char *key, const char *s, size_t n);
 void php_set_int(struct php_obj *o, const char *key, long long v);
@@ -103,8 +102,8 @@ void php_json_value(const struct json *doc, int t, struct strbuf *out);
 /* acts.c: answers from the server files, doc/TMC.md, REST API. Each
  * fills out (JSON) and returns the HTTP status. */
 struct act_in {
-	int spoolfd;               /* the spool folder */
-	const char *seq;           /* checked by tmc_seq_name_ok() */
+	int spoolfd;     /* the spool folder */
+	const char *seq; /* checked by tmc_seq_name_ok() */
 	const struct params *params;
 };
 bool job_known(int spoolfd, const char *seq);
@@ -124,11 +123,11 @@ struct httpd;
 struct convert_in {
 	const struct params *params;
 	const struct upload *upload;
-	const char *idem_key;      /* Idempotency-Key header or NULL */
+	const char *idem_key; /* Idempotency-Key header or NULL */
 };
 /* *retry_after: seconds for a Retry-After header when the answer is 503 */
-unsigned act_convert(struct httpd *h, const struct convert_in *in, struct strbuf *out,
-		     char *err, size_t elen, unsigned *retry_after);
+unsigned act_convert(struct httpd *h, const struct convert_in *in, struct strbuf *out, char *err,
+		     size_t elen, unsigned *retry_after);
 /* act = "pause" | "resume" | "stop" | "cancel" */
 unsigned act_control(struct httpd *h, const char *act, const char *seq, struct strbuf *out,
 		     char *err, size_t elen);
@@ -136,8 +135,8 @@ unsigned act_control(struct httpd *h, const char *act, const char *seq, struct s
 /* dup.c: TMC's "duplicated", from the job names of req/ and proc/ kept by
  * inotify. Is the job text (and list) identical to a job waiting in req/
  * or running in proc/? 1 with its seq, 0 no, -1 error. */
-int job_find_same(int spoolfd, const char *spool, const char *text, size_t len,
-                  const char *list, size_t listlen, char *seq, size_t seqlen);
+int job_find_same(int spoolfd, const char *spool, const char *text, size_t len, const char *list,
+		  size_t listlen, char *seq, size_t seqlen);
 /* A job we just queued: known without reading it back. */
 void job_note_queued(const char *seq, const char *text, size_t len);
 
@@ -145,15 +144,15 @@ void job_note_queued(const char *seq, const char *text, size_t len);
 enum { IDEM_NEW, IDEM_REPLAY, IDEM_REUSED };
 struct idem {
 	struct httpd *h;
-	int dirfd;                       /* req/.idempotency, flocked while queueing */
-	char name[2 * SHA256_LEN + 1];   /* sha256 of the key */
-	char job[2 * SHA256_LEN + 1];    /* sha256 of job and list */
+	int dirfd;                     /* req/.idempotency, flocked while queueing */
+	char name[2 * SHA256_LEN + 1]; /* sha256 of the key */
+	char job[2 * SHA256_LEN + 1];  /* sha256 of job and list */
 };
 bool idem_key_valid(const char *key); /* 1 to 255 visible ASCII characters */
 /* Lock and look up: IDEM_REPLAY with seq, IDEM_REUSED (another job), or
  * IDEM_NEW with the lock held until idem_end(); -1 with errno. */
-int idem_begin(struct httpd *h, struct idem *id, const char *key, const char *json,
-	       size_t jlen, const char *list, size_t listlen, char *seq, size_t seqlen);
+int idem_begin(struct httpd *h, struct idem *id, const char *key, const char *json, size_t jlen,
+	       const char *list, size_t listlen, char *seq, size_t seqlen);
 int idem_record(const char *seq, void *arg); /* job_queue_hook's before_link */
 void idem_end(struct idem *id);
 
@@ -162,9 +161,9 @@ struct MHD_Connection;
 enum MHD_ConnectionNotificationCode;
 void conns_notify(void *cls, struct MHD_Connection *c, void **socket_context,
 		  enum MHD_ConnectionNotificationCode toe);
-void conns_answered(struct MHD_Connection *c);      /* an answer is queued */
-void conns_request_done(struct MHD_Connection *c);  /* the deadline starts again */
-void conns_reap(int deadline_s);                    /* close connections past it */
+void conns_answered(struct MHD_Connection *c);     /* an answer is queued */
+void conns_request_done(struct MHD_Connection *c); /* the deadline starts again */
+void conns_reap(int deadline_s);                   /* close connections past it */
 
 /* metrics.c: Prometheus text format 0.0.4 */
 void metrics_write(struct httpd *h, struct strbuf *out);
@@ -186,15 +185,15 @@ struct httpd {
 	const char *conf_path, *tpl_path;
 	struct spool spool;
 	struct MHD_Daemon *mhd;
-	bool loopback;              /* bound to a loopback address: check Host */
-	int64_t idem_swept_ms;      /* last sweep of req/.idempotency */
+	bool loopback;         /* bound to a loopback address: check Host */
+	int64_t idem_swept_ms; /* last sweep of req/.idempotency */
 	/* counters for /metrics */
 	unsigned long long requests[6]; /* by status class: 1xx..5xx, [0] other */
 	unsigned long long accepted, duplicated, rejected, replayed;
 };
 int server_start(struct httpd *h);
-int server_fd(struct httpd *h);          /* the epoll fd to wait on */
-int server_timeout_ms(struct httpd *h);  /* for poll(), at most 500 */
+int server_fd(struct httpd *h);         /* the epoll fd to wait on */
+int server_timeout_ms(struct httpd *h); /* for poll(), at most 500 */
 void server_run(struct httpd *h);
 void server_stop(struct httpd *h);
 

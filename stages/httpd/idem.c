@@ -118,7 +118,8 @@ idem_lookup(struct httpd *h, struct idem *id, char *seq, size_t seqlen)
 			r = IDEM_REPLAY, snprintf(seq, seqlen, "%s", text);
 		else
 			log_info("Idempotency-Key of seq %s: its job was never queued (a crash "
-				 "between the two writes): queueing it now", text);
+				 "between the two writes): queueing it now",
+				 text);
 	}
 	free(text);
 	return r;

@@ -62,8 +62,7 @@ reload(struct httpd *h)
 	if (h->conf.log_file)
 		log_open_file(h->conf.log_file);
 	if (load(h, &fresh) < 0) {
-		log_warnx(
-		    "SIGHUP: the new configuration has errors; keeping the running one");
+		log_warnx("SIGHUP: the new configuration has errors; keeping the running one");
 		conf_free(&fresh);
 		return;
 	}

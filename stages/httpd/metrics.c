@@ -67,12 +67,13 @@ metrics_write(struct httpd *h, struct strbuf *out)
 		  "HTTP requests answered by tmc-httpd, by status class.");
 	for (int i = 0; i < 6; i++)
 		sb_printf(out, "tmc_http_requests_total{code=\"%s\"} %llu\n", classes[i],
-		          h->requests[i]);
+			  h->requests[i]);
 	prom_help(out, "tmc_http_jobs_total", "counter",
 		  "act=convert outcomes since tmc-httpd started.");
-	sb_printf(out, "tmc_http_jobs_total{result=\"success\"} %llu\n"
-		       "tmc_http_jobs_total{result=\"duplicated\"} %llu\n"
-		       "tmc_http_jobs_total{result=\"replayed\"} %llu\n"
-		       "tmc_http_jobs_total{result=\"rejected\"} %llu\n",
+	sb_printf(out,
+		  "tmc_http_jobs_total{result=\"success\"} %llu\n"
+		  "tmc_http_jobs_total{result=\"duplicated\"} %llu\n"
+		  "tmc_http_jobs_total{result=\"replayed\"} %llu\n"
+		  "tmc_http_jobs_total{result=\"rejected\"} %llu\n",
 		  h->accepted, h->duplicated, h->replayed, h->rejected);
 }

@@ -23,7 +23,8 @@ static const char style[] =
 	"padding:0 1em}h1{font-size:20px;margin:0 0 .2em}h2{font-size:16px;margin:1.4em 0 .4em;"
 	"border-bottom:1px solid #ddd}table{border-collapse:collapse;width:100%}"
 	"th,td{text-align:left;padding:3px 8px;border-bottom:1px solid #eee;vertical-align:top}"
-	"td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}td:first-child{white-space:nowrap}"
+	"td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}td:first-child{white-space:"
+	"nowrap}"
 	".ok{fill:#3a7bd5}.bad{fill:#d9534f}.axis{stroke:#999}svg text{font-size:10px;fill:#666}"
 	".pill{display:inline-block;padding:1px 8px;border-radius:9px;color:#fff;font-weight:600}"
 	".pill.good{background:#2e8b57}.pill.down{background:#d9534f}"
@@ -68,10 +69,12 @@ section_health(struct httpd *h, struct strbuf *out)
 	struct spool_health hl;
 
 	health_collect(h, &hl);
-	sb_printf(out, "<p>daemon <span class=\"pill %s\">%s</span> &nbsp; health "
+	sb_printf(out,
+		  "<p>daemon <span class=\"pill %s\">%s</span> &nbsp; health "
 		  "<span class=\"pill %s\">%s</span></p>\n",
-		  hl.daemon_running ? "good" : "down", hl.daemon_running ? "running" : "not running",
-		  hl.n ? "down" : "good", hl.n ? "problems" : "ok");
+		  hl.daemon_running ? "good" : "down",
+		  hl.daemon_running ? "running" : "not running", hl.n ? "down" : "good",
+		  hl.n ? "problems" : "ok");
 	if (hl.n == 0)
 		return;
 	sb_adds(out, "<ul class=\"err\">\n");
@@ -97,8 +100,10 @@ stage_row(struct strbuf *out, const struct census_stage *cs, int64_t now)
 {
 	sb_adds(out, "<tr><td>");
 	html_esc(out, cs->label);
-	sb_printf(out, "</td><td class=\"n\">%ld</td><td class=\"n\">%ld</td><td class=\"n\">%ld"
-		  "</td><td class=\"n\">", cs->waiting, cs->working, cs->failed);
+	sb_printf(out,
+		  "</td><td class=\"n\">%ld</td><td class=\"n\">%ld</td><td class=\"n\">%ld"
+		  "</td><td class=\"n\">",
+		  cs->waiting, cs->working, cs->failed);
 	if (cs->oldest_waiting)
 		age(out, now - cs->oldest_waiting);
 	sb_adds(out, "</td><td class=\"err\">");
@@ -145,8 +150,10 @@ worker_row(const struct worker_status *ws, void *arg)
 	age(&w->rows, now_ms_mono() / 1000 - ws->start_s);
 	sb_adds(&w->rows, "</td><td>");
 	if (ws->percent >= 0)
-		sb_printf(&w->rows, "<span class=\"bar\"><span style=\"width:%d%%\"></span></span> "
-			  "%d%%", ws->percent, ws->percent);
+		sb_printf(&w->rows,
+			  "<span class=\"bar\"><span style=\"width:%d%%\"></span></span> "
+			  "%d%%",
+			  ws->percent, ws->percent);
 	sb_adds(&w->rows, "</td></tr>\n");
 	if (got)
 		census_item_free(&ci);
@@ -162,7 +169,8 @@ section_workers(struct httpd *h, struct strbuf *out)
 	if (w.n == 0)
 		sb_adds(out, "<p class=\"muted\">No worker has an item in hand.</p>\n");
 	else
-		sb_printf(out, "<table><tr><th>stage</th><th class=\"n\">pid</th><th>original</th>"
+		sb_printf(out,
+			  "<table><tr><th>stage</th><th class=\"n\">pid</th><th>original</th>"
 			  "<th class=\"n\">for</th><th>progress</th></tr>\n%s</table>\n",
 			  w.rows.buf);
 	sb_free(&w.rows);
@@ -189,10 +197,11 @@ section_failures(struct httpd *h, struct strbuf *out)
 	if (c.nitems == 0)
 		sb_adds(out, "<p class=\"muted\">No item has failed for good.</p>\n");
 	else
-		sb_printf(out, "<p class=\"muted\">%zu in err/%s (<code>tmcwatch queue --failed</code>)."
+		sb_printf(out,
+			  "<p class=\"muted\">%zu in err/%s (<code>tmcwatch queue --failed</code>)."
 			  "</p>\n<table><tr><th>stage</th><th>original</th><th class=\"n\">age</th>"
-			  "<th>reason</th></tr>\n", c.nitems,
-			  c.nitems > FAILURES_SHOWN ? ", the newest shown" : "");
+			  "<th>reason</th></tr>\n",
+			  c.nitems, c.nitems > FAILURES_SHOWN ? ", the newest shown" : "");
 	for (size_t i = 0; i < c.nitems && i < FAILURES_SHOWN; i++) {
 		const struct census_item *ci = &c.items[i];
 
@@ -228,9 +237,10 @@ section_disk(struct httpd *h, struct strbuf *out)
 	total = (double)v.f_blocks * (double)v.f_frsize;
 	avail = (double)v.f_bavail * (double)v.f_frsize;
 	used = (int)(100.0 * (total - avail) / total);
-	sb_printf(out, "<span class=\"bar\"><span style=\"width:%d%%\"></span></span> %d%% used, "
-		  "%.1f GiB free of %.1f GiB", used, used, avail / 1073741824.0,
-		  total / 1073741824.0);
+	sb_printf(out,
+		  "<span class=\"bar\"><span style=\"width:%d%%\"></span></span> %d%% used, "
+		  "%.1f GiB free of %.1f GiB",
+		  used, used, avail / 1073741824.0, total / 1073741824.0);
 	if (v.f_files)
 		sb_printf(out, "; %llu of %llu inodes free", (unsigned long long)v.f_favail,
 			  (unsigned long long)v.f_files);
@@ -247,7 +257,7 @@ page_write(struct httpd *h, struct strbuf *out)
 	gethostname(host, sizeof(host) - 1);
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S %Z", localtime(&t));
 	sb_printf(out, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
-		  "<meta http-equiv=\"refresh\" content=\"10\">\n<title>tmcwatch on ");
+		       "<meta http-equiv=\"refresh\" content=\"10\">\n<title>tmcwatch on ");
 	html_esc(out, host);
 	sb_printf(out, "</title>\n<style>%s</style></head><body>\n<h1>tmcwatch on ", style);
 	html_esc(out, host);

@@ -16,7 +16,7 @@
 
 struct per_minute {
 	int64_t now;
-	unsigned done[MINUTES], failed[MINUTES];   /* [0] the oldest minute */
+	unsigned done[MINUTES], failed[MINUTES]; /* [0] the oldest minute */
 	unsigned long long bytes_out;
 };
 
@@ -46,12 +46,15 @@ bars(struct strbuf *out, const struct per_minute *pm, unsigned top)
 			d = 1; /* one step still shows */
 		if (pm->failed[i] && f == 0)
 			f = 1;
-		sb_printf(out, "<rect class=\"ok\" x=\"%d\" y=\"%u\" width=\"%d\" height=\"%u\">"
+		sb_printf(out,
+			  "<rect class=\"ok\" x=\"%d\" y=\"%u\" width=\"%d\" height=\"%u\">"
 			  "<title>%d min ago: %u done, %u failed</title></rect>",
 			  i * (BAR_W + 1), CHART_H - d, BAR_W, d, MINUTES - 1 - i, pm->done[i],
 			  pm->failed[i]);
 		if (f)
-			sb_printf(out, "<rect class=\"bad\" x=\"%d\" y=\"%u\" width=\"%d\" height=\"%u\"/>",
+			sb_printf(out,
+				  "<rect class=\"bad\" x=\"%d\" y=\"%u\" width=\"%d\" "
+				  "height=\"%u\"/>",
 				  i * (BAR_W + 1), CHART_H - d - f < CHART_H ? CHART_H - d - f : 0,
 				  BAR_W, f);
 	}
@@ -70,16 +73,20 @@ page_chart(struct httpd *h, struct strbuf *out)
 		if (pm.done[i] + pm.failed[i] > top)
 			top = pm.done[i] + pm.failed[i];
 	}
-	sb_printf(out, "<h2>Throughput, last hour</h2>\n<p>%u steps finished, %u failed, "
-		  "%.1f MiB written; busiest minute: %u.</p>\n", done, failed,
-		  (double)pm.bytes_out / (1024.0 * 1024.0), top > 1 || done + failed ? top : 0);
-	sb_printf(out, "<svg class=\"chart\" role=\"img\" aria-label=\"steps finished per minute\" "
-		  "width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\">", MINUTES * (BAR_W + 1),
-		  CHART_H + 14, MINUTES * (BAR_W + 1), CHART_H + 14);
+	sb_printf(out,
+		  "<h2>Throughput, last hour</h2>\n<p>%u steps finished, %u failed, "
+		  "%.1f MiB written; busiest minute: %u.</p>\n",
+		  done, failed, (double)pm.bytes_out / (1024.0 * 1024.0),
+		  top > 1 || done + failed ? top : 0);
+	sb_printf(out,
+		  "<svg class=\"chart\" role=\"img\" aria-label=\"steps finished per minute\" "
+		  "width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\">",
+		  MINUTES * (BAR_W + 1), CHART_H + 14, MINUTES * (BAR_W + 1), CHART_H + 14);
 	sb_printf(out, "<line x1=\"0\" y1=\"%d\" x2=\"%d\" y2=\"%d\" class=\"axis\"/>", CHART_H,
 		  MINUTES * (BAR_W + 1), CHART_H);
 	bars(out, &pm, top);
-	sb_printf(out, "<text x=\"0\" y=\"%d\">-60 min</text><text x=\"%d\" y=\"%d\" "
-		  "text-anchor=\"end\">now</text></svg>\n", CHART_H + 12, MINUTES * (BAR_W + 1),
-		  CHART_H + 12);
+	sb_printf(out,
+		  "<text x=\"0\" y=\"%d\">-60 min</text><text x=\"%d\" y=\"%d\" "
+		  "text-anchor=\"end\">now</text></svg>\n",
+		  CHART_H + 12, MINUTES * (BAR_W + 1), CHART_H + 12);
 }

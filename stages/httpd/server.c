@@ -56,7 +56,7 @@ struct request {
 	enum method method;
 	enum route route;
 	struct strbuf body;
-	bool answered;  /* a response was queued at the headers */
+	bool answered; /* a response was queued at the headers */
 };
 
 struct reply {
@@ -162,8 +162,7 @@ host_loopback(const char *host, size_t n)
 	static const char *names[] = {"localhost", "127.0.0.1", "[::1]", listen_name};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (names[i][0] && strlen(names[i]) == n &&
-		    strncasecmp(host, names[i], n) == 0)
+		if (names[i][0] && strlen(names[i]) == n && strncasecmp(host, names[i], n) == 0)
 			return true;
 	return false;
 }
@@ -250,9 +249,9 @@ header(struct MHD_Connection *c, const char *name)
 
 /* The checks that need no body; returns MHD_YES with rq->answered set when
  * it answered, MHD_YES to go on reading, MHD_NO to drop the connection. */
-static enum MHD_Result request_begin(struct httpd *h, struct MHD_Connection *c,
-                                     const char *url, const char *method,
-                                     const char *version, struct request *rq)
+static enum MHD_Result
+request_begin(struct httpd *h, struct MHD_Connection *c, const char *url, const char *method,
+	      const char *version, struct request *rq)
 {
 	const struct http_conf *hc = &h->conf.http;
 	const char *host = header(c, MHD_HTTP_HEADER_HOST), *v;
@@ -268,22 +267,19 @@ static enum MHD_Result request_begin(struct httpd *h, struct MHD_Connection *c,
 	else
 		return send_error(h, c, 405, "method not allowed", "method %.32s", method);
 	if (h->loopback && (host ? !host_ok(host) : strcmp(version, "HTTP/1.0") != 0))
-		return send_error(h, c, 403, "invalid host",
-		                  "Host %.200s is not a loopback name",
-		                  host ? host : "(none)");
+		return send_error(h, c, 403, "invalid host", "Host %.200s is not a loopback name",
+				  host ? host : "(none)");
 	if ((rq->route = route_of(url)) == R_NONE)
 		return send_error(h, c, 404, "not found", "no such path %.200s", url);
 	if (rq->route != R_HEALTHZ && hc->token &&
 	    !token_ok(hc->token, header(c, MHD_HTTP_HEADER_AUTHORIZATION)))
 		return send_error(h, c, 401, "unauthorized", "a bearer token is required");
 	if (rq->route == R_API) {
-		if ((v = header(c, "Sec-Fetch-Site")) != NULL &&
-		    strcasecmp(v, "cross-site") == 0)
+		if ((v = header(c, "Sec-Fetch-Site")) != NULL && strcasecmp(v, "cross-site") == 0)
 			return send_error(h, c, 403, "cross-site request",
-			                  "cross-site browser request");
+					  "cross-site browser request");
 		if (h->loopback && (v = header(c, "Origin")) != NULL && !origin_ok(v))
-			return send_error(h, c, 403, "cross-site request",
-			                  "Origin %.200s", v);
+			return send_error(h, c, 403, "cross-site request", "Origin %.200s", v);
 	}
 	if ((v = header(c, MHD_HTTP_HEADER_CONTENT_LENGTH)) != NULL) {
 		char *end;
@@ -292,8 +288,8 @@ static enum MHD_Result request_begin(struct httpd *h, struct MHD_Connection *c,
 		cl = strtoull(v, &end, 10);
 		if (errno || *end || cl > (unsigned long long)hc->max_body)
 			return send_error(h, c, 413, "request too large",
-			                  "body of %.30s bytes, http.max_body is %ld", v,
-			                  hc->max_body);
+					  "body of %.30s bytes, http.max_body is %ld", v,
+					  hc->max_body);
 	}
 	rq->answered = false;
 	return MHD_YES;
@@ -312,8 +308,8 @@ query_arg(void *cls, enum MHD_ValueKind kind, const char *key, size_t klen, cons
 }
 
 static int
-request_params(struct MHD_Connection *c, struct request *rq, struct params *p,
-	       struct upload *up, char *err, size_t elen)
+request_params(struct MHD_Connection *c, struct request *rq, struct params *p, struct upload *up,
+	       char *err, size_t elen)
 {
 	const char *ct = header(c, MHD_HTTP_HEADER_CONTENT_TYPE);
 	char boundary[80];
@@ -326,12 +322,11 @@ request_params(struct MHD_Connection *c, struct request *rq, struct params *p,
 	if (rq->method != M_POST || ct == NULL)
 		return 0;
 	if (strncasecmp(ct, "application/x-www-form-urlencoded", 33) == 0)
-		return form_urlencoded(p, rq->body.buf ? rq->body.buf : "", rq->body.len,
-		                       err, elen);
+		return form_urlencoded(p, rq->body.buf ? rq->body.buf : "", rq->body.len, err,
+				       elen);
 	if (strncasecmp(ct, "multipart/form-data", 19) == 0) {
 		if (form_boundary(ct, boundary, sizeof(boundary)) < 0) {
-			snprintf(err, elen,
-			         "multipart/form-data without a usable boundary");
+			snprintf(err, elen, "multipart/form-data without a usable boundary");
 			return -1;
 		}
 		return form_multipart(p, up, "fileupload", rq->body.buf ? rq->body.buf : "",
@@ -346,9 +341,8 @@ static const struct {
 	const char *name;
 	read_act fn;
 } read_acts[] = {
-    {"status", act_status},         {"seqdetail", act_seqdetail},
-    {"filelist", act_filelist},     {"errorlist", act_errorlist},
-    {"fileresult", act_fileresult},
+	{"status", act_status},       {"seqdetail", act_seqdetail},   {"filelist", act_filelist},
+	{"errorlist", act_errorlist}, {"fileresult", act_fileresult},
 };
 
 static const char *control_acts[] = {"pause", "resume", "stop", "cancel"};
@@ -364,19 +358,18 @@ writes(const char *act)
 
 /* act names compare without case: PHP's method_exists() did */
 static void
-api_dispatch(struct httpd *h, struct MHD_Connection *c, struct request *rq,
-	     const struct params *p, const struct upload *up, struct reply *r)
+api_dispatch(struct httpd *h, struct MHD_Connection *c, struct request *rq, const struct params *p,
+	     const struct upload *up, struct reply *r)
 {
 	const char *act = params_str(p, "act");
-	struct act_in in = {
-	    .spoolfd = h->spool.fd, .seq = params_str(p, "seq"), .params = p};
+	struct act_in in = {.spoolfd = h->spool.fd, .seq = params_str(p, "seq"), .params = p};
 
 	for (size_t i = 0; act && i < sizeof(read_acts) / sizeof(read_acts[0]); i++)
 		if (strcasecmp(act, read_acts[i].name) == 0) {
 			r->code = read_acts[i].fn(&in, &r->body);
 			if (r->code == 400)
 				snprintf(r->err, sizeof(r->err),
-				         "seq must be 1 to 64 of [A-Za-z0-9_-]");
+					 "seq must be 1 to 64 of [A-Za-z0-9_-]");
 			return;
 		}
 	if (act && rq->method == M_HEAD && writes(act)) { /* HEAD changes nothing */
@@ -387,13 +380,12 @@ api_dispatch(struct httpd *h, struct MHD_Connection *c, struct request *rq,
 	}
 	if (act && strcasecmp(act, "convert") == 0) {
 		struct convert_in ci = {
-		    .params = p,
-		    .upload = up,
-		    .idem_key = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-		                                            "Idempotency-Key"),
+			.params = p,
+			.upload = up,
+			.idem_key =
+				MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Idempotency-Key"),
 		};
-		r->code = act_convert(h, &ci, &r->body, r->err, sizeof(r->err),
-				      &r->retry_after);
+		r->code = act_convert(h, &ci, &r->body, r->err, sizeof(r->err), &r->retry_after);
 		if (r->code >= 400)
 			h->rejected++;
 		return;
@@ -526,31 +518,27 @@ server_start(struct httpd *h)
 	if (listen_addr(h, &ss, &flags) < 0)
 		return -1;
 	h->mhd = MHD_start_daemon(
-		flags, (uint16_t)hc->port, NULL, NULL, on_request, h,
-		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
-		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+		flags, (uint16_t)hc->port, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER,
+		mhd_log, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned)hc->max_connections,
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)hc->max_per_ip,
-		MHD_OPTION_NOTIFY_CONNECTION, conns_notify, h,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)hc->timeout,
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HEADER_MEMORY,
-		MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
-		MHD_OPTION_END);
+		MHD_OPTION_NOTIFY_CONNECTION, conns_notify, h, MHD_OPTION_CONNECTION_TIMEOUT,
+		(unsigned)hc->timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HEADER_MEMORY,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_END);
 	if (h->mhd == NULL) {
 		log_warnx("cannot listen on %s port %d", hc->listen, hc->port);
 		return -1;
 	}
 	log_info("listening on %s port %d%s%s", hc->listen, hc->port,
-	         h->loopback ? " (loopback: Host checked)" : "",
-	         hc->token ? ", token required" : "");
+		 h->loopback ? " (loopback: Host checked)" : "",
+		 hc->token ? ", token required" : "");
 	return 0;
 }
 
 int
 server_fd(struct httpd *h)
 {
-	const union MHD_DaemonInfo *i =
-	    MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+	const union MHD_DaemonInfo *i = MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_EPOLL_FD);
 
 	return i ? i->epoll_fd : -1;
 }

@@ -20,15 +20,14 @@
 static unsigned long
 scale_round(unsigned long other, unsigned long want, unsigned long this)
 {
-	unsigned long long v =
-	    ((unsigned long long)other * want * 2 + this) / (2ULL * this);
+	unsigned long long v = ((unsigned long long)other * want * 2 + this) / (2ULL * this);
 
 	return v < 1 ? 1 : (unsigned long)v;
 }
 
 void
-image_fit(unsigned long w, unsigned long h, const int size[2], bool enlarge,
-          unsigned long *nw, unsigned long *nh)
+image_fit(unsigned long w, unsigned long h, const int size[2], bool enlarge, unsigned long *nw,
+	  unsigned long *nh)
 {
 	unsigned long W = size[0] > 0 ? (unsigned long)size[0] : 0;
 	unsigned long H = size[1] > 0 ? (unsigned long)size[1] : 0;
@@ -67,15 +66,14 @@ step_source(const struct template *tpl, int j, const char *ext)
 	if (strcmp(s->source, "hires") == 0)
 		return -1;
 	for (int k = j - 1; k >= 0; k--)
-		if (strcmp(tpl->steps[k].name, s->source) == 0 &&
-		    step_applies(&tpl->steps[k], ext))
+		if (strcmp(tpl->steps[k].name, s->source) == 0 && step_applies(&tpl->steps[k], ext))
 			return k;
 	return -1;
 }
 
 void
-image_hint(const struct template *tpl, int idx, const char *ext, unsigned long hw,
-           unsigned long hh, int orientation, char *buf, size_t len)
+image_hint(const struct template *tpl, int idx, const char *ext, unsigned long hw, unsigned long hh,
+	   int orientation, char *buf, size_t len)
 {
 	size_t n = tpl->nsteps;
 	unsigned long *w = xcalloc(n, sizeof(*w)), *h = xcalloc(n, sizeof(*h));
@@ -91,8 +89,8 @@ image_hint(const struct template *tpl, int idx, const char *ext, unsigned long h
 			continue;
 		k = step_source(tpl, (int)j, ext);
 		tree[j] = (int)j == idx || (k >= 0 && (size_t)k < j && tree[k]);
-		image_fit(k >= 0 ? w[k] : ow, k >= 0 ? h[k] : oh, s->size, s->enlarge,
-		          &w[j], &h[j]);
+		image_fit(k >= 0 ? w[k] : ow, k >= 0 ? h[k] : oh, s->size, s->enlarge, &w[j],
+			  &h[j]);
 		if (tree[j]) {
 			mw = w[j] > mw ? w[j] : mw;
 			mh = h[j] > mh ? h[j] : mh;

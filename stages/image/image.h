@@ -39,7 +39,7 @@ struct image_run {
 	Image *img;
 	int quality;                  /* JPEG quality inherited down the chain */
 	unsigned long base_w, base_h; /* what the size box fits: the original's oriented
-	                               * header size, or the pixels' size */
+				       * header size, or the pixels' size */
 };
 
 /* load.c */
@@ -48,23 +48,20 @@ const char *image_sniff(const unsigned char *buf, size_t len);
  * done), or -1 to open path here. follow: the path may be a symbolic link
  * (files from the config folder, never originals). */
 enum stage_rc image_ping(const char *path, int fd, struct image_hdr *hdr, char *reason,
-                         size_t rlen);
+			 size_t rlen);
 enum stage_rc image_read_source(const char *path, int fd, bool follow, const char *hint,
-                                Image **out, int *quality, char *reason, size_t rlen);
-enum stage_rc image_pixels_header(int dirfd, struct image_hdr *hdr, char *reason,
-                                  size_t rlen);
-enum stage_rc image_read_pixels(int dirfd, Image **out, int *quality, char *reason,
-                                size_t rlen);
+				Image **out, int *quality, char *reason, size_t rlen);
+enum stage_rc image_pixels_header(int dirfd, struct image_hdr *hdr, char *reason, size_t rlen);
+enum stage_rc image_read_pixels(int dirfd, Image **out, int *quality, char *reason, size_t rlen);
 enum stage_rc image_write_pixels(int dirfd, const Image *img, int quality, char *reason,
-                                 size_t rlen);
+				 size_t rlen);
 bool image_pixels_mpc(void); /* TMC_IMAGE_PIXELS=mpc: hand pixels on as MPC (bench) */
 enum stage_rc image_write_mpc(const char *dirpath, Image *img, int quality, char *reason,
-                              size_t rlen);
+			      size_t rlen);
 enum stage_rc image_read_mpc(const char *dirpath, bool ping, Image **out, int *quality,
-                             char *reason, size_t rlen);
+			     char *reason, size_t rlen);
 /* GraphicsMagick's exception as text, and the rc it means. */
-enum stage_rc image_exception(const ExceptionInfo *e, const char *what, char *reason,
-                              size_t rlen);
+enum stage_rc image_exception(const ExceptionInfo *e, const char *what, char *reason, size_t rlen);
 
 /* ops.c: each may add a warning to ctx (ctx->warnings, ctx->reason) */
 enum stage_rc image_orient(struct image_run *r);
@@ -73,8 +70,7 @@ enum stage_rc image_profiles(struct image_run *r);
 enum stage_rc image_sharpen(struct image_run *r);
 enum stage_rc image_watermark(struct image_run *r);
 enum stage_rc image_flatten(struct image_run *r);
-void image_warn(struct stage_ctx *ctx, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+void image_warn(struct stage_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void image_ops_fini(void);
 
 /* limits.c: GraphicsMagick's resource limits and pixel cache folder */
@@ -83,12 +79,12 @@ void image_limits_start(void);                  /* after it */
 void image_limits_set(bool big);                /* per item: imagick_mem[big] */
 long long image_limits_pixels(void);            /* decoded pixels allowed per image */
 void image_limits_explain(bool big, char *reason, size_t rlen);
-void image_limits_fini(void);                   /* after DestroyMagick */
+void image_limits_fini(void); /* after DestroyMagick */
 /* mp4frame.c: the frame at seconds of the mp4 src (srcfd: opened by
  * stage_open_source, taken over) into the item's pixels.raw, captured by a
  * `tmc-video --capture` child killed after limit_s seconds. */
-enum stage_rc image_mp4_frame(struct stage_ctx *ctx, const char *src, int srcfd,
-                              double seconds, int limit_s);
+enum stage_rc image_mp4_frame(struct stage_ctx *ctx, const char *src, int srcfd, double seconds,
+			      int limit_s);
 
 /* save.c */
 const char *image_format_ext(const struct step *step); /* "jpg", "png", "webp" */

@@ -145,9 +145,9 @@ image_limits_explain(bool big, char *reason, size_t rlen)
 	    n + 1 >= rlen)
 		return;
 	snprintf(reason + n, rlen - n,
-	         "; the pixel cache may use %lld MiB of memory (imagick_mem, %s item) "
-	         "and %lld MiB of disk (2 x 4 x big_pixels pixels)",
-	         lim.mem[big ? 1 : 0] >> 20, big ? "big" : "ordinary", lim.disk >> 20);
+		 "; the pixel cache may use %lld MiB of memory (imagick_mem, %s item) "
+		 "and %lld MiB of disk (2 x 4 x big_pixels pixels)",
+		 lim.mem[big ? 1 : 0] >> 20, big ? "big" : "ordinary", lim.disk >> 20);
 }
 
 void

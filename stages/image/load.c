@@ -54,9 +54,9 @@ enum stage_rc
 image_exception(const ExceptionInfo *e, const char *what, char *reason, size_t rlen)
 {
 	snprintf(reason, rlen, "%s: %s%s%s%s", what,
-	         e->reason ? e->reason : "GraphicsMagick failed without a reason",
-	         e->description ? " (" : "", e->description ? e->description : "",
-	         e->description ? ")" : "");
+		 e->reason ? e->reason : "GraphicsMagick failed without a reason",
+		 e->description ? " (" : "", e->description ? e->description : "",
+		 e->description ? ")" : "");
 	/* a pixel, width or height limit: the same next time */
 	if (e->reason && (strstr(e->reason, "exceeds") || strstr(e->reason, "exceeded")))
 		return STAGE_PERMFAIL;
@@ -75,8 +75,8 @@ errno_rc(int err)
 /* Open the original (or take fd, opened by stage_open_source(), which
  * this owns from now on), and name its coder. */
 static enum stage_rc
-source_open(const char *path, int fd, bool follow, FILE **fp, const char **coder,
-            char *reason, size_t rlen)
+source_open(const char *path, int fd, bool follow, FILE **fp, const char **coder, char *reason,
+	    size_t rlen)
 {
 	unsigned char magic[16];
 	struct stat st;
@@ -89,14 +89,13 @@ source_open(const char *path, int fd, bool follow, FILE **fp, const char **coder
 	if (fd < 0) {
 		err = errno;
 		snprintf(reason, rlen, "%s: %s", path,
-		         err == ELOOP ? "is a symbolic link, refused" : strerror(err));
+			 err == ELOOP ? "is a symbolic link, refused" : strerror(err));
 		return errno_rc(err);
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		err = errno;
 		snprintf(reason, rlen, "%s: %s", path,
-		         S_ISREG(st.st_mode) ? strerror(err)
-		                             : "not a regular file, refused");
+			 S_ISREG(st.st_mode) ? strerror(err) : "not a regular file, refused");
 		close(fd);
 		return STAGE_PERMFAIL;
 	}
@@ -111,12 +110,11 @@ source_open(const char *path, int fd, bool follow, FILE **fp, const char **coder
 		if (n < 0)
 			snprintf(reason, rlen, "%s: %s", path, strerror(err));
 		else
-			snprintf(
-			    reason, rlen,
-			    "%s: unsupported format (magic bytes %02x %02x %02x %02x; "
-			    "JPEG, PNG, GIF, WebP, TIFF and BMP are read)",
-			    path, magic[0], n > 1 ? magic[1] : 0, n > 2 ? magic[2] : 0,
-			    n > 3 ? magic[3] : 0);
+			snprintf(reason, rlen,
+				 "%s: unsupported format (magic bytes %02x %02x %02x %02x; "
+				 "JPEG, PNG, GIF, WebP, TIFF and BMP are read)",
+				 path, magic[0], n > 1 ? magic[1] : 0, n > 2 ? magic[2] : 0,
+				 n > 3 ? magic[3] : 0);
 		close(fd);
 		return n < 0 ? errno_rc(err) : STAGE_PERMFAIL;
 	}
@@ -188,17 +186,16 @@ image_ping(const char *path, int fd, struct image_hdr *hdr, char *reason, size_t
 static bool
 truncated(const ExceptionInfo *e)
 {
-	const char *r = e->reason ? e->reason : "",
-	           *d = e->description ? e->description : "";
+	const char *r = e->reason ? e->reason : "", *d = e->description ? e->description : "";
 
 	return strstr(r, "Premature end") || strstr(d, "Premature end") ||
-	       strstr(r, "nexpected end") || strstr(d, "nexpected end") ||
-	       strstr(r, "truncated") || strstr(d, "truncated");
+	       strstr(r, "nexpected end") || strstr(d, "nexpected end") || strstr(r, "truncated") ||
+	       strstr(d, "truncated");
 }
 
 enum stage_rc
 image_read_source(const char *path, int fd, bool follow, const char *hint, Image **out,
-                  int *quality, char *reason, size_t rlen)
+		  int *quality, char *reason, size_t rlen)
 {
 	ExceptionInfo ex;
 	ImageInfo *info;
@@ -274,7 +271,7 @@ image_write_pixels(int dirfd, const Image *img, int quality, char *reason, size_
 	if (icc == NULL)
 		icclen = 0;
 	hlen = (size_t)snprintf(hdr, sizeof(hdr), "%s %lu %lu %s %d %zu\n", PIXELS_MAGIC,
-	                        img->columns, img->rows, map, quality, icclen);
+				img->columns, img->rows, map, quality, icclen);
 	npix = (size_t)img->columns * img->rows * strlen(map);
 	total = hlen + icclen + npix;
 	if ((buf = malloc(total)) == NULL) {
@@ -285,8 +282,8 @@ image_write_pixels(int dirfd, const Image *img, int quality, char *reason, size_
 	if (icclen)
 		memcpy(buf + hlen, icc, icclen);
 	GetExceptionInfo(&ex);
-	if (DispatchImage(img, 0, 0, img->columns, img->rows, map, CharPixel,
-	                  buf + hlen + icclen, &ex) != MagickPass) {
+	if (DispatchImage(img, 0, 0, img->columns, img->rows, map, CharPixel, buf + hlen + icclen,
+			  &ex) != MagickPass) {
 		rc = image_exception(&ex, "next.raw", reason, rlen);
 	} else if (file_publish_at(dirfd, "next.raw", buf, total, true) < 0) {
 		/* durable before the handoff publishes it: after a crash or a
@@ -310,8 +307,7 @@ static int
 pixels_parse(const unsigned char *p, size_t len, struct pixels_file *pf)
 {
 	char line[PIXELS_HDR_MAX];
-	const unsigned char *nl =
-	    memchr(p, '\n', len < sizeof(line) ? len : sizeof(line));
+	const unsigned char *nl = memchr(p, '\n', len < sizeof(line) ? len : sizeof(line));
 	int n = 0;
 
 	if (nl == NULL)
@@ -319,7 +315,7 @@ pixels_parse(const unsigned char *p, size_t len, struct pixels_file *pf)
 	memcpy(line, p, (size_t)(nl - p));
 	line[nl - p] = '\0';
 	if (sscanf(line, PIXELS_MAGIC " %lu %lu %7s %d %zu%n", &pf->w, &pf->h, pf->map,
-	           &pf->quality, &pf->icclen, &n) != 5 ||
+		   &pf->quality, &pf->icclen, &n) != 5 ||
 	    line[n] != '\0')
 		return -1;
 	if (strcmp(pf->map, "RGB") && strcmp(pf->map, "RGBA") && strcmp(pf->map, "I") &&
@@ -351,8 +347,7 @@ pixels_map_file(int dirfd, size_t *len, char *reason, size_t rlen, enum stage_rc
 	p = *len ? mmap(NULL, *len, PROT_READ, MAP_PRIVATE, fd, 0) : MAP_FAILED;
 	close(fd);
 	if (p == MAP_FAILED) {
-		snprintf(reason, rlen, "pixels.raw: %s",
-		         *len ? strerror(errno) : "empty");
+		snprintf(reason, rlen, "pixels.raw: %s", *len ? strerror(errno) : "empty");
 		*rc = *len ? errno_rc(errno) : STAGE_PERMFAIL;
 		return NULL;
 	}
@@ -451,8 +446,7 @@ image_write_mpc(const char *dirpath, Image *img, int quality, char *reason, size
 }
 
 enum stage_rc
-image_read_mpc(const char *dirpath, bool ping, Image **out, int *quality, char *reason,
-               size_t rlen)
+image_read_mpc(const char *dirpath, bool ping, Image **out, int *quality, char *reason, size_t rlen)
 {
 	ImageInfo *info = CloneImageInfo(NULL);
 	const ImageAttribute *q;

@@ -51,8 +51,7 @@ image_init(const struct conf *conf)
 		log_warnx("pixel cache files go to MAGICK_TMPDIR, TMPDIR or /tmp");
 	GetExceptionInfo(&ex);
 	if (InitializeMagickEx(NULL, MAGICK_OPT_NO_SIGNAL_HANDER, &ex) != MagickPass) {
-		log_warnx("GraphicsMagick: %s",
-		          ex.reason ? ex.reason : "initialisation failed");
+		log_warnx("GraphicsMagick: %s", ex.reason ? ex.reason : "initialisation failed");
 		DestroyExceptionInfo(&ex);
 		return -1;
 	}
@@ -77,8 +76,7 @@ decoded_pixels(const struct image_hdr *hdr, const char *hint)
 {
 	unsigned long hw, hh, s = 1;
 
-	if (strcmp(hdr->coder, "JPEG") == 0 && sscanf(hint, "%lux%lu", &hw, &hh) == 2 &&
-	    hw && hh) {
+	if (strcmp(hdr->coder, "JPEG") == 0 && sscanf(hint, "%lux%lu", &hw, &hh) == 2 && hw && hh) {
 		unsigned long f = hdr->w / hw < hdr->h / hh ? hdr->w / hw : hdr->h / hh;
 
 		while (s * 2 <= f && s < 8)
@@ -144,8 +142,7 @@ image_prepare(struct stage_ctx *ctx)
 
 		if ((fd = stage_open_source(ctx, &st)) < 0)
 			return stage_errno_rc(errno, "tmc-image: open the original");
-		rc = image_mp4_frame(ctx, src, fd, cap ? strtod(cap, NULL) : 0,
-		                     capture_limit(ctx));
+		rc = image_mp4_frame(ctx, src, fd, cap ? strtod(cap, NULL) : 0, capture_limit(ctx));
 		if (rc != STAGE_OK)
 			return rc;
 		ctx->has_pixels = true;
@@ -161,16 +158,15 @@ image_prepare(struct stage_ctx *ctx)
 			return rc;
 	}
 	if (!ctx->has_pixels)
-		image_hint(ctx->tpl, ctx->step_idx, path_ext(src), hdr->w, hdr->h,
-		           hdr->orientation, img_state.hint, sizeof(img_state.hint));
+		image_hint(ctx->tpl, ctx->step_idx, path_ext(src), hdr->w, hdr->h, hdr->orientation,
+			   img_state.hint, sizeof(img_state.hint));
 	if (decoded_pixels(hdr, img_state.hint) > (double)image_limits_pixels()) {
-		snprintf(
-		    ctx->reason, sizeof(ctx->reason),
-		    "%s: %lux%lu %s would decode to %.0f MP, over the limit of %lld MP "
-		    "(decompression bomb?)",
-		    ctx->has_pixels ? "pixels.raw" : src, hdr->w, hdr->h, hdr->coder,
-		    decoded_pixels(hdr, img_state.hint) / 1e6,
-		    image_limits_pixels() / 1000000);
+		snprintf(ctx->reason, sizeof(ctx->reason),
+			 "%s: %lux%lu %s would decode to %.0f MP, over the limit of %lld MP "
+			 "(decompression bomb?)",
+			 ctx->has_pixels ? "pixels.raw" : src, hdr->w, hdr->h, hdr->coder,
+			 decoded_pixels(hdr, img_state.hint) / 1e6,
+			 image_limits_pixels() / 1000000);
 		return STAGE_PERMFAIL;
 	}
 	ctx->big = (double)hdr->w * (double)hdr->h > (double)ctx->conf->big_pixels;
@@ -189,10 +185,10 @@ image_load(struct image_run *r)
 	if (ctx->has_pixels) {
 		if (strcmp(hdr->coder, "MPC") == 0)
 			rc = image_read_mpc(ctx->item->path, false, &r->img, &r->quality,
-			                    ctx->reason, sizeof(ctx->reason));
+					    ctx->reason, sizeof(ctx->reason));
 		else
-			rc = image_read_pixels(ctx->item->dirfd, &r->img, &r->quality,
-			                       ctx->reason, sizeof(ctx->reason));
+			rc = image_read_pixels(ctx->item->dirfd, &r->img, &r->quality, ctx->reason,
+					       sizeof(ctx->reason));
 		if (rc == STAGE_OK) {
 			r->base_w = r->img->columns;
 			r->base_h = r->img->rows;
@@ -203,12 +199,12 @@ image_load(struct image_run *r)
 	if ((fd = stage_open_source(ctx, &st)) < 0)
 		return stage_errno_rc(errno, "tmc-image: open the original");
 	rc = image_read_source(stage_source_path(ctx), fd, false, img_state.hint, &r->img,
-	                       &r->quality, ctx->reason, sizeof(ctx->reason));
+			       &r->quality, ctx->reason, sizeof(ctx->reason));
 	if (rc != STAGE_OK)
 		return rc;
 	/* fit from the header's size, so a hinted decode gives the same output size */
 	bool swap = r->img->orientation >= LeftTopOrientation &&
-	            r->img->orientation <= LeftBottomOrientation;
+		    r->img->orientation <= LeftBottomOrientation;
 	r->base_w = hdr->valid ? (swap ? hdr->h : hdr->w) : r->img->columns;
 	r->base_h = hdr->valid ? (swap ? hdr->w : hdr->h) : r->img->rows;
 	return image_orient(r);
@@ -237,16 +233,15 @@ image_process(struct stage_ctx *ctx)
 	enum stage_rc rc;
 
 	if (image_format_ext(step) == NULL) {
-		snprintf(ctx->reason, sizeof(ctx->reason),
-		         "step %s: unsupported format \"%s\"", step->name, step->format);
+		snprintf(ctx->reason, sizeof(ctx->reason), "step %s: unsupported format \"%s\"",
+			 step->name, step->format);
 		return STAGE_PERMFAIL;
 	}
-	if (strcmp(img_state.id, ctx->item->id) != 0 &&
-	    (rc = image_prepare(ctx)) != STAGE_OK)
+	if (strcmp(img_state.id, ctx->item->id) != 0 && (rc = image_prepare(ctx)) != STAGE_OK)
 		return rc;
 	if (save) {
-		if (stage_output_path(ctx, image_format_ext(step), out, sizeof(out),
-		                      ctx->reason, sizeof(ctx->reason)) < 0)
+		if (stage_output_path(ctx, image_format_ext(step), out, sizeof(out), ctx->reason,
+				      sizeof(ctx->reason)) < 0)
 			return STAGE_PERMFAIL;
 		exists = lstat(out, &st) == 0;
 		if (exists && !stage_overwrite(ctx)) {
@@ -270,19 +265,19 @@ image_process(struct stage_ctx *ctx)
 		r.quality = IMAGE_DEFAULT_QUALITY;
 	if (ctx->wants_pixels && image_pixels_mpc())
 		rc = image_write_mpc(ctx->item->path, r.img, r.quality, ctx->reason,
-		                     sizeof(ctx->reason));
+				     sizeof(ctx->reason));
 	else if (ctx->wants_pixels)
 		rc = image_write_pixels(ctx->item->dirfd, r.img, r.quality, ctx->reason,
-		                        sizeof(ctx->reason));
+					sizeof(ctx->reason));
 	if (rc != STAGE_OK)
 		goto end;
 	t[3] = now_ms_mono();
 	if (save)
 		rc = image_save(&r, out, exists);
-	log_debug("%s: load %lldms (hint %s) ops %lldms pixels %lldms save %lldms",
-	          ctx->item->id, (long long)(t[1] - t[0]),
-	          img_state.hint[0] ? img_state.hint : "none", (long long)(t[2] - t[1]),
-	          (long long)(t[3] - t[2]), (long long)(now_ms_mono() - t[3]));
+	log_debug("%s: load %lldms (hint %s) ops %lldms pixels %lldms save %lldms", ctx->item->id,
+		  (long long)(t[1] - t[0]), img_state.hint[0] ? img_state.hint : "none",
+		  (long long)(t[2] - t[1]), (long long)(t[3] - t[2]),
+		  (long long)(now_ms_mono() - t[3]));
 end:
 	if (rc != STAGE_OK)
 		image_limits_explain(ctx->big, ctx->reason, sizeof(ctx->reason));
@@ -294,12 +289,12 @@ end:
 }
 
 static const struct stage_ops image_ops = {
-    .name = "tmc-image",
-    .init = image_init,
-    .prepare = image_prepare,
-    .process = image_process,
-    .fini = image_fini,
-    .pixels = true,
+	.name = "tmc-image",
+	.init = image_init,
+	.prepare = image_prepare,
+	.process = image_process,
+	.fini = image_fini,
+	.pixels = true,
 };
 
 int

@@ -170,20 +170,20 @@ child_wait(struct child *c, int limit_s)
 /* The child's end as the item's outcome, with a reason naming src. */
 static enum stage_rc
 child_outcome(struct stage_ctx *ctx, const struct child *c, int status, const char *src,
-              int limit_s)
+	      int limit_s)
 {
 	const char *why = c->reason;
 	int sig;
 
 	if (c->stopped) {
 		snprintf(ctx->reason, sizeof(ctx->reason), "%s: frame capture stopped by a signal",
-		         src);
+			 src);
 		return STAGE_STOPPED;
 	}
 	if (c->timed_out) {
 		snprintf(ctx->reason, sizeof(ctx->reason),
-		         "%s: frame capture took more than %d s, killed (tmc-video pid %d)",
-		         src, limit_s, (int)c->pid);
+			 "%s: frame capture took more than %d s, killed (tmc-video pid %d)", src,
+			 limit_s, (int)c->pid);
 		return STAGE_TEMPFAIL;
 	}
 	if (WIFEXITED(status)) {
@@ -191,23 +191,22 @@ child_outcome(struct stage_ctx *ctx, const struct child *c, int status, const ch
 		case CAPTURE_EXIT_OK: return STAGE_OK;
 		case CAPTURE_EXIT_PERM:
 			snprintf(ctx->reason, sizeof(ctx->reason), "%s",
-			         why[0] ? why : "frame capture failed");
+				 why[0] ? why : "frame capture failed");
 			return STAGE_PERMFAIL;
 		default:
 			snprintf(ctx->reason, sizeof(ctx->reason), "%s: frame capture: %s", src,
-			         why[0] ? why : "tmc-video --capture failed");
+				 why[0] ? why : "tmc-video --capture failed");
 			return STAGE_TEMPFAIL;
 		}
 	}
 	sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
 	snprintf(ctx->reason, sizeof(ctx->reason),
-	         "%s: the video decoder (tmc-video --capture) died of signal %d (%s)", src,
-	         sig, strsignal(sig));
+		 "%s: the video decoder (tmc-video --capture) died of signal %d (%s)", src, sig,
+		 strsignal(sig));
 	/* a decoder that crashes on a file crashes on it again; a kill is not the file's */
-	return sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE ||
-	               sig == SIGABRT
-	           ? STAGE_PERMFAIL
-	           : STAGE_TEMPFAIL;
+	return sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE || sig == SIGABRT
+		       ? STAGE_PERMFAIL
+		       : STAGE_TEMPFAIL;
 }
 
 /* Fork the child on srcfd -> outfd; c->pid and c->errfd set, or -1. */
@@ -235,8 +234,7 @@ child_start(struct child *c, const char *prog, char *const argv[], int srcfd, in
 }
 
 enum stage_rc
-image_mp4_frame(struct stage_ctx *ctx, const char *src, int srcfd, double seconds,
-                int limit_s)
+image_mp4_frame(struct stage_ctx *ctx, const char *src, int srcfd, double seconds, int limit_s)
 {
 	int dirfd = ctx->item->dirfd, outfd, status;
 	char prog[PATH_MAX], secs[64], name[PATH_MAX];
@@ -251,7 +249,7 @@ image_mp4_frame(struct stage_ctx *ctx, const char *src, int srcfd, double second
 		return capture_errno(ctx, errno, src, "tmc-video path");
 	}
 	outfd = openat(dirfd, PIXELS_PART, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
-	               0644);
+		       0644);
 	if (outfd < 0) {
 		close(srcfd);
 		return capture_errno(ctx, errno, src, ctx->item->path);
@@ -267,7 +265,7 @@ image_mp4_frame(struct stage_ctx *ctx, const char *src, int srcfd, double second
 	status = child_wait(&c, limit_s);
 	close(c.errfd);
 	rc = status < 0 ? capture_errno(ctx, errno, src, "waitpid tmc-video")
-	                : child_outcome(ctx, &c, status, src, limit_s);
+			: child_outcome(ctx, &c, status, src, limit_s);
 	/* durable before it is named: a later step must never find an empty
 	 * pixels.raw after a crash (tmcwatch-spool(5), "redone") */
 	if (rc == STAGE_OK && fsync(outfd) < 0)

@@ -88,13 +88,11 @@ image_resize(struct image_run *r)
 	 * as libvips' thumbnail does; averaging whole boxes does not alias. */
 	if (r->img->columns >= 6 * nw && r->img->rows >= 6 * nh) {
 		GetExceptionInfo(&ex);
-		if (replace(r, ScaleImage(r->img, 3 * nw, 3 * nh, &ex), &ex, "resize") !=
-		    STAGE_OK)
+		if (replace(r, ScaleImage(r->img, 3 * nw, 3 * nh, &ex), &ex, "resize") != STAGE_OK)
 			return STAGE_TEMPFAIL;
 	}
 	GetExceptionInfo(&ex);
-	return replace(r, ResizeImage(r->img, nw, nh, LanczosFilter, 1.0, &ex), &ex,
-	               "resize");
+	return replace(r, ResizeImage(r->img, nw, nh, LanczosFilter, 1.0, &ex), &ex, "resize");
 }
 
 /* --- files from the config folder ------------------------------------------ */
@@ -183,15 +181,13 @@ cached_get(const char *path, bool image, char *why, size_t wlen)
 		if (cache[i].path && strcmp(cache[i].path, path) == 0)
 			c = &cache[i];
 	if (c && c->dev == st.st_dev && c->ino == st.st_ino && c->size == st.st_size &&
-	    c->mtime.tv_sec == st.st_mtim.tv_sec &&
-	    c->mtime.tv_nsec == st.st_mtim.tv_nsec)
+	    c->mtime.tv_sec == st.st_mtim.tv_sec && c->mtime.tv_nsec == st.st_mtim.tv_nsec)
 		return c;
 	if (c == NULL)
 		c = &cache[next++ % (sizeof(cache) / sizeof(cache[0]))];
 	cached_drop(c);
 	if (image) {
-		if (image_read_source(path, -1, true, NULL, &c->img, &q, why, wlen) !=
-		    STAGE_OK)
+		if (image_read_source(path, -1, true, NULL, &c->img, &q, why, wlen) != STAGE_OK)
 			return NULL;
 	} else if ((c->data = read_small(path, &c->len)) == NULL) {
 		snprintf(why, wlen, "%s", strerror(errno));
@@ -228,8 +224,7 @@ profile_apply(struct image_run *r, const char *kind, const char *name)
 
 	conf_file(r->ctx, name, path, sizeof(path));
 	if ((c = cached_get(path, false, why, sizeof(why))) == NULL) {
-		image_warn(r->ctx, "%s profile does not exist - file:%s (%s)", kind, path,
-		           why);
+		image_warn(r->ctx, "%s profile does not exist - file:%s (%s)", kind, path, why);
 		return false;
 	}
 	cur = GetImageProfile(r->img, "ICM", &curlen);
@@ -237,8 +232,7 @@ profile_apply(struct image_run *r, const char *kind, const char *name)
 		return true; /* already in this profile */
 	if (ProfileImage(r->img, "ICM", c->data, c->len, MagickTrue) != MagickPass) {
 		image_warn(r->ctx, "%s profile %s not applied: %s", kind, path,
-		           r->img->exception.reason ? r->img->exception.reason
-		                                    : "lcms failed");
+			   r->img->exception.reason ? r->img->exception.reason : "lcms failed");
 		return false;
 	}
 	return true;
@@ -257,12 +251,12 @@ image_profiles(struct image_run *r)
 		if (n == 0 && (site == NULL || site->ncmyk == 0) &&
 		    GetImageProfile(r->img, "ICM", NULL) == NULL)
 			image_warn(r->ctx,
-			           "CMYK image and no usable CMYK profile for site %s: "
-			           "converted without colour management",
-			           site ? site->name : "(none)");
+				   "CMYK image and no usable CMYK profile for site %s: "
+				   "converted without colour management",
+				   site ? site->name : "(none)");
 	}
 	if (s->srgb && !(IsGrayColorspace(r->img->colorspace) &&
-	                 GetImageProfile(r->img, "ICM", NULL) == NULL)) {
+			 GetImageProfile(r->img, "ICM", NULL) == NULL)) {
 		size_t m = 0;
 
 		for (size_t i = 0; site && i < site->nsrgb; i++)
@@ -270,20 +264,17 @@ image_profiles(struct image_run *r)
 		if (m == 0 && (site == NULL || site->nsrgb == 0) &&
 		    GetImageProfile(r->img, "ICM", NULL) != NULL)
 			image_warn(r->ctx,
-			           "no sRGB profile configured for site %s: embedded "
-			           "profile kept, colours not converted",
-			           site ? site->name : "(none)");
+				   "no sRGB profile configured for site %s: embedded "
+				   "profile kept, colours not converted",
+				   site ? site->name : "(none)");
 	}
 	if (r->img->colorspace == CMYKColorspace) { /* never write CMYK */
 		if (TransformColorspace(r->img, RGBColorspace) != MagickPass) {
-			snprintf(r->ctx->reason, sizeof(r->ctx->reason),
-			         "CMYK to RGB: %s",
-			         r->img->exception.reason ? r->img->exception.reason
-			                                  : "failed");
+			snprintf(r->ctx->reason, sizeof(r->ctx->reason), "CMYK to RGB: %s",
+				 r->img->exception.reason ? r->img->exception.reason : "failed");
 			return STAGE_PERMFAIL;
 		}
-		DeleteImageProfile(r->img,
-		                   "ICM"); /* a CMYK profile no longer describes it */
+		DeleteImageProfile(r->img, "ICM"); /* a CMYK profile no longer describes it */
 	}
 	return STAGE_OK;
 }
@@ -328,15 +319,13 @@ image_watermark(struct image_run *r)
 		return STAGE_OK;
 	if (site == NULL || site->watermark == NULL || site->watermark[0] == '\0') {
 		image_warn(r->ctx, "Watermark file not configured for site %s",
-		           site ? site->name : "(none)");
+			   site ? site->name : "(none)");
 		return STAGE_OK;
 	}
 	conf_file(r->ctx, site->watermark, path, sizeof(path));
 	if ((c = cached_get(path, true, why, sizeof(why))) == NULL) {
-		image_warn(
-		    r->ctx,
-		    "Watermark file does not exist or is unreadable - file:%s (%s)", path,
-		    why);
+		image_warn(r->ctx, "Watermark file does not exist or is unreadable - file:%s (%s)",
+			   path, why);
 		return STAGE_OK;
 	}
 	ww = c->img->columns;
@@ -360,15 +349,14 @@ image_watermark(struct image_run *r)
 		DestroyExceptionInfo(&ex);
 		return STAGE_OK;
 	}
-	ok = CompositeImage(r->img, OverCompositeOp, wm,
-	                    ((long)iw - (long)wm->columns) / 2,
-	                    ((long)ih - (long)wm->rows) / 2);
+	ok = CompositeImage(r->img, OverCompositeOp, wm, ((long)iw - (long)wm->columns) / 2,
+			    ((long)ih - (long)wm->rows) / 2);
 	DestroyImage(wm);
 	DestroyExceptionInfo(&ex);
 	if (ok != MagickPass)
 		image_warn(r->ctx, "Watermark not applied: %s",
-		           r->img->exception.reason ? r->img->exception.reason
-		                                    : "composite failed");
+			   r->img->exception.reason ? r->img->exception.reason
+						    : "composite failed");
 	return STAGE_OK;
 }
 
@@ -403,8 +391,7 @@ image_flatten(struct image_run *r)
 	GetExceptionInfo(&ex);
 	c = cached_get(path, true, why, sizeof(why));
 	tile = c ? c->img : ConstituteImage(1, 1, "RGB", CharPixel, white, &ex);
-	canvas = tile ? ConstituteTextureImage(r->img->columns, r->img->rows, tile, &ex)
-	              : NULL;
+	canvas = tile ? ConstituteTextureImage(r->img->columns, r->img->rows, tile, &ex) : NULL;
 	if (c == NULL && tile)
 		DestroyImage(tile);
 	if (canvas == NULL)
@@ -413,8 +400,7 @@ image_flatten(struct image_run *r)
 	if (CompositeImage(canvas, OverCompositeOp, r->img, 0, 0) != MagickPass) {
 		DestroyImage(canvas);
 		DestroyExceptionInfo(&ex);
-		snprintf(r->ctx->reason, sizeof(r->ctx->reason),
-		         "flatten: composite failed");
+		snprintf(r->ctx->reason, sizeof(r->ctx->reason), "flatten: composite failed");
 		return STAGE_PERMFAIL;
 	}
 	canvas->matte = MagickFalse;

@@ -32,8 +32,7 @@ image_format_ext(const struct step *step)
 {
 	const char *f = step->format;
 
-	if (f == NULL || *f == '\0' || strcasecmp(f, "jpg") == 0 ||
-	    strcasecmp(f, "jpeg") == 0)
+	if (f == NULL || *f == '\0' || strcasecmp(f, "jpg") == 0 || strcasecmp(f, "jpeg") == 0)
 		return "jpg";
 	if (strcasecmp(f, "png") == 0)
 		return "png";
@@ -45,9 +44,7 @@ image_format_ext(const struct step *step)
 static const char *
 format_magick(const char *ext)
 {
-	return strcmp(ext, "png") == 0    ? "PNG"
-	       : strcmp(ext, "webp") == 0 ? "WEBP"
-	                                  : "JPEG";
+	return strcmp(ext, "png") == 0 ? "PNG" : strcmp(ext, "webp") == 0 ? "WEBP" : "JPEG";
 }
 
 /* Strip removes EXIF, IPTC, XMP and comments but keeps the ICC profile, so
@@ -79,14 +76,11 @@ encode(struct image_run *r, const char *ext, size_t *len)
 
 	GetExceptionInfo(&ex);
 	info->quality = (unsigned long)r->quality;
-	info->interlace =
-	    s->progressive && strcmp(ext, "jpg") == 0 ? LineInterlace : NoInterlace;
+	info->interlace = s->progressive && strcmp(ext, "jpg") == 0 ? LineInterlace : NoInterlace;
 	snprintf(info->magick, sizeof(info->magick), "%s", format_magick(ext));
 	snprintf(r->img->magick, sizeof(r->img->magick), "%s", format_magick(ext));
-	snprintf(info->filename, sizeof(info->filename), "%s:out.%s", format_magick(ext),
-	         ext);
-	snprintf(r->img->filename, sizeof(r->img->filename), "%s:out.%s",
-	         format_magick(ext), ext);
+	snprintf(info->filename, sizeof(info->filename), "%s:out.%s", format_magick(ext), ext);
+	snprintf(r->img->filename, sizeof(r->img->filename), "%s:out.%s", format_magick(ext), ext);
 	if (r->img->depth > 8)
 		r->img->depth = 8;
 	blob = ImageToBlob(info, r->img, len, &ex);
@@ -105,8 +99,7 @@ static enum stage_rc
 write_errno(struct stage_ctx *ctx, const char *path, int err)
 {
 	snprintf(ctx->reason, sizeof(ctx->reason), "cannot write %s: %s", path,
-	         err == ELOOP ? "a symbolic link in the output path, refused"
-	                      : strerror(err));
+		 err == ELOOP ? "a symbolic link in the output path, refused" : strerror(err));
 	return stage_errno_rc(err, "tmc-image: write an output");
 }
 
@@ -122,8 +115,7 @@ publish(struct image_run *r, const char *path, const unsigned char *blob, size_t
 
 	if (root == NULL || strncmp(path, root, strlen(root)) != 0 ||
 	    snprintf(rel, sizeof(rel), "%s", path + strlen(root)) >= (int)sizeof(rel)) {
-		snprintf(ctx->reason, sizeof(ctx->reason),
-		         "%s: not under the output root", path);
+		snprintf(ctx->reason, sizeof(ctx->reason), "%s: not under the output root", path);
 		return STAGE_PERMFAIL;
 	}
 	slash = strrchr(rel, '/');
@@ -136,10 +128,9 @@ publish(struct image_run *r, const char *path, const unsigned char *blob, size_t
 	err = errno;
 	close(rootfd);
 	if (dirfd < 0 && err == ENOENT && !ctx->step->force_dir) {
-		image_warn(
-		    ctx,
-		    "output folder of %s does not exist (force_dir is false): not saved",
-		    path);
+		image_warn(ctx,
+			   "output folder of %s does not exist (force_dir is false): not saved",
+			   path);
 		return STAGE_OK;
 	}
 	if (dirfd < 0)

@@ -28,8 +28,7 @@
 
 #define SCAN_BUDGET 4096
 
-static void
-job_error(struct job *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void job_error(struct job *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void
 job_error(struct job *j, const char *fmt, ...)
@@ -130,8 +129,8 @@ scan_begin(struct jobsd *d, struct job *j)
 	char tmp[SEQ_MAX + 16], reason[REASON_MAX];
 
 	scan_tmpname(tmp, sizeof(tmp), j->seq);
-	j->scanfd = openat(d->procfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-			   0644);
+	j->scanfd =
+		openat(d->procfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (j->scanfd < 0) {
 		job_error(j, "proc/%s: %s", tmp, strerror(errno));
 		return;
@@ -244,8 +243,9 @@ job_maybe_close(struct jobsd *d, struct job *j)
 	} else if (!drained || (j->mode == JM_CANCEL && j->files == NULL)) {
 		return 0;
 	} else {
-		kind = j->mode == JM_CANCEL ? CLOSE_CANCEL : j->mode == JM_STOP ? CLOSE_STOP
-										: CLOSE_ERROR;
+		kind = j->mode == JM_CANCEL ? CLOSE_CANCEL
+		       : j->mode == JM_STOP ? CLOSE_STOP
+					    : CLOSE_ERROR;
 	}
 	finish_close(d, j, kind);
 	return 1;

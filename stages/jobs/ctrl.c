@@ -37,8 +37,8 @@ static const struct {
 	const char *word;
 	enum ctrl_cmd cmd;
 } ctrl_words[] = {
-	{"pause", CTRL_PAUSE},   {"paused", CTRL_PAUSED},   {"resume", CTRL_RESUME},
-	{"stop", CTRL_STOP},     {"stopped", CTRL_STOPPED}, {"cancel", CTRL_CANCEL},
+	{"pause", CTRL_PAUSE},         {"paused", CTRL_PAUSED},   {"resume", CTRL_RESUME},
+	{"stop", CTRL_STOP},           {"stopped", CTRL_STOPPED}, {"cancel", CTRL_CANCEL},
 	{"cancelled", CTRL_CANCELLED},
 };
 
@@ -90,7 +90,8 @@ ctrl_read(struct jobsd *d, const char *seq, bool final, struct ctrl_seen *bad, c
 	}
 	if (fstatat(d->procfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
 		now = (struct ctrl_seen){st.st_ino, st.st_size,
-					 (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec};
+					 (int64_t)st.st_mtim.tv_sec * 1000000000 +
+						 st.st_mtim.tv_nsec};
 	status = ctrl_parse(seq, buf, len, reason, rlen);
 	free(buf);
 	if (status == NULL) {
@@ -114,8 +115,8 @@ ctrl_write(struct jobsd *d, const char *seq, const char *status, long long pos, 
 
 	snprintf(name, sizeof(name), "%s.ctrl", seq);
 	if (pos >= 0)
-		n = snprintf(buf, sizeof(buf), "{\"status\":\"%s\",\"pos\":%lld,\"cnt\":%lld}", status,
-			     pos, cnt);
+		n = snprintf(buf, sizeof(buf), "{\"status\":\"%s\",\"pos\":%lld,\"cnt\":%lld}",
+			     status, pos, cnt);
 	else
 		n = snprintf(buf, sizeof(buf), "{\"status\":\"%s\"}", status);
 	if (file_publish_at(d->procfd, name, buf, (size_t)n, false) < 0) {
@@ -165,7 +166,8 @@ ctrl_apply(struct jobsd *d, struct job *j, bool final)
 	case CTRL_PAUSE:
 		if (live) {
 			ctrl_mode(j, JM_PAUSE, "paused");
-			ctrl_write(d, j->seq, "paused", (long long)j->dispatched, (long long)j->total);
+			ctrl_write(d, j->seq, "paused", (long long)j->dispatched,
+				   (long long)j->total);
 		}
 		break;
 	case CTRL_PAUSED:
@@ -180,7 +182,8 @@ ctrl_apply(struct jobsd *d, struct job *j, bool final)
 	case CTRL_STOP:
 		if (live) {
 			j->stop_paused = j->mode == JM_PAUSE;
-			ctrl_mode(j, JM_STOP, "stopping: back to req/ when the files in flight finish");
+			ctrl_mode(j, JM_STOP,
+				  "stopping: back to req/ when the files in flight finish");
 		}
 		break;
 	case CTRL_CANCEL:
@@ -190,7 +193,6 @@ ctrl_apply(struct jobsd *d, struct job *j, bool final)
 			ctrl_write(d, j->seq, "cancelled", -1, -1);
 		}
 		break;
-	default:
-		break;
+	default: break;
 	}
 }

@@ -60,7 +60,8 @@ callback_publish(struct jobsd *d, const char *seq, const char *text, size_t len)
 	int newfd = openat(d->outfd, "new", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	int fd = -1, r = -1;
 
-	snprintf(tmp, sizeof(tmp), "+%s.%d", seq, (int)getpid()); /* "+": not a committed handoff (recover.c) */
+	snprintf(tmp, sizeof(tmp), "+%s.%d", seq,
+		 (int)getpid()); /* "+": not a committed handoff (recover.c) */
 	if (tmpfd < 0 || newfd < 0 || rmtree_at(tmpfd, tmp) < 0 || mkdirat(tmpfd, tmp, 0755) < 0)
 		goto out;
 	if ((fd = openat(tmpfd, tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
@@ -139,7 +140,10 @@ finish_move(struct jobsd *d, struct job *j, enum close_kind kind)
 		ctrl_write(d, j->seq, j->stop_paused ? "paused" : "stopped", pos, cnt);
 	}
 	move(d, d->procfd, "proc",
-	     kind == CLOSE_ERROR ? d->errfd : kind == CLOSE_STOP ? d->reqfd : d->donefd, j->seq);
+	     kind == CLOSE_ERROR  ? d->errfd
+	     : kind == CLOSE_STOP ? d->reqfd
+				  : d->donefd,
+	     j->seq);
 }
 
 void
@@ -171,9 +175,10 @@ finish_close(struct jobsd *d, struct job *j, enum close_kind kind)
 	if (kind != CLOSE_STOP && unlinkat(d->procfd, name, 0) < 0 && errno != ENOENT)
 		log_warn("%s/proc/%s", d->sp.path, name);
 	log_info("client finished:%s (%s): %zu files, %zu processed (success %zu, error %zu), "
-		 "created %lld, warnings %lld%s%s", j->seq, kind_names[kind], j->total,
-		 j->nprocessed, j->nsuccess, j->ndone - j->nsuccess, j->created, j->warn,
-		 kind == CLOSE_ERROR ? ": " : "", kind == CLOSE_ERROR ? j->reason : "");
+		 "created %lld, warnings %lld%s%s",
+		 j->seq, kind_names[kind], j->total, j->nprocessed, j->nsuccess,
+		 j->ndone - j->nsuccess, j->created, j->warn, kind == CLOSE_ERROR ? ": " : "",
+		 kind == CLOSE_ERROR ? j->reason : "");
 }
 
 int

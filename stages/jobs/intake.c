@@ -169,8 +169,7 @@ cand_seq(struct jobsd *d, struct cand *c)
 {
 	char seq[SEQ_MAX];
 
-	if ((tmc_seq_is_tmc(c->name) || requeued(d, c->name)) &&
-	    !seq_used(d, c->name, false))
+	if ((tmc_seq_is_tmc(c->name) || requeued(d, c->name)) && !seq_used(d, c->name, false))
 		return 0;
 	if (seq_fresh(d, d->reqfd, c->name, seq, sizeof(seq)) < 0)
 		return -1;
@@ -226,7 +225,8 @@ odd_reject(struct jobsd *d, struct cand *c, const char *reason)
 	strftime(stamp, sizeof(stamp), "%y%m%d%H%M%S", localtime(&now));
 	for (int k = 0; k < 3; k++) { /* free names: a failure here is not a collision */
 		snprintf(seq, sizeof(seq), "%s%03d", stamp, (int)((now_ms_mono() + k) % 1000));
-		if (!seq_used(d, seq, true) && faccessat(d->reqfd, seq, F_OK, AT_SYMLINK_NOFOLLOW) < 0 &&
+		if (!seq_used(d, seq, true) &&
+		    faccessat(d->reqfd, seq, F_OK, AT_SYMLINK_NOFOLLOW) < 0 &&
 		    finish_reject(d, d->reqfd, c->name, seq, reason) == 0)
 			break;
 	}
@@ -243,8 +243,7 @@ label(const char *name, char *buf, size_t len)
 /* 1 a complete JSON object, 0 not (yet: reason says why), -1 gone or
  * unreadable, -2 not a regular file (reason). */
 static int
-cand_read(struct jobsd *d, const char *name, char **text, size_t *len, char *reason,
-	  size_t rlen)
+cand_read(struct jobsd *d, const char *name, char **text, size_t *len, char *reason, size_t rlen)
 {
 	struct json doc = {0};
 	char label[SEQ_MAX + 300], err[512];
@@ -320,7 +319,8 @@ intake_scan(struct jobsd *d)
 	while ((de = readdir(dir)) != NULL) {
 		if (side_file(de->d_name) == 1)
 			side_ctrl(d, de->d_name);
-		if (jm_name_ignored(de->d_name) || side_file(de->d_name) || cand_find(d, de->d_name))
+		if (jm_name_ignored(de->d_name) || side_file(de->d_name) ||
+		    cand_find(d, de->d_name))
 			continue;
 		struct cand *c = cand_add(d, de->d_name);
 

@@ -64,9 +64,9 @@ enum sres_state {
 };
 struct sres {
 	int created, warnings;
-	uint32_t hash;   /* of the reason */
-	uint8_t state;   /* enum sres_state */
-	bool line;       /* a stage reported it (else: resolved by us) */
+	uint32_t hash; /* of the reason */
+	uint8_t state; /* enum sres_state */
+	bool line;     /* a stage reported it (else: resolved by us) */
 };
 struct rowcount {
 	int requested, created, warnings;
@@ -91,15 +91,15 @@ enum job_mode { JM_RUN, JM_PAUSE, JM_STOP, JM_CANCEL, JM_ERROR };
 enum close_kind { CLOSE_DONE, CLOSE_CANCEL, CLOSE_ERROR, CLOSE_STOP };
 
 struct jfile {
-	struct sres *res;   /* per step, NULL until a line arrives */
-	uint8_t done;       /* 1 row written, 2 cancel row */
-	uint8_t absent;     /* quiet checks in a row that found it nowhere */
+	struct sres *res; /* per step, NULL until a line arrives */
+	uint8_t done;     /* 1 row written, 2 cancel row */
+	uint8_t absent;   /* quiet checks in a row that found it nowhere */
 };
 
 struct tplstages {
 	const struct spool *sp;
 	const struct template *tpl;
-	struct stage_dir *sd;   /* per step, opened (created) on first use */
+	struct stage_dir *sd; /* per step, opened (created) on first use */
 };
 
 struct job {
@@ -107,52 +107,52 @@ struct job {
 	struct jobspec spec;
 	struct tplstages *ts;
 	enum job_mode mode;
-	char reason[REASON_MAX];       /* JM_ERROR: why */
-	struct scan *scan;             /* while the list is being made */
+	char reason[REASON_MAX]; /* JM_ERROR: why */
+	struct scan *scan;       /* while the list is being made */
 	int scanfd;
 	char *listbuf;
-	char **rel;                    /* the list, per file index */
+	char **rel; /* the list, per file index */
 	size_t total, dispatched, ndone, nprocessed;
-	size_t ndone_disp;             /* files below dispatched with a row */
-	size_t nsuccess;               /* rows TMC's seqdetail counts as success */
-	size_t low;                    /* no file below low lacks a row */
-	size_t hi;                     /* 1 + the highest file index reported */
+	size_t ndone_disp; /* files below dispatched with a row */
+	size_t nsuccess;   /* rows TMC's seqdetail counts as success */
+	size_t low;        /* no file below low lacks a row */
+	size_t hi;         /* 1 + the highest file index reported */
 	long long created, warn;
 	struct jfile *files;
 	int logfd, rowsfd, resultfd;
 	off_t logoff;
-	struct strbuf logpart;         /* a line not yet complete */
-	struct strbuf jbuf, rbuf;      /* rows not yet written: journal, result */
-	struct strbuf journal;         /* proc/<seq>.rows as read at adoption */
-	bool journal_rows;             /* it had rows */
-	bool stop_paused;              /* stopped while paused: requeued paused (TMC) */
+	struct strbuf logpart;    /* a line not yet complete */
+	struct strbuf jbuf, rbuf; /* rows not yet written: journal, result */
+	struct strbuf journal;    /* proc/<seq>.rows as read at adoption */
+	bool journal_rows;        /* it had rows */
+	bool stop_paused;         /* stopped while paused: requeued paused (TMC) */
 	int64_t last_line_ms, stat_ms;
 	bool stat_dirty;
-	bool closed_mark;              /* "#close" in the journal: only finish closing */
+	bool closed_mark; /* "#close" in the journal: only finish closing */
 	enum close_kind close_kind;
-	bool cb_mark;                  /* "#callback" in the journal */
+	bool cb_mark; /* "#callback" in the journal */
 	struct ctrl_seen {
 		ino_t ino;
 		off_t size;
 		int64_t mtime_ns;
-	} ctrl_bad;                    /* last ctrl that did not parse */
+	} ctrl_bad; /* last ctrl that did not parse */
 };
 
 struct jobsd {
 	struct conf conf;
 	struct spool sp;
 	int reqfd, procfd, donefd, errfd, outfd;
-	int ifd, wd_req, wd_proc, sigfd;  /* ifd -1: the inotify limit, req/ and proc/ polled */
-	unsigned poll_ticks;               /* ticks since the last try to watch again */
+	int ifd, wd_req, wd_proc, sigfd; /* ifd -1: the inotify limit, req/ and proc/ polled */
+	unsigned poll_ticks;             /* ticks since the last try to watch again */
 	struct job **jobs;
 	size_t njobs;
 	struct tplstages **ts;
 	size_t nts;
 	struct cand *cands;
 	size_t ncands;
-	size_t window;     /* files in flight per job */
-	int quiet_ms;      /* req/ files written in place: quiet period */
-	int settle_ms;     /* ... and how long one that does not parse is left alone */
+	size_t window; /* files in flight per job */
+	int quiet_ms;  /* req/ files written in place: quiet period */
+	int settle_ms; /* ... and how long one that does not parse is left alone */
 	bool stop;
 };
 
@@ -191,16 +191,26 @@ int resolve_open_root(const struct job *j); /* the site root, or -1 (logged) */
  * a symbolic link on the way, a way out, not a regular file, the
  * hard-link policy. */
 int resolve_src(const struct job *j, int rootfd, size_t i, struct stat *st, char *reason,
-		 size_t rlen);
+		size_t rlen);
 
 /* ctrl.c: proc/<seq>.ctrl */
-enum ctrl_cmd { CTRL_NONE, CTRL_PARTIAL, CTRL_BAD, CTRL_PAUSE, CTRL_PAUSED, CTRL_RESUME,
-		CTRL_STOP, CTRL_STOPPED, CTRL_CANCEL, CTRL_CANCELLED, CTRL_OTHER };
+enum ctrl_cmd {
+	CTRL_NONE,
+	CTRL_PARTIAL,
+	CTRL_BAD,
+	CTRL_PAUSE,
+	CTRL_PAUSED,
+	CTRL_RESUME,
+	CTRL_STOP,
+	CTRL_STOPPED,
+	CTRL_CANCEL,
+	CTRL_CANCELLED,
+	CTRL_OTHER
+};
 /* Read proc/<seq>.ctrl; final: a parse failure is CTRL_BAD, not PARTIAL. */
 enum ctrl_cmd ctrl_read(struct jobsd *d, const char *seq, bool final, struct ctrl_seen *bad,
 			char *reason, size_t rlen);
-int ctrl_write(struct jobsd *d, const char *seq, const char *status, long long pos,
-	       long long cnt);
+int ctrl_write(struct jobsd *d, const char *seq, const char *status, long long pos, long long cnt);
 void ctrl_apply(struct jobsd *d, struct job *j, bool final);
 
 /* finish.c: closing a job */
@@ -211,11 +221,11 @@ int finish_reject(struct jobsd *d, int fromfd, const char *name, const char *seq
 /* intake.c: req/ */
 struct cand {
 	char *name;
-	int64_t due_ms;   /* check again then; 0 = no deadline */
-	bool ready;       /* complete: may be taken */
-	bool closed;      /* IN_CLOSE_WRITE or found at start: a parse failure is final */
-	bool paused;      /* its ctrl says pause: looked at again on the tick */
-	int64_t last_ms;  /* its last write event; 0 for a file renamed in */
+	int64_t due_ms;  /* check again then; 0 = no deadline */
+	bool ready;      /* complete: may be taken */
+	bool closed;     /* IN_CLOSE_WRITE or found at start: a parse failure is final */
+	bool paused;     /* its ctrl says pause: looked at again on the tick */
+	int64_t last_ms; /* its last write event; 0 for a file renamed in */
 };
 void intake_scan(struct jobsd *d);
 void intake_event(struct jobsd *d, const char *name, uint32_t mask);

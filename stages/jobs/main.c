@@ -124,12 +124,12 @@ jobsd_watch(struct jobsd *d)
 		fatal("inotify_init1");
 	snprintf(path, sizeof(path), "%s/req", d->sp.path);
 	if (d->ifd >= 0 &&
-	    (d->wd_req = inotify_add_watch(d->ifd, path, IN_CREATE | IN_MODIFY | IN_CLOSE_WRITE |
-								  IN_MOVED_TO | IN_MOVED_FROM |
-								  IN_DELETE)) >= 0) {
+	    (d->wd_req = inotify_add_watch(d->ifd, path,
+					   IN_CREATE | IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_TO |
+						   IN_MOVED_FROM | IN_DELETE)) >= 0) {
 		snprintf(path, sizeof(path), "%s/proc", d->sp.path);
-		d->wd_proc = inotify_add_watch(d->ifd, path, IN_MODIFY | IN_CLOSE_WRITE |
-								     IN_MOVED_TO | IN_DELETE);
+		d->wd_proc = inotify_add_watch(
+			d->ifd, path, IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_TO | IN_DELETE);
 		if (d->wd_proc >= 0)
 			return true;
 	}

@@ -101,8 +101,8 @@ jm_logline_parse(char *line, struct logline *ll)
 		*p++ = '\0';
 	}
 	f[6] = p; /* the reason: the rest (writers blank tabs in fields) */
-	if (f[0][0] == '\0' || parse_int(f[1], &ll->step) < 0 || parse_int(f[3], &ll->created) < 0 ||
-	    parse_int(f[4], &ll->warnings) < 0)
+	if (f[0][0] == '\0' || parse_int(f[1], &ll->step) < 0 ||
+	    parse_int(f[3], &ll->created) < 0 || parse_int(f[4], &ll->warnings) < 0)
 		return -1;
 	ll->id = f[0];
 	ll->name = f[2];

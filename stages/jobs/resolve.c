@@ -35,16 +35,17 @@ resolve_refused(const struct job *j, const char *rel, int err, char *reason, siz
 	const char *root = j->spec.site->root;
 
 	if (err == ELOOP)
-		snprintf(reason, rlen, "%s%s: a symbolic link on its path beneath %s is not followed, "
-			 "refused", root, rel, root);
+		snprintf(reason, rlen,
+			 "%s%s: a symbolic link on its path beneath %s is not followed, "
+			 "refused",
+			 root, rel, root);
 	else
 		snprintf(reason, rlen, "%s%s: leads out of %s, refused", root, rel, root);
 	return -1;
 }
 
 int
-resolve_src(const struct job *j, int rootfd, size_t i, struct stat *st, char *reason,
-	     size_t rlen)
+resolve_src(const struct job *j, int rootfd, size_t i, struct stat *st, char *reason, size_t rlen)
 {
 	char *rel = xasprintf("%s%s%s", j->spec.path_head, j->spec.path_tail, j->rel[i]);
 	struct stat dir;
@@ -59,14 +60,16 @@ resolve_src(const struct job *j, int rootfd, size_t i, struct stat *st, char *re
 		if (fstat(fd, st) < 0) {
 			r = 0;
 		} else if (!S_ISREG(st->st_mode)) {
-			snprintf(reason, rlen, "%s%s: not a regular file, refused", j->spec.site->root,
-				 rel);
+			snprintf(reason, rlen, "%s%s: not a regular file, refused",
+				 j->spec.site->root, rel);
 			r = -1;
 		} else if (st->st_nlink > 1 && parent_stat_beneath(rootfd, rel, &dir) == 0 &&
 			   hardlink_refused(st, &dir)) {
 			snprintf(reason, rlen,
-				 "%s%s: a hard link (%ju links) owned by uid %u in a folder owned by "
-				 "uid %u, refused", j->spec.site->root, rel, (uintmax_t)st->st_nlink,
+				 "%s%s: a hard link (%ju links) owned by uid %u in a folder owned "
+				 "by "
+				 "uid %u, refused",
+				 j->spec.site->root, rel, (uintmax_t)st->st_nlink,
 				 (unsigned)st->st_uid, (unsigned)dir.st_uid);
 			r = -1;
 		}

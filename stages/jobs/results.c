@@ -46,7 +46,7 @@ row_counts(const char *row, struct rowcount *rc)
 		if ((t = memrchr(row, '\t', (size_t)(t - row))) == NULL)
 			return -1;
 	return sscanf(t + 1, "%d\t%d\t%d", &rc->requested, &rc->created, &rc->warnings) == 3 ? 0
-												: -1;
+											     : -1;
 }
 
 static void

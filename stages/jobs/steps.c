@@ -50,8 +50,7 @@ steps_source(const struct template *tpl, int j, const char *ext)
 }
 
 size_t
-steps_expected(const struct template *tpl, const char *ext, const struct sres *res,
-	       uint8_t *exp)
+steps_expected(const struct template *tpl, const char *ext, const struct sres *res, uint8_t *exp)
 {
 	size_t pending = 0;
 

@@ -135,7 +135,8 @@ emit_needs(struct job *j, size_t from, size_t to, size_t *need)
 	for (size_t i = from; i < to; i++) {
 		jm_item_id(id, sizeof(id), j->seq, i);
 		for (size_t s = 0; s < j->spec.tpl->nsteps; s++)
-			if (first_step(j, i, s) && !has_result(j, i, s) && !in_stage(j->ts, (int)s, id))
+			if (first_step(j, i, s) && !has_result(j, i, s) &&
+			    !in_stage(j->ts, (int)s, id))
 				need[n++] = i * j->spec.tpl->nsteps + s;
 	}
 	return n;
@@ -247,15 +248,17 @@ resolve_err(struct job *j, size_t i, const uint8_t *exp, const char *id)
 
 	for (size_t s = 0; s < j->spec.tpl->nsteps; s++) {
 		struct sres *r = j->files[i].res ? &j->files[i].res[s] : NULL;
-		bool maybe = r && r->state == SR_MAYBE, open = exp[s] && (!r || r->state == SR_NONE);
+		bool maybe = r && r->state == SR_MAYBE,
+		     open = exp[s] && (!r || r->state == SR_NONE);
 		struct stage_dir *sd;
 
 		if (!maybe && !open)
 			continue;
 		if ((sd = tplstages_dir(j->ts, (int)s)) == NULL || !in_dir(sd->errfd, id))
 			continue;
-		mark_failed(j, i, s, maybe ? "failed (its item is in err/)"
-					   : err_reason(j->ts, (int)s, id, buf, sizeof(buf)));
+		mark_failed(j, i, s,
+			    maybe ? "failed (its item is in err/)"
+				  : err_reason(j->ts, (int)s, id, buf, sizeof(buf)));
 		changed = true;
 	}
 	return changed;
@@ -283,7 +286,9 @@ resolve_lost(struct job *j, size_t i, uint8_t *exp)
 	steps_expected(j->spec.tpl, ext, j->files[i].res, exp);
 	for (size_t s = 0; s < j->spec.tpl->nsteps; s++)
 		if (exp[s] && (!j->files[i].res || j->files[i].res[s].state == SR_NONE))
-			mark_failed(j, i, s, "its item is in no stage and never reported: counted as failed");
+			mark_failed(
+				j, i, s,
+				"its item is in no stage and never reported: counted as failed");
 }
 
 static void

@@ -47,10 +47,8 @@ deliver_body(const struct ticket *t, struct strbuf *body, char *boundary, size_t
 	sha256_hex(d, hex);
 	snprintf(boundary, blen, "------------------------tmcwatch%.24s", hex);
 	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
-		sb_printf(
-		    body,
-		    "--%s\r\nContent-Disposition: form-data; name=\"%s\"\r\n\r\n%s\r\n",
-		    boundary, fields[i], ticket_get(t, fields[i]) ?: "");
+		sb_printf(body, "--%s\r\nContent-Disposition: form-data; name=\"%s\"\r\n\r\n%s\r\n",
+			  boundary, fields[i], ticket_get(t, fields[i]) ?: "");
 	sb_printf(body, "--%s--\r\n", boundary);
 }
 
@@ -144,8 +142,7 @@ deliver_setopt(struct notify *n, struct delivery *d, const char *url)
 	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
 #else
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS,
-	                 (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
 	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
 	curl_easy_setopt(e, CURLOPT_MAXREDIRS, 3L);
@@ -210,8 +207,8 @@ deliver_start(struct notify *n, struct delivery *d)
 		uint8_t mac[SHA256_LEN];
 		char hex[2 * SHA256_LEN + 1];
 
-		hmac_sha256(n->conf.callback_secret, strlen(n->conf.callback_secret),
-		            d->body.buf, d->body.len, mac);
+		hmac_sha256(n->conf.callback_secret, strlen(n->conf.callback_secret), d->body.buf,
+			    d->body.len, mac);
 		sha256_hex(mac, hex);
 		add_header(d, "X-TMC-Signature: sha256=%s", hex);
 	}
@@ -263,9 +260,8 @@ deliver_done(struct notify *n, struct delivery *d, CURLcode rc)
 		if (item_finish(&n->sd, &d->it) == 0) {
 			n->delivered++;
 			log_info("callback %s for job %s: delivered (HTTP %ld, attempt "
-			         "%lld, %lldms)",
-			         url, seq, status, attempt,
-			         (long long)(now_ms_mono() - d->t0_ms));
+				 "%lld, %lldms)",
+				 url, seq, status, attempt, (long long)(now_ms_mono() - d->t0_ms));
 		}
 		delivery_free(n, d);
 		return;
@@ -278,8 +274,8 @@ deliver_done(struct notify *n, struct delivery *d, CURLcode rc)
 	}
 	if (permanent || now - first >= n->conf.callback_retry_for) {
 		snprintf(why, sizeof(why),
-		         "callback %s for job %s failed after %lld attempts in %llds: %s",
-		         url, seq, attempt, (long long)(now - first), reason);
+			 "callback %s for job %s failed after %lld attempts in %llds: %s", url, seq,
+			 attempt, (long long)(now - first), reason);
 		give_up(n, d, why);
 	} else { /* item_fail logs the attempt and the delay */
 		snprintf(why, sizeof(why), "callback %s for job %s: %s", url, seq, reason);
@@ -287,7 +283,7 @@ deliver_done(struct notify *n, struct delivery *d, CURLcode rc)
 		if (item_fail(&n->sd, &d->it, true, 0x7fffffff,
 			      n->conf.retry_delay > 0 ? n->conf.retry_delay : 1, why) == 0)
 			queue_defer(n, d->it.id,
-			             ticket_get_ll(&d->it.ticket, "not_before", now + 1));
+				    ticket_get_ll(&d->it.ticket, "not_before", now + 1));
 	}
 	delivery_free(n, d);
 }

@@ -63,11 +63,8 @@ take(struct notify *n, const char *id)
 		snprintf(d->host, sizeof(d->host), "%s", host);
 		deliver_start(n, d);
 		break;
-	case 2:
-		queue_defer(n, id, due);
-		break;
-	default:
-		break;
+	case 2: queue_defer(n, id, due); break;
+	default: break;
 	}
 }
 
@@ -155,8 +152,7 @@ setup(struct notify *n, int argc, char **argv)
 		exit(EX_UNAVAILABLE);
 	log_set_stage("outbox");
 	n->sigfd = signals_open();
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0 ||
-	    (n->multi = curl_multi_init()) == NULL) {
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0 || (n->multi = curl_multi_init()) == NULL) {
 		log_warnx("libcurl initialisation failed");
 		exit(EX_SOFTWARE);
 	}
@@ -179,8 +175,7 @@ main(int argc, char **argv)
 			take(&n, id);
 		wait_events(&n);
 	}
-	log_info("stopped: %llu callbacks delivered, %llu failed for good", n.delivered,
-	         n.failed);
+	log_info("stopped: %llu callbacks delivered, %llu failed for good", n.delivered, n.failed);
 	curl_multi_cleanup(n.multi);
 	curl_global_cleanup();
 	inbox_close(&n.inbox);

@@ -23,8 +23,8 @@
 #include "conf.h"
 #include "spool.h"
 
-#define NOTIFY_PARALLEL 16     /* transfers at once */
-#define NOTIFY_PER_HOST 4      /* ... to one receiver (host:port) */
+#define NOTIFY_PARALLEL 16 /* transfers at once */
+#define NOTIFY_PER_HOST 4  /* ... to one receiver (host:port) */
 #define NOTIFY_HOST_MAX 128
 #define NOTIFY_ANSWER_MAX 65536 /* bytes of a receiver's answer we keep */
 
@@ -34,7 +34,7 @@ struct delivery {
 	struct item it;
 	CURL *easy;
 	struct curl_slist *headers;
-	struct strbuf body;         /* the multipart request, fixed across retries */
+	struct strbuf body; /* the multipart request, fixed across retries */
 	struct strbuf answer;
 	char errbuf[CURL_ERROR_SIZE];
 	int64_t t0_ms;
@@ -42,7 +42,7 @@ struct delivery {
 
 struct deferred {
 	char id[ITEM_ID_MAX];
-	int64_t due_s;              /* real time */
+	int64_t due_s; /* real time */
 };
 
 struct held {
@@ -59,11 +59,11 @@ struct notify {
 	CURLM *multi;
 	struct delivery d[NOTIFY_PARALLEL];
 	size_t active;
-	struct deferred *def;       /* items waiting for their not_before */
+	struct deferred *def; /* items waiting for their not_before */
 	size_t ndef;
-	struct held *held;          /* items waiting for a transfer to their receiver */
+	struct held *held; /* items waiting for a transfer to their receiver */
 	size_t nheld;
-	char **ready;               /* held items whose receiver has room again */
+	char **ready; /* held items whose receiver has room again */
 	size_t nready;
 	bool stop;
 	unsigned long long delivered, failed;

@@ -47,7 +47,7 @@ video_capture_main(int argc, char **argv)
 		return capture_usage();
 	failpoint("capture"); /* tests: TMC_FAILPOINT=capture:hang, the time limit */
 	rc = video_capture_fd(argv[3], STDIN_FILENO, seconds, STDOUT_FILENO, reason,
-	                      sizeof(reason));
+			      sizeof(reason));
 	if (rc == STAGE_OK)
 		return CAPTURE_EXIT_OK;
 	fprintf(stderr, "%s%s\n", CAPTURE_REASON, reason[0] ? reason : "capture failed");

@@ -102,12 +102,10 @@ video_error(int averr, const char *path, const char *what, char *reason, size_t 
 
 	av_strerror(averr, err, sizeof(err));
 	/* FFmpeg's own words say more about bad data; a system error says it all */
-	if (vlog.last_error[0] &&
-	    (averr == AVERROR_INVALIDDATA || averr == AVERROR(EINVAL) ||
-	     averr == AVERROR_PATCHWELCOME || averr == AVERROR(ENOSYS) ||
-	     averr == AVERROR(EPERM) || averr == AVERROR_BUG))
-		snprintf(reason, rlen, "%s: %s: %s (%s)", path, what, vlog.last_error,
-		         err);
+	if (vlog.last_error[0] && (averr == AVERROR_INVALIDDATA || averr == AVERROR(EINVAL) ||
+				   averr == AVERROR_PATCHWELCOME || averr == AVERROR(ENOSYS) ||
+				   averr == AVERROR(EPERM) || averr == AVERROR_BUG))
+		snprintf(reason, rlen, "%s: %s: %s (%s)", path, what, vlog.last_error, err);
 	else
 		snprintf(reason, rlen, "%s: %s: %s", path, what, err);
 	switch (averr) {
@@ -117,10 +115,8 @@ video_error(int averr, const char *path, const char *what, char *reason, size_t 
 	case AVERROR(EIO):
 	case AVERROR(EMFILE):
 	case AVERROR(ENFILE):
-	case AVERROR(EAGAIN):
-		return STAGE_TEMPFAIL;
-	default:
-		return STAGE_PERMFAIL;
+	case AVERROR(EAGAIN): return STAGE_TEMPFAIL;
+	default: return STAGE_PERMFAIL;
 	}
 }
 
@@ -155,13 +151,12 @@ input_seek(void *opaque, int64_t off, int whence)
 /* FFmpeg asks to open another resource (a data reference, a segment): no. */
 static int
 input_refuse_open(AVFormatContext *s, AVIOContext **pb, const char *url, int flags,
-                  AVDictionary **options)
+		  AVDictionary **options)
 {
 	(void)pb;
 	(void)flags;
 	(void)options;
-	av_log(s, AV_LOG_ERROR, "refused to open %s: only the original itself is read\n",
-	       url);
+	av_log(s, AV_LOG_ERROR, "refused to open %s: only the original itself is read\n", url);
 	return AVERROR(EPERM);
 }
 
@@ -175,10 +170,10 @@ input_fd(struct video_input *in, const char *path, int fd, char *reason, size_t 
 	if (in->fd < 0) {
 		err = errno;
 		snprintf(reason, rlen, "%s: %s", path,
-		         err == ELOOP ? "is a symbolic link, refused" : strerror(err));
+			 err == ELOOP ? "is a symbolic link, refused" : strerror(err));
 		return (err == EMFILE || err == ENFILE || err == ENOMEM || err == EIO)
-		           ? STAGE_TEMPFAIL
-		           : STAGE_PERMFAIL;
+			       ? STAGE_TEMPFAIL
+			       : STAGE_PERMFAIL;
 	}
 	if (fstat(in->fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		snprintf(reason, rlen, "%s: not a regular file, refused", path);
@@ -201,9 +196,8 @@ input_probe(struct video_input *in, const AVInputFormat **ifmt, char *reason, si
 	if (r < 0)
 		return video_error(r, in->path, "not a video file", reason, rlen);
 	if (strcmp((*ifmt)->name, MOV_DEMUXER) != 0) {
-		snprintf(reason, rlen, "%s: not an MP4 file (its content looks like %s)",
-		         in->path,
-		         (*ifmt)->long_name ? (*ifmt)->long_name : (*ifmt)->name);
+		snprintf(reason, rlen, "%s: not an MP4 file (its content looks like %s)", in->path,
+			 (*ifmt)->long_name ? (*ifmt)->long_name : (*ifmt)->name);
 		return STAGE_PERMFAIL;
 	}
 	return STAGE_OK;
@@ -211,8 +205,7 @@ input_probe(struct video_input *in, const AVInputFormat **ifmt, char *reason, si
 
 /* The video stream to use: the demuxer's best that is not cover art. */
 static enum stage_rc
-input_video_stream(struct video_input *in, const AVCodec **codec, char *reason,
-                   size_t rlen)
+input_video_stream(struct video_input *in, const AVCodec **codec, char *reason, size_t rlen)
 {
 	int audio = 0, i;
 
@@ -223,33 +216,29 @@ input_video_stream(struct video_input *in, const AVCodec **codec, char *reason,
 	}
 	if (i == AVERROR_DECODER_NOT_FOUND) {
 		for (unsigned k = 0; k < in->fmt->nb_streams; k++)
-			if (in->fmt->streams[k]->codecpar->codec_type ==
-			    AVMEDIA_TYPE_VIDEO)
+			if (in->fmt->streams[k]->codecpar->codec_type == AVMEDIA_TYPE_VIDEO)
 				i = (int)k;
 		snprintf(reason, rlen, "%s: no decoder for its video (%s)", in->path,
-		         i >= 0
-		             ? avcodec_get_name(in->fmt->streams[i]->codecpar->codec_id)
-		             : "?");
+			 i >= 0 ? avcodec_get_name(in->fmt->streams[i]->codecpar->codec_id) : "?");
 		return STAGE_PERMFAIL;
 	}
 	for (unsigned k = 0; k < in->fmt->nb_streams; k++)
 		audio += in->fmt->streams[k]->codecpar->codec_type == AVMEDIA_TYPE_AUDIO;
 	snprintf(reason, rlen, "%s: no video stream (%d audio stream%s)", in->path, audio,
-	         audio == 1 ? "" : "s");
+		 audio == 1 ? "" : "s");
 	return STAGE_PERMFAIL;
 }
 
 static enum stage_rc
-input_decoder(struct video_input *in, const AVCodec *codec, int threads, char *reason,
-              size_t rlen)
+input_decoder(struct video_input *in, const AVCodec *codec, int threads, char *reason, size_t rlen)
 {
 	const AVCodecParameters *par = in->vst->codecpar;
 	int r;
 
 	if (par->width <= 0 || par->height <= 0 ||
 	    (int64_t)par->width * par->height > VIDEO_MAX_PIXELS) {
-		snprintf(reason, rlen, "%s: video size %dx%d refused (limit %d pixels)",
-		         in->path, par->width, par->height, VIDEO_MAX_PIXELS);
+		snprintf(reason, rlen, "%s: video size %dx%d refused (limit %d pixels)", in->path,
+			 par->width, par->height, VIDEO_MAX_PIXELS);
 		return STAGE_PERMFAIL;
 	}
 	if ((in->dec = avcodec_alloc_context3(codec)) == NULL)
@@ -278,12 +267,12 @@ input_stream_info(struct video_input *in, bool full)
 	for (unsigned k = 0; k < in->fmt->nb_streams; k++) {
 		const AVStream *st = in->fmt->streams[k];
 
-		if (st->codecpar->codec_type == AVMEDIA_TYPE_VIDEO &&
-		    st->codecpar->width > 0 && st->codecpar->height > 0)
+		if (st->codecpar->codec_type == AVMEDIA_TYPE_VIDEO && st->codecpar->width > 0 &&
+		    st->codecpar->height > 0)
 			sized = true;
 		if (st->start_time != AV_NOPTS_VALUE)
-			start = FFMIN(start, av_rescale_q(st->start_time, st->time_base,
-			                                  AV_TIME_BASE_Q));
+			start = FFMIN(start,
+				      av_rescale_q(st->start_time, st->time_base, AV_TIME_BASE_Q));
 	}
 	if (full || !sized) {
 		int r = avformat_find_stream_info(in->fmt, NULL);
@@ -297,8 +286,8 @@ input_stream_info(struct video_input *in, bool full)
 }
 
 enum stage_rc
-video_open(struct video_input *in, const char *path, int fd, bool full, int threads,
-           char *reason, size_t rlen)
+video_open(struct video_input *in, const char *path, int fd, bool full, int threads, char *reason,
+	   size_t rlen)
 {
 	const AVInputFormat *ifmt = NULL;
 	const AVCodec *codec = NULL;
@@ -314,7 +303,7 @@ video_open(struct video_input *in, const char *path, int fd, bool full, int thre
 		return rc;
 	if ((buf = av_malloc(IO_BUFFER_SIZE)) == NULL ||
 	    (in->pb = avio_alloc_context(buf, IO_BUFFER_SIZE, 0, in, input_read, NULL,
-	                                 input_seek)) == NULL) {
+					 input_seek)) == NULL) {
 		av_free(buf);
 		return video_error(AVERROR(ENOMEM), path, "open", reason, rlen);
 	}
@@ -325,8 +314,7 @@ video_open(struct video_input *in, const char *path, int fd, bool full, int thre
 	in->fmt->pb = in->pb; /* ours: avformat_close_input leaves it to video_close */
 	in->fmt->io_open = input_refuse_open;
 	in->fmt->protocol_whitelist = av_strdup("file");
-	if ((r = avformat_open_input(&in->fmt, path, ifmt, NULL)) <
-	    0) /* frees fmt on error */
+	if ((r = avformat_open_input(&in->fmt, path, ifmt, NULL)) < 0) /* frees fmt on error */
 		return video_error(r, path, "not a valid MP4", reason, rlen);
 	if ((r = input_stream_info(in, full)) < 0)
 		return video_error(r, path, "cannot read its streams", reason, rlen);
@@ -337,8 +325,7 @@ video_open(struct video_input *in, const char *path, int fd, bool full, int thre
 }
 
 enum stage_rc
-video_check_complete(struct video_input *in, const AVStream *st, char *reason,
-                     size_t rlen)
+video_check_complete(struct video_input *in, const AVStream *st, char *reason, size_t rlen)
 {
 	int n = avformat_index_get_entries_count(st);
 	int64_t end = 0;
@@ -350,10 +337,9 @@ video_check_complete(struct video_input *in, const AVStream *st, char *reason,
 			end = e->pos + e->size;
 	}
 	if (end > in->size) {
-		snprintf(
-		    reason, rlen,
-		    "%s: truncated: its samples reach byte %lld but the file has %lld",
-		    in->path, (long long)end, (long long)in->size);
+		snprintf(reason, rlen,
+			 "%s: truncated: its samples reach byte %lld but the file has %lld",
+			 in->path, (long long)end, (long long)in->size);
 		return STAGE_PERMFAIL;
 	}
 	return STAGE_OK;
@@ -381,7 +367,7 @@ void
 video_orientation(const AVStream *st, struct video_orient *o)
 {
 	const int32_t *m =
-	    (const int32_t *)av_stream_get_side_data(st, AV_PKT_DATA_DISPLAYMATRIX, NULL);
+		(const int32_t *)av_stream_get_side_data(st, AV_PKT_DATA_DISPLAYMATRIX, NULL);
 	double theta;
 
 	memset(o, 0, sizeof(*o));
@@ -390,8 +376,7 @@ video_orientation(const AVStream *st, struct video_orient *o)
 	theta = -round(av_display_rotation_get(m));
 	theta -= 360 * floor(theta / 360 + 0.9 / 360);
 	if (fabs(theta - 90) < 1.0) {
-		o->transpose =
-		    true; /* clock: transpose + hflip; cclock_flip: transpose */
+		o->transpose = true; /* clock: transpose + hflip; cclock_flip: transpose */
 		o->hflip = m[3] <= 0;
 	} else if (fabs(theta - 180) < 1.0) {
 		o->hflip = m[0] < 0;
@@ -403,8 +388,7 @@ video_orientation(const AVStream *st, struct video_orient *o)
 	} else if (fabs(theta) < 1.0) {
 		o->vflip = m[4] < 0;
 	} else {
-		log_warnx("rotation of %.0f degrees is not a multiple of 90: ignored",
-		          theta);
+		log_warnx("rotation of %.0f degrees is not a multiple of 90: ignored", theta);
 	}
 	o->degrees = (int)lround(theta) % 360;
 }
@@ -415,7 +399,7 @@ video_orientation(const AVStream *st, struct video_orient *o)
  * *want, the latest earlier one in last. 1: found, 0: more input, <0 error. */
 static int
 capture_receive(struct video_input *in, AVFrame *cur, AVFrame *last, bool *have_last,
-                int64_t target, AVFrame **want)
+		int64_t target, AVFrame **want)
 {
 	int r;
 
@@ -436,8 +420,8 @@ capture_receive(struct video_input *in, AVFrame *cur, AVFrame *last, bool *have_
 
 /* Read and decode until the wanted frame or the end. */
 static int
-capture_decode(struct video_input *in, AVPacket *pkt, AVFrame *cur, AVFrame *last,
-               bool *have_last, int64_t target, AVFrame **want, int *bad)
+capture_decode(struct video_input *in, AVPacket *pkt, AVFrame *cur, AVFrame *last, bool *have_last,
+	       int64_t target, AVFrame **want, int *bad)
 {
 	int r;
 
@@ -456,8 +440,7 @@ capture_decode(struct video_input *in, AVPacket *pkt, AVFrame *cur, AVFrame *las
 		}
 		r = avcodec_send_packet(in->dec, pkt);
 		av_packet_unref(pkt);
-		if (r ==
-		    AVERROR_INVALIDDATA) /* a damaged packet: go on, as ffmpeg does */
+		if (r == AVERROR_INVALIDDATA) /* a damaged packet: go on, as ffmpeg does */
 			(*bad)++;
 		else if (r < 0)
 			return r;
@@ -467,8 +450,7 @@ capture_decode(struct video_input *in, AVPacket *pkt, AVFrame *cur, AVFrame *las
 }
 
 enum stage_rc
-video_capture(struct video_input *in, double seconds, AVFrame **frame, char *reason,
-              size_t rlen)
+video_capture(struct video_input *in, double seconds, AVFrame **frame, char *reason, size_t rlen)
 {
 	AVPacket *pkt = av_packet_alloc();
 	AVFrame *cur = av_frame_alloc(), *last = av_frame_alloc();
@@ -488,9 +470,8 @@ video_capture(struct video_input *in, double seconds, AVFrame **frame, char *rea
 		if (in->fmt->streams[k] != in->vst)
 			in->fmt->streams[k]->discard = AVDISCARD_ALL;
 	target = av_rescale_q(in->start + llround(seconds * AV_TIME_BASE), AV_TIME_BASE_Q,
-	                      in->vst->time_base);
-	if (seconds > 0 &&
-	    av_seek_frame(in->fmt, in->vst->index, target, AVSEEK_FLAG_BACKWARD) < 0)
+			      in->vst->time_base);
+	if (seconds > 0 && av_seek_frame(in->fmt, in->vst->index, target, AVSEEK_FLAG_BACKWARD) < 0)
 		log_debug("%s: cannot seek, decoding from the start", in->path);
 	r = capture_decode(in, pkt, cur, last, &have_last, target, frame, &bad);
 	if (r < 0 && r != AVERROR(ENOMEM))
@@ -501,9 +482,8 @@ video_capture(struct video_input *in, double seconds, AVFrame **frame, char *rea
 		*frame = av_frame_clone(last);
 	if (rc == STAGE_OK && *frame == NULL)
 		rc = video_error(AVERROR_INVALIDDATA, in->path,
-		                 bad ? "no frame could be decoded"
-		                     : "the video has no frame",
-		                 reason, rlen);
+				 bad ? "no frame could be decoded" : "the video has no frame",
+				 reason, rlen);
 end:
 	if (rc != STAGE_OK)
 		av_frame_free(frame);
@@ -517,7 +497,7 @@ end:
  * turned by o. */
 static void
 orient_copy(uint8_t *dst, const uint8_t *src, int stride, int w, int h,
-            const struct video_orient *o)
+	    const struct video_orient *o)
 {
 	int dw = o->transpose ? h : w, dh = o->transpose ? w : h;
 
@@ -532,9 +512,8 @@ orient_copy(uint8_t *dst, const uint8_t *src, int stride, int w, int h,
 		for (int x = 0; x < dw; x++) {
 			int xx = o->hflip ? dw - 1 - x : x;
 			const uint8_t *s =
-			    o->transpose
-			        ? src + (size_t)xx * (size_t)stride + (size_t)yy * 3
-			        : src + (size_t)yy * (size_t)stride + (size_t)xx * 3;
+				o->transpose ? src + (size_t)xx * (size_t)stride + (size_t)yy * 3
+					     : src + (size_t)yy * (size_t)stride + (size_t)xx * 3;
 
 			d[3 * x] = s[0];
 			d[3 * x + 1] = s[1];
@@ -556,18 +535,17 @@ frame_to_rgb(const AVFrame *f, int sw, int sh, AVFrame *rgb)
 	rgb->height = sh;
 	if ((r = av_frame_get_buffer(rgb, 0)) < 0)
 		return r;
-	sws =
-	    sws_getContext(f->width, f->height, f->format, sw, sh, AV_PIX_FMT_RGB24,
-	                   sw == f->width && sh == f->height ? SWS_BICUBIC : SWS_LANCZOS,
-	                   NULL, NULL, NULL);
+	sws = sws_getContext(f->width, f->height, f->format, sw, sh, AV_PIX_FMT_RGB24,
+			     sw == f->width && sh == f->height ? SWS_BICUBIC : SWS_LANCZOS, NULL,
+			     NULL, NULL);
 	if (sws == NULL)
 		return AVERROR(EINVAL);
 	if (desc && !(desc->flags & AV_PIX_FMT_FLAG_RGB))
 		sws_setColorspaceDetails(sws, sws_getCoefficients(f->colorspace), full,
-		                         sws_getCoefficients(SWS_CS_DEFAULT), 1, 0,
-		                         1 << 16, 1 << 16);
-	r = sws_scale(sws, (const uint8_t *const *)f->data, f->linesize, 0, f->height,
-	              rgb->data, rgb->linesize);
+					 sws_getCoefficients(SWS_CS_DEFAULT), 1, 0, 1 << 16,
+					 1 << 16);
+	r = sws_scale(sws, (const uint8_t *const *)f->data, f->linesize, 0, f->height, rgb->data,
+		      rgb->linesize);
 	sws_freeContext(sws);
 	return r == sh ? 0 : AVERROR(EINVAL);
 }
@@ -576,7 +554,7 @@ frame_to_rgb(const AVFrame *f, int sw, int sh, AVFrame *rgb)
  * turned by o, scaled to w x h (after turning; 0 x 0 keeps the size). */
 static enum stage_rc
 raw_build(const AVFrame *f, const struct video_orient *o, int w, int h, const char *name,
-          uint8_t **out, size_t *outlen, char *reason, size_t rlen)
+	  uint8_t **out, size_t *outlen, char *reason, size_t rlen)
 {
 	AVFrame *rgb = av_frame_alloc();
 	int sw = f->width, sh = f->height, hlen, r;
@@ -599,8 +577,8 @@ raw_build(const AVFrame *f, const struct video_orient *o, int w, int h, const ch
 		rc = video_error(r, name, "conversion to RGB", reason, rlen);
 		goto end;
 	}
-	hlen = snprintf(hdr, sizeof(hdr), "TMCPIX1 %d %d RGB 0 0\n",
-	                o->transpose ? sh : sw, o->transpose ? sw : sh);
+	hlen = snprintf(hdr, sizeof(hdr), "TMCPIX1 %d %d RGB 0 0\n", o->transpose ? sh : sw,
+			o->transpose ? sw : sh);
 	total = (size_t)hlen + (size_t)sw * (size_t)sh * 3;
 	if ((buf = malloc(total)) == NULL) {
 		snprintf(reason, rlen, "%s: %zu bytes: out of memory", name, total);
@@ -630,7 +608,7 @@ raw_write_error(int err, const char *name, char *reason, size_t rlen)
 
 enum stage_rc
 video_write_raw(const AVFrame *f, const struct video_orient *o, int w, int h, int dirfd,
-                const char *name, char *reason, size_t rlen)
+		const char *name, char *reason, size_t rlen)
 {
 	uint8_t *buf;
 	size_t total;
@@ -645,8 +623,8 @@ video_write_raw(const AVFrame *f, const struct video_orient *o, int w, int h, in
 }
 
 enum stage_rc
-video_write_raw_fd(const AVFrame *f, const struct video_orient *o, int fd,
-                   const char *name, char *reason, size_t rlen)
+video_write_raw_fd(const AVFrame *f, const struct video_orient *o, int fd, const char *name,
+		   char *reason, size_t rlen)
 {
 	uint8_t *buf;
 	size_t total;
@@ -660,8 +638,8 @@ video_write_raw_fd(const AVFrame *f, const struct video_orient *o, int fd,
 
 /* The frame at seconds, turned, into dirfd/name (dirfd >= 0) or onto outfd. */
 static int
-capture_raw(const char *src, int srcfd, double seconds, int dirfd, const char *name,
-            int outfd, char *reason, size_t rlen)
+capture_raw(const char *src, int srcfd, double seconds, int dirfd, const char *name, int outfd,
+	    char *reason, size_t rlen)
 {
 	struct video_input in;
 	struct video_orient o;
@@ -675,9 +653,8 @@ capture_raw(const char *src, int srcfd, double seconds, int dirfd, const char *n
 		rc = video_capture(&in, seconds, &frame, reason, rlen);
 	if (rc == STAGE_OK) {
 		video_orientation(in.vst, &o);
-		rc = dirfd >= 0
-		         ? video_write_raw(frame, &o, 0, 0, dirfd, name, reason, rlen)
-		         : video_write_raw_fd(frame, &o, outfd, name, reason, rlen);
+		rc = dirfd >= 0 ? video_write_raw(frame, &o, 0, 0, dirfd, name, reason, rlen)
+				: video_write_raw_fd(frame, &o, outfd, name, reason, rlen);
 	}
 	av_frame_free(&frame);
 	video_close(&in);
@@ -686,14 +663,13 @@ capture_raw(const char *src, int srcfd, double seconds, int dirfd, const char *n
 
 int
 video_capture_raw(const char *src, int srcfd, double seconds, int dirfd, const char *name,
-                  char *reason, size_t rlen)
+		  char *reason, size_t rlen)
 {
 	return capture_raw(src, srcfd, seconds, dirfd, name, -1, reason, rlen);
 }
 
 int
-video_capture_fd(const char *src, int srcfd, double seconds, int outfd, char *reason,
-                 size_t rlen)
+video_capture_fd(const char *src, int srcfd, double seconds, int outfd, char *reason, size_t rlen)
 {
 	return capture_raw(src, srcfd, seconds, -1, src, outfd, reason, rlen);
 }

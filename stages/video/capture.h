@@ -35,11 +35,11 @@
  * failure reason says why, naming src. Never ends the process.
  */
 int video_capture_raw(const char *src, int srcfd, double seconds, int dirfd, const char *name,
-                      char *reason, size_t rlen);
+		      char *reason, size_t rlen);
 /* The same, written onto outfd (from its current offset, not renamed:
  * the caller owns the file); srcfd is taken over. */
 int video_capture_fd(const char *src, int srcfd, double seconds, int outfd, char *reason,
-                     size_t rlen);
+		     size_t rlen);
 
 /*
  * `tmc-video --capture SECONDS NAME` (capmode.c): the frame of the video
@@ -50,10 +50,10 @@ int video_capture_fd(const char *src, int srcfd, double seconds, int outfd, char
  * NAME>". Exit status:
  */
 #define CAPTURE_EXIT_OK 0
-#define CAPTURE_EXIT_USAGE 64    /* EX_USAGE: bad arguments */
-#define CAPTURE_EXIT_PERM 65     /* EX_DATAERR: corrupt, truncated, not an MP4, ... */
-#define CAPTURE_EXIT_TEMP 75     /* EX_TEMPFAIL: out of memory, disk full, EIO */
-#define CAPTURE_EXIT_NOEXEC 127  /* the program could not be run (set by the caller's child) */
+#define CAPTURE_EXIT_USAGE 64     /* EX_USAGE: bad arguments */
+#define CAPTURE_EXIT_PERM 65      /* EX_DATAERR: corrupt, truncated, not an MP4, ... */
+#define CAPTURE_EXIT_TEMP 75      /* EX_TEMPFAIL: out of memory, disk full, EIO */
+#define CAPTURE_EXIT_NOEXEC 127   /* the program could not be run (set by the caller's child) */
 #define CAPTURE_REASON "reason: " /* prefix of the reason line on stderr */
 
 #endif

@@ -57,17 +57,18 @@ video_h264_encoder(void)
 	if (list == NULL || *list == '\0')
 		list = ENCODERS_DEFAULT;
 	if ((chosen = first_of(list, skipped, sizeof(skipped))) != NULL) {
-		log_info("H.264 encoder: %s%s%s%s", chosen->name, skipped[0] ? " (this FFmpeg has no " : "",
-			 skipped, skipped[0] ? ")" : "");
+		log_info("H.264 encoder: %s%s%s%s", chosen->name,
+			 skipped[0] ? " (this FFmpeg has no " : "", skipped, skipped[0] ? ")" : "");
 		return chosen;
 	}
 	if ((chosen = avcodec_find_encoder(AV_CODEC_ID_H264)) != NULL) {
-		log_info("H.264 encoder: %s, FFmpeg's default (this FFmpeg has no %s)", chosen->name,
-			 skipped);
+		log_info("H.264 encoder: %s, FFmpeg's default (this FFmpeg has no %s)",
+			 chosen->name, skipped);
 		return chosen;
 	}
 	log_warnx("no H.264 encoder in this FFmpeg (looked for %s and any other): "
-		  "transcodes fail, frame captures work", list);
+		  "transcodes fail, frame captures work",
+		  list);
 	return NULL;
 }
 

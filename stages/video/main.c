@@ -99,8 +99,7 @@ video_make_dir(struct stage_ctx *ctx, const char *out)
 	if (stat(dir, &st) == 0)
 		return 0;
 	if (!ctx->step->force_dir) {
-		snprintf(msg, sizeof(msg), "%s: no such folder and force_dir is false",
-		         dir);
+		snprintf(msg, sizeof(msg), "%s: no such folder and force_dir is false", dir);
 		video_warn(ctx, msg);
 		return 1;
 	}
@@ -123,15 +122,14 @@ video_watermark(struct stage_ctx *ctx, char *buf, size_t len)
 
 	if (site == NULL || site->watermark == NULL || site->watermark[0] == '\0') {
 		snprintf(msg, sizeof(msg), "Watermark file not configured for site %s",
-		         site ? site->name : "(none)");
+			 site ? site->name : "(none)");
 		video_warn(ctx, msg);
 		return NULL;
 	}
 	if (site->watermark[0] == '/')
 		snprintf(buf, len, "%s", site->watermark);
 	else
-		snprintf(buf, len, "%s/%s", ctx->conf->dir ? ctx->conf->dir : ".",
-		         site->watermark);
+		snprintf(buf, len, "%s/%s", ctx->conf->dir ? ctx->conf->dir : ".", site->watermark);
 	return buf;
 }
 
@@ -141,13 +139,13 @@ video_render(struct stage_ctx *ctx, const char *src, const char *out)
 {
 	char tmp[PATH_MAX], wm[PATH_MAX];
 	struct video_job job = {
-	    .src = src,
-	    .src_fd = -1,
-	    .tmp = tmp,
-	    .bitrate = ctx->step->bitrate,
-	    .preset = video_preset,
-	    .threads = 1,
-	    .progress = stage_progress,
+		.src = src,
+		.src_fd = -1,
+		.tmp = tmp,
+		.bitrate = ctx->step->bitrate,
+		.preset = video_preset,
+		.threads = 1,
+		.progress = stage_progress,
 	};
 	enum stage_rc rc;
 	struct stat st;
@@ -163,10 +161,8 @@ video_render(struct stage_ctx *ctx, const char *src, const char *out)
 		return STAGE_PERMFAIL;
 	}
 	if ((unlink(tmp) < 0 && errno != ENOENT) ||
-	    (fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644)) <
-	        0) {
-		snprintf(ctx->reason, sizeof(ctx->reason), "%s: %s", tmp,
-		         strerror(errno));
+	    (fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644)) < 0) {
+		snprintf(ctx->reason, sizeof(ctx->reason), "%s: %s", tmp, strerror(errno));
 		return errno_rc(errno);
 	}
 	job.out_fd = fd;
@@ -178,13 +174,11 @@ video_render(struct stage_ctx *ctx, const char *src, const char *out)
 	}
 	rc = video_transcode(&job, ctx->reason, sizeof(ctx->reason));
 	if (close(fd) < 0 && rc == STAGE_OK) {
-		snprintf(ctx->reason, sizeof(ctx->reason), "%s: %s", tmp,
-		         strerror(errno));
+		snprintf(ctx->reason, sizeof(ctx->reason), "%s: %s", tmp, strerror(errno));
 		rc = errno_rc(errno);
 	}
 	if (rc == STAGE_OK && outfile_commit(tmp, out, true) < 0) {
-		snprintf(ctx->reason, sizeof(ctx->reason), "%s: %s", out,
-		         strerror(errno));
+		snprintf(ctx->reason, sizeof(ctx->reason), "%s: %s", out, strerror(errno));
 		rc = errno_rc(errno);
 	}
 	if (rc != STAGE_OK) {
@@ -194,8 +188,7 @@ video_render(struct stage_ctx *ctx, const char *src, const char *out)
 	if (job.warning[0])
 		video_warn(ctx, job.warning);
 	ctx->created++;
-	log_info("%s: %dx%d, %lld frames", out, job.out_w, job.out_h,
-	         (long long)job.frames);
+	log_info("%s: %dx%d, %lld frames", out, job.out_w, job.out_h, (long long)job.frames);
 	return STAGE_OK;
 }
 
@@ -217,14 +210,14 @@ video_pixels(struct stage_ctx *ctx, const char *src)
 	rc = video_open(&in, src, fd, false, 1, ctx->reason, sizeof(ctx->reason));
 	if (rc == STAGE_OK)
 		rc = video_capture(&in, cap ? strtod(cap, NULL) : 0, &frame, ctx->reason,
-		                   sizeof(ctx->reason));
+				   sizeof(ctx->reason));
 	if (rc == STAGE_OK) {
 		video_orientation(in.vst, &o);
 		w = o.transpose ? frame->height : frame->width;
 		h = o.transpose ? frame->width : frame->height;
 		video_fit(w, h, ctx->step->size, &w, &h);
-		rc = video_write_raw(frame, &o, w, h, ctx->item->dirfd, "next.raw",
-		                     ctx->reason, sizeof(ctx->reason));
+		rc = video_write_raw(frame, &o, w, h, ctx->item->dirfd, "next.raw", ctx->reason,
+				     sizeof(ctx->reason));
 	}
 	av_frame_free(&frame);
 	video_close(&in);
@@ -248,14 +241,13 @@ video_process(struct stage_ctx *ctx)
 	}
 	if (!is_video_name(src)) {
 		log_info("%s: not a video, nothing to do (TMC: ffmpeg is true but video "
-		         "is null)",
-		         src);
+			 "is null)",
+			 src);
 		return STAGE_OK;
 	}
 	rel = ticket_get(ctx->ticket, "out") ?: ticket_get(ctx->ticket, "rel") ?: "";
-	if (save &&
-	    stage_output_path(ctx, strcasecmp(path_ext(rel), "mp4") == 0 ? NULL : "mp4",
-	                      out, sizeof(out), ctx->reason, sizeof(ctx->reason)) < 0)
+	if (save && stage_output_path(ctx, strcasecmp(path_ext(rel), "mp4") == 0 ? NULL : "mp4",
+				      out, sizeof(out), ctx->reason, sizeof(ctx->reason)) < 0)
 		return STAGE_PERMFAIL;
 	if (save && !stage_overwrite(ctx) && lstat(out, &st) == 0) {
 		log_info("%s exists, not overwritten", out);
@@ -274,11 +266,11 @@ video_process(struct stage_ctx *ctx)
 }
 
 static const struct stage_ops video_ops = {
-    .name = "tmc-video",
-    .init = video_init,
-    .process = video_process,
-    .fini = video_fini,
-    .pixels = true, /* next.raw for a later step that reads ours */
+	.name = "tmc-video",
+	.init = video_init,
+	.process = video_process,
+	.fini = video_fini,
+	.pixels = true, /* next.raw for a later step that reads ours */
 };
 
 int

@@ -61,7 +61,7 @@ struct tc {
 	AVFrame *wm;                /* the decoded watermark, or NULL */
 	int wm_w, wm_h, wm_x, wm_y; /* its size and place in the output */
 	int64_t voff;               /* file start, video time base */
-	int64_t vdur; /* one frame, encoder time base (last packet's duration) */
+	int64_t vdur;               /* one frame, encoder time base (last packet's duration) */
 	/* audio */
 	AVStream *ias;
 	bool acopy;
@@ -74,7 +74,7 @@ struct tc {
 	AVFormatContext *out;
 	int64_t duration; /* AV_TIME_BASE units, for progress */
 	int percent;
-	int64_t said_ms;  /* monotonic ms of the last progress line */
+	int64_t said_ms; /* monotonic ms of the last progress line */
 };
 
 /* A long transcode says how far it is this often, so its log never goes
@@ -112,8 +112,7 @@ outio_write(void *opaque, uint8_t *buf, int size)
 	int done = 0;
 
 	while (done < size) {
-		ssize_t n =
-		    pwrite(o->fd, buf + done, (size_t)(size - done), (off_t)o->pos);
+		ssize_t n = pwrite(o->fd, buf + done, (size_t)(size - done), (off_t)o->pos);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -170,9 +169,8 @@ outio_open(int fd, bool write)
 	AVIOContext *pb = NULL;
 
 	if (o && buf)
-		pb = avio_alloc_context(buf, IO_BUFFER_SIZE, write, o,
-		                        write ? NULL : outio_read,
-		                        write ? outio_write : NULL, outio_seek);
+		pb = avio_alloc_context(buf, IO_BUFFER_SIZE, write, o, write ? NULL : outio_read,
+					write ? outio_write : NULL, outio_seek);
 	if (pb == NULL) {
 		av_free(o);
 		av_free(buf);
@@ -195,7 +193,7 @@ outio_free(AVIOContext **pb)
 /* The muxer's second pass (faststart) reopens "the output": our fd again. */
 static int
 outio_reopen(AVFormatContext *s, AVIOContext **pb, const char *url, int flags,
-             AVDictionary **options)
+	     AVDictionary **options)
 {
 	struct outio *o = s->pb ? s->pb->opaque : NULL;
 
@@ -275,10 +273,9 @@ static struct {
 static int
 wm_decode(const uint8_t *data, size_t len, AVFrame **out)
 {
-	enum AVCodecID id =
-	    len >= 8 && memcmp(data, "\x89PNG\r\n\x1a\n", 8) == 0 ? AV_CODEC_ID_PNG
-	    : len >= 3 && data[0] == 0xff && data[1] == 0xd8      ? AV_CODEC_ID_MJPEG
-	                                                          : AV_CODEC_ID_NONE;
+	enum AVCodecID id = len >= 8 && memcmp(data, "\x89PNG\r\n\x1a\n", 8) == 0 ? AV_CODEC_ID_PNG
+			    : len >= 3 && data[0] == 0xff && data[1] == 0xd8 ? AV_CODEC_ID_MJPEG
+									     : AV_CODEC_ID_NONE;
 	const AVCodec *codec = id != AV_CODEC_ID_NONE ? avcodec_find_decoder(id) : NULL;
 	AVCodecContext *dec = codec ? avcodec_alloc_context3(codec) : NULL;
 	AVPacket *pkt = av_packet_alloc();
@@ -316,13 +313,13 @@ wm_load(const char *path, const AVFrame **frame, char *why, size_t wlen)
 	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
 	    st.st_size > WATERMARK_MAX_BYTES) {
 		snprintf(why, wlen, "%s",
-		         fd < 0 ? strerror(errno) : "not a regular file of a sane size");
+			 fd < 0 ? strerror(errno) : "not a regular file of a sane size");
 		if (fd >= 0)
 			close(fd);
 		return -1;
 	}
-	if (wm_cache.frame && strcmp(wm_cache.path, path) == 0 &&
-	    wm_cache.size == st.st_size && wm_cache.mtime.tv_sec == st.st_mtim.tv_sec &&
+	if (wm_cache.frame && strcmp(wm_cache.path, path) == 0 && wm_cache.size == st.st_size &&
+	    wm_cache.mtime.tv_sec == st.st_mtim.tv_sec &&
 	    wm_cache.mtime.tv_nsec == st.st_mtim.tv_nsec) {
 		close(fd);
 		*frame = wm_cache.frame;
@@ -333,8 +330,7 @@ wm_load(const char *path, const AVFrame **frame, char *why, size_t wlen)
 		ssize_t n = pread(fd, data + off, (size_t)st.st_size - off, (off_t)off);
 
 		if (n <= 0) {
-			snprintf(why, wlen, "%s",
-			         n < 0 ? strerror(errno) : "file shrank");
+			snprintf(why, wlen, "%s", n < 0 ? strerror(errno) : "file shrank");
 			r = -1;
 			break;
 		}
@@ -386,9 +382,8 @@ wm_prepare(struct tc *tc, const char *path)
 	char why[256];
 
 	if (wm_load(path, &src, why, sizeof(why)) < 0) {
-		job_warn(tc->job,
-		         "Watermark file does not exist or is unreadable - file:%s (%s)",
-		         path, why);
+		job_warn(tc->job, "Watermark file does not exist or is unreadable - file:%s (%s)",
+			 path, why);
 		return 0;
 	}
 	tc->wm_w = src->width;
@@ -441,9 +436,8 @@ static const char *
 orient_filters(const struct video_orient *o)
 {
 	if (o->transpose)
-		return o->hflip
-		           ? (o->vflip ? "transpose=clock_flip," : "transpose=clock,")
-		           : (o->vflip ? "transpose=cclock," : "transpose=cclock_flip,");
+		return o->hflip ? (o->vflip ? "transpose=clock_flip," : "transpose=clock,")
+				: (o->vflip ? "transpose=cclock," : "transpose=cclock_flip,");
 	if (o->hflip && o->vflip)
 		return "hflip,vflip,";
 	return o->hflip ? "hflip," : o->vflip ? "vflip," : "";
@@ -451,10 +445,9 @@ orient_filters(const struct video_orient *o)
 
 static int
 graph_io(AVFilterGraph *g, const char *desc, AVFilterContext *src, AVFilterContext *src2,
-         AVFilterContext *sink)
+	 AVFilterContext *sink)
 {
-	AVFilterInOut *outs = avfilter_inout_alloc(),
-	              *outs2 = src2 ? avfilter_inout_alloc() : NULL;
+	AVFilterInOut *outs = avfilter_inout_alloc(), *outs2 = src2 ? avfilter_inout_alloc() : NULL;
 	AVFilterInOut *ins = avfilter_inout_alloc();
 	int r = AVERROR(ENOMEM);
 
@@ -501,40 +494,37 @@ vgraph_build(struct tc *tc, const AVFrame *f)
 	if ((tc->vg = graph_new(tc->threads)) == NULL)
 		return AVERROR(ENOMEM);
 	snprintf(args, sizeof(args),
-	         "video_size=%dx%d:pix_fmt=%d:time_base=%d/%d:pixel_aspect=%d/%d",
-	         f->width, f->height, f->format, tb.num, tb.den,
-	         sar.num > 0 ? sar.num : 1, sar.num > 0 && sar.den > 0 ? sar.den : 1);
-	if ((r = avfilter_graph_create_filter(&tc->vsrc, avfilter_get_by_name("buffer"),
-	                                      "in", args, NULL, tc->vg)) < 0 ||
-	    (r = avfilter_graph_create_filter(&tc->vsink,
-	                                      avfilter_get_by_name("buffersink"), "out",
-	                                      NULL, NULL, tc->vg)) < 0)
+		 "video_size=%dx%d:pix_fmt=%d:time_base=%d/%d:pixel_aspect=%d/%d", f->width,
+		 f->height, f->format, tb.num, tb.den, sar.num > 0 ? sar.num : 1,
+		 sar.num > 0 && sar.den > 0 ? sar.den : 1);
+	if ((r = avfilter_graph_create_filter(&tc->vsrc, avfilter_get_by_name("buffer"), "in", args,
+					      NULL, tc->vg)) < 0 ||
+	    (r = avfilter_graph_create_filter(&tc->vsink, avfilter_get_by_name("buffersink"), "out",
+					      NULL, NULL, tc->vg)) < 0)
 		return r;
 	if (tc->wm) {
 		snprintf(args, sizeof(args),
-		         "video_size=%dx%d:pix_fmt=%d:time_base=%d/%d:pixel_aspect=1/1",
-		         tc->wm->width, tc->wm->height, tc->wm->format, tb.num, tb.den);
-		if ((r = avfilter_graph_create_filter(&tc->wsrc,
-		                                      avfilter_get_by_name("buffer"),
-		                                      "wm", args, NULL, tc->vg)) < 0)
+			 "video_size=%dx%d:pix_fmt=%d:time_base=%d/%d:pixel_aspect=1/1",
+			 tc->wm->width, tc->wm->height, tc->wm->format, tb.num, tb.den);
+		if ((r = avfilter_graph_create_filter(&tc->wsrc, avfilter_get_by_name("buffer"),
+						      "wm", args, NULL, tc->vg)) < 0)
 			return r;
 		snprintf(desc, sizeof(desc),
-		         "[wm]scale=%d:%d:flags=area[w];[in]%sscale=%d:%d:flags=bicubic,"
-		         "setsar=1[v];"
-		         "[v][w]overlay=x=%d:y=%d:eof_action=repeat:format=yuv420,format="
-		         "yuv420p[out]",
-		         tc->wm_w, tc->wm_h, orient_filters(&tc->orient), tc->job->out_w,
-		         tc->job->out_h, tc->wm_x, tc->wm_y);
+			 "[wm]scale=%d:%d:flags=area[w];[in]%sscale=%d:%d:flags=bicubic,"
+			 "setsar=1[v];"
+			 "[v][w]overlay=x=%d:y=%d:eof_action=repeat:format=yuv420,format="
+			 "yuv420p[out]",
+			 tc->wm_w, tc->wm_h, orient_filters(&tc->orient), tc->job->out_w,
+			 tc->job->out_h, tc->wm_x, tc->wm_y);
 	} else {
 		snprintf(desc, sizeof(desc),
-		         "[in]%sscale=%d:%d:flags=bicubic,setsar=1,format=yuv420p[out]",
-		         orient_filters(&tc->orient), tc->job->out_w, tc->job->out_h);
+			 "[in]%sscale=%d:%d:flags=bicubic,setsar=1,format=yuv420p[out]",
+			 orient_filters(&tc->orient), tc->job->out_w, tc->job->out_h);
 	}
-	if ((r = graph_io(tc->vg, desc, tc->vsrc, tc->wm ? tc->wsrc : NULL, tc->vsink)) <
-	    0)
+	if ((r = graph_io(tc->vg, desc, tc->vsrc, tc->wm ? tc->wsrc : NULL, tc->vsink)) < 0)
 		return r;
 	if (tc->wm) { /* one frame at the first frame's time, then its end: overlay
-		         repeats it */
+			 repeats it */
 		AVFrame *w = av_frame_clone(tc->wm);
 
 		if (w == NULL)
@@ -559,11 +549,9 @@ vgraph_drain(struct tc *tc)
 	int r;
 
 	while ((r = av_buffersink_get_frame(tc->vsink, tc->filt)) >= 0) {
-		tc->filt->pict_type =
-		    AV_PICTURE_TYPE_NONE; /* x264 decides, not the source */
+		tc->filt->pict_type = AV_PICTURE_TYPE_NONE; /* x264 decides, not the source */
 		if (tc->filt->pts != AV_NOPTS_VALUE)
-			tc->filt->pts =
-			    av_rescale_q(tc->filt->pts, tb, tc->venc->time_base);
+			tc->filt->pts = av_rescale_q(tc->filt->pts, tb, tc->venc->time_base);
 		r = tc_encode(tc, tc->venc, tc->filt, tc->ovs);
 		av_frame_unref(tc->filt);
 		if (r < 0)
@@ -580,25 +568,21 @@ video_frame(struct tc *tc, AVFrame *f)
 	int r;
 
 	if (f == NULL)
-		return tc->vg ? (r = av_buffersrc_add_frame(tc->vsrc, NULL)) < 0
-		                    ? r
-		                    : vgraph_drain(tc)
-		              : 0;
+		return tc->vg ? (r = av_buffersrc_add_frame(tc->vsrc, NULL)) < 0 ? r
+										 : vgraph_drain(tc)
+			      : 0;
 	if (f->best_effort_timestamp != AV_NOPTS_VALUE)
 		f->pts = f->best_effort_timestamp - tc->voff;
-	if (tc->vg &&
-	    (f->width != tc->g_w || f->height != tc->g_h || f->format != tc->g_fmt)) {
+	if (tc->vg && (f->width != tc->g_w || f->height != tc->g_h || f->format != tc->g_fmt)) {
 		/* the stream changed size: finish what the old graph holds, then rebuild
 		 */
-		if ((r = av_buffersrc_add_frame(tc->vsrc, NULL)) < 0 ||
-		    (r = vgraph_drain(tc)) < 0)
+		if ((r = av_buffersrc_add_frame(tc->vsrc, NULL)) < 0 || (r = vgraph_drain(tc)) < 0)
 			return r;
 		avfilter_graph_free(&tc->vg);
 	}
 	if (tc->vg == NULL && (r = vgraph_build(tc, f)) < 0)
 		return r;
-	if ((r = av_buffersrc_add_frame_flags(tc->vsrc, f, AV_BUFFERSRC_FLAG_KEEP_REF)) <
-	    0)
+	if ((r = av_buffersrc_add_frame_flags(tc->vsrc, f, AV_BUFFERSRC_FLAG_KEEP_REF)) < 0)
 		return r;
 	return vgraph_drain(tc);
 }
@@ -606,8 +590,7 @@ video_frame(struct tc *tc, AVFrame *f)
 /* Send pkt (NULL: flush) to dec; each frame to fn. Damaged packets are
  * skipped, as ffmpeg does. */
 static int
-decode(struct tc *tc, AVCodecContext *dec, AVPacket *pkt,
-       int (*fn)(struct tc *, AVFrame *))
+decode(struct tc *tc, AVCodecContext *dec, AVPacket *pkt, int (*fn)(struct tc *, AVFrame *))
 {
 	int r = avcodec_send_packet(dec, pkt);
 
@@ -621,8 +604,7 @@ decode(struct tc *tc, AVCodecContext *dec, AVPacket *pkt,
 		if (r < 0)
 			return r;
 	}
-	return r == AVERROR(EAGAIN) || r == AVERROR_EOF || r == AVERROR_INVALIDDATA ? 0
-	                                                                            : r;
+	return r == AVERROR(EAGAIN) || r == AVERROR_EOF || r == AVERROR_INVALIDDATA ? 0 : r;
 }
 
 /* --- audio
@@ -632,7 +614,7 @@ static int
 aac_rate(int rate)
 {
 	static const int ok[] = {96000, 88200, 64000, 48000, 44100, 32000, 24000,
-	                         22050, 16000, 12000, 11025, 8000,  7350};
+				 22050, 16000, 12000, 11025, 8000,  7350};
 
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
 		if (ok[i] == rate)
@@ -657,17 +639,16 @@ agraph_build(struct tc *tc, const AVFrame *f)
 	av_channel_layout_describe(&cl, layout, sizeof(layout));
 	av_channel_layout_uninit(&cl);
 	snprintf(args, sizeof(args),
-	         "time_base=%d/%d:sample_rate=%d:sample_fmt=%s:channel_layout=%s", tb.num,
-	         tb.den, f->sample_rate, av_get_sample_fmt_name(f->format), layout);
+		 "time_base=%d/%d:sample_rate=%d:sample_fmt=%s:channel_layout=%s", tb.num, tb.den,
+		 f->sample_rate, av_get_sample_fmt_name(f->format), layout);
 	av_channel_layout_describe(&tc->aenc->ch_layout, layout, sizeof(layout));
 	snprintf(desc, sizeof(desc),
-	         "[in]aformat=sample_fmts=fltp:sample_rates=%d:channel_layouts=%s[out]",
-	         tc->aenc->sample_rate, layout);
-	if ((r = avfilter_graph_create_filter(&tc->asrc, avfilter_get_by_name("abuffer"),
-	                                      "in", args, NULL, tc->ag)) < 0 ||
-	    (r = avfilter_graph_create_filter(&tc->asink,
-	                                      avfilter_get_by_name("abuffersink"), "out",
-	                                      NULL, NULL, tc->ag)) < 0 ||
+		 "[in]aformat=sample_fmts=fltp:sample_rates=%d:channel_layouts=%s[out]",
+		 tc->aenc->sample_rate, layout);
+	if ((r = avfilter_graph_create_filter(&tc->asrc, avfilter_get_by_name("abuffer"), "in",
+					      args, NULL, tc->ag)) < 0 ||
+	    (r = avfilter_graph_create_filter(&tc->asink, avfilter_get_by_name("abuffersink"),
+					      "out", NULL, NULL, tc->ag)) < 0 ||
 	    (r = graph_io(tc->ag, desc, tc->asrc, NULL, tc->asink)) < 0)
 		return r;
 	av_buffersink_set_frame_size(tc->asink, (unsigned)tc->aenc->frame_size);
@@ -682,8 +663,7 @@ agraph_drain(struct tc *tc)
 
 	while ((r = av_buffersink_get_frame(tc->asink, tc->filt)) >= 0) {
 		if (tc->filt->pts != AV_NOPTS_VALUE)
-			tc->filt->pts =
-			    av_rescale_q(tc->filt->pts, tb, tc->aenc->time_base);
+			tc->filt->pts = av_rescale_q(tc->filt->pts, tb, tc->aenc->time_base);
 		r = tc_encode(tc, tc->aenc, tc->filt, tc->oas);
 		av_frame_unref(tc->filt);
 		if (r < 0)
@@ -698,16 +678,14 @@ audio_frame(struct tc *tc, AVFrame *f)
 	int r;
 
 	if (f == NULL)
-		return tc->ag ? (r = av_buffersrc_add_frame(tc->asrc, NULL)) < 0
-		                    ? r
-		                    : agraph_drain(tc)
-		              : 0;
+		return tc->ag ? (r = av_buffersrc_add_frame(tc->asrc, NULL)) < 0 ? r
+										 : agraph_drain(tc)
+			      : 0;
 	if (f->best_effort_timestamp != AV_NOPTS_VALUE)
 		f->pts = f->best_effort_timestamp - tc->aoff;
 	if (tc->ag == NULL && (r = agraph_build(tc, f)) < 0)
 		return r;
-	if ((r = av_buffersrc_add_frame_flags(tc->asrc, f, AV_BUFFERSRC_FLAG_KEEP_REF)) <
-	    0)
+	if ((r = av_buffersrc_add_frame_flags(tc->asrc, f, AV_BUFFERSRC_FLAG_KEEP_REF)) < 0)
 		return r;
 	return agraph_drain(tc);
 }
@@ -720,8 +698,7 @@ audio_open(struct tc *tc)
 	AVCodecParameters *par;
 	int i, r;
 
-	i = av_find_best_stream(tc->in.fmt, AVMEDIA_TYPE_AUDIO, -1, tc->in.vst->index,
-	                        &dcodec, 0);
+	i = av_find_best_stream(tc->in.fmt, AVMEDIA_TYPE_AUDIO, -1, tc->in.vst->index, &dcodec, 0);
 	if (i == AVERROR_DECODER_NOT_FOUND)
 		job_warn(tc->job, "audio dropped: this FFmpeg cannot decode it");
 	if (i < 0)
@@ -733,13 +710,11 @@ audio_open(struct tc *tc)
 	par = tc->ias->codecpar;
 	tc->aoff = av_rescale_q(tc->in.start, AV_TIME_BASE_Q, tc->ias->time_base);
 	if ((tc->oas = avformat_new_stream(tc->out, NULL)) == NULL)
-		return video_error(AVERROR(ENOMEM), tc->job->src, "audio", tc->reason,
-		                   tc->rlen);
+		return video_error(AVERROR(ENOMEM), tc->job->src, "audio", tc->reason, tc->rlen);
 	if (par->codec_id == AV_CODEC_ID_AAC) {
 		tc->acopy = true;
 		if ((r = avcodec_parameters_copy(tc->oas->codecpar, par)) < 0)
-			return video_error(r, tc->job->src, "audio", tc->reason,
-			                   tc->rlen);
+			return video_error(r, tc->job->src, "audio", tc->reason, tc->rlen);
 		tc->oas->codecpar->codec_tag = 0;
 		tc->oas->time_base = tc->ias->time_base;
 		return STAGE_OK;
@@ -747,19 +722,15 @@ audio_open(struct tc *tc)
 	ecodec = avcodec_find_encoder(AV_CODEC_ID_AAC);
 	if (!(tc->adec = avcodec_alloc_context3(dcodec)) ||
 	    !(tc->aenc = avcodec_alloc_context3(ecodec)))
-		return video_error(AVERROR(ENOMEM), tc->job->src, "audio", tc->reason,
-		                   tc->rlen);
+		return video_error(AVERROR(ENOMEM), tc->job->src, "audio", tc->reason, tc->rlen);
 	if ((r = avcodec_parameters_to_context(tc->adec, par)) < 0)
-		return video_error(r, tc->job->src, "audio decoder", tc->reason,
-		                   tc->rlen);
+		return video_error(r, tc->job->src, "audio decoder", tc->reason, tc->rlen);
 	tc->adec->pkt_timebase = tc->ias->time_base;
 	tc->adec->thread_count = 1;
 	if ((r = avcodec_open2(tc->adec, dcodec, NULL)) < 0)
-		return video_error(r, tc->job->src, "audio decoder", tc->reason,
-		                   tc->rlen);
+		return video_error(r, tc->job->src, "audio decoder", tc->reason, tc->rlen);
 	tc->aenc->sample_rate = aac_rate(par->sample_rate);
-	av_channel_layout_default(&tc->aenc->ch_layout,
-	                          par->ch_layout.nb_channels == 1 ? 1 : 2);
+	av_channel_layout_default(&tc->aenc->ch_layout, par->ch_layout.nb_channels == 1 ? 1 : 2);
 	tc->aenc->sample_fmt = AV_SAMPLE_FMT_FLTP;
 	tc->aenc->bit_rate = AUDIO_BITRATE;
 	tc->aenc->time_base = (AVRational){1, tc->aenc->sample_rate};
@@ -787,12 +758,11 @@ video_open_encoder(struct tc *tc)
 
 	if (codec == NULL) {
 		snprintf(tc->reason, tc->rlen, "%s: this FFmpeg has no H.264 encoder",
-		         tc->job->src);
+			 tc->job->src);
 		return STAGE_PERMFAIL;
 	}
 	if ((tc->venc = e = avcodec_alloc_context3(codec)) == NULL)
-		return video_error(AVERROR(ENOMEM), tc->job->src, "encoder", tc->reason,
-		                   tc->rlen);
+		return video_error(AVERROR(ENOMEM), tc->job->src, "encoder", tc->reason, tc->rlen);
 	e->width = tc->job->out_w;
 	e->height = tc->job->out_h;
 	e->pix_fmt = AV_PIX_FMT_YUV420P;
@@ -800,8 +770,7 @@ video_open_encoder(struct tc *tc)
 	e->time_base = tc->in.vst->time_base;
 	if (fr.num > 0 && fr.den > 0)
 		e->framerate = fr;
-	tc->vdur =
-	    fr.num > 0 && fr.den > 0 ? av_rescale_q(1, av_inv_q(fr), e->time_base) : 0;
+	tc->vdur = fr.num > 0 && fr.den > 0 ? av_rescale_q(1, av_inv_q(fr), e->time_base) : 0;
 	e->color_range = par->color_range;
 	e->color_primaries = par->color_primaries;
 	e->color_trc = par->color_trc;
@@ -814,8 +783,8 @@ video_open_encoder(struct tc *tc)
 	av_dict_free(&opts);
 	if (r < 0 || (tc->ovs = avformat_new_stream(tc->out, NULL)) == NULL ||
 	    (r = avcodec_parameters_from_context(tc->ovs->codecpar, e)) < 0)
-		return video_error(r < 0 ? r : AVERROR(ENOMEM), tc->job->src,
-		                   codec->name, tc->reason, tc->rlen);
+		return video_error(r < 0 ? r : AVERROR(ENOMEM), tc->job->src, codec->name,
+				   tc->reason, tc->rlen);
 	tc->ovs->time_base = e->time_base;
 	return STAGE_OK;
 }
@@ -826,8 +795,8 @@ output_open(struct tc *tc)
 	int r = avformat_alloc_output_context2(&tc->out, NULL, "mp4", NULL);
 
 	if (r < 0 || (tc->out->pb = outio_open(tc->job->out_fd, true)) == NULL)
-		return video_error(r < 0 ? r : AVERROR(ENOMEM), tc->job->src, "output",
-		                   tc->reason, tc->rlen);
+		return video_error(r < 0 ? r : AVERROR(ENOMEM), tc->job->src, "output", tc->reason,
+				   tc->rlen);
 	tc->out->flags |= AVFMT_FLAG_CUSTOM_IO;
 	tc->out->io_open = outio_reopen;
 	tc->out->io_close2 = outio_close;
@@ -847,18 +816,18 @@ tc_setup(struct tc *tc)
 	int w, h, r;
 
 	if ((rc = video_open(&tc->in, job->src, job->src_fd, true, tc->threads, tc->reason,
-	                     tc->rlen)) != STAGE_OK)
+			     tc->rlen)) != STAGE_OK)
 		return rc;
 	video_orientation(tc->in.vst, &tc->orient);
 	par = tc->in.vst->codecpar;
 	sar = tc->in.vst->sample_aspect_ratio.num ? tc->in.vst->sample_aspect_ratio
-	                                          : par->sample_aspect_ratio;
+						  : par->sample_aspect_ratio;
 	w = par->width;
 	h = par->height;
 	if (sar.num > 0 && sar.den > 0 && sar.num != sar.den)
 		w = (int)av_rescale(w, sar.num, sar.den); /* shown with square pixels */
-	video_fit(tc->orient.transpose ? h : w, tc->orient.transpose ? w : h, job->box,
-	          &job->out_w, &job->out_h);
+	video_fit(tc->orient.transpose ? h : w, tc->orient.transpose ? w : h, job->box, &job->out_w,
+		  &job->out_h);
 	tc->voff = av_rescale_q(tc->in.start, AV_TIME_BASE_Q, tc->in.vst->time_base);
 	tc->duration = tc->in.fmt->duration > 0 ? tc->in.fmt->duration : 0;
 	for (unsigned k = 0; k < tc->in.fmt->nb_streams; k++)
@@ -866,8 +835,7 @@ tc_setup(struct tc *tc)
 			tc->in.fmt->streams[k]->discard = AVDISCARD_ALL;
 	if (job->watermark && (r = wm_prepare(tc, job->watermark)) < 0)
 		return video_error(r, job->watermark, "watermark", tc->reason, tc->rlen);
-	if ((rc = output_open(tc)) != STAGE_OK ||
-	    (rc = video_open_encoder(tc)) != STAGE_OK ||
+	if ((rc = output_open(tc)) != STAGE_OK || (rc = video_open_encoder(tc)) != STAGE_OK ||
 	    (rc = audio_open(tc)) != STAGE_OK)
 		return rc;
 	av_dict_set(&opts, "movflags", "+faststart", 0);
@@ -875,7 +843,7 @@ tc_setup(struct tc *tc)
 	av_dict_free(&opts);
 	if (r < 0)
 		return video_error(r, job->tmp, "cannot write the mp4 header", tc->reason,
-		                   tc->rlen);
+				   tc->rlen);
 	return STAGE_OK;
 }
 
@@ -932,12 +900,11 @@ tc_flush(struct tc *tc)
 	int r;
 
 	if ((r = decode(tc, tc->in.dec, NULL, video_frame)) < 0 ||
-	    (r = video_frame(tc, NULL)) < 0 ||
-	    (r = tc_encode(tc, tc->venc, NULL, tc->ovs)) < 0)
+	    (r = video_frame(tc, NULL)) < 0 || (r = tc_encode(tc, tc->venc, NULL, tc->ovs)) < 0)
 		return r;
-	if (tc->adec && ((r = decode(tc, tc->adec, NULL, audio_frame)) < 0 ||
-	                 (r = audio_frame(tc, NULL)) < 0 ||
-	                 (r = tc_encode(tc, tc->aenc, NULL, tc->oas)) < 0))
+	if (tc->adec &&
+	    ((r = decode(tc, tc->adec, NULL, audio_frame)) < 0 || (r = audio_frame(tc, NULL)) < 0 ||
+	     (r = tc_encode(tc, tc->aenc, NULL, tc->oas)) < 0))
 		return r;
 	return 0;
 }
@@ -947,8 +914,8 @@ static enum stage_rc
 tc_fail(struct tc *tc, int r, const char *what)
 {
 	if (tc->out && tc->out->pb && tc->out->pb->error < 0)
-		return video_error(tc->out->pb->error, tc->job->tmp, "cannot write",
-		                   tc->reason, tc->rlen);
+		return video_error(tc->out->pb->error, tc->job->tmp, "cannot write", tc->reason,
+				   tc->rlen);
 	return video_error(r, tc->job->src, what, tc->reason, tc->rlen);
 }
 
@@ -962,8 +929,8 @@ tc_run(struct tc *tc)
 	while ((r = av_read_frame(tc->in.fmt, tc->pkt)) >= 0) {
 		if (video_stop_pending()) {
 			av_packet_unref(tc->pkt);
-			snprintf(tc->reason, tc->rlen,
-			         "%s: transcode stopped by a signal", tc->job->src);
+			snprintf(tc->reason, tc->rlen, "%s: transcode stopped by a signal",
+				 tc->job->src);
 			return STAGE_STOPPED;
 		}
 		r = tc_packet(tc, tc->pkt);
@@ -972,13 +939,12 @@ tc_run(struct tc *tc)
 			return tc_fail(tc, r, "transcode");
 	}
 	if (r != AVERROR_EOF)
-		return video_error(r, tc->job->src, "cannot read the video", tc->reason,
-		                   tc->rlen);
+		return video_error(r, tc->job->src, "cannot read the video", tc->reason, tc->rlen);
 	if ((r = tc_flush(tc)) < 0)
 		return tc_fail(tc, r, "transcode");
 	if (tc->job->frames == 0)
-		return video_error(AVERROR_INVALIDDATA, tc->job->src,
-		                   "no frame could be decoded", tc->reason, tc->rlen);
+		return video_error(AVERROR_INVALIDDATA, tc->job->src, "no frame could be decoded",
+				   tc->reason, tc->rlen);
 	if ((r = av_write_trailer(tc->out)) < 0 || (r = tc->out->pb->error) < 0)
 		return tc_fail(tc, r, "cannot finish the mp4");
 	return STAGE_OK;
@@ -987,8 +953,12 @@ tc_run(struct tc *tc)
 enum stage_rc
 video_transcode(struct video_job *job, char *reason, size_t rlen)
 {
-	struct tc tc = {.job = job, .reason = reason, .rlen = rlen, .percent = -1,
-	                .in = {.fd = -1}, .said_ms = now_ms_mono()};
+	struct tc tc = {.job = job,
+			.reason = reason,
+			.rlen = rlen,
+			.percent = -1,
+			.in = {.fd = -1},
+			.said_ms = now_ms_mono()};
 	enum stage_rc rc;
 
 	tc.threads = job->threads > 0 ? job->threads : 1;

@@ -52,47 +52,45 @@ void video_log_init(void);  /* route FFmpeg's log into ours (idempotent) */
 void video_log_reset(void); /* per item: forget the last error, reset the flood limit */
 /* Classify an FFmpeg error: reason "<path>: <what>: <FFmpeg's last error or
  * av_err2str>" and the rc (ENOMEM, ENOSPC, EDQUOT, EIO: temporary). */
-enum stage_rc video_error(int averr, const char *path, const char *what, char *reason,
-                          size_t rlen);
+enum stage_rc video_error(int averr, const char *path, const char *what, char *reason, size_t rlen);
 /* Open path (see capture.h for what is refused); threads = decoder threads;
  * full: complete the codec parameters by decoding the first frames
  * (avformat_find_stream_info), else trust the MP4 header where it is enough. */
 /* fd: path opened by stage_open_source() (taken over: video_close closes
  * it, also when video_open fails), or -1 to open path here. */
-enum stage_rc video_open(struct video_input *in, const char *path, int fd, bool full,
-                         int threads, char *reason, size_t rlen);
+enum stage_rc video_open(struct video_input *in, const char *path, int fd, bool full, int threads,
+			 char *reason, size_t rlen);
 /* Refuse a file whose sample table points past its end (a moov-first file
  * cut short): the demuxer would otherwise report a clean end. */
-enum stage_rc video_check_complete(struct video_input *in, const AVStream *st,
-                                   char *reason, size_t rlen);
+enum stage_rc video_check_complete(struct video_input *in, const AVStream *st, char *reason,
+				   size_t rlen);
 void video_close(struct video_input *in);
 void video_orientation(const AVStream *st, struct video_orient *o);
 /* The frame shown at seconds (capture.h's rule) into *frame (caller frees). */
-enum stage_rc video_capture(struct video_input *in, double seconds, AVFrame **frame,
-                            char *reason, size_t rlen);
+enum stage_rc video_capture(struct video_input *in, double seconds, AVFrame **frame, char *reason,
+			    size_t rlen);
 /* Write frame as a TMCPIX1 RGB file, turned by o, scaled to w x h (after
  * turning; 0 x 0 keeps the size), atomically into dirfd/name. */
-enum stage_rc video_write_raw(const AVFrame *frame, const struct video_orient *o, int w,
-                              int h, int dirfd, const char *name, char *reason,
-                              size_t rlen);
+enum stage_rc video_write_raw(const AVFrame *frame, const struct video_orient *o, int w, int h,
+			      int dirfd, const char *name, char *reason, size_t rlen);
 /* The same at the frame's own size, written onto fd (capture mode). */
 enum stage_rc video_write_raw_fd(const AVFrame *frame, const struct video_orient *o, int fd,
-                                 const char *name, char *reason, size_t rlen);
+				 const char *name, char *reason, size_t rlen);
 
 /* capmode.c: `tmc-video --capture SECONDS NAME` (capture.h); the exit status */
 int video_capture_main(int argc, char **argv);
 
 /* transcode.c */
 struct video_job {
-	const char *src;       /* the original, for messages */
-	int src_fd;            /* ... opened by stage_open_source(): taken over */
-	const char *tmp;       /* output's temporary name (for messages) */
-	int out_fd;            /* ... opened by the caller (O_NOFOLLOW), read-write */
-	int box[2];            /* the step's size; 0 = free side */
-	int bitrate;           /* kbit/s: the video's maximum rate */
-	const char *watermark; /* PNG/JPEG to overlay, or NULL */
-	const char *preset;    /* x264 preset */
-	int threads;           /* decoder, filter and x264 threads (1 in the stage) */
+	const char *src;               /* the original, for messages */
+	int src_fd;                    /* ... opened by stage_open_source(): taken over */
+	const char *tmp;               /* output's temporary name (for messages) */
+	int out_fd;                    /* ... opened by the caller (O_NOFOLLOW), read-write */
+	int box[2];                    /* the step's size; 0 = free side */
+	int bitrate;                   /* kbit/s: the video's maximum rate */
+	const char *watermark;         /* PNG/JPEG to overlay, or NULL */
+	const char *preset;            /* x264 preset */
+	int threads;                   /* decoder, filter and x264 threads (1 in the stage) */
 	void (*progress)(int percent); /* optional: percent of the duration done */
 	/* out */
 	int out_w, out_h;

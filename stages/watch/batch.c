@@ -96,7 +96,7 @@ flush_now(struct wctx *c)
 	struct batch *b = &c->batch;
 	struct flushed f = {b->n, 0};
 	size_t published = 0;
-	char (*ids)[ITEM_ID_MAX];
+	char(*ids)[ITEM_ID_MAX];
 	bool *present;
 
 	if (b->n == 0)

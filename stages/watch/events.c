@@ -72,12 +72,12 @@ event_admit(struct wctx *c, struct dnode *d, const struct inotify_event *ev, str
 
 	/* writes come in floods: only an object that appears is looked at
 	 * before its name is judged */
-	if (rules_temp_name(ev->name) || (!appeared && !rules_wanted(c->w, c->tpl, d->rel, ev->name))) {
+	if (rules_temp_name(ev->name) ||
+	    (!appeared && !rules_wanted(c->w, c->tpl, d->rel, ev->name))) {
 		refuse_unwanted(c, d, ev->name);
 		return false;
 	}
-	if (!file_rel(d->rel, ev->name, rel, sizeof(rel)) ||
-	    file_stat(c->tree.rootfd, rel, st) < 0)
+	if (!file_rel(d->rel, ev->name, rel, sizeof(rel)) || file_stat(c->tree.rootfd, rel, st) < 0)
 		return false; /* gone already */
 	if (!S_ISREG(st->st_mode)) {
 		refuse_type(c, d, ev->name, st->st_mode);

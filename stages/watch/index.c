@@ -49,7 +49,7 @@ struct index_sync {
 	pthread_t th;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	int fd;          /* a dup of the index's descriptor, replaced on compaction */
+	int fd; /* a dup of the index's descriptor, replaced on compaction */
 	bool dirty, stop;
 };
 
@@ -279,21 +279,22 @@ index_line(struct index *ix, char *line)
 			return false;
 		ix->handed = count;
 		return true;
-	case 'B':
-		return sscanf(line, "B %39s", ix->boot) == 1;
+	case 'B': return sscanf(line, "B %39s", ix->boot) == 1;
 	case 'A':
 	case 'F':
 	case 'S':
 		if (sscanf(line + 1, " %u %llu %lld %lld %d", &slot, &ino, &size, &ms, &ns) != 5 ||
 		    slot >= ix->nslots)
 			return false;
-		id = (struct ident){.ino = ino, .size = size, .mtime_s = ms, .mtime_ns = ns,
+		id = (struct ident){.ino = ino,
+				    .size = size,
+				    .mtime_s = ms,
+				    .mtime_ns = ns,
 				    .slot = (uint16_t)slot};
 		index_set(ix, &id, line[0] == 'S' ? IX_SKIPPED : IX_HANDED, 0);
 		ix->handed += line[0] == 'A';
 		return true;
-	default:
-		return false;
+	default: return false;
 	}
 }
 
@@ -304,7 +305,8 @@ index_load(struct index *ix, char *buf, size_t len)
 	char *p = buf, *nl;
 
 	if (len < strlen(INDEX_MAGIC) || memcmp(buf, INDEX_MAGIC, strlen(INDEX_MAGIC)) != 0) {
-		log_warnx("state/%s: not a tmc-watch index; moved aside, starting afresh", ix->name);
+		log_warnx("state/%s: not a tmc-watch index; moved aside, starting afresh",
+			  ix->name);
 		return -1;
 	}
 	p += strlen(INDEX_MAGIC);

@@ -412,11 +412,11 @@ main(int argc, char **argv)
 	watch_args(&c, argc, argv);
 	watch_setup(&c);
 	t0 = now_ms_mono();
-	log_info("watching %s for template %s (quiet %d ms, state/%s.*)", c.root_abs,
-		 c.tpl->name, c.quiet_ms, c.key);
+	log_info("watching %s for template %s (quiet %d ms, state/%s.*)", c.root_abs, c.tpl->name,
+		 c.quiet_ms, c.key);
 	if (tree_root_open(&c) == 0)
-		log_info("ready: %zu folders, %zu watched, %zu files known, in %lld ms", c.tree.ndirs,
-			 c.tree.nwatched, c.ix.live, (long long)(now_ms_mono() - t0));
+		log_info("ready: %zu folders, %zu watched, %zu files known, in %lld ms",
+			 c.tree.ndirs, c.tree.nwatched, c.ix.live, (long long)(now_ms_mono() - t0));
 	stat_write(&c, true);
 	watch_loop(&c);
 	log_info("stopping: %lld files handed off, %zu waiting", c.ix.handed, pend_count(&c.pend));

@@ -205,8 +205,8 @@ pend_stat(struct wctx *c, struct pend *p, struct stat *st)
 {
 	char rel[PATH_MAX];
 
-	if (!file_rel(p->dir->rel, p->name, rel, sizeof(rel)) || file_stat(c->tree.rootfd, rel, st) < 0 ||
-	    !S_ISREG(st->st_mode)) {
+	if (!file_rel(p->dir->rel, p->name, rel, sizeof(rel)) ||
+	    file_stat(c->tree.rootfd, rel, st) < 0 || !S_ISREG(st->st_mode)) {
 		pend_drop(c, p);
 		return false;
 	}
@@ -274,7 +274,8 @@ pend_found(struct wctx *c, struct dnode *dir, const char *name, const struct sta
 		p = p ? p : pend_get(c, dir, name);
 		p->id = id;
 		p->state = P_QUIET;
-		heap_set(&c->pend, p, now_ms_mono() + (c->quiet_ms > SETTLE_MS ? c->quiet_ms : SETTLE_MS));
+		heap_set(&c->pend, p,
+			 now_ms_mono() + (c->quiet_ms > SETTLE_MS ? c->quiet_ms : SETTLE_MS));
 		return;
 	}
 	if (p && p->state == P_POLL && ident_same(&p->id, &id) && p->stamp != c->tree.stamp) {
@@ -318,7 +319,8 @@ pend_expire(struct wctx *c, int64_t now)
 		ident_from_stat(&id, &st, p->dir->slot);
 		if (!ident_same(&id, &p->id)) { /* still changing: wait again */
 			p->id = id;
-			heap_set(&c->pend, p, now + (p->state == P_WRITING ? STALL_MS : c->quiet_ms));
+			heap_set(&c->pend, p,
+				 now + (p->state == P_WRITING ? STALL_MS : c->quiet_ms));
 			continue;
 		}
 		if (p->state == P_WRITING)

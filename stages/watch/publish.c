@@ -112,8 +112,9 @@ publish_check(struct wctx *c, const struct ready *r, struct stat *st)
 	if (st->st_nlink > 1 && parent_stat_beneath(c->tree.rootfd, r->rel, &dir) == 0 &&
 	    hardlink_refused(st, &dir)) {
 		log_warnx("%s%s: a hard link (%ju links) owned by uid %u in a folder owned by uid "
-			  "%u: refused, not handed off", c->root_abs, r->rel,
-			  (uintmax_t)st->st_nlink, (unsigned)st->st_uid, (unsigned)dir.st_uid);
+			  "%u: refused, not handed off",
+			  c->root_abs, r->rel, (uintmax_t)st->st_nlink, (unsigned)st->st_uid,
+			  (unsigned)dir.st_uid);
 		return 2;
 	}
 	return 0;
@@ -127,7 +128,8 @@ publish_one(struct wctx *c, const struct ready *r, const char *id, bool present)
 	int n;
 
 	if (r->redrive)
-		log_info("%s: its item %s was lost with the last boot; handed off again", r->rel, id);
+		log_info("%s: its item %s was lost with the last boot; handed off again", r->rel,
+			 id);
 	else if (present || tally_known(&c->tally, id)) {
 		log_info("%s: handed off before a restart as %s; recorded now", r->rel, id);
 		return 0;

@@ -29,7 +29,7 @@
 #define REFUSE_REPEAT_MS (3600 * 1000) /* the same path: once an hour */
 #define REFUSE_WINDOW_MS (60 * 1000)
 #define REFUSE_PER_MIN 20
-#define REFUSE_MEMORY 65536            /* paths remembered */
+#define REFUSE_MEMORY 65536 /* paths remembered */
 
 struct rseen {
 	struct hnode h;
@@ -161,8 +161,7 @@ refuse_type(struct wctx *c, const struct dnode *dir, const char *name, mode_t mo
 {
 	char abs[PATH_MAX];
 
-	if (snprintf(abs, sizeof(abs), "%s%s/%s", c->root_abs, dir->rel, name) >=
-	    (int)sizeof(abs))
+	if (snprintf(abs, sizeof(abs), "%s%s/%s", c->root_abs, dir->rel, name) >= (int)sizeof(abs))
 		return;
 	if (refuse_due_path(&c->refuse.refused, abs, now_ms_mono()))
 		log_info("%s: not taken: %s", abs, type_reason(abs, mode));
@@ -190,11 +189,14 @@ refuse_unwanted(struct wctx *c, const struct dnode *dir, const char *name)
 	if (rules_wanted(c->w, c->tpl, dir->rel, name))
 		return false;
 	if (!c->refuse.skipped.debug ||
-	    snprintf(abs, sizeof(abs), "%s%s/%s", c->root_abs, dir->rel, name) >= (int)sizeof(abs) ||
+	    snprintf(abs, sizeof(abs), "%s%s/%s", c->root_abs, dir->rel, name) >=
+		    (int)sizeof(abs) ||
 	    !refuse_due_path(&c->refuse.skipped, abs, now_ms_mono()))
 		return true;
 	if ((who = rules_temp_name(name)) != NULL)
-		log_debug("%s: skipped: a temporary name (%s); a file is taken under its final name", abs, who);
+		log_debug(
+			"%s: skipped: a temporary name (%s); a file is taken under its final name",
+			abs, who);
 	else
 		log_debug("%s: skipped: not selected by include/exclude, or no first step of "
 			  "template %s takes its extension",

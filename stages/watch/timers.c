@@ -16,7 +16,7 @@ timers_rescan(struct timers *t, bool overflow, int64_t now)
 		/* overflows keep coming: walking sooner would only overflow again */
 		if (t->last_overflow && now - t->last_overflow < 30000)
 			t->rescan_delay = t->rescan_delay * 2 > RESCAN_MAX_MS ? RESCAN_MAX_MS
-									  : t->rescan_delay * 2;
+									      : t->rescan_delay * 2;
 		else
 			t->rescan_delay = RESCAN_MIN_MS;
 		t->last_overflow = now;

@@ -18,8 +18,8 @@
  * folders concerned, noted as the watch-limit fault, and those folders are
  * walked every min_sec seconds, their watches (and the inotify instance)
  * tried again each time. A folder that is one of its own parents (a bind
- * mount loop) is refused (refuse.c) and neither watched nor walked. Output folders of the watch's own
- * template that lie inside the tree are neither watched nor walked.
+ * mount loop) is refused (refuse.c) and neither watched nor walked. Output folders of the watch's
+ * own template that lie inside the tree are neither watched nor walked.
  *
  * Walks run inside the event loop; events that arrive meanwhile wait in the
  * inotify queue (an overflow only means a rescan).
@@ -39,8 +39,8 @@
 #include "openat2_compat.h"
 #include "watch.h"
 
-#define WATCH_MASK                                                                         \
-	(IN_CREATE | IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_MODIFY |   \
+#define WATCH_MASK                                                                                 \
+	(IN_CREATE | IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_MODIFY |        \
 	 IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR | IN_EXCL_UNLINK)
 
 /* ---- nodes ---- */
@@ -357,7 +357,7 @@ candidate_add(struct wctx *c, struct dnode *d, const char *name, const struct st
 
 struct walk {
 	enum walk_kind kind;
-	bool collect;        /* first scan with max_sec: decide after the walk */
+	bool collect; /* first scan with max_sec: decide after the walk */
 	bool after_overflow;
 	size_t files, unknown;
 	struct dnode **stack;
@@ -573,7 +573,8 @@ walk_limit_report(struct wctx *c)
 	if (c->tree.max_watches > 0)
 		snprintf(limit, sizeof(limit), "%ld (TMC_WATCH_MAX_WATCHES)", c->tree.max_watches);
 	else
-		inotify_limit_text(c->tree.limit_err ? c->tree.limit_err : ENOSPC, limit, sizeof(limit));
+		inotify_limit_text(c->tree.limit_err ? c->tree.limit_err : ENOSPC, limit,
+				   sizeof(limit));
 	log_warnx("inotify %s limit reached (%s): %zu folders of %s are scanned every %d s "
 		  "instead; this watch needs %zu more watches, %zu in all",
 		  c->tree.ifd < 0 ? "instance" : "watch", limit, c->tree.nenospc, c->root_abs,
@@ -591,7 +592,8 @@ walk_report(struct wctx *c)
 		log_info("every folder of %s is watched again", c->root_abs);
 		fault_clear(FAULT_WATCHES);
 	}
-	if (c->tree.nenospc > 0 && (c->tree.enospc_logged == 0 || c->tree.nenospc >= 2 * c->tree.enospc_logged))
+	if (c->tree.nenospc > 0 &&
+	    (c->tree.enospc_logged == 0 || c->tree.nenospc >= 2 * c->tree.enospc_logged))
 		walk_limit_report(c);
 	if (c->tree.nenospc == 0)
 		c->tree.enospc_logged = 0;
@@ -641,10 +643,11 @@ tree_walk(struct wctx *c, struct dnode *start, enum walk_kind kind)
 	if (whole) {
 		c->ix.existed = true;
 		c->tree.rebooted = false;
-		log_info("scanned %s: %zu folders (%zu watched), %zu files, %zu not handed off yet, "
-			 "in %lld ms",
-			 c->root_abs, c->tree.ndirs, c->tree.nwatched, wk.files, wk.unknown,
-			 (long long)(now_ms_mono() - t0));
+		log_info(
+			"scanned %s: %zu folders (%zu watched), %zu files, %zu not handed off yet, "
+			"in %lld ms",
+			c->root_abs, c->tree.ndirs, c->tree.nwatched, wk.files, wk.unknown,
+			(long long)(now_ms_mono() - t0));
 		if (c->tree.walk_errors == 0) {
 			size_t gone = index_sweep(&c->ix, c->ix.gen - 1);
 

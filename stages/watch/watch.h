@@ -51,13 +51,13 @@
 
 #define container_of(p, T, m) ((T *)(void *)((char *)(p)-offsetof(T, m)))
 
-#define SETTLE_MS 1000     /* quiet period for files a walk found (writer unknown) */
-#define STALL_MS 300000    /* a file held open without a write this long is taken */
-#define RETRY_MS 5000      /* after a hand-off failed (full spool), rescan */
-#define POLL_DEFAULT_S 60  /* scan interval when min_sec is 0 */
-#define RESCAN_MIN_MS 50   /* first rescan after an overflow, doubling ... */
+#define SETTLE_MS 1000      /* quiet period for files a walk found (writer unknown) */
+#define STALL_MS 300000     /* a file held open without a write this long is taken */
+#define RETRY_MS 5000       /* after a hand-off failed (full spool), rescan */
+#define POLL_DEFAULT_S 60   /* scan interval when min_sec is 0 */
+#define RESCAN_MIN_MS 50    /* first rescan after an overflow, doubling ... */
 #define RESCAN_MAX_MS 10000 /* ... up to this while overflows keep coming */
-#define BATCH_MAX 1000     /* files handed off per loop turn */
+#define BATCH_MAX 1000      /* files handed off per loop turn */
 
 /* ---- hmap.c ---- */
 struct hnode {
@@ -131,18 +131,18 @@ int file_stat(int rootfd, const char *rel, struct stat *st);
 /* When the next walks are due, CLOCK_MONOTONIC ms; 0 = not set. */
 struct timers {
 	int64_t rescan_due, rescan_delay, last_overflow; /* a walk of the whole tree */
-	bool overflowed;           /* the next full walk follows an overflow */
-	int64_t poll_due;          /* a walk of the folders that are scanned */
+	bool overflowed;              /* the next full walk follows an overflow */
+	int64_t poll_due;             /* a walk of the folders that are scanned */
 	int64_t root_due, root_delay; /* opening the watch folder again */
-	size_t sweep_base;         /* index entries after the last sweep */
+	size_t sweep_base;            /* index entries after the last sweep */
 };
 /* A full walk in RETRY_MS, or after an overflow sooner the first time and
  * later (doubling up to RESCAN_MAX_MS) while overflows keep coming; an
  * earlier one already due stays. Returns the delay asked for. */
 int64_t timers_rescan(struct timers *t, bool overflow, int64_t now);
-bool timers_rescan_take(struct timers *t, int64_t now); /* due: cleared, true */
+bool timers_rescan_take(struct timers *t, int64_t now);       /* due: cleared, true */
 void timers_poll(struct timers *t, int64_t now, int poll_ms); /* unless set */
-bool timers_poll_take(struct timers *t, int64_t now);          /* due: cleared, true */
+bool timers_poll_take(struct timers *t, int64_t now);         /* due: cleared, true */
 /* The watch folder is missing: next try in 1 s, doubling up to 60 s
  * (lost: 1 s again). Returns true the first time (to say so once). */
 bool timers_root_missing(struct timers *t, int64_t now, bool lost);
@@ -158,14 +158,14 @@ enum { IX_HANDED = 'A', IX_SKIPPED = 'S' };
 struct ient {
 	struct hnode h;
 	struct ident id;
-	uint32_t gen;     /* last full walk that saw it */
-	char kind;        /* IX_HANDED or IX_SKIPPED */
+	uint32_t gen; /* last full walk that saw it */
+	char kind;    /* IX_HANDED or IX_SKIPPED */
 };
 struct index {
-	int dirfd;            /* state/ */
-	int fd;               /* <key>.index, O_APPEND */
+	int dirfd; /* state/ */
+	int fd;    /* <key>.index, O_APPEND */
 	char name[160], tmpname[176];
-	bool existed;         /* the file was there at start: not the first scan */
+	bool existed; /* the file was there at start: not the first scan */
 	struct hmap map;
 	size_t live, records; /* entries in memory; lines in the file */
 	long long handed;     /* files handed off since the index began */
@@ -175,8 +175,8 @@ struct index {
 	struct ient *free;    /* recycled entries (h.next links) */
 	struct ient **blocks; /* entries are allocated 256 at a time */
 	size_t nblocks;
-	char boot[40];        /* the boot id of the host that last wrote the index */
-	uint32_t gen;         /* the current full walk's generation (tree.c bumps it) */
+	char boot[40];           /* the boot id of the host that last wrote the index */
+	uint32_t gen;            /* the current full walk's generation (tree.c bumps it) */
 	struct index_sync *sync; /* the fdatasync thread (index.c) */
 };
 int index_open(struct index *ix, int statefd, const char *key);
@@ -205,16 +205,16 @@ struct tally {
 	char name[160];
 	ino_t ino;
 	off_t off;
-	struct strbuf part;       /* an unfinished last line */
+	struct strbuf part; /* an unfinished last line */
 	const struct template *tpl;
-	struct hmap live;         /* ids with steps still to report */
-	struct u64set done;       /* ids fully reported */
+	struct hmap live;   /* ids with steps still to report */
+	struct u64set done; /* ids fully reported */
 	long long ok, failed;
 	bool changed;
 };
 int tally_open(struct tally *t, int statefd, const char *key, const struct template *tpl);
 void tally_close(struct tally *t);
-void tally_refresh(struct tally *t);        /* read what stages appended */
+void tally_refresh(struct tally *t);                     /* read what stages appended */
 bool tally_known(const struct tally *t, const char *id); /* any result line for it */
 /* Steps a file with this extension goes through (bit per step index, the
  * first 64 steps), as the stages decide it. */
@@ -222,15 +222,15 @@ uint64_t tally_expected(const struct template *tpl, const char *ext);
 
 /* ---- refuse.c ---- */
 struct refusals {
-	struct hmap seen;     /* path hash -> when it was last reported */
-	int64_t window;       /* start of the current minute (0: none) */
-	int lines;            /* lines written in it */
-	long long more;       /* objects not reported in it (over the rate) */
-	bool debug;           /* debug lines (names skipped), else info (refusals) */
+	struct hmap seen; /* path hash -> when it was last reported */
+	int64_t window;   /* start of the current minute (0: none) */
+	int lines;        /* lines written in it */
+	long long more;   /* objects not reported in it (over the rate) */
+	bool debug;       /* debug lines (names skipped), else info (refusals) */
 };
 struct refuse {
-	struct refusals refused;   /* objects never taken (info) */
-	struct refusals skipped;   /* temporary and unselected names (debug) */
+	struct refusals refused; /* objects never taken (info) */
+	struct refusals skipped; /* temporary and unselected names (debug) */
 };
 
 /* ---- tree.c ---- */
@@ -238,17 +238,17 @@ struct pend;
 struct dnode {
 	struct hnode by_wd, by_name;
 	struct dnode *parent, *child, *next, *prev;
-	char *rel;           /* "" for the watch folder, else "/a/b" */
-	const char *name;    /* last component, inside rel */
-	int wd;              /* inotify watch, -1: scanned instead */
-	bool netfs;          /* on a network file system or mode "poll": never watched */
-	bool enospc;         /* not watched because of inotify's limits */
-	bool dead;           /* being removed */
+	char *rel;        /* "" for the watch folder, else "/a/b" */
+	const char *name; /* last component, inside rel */
+	int wd;           /* inotify watch, -1: scanned instead */
+	bool netfs;       /* on a network file system or mode "poll": never watched */
+	bool enospc;      /* not watched because of inotify's limits */
+	bool dead;        /* being removed */
 	dev_t dev;
-	ino_t ino;           /* of the folder, for loops (0: not walked yet) */
+	ino_t ino; /* of the folder, for loops (0: not walked yet) */
 	uint16_t slot;
-	uint32_t seen;       /* walk stamp */
-	struct pend *pend;   /* pending files in this folder (pending.c's list) */
+	uint32_t seen;     /* walk stamp */
+	struct pend *pend; /* pending files in this folder (pending.c's list) */
 };
 
 enum walk_kind {
@@ -264,23 +264,23 @@ struct candidate {
 };
 
 struct tree {
-	int rootfd;                /* the watch folder, -1 while it is missing */
-	int ifd;                   /* -1: no inotify instance (the limit) */
+	int rootfd; /* the watch folder, -1 while it is missing */
+	int ifd;    /* -1: no inotify instance (the limit) */
 	struct dnode *root;
 	struct hmap by_wd, by_name;
 	size_t ndirs, nwatched;
-	uint32_t stamp;            /* bumped per walk */
-	int walk_errors;           /* folders a walk could not read */
-	bool rebooted;             /* the first full walk re-drives lost items */
-	char **outputs;            /* output folders inside the tree (not watched) */
+	uint32_t stamp;  /* bumped per walk */
+	int walk_errors; /* folders a walk could not read */
+	bool rebooted;   /* the first full walk re-drives lost items */
+	char **outputs;  /* output folders inside the tree (not watched) */
 	size_t noutputs;
-	long max_watches;          /* TMC_WATCH_MAX_WATCHES (tests): pretend limit */
-	size_t nenospc;            /* folders not watched because of inotify's limits */
-	int limit_err;             /* ENOSPC (watches) or EMFILE (instances): the last hit */
-	size_t enospc_logged;      /* ... of which were reported */
-	struct candidate *cand;    /* files a walk found, dispatched after it */
+	long max_watches;       /* TMC_WATCH_MAX_WATCHES (tests): pretend limit */
+	size_t nenospc;         /* folders not watched because of inotify's limits */
+	int limit_err;          /* ENOSPC (watches) or EMFILE (instances): the last hit */
+	size_t enospc_logged;   /* ... of which were reported */
+	struct candidate *cand; /* files a walk found, dispatched after it */
 	size_t ncand, capcand;
-	int64_t newest_ctime[64];  /* per slot, over the last full walk */
+	int64_t newest_ctime[64]; /* per slot, over the last full walk */
 };
 
 /* ---- pending.c ---- */
@@ -288,36 +288,36 @@ enum pend_state { P_WRITING, P_QUIET, P_POLL };
 struct pend {
 	struct hnode h;
 	struct dnode *dir;
-	struct pend *dnext, *dprev;  /* the folder's list */
+	struct pend *dnext, *dprev; /* the folder's list */
 	char *name;
 	enum pend_state state;
-	struct ident id;             /* last stat (or none: id.size -1) */
-	int64_t due;                 /* heap key; 0: not in the heap */
+	struct ident id; /* last stat (or none: id.size -1) */
+	int64_t due;     /* heap key; 0: not in the heap */
 	size_t hpos;
-	uint32_t stamp;              /* P_POLL: the walk that saw this identity first */
-	uint32_t seen;               /* P_POLL: the last walk that saw the file */
+	uint32_t stamp; /* P_POLL: the walk that saw this identity first */
+	uint32_t seen;  /* P_POLL: the last walk that saw the file */
 };
 struct pending {
-	struct hmap map;             /* (folder, name) -> entry */
-	struct pend **heap;          /* entries waiting for a deadline */
+	struct hmap map;    /* (folder, name) -> entry */
+	struct pend **heap; /* entries waiting for a deadline */
 	size_t nheap, capheap;
 };
 
 /* ---- batch.c ---- */
-struct ready {          /* no folder pointer: a folder may go before the flush */
+struct ready { /* no folder pointer: a folder may go before the flush */
 	char *rel;
 	struct ident id;
-	bool redrive;   /* in the index already: its item was lost (a reboot) */
+	bool redrive; /* in the index already: its item was lost (a reboot) */
 };
 /* What flushes did since the last batch_flush returned. */
 struct flushed {
-	size_t files;      /* files handed off or recorded */
-	int64_t retry_ms;  /* > 0: some could not be handed off, walk again then */
+	size_t files;     /* files handed off or recorded */
+	int64_t retry_ms; /* > 0: some could not be handed off, walk again then */
 };
 struct batch {
 	struct ready *v;
 	size_t n, cap;
-	struct flushed done;  /* flushes of a full batch in the middle of a turn */
+	struct flushed done; /* flushes of a full batch in the middle of a turn */
 };
 
 /* ---- the context, composed in main.c ---- */
@@ -328,20 +328,20 @@ struct wctx {
 	const struct site *site;
 	const struct template *tpl;
 	char key[ITEM_ID_MAX];
-	char *root_abs;            /* site root + watch dir */
+	char *root_abs; /* site root + watch dir */
 	struct spool sp;
 	int statefd, lockfd, sigfd;
 	bool stop, trace, debug;
 	int quiet_ms, poll_ms;
 
-	struct tree tree;          /* tree.c */
-	struct pending pend;       /* pending.c */
-	struct batch batch;        /* batch.c */
-	struct emitter em;         /* publish.c (spool's emitter) */
-	struct timers tm;          /* timers.c */
-	struct refuse refuse;      /* refuse.c */
-	struct index ix;           /* index.c */
-	struct tally tally;        /* tally.c */
+	struct tree tree;     /* tree.c */
+	struct pending pend;  /* pending.c */
+	struct batch batch;   /* batch.c */
+	struct emitter em;    /* publish.c (spool's emitter) */
+	struct timers tm;     /* timers.c */
+	struct refuse refuse; /* refuse.c */
+	struct index ix;      /* index.c */
+	struct tally tally;   /* tally.c */
 
 	/* main.c: the stat file and reading results */
 	int64_t tally_due, stat_due, stat_next;
@@ -349,12 +349,12 @@ struct wctx {
 };
 
 /* tree.c */
-void tree_init(struct wctx *c);      /* the inotify instance; exits when unusable */
+void tree_init(struct wctx *c); /* the inotify instance; exits when unusable */
 void tree_exclude(struct wctx *c, const char *rel, const char *why); /* never watched */
-int tree_root_open(struct wctx *c);  /* 0 watching, -1 folder missing (retried) */
+int tree_root_open(struct wctx *c); /* 0 watching, -1 folder missing (retried) */
 void tree_root_lost(struct wctx *c);
 void tree_walk(struct wctx *c, struct dnode *start, enum walk_kind kind);
-void tree_poll(struct wctx *c);      /* walk every folder that is not watched */
+void tree_poll(struct wctx *c); /* walk every folder that is not watched */
 struct dnode *tree_child(struct wctx *c, struct dnode *parent, const char *name);
 struct dnode *tree_child_add(struct wctx *c, struct dnode *parent, const char *name);
 void tree_remove(struct wctx *c, struct dnode *n, bool rm_watch);
@@ -370,8 +370,8 @@ void refuse_loop(struct wctx *c, const struct dnode *d, const struct dnode *ance
 /* true when the name does not concern the watch (rules_wanted), with a
  * debug line saying why (a temporary name, not selected). */
 bool refuse_unwanted(struct wctx *c, const struct dnode *dir, const char *name);
-void refuse_flush(struct refusals *r);       /* the "... and K more" line, if any */
-int64_t refuse_due(const struct refuse *r);  /* when a summary is due (0: none) */
+void refuse_flush(struct refusals *r);      /* the "... and K more" line, if any */
+int64_t refuse_due(const struct refuse *r); /* when a summary is due (0: none) */
 void refuse_tick(struct refuse *r, int64_t now);
 void refuse_free(struct refuse *r);
 

@@ -21,8 +21,11 @@ static void
 fuzz_conf(void)
 {
 	static struct site site = {.name = "site01", .root = "/nonexistent/site01"};
-	static struct step step = {.name = "A", .source = "hires", .path_head = "/out",
-				   .source_ext = "", .source_idx = -1};
+	static struct step step = {.name = "A",
+				   .source = "hires",
+				   .path_head = "/out",
+				   .source_ext = "",
+				   .source_idx = -1};
 	static struct template tpl = {.name = "t1", .steps = &step, .nsteps = 1};
 
 	conf.sites = &site;
@@ -72,9 +75,8 @@ fuzz_forms(int which, const char *s, size_t n)
 		char *ct = strndup(s, (size_t)(nl - s));
 
 		if (ct && form_boundary(ct, boundary, sizeof(boundary)) == 0 &&
-		    form_multipart(&p, &up, "fileupload", nl + 1,
-		                   n - (size_t)(nl - s) - 1, boundary, err,
-		                   sizeof(err)) == 0 &&
+		    form_multipart(&p, &up, "fileupload", nl + 1, n - (size_t)(nl - s) - 1,
+				   boundary, err, sizeof(err)) == 0 &&
 		    up.present)
 			filelist_check(up.data, up.len, err, sizeof(err));
 		free(ct);

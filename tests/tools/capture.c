@@ -31,14 +31,9 @@ main(int argc, char **argv)
 	log_init("tmc-capture", 0);
 	while ((ch = getopt(argc, argv, "n:t:")) != -1) {
 		switch (ch) {
-		case 'n':
-			times = atoi(optarg);
-			break;
-		case 't':
-			seconds = strtod(optarg, NULL);
-			break;
-		default:
-			return 64;
+		case 'n': times = atoi(optarg); break;
+		case 't': seconds = strtod(optarg, NULL); break;
+		default: return 64;
 		}
 	}
 	if (argc - optind != 2)
@@ -48,8 +43,8 @@ main(int argc, char **argv)
 	if ((dirfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		fatal("%s", dir);
 	for (int i = 0; i < times && rc == 0; i++)
-		rc = video_capture_raw(argv[optind], -1, seconds, dirfd, basename(name),
-		                       reason, sizeof(reason));
+		rc = video_capture_raw(argv[optind], -1, seconds, dirfd, basename(name), reason,
+				       sizeof(reason));
 	close(dirfd);
 	if (rc != 0)
 		fprintf(stderr, "tmc-capture: %s\n", reason);

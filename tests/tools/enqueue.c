@@ -70,7 +70,8 @@ main(int argc, char **argv)
 			struct timespec ts;
 
 			clock_gettime(CLOCK_REALTIME, &ts);
-			ticket_setf(&t, "t_pub", "%lld", (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec);
+			ticket_setf(&t, "t_pub", "%lld",
+				    (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec);
 		}
 		r = emitter_emit(&em, id, &t, false);
 		ticket_free(&t);

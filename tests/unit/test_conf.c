@@ -41,7 +41,7 @@ differs(const char *label, const char *got, const char *want)
 	if (got == want || (got && want && strcmp(got, want) == 0))
 		return 0;
 	print_error("%s:\n   got: %s\n  want: %s\n", label, got ? got : "(null)",
-	            want ? want : "(null)");
+		    want ? want : "(null)");
 	return 1;
 }
 
@@ -85,8 +85,7 @@ expand(const char *want, const char *dir)
 }
 
 static int
-errs_differ(const char *label, const struct conf_errors *errs, const char *want,
-            const char *dir)
+errs_differ(const char *label, const struct conf_errors *errs, const char *want, const char *dir)
 {
 	char *got = errs_join(errs), *exp = expand(want, dir);
 	int r = differs(label, got, exp);
@@ -184,8 +183,7 @@ readme_config_assert(const struct conf *c)
 static void
 readme_template_assert(const struct conf *c)
 {
-	const struct template *t = conf_template(c, TPL1),
-	                      *t2 = conf_template(c, TPL1 "2");
+	const struct template *t = conf_template(c, TPL1), *t2 = conf_template(c, TPL1 "2");
 	const struct step *o, *p;
 
 	assert_non_null(t);
@@ -194,8 +192,7 @@ readme_template_assert(const struct conf *c)
 	assert_int_equal(t->nsteps, 2);
 	o = &t->steps[0];
 	assert_string_equal(o->name, "Origin");
-	assert_true(o->strip && o->cmyk && o->srgb && o->force_dir && o->overwrite &&
-	            o->save);
+	assert_true(o->strip && o->cmyk && o->srgb && o->force_dir && o->overwrite && o->save);
 	assert_true(o->watermark && o->has_sharpen);
 	assert_true(o->sharpen[0] == 4.0 && o->sharpen[1] == 0.4);
 	assert_int_equal(o->size[0], 1000);
@@ -203,8 +200,7 @@ readme_template_assert(const struct conf *c)
 	p = &t->steps[1];
 	assert_string_equal(p->source, "Origin");
 	/* README defaults where the step is silent */
-	assert_true(p->strip && p->cmyk && p->srgb && p->save && p->enlarge &&
-	            p->skipsamesize);
+	assert_true(p->strip && p->cmyk && p->srgb && p->save && p->enlarge && p->skipsamesize);
 	assert_false(p->watermark || p->has_sharpen || p->progressive);
 	assert_int_equal(p->bitrate, 300);
 	assert_int_equal(p->density, 0);
@@ -227,24 +223,24 @@ static void
 test_readme_fixtures(void **state)
 {
 	static const char want[] =
-	    "config.json:10:5: site.site01.cmyk: profile @/USWebCoatedSWOP.icc: No such "
-	    "file or directory\n"
-	    "config.json:10:5: site.site01.cmyk: profile @/AdobeRGB1998.icc: No such "
-	    "file or directory\n"
-	    "config.json:10:5: site.site01.srgb: profile @/sRGB.icm: No such file or "
-	    "directory\n"
-	    "config.json:10:5: site.site01.watermark: watermark @/sample.png: No such "
-	    "file or directory\n"
-	    "config.json:16:5: site.site02.cmyk: profile @/USWebCoatedSWOP.icc: No such "
-	    "file or directory\n"
-	    "config.json:16:5: site.site02.cmyk: profile @/AdobeRGB1998.icc: No such "
-	    "file or directory\n"
-	    "config.json:16:5: site.site02.srgb: profile @/sRGB.icm: No such file or "
-	    "directory\n"
-	    "config.json:16:5: site.site02.watermark: watermark @/sample.png: No such "
-	    "file or directory\n"
-	    "config.json:24:15: watchdog.site01.template: template \"it_hires_new\" is "
-	    "not defined in template.json";
+		"config.json:10:5: site.site01.cmyk: profile @/USWebCoatedSWOP.icc: No such "
+		"file or directory\n"
+		"config.json:10:5: site.site01.cmyk: profile @/AdobeRGB1998.icc: No such "
+		"file or directory\n"
+		"config.json:10:5: site.site01.srgb: profile @/sRGB.icm: No such file or "
+		"directory\n"
+		"config.json:10:5: site.site01.watermark: watermark @/sample.png: No such "
+		"file or directory\n"
+		"config.json:16:5: site.site02.cmyk: profile @/USWebCoatedSWOP.icc: No such "
+		"file or directory\n"
+		"config.json:16:5: site.site02.cmyk: profile @/AdobeRGB1998.icc: No such "
+		"file or directory\n"
+		"config.json:16:5: site.site02.srgb: profile @/sRGB.icm: No such file or "
+		"directory\n"
+		"config.json:16:5: site.site02.watermark: watermark @/sample.png: No such "
+		"file or directory\n"
+		"config.json:24:15: watchdog.site01.template: template \"it_hires_new\" is "
+		"not defined in template.json";
 	struct conf_errors errs = {0};
 	char *fixtures = xasprintf("%s/tests/unit/fixtures", srcdir);
 	struct conf conf;
@@ -280,8 +276,7 @@ test_job_proc(void **state)
 	(void)state;
 	assert_int_equal(json_load_file(&doc, path, err, sizeof(err)), 0);
 	assert_int_equal(
-	    conf_proc_parse(&doc, json_get(&doc, 0, "proc"), "proc", true, &tpl, &errs),
-	    0);
+		conf_proc_parse(&doc, json_get(&doc, 0, "proc"), "proc", true, &tpl, &errs), 0);
 	assert_int_equal(conf_template_check(&tpl, "job_mixed.json", &errs), 0);
 	assert_int_equal(errs.n, 0);
 	assert_null(tpl.name);
@@ -293,13 +288,12 @@ test_job_proc(void **state)
 	conf_template_free(&tpl);
 	/* a job without steps: the inline proc is not an array */
 	assert_int_equal(
-	    conf_proc_parse(&doc, json_get(&doc, 0, "hires"), "proc", false, &tpl, &errs),
-	    1);
+		conf_proc_parse(&doc, json_get(&doc, 0, "hires"), "proc", false, &tpl, &errs), 1);
 	assert_int_equal(errs_differ("job proc", &errs,
-	                             "@/tests/unit/fixtures/job_mixed.json:2:12: proc: "
-	                             "expected an array of steps",
-	                             srcdir),
-	                 0);
+				     "@/tests/unit/fixtures/job_mixed.json:2:12: proc: "
+				     "expected an array of steps",
+				     srcdir),
+			 0);
 	conf_template_free(&tpl);
 	json_free(&doc);
 	free(path);
@@ -381,8 +375,7 @@ test_defaults(void **state)
 
 	/* relative paths are the config folder's; an absolute one stays */
 	assert_int_equal(mkdir("sub", 0755), 0);
-	write_file("sub/config.json",
-	           "{\"spool_dir\": \"spool\", \"log_file\": \"../log/t.log\"}");
+	write_file("sub/config.json", "{\"spool_dir\": \"spool\", \"log_file\": \"../log/t.log\"}");
 	write_file("sub/template.json", "{}");
 	assert_int_equal(conf_load(&conf, "./sub/config.json", NULL, &errs), 0);
 	want = xasprintf("%s/sub", tmpdir);
@@ -405,8 +398,7 @@ test_defaults(void **state)
 	assert_string_equal(conf.dir, want);
 	free(want);
 	conf_free(&conf);
-	assert_int_equal(
-	    unlink("sub/config.json") | unlink("sub/template.json") | rmdir("sub"), 0);
+	assert_int_equal(unlink("sub/config.json") | unlink("sub/template.json") | rmdir("sub"), 0);
 	assert_int_equal(errs.n, 0);
 }
 
@@ -414,15 +406,15 @@ static void
 test_step_defaults(void **state)
 {
 	static const char tpl[] =
-	    "{\"t\": {\"description\": \"d\", \"proc\": [\n"
-	    "{\"name\": \"A\", \"source\": \"hires\", \"size\": [0, 0], \"path_head\": "
-	    "\"/a\"},\n"
-	    "{\"name\": \"V\", \"source\": \"hires\", \"ffmpeg\": true, \"size\": [640, "
-	    "0], \"path_head\": \"/v\"},\n"
-	    "{\"name\": \"C\", \"kind\": \"copy\", \"source\": \"hires\", \"path_head\": "
-	    "\"/c\"},\n"
-	    "{\"name\": \"P\", \"kind\": \"pass\", \"source\": \"A\", \"path_head\": "
-	    "\"\", \"sharpen\": [0.5], \"format\": \"webp\"}]}}";
+		"{\"t\": {\"description\": \"d\", \"proc\": [\n"
+		"{\"name\": \"A\", \"source\": \"hires\", \"size\": [0, 0], \"path_head\": "
+		"\"/a\"},\n"
+		"{\"name\": \"V\", \"source\": \"hires\", \"ffmpeg\": true, \"size\": [640, "
+		"0], \"path_head\": \"/v\"},\n"
+		"{\"name\": \"C\", \"kind\": \"copy\", \"source\": \"hires\", \"path_head\": "
+		"\"/c\"},\n"
+		"{\"name\": \"P\", \"kind\": \"pass\", \"source\": \"A\", \"path_head\": "
+		"\"\", \"sharpen\": [0.5], \"format\": \"webp\"}]}}";
 	struct conf_errors errs = {0};
 	const struct step *s;
 	struct conf conf;
@@ -433,9 +425,8 @@ test_step_defaults(void **state)
 	s = conf.templates[0].steps;
 	assert_int_equal(s[0].kind, STEP_IMAGE);
 	assert_true(s[0].strip && s[0].cmyk && s[0].srgb && s[0].force_dir && s[0].save &&
-	            s[0].enlarge && s[0].skipsamesize);
-	assert_false(s[0].overwrite || s[0].watermark || s[0].progressive ||
-	             s[0].has_sharpen);
+		    s[0].enlarge && s[0].skipsamesize);
+	assert_false(s[0].overwrite || s[0].watermark || s[0].progressive || s[0].has_sharpen);
 	assert_int_equal(s[0].comp + s[0].density + s[0].timeout, 0);
 	assert_int_equal(s[0].bitrate, 300);
 	assert_string_equal(s[0].format, "jpg");
@@ -460,18 +451,18 @@ static void
 test_watch_forms(void **state)
 {
 	static const char config[] =
-	    "{\"site\": {\"s1\": {\"root\": \"/r\"}, \"s2\": {\"root\": \"/q\"}},\n"
-	    " \"watchdog\": {\n"
-	    "  \"s1\": [{\"dir\": \"/a\", \"template\": \"t\"},\n"
-	    "         {\"dir\": \"/b\", \"template\": \"t\", \"mode\": \"poll\", "
-	    "\"min_sec\": 60,\n"
-	    "          \"include\": [\"*.jpg\"], \"overwrite\": false, \"capture\": "
-	    "2.5}],\n"
-	    "  \"nfs-drop\": {\"site\": \"s2\", \"dir\": \"/c\", \"template\": \"t\", "
-	    "\"quiet_ms\": 0}}}";
+		"{\"site\": {\"s1\": {\"root\": \"/r\"}, \"s2\": {\"root\": \"/q\"}},\n"
+		" \"watchdog\": {\n"
+		"  \"s1\": [{\"dir\": \"/a\", \"template\": \"t\"},\n"
+		"         {\"dir\": \"/b\", \"template\": \"t\", \"mode\": \"poll\", "
+		"\"min_sec\": 60,\n"
+		"          \"include\": [\"*.jpg\"], \"overwrite\": false, \"capture\": "
+		"2.5}],\n"
+		"  \"nfs-drop\": {\"site\": \"s2\", \"dir\": \"/c\", \"template\": \"t\", "
+		"\"quiet_ms\": 0}}}";
 	static const char tpl[] =
-	    "{\"t\": {\"proc\": [{\"name\": \"A\", \"source\": \"hires\", \"size\": [1, "
-	    "1], \"path_head\": \"/a\"}]}}";
+		"{\"t\": {\"proc\": [{\"name\": \"A\", \"source\": \"hires\", \"size\": [1, "
+		"1], \"path_head\": \"/a\"}]}}";
 	struct conf_errors errs = {0};
 	const struct watch *w;
 	struct conf conf;
@@ -513,8 +504,8 @@ struct load_case {
 	const char *want;
 };
 
-#define T_STEP(extra)                                                                    \
-	"{\"t\": {\"proc\": [{\"name\": \"A\", \"source\": \"hires\", \"path_head\": "   \
+#define T_STEP(extra)                                                                              \
+	"{\"t\": {\"proc\": [{\"name\": \"A\", \"source\": \"hires\", \"path_head\": "             \
 	"\"/a\"" extra "}]}}"
 
 /* clang-format off */
@@ -682,8 +673,7 @@ test_load_errors(void **state)
 		n = load(c->config, c->tpl ? c->tpl : "{}", &conf, &errs);
 		fails += errs_differ(c->label, &errs, c->want, tmpdir);
 		if (n != (int)errs.n) {
-			print_error("%s: returned %d for %zu errors\n", c->label, n,
-			            errs.n);
+			print_error("%s: returned %d for %zu errors\n", c->label, n, errs.n);
 			fails++;
 		}
 		/* check on a half-loaded configuration must not trip on what is unset */
@@ -703,10 +693,10 @@ test_missing_files(void **state)
 	(void)state;
 	assert_int_equal(conf_load(&conf, "nowhere/config.json", NULL, &errs), 2);
 	assert_int_equal(errs_differ("missing files", &errs,
-	                             "nowhere/config.json: No such file or directory\n"
-	                             "nowhere/template.json: No such file or directory",
-	                             ""),
-	                 0);
+				     "nowhere/config.json: No such file or directory\n"
+				     "nowhere/template.json: No such file or directory",
+				     ""),
+			 0);
 	/* defaults are still there for whoever looks */
 	assert_string_equal(conf.spool_dir, CONF_DEFAULT_SPOOL);
 	assert_int_equal(conf_check(&conf, &errs), 0);
@@ -728,7 +718,7 @@ struct check_case {
 	const char *config;
 	const char *tpl;
 	const char *files; /* space-separated, made in the folder; a trailing '/' makes a
-	                      folder */
+			      folder */
 	const char *want;
 };
 
@@ -866,19 +856,19 @@ static void
 test_source_idx(void **state)
 {
 	static const char tpl[] = "{\"t\": {\"proc\": [\n" STEP(
-	    "Origin", "hires",
-	    "!mp4") ",\n"
-	            "{\"name\": \"NoWm\", \"source\": \"hires\", \"source_ext\": "
-	            "\"mp4\", \"ffmpeg\": true, \"size\": [640, 640], \"path_head\": "
-	            "\"/n\"},\n" STEP("NoWm", "Origin", "!mp4") ",\n" STEP(
-	                "Preview", "NoWm",
-	                "!mp4") ",\n" STEP("Preview", "hires",
-	                                   "mp4") ",\n" STEP("Thumb", "Origin",
-	                                                     "") ",\n" STEP("Small",
-	                                                                    "Thumb",
-	                                                                    "jpg,png") "]"
-	                                                                               "}"
-	                                                                               "}";
+		"Origin", "hires",
+		"!mp4") ",\n"
+			"{\"name\": \"NoWm\", \"source\": \"hires\", \"source_ext\": "
+			"\"mp4\", \"ffmpeg\": true, \"size\": [640, 640], \"path_head\": "
+			"\"/n\"},\n" STEP("NoWm", "Origin", "!mp4") ",\n" STEP(
+				"Preview", "NoWm",
+				"!mp4") ",\n" STEP("Preview", "hires",
+						   "mp4") ",\n" STEP("Thumb", "Origin",
+								     "") ",\n" STEP("Small",
+										    "Thumb",
+										    "jpg,png") "]"
+											       "}"
+											       "}";
 	static const int want[] = {-1, -1, 0, 2, -1, 0, 5};
 	struct conf_errors errs = {0};
 	struct conf conf;
@@ -943,8 +933,8 @@ test_step_applies(void **state)
 		c = &applies_cases[i];
 		st.source_ext = (char *)c->filter;
 		if (step_applies(&st, c->ext) != c->want) {
-			print_error("%s: \"%s\" on \"%s\" should be %d\n", c->label,
-			            c->filter, c->ext ? c->ext : "(null)", c->want);
+			print_error("%s: \"%s\" on \"%s\" should be %d\n", c->label, c->filter,
+				    c->ext ? c->ext : "(null)", c->want);
 			fails++;
 		}
 	}
@@ -987,12 +977,12 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_readme_fixtures), cmocka_unit_test(test_job_proc),
-	    cmocka_unit_test(test_sample_config),   cmocka_unit_test(test_defaults),
-	    cmocka_unit_test(test_step_defaults),   cmocka_unit_test(test_watch_forms),
-	    cmocka_unit_test(test_load_errors),     cmocka_unit_test(test_missing_files),
-	    cmocka_unit_test(test_check_errors),    cmocka_unit_test(test_source_idx),
-	    cmocka_unit_test(test_step_applies),    cmocka_unit_test(test_lookups),
+		cmocka_unit_test(test_readme_fixtures), cmocka_unit_test(test_job_proc),
+		cmocka_unit_test(test_sample_config),   cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_step_defaults),   cmocka_unit_test(test_watch_forms),
+		cmocka_unit_test(test_load_errors),     cmocka_unit_test(test_missing_files),
+		cmocka_unit_test(test_check_errors),    cmocka_unit_test(test_source_idx),
+		cmocka_unit_test(test_step_applies),    cmocka_unit_test(test_lookups),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -139,12 +139,10 @@ test_sha256_vectors(void **state)
 	static const struct {
 		const char *label, *msg, *hex;
 	} v[] = {
-	    {"empty", "",
-	     "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
-	    {"abc", "abc",
-	     "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"},
-	    {"448 bits", "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
-	     "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"},
+		{"empty", "", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
+		{"abc", "abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"},
+		{"448 bits", "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+		 "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"},
 	};
 	uint8_t d[SHA256_LEN];
 	char hex[2 * SHA256_LEN + 1];
@@ -163,8 +161,8 @@ test_sha256_vectors(void **state)
 		sha256_update(&c, "aaaaaaa", 1000000 - i < 7 ? (size_t)(1000000 - i) : 7);
 	sha256_final(&c, d);
 	hex_of(d, hex);
-	assert_string_equal(
-	    hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+	assert_string_equal(hex,
+			    "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
 }
 
 static void
@@ -177,24 +175,23 @@ test_hmac_rfc4231(void **state)
 	memset(key20, 0x0b, sizeof(key20));
 	hmac_sha256(key20, 20, "Hi There", 8, d);
 	hex_of(d, hex);
-	assert_string_equal(
-	    hex, "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+	assert_string_equal(hex,
+			    "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
 	hmac_sha256("Jefe", 4, "what do ya want for nothing?", 28, d);
 	hex_of(d, hex);
-	assert_string_equal(
-	    hex, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+	assert_string_equal(hex,
+			    "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
 	memset(key20, 0xaa, sizeof(key20));
 	memset(data50, 0xdd, sizeof(data50));
 	hmac_sha256(key20, 20, data50, 50, d);
 	hex_of(d, hex);
-	assert_string_equal(
-	    hex, "773ea91e36800e46854db8ebd09181a72959098b3ef8c122d9635514ced565fe");
+	assert_string_equal(hex,
+			    "773ea91e36800e46854db8ebd09181a72959098b3ef8c122d9635514ced565fe");
 	memset(key131, 0xaa, sizeof(key131)); /* a key longer than the block */
-	hmac_sha256(key131, 131, "Test Using Larger Than Block-Size Key - Hash Key First",
-	            54, d);
+	hmac_sha256(key131, 131, "Test Using Larger Than Block-Size Key - Hash Key First", 54, d);
 	hex_of(d, hex);
-	assert_string_equal(
-	    hex, "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+	assert_string_equal(hex,
+			    "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
 }
 
 int

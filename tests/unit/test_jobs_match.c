@@ -153,20 +153,46 @@ test_steps(void **state)
 		size_t pending;
 		int row_created, row_warn;
 	} cases[] = {
-		{"jpg, nothing yet: Origin, Preview, Thumb, Copy", "jpg", {N, N, N, N, N}, {0}, 4, 0, 0},
+		{"jpg, nothing yet: Origin, Preview, Thumb, Copy",
+		 "jpg",
+		 {N, N, N, N, N},
+		 {0},
+		 4,
+		 0,
+		 0},
 		{"mp4: its Origin, Preview (no Thumb)", "mp4", {N, N, N, N, N}, {0}, 3, 0, 0},
 		{"png: Origin, Preview, Copy", "png", {N, N, N, N, N}, {0}, 3, 0, 0},
 		{"JPG: case-insensitive filter", "JPG", {N, N, N, N, N}, {0}, 4, 0, 0},
 		{"jpg, all done", "jpg", {OK, N, OK, OK, OK}, {0, 0, 1, 1, 1}, 0, 3, 0},
 		{"mp4, all done", "mp4", {N, OK, OK, N, OK}, {0, 0, 1, 0, 1}, 0, 2, 0},
-		{"jpg, Origin failed: its successors are not expected", "jpg", {FL, N, N, N, MB},
-		 {0}, 0, 0, 1},
-		{"jpg, Origin ambiguous: successors still expected", "jpg", {MB, N, N, N, OK},
-		 {0, 0, 0, 0, 1}, 2, 1, 1},
-		{"jpg, Origin ambiguous, successors reported: it was a success", "jpg",
-		 {MB, N, OK, OK, OK}, {0, 0, 1, 1, 1}, 0, 3, 1},
-		{"jpg, Thumb lost: one warning for it", "jpg", {OK, N, OK, LOST, OK}, {0, 0, 1, 0, 1},
-		 0, 2, 1},
+		{"jpg, Origin failed: its successors are not expected",
+		 "jpg",
+		 {FL, N, N, N, MB},
+		 {0},
+		 0,
+		 0,
+		 1},
+		{"jpg, Origin ambiguous: successors still expected",
+		 "jpg",
+		 {MB, N, N, N, OK},
+		 {0, 0, 0, 0, 1},
+		 2,
+		 1,
+		 1},
+		{"jpg, Origin ambiguous, successors reported: it was a success",
+		 "jpg",
+		 {MB, N, OK, OK, OK},
+		 {0, 0, 1, 1, 1},
+		 0,
+		 3,
+		 1},
+		{"jpg, Thumb lost: one warning for it",
+		 "jpg",
+		 {OK, N, OK, LOST, OK},
+		 {0, 0, 1, 0, 1},
+		 0,
+		 2,
+		 1},
 	};
 	struct sres res[5];
 	struct rowcount rc;
@@ -216,8 +242,8 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_list),      cmocka_unit_test(test_stat_ids_names),
-		cmocka_unit_test(test_logline),   cmocka_unit_test(test_steps),
+		cmocka_unit_test(test_list),       cmocka_unit_test(test_stat_ids_names),
+		cmocka_unit_test(test_logline),    cmocka_unit_test(test_steps),
 		cmocka_unit_test(test_row_dedupe),
 	};
 

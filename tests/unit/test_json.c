@@ -29,7 +29,7 @@ differs(const char *label, const char *got, const char *want)
 	if (got == want || (got && want && strcmp(got, want) == 0))
 		return 0;
 	print_error("%s:\n   got: %s\n  want: %s\n", label, got ? got : "(null)",
-	            want ? want : "(null)");
+		    want ? want : "(null)");
 	return 1;
 }
 
@@ -179,8 +179,8 @@ test_rejections(void **state)
 	for (i = 0; i < NCASES(bad_cases); i++) {
 		c = &bad_cases[i];
 		err[0] = '\0';
-		r = json_parse(&doc, "t.json", c->text, c->len ? c->len : strlen(c->text),
-		               err, sizeof(err));
+		r = json_parse(&doc, "t.json", c->text, c->len ? c->len : strlen(c->text), err,
+			       sizeof(err));
 		fails += differs(c->label, r < 0 ? err : "(parsed)", c->err);
 		if (r == 0)
 			json_free(&doc);
@@ -203,8 +203,7 @@ test_deep_nesting(void **state)
 	text[1200] = '\0';
 	assert_int_equal(json_parse(&doc, "t.json", text, 1200, err, sizeof(err)), -1);
 	assert_string_equal(err, "t.json:1:513: nested deeper than 512 levels");
-	assert_int_equal(
-	    json_parse(&doc, "t.json", text + 600 - 512, 1024, err, sizeof(err)), 0);
+	assert_int_equal(json_parse(&doc, "t.json", text + 600 - 512, 1024, err, sizeof(err)), 0);
 	json_free(&doc);
 }
 
@@ -260,8 +259,7 @@ test_accepted(void **state)
 	(void)state;
 	for (i = 0; i < NCASES(good_cases); i++) {
 		c = &good_cases[i];
-		if (json_parse(&doc, "t.json", c->text, strlen(c->text), err,
-		               sizeof(err)) < 0) {
+		if (json_parse(&doc, "t.json", c->text, strlen(c->text), err, sizeof(err)) < 0) {
 			fails += differs(c->label, err, "(parsed)");
 			continue;
 		}
@@ -338,15 +336,15 @@ num_case_run(const struct num_case *c, enum num_kind kind)
 
 	snprintf(text, sizeof(text), "[%s]", c->text);
 	snprintf(label, sizeof(label), "%s: %s",
-	         kind == NUM_INT    ? "int"
-	         : kind == NUM_BOOL ? "bool"
-	                            : "double",
-	         c->label);
+		 kind == NUM_INT    ? "int"
+		 : kind == NUM_BOOL ? "bool"
+				    : "double",
+		 c->label);
 	if (json_parse(&doc, "t.json", text, strlen(text), err, sizeof(err)) < 0)
 		return differs(label, err, "(parsed)");
 	r = kind == NUM_INT    ? json_int(&doc, 1, &i)
 	    : kind == NUM_BOOL ? json_bool(&doc, 1, &b)
-	                       : json_double(&doc, 1, &d);
+			       : json_double(&doc, 1, &d);
 	json_free(&doc);
 	if (r != c->ok || (r == 0 && kind == NUM_INT && i != c->i) ||
 	    (r == 0 && kind == NUM_BOOL && b != (c->i != 0)) ||
@@ -376,8 +374,8 @@ test_values(void **state)
 /* ---- navigation and positions ---- */
 
 static const char nav_text[] = "{\"a\": [1, {\"b\": 2}, 3],\n"
-                               " \"c\": {\"d\": \"e\"},\n"
-                               " \"f\": null, \"g\": false}";
+			       " \"c\": {\"d\": \"e\"},\n"
+			       " \"f\": null, \"g\": false}";
 
 static void
 test_navigation(void **state)
@@ -387,9 +385,8 @@ test_navigation(void **state)
 	int a, c, k, n, line, col;
 
 	(void)state;
-	assert_int_equal(
-	    json_parse(&doc, "nav.json", nav_text, strlen(nav_text), err, sizeof(err)),
-	    0);
+	assert_int_equal(json_parse(&doc, "nav.json", nav_text, strlen(nav_text), err, sizeof(err)),
+			 0);
 	assert_true(json_is_object(&doc, 0));
 	assert_int_equal(json_count(&doc, 0), 4);
 	a = json_get(&doc, 0, "a");
@@ -427,9 +424,8 @@ test_navigation(void **state)
 	json_line_col(&doc, json_get(&doc, c, "d"), &line, &col);
 	assert_int_equal(line, 2);
 	assert_int_equal(col, 13);
-	assert_string_equal(
-	    json_where(&doc, json_get(&doc, 0, "f") - 1, where, sizeof(where)),
-	    "nav.json:3:2");
+	assert_string_equal(json_where(&doc, json_get(&doc, 0, "f") - 1, where, sizeof(where)),
+			    "nav.json:3:2");
 	assert_string_equal(json_where(&doc, -1, where, sizeof(where)), "nav.json");
 	json_line_col(&doc, 999, &line, &col);
 	assert_int_equal(line, 0);
@@ -505,9 +501,8 @@ test_quote(void **state)
 static void
 test_files(void **state)
 {
-	static const char *const names[] = {"config.json", "template.json",
-	                                    "job_image.json", "job_video.json",
-	                                    "job_mixed.json"};
+	static const char *const names[] = {"config.json", "template.json", "job_image.json",
+					    "job_video.json", "job_mixed.json"};
 	struct json doc;
 	char err[PATH_MAX + 64], want[PATH_MAX + 64], *s;
 	size_t i;
@@ -522,17 +517,15 @@ test_files(void **state)
 	}
 	assert_int_equal(fails, 0);
 	/* the README's job: an escaped URL and a Korean template name */
-	assert_int_equal(
-	    json_load_file(&doc, fixture("job_image.json"), err, sizeof(err)), 0);
+	assert_int_equal(json_load_file(&doc, fixture("job_image.json"), err, sizeof(err)), 0);
 	s = json_strdup(&doc, json_get(&doc, json_get(&doc, 0, "hires"), "callback"));
 	assert_string_equal(s, "http://192.168.0.255/api/convert_end");
 	free(s);
 	assert_true(json_streq(&doc, json_get(&doc, 0, "template"),
-	                       "\xed\x85\x9c\xed\x94\x8c\xeb\xa6\xbf\xeb\xaa\x85"));
+			       "\xed\x85\x9c\xed\x94\x8c\xeb\xa6\xbf\xeb\xaa\x85"));
 	json_free(&doc);
 
-	assert_int_equal(json_load_file(&doc, "/nonexistent/t.json", err, sizeof(err)),
-	                 -1);
+	assert_int_equal(json_load_file(&doc, "/nonexistent/t.json", err, sizeof(err)), -1);
 	assert_string_equal(err, "/nonexistent/t.json: No such file or directory");
 	snprintf(want, sizeof(want), "%s: not a regular file", fixture(""));
 	assert_int_equal(json_load_file(&doc, fixture(""), err, sizeof(err)), -1);
@@ -544,10 +537,10 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_rejections), cmocka_unit_test(test_deep_nesting),
-	    cmocka_unit_test(test_accepted),   cmocka_unit_test(test_values),
-	    cmocka_unit_test(test_navigation), cmocka_unit_test(test_quote),
-	    cmocka_unit_test(test_files),
+		cmocka_unit_test(test_rejections), cmocka_unit_test(test_deep_nesting),
+		cmocka_unit_test(test_accepted),   cmocka_unit_test(test_values),
+		cmocka_unit_test(test_navigation), cmocka_unit_test(test_quote),
+		cmocka_unit_test(test_files),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -57,13 +57,13 @@ setup(void **state)
 	put(root, "sub/a.jpg", "inside");
 	put(outside, "secret", "outside");
 	snprintf(p, sizeof(p), "%s/dirlink", root);
-	if (symlink(outside, p) < 0)                 /* a folder link out */
+	if (symlink(outside, p) < 0) /* a folder link out */
 		return -1;
 	snprintf(p, sizeof(p), "%s/sub/filelink", root);
-	if (symlink("a.jpg", p) < 0)                 /* a file link that stays inside */
+	if (symlink("a.jpg", p) < 0) /* a file link that stays inside */
 		return -1;
 	snprintf(p, sizeof(p), "%s/inlink", root);
-	if (symlink("sub", p) < 0)                   /* a folder link that stays inside */
+	if (symlink("sub", p) < 0) /* a folder link that stays inside */
 		return -1;
 	rootfd = open(root, O_RDONLY | O_DIRECTORY);
 	return rootfd < 0 ? -1 : 0;
@@ -110,7 +110,7 @@ check_opener(open_fn fn)
 	expect_text(fn(rootfd, "sub/a.jpg", O_RDONLY), "inside");
 	expect_err(fn(rootfd, "/dirlink/secret", O_RDONLY), ELOOP);
 	expect_err(fn(rootfd, "/sub/filelink", O_RDONLY), ELOOP);
-	expect_err(fn(rootfd, "/inlink/a.jpg", O_RDONLY), ELOOP);  /* inside, still refused */
+	expect_err(fn(rootfd, "/inlink/a.jpg", O_RDONLY), ELOOP); /* inside, still refused */
 	expect_err(fn(rootfd, "/dirlink/secret", O_PATH), ELOOP);
 	expect_err(fn(rootfd, "/sub/filelink", O_PATH), ELOOP);
 	expect_err(fn(rootfd, "/../outside/secret", O_RDONLY), EXDEV);
@@ -156,11 +156,11 @@ test_hardlink_policy(void **state)
 	struct stat d = {.st_mode = S_IFDIR | 0755, .st_uid = 1000};
 
 	(void)state;
-	assert_false(hardlink_refused(&f, &d));  /* one link: whoever owns it */
+	assert_false(hardlink_refused(&f, &d)); /* one link: whoever owns it */
 	f.st_nlink = 2;
-	assert_true(hardlink_refused(&f, &d));   /* linked in by someone else */
+	assert_true(hardlink_refused(&f, &d)); /* linked in by someone else */
 	f.st_uid = 1000;
-	assert_false(hardlink_refused(&f, &d));  /* the folder owner's own copy */
+	assert_false(hardlink_refused(&f, &d)); /* the folder owner's own copy */
 }
 
 int

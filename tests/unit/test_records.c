@@ -66,9 +66,11 @@ line(char *buf, size_t len, time_t t, const char *stage, const char *outcome)
 
 	gmtime_r(&t, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	snprintf(buf, len, "{\"time\":\"%s\",\"stage\":\"%s\",\"site\":\"s1\",\"outcome\":\"%s\","
+	snprintf(buf, len,
+		 "{\"time\":\"%s\",\"stage\":\"%s\",\"site\":\"s1\",\"outcome\":\"%s\","
 		 "\"created\":2,\"warnings\":0,\"ms\":1500,\"bytes_in\":10,\"bytes_out\":7,"
-		 "\"reason\":\"a \\\"quoted\\\" reason\"}\n", when, stage, outcome);
+		 "\"reason\":\"a \\\"quoted\\\" reason\"}\n",
+		 when, stage, outcome);
 	return buf;
 }
 
@@ -112,17 +114,17 @@ test_follow(void **state)
 	(void)state;
 	append("20261121", line(buf, sizeof(buf), 1700000000, "tpl/00-A", "ok"));
 	records_follow(&sp, &rt, count, &n);
-	assert_int_equal(n, 0);                 /* before the start: not counted */
+	assert_int_equal(n, 0); /* before the start: not counted */
 	append("20261121", line(buf, sizeof(buf), 1700000001, "tpl/00-A", "ok"));
 	line(buf, sizeof(buf), 1700000002, "tpl/00-A", "ok");
-	buf[strlen(buf) - 1] = '\0';            /* half a line: no newline yet */
+	buf[strlen(buf) - 1] = '\0'; /* half a line: no newline yet */
 	append("20261121", buf);
 	records_follow(&sp, &rt, count, &n);
 	assert_int_equal(n, 1);
 	append("20261121", "\n");
 	append("20261122", line(buf, sizeof(buf), 1700086400, "tpl/00-A", "ok"));
 	records_follow(&sp, &rt, count, &n);
-	assert_int_equal(n, 3);                 /* the rest of the line, then the next day */
+	assert_int_equal(n, 3); /* the rest of the line, then the next day */
 	records_follow(&sp, &rt, count, &n);
 	assert_int_equal(n, 3);
 }

@@ -111,7 +111,8 @@ test_ticket_rejects(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		int r = ticket_parse(&t, cases[i].text, strlen(cases[i].text), reason, sizeof(reason));
+		int r = ticket_parse(&t, cases[i].text, strlen(cases[i].text), reason,
+				     sizeof(reason));
 
 		if (r != -1 || strstr(reason, cases[i].reason) == NULL)
 			fail_msg("case \"%s\": r=%d reason=\"%s\"", cases[i].label, r, reason);

@@ -38,8 +38,8 @@ test_selection(void **state)
 	} cases[] = {
 		{"*.jpg at the top", "*.jpg", NULL, "/a.jpg", true},
 		{"*.jpg at any depth ('*' crosses '/')", "*.jpg", NULL, "/s/t/a.jpg", true},
-		{"a name without its leading / never matches", "img0004*.jpg", NULL, "/img00041.jpg",
-		 false},
+		{"a name without its leading / never matches", "img0004*.jpg", NULL,
+		 "/img00041.jpg", false},
 		{"with the leading /", "/img0004*.jpg", NULL, "/img00041.jpg", true},
 		{"/a*.jpg matches a deeper file", "/a*.jpg", NULL, "/a/b/c.jpg", true},
 		{"a folder's files at any depth", "/sub/*", NULL, "/sub/x/y.png", true},
@@ -78,9 +78,9 @@ test_selection_lists(void **state)
 	char *inc[] = {"*.png", "/keep/*"}, *exc[] = {"*_l.*", "*/old/*"};
 
 	(void)state;
-	assert_true(tmc_selected(inc, 2, exc, 2, "/a.png"));       /* the first include */
-	assert_true(tmc_selected(inc, 2, exc, 2, "/keep/a.jpg"));  /* the second */
-	assert_false(tmc_selected(inc, 2, exc, 2, "/a.jpg"));      /* neither */
+	assert_true(tmc_selected(inc, 2, exc, 2, "/a.png"));         /* the first include */
+	assert_true(tmc_selected(inc, 2, exc, 2, "/keep/a.jpg"));    /* the second */
+	assert_false(tmc_selected(inc, 2, exc, 2, "/a.jpg"));        /* neither */
 	assert_false(tmc_selected(inc, 2, exc, 2, "/keep/a_l.jpg")); /* the first exclude */
 	assert_false(tmc_selected(inc, 2, exc, 2, "/x/old/a.png"));  /* the second */
 	assert_true(tmc_selected(inc, 2, NULL, 0, "/keep/a_l.jpg")); /* no exclude */
@@ -91,8 +91,8 @@ test_rename(void **state)
 {
 	static struct rename_rule mp4[] = {{"h.mp4", ".mp4"}, {"v.mp4", ".mp4"}};
 	static struct rename_rule chain[] = {{"a", "b"}, {"b", "c"}};
-	static struct rename_rule empty[] = {{"", "x"}, {"a", ""}, {"a", "0"}, {"0", "x"},
-					     {NULL, "x"}, {"a", NULL}};
+	static struct rename_rule empty[] = {{"", "x"},  {"a", ""},   {"a", "0"},
+					     {"0", "x"}, {NULL, "x"}, {"a", NULL}};
 	static struct rename_rule one_a[] = {{"a", "b"}}, src[] = {{"src", "dst"}};
 	static struct rename_rule grow[] = {{"ab", "abab"}}, pair[] = {{"aa", "b"}};
 	static struct rename_rule zero[] = {{"00", "1"}}, up[] = {{"JPG", "jpeg"}};
@@ -134,8 +134,8 @@ test_empty(void **state)
 {
 	(void)state;
 	assert_true(tmc_empty(NULL) && tmc_empty("") && tmc_empty("0"));
-	assert_false(tmc_empty("00") || tmc_empty("0.0") || tmc_empty(" ") ||
-		     tmc_empty("a") || tmc_empty("false"));
+	assert_false(tmc_empty("00") || tmc_empty("0.0") || tmc_empty(" ") || tmc_empty("a") ||
+		     tmc_empty("false"));
 }
 
 /* json_decode() then PHP's boolean conversion, element by element */
@@ -145,9 +145,9 @@ test_truthy(void **state)
 	static const char text[] =
 		"[false, true, null, 0, 0.0, -0, 1, -1, 0.5, 1e999, \"\", \"0\", \"\\u0030\","
 		" \"00\", \"0.0\", \" \", \"false\", [], [0], {}, {\"a\": 0}]";
-	static const bool want[] = {false, true,  false, false, false, false, true,
-				    true,  true,  true,  false, false, false, true,
-				    true,  true,  true,  false, true,  false, true};
+	static const bool want[] = {false, true, false, false, false, false, true,
+				    true,  true, true,  false, false, false, true,
+				    true,  true, true,  false, true,  false, true};
 	struct json doc = {0};
 	char err[256];
 	size_t i = 0;

@@ -47,24 +47,49 @@ static const struct {
 	const char *name;
 	bool temp;
 } temp_cases[] = {
-	{"a.jpg", false},       {".a.jpg.Xy12Ab", true}, /* rsync */
-	{".hidden.jpg", true},  {"a.jpg.part", true},    {"a.jpg.PART", true},
-	{"a.tmp", true},        {"a.jpg~", true},        {"a.jpg.filepart", true},
-	{"a.crdownload", true}, {"part.jpg", false},     {"tmp.jpg", false},
+	{"a.jpg", false},
+	{".a.jpg.Xy12Ab", true}, /* rsync */
+	{".hidden.jpg", true},
+	{"a.jpg.part", true},
+	{"a.jpg.PART", true},
+	{"a.tmp", true},
+	{"a.jpg~", true},
+	{"a.jpg.filepart", true},
+	{"a.crdownload", true},
+	{"part.jpg", false},
+	{"tmp.jpg", false},
 	{"a.jpg.tmcwatch", false},
 	/* uploaders' temporaries (rules.c's table) and names that look alike */
-	{"~$x.jpg", true},          {"~$Report.docx", true}, /* Office owner files */
-	{".~lock.x.jpg#", true},    {"~WRL0001.tmp", true},  {"~RF12ab.TMP", true},
-	{".syncthing.x.jpg.tmp", true}, {"~syncthing~x.jpg.tmp", true},
-	{".dropbox.cache", true},   {"x.jpg.dropbox", true},
-	{".owncloudsync.log", true}, {"x.jpg.ocTransferId123.part", true},
-	{".x.jpg.~6ee3b2", true},   {"._x.jpg", true},       {".nfs0000000000ab0001", true},
-	{"x.jpg.filepart", true},   {"x.jpg.crdownload", true}, {"x.jpg.partial", true},
-	{"x.jpg.download", true},   {"x.jpg.opdownload", true}, {"x.jpg.swp", true},
-	{"#x.jpg#", true},          {"x.jpg.temp", true},
-	{"~x.jpg", false},          {"x~y.jpg", false},      {"x$.jpg", false},
-	{"lock.jpg", false},        {"x.swf", false},        {"sync.jpg", false},
-	{"partial.jpg", false},     {"download.png", false},
+	{"~$x.jpg", true},
+	{"~$Report.docx", true}, /* Office owner files */
+	{".~lock.x.jpg#", true},
+	{"~WRL0001.tmp", true},
+	{"~RF12ab.TMP", true},
+	{".syncthing.x.jpg.tmp", true},
+	{"~syncthing~x.jpg.tmp", true},
+	{".dropbox.cache", true},
+	{"x.jpg.dropbox", true},
+	{".owncloudsync.log", true},
+	{"x.jpg.ocTransferId123.part", true},
+	{".x.jpg.~6ee3b2", true},
+	{"._x.jpg", true},
+	{".nfs0000000000ab0001", true},
+	{"x.jpg.filepart", true},
+	{"x.jpg.crdownload", true},
+	{"x.jpg.partial", true},
+	{"x.jpg.download", true},
+	{"x.jpg.opdownload", true},
+	{"x.jpg.swp", true},
+	{"#x.jpg#", true},
+	{"x.jpg.temp", true},
+	{"~x.jpg", false},
+	{"x~y.jpg", false},
+	{"x$.jpg", false},
+	{"lock.jpg", false},
+	{"x.swf", false},
+	{"sync.jpg", false},
+	{"partial.jpg", false},
+	{"download.png", false},
 };
 
 static void
@@ -85,8 +110,12 @@ test_watch_rules(void **state)
 {
 	char *inc[] = {"*.jpg"}, *exc[] = {"/skip/*"};
 	struct rename_rule ren[] = {{"_H.", "."}, {"jpg", "jpeg"}};
-	struct watch w = {.include = inc, .ninclude = 1, .exclude = exc, .nexclude = 1,
-			  .rename = ren, .nrename = 2};
+	struct watch w = {.include = inc,
+			  .ninclude = 1,
+			  .exclude = exc,
+			  .nexclude = 1,
+			  .rename = ren,
+			  .nrename = 2};
 	struct strbuf out = {0};
 
 	(void)state;
@@ -104,11 +133,18 @@ test_keys_and_ids(void **state)
 	static const struct {
 		const char *name, *key;
 	} cases[] = {
-		{"site01", "site01"}, {"site01#0", "site01.0"}, {"a b", "a_20b"},
-		{".x", "_2ex"},       {"", "_"},                {"사이트", "_ec_82_ac_ec_9d_b4_ed_8a_b8"},
+		{"site01", "site01"},
+		{"site01#0", "site01.0"},
+		{"a b", "a_20b"},
+		{".x", "_2ex"},
+		{"", "_"},
+		{"사이트", "_ec_82_ac_ec_9d_b4_ed_8a_b8"},
 	};
-	struct ident id = {.ino = UINT64_MAX, .size = INT64_MAX, .mtime_s = -31536000,
-			   .mtime_ns = 5, .slot = 3};
+	struct ident id = {.ino = UINT64_MAX,
+			   .size = INT64_MAX,
+			   .mtime_s = -31536000,
+			   .mtime_ns = 5,
+			   .slot = 3};
 	char key[ITEM_ID_MAX], buf[ITEM_ID_MAX], again[ITEM_ID_MAX];
 
 	(void)state;
@@ -283,10 +319,13 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_temp_names),     cmocka_unit_test(test_watch_rules),
+		cmocka_unit_test(test_temp_names),
+		cmocka_unit_test(test_watch_rules),
 		cmocka_unit_test(test_keys_and_ids),
-		cmocka_unit_test(test_index_persists), cmocka_unit_test(test_index_rejects_garbage),
-		cmocka_unit_test(test_tally),          cmocka_unit_test(test_sets),
+		cmocka_unit_test(test_index_persists),
+		cmocka_unit_test(test_index_rejects_garbage),
+		cmocka_unit_test(test_tally),
+		cmocka_unit_test(test_sets),
 	};
 
 	log_init("test_watch", 0);
