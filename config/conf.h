@@ -18,6 +18,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define CONF_DEFAULT_PATH "/etc/tmcwatch/config.json"
 #define CONF_DEFAULT_SPOOL "/var/spool/tmcwatch"
@@ -190,7 +191,7 @@ int conf_proc_parse(const struct json *doc, int proc, const char *label, bool sk
 void conf_template_free(struct template *tpl);
 
 /* conf_check.c: what needs the whole picture (names, sources, cycles,
- * files), lookups by name, and which steps apply to an extension */
+ * files) */
 
 /* Cross-checks; returns the number of errors added. */
 int conf_check(struct conf *conf, struct conf_errors *errs);
@@ -200,13 +201,40 @@ int conf_load_logged(struct conf *conf, const char *path, const char *tpl_path);
 /* conf_check()'s checks of one template (names, sources, callbacks); sets
  * every step's source_idx. `file` names the document in messages. */
 int conf_template_check(struct template *tpl, const char *file, struct conf_errors *errs);
+const char *step_kind_name(enum step_kind kind); /* conf_common.c */
+
+/* route.c: lookups by name, and the route of an original with extension
+ * ext (no dot, as it appears in the name) through a template. Every
+ * program routes, and counts an item finished, with these. */
+
 const struct site *conf_site(const struct conf *conf, const char *name);
 const struct template *conf_template(const struct conf *conf, const char *name);
-/* Does a step with this source_ext filter apply to a file with extension ext
- * (no dot, as it appears in the name)? "" applies to all, "!x" to all but x;
- * compared case-insensitively (TMC compared exactly; see tmcwatch.conf(5)).
- * Extensions: a list "jpg,png" ("!jpg,png": neither), and "jpeg" is "jpg". */
+/* Does a step with this source_ext filter apply to a file with extension ext?
+ * "" applies to all, "!x" to all but x; compared case-insensitively (TMC
+ * compared exactly; see tmcwatch.conf(5)). Extensions: a list "jpg,png"
+ * ("!jpg,png": neither), and "jpeg" is "jpg". */
 bool step_applies(const struct step *step, const char *ext);
-const char *step_kind_name(enum step_kind kind);
+/* Can one file pass both source_ext filters? (conf_check: twins, sources) */
+bool route_filters_overlap(const char *a, const char *b);
+
+#define ROUTE_HIRES (-1) /* the step reads the original */
+#define ROUTE_NONE (-2)  /* the step never runs for ext */
+/* The step whose output step j reads for ext: the LAST earlier step named
+ * by its source whose filter admits ext (TMC's im[name]); ROUTE_HIRES; or
+ * ROUTE_NONE when step j does not apply to ext or no such step does. */
+int route_source(const struct template *tpl, size_t j, const char *ext);
+/* Is step j fed from the original (an item is emitted for it)? */
+bool route_first(const struct template *tpl, size_t j, const char *ext);
+/* Is step j fed by step idx's output (a handoff goes to it)? */
+bool route_successor(const struct template *tpl, size_t idx, size_t j, const char *ext);
+/* mask[j] = 1 for the steps that run for ext (applies, and its source is
+ * the original or a step that runs): what counts an item finished. Fills
+ * the first n entries (n <= nsteps is exact: routes read earlier steps
+ * only); returns how many are set. */
+size_t route_reached(const struct template *tpl, const char *ext, uint8_t *mask, size_t n);
+/* mask[j] = 1 for the steps below step idx for ext (reading its output,
+ * directly or not): those that never run when idx fails. idx itself is 0. */
+size_t route_below(const struct template *tpl, size_t idx, const char *ext, uint8_t *mask,
+		   size_t n);
 
 #endif

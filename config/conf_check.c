@@ -1,9 +1,9 @@
 /*
  * conf_check.c - what needs the whole configuration: references between
- * entries and files, and files in the config folder. Also the lookups and
- * step_applies(), which every stage shares, and conf_load_logged() (load,
- * then check). The checker calls the loader, never the other way round;
- * what both need is in conf_common.c.
+ * entries and files, and files in the config folder, and conf_load_logged()
+ * (load, then check); source_ext filters and lookups are route.c's. The
+ * checker calls the loader, never the other way round; what both need is
+ * in conf_common.c.
  *
  * Contract: conf_check() runs after conf_load(), also after a failed one so
  * that `tmcwatch check` lists everything at once (it skips what the loader
@@ -23,7 +23,6 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -35,105 +34,6 @@
 #define NAME_RULE                                                                                  \
 	"cannot be a folder name: use letters (UTF-8 too), digits, _ . - (not '.' first), "        \
 	"at most 64 characters"
-
-/* ---- lookups ---- */
-
-const struct site *
-conf_site(const struct conf *conf, const char *name)
-{
-	size_t i;
-
-	for (i = 0; name && i < conf->nsites; i++)
-		if (conf->sites[i].name && strcmp(conf->sites[i].name, name) == 0)
-			return &conf->sites[i];
-	return NULL;
-}
-
-const struct template *
-conf_template(const struct conf *conf, const char *name)
-{
-	size_t i;
-
-	for (i = 0; name && i < conf->ntemplates; i++)
-		if (conf->templates[i].name && strcmp(conf->templates[i].name, name) == 0)
-			return &conf->templates[i];
-	return NULL;
-}
-
-/* ---- source_ext filters ---- */
-
-/* Case-insensitive, and "jpeg" is "jpg" (doc/TMC.md, Fixes: extensions). */
-static bool
-ext_eq(const char *a, size_t an, const char *b, size_t bn)
-{
-	if (an == 4 && strncasecmp(a, "jpeg", 4) == 0) {
-		a = "jpg";
-		an = 3;
-	}
-	if (bn == 4 && strncasecmp(b, "jpeg", 4) == 0) {
-		b = "jpg";
-		bn = 3;
-	}
-	return an == bn && strncasecmp(a, b, an) == 0;
-}
-
-/* Is ext (n bytes) an item of the comma list? */
-static bool
-list_has(const char *list, const char *ext, size_t n)
-{
-	size_t len;
-
-	for (;; list += len + 1) {
-		len = strcspn(list, ",");
-		if (ext_eq(list, len, ext, n))
-			return true;
-		if (list[len] == '\0')
-			return false;
-	}
-}
-
-static bool
-filter_applies(const char *filter, const char *ext, size_t n)
-{
-	if (filter == NULL || *filter == '\0')
-		return true;
-	if (*filter == '!')
-		return !list_has(filter + 1, ext, n);
-	return list_has(filter, ext, n);
-}
-
-bool
-step_applies(const struct step *step, const char *ext)
-{
-	if (ext == NULL)
-		ext = "";
-	return filter_applies(step->source_ext, ext, strlen(ext));
-}
-
-static bool
-filter_positive(const char *f)
-{
-	return f != NULL && *f != '\0' && *f != '!';
-}
-
-/* Can one file pass both filters? A negative filter (or "") takes endless
- * extensions, so two of them always meet; else try the positive list. */
-static bool
-filters_overlap(const char *a, const char *b)
-{
-	const char *list = filter_positive(a) ? a : b, *other = list == a ? b : a;
-	size_t len;
-
-	if (!filter_positive(list))
-		return true;
-	for (;; list += len + 1) {
-		len = strcspn(list, ",");
-		if (filter_applies(other, list, len))
-			return true;
-		if (list[len] == '\0')
-			return false;
-	}
-}
 
 /* ---- templates and steps ---- */
 
@@ -166,7 +66,7 @@ step_check_twin(const struct template *tpl, size_t i, const char *file, const ch
 	for (j = 0; j < i; j++) {
 		o = &tpl->steps[j];
 		if (o->name == NULL || strcmp(o->name, st->name) != 0 ||
-		    !filters_overlap(o->source_ext, st->source_ext))
+		    !route_filters_overlap(o->source_ext, st->source_ext))
 			continue;
 		conf_errors_add(errs,
 				"%s:%d:%d: %s[%zu].name: step \"%s\" is already defined at %s[%zu] "
@@ -194,7 +94,7 @@ step_check_source(struct template *tpl, size_t i, const char *file, const char *
 		if (tpl->steps[j].name == NULL || strcmp(tpl->steps[j].name, st->source) != 0)
 			continue;
 		named = true;
-		if (filters_overlap(tpl->steps[j].source_ext, st->source_ext)) {
+		if (route_filters_overlap(tpl->steps[j].source_ext, st->source_ext)) {
 			st->source_idx = (int)j;
 			return;
 		}

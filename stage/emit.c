@@ -2,11 +2,10 @@
  * emit.c - making the first items for one original (jobs, watches, tests).
  *
  * Which steps apply to a file is decided once, here, from its extension:
- * every step whose source is "hires" and whose source_ext filter admits the
- * file gets an item with the same deterministic id; later steps are reached
- * by handoff. The caller fills the ticket's origin and paths (see
- * tmcwatch-spool(5)); emit adds id, template and step. An emitter keeps the
- * first stages' folders open, so a job of 100,000 files opens them once.
+ * every step fed from the original (route_first, config/route.c) gets an
+ * item with the same deterministic id; later steps are reached by handoff. The caller fills the
+ * ticket's origin and paths (see tmcwatch-spool(5)); emit adds id, template and step. An emitter
+ * keeps the first stages' folders open, so a job of 100,000 files opens them once.
  */
 #include <stdio.h>
 #include <string.h>
@@ -44,7 +43,7 @@ emitter_emit(struct emitter *em, const char *id, const struct ticket *base, bool
 		struct ticket t;
 		int r;
 
-		if (strcmp(s->source, "hires") != 0 || !step_applies(s, ext))
+		if (!route_first(tpl, j, ext))
 			continue;
 		if (em->sd[j].fd < 0 &&
 		    stage_open(&em->sd[j], em->sp, tpl->name, (int)j, s->name, true) < 0)

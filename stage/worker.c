@@ -192,17 +192,6 @@ stage_status_open(struct stage *st)
 	stage_status(st, NULL);
 }
 
-/* The entry of that name whose filter matches the file (the last earlier
- * one: TMC's im[name] held the latest step of that name). */
-static int
-source_index(const struct template *tpl, int before, const char *name, const char *ext)
-{
-	for (int j = before - 1; j >= 0; j--)
-		if (strcmp(tpl->steps[j].name, name) == 0 && step_applies(&tpl->steps[j], ext))
-			return j;
-	return -1;
-}
-
 static struct stage_dir *
 successor_dir(struct stage *st, int j)
 {
@@ -214,8 +203,8 @@ successor_dir(struct stage *st, int j)
 	return sd;
 }
 
-/* Successors of our step for this item: later steps that apply to the
- * file's extension and read our step's output. A successor stage that
+/* Successors of our step for this item: later steps that read our step's
+ * output for the file's extension (route_successor). A successor stage that
  * cannot be opened sets *err (its errno): handing on without it would
  * lose its step. */
 static size_t
@@ -226,10 +215,7 @@ stage_successors(struct stage *st, struct item *it, struct successor *succ, int 
 	size_t n = 0;
 
 	for (int j = st->idx + 1; j < (int)tpl->nsteps; j++) {
-		const struct step *s = &tpl->steps[j];
-
-		if (!step_applies(s, ext) || strcmp(s->source, "hires") == 0 ||
-		    source_index(tpl, j, s->source, ext) != st->idx)
+		if (!route_successor(tpl, (size_t)st->idx, (size_t)j, ext))
 			continue;
 		if ((succ[n].sd = successor_dir(st, j)) == NULL) {
 			*err = errno ? errno : EIO; /* logged */

@@ -3,9 +3,9 @@
  * queueing nothing. After job_accept() (cmd_submit.c), the files are listed
  * as tmc-jobs lists them (the same scan, stage/scan.c, into a memfd) and
  * each is checked as tmc-jobs checks it (jobspec_check_file); per file the
- * steps that apply to its extension (a step whose source step does not
- * apply is skipped, as no item would reach it) and the output path each
- * would write (root + path_head + path_tail + the renamed name, with the
+ * steps on its route (config/route.c route_reached: a step whose source
+ * step does not apply is skipped, as no item would reach it) and the
+ * output path each would write (root + path_head + path_tail + the renamed name, with the
  * extension of the step's output). A job with an uploaded file list
  * (filelist) is only checked: its list comes with the upload.
  * Exit 0 when the job would run, 65 with the reasons when refused.
@@ -39,29 +39,12 @@ output_ext(const struct step *s, const char *ext)
 	return s->format && *s->format ? s->format : "jpg";
 }
 
-/* Does an item of this extension reach step j (it applies, and so does the
- * step it reads, recursively)? reach[] holds the answers for steps < j. */
-static bool
-reaches(const struct template *tpl, size_t j, const char *ext, const bool *reach)
-{
-	const struct step *s = &tpl->steps[j];
-
-	if (!step_applies(s, ext))
-		return false;
-	if (strcmp(s->source, "hires") == 0)
-		return true;
-	for (size_t k = j; k-- > 0;)
-		if (strcmp(tpl->steps[k].name, s->source) == 0 && step_applies(&tpl->steps[k], ext))
-			return reach[k];
-	return false;
-}
-
 /* One file: its steps and outputs. 1 printed, 0 no step applies, -1 refused. */
 static int
 dry_file(const struct jobspec *js, const char *rel, size_t *outputs)
 {
 	const struct template *tpl = js->tpl;
-	bool *reach = xcalloc(tpl->nsteps + 1, sizeof(*reach));
+	uint8_t *reach = xcalloc(tpl->nsteps + 1, sizeof(*reach));
 	char reason[1024], path[PATH_MAX + 16], *out, *dot;
 	const char *ext = path_ext(rel), *oext;
 	int r = 0;
@@ -72,10 +55,11 @@ dry_file(const struct jobspec *js, const char *rel, size_t *outputs)
 		return -1;
 	}
 	out = tmc_rename(rel, js->rename, js->nrename);
+	route_reached(tpl, ext, reach, tpl->nsteps);
 	for (size_t j = 0; j < tpl->nsteps; j++) {
 		const struct step *s = &tpl->steps[j];
 
-		if (!(reach[j] = reaches(tpl, j, ext, reach)))
+		if (!reach[j])
 			continue;
 		if (r++ == 0)
 			printf("%s%s%s%s\n", js->site->root, js->path_head, js->path_tail, rel);

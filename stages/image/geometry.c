@@ -55,22 +55,6 @@ image_fit(unsigned long w, unsigned long h, const int size[2], bool enlarge, uns
 	}
 }
 
-/* The step whose output step j reads on a file with extension ext, as the
- * skeleton resolves it (the last earlier step of that name that applies);
- * -1 = the original. */
-static int
-step_source(const struct template *tpl, int j, const char *ext)
-{
-	const struct step *s = &tpl->steps[j];
-
-	if (strcmp(s->source, "hires") == 0)
-		return -1;
-	for (int k = j - 1; k >= 0; k--)
-		if (strcmp(tpl->steps[k].name, s->source) == 0 && step_applies(&tpl->steps[k], ext))
-			return k;
-	return -1;
-}
-
 void
 image_hint(const struct template *tpl, int idx, const char *ext, unsigned long hw, unsigned long hh,
 	   int orientation, char *buf, size_t len)
@@ -87,7 +71,7 @@ image_hint(const struct template *tpl, int idx, const char *ext, unsigned long h
 
 		if (!step_applies(s, ext) || s->kind != STEP_IMAGE)
 			continue;
-		k = step_source(tpl, (int)j, ext);
+		k = route_source(tpl, j, ext); /* < 0: the original, or never runs */
 		tree[j] = (int)j == idx || (k >= 0 && (size_t)k < j && tree[k]);
 		image_fit(k >= 0 ? w[k] : ow, k >= 0 ? h[k] : oh, s->size, s->enlarge, &w[j],
 			  &h[j]);

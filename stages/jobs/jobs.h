@@ -77,8 +77,6 @@ void sres_record(struct sres *r, int created, int warnings, const char *reason);
  * Returns how many expected steps still have no result. */
 size_t steps_expected(const struct template *tpl, const char *ext, const struct sres *res,
 		      uint8_t *exp);
-/* The step whose output step j reads for ext, or -1 for hires / none. */
-int steps_source(const struct template *tpl, int j, const char *ext);
 void steps_row(const struct template *tpl, const struct sres *res, struct rowcount *rc);
 
 /* the job check and struct jobspec: config/job.h (shared with the door) */

@@ -3,10 +3,10 @@
  * (pure; unit-tested). A file is finished when every expected step has a
  * result; its row is TMC's (doc/TMC.md, Result rows).
  *
- * Expected: the step applies to the file's extension (source_ext) and reads
- * "hires", or reads the output of an expected step that did not fail. When
- * two earlier steps share the source's name, the later one that applies
- * wins (TMC's im[name] held the latest; stage/worker.c source_index()).
+ * Expected: the step is on the file's route (config/route.c route_source:
+ * it applies to the extension and reads "hires" or a step that runs) and
+ * the step it reads did not fail: what route_reached() gives, minus what
+ * lies below a failure (that part depends on results, so it is here).
  *
  * A stage reports a permanent failure as created 0, warnings 1 and the
  * reason, and a success with one warning and nothing written looks the
@@ -36,19 +36,6 @@ sres_record(struct sres *r, int created, int warnings, const char *reason)
 	r->state = created == 0 && warnings == 1 && r->hash ? SR_MAYBE : SR_OK;
 }
 
-int
-steps_source(const struct template *tpl, int j, const char *ext)
-{
-	const char *src = tpl->steps[j].source;
-
-	if (strcmp(src, "hires") == 0)
-		return -1;
-	for (int k = j - 1; k >= 0; k--)
-		if (strcmp(tpl->steps[k].name, src) == 0 && step_applies(&tpl->steps[k], ext))
-			return k;
-	return -2;
-}
-
 size_t
 steps_expected(const struct template *tpl, const char *ext, const struct sres *res, uint8_t *exp)
 {
@@ -58,10 +45,9 @@ steps_expected(const struct template *tpl, const char *ext, const struct sres *r
 		int src;
 
 		exp[j] = 0;
-		if (!step_applies(&tpl->steps[j], ext))
-			continue;
-		src = steps_source(tpl, (int)j, ext);
-		if (src == -2 || (src >= 0 && (!exp[src] || (res && res[src].state == SR_FAILED))))
+		src = route_source(tpl, j, ext);
+		if (src == ROUTE_NONE ||
+		    (src >= 0 && (!exp[src] || (res && res[src].state == SR_FAILED))))
 			continue;
 		exp[j] = 1;
 		if (res == NULL || res[j].state == SR_NONE)

@@ -114,9 +114,7 @@ static void mark_failed(struct job *j, size_t i, size_t s, const char *why);
 static bool
 first_step(const struct job *j, size_t i, size_t s)
 {
-	const struct step *st = &j->spec.tpl->steps[s];
-
-	return strcmp(st->source, "hires") == 0 && step_applies(st, path_ext(j->rel[i]));
+	return route_first(j->spec.tpl, s, path_ext(j->rel[i]));
 }
 
 static bool

@@ -150,7 +150,7 @@ static bool
 ext_wanted(const struct template *tpl, const char *ext)
 {
 	for (size_t j = 0; j < tpl->nsteps; j++)
-		if (strcmp(tpl->steps[j].source, "hires") == 0 && step_applies(&tpl->steps[j], ext))
+		if (route_first(tpl, j, ext))
 			return true;
 	return false;
 }

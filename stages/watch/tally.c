@@ -30,45 +30,27 @@ struct tent {
 	uint64_t expect, done, failed;
 };
 
-static int
-source_index(const struct template *tpl, int before, const char *name, const char *ext)
-{
-	for (int j = before - 1; j >= 0; j--)
-		if (strcmp(tpl->steps[j].name, name) == 0 && step_applies(&tpl->steps[j], ext))
-			return j;
-	return -1;
-}
-
-/* Steps reached from hires for ext; with cut >= 0, the steps below cut. */
+/* A route (config/route.c) as a bitset of the first 64 steps. */
 static uint64_t
-chain(const struct template *tpl, const char *ext, int cut)
+route_bits(const struct template *tpl, const char *ext, int below)
 {
-	uint64_t mask = 0, below = cut >= 0 && cut < 64 ? 1ULL << cut : 0;
+	uint8_t mask[64];
 	size_t n = tpl->nsteps < 64 ? tpl->nsteps : 64;
+	uint64_t bits = 0;
 
-	for (size_t j = 0; j < n; j++) {
-		const struct step *s = &tpl->steps[j];
-		int k;
-
-		if (!step_applies(s, ext))
-			continue;
-		if (strcmp(s->source, "hires") == 0) {
-			mask |= 1ULL << j;
-			continue;
-		}
-		k = source_index(tpl, (int)j, s->source, ext);
-		if (k >= 0 && (mask & (1ULL << k)))
-			mask |= 1ULL << j;
-		if (k >= 0 && (below & (1ULL << k)) && (int)j != cut)
-			below |= 1ULL << j;
-	}
-	return cut >= 0 ? below & ~(1ULL << cut) : mask;
+	if (below >= 0)
+		route_below(tpl, (size_t)below, ext, mask, n);
+	else
+		route_reached(tpl, ext, mask, n);
+	for (size_t j = 0; j < n; j++)
+		bits |= (uint64_t)mask[j] << j;
+	return bits;
 }
 
 uint64_t
 tally_expected(const struct template *tpl, const char *ext)
 {
-	return chain(tpl, ext, -1);
+	return route_bits(tpl, ext, -1);
 }
 
 static struct tent *
@@ -126,7 +108,7 @@ tally_line(struct tally *t, char *line)
 	e->done |= bit;
 	if (atoi(f[3]) == 0 && atoi(f[4]) > 0) {
 		e->failed |= bit;
-		e->expect &= ~chain(t->tpl, ext, (int)idx);
+		e->expect &= ~route_bits(t->tpl, ext, (int)idx);
 	}
 	if ((e->expect & ~e->done) != 0)
 		return;
