@@ -5,10 +5,12 @@
 # seeing only those headers; this says which include broke the rule).
 # TMC's rules (glob selection, str_ireplace, PHP's empty/truthiness/trim,
 # the seq rules) are defined once, in config/tmc.c: no program keeps a copy.
+# The template route (which step reads which for an extension, the steps
+# fed from the original) is defined once, in config/route.c.
 . "$TMC_SRC/tests/lib/tap.sh"
 
 order="util spool config stage"
-plan 6
+plan 7
 allowed=""
 for lib in $order; do
 	allowed="$allowed $lib"
@@ -32,3 +34,19 @@ is "$copies" "" "TMC's rules (empty, str_ireplace, truthy, trim, seq) are define
 globs=$(cd "$TMC_SRC" && grep -rEl --include='*.c' 'fnmatch\([^;]*, 0\)' util spool config stage stages tmcwatch |
 	grep -vx config/tmc.c | tr '\n' ' ')
 is "$globs" "" "TMC's glob (fnmatch with flags 0) is matched only in config/tmc.c"
+
+# Functions (split at a '}' in column 0, comments dropped) that resolve a
+# step's source by name under a source_ext filter (strcmp on steps[k].name
+# with step_applies), or pick first steps ("hires" with step_applies): a
+# copy of the route outside config/route.c.
+routes=$(cd "$TMC_SRC" && find util spool config stage stages tmcwatch -name '*.c' ! -path config/route.c |
+	sort | xargs perl -0777 -ne '
+		s{/\*.*?\*/}{}gs;
+		for my $fn (split /^\}/m) {
+			next unless $fn =~ /\bstep_applies\(/;
+			if ($fn =~ /strcmp\([^;]*steps\[[^\]]*\]\.name/s || $fn =~ /"hires"/) {
+				print "$ARGV ";
+				last;
+			}
+		}' )
+is "$routes" "" "the template route (source by name and filter, first steps) is only in config/route.c"
