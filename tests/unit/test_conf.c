@@ -2,7 +2,7 @@
  * test_conf.c - conf_load.c and conf_check.c: TMC's README examples load as
  * they are, defaults, every load error and every check error with its exact
  * "file:line:col: key: what", the watchdog extensions, a job's inline proc,
- * step_applies() and the lookups.
+ * step_applies() and the lookups (config/route.c; routes: test_route.c).
  *
  * Each case writes config.json and template.json (and any files it needs)
  * into a temporary folder made by mkdtemp, which is the working folder, so
