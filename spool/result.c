@@ -7,7 +7,13 @@
  * interleave. A step redone after a crash before its commit writes its line
  * again; readers key lines by (item id, step index) and keep the last.
  *
- *   <id>\t<step idx>\t<step name>\t<created>\t<warnings>\t<rel>\t<reason>\n
+ *   <id>\t<step idx>\t<step name>\t<created>\t<warnings>\t<rel>\t<reason>\t<outcome>\n
+ *
+ * The outcome is last so that a reader of 0.1's seven fields still finds
+ * every field where it was (0.1 read the reason as the rest of the line).
+ * Before it, "created 0, warnings 1" was both a permanent failure and a
+ * success with one warning and nothing written, and readers had to look in
+ * err/ to tell.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -41,9 +47,20 @@ add_field(struct strbuf *sb, const char *s)
 		sb_addc(sb, (*s == '\t' || *s == '\n') ? ' ' : *s);
 }
 
+const char *
+result_outcome_name(enum result_outcome o)
+{
+	static const char *const names[] = {
+		[RO_UNKNOWN] = "",      [RO_OK] = "ok",           [RO_WARNING] = "warning",
+		[RO_FAILED] = "failed", [RO_SKIPPED] = "skipped",
+	};
+
+	return (unsigned)o < sizeof(names) / sizeof(*names) ? names[o] : "";
+}
+
 int
 result_append(const struct spool *sp, const struct ticket *t, const char *step_name, int step_idx,
-	      int created, int warnings, const char *reason)
+	      int created, int warnings, enum result_outcome outcome, const char *reason)
 {
 	const char *origin = ticket_get(t, "origin");
 	struct strbuf sb = {0};
@@ -65,7 +82,7 @@ result_append(const struct spool *sp, const struct ticket *t, const char *step_n
 	add_field(&sb, ticket_get(t, "rel"));
 	sb_addc(&sb, '\t');
 	add_field(&sb, reason);
-	sb_addc(&sb, '\n');
+	sb_printf(&sb, "\t%s\n", result_outcome_name(outcome));
 	fd = result_fd(sp, name);
 	r = fd < 0 ? -1 : write_all(fd, sb.buf, sb.len);
 	if (r < 0)

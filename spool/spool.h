@@ -197,9 +197,31 @@ int outfile_copy(int srcfd, const char *final, bool durable, char *reason, size_
  * bytes_out is the difference over one item). */
 unsigned long long outfile_written(void);
 
-/* result.c: one line per finished step, appended with one write(2) */
+/* result.c: one line per finished step, appended with one write(2), its
+ * outcome said in words (tmcwatch-spool(5), RESULTS): ok; warning (done,
+ * with warnings); failed (the last attempt failed: its successors never
+ * run); skipped (done on purpose without writing: the output exists and
+ * must not be overwritten, or is the same size). The words are the usage
+ * record's (stage/records.c). */
+enum result_outcome {
+	RO_UNKNOWN = 0, /* a line of 0.1, before the field: readers guess as 0.1 did */
+	RO_OK,
+	RO_WARNING,
+	RO_FAILED,
+	RO_SKIPPED,
+};
 int result_append(const struct spool *sp, const struct ticket *t, const char *step_name,
-		  int step_idx, int created, int warnings, const char *reason);
+		  int step_idx, int created, int warnings, enum result_outcome outcome,
+		  const char *reason);
+const char *result_outcome_name(enum result_outcome o); /* "ok"...; "" for RO_UNKNOWN */
+/* result_parse.c: one line without its '\n', split in place: 0, or -1 when
+ * it is not a result line. A line of 0.1 (7 fields) reads as RO_UNKNOWN. */
+struct result_line {
+	char *id, *name, *rel, *reason;
+	int step, created, warnings;
+	enum result_outcome outcome;
+};
+int result_parse(char *line, struct result_line *rl);
 
 /* jobq.c: a job into req/ under a fresh 15-digit seq (TMC's yymmddHHMMSS +
  * 3 digits), durably; list (NULL for none) becomes req/<seq>.file first

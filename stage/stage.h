@@ -43,6 +43,9 @@ struct stage_ctx {
 	bool big;                /* set by ops->prepare: take a big slot */
 	int created;             /* output files written by this step (result row) */
 	int warnings;            /* warnings (missing profile, ...) */
+	bool skipped;            /* wrote nothing on purpose (output exists and overwrite is
+				  * false, or skipsamesize found it the same): the result
+				  * line and record say "skipped" */
 	long long bytes_in;      /* size of the original (usage record) */
 	long long bytes_out;     /* bytes of the outputs this step committed */
 	char reason[REASON_MAX]; /* why it failed, or the warning text */
@@ -101,7 +104,7 @@ bool stage_overwrite(const struct stage_ctx *ctx);
 /* record.c: a JSON line per finished step (and callback attempt) in
  * state/records/YYYYMMDD.json (UTC):
  *   {"time":"2026-11-22T10:00:00Z","stage":"tpl/01-Preview","origin":"job:<seq>",
- *    "item":"<id>","file":"/a.jpg","site":"site01","outcome":"ok|warning|retry|failed",
+ *    "item":"<id>","file":"/a.jpg","site":"site01","outcome":"ok|warning|retry|failed|skipped",
  *    "created":1,"warnings":0,"ms":120,"bytes_in":123,"bytes_out":45,"reason":""} */
 struct record {
 	int64_t time;    /* real s */

@@ -365,14 +365,15 @@ stage_hand_on(struct stage *st, struct item *it, struct successor *succ, size_t 
 
 /* One line per item, one shape for every outcome (the stage is the line's
  * prefix): "<origin> <id> <original> <outcome> created=N warnings=N next=N
- * <ms>ms[ reason: <why>]", outcome ok|warning|retry|failed, the original by
- * its absolute path, so a failure names the file, not only a spool path.
- * Priorities: ok info, warning and retry warning, failed error. */
+ * <ms>ms[ reason: <why>]", outcome ok|warning|retry|failed|skipped (the
+ * result line's words), the original by its absolute path, so a failure
+ * names the file, not only a spool path.
+ * Priorities: ok and skipped info, warning and retry warning, failed error. */
 static void
 log_outcome(const struct stage_ctx *ctx, const char *outcome, size_t nsucc, long long ms)
 {
 	const char *file = ticket_get(ctx->ticket, "src") ?: ticket_get(ctx->ticket, "rel");
-	bool why = strcmp(outcome, "ok") != 0;
+	bool why = strcmp(outcome, "ok") != 0 && strcmp(outcome, "skipped") != 0;
 	void (*out)(const char *, ...) = strcmp(outcome, "failed") == 0 ? log_errx
 					 : why                          ? log_warnx
 									: log_info;
@@ -396,7 +397,8 @@ stage_failed(struct stage *st, struct stage_ctx *ctx, enum stage_rc rc, int64_t 
 		snprintf(ctx->reason, sizeof(ctx->reason), "step %s failed (%s, no reason given)",
 			 step->name, rc == STAGE_PERMFAIL ? "permanently" : "temporarily");
 	if (last)
-		result_append(&st->spool, &it->ticket, step->name, st->idx, 0, 1, ctx->reason);
+		result_append(&st->spool, &it->ticket, step->name, st->idx, 0, 1, RO_FAILED,
+			      ctx->reason);
 	if (item_fail(&st->sd, it, rc == STAGE_TEMPFAIL, st->conf.max_attempts,
 		      st->conf.retry_delay, ctx->reason) < 0) {
 		stage_fault_retry(st, it, ctx->reason);
@@ -463,12 +465,16 @@ stage_item(struct stage *st, struct item *it)
 		goto out;
 	}
 	if (rc == STAGE_OK) {
+		enum result_outcome o = ctx.warnings  ? RO_WARNING
+					: ctx.skipped ? RO_SKIPPED
+						      : RO_OK;
+
 		result_append(&st->spool, &it->ticket, step->name, st->idx, ctx.created,
-			      ctx.warnings, ctx.warnings ? ctx.reason : "");
+			      ctx.warnings, o, ctx.warnings ? ctx.reason : "");
 		stage_hand_on(st, it, succ, nsucc);
 		ms = (long long)(now_ms_mono() - t0);
-		log_outcome(&ctx, ctx.warnings ? "warning" : "ok", nsucc, ms);
-		record_step(&ctx, st->sd.label, ctx.warnings ? "warning" : "ok", ms);
+		log_outcome(&ctx, result_outcome_name(o), nsucc, ms);
+		record_step(&ctx, st->sd.label, result_outcome_name(o), ms);
 	} else {
 		stage_failed(st, &ctx, rc, t0);
 	}

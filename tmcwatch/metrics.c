@@ -33,8 +33,8 @@
 
 static const double bounds[] = {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900};
 #define NBOUNDS (sizeof(bounds) / sizeof(*bounds))
-static const char *const outcomes[] = {"ok", "warning", "retry", "failed"};
-#define NOUTCOMES 4
+static const char *const outcomes[] = {"ok", "warning", "retry", "failed", "skipped"};
+#define NOUTCOMES 5
 
 struct series { /* one template/step/site */
 	char stage[300], site[128];
@@ -96,7 +96,8 @@ count_record(const struct record *r, void *arg)
 	if (k == NOUTCOMES)
 		return;
 	if (strcmp(r->stage, "outbox") == 0) {
-		M.callbacks[k <= 1 ? 0 : k - 1]++;
+		if (k < 4) /* a callback is never skipped */
+			M.callbacks[k <= 1 ? 0 : k - 1]++;
 		return;
 	}
 	if (strchr(r->stage, '/') == NULL)

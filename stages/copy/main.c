@@ -79,8 +79,10 @@ copy_process(struct stage_ctx *ctx)
 	if (src == NULL ||
 	    stage_output_path(ctx, NULL, dst, sizeof(dst), ctx->reason, sizeof(ctx->reason)) < 0)
 		return STAGE_PERMFAIL;
-	if (!stage_overwrite(ctx) && lstat(dst, &st) == 0)
-		return STAGE_OK; /* exists: a skip, as TMC */
+	if (!stage_overwrite(ctx) && lstat(dst, &st) == 0) {
+		ctx->skipped = true; /* exists: a skip, as TMC */
+		return STAGE_OK;
+	}
 	if ((fd = stage_open_source(ctx, &st)) < 0)
 		return copy_errno_rc(errno);
 	if ((r = copy_make_dir(ctx, dst)) != 0) {

@@ -29,7 +29,8 @@ minute_add(const struct record *r, void *arg)
 
 	if (ago < 0 || ago >= MINUTES || strcmp(r->stage, "outbox") == 0)
 		return;
-	if (strcmp(r->outcome, "ok") == 0 || strcmp(r->outcome, "warning") == 0)
+	if (strcmp(r->outcome, "ok") == 0 || strcmp(r->outcome, "warning") == 0 ||
+	    strcmp(r->outcome, "skipped") == 0)
 		pm->done[i]++;
 	else if (strcmp(r->outcome, "failed") == 0)
 		pm->failed[i]++;

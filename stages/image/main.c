@@ -247,6 +247,7 @@ image_process(struct stage_ctx *ctx)
 		if (exists && !stage_overwrite(ctx)) {
 			log_info("%s exists, not overwritten", out);
 			save = false;
+			ctx->skipped = true;
 			if (!ctx->wants_pixels)
 				return STAGE_OK;
 		}

@@ -168,6 +168,7 @@ image_save(struct image_run *r, const char *path, bool exists)
 	if (exists && s->skipsamesize && lstat(path, &st) == 0 && S_ISREG(st.st_mode) &&
 	    (size_t)st.st_size == len) {
 		log_info("SKIP: filesize same - %s", path);
+		r->ctx->skipped = true;
 		rc = STAGE_OK;
 	} else {
 		rc = publish(r, path, blob, len);

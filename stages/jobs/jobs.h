@@ -46,20 +46,16 @@ int jm_stat_parse(const char *s, long long v[3]);
 void jm_item_id(char *buf, size_t len, const char *seq, size_t idx);
 /* File index from an item id "<seq>-<digits>"; -1 when not this job's. */
 int jm_item_index(const char *seq, const char *id, size_t *idx);
-struct logline {
-	char *id, *name, *rel, *reason;
-	int step, created, warnings;
-};
-/* One proc/<seq>.log line without its '\n', split in place; 0 or -1. */
-int jm_logline_parse(char *line, struct logline *ll);
+/* proc/<seq>.log lines: result_parse() (spool.h) */
 uint32_t jm_hash(const char *s);
 
 /* steps.c: which steps a file expects, and its result row (pure) */
 enum sres_state {
 	SR_NONE = 0, /* no result yet */
 	SR_OK,       /* a line that is not a failure */
-	SR_MAYBE,    /* created 0, warnings 1, a reason: a failure, or a success
-		      * with one warning; its successors tell (see steps.c) */
+	SR_MAYBE,    /* a line of 0.1 (no outcome) with created 0, warnings 1, a
+		      * reason: a failure, or a success with one warning; its
+		      * successors or err/ tell (see steps.c, track.c) */
 	SR_FAILED,   /* failed: its successors never run */
 };
 struct sres {
@@ -71,7 +67,7 @@ struct sres {
 struct rowcount {
 	int requested, created, warnings;
 };
-void sres_record(struct sres *r, int created, int warnings, const char *reason);
+void sres_record(struct sres *r, const struct result_line *rl);
 /* Steps for a file of extension ext: exp[j] = 1 when step j is expected
  * (applies to ext and reads hires or an expected step that did not fail).
  * Returns how many expected steps still have no result. */

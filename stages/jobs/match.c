@@ -74,43 +74,6 @@ jm_item_index(const char *seq, const char *id, size_t *idx)
 	return *e == '\0' ? 0 : -1;
 }
 
-static int
-parse_int(const char *s, int *out)
-{
-	char *e;
-	long v;
-
-	if (*s == '\0')
-		return -1;
-	v = strtol(s, &e, 10);
-	if (*e != '\0' || v < -1000000 || v > 1000000)
-		return -1;
-	*out = (int)v;
-	return 0;
-}
-
-int
-jm_logline_parse(char *line, struct logline *ll)
-{
-	char *f[7], *p = line;
-
-	for (int n = 0; n < 6; n++) {
-		f[n] = p;
-		if ((p = strchr(p, '\t')) == NULL)
-			return -1;
-		*p++ = '\0';
-	}
-	f[6] = p; /* the reason: the rest (writers blank tabs in fields) */
-	if (f[0][0] == '\0' || parse_int(f[1], &ll->step) < 0 ||
-	    parse_int(f[3], &ll->created) < 0 || parse_int(f[4], &ll->warnings) < 0)
-		return -1;
-	ll->id = f[0];
-	ll->name = f[2];
-	ll->rel = f[5];
-	ll->reason = f[6];
-	return 0;
-}
-
 uint32_t
 jm_hash(const char *s)
 {

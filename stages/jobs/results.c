@@ -285,11 +285,11 @@ results_evaluate(struct job *j, size_t i)
 static void
 log_line(struct job *j, char *line)
 {
-	struct logline ll;
+	struct result_line ll;
 	size_t i;
 
-	if (jm_logline_parse(line, &ll) < 0 || jm_item_index(j->seq, ll.id, &i) < 0 ||
-	    i >= j->total || ll.step < 0 || (size_t)ll.step >= j->spec.tpl->nsteps) {
+	if (result_parse(line, &ll) < 0 || jm_item_index(j->seq, ll.id, &i) < 0 || i >= j->total ||
+	    ll.step < 0 || (size_t)ll.step >= j->spec.tpl->nsteps) {
 		log_warnx("job %s: proc/%s.log: a line that is not ours ignored", j->seq, j->seq);
 		return;
 	}
@@ -301,7 +301,7 @@ log_line(struct job *j, char *line)
 	}
 	if (j->files[i].res == NULL)
 		j->files[i].res = xcalloc(j->spec.tpl->nsteps, sizeof(struct sres));
-	sres_record(&j->files[i].res[ll.step], ll.created, ll.warnings, ll.reason);
+	sres_record(&j->files[i].res[ll.step], &ll);
 	j->files[i].absent = 0;
 	results_evaluate(j, i);
 }

@@ -8,12 +8,14 @@
  * the step it reads did not fail: what route_reached() gives, minus what
  * lies below a failure (that part depends on results, so it is here).
  *
- * A stage reports a permanent failure as created 0, warnings 1 and the
- * reason, and a success with one warning and nothing written looks the
- * same (SR_MAYBE). Successors of a failure never run; successors of a
- * success do. So a MAYBE step's successors stay expected until they report
- * (it was a success) or the caller finds the item in the stage's err/ or
- * nowhere at all and marks it SR_FAILED (track.c).
+ * A line says its outcome: "failed" is SR_FAILED, anything else SR_OK.
+ * A line of 0.1 (no outcome, before an upgrade) is guessed as 0.1 did: a
+ * permanent failure was written as created 0, warnings 1 and the reason,
+ * and a success with one warning and nothing written looks the same
+ * (SR_MAYBE). Successors of a failure never run; successors of a success
+ * do. So a MAYBE step's successors stay expected until they report (it was
+ * a success) or the caller finds the item in the stage's err/ or nowhere
+ * at all and marks it SR_FAILED (track.c).
  *
  * Row: requested = the template's step count (TMC counted proc entries,
  * skipped ones too); created and warnings summed over the results. One
@@ -27,13 +29,18 @@
 #include "jobs.h"
 
 void
-sres_record(struct sres *r, int created, int warnings, const char *reason)
+sres_record(struct sres *r, const struct result_line *rl)
 {
-	r->created = created;
-	r->warnings = warnings;
-	r->hash = reason && *reason ? jm_hash(reason) : 0;
+	r->created = rl->created;
+	r->warnings = rl->warnings;
+	r->hash = rl->reason && *rl->reason ? jm_hash(rl->reason) : 0;
 	r->line = true;
-	r->state = created == 0 && warnings == 1 && r->hash ? SR_MAYBE : SR_OK;
+	if (rl->outcome == RO_FAILED)
+		r->state = SR_FAILED;
+	else if (rl->outcome != RO_UNKNOWN)
+		r->state = SR_OK;
+	else /* 0.1's line: guessed */
+		r->state = rl->created == 0 && rl->warnings == 1 && r->hash ? SR_MAYBE : SR_OK;
 }
 
 size_t

@@ -252,6 +252,7 @@ video_process(struct stage_ctx *ctx)
 	if (save && !stage_overwrite(ctx) && lstat(out, &st) == 0) {
 		log_info("%s exists, not overwritten", out);
 		save = false;
+		ctx->skipped = true;
 	}
 	if (save && (r = video_make_dir(ctx, out)) != 0) {
 		if (r < 0)

@@ -1,11 +1,12 @@
 /*
  * tally.c - what became of the files this watch handed off.
  *
- * Stages append one line per finished step to state/<key>.log (result.c):
- *   <id>\t<step idx>\t<step name>\t<created>\t<warnings>\t<rel>\t<reason>
- * A file is accounted for when every step that applies to its extension has
- * reported, minus the steps below one that failed (created 0 with a warning:
- * its successors never run). It is "converted" when no step failed, else
+ * Stages append one line per finished step to state/<key>.log (result.c,
+ * read by result_parse). A file is accounted for when every step that
+ * applies to its extension has reported, minus the steps below one that
+ * failed (its successors never run). A line says "failed"; a line of 0.1
+ * (no outcome, before an upgrade) is guessed as 0.1 did: created 0 with a
+ * warning. It is "converted" when no step failed, else
  * "failed". A line repeated after a crash is ignored once its file is
  * accounted for. The whole log is read at start, then followed from where
  * reading stopped; a log that shrank or was replaced (rotation) is read
@@ -69,36 +70,30 @@ tally_known(const struct tally *t, const char *id)
 	return u64set_has(&t->done, h) || tally_find(t, h) != NULL;
 }
 
-/* Split a line into its 7 tab-separated fields; false if it has fewer. */
+/* The line's own word; 0.1's guess for a line without one. */
 static bool
-fields(char *line, char **f)
+line_failed(const struct result_line *rl)
 {
-	for (int i = 0; i < 7; i++) {
-		f[i] = line;
-		line = strchr(line, '\t');
-		if (line == NULL)
-			return i == 6;
-		if (i < 6)
-			*line++ = '\0';
-	}
-	return true;
+	if (rl->outcome != RO_UNKNOWN)
+		return rl->outcome == RO_FAILED;
+	return rl->created == 0 && rl->warnings > 0;
 }
 
 static void
 tally_line(struct tally *t, char *line)
 {
-	char *f[7];
+	struct result_line rl;
 	struct tent *e;
 	uint64_t h, bit;
-	long idx;
+	int idx;
 	const char *ext;
 
-	if (!fields(line, f) || (idx = strtol(f[1], NULL, 10)) < 0 || idx >= 64)
+	if (result_parse(line, &rl) < 0 || (idx = rl.step) < 0 || idx >= 64)
 		return;
-	h = hash_bytes(f[0], strlen(f[0]), 0);
+	h = hash_bytes(rl.id, strlen(rl.id), 0);
 	if (u64set_has(&t->done, h))
 		return;
-	ext = path_ext(f[5]);
+	ext = path_ext(rl.rel);
 	if ((e = tally_find(t, h)) == NULL) {
 		e = xcalloc(1, sizeof(*e));
 		e->expect = tally_expected(t->tpl, ext);
@@ -106,7 +101,7 @@ tally_line(struct tally *t, char *line)
 	}
 	bit = 1ULL << idx;
 	e->done |= bit;
-	if (atoi(f[3]) == 0 && atoi(f[4]) > 0) {
+	if (line_failed(&rl)) {
 		e->failed |= bit;
 		e->expect &= ~route_bits(t->tpl, ext, (int)idx);
 	}

@@ -81,27 +81,74 @@ test_stat_ids_names(void **state)
 	assert_false(jm_name_ignored("myjob.json"));
 }
 
+/* A line of 0.1 (seven fields) and lines with their outcome (eight). */
 static void
 test_logline(void **state)
 {
 	char ok[] = "S-000001\t2\tPreview\t1\t0\t/a b.jpg\t";
 	char why[] = "S-000002\t0\tA\t0\t1\t/x.jpg\t/src/x.jpg: No such file";
+	char failed[] = "S-000002\t0\tA\t0\t1\t/x.jpg\t/src/x.jpg: No such file\tfailed";
+	char warned[] = "S-000002\t0\tA\t0\t1\t/x.jpg\tno profile\twarning";
+	char skipped[] = "S-000003\t1\tC\t0\t0\t/y.jpg\t\tskipped";
+	char newer[] = "S-000003\t1\tC\t1\t0\t/y.jpg\t\tok\tmore";
+	char odd[] = "S-000003\t1\tC\t1\t0\t/y.jpg\t\tsplendid";
 	char bad[] = "S-000001\t2\tPreview\t1\t0";
 	char badnum[] = "S-000001\tx\tP\t1\t0\t/a\t";
-	struct logline ll;
+	struct result_line ll;
 
 	(void)state;
-	assert_int_equal(jm_logline_parse(ok, &ll), 0);
+	assert_int_equal(result_parse(ok, &ll), 0);
 	assert_string_equal(ll.id, "S-000001");
 	assert_int_equal(ll.step, 2);
 	assert_string_equal(ll.name, "Preview");
 	assert_true(ll.created == 1 && ll.warnings == 0);
 	assert_string_equal(ll.rel, "/a b.jpg");
 	assert_string_equal(ll.reason, "");
-	assert_int_equal(jm_logline_parse(why, &ll), 0);
+	assert_int_equal(ll.outcome, RO_UNKNOWN);
+	assert_int_equal(result_parse(why, &ll), 0);
 	assert_string_equal(ll.reason, "/src/x.jpg: No such file");
-	assert_int_equal(jm_logline_parse(bad, &ll), -1);
-	assert_int_equal(jm_logline_parse(badnum, &ll), -1);
+	assert_int_equal(ll.outcome, RO_UNKNOWN);
+	assert_int_equal(result_parse(failed, &ll), 0);
+	assert_string_equal(ll.reason, "/src/x.jpg: No such file");
+	assert_int_equal(ll.outcome, RO_FAILED);
+	assert_int_equal(result_parse(warned, &ll), 0);
+	assert_true(ll.outcome == RO_WARNING && ll.warnings == 1);
+	assert_int_equal(result_parse(skipped, &ll), 0);
+	assert_true(ll.outcome == RO_SKIPPED && ll.reason[0] == '\0');
+	assert_int_equal(result_parse(newer, &ll), 0);
+	assert_int_equal(ll.outcome, RO_OK);
+	assert_int_equal(result_parse(odd, &ll), 0);
+	assert_int_equal(ll.outcome, RO_UNKNOWN);
+	assert_int_equal(result_parse(bad, &ll), -1);
+	assert_int_equal(result_parse(badnum, &ll), -1);
+}
+
+static void
+record(struct sres *r, int created, int warnings, const char *reason, enum result_outcome o)
+{
+	struct result_line rl = {
+		.created = created, .warnings = warnings, .reason = (char *)reason, .outcome = o};
+
+	sres_record(r, &rl);
+}
+
+/* The outcome decides; only a line of 0.1 is guessed (SR_MAYBE). */
+static void
+test_sres_outcome(void **state)
+{
+	struct sres r = {0};
+
+	(void)state;
+	record(&r, 0, 1, "/s/x.jpg: No such file or directory", RO_FAILED);
+	assert_int_equal(r.state, SR_FAILED);
+	record(&r, 0, 1, "no colour profile", RO_WARNING);
+	assert_int_equal(r.state, SR_OK);
+	record(&r, 0, 0, "", RO_SKIPPED);
+	assert_int_equal(r.state, SR_OK);
+	record(&r, 0, 1, "/s/x.jpg: No such file or directory", RO_UNKNOWN);
+	assert_int_equal(r.state, SR_MAYBE);
+	record(&r, 1, 0, "", RO_UNKNOWN);
+	assert_int_equal(r.state, SR_OK);
 }
 
 /* TMC README's mixed template: image and mp4 Origins, a shared Preview. */
@@ -136,9 +183,11 @@ res_set(struct sres *res, const int *st, const int *created)
 	for (int j = 0; j < 5; j++) {
 		memset(&res[j], 0, sizeof(res[j]));
 		if (st[j] == OK)
-			sres_record(&res[j], created[j], 0, "");
-		else if (st[j] == MB || st[j] == FL)
-			sres_record(&res[j], 0, 1, "/src/x: No such file or directory");
+			record(&res[j], created[j], 0, "", RO_OK);
+		else if (st[j] == MB)
+			record(&res[j], 0, 1, "/src/x: No such file or directory", RO_UNKNOWN);
+		else if (st[j] == FL)
+			record(&res[j], 0, 1, "/src/x: No such file or directory", RO_FAILED);
 		if (st[j] == FL || st[j] == LOST)
 			res[j].state = SR_FAILED;
 	}
@@ -228,11 +277,11 @@ test_row_dedupe(void **state)
 	(void)state;
 	load_template(&tpl, two);
 	/* one missing original fails both steps that read it: TMC's one warning */
-	sres_record(&res[0], 0, 1, "/s/x.jpg: No such file or directory");
-	sres_record(&res[1], 0, 1, "/s/x.jpg: No such file or directory");
+	record(&res[0], 0, 1, "/s/x.jpg: No such file or directory", RO_FAILED);
+	record(&res[1], 0, 1, "/s/x.jpg: No such file or directory", RO_UNKNOWN);
 	steps_row(&tpl, res, &rc);
 	assert_true(rc.requested == 2 && rc.created == 0 && rc.warnings == 1);
-	sres_record(&res[1], 0, 1, "/b: Permission denied");
+	record(&res[1], 0, 1, "/b: Permission denied", RO_FAILED);
 	steps_row(&tpl, res, &rc);
 	assert_int_equal(rc.warnings, 2);
 	conf_template_free(&tpl);
@@ -242,9 +291,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_list),       cmocka_unit_test(test_stat_ids_names),
-		cmocka_unit_test(test_logline),    cmocka_unit_test(test_steps),
-		cmocka_unit_test(test_row_dedupe),
+		cmocka_unit_test(test_list),    cmocka_unit_test(test_stat_ids_names),
+		cmocka_unit_test(test_logline), cmocka_unit_test(test_sres_outcome),
+		cmocka_unit_test(test_steps),   cmocka_unit_test(test_row_dedupe),
 	};
 
 	log_init("test_jobs_match", 0);

@@ -300,6 +300,29 @@ test_tally(void **state)
 	tally_close(&t);
 }
 
+/* Lines with their outcome: a warning with nothing written is no failure
+ * (0.1's guess counted it failed and stopped waiting for its successors). */
+static void
+test_tally_outcome(void **state)
+{
+	struct tally t;
+
+	(void)state;
+	assert_int_equal(tally_open(&t, rootfd, "o", &ttpl), 0);
+	append("o.log", "i5\t0\tA\t0\t1\t/a.jpg\texists, no profile\twarning\n"
+			"i6\t0\tA\t0\t1\t/b.jpg\t/s/b.jpg: No such file\tfailed\n");
+	tally_refresh(&t);
+	assert_int_equal(t.failed, 1);
+	assert_int_equal(t.ok, 0);
+	assert_true(tally_known(&t, "i5"));
+	append("o.log", "i5\t1\tB\t0\t0\t/a.jpg\t\tskipped\n"
+			"i5\t3\tC\t1\t0\t/a.jpg\t\tok\n");
+	tally_refresh(&t);
+	assert_int_equal(t.ok, 1);
+	assert_int_equal(t.failed, 1);
+	tally_close(&t);
+}
+
 static void
 test_sets(void **state)
 {
@@ -325,6 +348,7 @@ main(void)
 		cmocka_unit_test(test_index_persists),
 		cmocka_unit_test(test_index_rejects_garbage),
 		cmocka_unit_test(test_tally),
+		cmocka_unit_test(test_tally_outcome),
 		cmocka_unit_test(test_sets),
 	};
 
