@@ -131,12 +131,12 @@ video_config '{ "v": { "proc": [
 rm -f "$T_DIR/tmcwatch.log"
 TMC_X264_PRESET=slow start_daemon
 echo /long.mp4 | enqueue v t2 >/dev/null
-wait_for 600 grep -q 'v/00-Mp4: .* /long.mp4 ok ' "$T_DIR/tmcwatch.log"
+wait_for 600 grep -q 'v/00-Mp4: .*/long.mp4 ok ' "$T_DIR/tmcwatch.log"
 ok $? "the long transcode is done"
 # the item's span: its ok line's time minus its duration; then every line
 # in it that says how far it got
 ms() { awk '{ split(substr($1, 12, 12), a, ":"); printf "%d\n", (a[1] * 3600 + a[2] * 60 + a[3]) * 1000 }'; }
-okline=$(grep 'v/00-Mp4: .* /long.mp4 ok ' "$T_DIR/tmcwatch.log")
+okline=$(grep 'v/00-Mp4: .*/long.mp4 ok ' "$T_DIR/tmcwatch.log")
 took=$(echo "$okline" | sed -n 's/.* \([0-9]*\)ms.*/\1/p')
 end=$(echo "$okline" | ms)
 marks=$( (echo $((end - took)); grep 'long.mp4: transcoding: [0-9]* of 20 s' "$T_DIR/tmcwatch.log" | ms; echo "$end") |
