@@ -17,8 +17,8 @@
  * whose journal says "#close" is only closed again: every step above is
  * idempotent, and the callback is never queued twice.
  *
- * Callback (outbox/new/<seq>/ticket, an item as item_claim() wants it, built
- * in outbox/tmp; tmc-notify claims it):
+ * Callback (outbox/new/<seq>/ticket, an item published into outbox/ with
+ * item_publish, durably; tmc-notify claims it):
  * url, seq, result, count, processed, created, warn. count = files of the
  * list; processed = files with a real row (cancel rows not counted);
  * created, warn = sums over the rows (TMC: warn is the sum of warnings);
@@ -53,46 +53,11 @@ cancel_rows(struct job *j)
 }
 
 static int
-callback_publish(struct jobsd *d, const char *seq, const char *text, size_t len)
-{
-	char tmp[SEQ_MAX + 32];
-	int tmpfd = openat(d->outfd, "tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int newfd = openat(d->outfd, "new", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int fd = -1, r = -1;
-
-	snprintf(tmp, sizeof(tmp), "+%s.%d", seq,
-		 (int)getpid()); /* "+": not a committed handoff (recover.c) */
-	if (tmpfd < 0 || newfd < 0 || rmtree_at(tmpfd, tmp) < 0 || mkdirat(tmpfd, tmp, 0755) < 0)
-		goto out;
-	if ((fd = openat(tmpfd, tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
-	    file_publish_at(fd, "ticket", text, len, true) < 0)
-		goto out;
-	if (renameat2(tmpfd, tmp, newfd, seq, RENAME_NOREPLACE) < 0) {
-		if (errno != EEXIST && errno != ENOTEMPTY)
-			goto out;
-		rmtree_at(tmpfd, tmp); /* queued before a crash */
-	}
-	r = fsync(newfd);
-out:
-	if (r < 0)
-		log_warn("%s/outbox: queue the callback of job %s", d->sp.path, seq);
-	if (fd >= 0)
-		close(fd);
-	if (tmpfd >= 0)
-		close(tmpfd);
-	if (newfd >= 0)
-		close(newfd);
-	return r;
-}
-
-static int
 callback_queue(struct jobsd *d, struct job *j, enum close_kind kind)
 {
 	bool ok = kind == CLOSE_DONE && j->nprocessed == j->total && j->warn == 0 &&
 		  j->nprocessed > 0;
 	struct ticket t = {0};
-	size_t len;
-	char *text;
 	int r;
 
 	ticket_set(&t, "url", j->spec.callback);
@@ -102,11 +67,12 @@ callback_queue(struct jobsd *d, struct job *j, enum close_kind kind)
 	ticket_setf(&t, "processed", "%zu", j->nprocessed);
 	ticket_setf(&t, "created", "%lld", j->created);
 	ticket_setf(&t, "warn", "%lld", j->warn);
-	text = ticket_format(&t, &len);
-	r = callback_publish(d, j->seq, text, len);
-	free(text);
+	/* durable: the journal's "#callback" follows, so it must not be lost */
+	r = item_publish(&d->outbox, j->seq, &t, true);
+	if (r < 0)
+		log_warnx("%s/outbox: the callback of job %s is not queued", d->sp.path, j->seq);
 	ticket_free(&t);
-	return r;
+	return r < 0 ? -1 : 0;
 }
 
 static void

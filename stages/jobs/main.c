@@ -154,7 +154,8 @@ jobsd_open(struct jobsd *d)
 	d->procfd = open_dir(d, "proc");
 	d->donefd = open_dir(d, "done");
 	d->errfd = open_dir(d, "err");
-	d->outfd = open_dir(d, "outbox");
+	if (outbox_open(&d->outbox, &d->sp, false) < 0)
+		exit(EX_UNAVAILABLE);
 	d->sigfd = signals_open();
 	if (!jobsd_watch(d))
 		log_info("%s/req and proc are scanned every second until inotify has room again",
@@ -352,7 +353,7 @@ jobsd_close(struct jobsd *d)
 	close(d->procfd);
 	close(d->donefd);
 	close(d->errfd);
-	close(d->outfd);
+	stage_close(&d->outbox);
 	spool_close(&d->sp);
 	conf_free(&d->conf);
 }
