@@ -12,9 +12,8 @@
 #include "spool.h"
 
 static const char *const suffixes[JF_NKINDS] = {
-	[JF_JOB] = "",	       [JF_STAT] = ".stat", [JF_CTRL] = ".ctrl",
-	[JF_FILE] = ".file",   [JF_ROWS] = ".rows", [JF_LOG] = ".log",
-	[JF_RESULT] = ".result", [JF_REASON] = ".reason",
+	[JF_JOB] = "",       [JF_STAT] = ".stat", [JF_CTRL] = ".ctrl",     [JF_FILE] = ".file",
+	[JF_ROWS] = ".rows", [JF_LOG] = ".log",   [JF_RESULT] = ".result", [JF_REASON] = ".reason",
 };
 
 const char *

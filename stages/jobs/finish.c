@@ -88,17 +88,17 @@ finish_move(struct jobsd *d, struct job *j, enum close_kind kind)
 	char name[SEQ_MAX + 16], text[REASON_MAX + 2];
 	long long pos = (long long)j->dispatched, cnt = (long long)j->total;
 
-	snprintf(name, sizeof(name), "%s.ctrl", j->seq);
+	job_file(name, sizeof(name), j->seq, JF_CTRL);
 	if (kind == CLOSE_DONE) {
-		snprintf(name, sizeof(name), "%s.file", j->seq);
+		job_file(name, sizeof(name), j->seq, JF_FILE);
 		move(d, d->procfd, "proc", d->donefd, name);
-		snprintf(name, sizeof(name), "%s.ctrl", j->seq);
+		job_file(name, sizeof(name), j->seq, JF_CTRL);
 		unlinkat(d->procfd, name, 0);
 	} else if (kind == CLOSE_CANCEL) {
 		ctrl_write(d, j->seq, "cancelled", pos, cnt);
 		move(d, d->procfd, "proc", d->donefd, name);
 	} else if (kind == CLOSE_ERROR) {
-		snprintf(name, sizeof(name), "%s.reason", j->seq);
+		job_file(name, sizeof(name), j->seq, JF_REASON);
 		snprintf(text, sizeof(text), "%s\n", j->reason);
 		if (file_publish_at(d->errfd, name, text, strlen(text), true) < 0)
 			log_warn("%s/err/%s", d->sp.path, name);
@@ -124,7 +124,7 @@ finish_close(struct jobsd *d, struct job *j, enum close_kind kind)
 		if (j->files)
 			results_stat(d, j, true);
 		if (j->resultfd >= 0 && fsync(j->resultfd) < 0)
-			log_warn("%s/done/%s.result", d->sp.path, j->seq);
+			log_warn("%s/done/%s%s", d->sp.path, j->seq, job_file_suffix(JF_RESULT));
 		for (char *p = j->reason; *p; p++)
 			if (*p == '\n')
 				*p = ' ';
@@ -137,7 +137,7 @@ finish_close(struct jobsd *d, struct job *j, enum close_kind kind)
 		results_mark(d, j, "#callback\n");
 	finish_move(d, j, kind);
 	failpoint("jobs-closed"); /* tests: die before the journal goes (sweep.c) */
-	snprintf(name, sizeof(name), "%s.rows", j->seq);
+	job_file(name, sizeof(name), j->seq, JF_ROWS);
 	if (kind != CLOSE_STOP && unlinkat(d->procfd, name, 0) < 0 && errno != ENOENT)
 		log_warn("%s/proc/%s", d->sp.path, name);
 	log_info("client finished:%s (%s): %zu files, %zu processed (success %zu, error %zu), "
@@ -153,7 +153,7 @@ finish_reject(struct jobsd *d, int fromfd, const char *name, const char *seq, co
 	char rname[SEQ_MAX + 16], *text = xasprintf("%s\n", reason);
 	int r = 0;
 
-	snprintf(rname, sizeof(rname), "%s.reason", seq);
+	job_file(rname, sizeof(rname), seq, JF_REASON);
 	if (file_publish_at(d->errfd, rname, text, strlen(text), true) < 0)
 		log_warn("%s/err/%s", d->sp.path, rname);
 	if (renameat2(fromfd, name, d->errfd, seq, RENAME_NOREPLACE) < 0) {

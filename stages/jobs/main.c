@@ -251,17 +251,14 @@ job_by_seq(struct jobsd *d, const char *seq, size_t len)
 static void
 proc_event(struct jobsd *d, const char *name, uint32_t mask)
 {
-	const char *dot = strrchr(name, '.');
 	char seq[SEQ_MAX];
 	struct job *j;
 
-	if (dot == NULL || strcmp(dot, ".ctrl") != 0 || name[0] == '.' ||
-	    (size_t)(dot - name) >= sizeof(seq))
+	if (name[0] == '.' || job_file_kind(name, seq, sizeof(seq)) != JF_CTRL)
 		return;
-	if ((j = job_by_seq(d, name, (size_t)(dot - name))) != NULL) {
+	if ((j = job_by_seq(d, seq, strlen(seq))) != NULL) {
 		ctrl_apply(d, j, (mask & (IN_CLOSE_WRITE | IN_MOVED_TO)) != 0);
 	} else {
-		snprintf(seq, sizeof(seq), "%.*s", (int)(dot - name), name);
 		intake_ctrl(d, seq);
 	}
 }

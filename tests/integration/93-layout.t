@@ -5,10 +5,12 @@
 # seeing only those headers; this says which include broke the rule).
 # TMC's rules (glob selection, str_ireplace, PHP's empty/truthiness/trim,
 # the seq rules) are defined once, in config/tmc.c: no program keeps a copy.
+# Only spool/ knows the spool's shape: the job files' suffixes are spelled
+# in spool/jobfiles.c alone (job_file, job_file_kind).
 . "$TMC_SRC/tests/lib/tap.sh"
 
 order="util spool config stage"
-plan 6
+plan 7
 allowed=""
 for lib in $order; do
 	allowed="$allowed $lib"
@@ -32,3 +34,9 @@ is "$copies" "" "TMC's rules (empty, str_ireplace, truthy, trim, seq) are define
 globs=$(cd "$TMC_SRC" && grep -rEl --include='*.c' 'fnmatch\([^;]*, 0\)' util spool config stage stages tmcwatch |
 	grep -vx config/tmc.c | tr '\n' ' ')
 is "$globs" "" "TMC's glob (fnmatch with flags 0) is matched only in config/tmc.c"
+
+# A job file's suffix as a string literal (".stat", "%s.ctrl", "done/%s.result"),
+# outside spool/; comment lines do not count.
+suffixes=$(cd "$TMC_SRC" && grep -rEn --include='*.[ch]' '\.(stat|ctrl|result)"' stage stages tmcwatch config |
+	grep -Ev '^[^:]*:[0-9]+:[[:space:]]*(\*|/\*|//)' | cut -d: -f1,2 | tr '\n' ' ')
+is "$suffixes" "" "job-file suffixes (.stat .ctrl .result) are spelled only in spool/ (jobfiles.c)"
