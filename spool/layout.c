@@ -144,6 +144,24 @@ stage_open(struct stage_dir *sd, const struct spool *sp, const char *tpl, int id
 	return r;
 }
 
+int
+outbox_open(struct stage_dir *sd, const struct spool *sp, bool create)
+{
+	char path[PATH_MAX];
+	int r;
+
+	if (snprintf(path, sizeof(path), "%s/outbox", sp->path) >= (int)sizeof(path)) {
+		log_warnx("outbox path too long: %s/outbox", sp->path);
+		return -1;
+	}
+	r = stage_open_path(sd, path, create);
+	if (r == 0) {
+		free(sd->label);
+		sd->label = xstrdup("outbox");
+	}
+	return r;
+}
+
 void
 stage_close(struct stage_dir *sd)
 {

@@ -4,7 +4,8 @@
  * The item is built complete in the stage's tmp/ and renamed into new/ with
  * RENAME_NOREPLACE, so a reader never sees half an item and a repeated
  * publish of the same deterministic id never replaces one. An id already in
- * cur/ (being worked on) counts as present too. Stage-to-stage handoff does
+ * cur/ (being worked on), or in tmp/ as a committed handoff about to enter
+ * new/, counts as present too (item_present). Stage-to-stage handoff does
  * not come here: it moves committed items (handoff.c), which is exactly-once.
  */
 #include <errno.h>
@@ -19,20 +20,34 @@
 
 static unsigned publish_counter;
 
+bool
+item_present(const struct stage_dir *sd, const char *id)
+{
+	struct stat st;
+
+	return fstatat(sd->newfd, id, &st, AT_SYMLINK_NOFOLLOW) == 0 ||
+	       fstatat(sd->curfd, id, &st, AT_SYMLINK_NOFOLLOW) == 0 ||
+	       (id_valid(id) && fstatat(sd->tmpfd, id, &st, AT_SYMLINK_NOFOLLOW) == 0);
+}
+
 int
 item_publish(struct stage_dir *sd, const char *id, const struct ticket *t, bool durable)
 {
 	char tmp[NAME_MAX + 1];
-	struct stat st;
 	size_t len;
 	char *text;
 	int fd = -1, r = -1;
 
 	if (!id_valid(id))
 		fatalx("item_publish: invalid id \"%s\"", id);
-	if (fstatat(sd->curfd, id, &st, AT_SYMLINK_NOFOLLOW) == 0 ||
-	    fstatat(sd->newfd, id, &st, AT_SYMLINK_NOFOLLOW) == 0)
+	/* present: maybe published by a process that died before its fsync */
+	if (item_present(sd, id)) {
+		if (durable && fsync(sd->newfd) < 0) {
+			log_warn("fsync %s/new", sd->path);
+			return -1;
+		}
 		return 0;
+	}
 	/* '+' starts no id: recovery tells a half-built item from a handoff */
 	snprintf(tmp, sizeof(tmp), "+%s.%d.%u", id, (int)getpid(), publish_counter++);
 	if (mkdirat(sd->tmpfd, tmp, 0755) < 0) {

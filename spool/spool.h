@@ -62,6 +62,26 @@ int stage_open(struct stage_dir *sd, const struct spool *sp, const char *tpl, in
 int stage_open_path(struct stage_dir *sd, const char *path, bool create);
 void stage_close(struct stage_dir *sd);
 
+/* The spool's outbox/ (callbacks for tmc-notify): the same tmp/ new/ cur/
+ * err/ shape as a stage, so item_publish, item_claim... work on it. */
+int outbox_open(struct stage_dir *sd, const struct spool *sp, bool create);
+
+/* stageset.c: the stage folders of one template, each opened (created) on
+ * first use: what emitters, successors and jobs hand items into. */
+struct stage_set {
+	const struct spool *sp;
+	char *tpl;
+	size_t n;
+	char **names;         /* step names, by index */
+	struct stage_dir *sd; /* fd -1: not opened yet */
+};
+/* names[0..nsteps) are copied. */
+void stage_set_open(struct stage_set *set, const struct spool *sp, const char *tpl, size_t nsteps,
+		    const char *const *names);
+/* Step j's folder, opened now if it was not; NULL (logged) when it cannot be. */
+struct stage_dir *stage_set_get(struct stage_set *set, size_t j);
+void stage_set_close(struct stage_set *set);
+
 /* id.c */
 bool id_valid(const char *id); /* [A-Za-z0-9._-], 1..ITEM_ID_MAX-1, not starting with '.' */
 
@@ -69,6 +89,10 @@ bool id_valid(const char *id); /* [A-Za-z0-9._-], 1..ITEM_ID_MAX-1, not starting
 /* Build <id>/ticket in sd's tmp/ and rename it into new/ without replacing.
  * Returns 1 published, 0 already present (in new/ or cur/), -1 error. */
 int item_publish(struct stage_dir *sd, const char *id, const struct ticket *t, bool durable);
+/* Is there an item id in sd: in new/, in cur/, or in tmp/ as a committed
+ * chain handoff whose finalize is pending (a valid id there is always one:
+ * handoff.c)? Its err/ does not count. */
+bool item_present(const struct stage_dir *sd, const char *id);
 
 /* claim.c */
 struct item {
@@ -239,6 +263,27 @@ struct jobq_hook {
 };
 int job_queue_hook(const struct spool *sp, const char *text, size_t len, const char *list,
 		   size_t listlen, const struct jobq_hook *hook, char *seq, size_t seqlen);
+
+/* jobfiles.c: the names of a job's files ("<seq>.stat"...; a watch's in
+ * state/ use the same suffixes on its key). */
+enum job_file {
+	JF_JOB,    /* "<seq>": the job itself */
+	JF_STAT,   /* progress */
+	JF_CTRL,   /* pause/stop/cancel request, and the state after one */
+	JF_FILE,   /* the file list */
+	JF_ROWS,   /* the rows so far */
+	JF_LOG,    /* the job's (a watch's) log */
+	JF_RESULT, /* the rows handed out (done/) */
+	JF_REASON, /* why it failed (err/) */
+	JF_NKINDS
+};
+const char *job_file_suffix(enum job_file kind); /* "" ".stat" ".ctrl" ... */
+/* "<seq><suffix>" into buf; -1 (buf "") when it does not fit. */
+int job_file(char *buf, size_t len, const char *seq, enum job_file kind);
+/* The kind of a file name by its suffix (never JF_JOB), its seq (the name
+ * without the suffix) into seq when seq is not NULL; -1 for no job file or
+ * a seq longer than seqlen - 1. */
+int job_file_kind(const char *name, char *seq, size_t seqlen);
 
 /* fault.c: faults of the machine a program is living through (disk full,
  * read-only, I/O errors, out of fds or memory, watch limit), kept in

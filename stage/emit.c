@@ -15,20 +15,14 @@
 void
 emitter_init(struct emitter *em, const struct spool *sp, const struct template *tpl)
 {
-	em->sp = sp;
 	em->tpl = tpl;
-	em->sd = xcalloc(tpl->nsteps, sizeof(*em->sd));
-	for (size_t j = 0; j < tpl->nsteps; j++)
-		em->sd[j].fd = -1;
+	stage_set_template(&em->set, sp, tpl);
 }
 
 void
 emitter_free(struct emitter *em)
 {
-	for (size_t j = 0; em->sd && j < em->tpl->nsteps; j++)
-		if (em->sd[j].fd >= 0)
-			stage_close(&em->sd[j]);
-	xfree(&em->sd);
+	stage_set_close(&em->set);
 }
 
 int
@@ -39,20 +33,19 @@ emitter_emit(struct emitter *em, const char *id, const struct ticket *base, bool
 	int published = 0;
 
 	for (size_t j = 0; j < tpl->nsteps; j++) {
-		const struct step *s = &tpl->steps[j];
+		struct stage_dir *sd;
 		struct ticket t;
 		int r;
 
 		if (!route_first(tpl, j, ext))
 			continue;
-		if (em->sd[j].fd < 0 &&
-		    stage_open(&em->sd[j], em->sp, tpl->name, (int)j, s->name, true) < 0)
+		if ((sd = stage_set_get(&em->set, j)) == NULL)
 			return -1;
 		ticket_copy(&t, base);
 		ticket_set(&t, "id", id);
 		ticket_set(&t, "template", tpl->name);
 		ticket_setf(&t, "step", "%zu", j);
-		r = item_publish(&em->sd[j], id, &t, durable);
+		r = item_publish(sd, id, &t, durable);
 		ticket_free(&t);
 		if (r < 0)
 			return -1;

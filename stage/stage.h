@@ -133,6 +133,9 @@ int records_follow(const struct spool *sp, struct records_tail *rt, record_fn fn
 /* The records of time since (real s) and later, oldest first. */
 int records_since(const struct spool *sp, int64_t since, record_fn fn, void *arg);
 
+/* tplset.c: stage_set_open() with tpl's name and step names. */
+void stage_set_template(struct stage_set *set, const struct spool *sp, const struct template *tpl);
+
 /* emit.c: publish the first items of one original into every step of tpl
  * that reads "hires" and applies to its extension (ticket "src"). Returns
  * how many were published (0: all already there), -1 on error. */
@@ -140,9 +143,8 @@ int emit_item(const struct spool *sp, const struct template *tpl, const char *id
 	      const struct ticket *base, bool durable);
 /* The same for many originals: the stage folders stay open between calls. */
 struct emitter {
-	const struct spool *sp;
 	const struct template *tpl;
-	struct stage_dir *sd; /* per step index; fd -1 until first used */
+	struct stage_set set; /* the template's stage folders */
 };
 void emitter_init(struct emitter *em, const struct spool *sp, const struct template *tpl);
 int emitter_emit(struct emitter *em, const char *id, const struct ticket *base, bool durable);

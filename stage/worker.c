@@ -44,7 +44,7 @@ struct stage {
 	int idx;
 	struct spool spool;
 	struct stage_dir sd;
-	struct stage_dir *succ_sd; /* per step index, opened lazily (fd -1 = closed) */
+	struct stage_set succ; /* successors' folders, opened lazily */
 	struct inbox inbox;
 	int sigfd;
 	int statusfd;                /* run/workers/<label>.<pid>: item and start time */
@@ -195,12 +195,7 @@ stage_status_open(struct stage *st)
 static struct stage_dir *
 successor_dir(struct stage *st, int j)
 {
-	struct stage_dir *sd = &st->succ_sd[j];
-
-	if (sd->fd < 0 &&
-	    stage_open(sd, &st->spool, st->tpl->name, j, st->tpl->steps[j].name, true) < 0)
-		return NULL;
-	return sd;
+	return stage_set_get(&st->succ, (size_t)j);
 }
 
 /* Successors of our step for this item: later steps that read our step's
@@ -624,9 +619,7 @@ stage_setup(struct stage *st)
 	if (stage_open(&st->sd, &st->spool, st->tpl->name, st->idx, step->name, true) < 0)
 		exit(69);
 	log_set_stage(st->sd.label);
-	st->succ_sd = xcalloc(st->tpl->nsteps, sizeof(*st->succ_sd));
-	for (size_t j = 0; j < st->tpl->nsteps; j++)
-		st->succ_sd[j].fd = -1;
+	stage_set_template(&st->succ, &st->spool, st->tpl);
 	st->sigfd = signals_open();
 	if (st->ops->init && st->ops->init(&st->conf) < 0)
 		exit(70);
@@ -646,10 +639,7 @@ stage_teardown(struct stage *st)
 	if (st->ops->fini)
 		st->ops->fini();
 	inbox_close(&st->inbox);
-	for (size_t j = 0; j < st->tpl->nsteps; j++)
-		if (st->succ_sd[j].fd >= 0)
-			stage_close(&st->succ_sd[j]);
-	free(st->succ_sd);
+	stage_set_close(&st->succ);
 	free(st->deferred);
 	heal_free(&st->heals);
 	stage_close(&st->sd);

@@ -157,9 +157,7 @@ watches_collect(struct status *s, const struct spool *sp, const struct conf *con
 	snprintf(path, sizeof(path), "%s/state", sp->path);
 	n = fd < 0 ? -1 : scandir(path, &ents, not_dot, name_cmp);
 	for (int i = 0; i < n; i++) {
-		size_t len = strlen(ents[i]->d_name);
-
-		if (len > 5 && strcmp(ents[i]->d_name + len - 5, ".stat") == 0)
+		if (job_file_kind(ents[i]->d_name, NULL, 0) == JF_STAT)
 			watch_line(s, conf, fd, ents[i]->d_name);
 		free(ents[i]);
 	}

@@ -48,8 +48,7 @@ wstats_read(const struct spool *sp, const struct conf *conf, struct wstat **out)
 		struct ticket t = {0};
 		const char *name;
 
-		len = strlen(de->d_name);
-		if (de->d_name[0] == '.' || len < 6 || strcmp(de->d_name + len - 5, ".stat") != 0 ||
+		if (de->d_name[0] == '.' || job_file_kind(de->d_name, NULL, 0) != JF_STAT ||
 		    (text = file_read_at(dirfd(d), de->d_name, 65536, &len)) == NULL)
 			continue;
 		if (ticket_parse(&t, text, len, why, sizeof(why)) == 0 &&

@@ -30,33 +30,33 @@
 #define LIST_MAX 10000      /* TMC's cap on one page */
 
 static bool
-spool_has(int spoolfd, const char *dir, const char *seq, const char *suffix)
+spool_has(int spoolfd, const char *dir, const char *seq, enum job_file kind)
 {
 	char path[128];
 	struct stat st;
 
-	snprintf(path, sizeof(path), "%s/%s%s", dir, seq, suffix);
+	snprintf(path, sizeof(path), "%s/%s%s", dir, seq, job_file_suffix(kind));
 	return fstatat(spoolfd, path, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
 }
 
 static char *
-spool_read(int spoolfd, const char *dir, const char *seq, const char *suffix, size_t *len)
+spool_read(int spoolfd, const char *dir, const char *seq, enum job_file kind, size_t *len)
 {
 	char path[128];
 
-	snprintf(path, sizeof(path), "%s/%s%s", dir, seq, suffix);
+	snprintf(path, sizeof(path), "%s/%s%s", dir, seq, job_file_suffix(kind));
 	return file_read_at(spoolfd, path, SMALL_MAX, len);
 }
 
 static FILE *
-spool_fopen(int spoolfd, const char *dir, const char *seq, const char *suffix)
+spool_fopen(int spoolfd, const char *dir, const char *seq, enum job_file kind)
 {
 	char path[128];
 	struct stat st;
 	FILE *f;
 	int fd;
 
-	snprintf(path, sizeof(path), "%s/%s%s", dir, seq, suffix);
+	snprintf(path, sizeof(path), "%s/%s%s", dir, seq, job_file_suffix(kind));
 	fd = openat(spoolfd, path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		return NULL;
@@ -70,10 +70,10 @@ spool_fopen(int spoolfd, const char *dir, const char *seq, const char *suffix)
 bool
 job_known(int spoolfd, const char *seq)
 {
-	return spool_has(spoolfd, "req", seq, "") || spool_has(spoolfd, "proc", seq, "") ||
-	       spool_has(spoolfd, "done", seq, "") || spool_has(spoolfd, "err", seq, "") ||
-	       spool_has(spoolfd, "proc", seq, ".stat") ||
-	       spool_has(spoolfd, "done", seq, ".result");
+	return spool_has(spoolfd, "req", seq, JF_JOB) || spool_has(spoolfd, "proc", seq, JF_JOB) ||
+	       spool_has(spoolfd, "done", seq, JF_JOB) || spool_has(spoolfd, "err", seq, JF_JOB) ||
+	       spool_has(spoolfd, "proc", seq, JF_STAT) ||
+	       spool_has(spoolfd, "done", seq, JF_RESULT);
 }
 
 /* explode("\t", line) into at most max fields (NUL-terminated in place) */
@@ -162,7 +162,7 @@ status_error(const struct act_in *in, struct php_obj *o)
 	size_t len;
 	int t;
 
-	if ((text = spool_read(in->spoolfd, "err", in->seq, "", &len)) != NULL &&
+	if ((text = spool_read(in->spoolfd, "err", in->seq, JF_JOB, &len)) != NULL &&
 	    json_parse(&doc, "err", text, len, err, sizeof(err)) == 0 && json_is_object(&doc, 0) &&
 	    (t = json_get(&doc, 0, "result")) >= 0)
 		s = json_strdup(&doc, t);
@@ -229,13 +229,13 @@ status_ctrl(const struct act_in *in, struct php_obj *o)
 	size_t len;
 	char *text;
 
-	text = spool_read(in->spoolfd, "proc", in->seq, ".ctrl", &len);
+	text = spool_read(in->spoolfd, "proc", in->seq, JF_CTRL, &len);
 	if (text == NULL)
-		text = spool_read(in->spoolfd, "done", in->seq, ".ctrl", &len);
+		text = spool_read(in->spoolfd, "done", in->seq, JF_CTRL, &len);
 	if (text)
 		status_from_ctrl(text, len, o);
 	free(text);
-	if ((text = spool_read(in->spoolfd, "req", in->seq, ".ctrl", &len)) != NULL)
+	if ((text = spool_read(in->spoolfd, "req", in->seq, JF_CTRL, &len)) != NULL)
 		status_from_ctrl(text, len, o);
 	free(text);
 }
@@ -250,22 +250,22 @@ act_status(const struct act_in *in, struct strbuf *out)
 		php_set_str(&o, "status", "not found");
 		return finish(&o, out, 400);
 	}
-	if (spool_has(in->spoolfd, "req", in->seq, "")) {
+	if (spool_has(in->spoolfd, "req", in->seq, JF_JOB)) {
 		php_set_str(&o, "status", "waiting");
 		return finish(&o, out, 200);
 	}
-	if ((stat = spool_read(in->spoolfd, "proc", in->seq, ".stat", NULL)) != NULL) {
+	if ((stat = spool_read(in->spoolfd, "proc", in->seq, JF_STAT, NULL)) != NULL) {
 		if (stat_status(stat, &o))
 			status_error(in, &o);
 		free(stat);
 	}
 	status_ctrl(in, &o);
-	if (spool_has(in->spoolfd, "err", in->seq, ""))
+	if (spool_has(in->spoolfd, "err", in->seq, JF_JOB))
 		status_failed(in, &o);
 	if (!php_isset(&o, "status")) {
-		if (spool_has(in->spoolfd, "proc", in->seq, ""))
+		if (spool_has(in->spoolfd, "proc", in->seq, JF_JOB))
 			php_set_str(&o, "status", "starting");
-		else if (spool_has(in->spoolfd, "done", in->seq, ""))
+		else if (spool_has(in->spoolfd, "done", in->seq, JF_JOB))
 			php_set_str(&o, "status", "finished but no info");
 	}
 	if (!php_isset(&o, "status")) {
@@ -314,7 +314,7 @@ act_seqdetail(const struct act_in *in, struct strbuf *out)
 		php_set_str(&o, "result", "not found");
 		return finish(&o, out, 400);
 	}
-	if ((f = spool_fopen(in->spoolfd, "done", in->seq, ".result")) == NULL)
+	if ((f = spool_fopen(in->spoolfd, "done", in->seq, JF_RESULT)) == NULL)
 		return not_found(in, &o, "result", out);
 	result_seqdetail(f, &o);
 	fclose(f);
@@ -434,7 +434,7 @@ act_filelist(const struct act_in *in, struct strbuf *out)
 		php_set_str(&o, "result", "not found");
 		return finish(&o, out, 400);
 	}
-	if ((f = spool_fopen(in->spoolfd, "done", in->seq, ".result")) == NULL)
+	if ((f = spool_fopen(in->spoolfd, "done", in->seq, JF_RESULT)) == NULL)
 		return not_found(in, &o, "result", out);
 	result_list(f, in->params, false, &o);
 	fclose(f);
@@ -484,7 +484,7 @@ act_errorlist(const struct act_in *in, struct strbuf *out)
 		php_set_str(&o, "result", "not found");
 		return finish(&o, out, 400);
 	}
-	text = spool_read(in->spoolfd, "err", in->seq, "", &len);
+	text = spool_read(in->spoolfd, "err", in->seq, JF_JOB, &len);
 	if (text && len > 0) {
 		bool ok = errorlist_report(in, text, len, &o);
 
@@ -496,7 +496,7 @@ act_errorlist(const struct act_in *in, struct strbuf *out)
 		return finish(&o, out, 200);
 	}
 	free(text);
-	if ((f = spool_fopen(in->spoolfd, "done", in->seq, ".result")) == NULL)
+	if ((f = spool_fopen(in->spoolfd, "done", in->seq, JF_RESULT)) == NULL)
 		return not_found(in, &o, "result", out);
 	result_list(f, in->params, true, &o);
 	fclose(f);
@@ -551,7 +551,7 @@ act_fileresult(const struct act_in *in, struct strbuf *out)
 	php_set_str(&o, "result", "not found");
 	if (!tmc_seq_name_ok(in->seq))
 		return finish(&o, out, 400);
-	if ((f = spool_fopen(in->spoolfd, "done", in->seq, ".result")) != NULL) {
+	if ((f = spool_fopen(in->spoolfd, "done", in->seq, JF_RESULT)) != NULL) {
 		result_file(f, val, &o);
 		fclose(f);
 	}

@@ -272,7 +272,7 @@ control_request_write(struct httpd *h, const char *act, const char *seq)
 	char name[96], *text = xasprintf("{\"status\":\"%s\"}", act);
 	int fd = openat(h->spool.fd, "req", O_RDONLY | O_DIRECTORY | O_CLOEXEC), r = -1;
 
-	snprintf(name, sizeof(name), "%s.ctrl", seq);
+	job_file(name, sizeof(name), seq, JF_CTRL);
 	if (fd >= 0)
 		r = file_publish_at(fd, name, text, strlen(text), true);
 	if (r < 0)

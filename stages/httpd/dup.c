@@ -252,9 +252,10 @@ list_same(int spoolfd, const char *seq, const char *list, size_t listlen)
 
 	if (list == NULL) /* the same JSON: not a filelist job either */
 		return true;
-	snprintf(path, sizeof(path), "req/%s.file", seq); /* proc/ once taken */
+	snprintf(path, sizeof(path), "req/%s%s", seq,
+		 job_file_suffix(JF_FILE)); /* proc/ once taken */
 	if ((text = file_read_at(spoolfd, path, JOB_MAX, &len)) == NULL) {
-		snprintf(path, sizeof(path), "proc/%s.file", seq);
+		snprintf(path, sizeof(path), "proc/%s%s", seq, job_file_suffix(JF_FILE));
 		if ((text = file_read_at(spoolfd, path, JOB_MAX, &len)) == NULL)
 			return false;
 	}

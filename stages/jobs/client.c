@@ -50,7 +50,7 @@ list_load(struct jobsd *d, struct job *j)
 	size_t len = 0;
 	char *buf;
 
-	snprintf(name, sizeof(name), "%s.file", j->seq);
+	job_file(name, sizeof(name), j->seq, JF_FILE);
 	buf = file_read_at(d->procfd, name, (size_t)1 << 30, &len);
 	if (buf == NULL && errno == ENOENT && j->closed_mark)
 		buf = file_read_at(d->donefd, name, (size_t)1 << 30, &len);
@@ -85,7 +85,7 @@ stat_resume(struct jobsd *d, struct job *j)
 	char name[SEQ_MAX + 16], *buf;
 	long long v[3];
 
-	snprintf(name, sizeof(name), "%s.stat", j->seq);
+	job_file(name, sizeof(name), j->seq, JF_STAT);
 	if ((buf = file_read_at(d->procfd, name, 256, NULL)) == NULL)
 		return;
 	if (jm_stat_parse(buf, v) == 0 && v[1] > 0)
@@ -151,7 +151,7 @@ scan_end(struct jobsd *d, struct job *j, bool keep)
 	int r = 0;
 
 	scan_tmpname(tmp, sizeof(tmp), j->seq);
-	snprintf(name, sizeof(name), "%s.file", j->seq);
+	job_file(name, sizeof(name), j->seq, JF_FILE);
 	scan_free(&j->scan);
 	if (keep && (fsync(j->scanfd) < 0 || renameat(d->procfd, tmp, d->procfd, name) < 0 ||
 		     fsync(d->procfd) < 0)) {
@@ -195,7 +195,7 @@ ctrl_initial(struct jobsd *d, struct job *j, bool from_req)
 	enum ctrl_cmd c = ctrl_read(d, j->seq, false, NULL, reason, sizeof(reason));
 
 	if (c == CTRL_STOPPED || c == CTRL_RESUME || (c == CTRL_STOP && from_req)) {
-		snprintf(name, sizeof(name), "%s.ctrl", j->seq);
+		job_file(name, sizeof(name), j->seq, JF_CTRL);
 		if (unlinkat(d->procfd, name, 0) < 0 && errno != ENOENT)
 			log_warn("%s/proc/%s", d->sp.path, name);
 	}
@@ -216,7 +216,7 @@ job_adopt(struct jobsd *d, const char *seq, struct jobspec *spec, bool from_req)
 	j->mode = JM_RUN;
 	log_info("new client added:%s%s", seq, from_req ? "" : " (adopted from proc/)");
 	if (results_journal(d, j) < 0)
-		job_error(j, "cannot open proc/%s.rows", seq);
+		job_error(j, "cannot open proc/%s%s", seq, job_file_suffix(JF_ROWS));
 	if ((r = list_load(d, j)) > 0)
 		job_ready(d, j);
 	else if (r == 0 && j->spec.filelist && !j->closed_mark)

@@ -60,7 +60,7 @@ ctrl_parse(const char *seq, const char *buf, size_t len, char *reason, size_t rl
 	char *status = NULL;
 	int t;
 
-	snprintf(name, sizeof(name), "proc/%s.ctrl", seq);
+	snprintf(name, sizeof(name), "proc/%s%s", seq, job_file_suffix(JF_CTRL));
 	if (json_parse(&doc, name, buf, len, err, sizeof(err)) < 0)
 		snprintf(reason, rlen, "%s", err);
 	else if (!json_is_object(&doc, 0) || (t = json_get(&doc, 0, "status")) < 0 ||
@@ -81,7 +81,7 @@ ctrl_read(struct jobsd *d, const char *seq, bool final, struct ctrl_seen *bad, c
 	struct stat st;
 	size_t len;
 
-	snprintf(name, sizeof(name), "%s.ctrl", seq);
+	job_file(name, sizeof(name), seq, JF_CTRL);
 	if ((buf = file_read_at(d->procfd, name, 65536, &len)) == NULL) {
 		if (errno == ENOENT)
 			return CTRL_NONE;
@@ -113,7 +113,7 @@ ctrl_write(struct jobsd *d, const char *seq, const char *status, long long pos, 
 	char name[SEQ_MAX + 16], buf[256];
 	int n;
 
-	snprintf(name, sizeof(name), "%s.ctrl", seq);
+	job_file(name, sizeof(name), seq, JF_CTRL);
 	if (pos >= 0)
 		n = snprintf(buf, sizeof(buf), "{\"status\":\"%s\",\"pos\":%lld,\"cnt\":%lld}",
 			     status, pos, cnt);
@@ -131,7 +131,7 @@ ctrl_remove(struct jobsd *d, const char *seq)
 {
 	char name[SEQ_MAX + 16];
 
-	snprintf(name, sizeof(name), "%s.ctrl", seq);
+	job_file(name, sizeof(name), seq, JF_CTRL);
 	if (unlinkat(d->procfd, name, 0) < 0 && errno != ENOENT)
 		log_warn("%s/proc/%s", d->sp.path, name);
 }

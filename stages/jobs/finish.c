@@ -17,8 +17,8 @@
  * whose journal says "#close" is only closed again: every step above is
  * idempotent, and the callback is never queued twice.
  *
- * Callback (outbox/new/<seq>/ticket, an item as item_claim() wants it, built
- * in outbox/tmp; tmc-notify claims it):
+ * Callback (outbox/new/<seq>/ticket, an item published into outbox/ with
+ * item_publish, durably; tmc-notify claims it):
  * url, seq, result, count, processed, created, warn. count = files of the
  * list; processed = files with a real row (cancel rows not counted);
  * created, warn = sums over the rows (TMC: warn is the sum of warnings);
@@ -53,46 +53,11 @@ cancel_rows(struct job *j)
 }
 
 static int
-callback_publish(struct jobsd *d, const char *seq, const char *text, size_t len)
-{
-	char tmp[SEQ_MAX + 32];
-	int tmpfd = openat(d->outfd, "tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int newfd = openat(d->outfd, "new", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int fd = -1, r = -1;
-
-	snprintf(tmp, sizeof(tmp), "+%s.%d", seq,
-		 (int)getpid()); /* "+": not a committed handoff (recover.c) */
-	if (tmpfd < 0 || newfd < 0 || rmtree_at(tmpfd, tmp) < 0 || mkdirat(tmpfd, tmp, 0755) < 0)
-		goto out;
-	if ((fd = openat(tmpfd, tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
-	    file_publish_at(fd, "ticket", text, len, true) < 0)
-		goto out;
-	if (renameat2(tmpfd, tmp, newfd, seq, RENAME_NOREPLACE) < 0) {
-		if (errno != EEXIST && errno != ENOTEMPTY)
-			goto out;
-		rmtree_at(tmpfd, tmp); /* queued before a crash */
-	}
-	r = fsync(newfd);
-out:
-	if (r < 0)
-		log_warn("%s/outbox: queue the callback of job %s", d->sp.path, seq);
-	if (fd >= 0)
-		close(fd);
-	if (tmpfd >= 0)
-		close(tmpfd);
-	if (newfd >= 0)
-		close(newfd);
-	return r;
-}
-
-static int
 callback_queue(struct jobsd *d, struct job *j, enum close_kind kind)
 {
 	bool ok = kind == CLOSE_DONE && j->nprocessed == j->total && j->warn == 0 &&
 		  j->nprocessed > 0;
 	struct ticket t = {0};
-	size_t len;
-	char *text;
 	int r;
 
 	ticket_set(&t, "url", j->spec.callback);
@@ -102,11 +67,12 @@ callback_queue(struct jobsd *d, struct job *j, enum close_kind kind)
 	ticket_setf(&t, "processed", "%zu", j->nprocessed);
 	ticket_setf(&t, "created", "%lld", j->created);
 	ticket_setf(&t, "warn", "%lld", j->warn);
-	text = ticket_format(&t, &len);
-	r = callback_publish(d, j->seq, text, len);
-	free(text);
+	/* durable: the journal's "#callback" follows, so it must not be lost */
+	r = item_publish(&d->outbox, j->seq, &t, true);
+	if (r < 0)
+		log_warnx("%s/outbox: the callback of job %s is not queued", d->sp.path, j->seq);
 	ticket_free(&t);
-	return r;
+	return r < 0 ? -1 : 0;
 }
 
 static void
@@ -122,17 +88,17 @@ finish_move(struct jobsd *d, struct job *j, enum close_kind kind)
 	char name[SEQ_MAX + 16], text[REASON_MAX + 2];
 	long long pos = (long long)j->dispatched, cnt = (long long)j->total;
 
-	snprintf(name, sizeof(name), "%s.ctrl", j->seq);
+	job_file(name, sizeof(name), j->seq, JF_CTRL);
 	if (kind == CLOSE_DONE) {
-		snprintf(name, sizeof(name), "%s.file", j->seq);
+		job_file(name, sizeof(name), j->seq, JF_FILE);
 		move(d, d->procfd, "proc", d->donefd, name);
-		snprintf(name, sizeof(name), "%s.ctrl", j->seq);
+		job_file(name, sizeof(name), j->seq, JF_CTRL);
 		unlinkat(d->procfd, name, 0);
 	} else if (kind == CLOSE_CANCEL) {
 		ctrl_write(d, j->seq, "cancelled", pos, cnt);
 		move(d, d->procfd, "proc", d->donefd, name);
 	} else if (kind == CLOSE_ERROR) {
-		snprintf(name, sizeof(name), "%s.reason", j->seq);
+		job_file(name, sizeof(name), j->seq, JF_REASON);
 		snprintf(text, sizeof(text), "%s\n", j->reason);
 		if (file_publish_at(d->errfd, name, text, strlen(text), true) < 0)
 			log_warn("%s/err/%s", d->sp.path, name);
@@ -158,7 +124,7 @@ finish_close(struct jobsd *d, struct job *j, enum close_kind kind)
 		if (j->files)
 			results_stat(d, j, true);
 		if (j->resultfd >= 0 && fsync(j->resultfd) < 0)
-			log_warn("%s/done/%s.result", d->sp.path, j->seq);
+			log_warn("%s/done/%s%s", d->sp.path, j->seq, job_file_suffix(JF_RESULT));
 		for (char *p = j->reason; *p; p++)
 			if (*p == '\n')
 				*p = ' ';
@@ -171,7 +137,7 @@ finish_close(struct jobsd *d, struct job *j, enum close_kind kind)
 		results_mark(d, j, "#callback\n");
 	finish_move(d, j, kind);
 	failpoint("jobs-closed"); /* tests: die before the journal goes (sweep.c) */
-	snprintf(name, sizeof(name), "%s.rows", j->seq);
+	job_file(name, sizeof(name), j->seq, JF_ROWS);
 	if (kind != CLOSE_STOP && unlinkat(d->procfd, name, 0) < 0 && errno != ENOENT)
 		log_warn("%s/proc/%s", d->sp.path, name);
 	log_info("client finished:%s (%s): %zu files, %zu processed (success %zu, error %zu), "
@@ -187,7 +153,7 @@ finish_reject(struct jobsd *d, int fromfd, const char *name, const char *seq, co
 	char rname[SEQ_MAX + 16], *text = xasprintf("%s\n", reason);
 	int r = 0;
 
-	snprintf(rname, sizeof(rname), "%s.reason", seq);
+	job_file(rname, sizeof(rname), seq, JF_REASON);
 	if (file_publish_at(d->errfd, rname, text, strlen(text), true) < 0)
 		log_warn("%s/err/%s", d->sp.path, rname);
 	if (renameat2(fromfd, name, d->errfd, seq, RENAME_NOREPLACE) < 0) {

@@ -52,15 +52,12 @@
 static int
 side_file(const char *name)
 {
-	const char *dot = strrchr(name, '.');
 	char seq[SEQ_MAX];
+	int kind = job_file_kind(name, seq, sizeof(seq));
 
-	if (dot == NULL || (size_t)(dot - name) >= sizeof(seq))
+	if (kind < 0 || !tmc_seq_name_ok(seq))
 		return 0;
-	snprintf(seq, sizeof(seq), "%.*s", (int)(dot - name), name);
-	if (!tmc_seq_name_ok(seq))
-		return 0;
-	return strcmp(dot, ".ctrl") == 0 ? 1 : strcmp(dot, ".file") == 0 ? 2 : 0;
+	return kind == JF_CTRL ? 1 : kind == JF_FILE ? 2 : 0;
 }
 
 /* A complete req/<seq>.ctrl goes where tmc-jobs reads it: proc/. */
@@ -77,7 +74,7 @@ side_list(struct jobsd *d, const char *seq)
 {
 	char name[SEQ_MAX + 16];
 
-	snprintf(name, sizeof(name), "%s.file", seq);
+	job_file(name, sizeof(name), seq, JF_FILE);
 	if (renameat2(d->reqfd, name, d->procfd, name, RENAME_NOREPLACE) < 0 && errno != ENOENT)
 		log_warn("%s: move req/%s to proc/ (proc/ has one: kept)", d->sp.path, name);
 }
@@ -118,7 +115,7 @@ seq_used(struct jobsd *d, const char *seq, bool upload)
 	char name[SEQ_MAX + 16];
 	struct stat st;
 
-	snprintf(name, sizeof(name), "%s.file", seq);
+	job_file(name, sizeof(name), seq, JF_FILE);
 	return fstatat(d->procfd, seq, &st, AT_SYMLINK_NOFOLLOW) == 0 ||
 	       fstatat(d->donefd, seq, &st, AT_SYMLINK_NOFOLLOW) == 0 ||
 	       fstatat(d->errfd, seq, &st, AT_SYMLINK_NOFOLLOW) == 0 ||
@@ -159,7 +156,7 @@ requeued(struct jobsd *d, const char *name)
 
 	if (!tmc_seq_name_ok(name))
 		return false;
-	snprintf(rows, sizeof(rows), "%s.rows", name);
+	job_file(rows, sizeof(rows), name, JF_ROWS);
 	return fstatat(d->procfd, rows, &st, AT_SYMLINK_NOFOLLOW) == 0;
 }
 

@@ -91,9 +91,8 @@ struct jfile {
 };
 
 struct tplstages {
-	const struct spool *sp;
 	const struct template *tpl;
-	struct stage_dir *sd; /* per step, opened (created) on first use */
+	struct stage_set set; /* its stage folders, opened (created) on first use */
 };
 
 struct job {
@@ -135,7 +134,8 @@ struct job {
 struct jobsd {
 	struct conf conf;
 	struct spool sp;
-	int reqfd, procfd, donefd, errfd, outfd;
+	int reqfd, procfd, donefd, errfd;
+	struct stage_dir outbox;         /* callbacks for tmc-notify (finish.c) */
 	int ifd, wd_req, wd_proc, sigfd; /* ifd -1: the inotify limit, req/ and proc/ polled */
 	unsigned poll_ticks;             /* ticks since the last try to watch again */
 	struct job **jobs;
@@ -158,10 +158,10 @@ void job_free(struct job **jp);
 int job_work(struct jobsd *d, struct job *j, bool tick);
 int job_timeout(const struct job *j); /* ms until it wants the loop back, -1 none */
 
-/* tplstages.c: a template's stage folders, opened on first use */
+/* tplstages.c: a template's stage folders (a spool stage_set), one per
+ * template for all its jobs */
 struct tplstages *tplstages_get(struct jobsd *d, const struct template *tpl);
 void tplstages_free(struct jobsd *d);
-struct stage_dir *tplstages_dir(struct tplstages *ts, int step);
 
 /* results.c: proc/<seq>.log in, rows and .stat out */
 int results_journal(struct jobsd *d, struct job *j);

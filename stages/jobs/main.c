@@ -154,7 +154,8 @@ jobsd_open(struct jobsd *d)
 	d->procfd = open_dir(d, "proc");
 	d->donefd = open_dir(d, "done");
 	d->errfd = open_dir(d, "err");
-	d->outfd = open_dir(d, "outbox");
+	if (outbox_open(&d->outbox, &d->sp, false) < 0)
+		exit(EX_UNAVAILABLE);
 	d->sigfd = signals_open();
 	if (!jobsd_watch(d))
 		log_info("%s/req and proc are scanned every second until inotify has room again",
@@ -250,17 +251,14 @@ job_by_seq(struct jobsd *d, const char *seq, size_t len)
 static void
 proc_event(struct jobsd *d, const char *name, uint32_t mask)
 {
-	const char *dot = strrchr(name, '.');
 	char seq[SEQ_MAX];
 	struct job *j;
 
-	if (dot == NULL || strcmp(dot, ".ctrl") != 0 || name[0] == '.' ||
-	    (size_t)(dot - name) >= sizeof(seq))
+	if (name[0] == '.' || job_file_kind(name, seq, sizeof(seq)) != JF_CTRL)
 		return;
-	if ((j = job_by_seq(d, name, (size_t)(dot - name))) != NULL) {
+	if ((j = job_by_seq(d, seq, strlen(seq))) != NULL) {
 		ctrl_apply(d, j, (mask & (IN_CLOSE_WRITE | IN_MOVED_TO)) != 0);
 	} else {
-		snprintf(seq, sizeof(seq), "%.*s", (int)(dot - name), name);
 		intake_ctrl(d, seq);
 	}
 }
@@ -352,7 +350,7 @@ jobsd_close(struct jobsd *d)
 	close(d->procfd);
 	close(d->donefd);
 	close(d->errfd);
-	close(d->outfd);
+	stage_close(&d->outbox);
 	spool_close(&d->sp);
 	conf_free(&d->conf);
 }

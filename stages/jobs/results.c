@@ -176,7 +176,7 @@ result_reconcile(struct jobsd *d, struct job *j, struct strbuf *proj)
 	size_t len = 0;
 	bool same;
 
-	snprintf(name, sizeof(name), "%s.result", j->seq);
+	job_file(name, sizeof(name), j->seq, JF_RESULT);
 	cur = file_read_at(d->donefd, name, (size_t)1 << 31, &len);
 	if (cur && j->ndone == 0 && !j->journal_rows)
 		result_import(j, cur, proj);
@@ -205,7 +205,7 @@ results_open(struct jobsd *d, struct job *j)
 	sb_free(&j->journal);
 	r = result_reconcile(d, j, &proj);
 	sb_free(&proj);
-	snprintf(name, sizeof(name), "%s.log", j->seq);
+	job_file(name, sizeof(name), j->seq, JF_LOG);
 	j->logfd = open_at(d, d->procfd, "proc", name, O_RDONLY | O_CREAT);
 	j->logoff = 0;
 	return r < 0 || j->logfd < 0 ? -1 : 0;
@@ -219,7 +219,7 @@ results_journal(struct jobsd *d, struct job *j)
 	char name[SEQ_MAX + 16], *buf, *end, *p;
 	size_t len = 0;
 
-	snprintf(name, sizeof(name), "%s.rows", j->seq);
+	job_file(name, sizeof(name), j->seq, JF_ROWS);
 	j->rowsfd = open_at(d, d->procfd, "proc", name, O_RDWR | O_APPEND | O_CREAT);
 	if (j->rowsfd < 0 || (buf = file_read_at(d->procfd, name, (size_t)1 << 31, &len)) == NULL)
 		return -1;
@@ -248,7 +248,7 @@ results_mark(struct jobsd *d, struct job *j, const char *line)
 {
 	if (j->rowsfd < 0 || write_all(j->rowsfd, line, strlen(line)) < 0 ||
 	    fdatasync(j->rowsfd) < 0) {
-		log_warn("%s/proc/%s.rows", d->sp.path, j->seq);
+		log_warn("%s/proc/%s%s", d->sp.path, j->seq, job_file_suffix(JF_ROWS));
 		return -1;
 	}
 	return 0;
@@ -338,7 +338,7 @@ results_read_log(struct jobsd *d, struct job *j)
 		j->last_line_ms = now_ms_mono();
 	}
 	if (n < 0)
-		log_warn("%s/proc/%s.log", d->sp.path, j->seq);
+		log_warn("%s/proc/%s%s", d->sp.path, j->seq, job_file_suffix(JF_LOG));
 }
 
 void
@@ -348,9 +348,9 @@ results_flush(struct jobsd *d, struct job *j)
 		return;
 	/* the journal first: a row is never written without its record */
 	if (write_all(j->rowsfd, j->jbuf.buf, j->jbuf.len) < 0)
-		log_warn("%s/proc/%s.rows", d->sp.path, j->seq);
+		log_warn("%s/proc/%s%s", d->sp.path, j->seq, job_file_suffix(JF_ROWS));
 	else if (write_all(j->resultfd, j->rbuf.buf, j->rbuf.len) < 0)
-		log_warn("%s/done/%s.result", d->sp.path, j->seq);
+		log_warn("%s/done/%s%s", d->sp.path, j->seq, job_file_suffix(JF_RESULT));
 	sb_reset(&j->jbuf);
 	sb_reset(&j->rbuf);
 }
@@ -364,7 +364,7 @@ results_stat(struct jobsd *d, struct job *j, bool force)
 
 	if (!force && (!j->stat_dirty || now - j->stat_ms < STAT_EVERY_MS))
 		return;
-	snprintf(name, sizeof(name), "%s.stat", j->seq);
+	job_file(name, sizeof(name), j->seq, JF_STAT);
 	n = snprintf(buf, sizeof(buf), "%zu\t%zu\t%zu", j->total, j->dispatched, j->nprocessed);
 	if (file_publish_at(d->procfd, name, buf, (size_t)n, false) < 0)
 		log_warn("%s/proc/%s", d->sp.path, name);

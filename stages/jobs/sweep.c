@@ -30,11 +30,9 @@ static void
 sweep_one(struct jobsd *d, const char *name)
 {
 	char seq[SEQ_MAX + 8];
-	size_t len = strlen(name);
 
-	if (len <= 5 || len - 5 >= sizeof(seq) || strcmp(name + len - 5, ".rows") != 0)
+	if (job_file_kind(name, seq, sizeof(seq)) != JF_ROWS)
 		return;
-	snprintf(seq, sizeof(seq), "%.*s", (int)(len - 5), name);
 	if (!tmc_seq_name_ok(seq) || exists_at(d->procfd, seq) || exists_at(d->reqfd, seq) ||
 	    !(exists_at(d->donefd, seq) || exists_at(d->errfd, seq)))
 		return;

@@ -59,10 +59,9 @@ in_dir(int dirfd, const char *id)
 static bool
 in_stage(struct tplstages *ts, int s, const char *id)
 {
-	struct stage_dir *sd = tplstages_dir(ts, s);
+	struct stage_dir *sd = stage_set_get(&ts->set, (size_t)s);
 
-	/* tmp/<id> is a committed chain handoff whose finalize a fault delays */
-	return sd && (in_dir(sd->curfd, id) || in_dir(sd->newfd, id) || in_dir(sd->tmpfd, id));
+	return sd && item_present(sd, id);
 }
 
 static void
@@ -92,7 +91,7 @@ ticket_base(const struct job *j, size_t i, const struct stat *st, struct ticket 
 static int
 publish_step(struct job *j, size_t i, int s, const struct stat *src)
 {
-	struct stage_dir *sd = tplstages_dir(j->ts, s);
+	struct stage_dir *sd = stage_set_get(&j->ts->set, (size_t)s);
 	struct ticket t;
 	char id[ITEM_ID_MAX];
 	int r;
@@ -212,7 +211,7 @@ track_redrive(struct jobsd *d, struct job *j)
 static const char *
 err_reason(struct tplstages *ts, int s, const char *id, char *buf, size_t len)
 {
-	struct stage_dir *sd = tplstages_dir(ts, s);
+	struct stage_dir *sd = stage_set_get(&ts->set, (size_t)s);
 	char path[ITEM_ID_MAX + 16], *r;
 
 	snprintf(path, sizeof(path), "%s/reason", id);
@@ -252,7 +251,7 @@ resolve_err(struct job *j, size_t i, const uint8_t *exp, const char *id)
 
 		if (!maybe && !open)
 			continue;
-		if ((sd = tplstages_dir(j->ts, (int)s)) == NULL || !in_dir(sd->errfd, id))
+		if ((sd = stage_set_get(&j->ts->set, s)) == NULL || !in_dir(sd->errfd, id))
 			continue;
 		mark_failed(j, i, s,
 			    maybe ? "failed (its item is in err/)"

@@ -126,7 +126,6 @@ static void
 setup(struct notify *n, int argc, char **argv)
 {
 	const char *cpath = CONF_DEFAULT_PATH, *tpath = NULL;
-	char path[4096];
 	int ch, debug = 0;
 
 	while ((ch = getopt(argc, argv, "c:dt:")) != -1) {
@@ -147,8 +146,7 @@ setup(struct notify *n, int argc, char **argv)
 	if (spool_open(&n->spool, n->conf.spool_dir, false) < 0)
 		exit(EX_UNAVAILABLE);
 	fault_init(n->spool.fd, "tmc-notify");
-	snprintf(path, sizeof(path), "%s/outbox", n->spool.path);
-	if (stage_open_path(&n->sd, path, true) < 0)
+	if (outbox_open(&n->sd, &n->spool, true) < 0)
 		exit(EX_UNAVAILABLE);
 	log_set_stage("outbox");
 	n->sigfd = signals_open();

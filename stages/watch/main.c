@@ -276,7 +276,7 @@ stat_write(struct wctx *c, bool force)
 	ticket_setf(&t, "folders", "%lld", v[4]);
 	ticket_setf(&t, "scanned", "%lld", v[5] < 0 ? 0 : v[5]);
 	ticket_set(&t, "watching", c->tree.root ? "yes" : "no");
-	snprintf(name, sizeof(name), "%s.stat", c->key);
+	job_file(name, sizeof(name), c->key, JF_STAT);
 	text = ticket_format(&t, &len);
 	if (file_publish_at(c->statefd, name, text, len, false) < 0)
 		log_warn("%s/state/%s", c->sp.path, name);

@@ -47,18 +47,13 @@ bool
 publish_present(struct wctx *c, const char *id)
 {
 	const struct template *tpl = c->tpl;
-	struct stat st;
 
 	for (size_t j = 0; j < tpl->nsteps; j++) {
-		struct stage_dir *sd = &c->em.sd[j];
+		struct stage_dir *sd;
 
 		if (strcmp(tpl->steps[j].source, "hires") != 0)
 			continue;
-		if (sd->fd < 0 &&
-		    stage_open(sd, &c->sp, tpl->name, (int)j, tpl->steps[j].name, true) < 0)
-			continue;
-		if (fstatat(sd->newfd, id, &st, AT_SYMLINK_NOFOLLOW) == 0 ||
-		    fstatat(sd->curfd, id, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		if ((sd = stage_set_get(&c->em.set, j)) != NULL && item_present(sd, id))
 			return true;
 	}
 	return false;

@@ -191,7 +191,7 @@ tally_open(struct tally *t, int statefd, const char *key, const struct template 
 	t->dirfd = statefd;
 	t->fd = -1;
 	t->tpl = tpl;
-	snprintf(t->name, sizeof(t->name), "%s.log", key);
+	job_file(t->name, sizeof(t->name), key, JF_LOG);
 	tally_refresh(t);
 	if (t->fd < 0 && errno != ENOENT) {
 		log_warn("state/%s", t->name);

@@ -7,10 +7,12 @@
 # the seq rules) are defined once, in config/tmc.c: no program keeps a copy.
 # The template route (which step reads which for an extension, the steps
 # fed from the original) is defined once, in config/route.c.
+# Only spool/ knows the spool's shape: the job files' suffixes are spelled
+# in spool/jobfiles.c alone (job_file, job_file_kind).
 . "$TMC_SRC/tests/lib/tap.sh"
 
 order="util spool config stage"
-plan 7
+plan 8
 allowed=""
 for lib in $order; do
 	allowed="$allowed $lib"
@@ -50,3 +52,8 @@ routes=$(cd "$TMC_SRC" && find util spool config stage stages tmcwatch -name '*.
 			}
 		}' )
 is "$routes" "" "the template route (source by name and filter, first steps) is only in config/route.c"
+# A job file's suffix as a string literal (".stat", "%s.ctrl", "done/%s.result"),
+# outside spool/; comment lines do not count.
+suffixes=$(cd "$TMC_SRC" && grep -rEn --include='*.[ch]' '\.(stat|ctrl|result)"' stage stages tmcwatch config |
+	grep -Ev '^[^:]*:[0-9]+:[[:space:]]*(\*|/\*|//)' | cut -d: -f1,2 | tr '\n' ' ')
+is "$suffixes" "" "job-file suffixes (.stat .ctrl .result) are spelled only in spool/ (jobfiles.c)"

@@ -197,6 +197,105 @@ test_committed_item_only_delivers(void **state)
 	assert_false(exists(&a, "new", "c1"));
 }
 
+/* --- the spool's shape: presence, outbox, stage sets, job files ------------ */
+
+static void
+test_item_present_states(void **state)
+{
+	struct item it;
+	int64_t due = 0;
+	struct ticket t = {0};
+
+	(void)state;
+	assert_false(item_present(&a, "q1"));
+	publish("q1", "/q.jpg");
+	assert_true(item_present(&a, "q1")); /* new/ */
+	assert_int_equal(item_claim(&a, "q1", &it, &due), 1);
+	assert_true(item_present(&a, "q1")); /* cur/ */
+	assert_int_equal(item_fail(&a, &it, false, 1, 0, "bad"), 0);
+	item_release(&it);
+	assert_false(item_present(&a, "q1")); /* err/ does not count */
+	/* a committed chain handoff waiting in tmp/ for its finalize */
+	assert_int_equal(mkdirat(b.tmpfd, "q2", 0755), 0);
+	assert_true(item_present(&b, "q2"));
+	ticket_set(&t, "src", "/q2.jpg");
+	assert_int_equal(item_publish(&b, "q2", &t, true), 0); /* not published twice */
+	ticket_free(&t);
+	assert_false(exists(&b, "new", "q2"));
+	/* a publish's or a removal's temporary is no item */
+	assert_int_equal(mkdirat(b.tmpfd, "+q3.1.0", 0755), 0);
+	assert_false(item_present(&b, "+q3.1.0"));
+	assert_false(item_present(&b, "q3"));
+}
+
+static void
+test_outbox_is_a_stage(void **state)
+{
+	struct stage_dir ob;
+	struct ticket t = {0};
+	char p[1024];
+	struct stat st;
+
+	(void)state;
+	assert_int_equal(outbox_open(&ob, &sp, false), 0);
+	assert_string_equal(ob.label, "outbox");
+	ticket_set(&t, "url", "http://127.0.0.1/cb");
+	assert_int_equal(item_publish(&ob, "260101120000123", &t, true), 1);
+	assert_int_equal(item_publish(&ob, "260101120000123", &t, true), 0);
+	ticket_free(&t);
+	stage_close(&ob);
+	snprintf(p, sizeof(p), "%s/outbox/new/260101120000123/ticket", root);
+	assert_int_equal(lstat(p, &st), 0);
+}
+
+static void
+test_stage_set_opens_lazily(void **state)
+{
+	const char *names[] = {"Orig", "Thumb", "Web"};
+	struct stage_set set;
+	struct stage_dir *sd;
+	char p[1024];
+	struct stat st;
+
+	(void)state;
+	stage_set_open(&set, &sp, "tpl2", 3, names);
+	snprintf(p, sizeof(p), "%s/stages/tpl2", root);
+	assert_int_equal(lstat(p, &st), -1); /* nothing made before it is used */
+	assert_non_null(sd = stage_set_get(&set, 2));
+	assert_string_equal(sd->label, "tpl2/02-Web");
+	assert_ptr_equal(stage_set_get(&set, 2), sd); /* opened once */
+	snprintf(p, sizeof(p), "%s/stages/tpl2/02-Web/new", root);
+	assert_int_equal(lstat(p, &st), 0);
+	snprintf(p, sizeof(p), "%s/stages/tpl2/00-Orig", root);
+	assert_int_equal(lstat(p, &st), -1);
+	stage_set_close(&set);
+	assert_null(set.sd);
+}
+
+static void
+test_job_file_names(void **state)
+{
+	char buf[64], seq[32], tiny[8];
+
+	(void)state;
+	assert_int_equal(job_file(buf, sizeof(buf), "260101120000123", JF_STAT), 0);
+	assert_string_equal(buf, "260101120000123.stat");
+	job_file(buf, sizeof(buf), "260101120000123", JF_JOB);
+	assert_string_equal(buf, "260101120000123");
+	job_file(buf, sizeof(buf), "k", JF_RESULT);
+	assert_string_equal(buf, "k.result");
+	assert_int_equal(job_file(tiny, sizeof(tiny), "260101120000123", JF_CTRL), -1);
+	assert_string_equal(tiny, "");
+	assert_int_equal(job_file_kind("260101120000123.ctrl", seq, sizeof(seq)), JF_CTRL);
+	assert_string_equal(seq, "260101120000123");
+	assert_int_equal(job_file_kind("x.rows", NULL, 0), JF_ROWS);
+	assert_int_equal(job_file_kind("x.reason", NULL, 0), JF_REASON);
+	assert_int_equal(job_file_kind("260101120000123", seq, sizeof(seq)), -1);
+	assert_int_equal(job_file_kind(".stat", seq, sizeof(seq)), -1);
+	assert_int_equal(job_file_kind("x.stat.tmp", seq, sizeof(seq)), -1);
+	assert_int_equal(job_file_kind("260101120000123.stat", seq, 4), -1);
+}
+
 /* --- failure and recovery ----------------------------------------------- */
 
 static void
@@ -430,6 +529,10 @@ main(void)
 		cmocka_unit_test(test_path_checks),
 		cmocka_unit_test(test_dir_open_beneath_refuses_symlinks),
 		cmocka_unit_test(test_slots_bound_and_free_on_death),
+		cmocka_unit_test(test_item_present_states),
+		cmocka_unit_test(test_outbox_is_a_stage),
+		cmocka_unit_test(test_stage_set_opens_lazily),
+		cmocka_unit_test(test_job_file_names),
 	};
 
 	log_init("test_spool", 0);

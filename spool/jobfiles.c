@@ -1,0 +1,58 @@
+/*
+ * jobfiles.c - the names of a job's files in req/ proc/ done/ err/
+ * (tmcwatch-spool(5)): "<seq>" is the job, "<seq>.stat" its progress,
+ * "<seq>.ctrl" a pause/stop/cancel request, "<seq>.file" its file list,
+ * "<seq>.rows" and "<seq>.log" its rows and log, "<seq>.result" the rows
+ * handed out, "<seq>.reason" why it failed. A watch's files in state/ use
+ * the same suffixes on its key. The one place the suffixes are spelled.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "spool.h"
+
+static const char *const suffixes[JF_NKINDS] = {
+	[JF_JOB] = "",       [JF_STAT] = ".stat", [JF_CTRL] = ".ctrl",     [JF_FILE] = ".file",
+	[JF_ROWS] = ".rows", [JF_LOG] = ".log",   [JF_RESULT] = ".result", [JF_REASON] = ".reason",
+};
+
+const char *
+job_file_suffix(enum job_file kind)
+{
+	if ((unsigned)kind >= JF_NKINDS)
+		fatalx("job_file_suffix: kind %d", (int)kind);
+	return suffixes[kind];
+}
+
+int
+job_file(char *buf, size_t len, const char *seq, enum job_file kind)
+{
+	int n = snprintf(buf, len, "%s%s", seq, job_file_suffix(kind));
+
+	if (n < 0 || (size_t)n >= len) {
+		if (len)
+			buf[0] = '\0';
+		return -1;
+	}
+	return 0;
+}
+
+int
+job_file_kind(const char *name, char *seq, size_t seqlen)
+{
+	size_t len = strlen(name);
+
+	/* no suffix ends another; JF_JOB ("") is never guessed */
+	for (int k = JF_NKINDS - 1; k > JF_JOB; k--) {
+		size_t sl = strlen(suffixes[k]);
+
+		if (len <= sl || strcmp(name + len - sl, suffixes[k]) != 0)
+			continue;
+		if (seq && (len - sl >= seqlen))
+			return -1;
+		if (seq)
+			snprintf(seq, seqlen, "%.*s", (int)(len - sl), name);
+		return k;
+	}
+	return -1;
+}
