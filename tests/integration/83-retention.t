@@ -67,7 +67,9 @@ printf '{}' >"$SPOOL/done/777"; old 50 "$SPOOL/done/777"
 start_daemon
 wait_for 30 eval "! test -e '$SPOOL/done/777'"
 ok $? "tmcwatch run sweeps at start"
-wait_for 30 eval "[ \$(grep -c 'retention: removed 1 done jobs' '$T_DIR/tmcwatch.log') -ge 2 ]"
+# (1 or 2: tmc-jobs may move the bad proc/444 to err/ first, and then the
+# sweep takes the old done/444 too)
+wait_for 30 eval "[ \$(grep -Ec 'retention: removed [12] done jobs' '$T_DIR/tmcwatch.log') -ge 2 ]"
 ok $? "and logs it"
 wait_idle 60
 stop_daemon
