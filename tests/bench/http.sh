@@ -9,6 +9,7 @@
 set -u
 : "${TMC_BUILD:?run through make bench}"
 BIN=$TMC_BUILD/bin
+. "$(dirname "$0")/figures.sh"
 N=${BENCH_JOBS:-3000}
 Q=${BENCH_QUERIES:-20000}
 P=${BENCH_PARALLEL:-8}
@@ -30,12 +31,17 @@ httpd=$!
 until [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/healthz")" != 000 ]; do sleep 0.05; done
 url="http://127.0.0.1:$port/api/"
 
-# figures LABEL COUNT NS FILE: rate and latency percentiles from curl's -w lines
+# figures LABEL COUNT NS FILE KEY: rate and latency percentiles from curl's -w lines
 figures() {
+	local rate p99
 	sort -k2 -n "$4" | awk -v label="$1" -v n="$2" -v ns="$3" '
 		{ t[NR] = $2 * 1000 }
 		END { printf "%-28s %7d in %6.2f s = %7.0f/s   latency p50 %.2f ms  p99 %.2f ms\n",
-			label, n, ns / 1e9, n / (ns / 1e9), t[int(NR * 0.5)], t[int(NR * 0.99)] }'
+			label, n, ns / 1e9, n / (ns / 1e9), t[int(NR * 0.5)], t[int(NR * 0.99)]
+		      printf "%.0f %.2f\n", n / (ns / 1e9), t[int(NR * 0.99)] >"/dev/stderr" }' 2>"$dir/fig"
+	read -r rate p99 <"$dir/fig"
+	figure "http.$5.per_s" "$rate" /s
+	figure "http.$5.p99" "$p99" ms
 }
 
 # curl -K groups: one per request, "next" between them (options are per URL)
@@ -57,7 +63,7 @@ t0=$(date +%s%N)
 curl --parallel --parallel-max "$P" -K "$dir/convert.cfg" >"$dir/convert.out" 2>/dev/null
 t1=$(date +%s%N)
 echo "tmc-httpd, $P clients in parallel (curl --parallel, keep-alive), $(nproc) cores"
-figures "convert (fsynced into req/)" "$N" $((t1 - t0)) "$dir/convert.out"
+figures "convert (fsynced into req/)" "$N" $((t1 - t0)) "$dir/convert.out" convert_parallel
 
 ok=$(cat "$dir"/answers/* | grep -o '"result":"success"' | wc -l)
 inreq=$(ls "$dir/spool/req" | wc -l)
@@ -79,7 +85,7 @@ done >"$dir/status.cfg"
 t0=$(date +%s%N)
 curl --parallel --parallel-max "$P" -K "$dir/status.cfg" >"$dir/status.out" 2>/dev/null
 t1=$(date +%s%N)
-figures "status" "$Q" $((t1 - t0)) "$dir/status.out"
+figures "status" "$Q" $((t1 - t0)) "$dir/status.out" status_parallel
 echo "status: $(grep -c '^200 ' "$dir/status.out") answered 200"
 
 # one client, one request at a time: the cost of one accepted job
@@ -89,7 +95,7 @@ done >"$dir/one.cfg"
 t0=$(date +%s%N)
 curl -K "$dir/one.cfg" >"$dir/one.out"
 t1=$(date +%s%N)
-figures "convert, 1 client" 300 $((t1 - t0)) "$dir/one.out"
+figures "convert, 1 client" 300 $((t1 - t0)) "$dir/one.out" convert_one_client
 kill -TERM $httpd
 wait $httpd
 httpd=

@@ -10,6 +10,8 @@
 set -u
 : "${TMC_BUILD:?run through make bench}"
 BIN=$TMC_BUILD/bin
+. "$(dirname "$0")/figures.sh"
+. "$(dirname "$0")/inputs.sh"
 export TMC_LIBEXEC=$BIN
 N=${BENCH_ORIGINALS:-8}
 dir=$(mktemp -d /tmp/tmcwatch-bench-image.XXXXXX)
@@ -21,13 +23,8 @@ now() { date +%s%N; }
 secs() { awk -v ns="$1" -v n="$2" 'BEGIN { printf "%.3f", ns / 1e9 / n }'; }
 
 # The original: a real photo enlarged to 6000x4000 with grain, q92, ~10 MB.
-photo=/usr/share/backgrounds/mate/nature/Blinds.jpg
 mkdir -p "$dir/site/in" "$dir/conf"
-if [ -r "$photo" ]; then
-	gm convert "$photo" -resize '6000x4000!' -operator All Noise-Gaussian 12% -quality 92 "$dir/orig.jpg"
-else
-	gm convert -size 6000x4000 plasma:fractal -operator All Noise-Gaussian 12% -quality 92 "$dir/orig.jpg"
-fi
+bench_photo "$dir/orig.jpg"
 echo "original: $(gm identify -format '%wx%h' "$dir/orig.jpg"), $(($(stat -c %s "$dir/orig.jpg") / 1024)) KiB, $N copies"
 for i in $(seq 1 "$N"); do cp "$dir/orig.jpg" "$dir/site/in/p$i.jpg"; echo "/p$i.jpg"; done >"$dir/list"
 
@@ -68,8 +65,11 @@ stages() {
 read -r ns rss < <(stages "$dir/list")
 t_stages=$(secs "$ns" "$N")
 echo "tmcwatch stages (pixels.raw handoff): $t_stages s per original, 8 outputs, peak RSS $((rss / 1024)) MB"
+figure image.ref_job.stages "$t_stages" s image.ref_job.gm_per_size,image.ref_job.vipsthumbnail_per_size
+figure image.ref_job.stages_peak_rss $((rss / 1024)) MB
 read -r ns rss < <(TMC_IMAGE_PIXELS=mpc stages "$dir/list")
 echo "tmcwatch stages (MPC handoff):        $(secs "$ns" "$N") s per original"
+figure image.ref_job.stages_mpc "$(secs "$ns" "$N")" s image.ref_job.stages
 
 # gm convert per size, from the original each time (TMC's workers decoded
 # the original, or a re-encoded blob, per step); threads 1 like the stages
@@ -84,6 +84,7 @@ for i in $(seq 1 "$M"); do
 done
 t_gm=$(secs $(( $(now) - t0 )) "$M")
 echo "gm convert per size:                  $t_gm s per original"
+figure image.ref_job.gm_per_size "$t_gm" s
 
 if command -v vipsthumbnail >/dev/null 2>&1; then
 	t0=$(now)
@@ -95,6 +96,7 @@ if command -v vipsthumbnail >/dev/null 2>&1; then
 	done
 	t_vips=$(secs $(( $(now) - t0 )) "$M")
 	echo "vipsthumbnail per size:               $t_vips s per original"
+	figure image.ref_job.vipsthumbnail_per_size "$t_vips" s
 else
 	t_vips=
 	echo "vipsthumbnail: not installed"
@@ -105,15 +107,17 @@ awk -v s="$t_stages" -v g="$t_gm" -v v="${t_vips:-0}" 'BEGIN {
 	printf "\n" }'
 
 # 100 MP: one original, peak RSS of the busiest stage process
-big() { # big FILE LABEL
+big() { # big FILE LABEL KEY
 	cp "$1" "$dir/site/in/$(basename "$1")"
 	echo "/$(basename "$1")" >"$dir/list1"
 	read -r ns rss < <(stages "$dir/list1")
 	echo "$2: $(secs "$ns" 1) s for 8 outputs, peak RSS $((rss / 1024)) MB (largest stage process)"
+	figure "image.$3.stages" "$(secs "$ns" 1)" s
+	figure "image.$3.stages_peak_rss" $((rss / 1024)) MB
 }
 gm convert -limit threads 1 "$dir/orig.jpg" -resize '12000x8400!' -quality 90 "$dir/h100.jpg"
-big "$dir/h100.jpg" "100 MP JPEG (12000x8400)"
+big "$dir/h100.jpg" "100 MP JPEG (12000x8400)" jpeg_100mp
 if [ "${BENCH_BIG_PNG:-1}" != 0 ]; then
 	gm convert -limit threads 1 "$dir/orig.jpg" -resize '12000x8400!' -quality 10 "$dir/h100.png"
-	big "$dir/h100.png" "100 MP PNG (12000x8400)"
+	big "$dir/h100.png" "100 MP PNG (12000x8400)" png_100mp
 fi

@@ -8,6 +8,7 @@
 set -u
 : "${TMC_BUILD:?run through make bench}"
 BIN=$TMC_BUILD/bin
+. "$(dirname "$0")/figures.sh"
 export TMC_LIBEXEC=$BIN
 N=${BENCH_ITEMS:-5000}
 dir=$(mktemp -d /tmp/tmcwatch-bench.XXXXXX)
@@ -23,12 +24,14 @@ setup() { # setup TEMPLATES
 JSON
 }
 
-run() { # run TEMPLATE STEPS LABEL
-	local tpl=$1 steps=$2 label=$3 want t0 t1 done
+run() { # run TEMPLATE STEPS LABEL KEY: prints "<items/s> <pickup p99 ms>" last
+	local tpl=$1 steps=$2 label=$3 key=$4 want t0 t1 done
+	rm -rf "$dir/spool" "$dir/site/out"* "$dir/site/x"
 	export TMC_TRACE=$dir/trace
 	rm -f "$TMC_TRACE"
 	"$BIN/tmcwatch" -c "$dir/conf/config.json" run 2>"$dir/log" &
 	daemon=$!
+	until [ -e "$dir/spool/run/tmcwatch.pid" ]; do sleep 0.05; done
 	sleep 0.5
 	want=$((N * steps))
 	t0=$(date +%s%N)
@@ -41,9 +44,26 @@ run() { # run TEMPLATE STEPS LABEL
 		{ lat[NR] = $1 / 1e6 }
 		END {
 			printf "%s: %d items in %.2f s = %.0f items/s end to end; pickup p50 %.2f ms, p99 %.2f ms (%d handoffs)\n",
-				label, n, ns / 1e9, n / (ns / 1e9), lat[int(NR * 0.5)], lat[int(NR * 0.99)], NR
-		}'
+				label, n, ns / 1e9, n / (ns / 1e9), lat[int(NR * 0.5)], lat[int(NR * 0.99)], NR >"/dev/stderr"
+			printf "%.0f %.2f\n", n / (ns / 1e9), lat[int(NR * 0.99)]
+		}' >"$dir/$key.last"
 	unset TMC_TRACE
+}
+
+# runs KEY RUNS TEMPLATE STEPS LABEL: the flood RUNS times; the median rate
+# and the median pickup p99 are the figures (one run varies with the load)
+runs() {
+	local key=$1 n=$2 i
+	: >"$dir/$key.all"
+	for i in $(seq 1 "$n"); do
+		run "$3" "$4" "$5 (run $i of $n)" "$key" 2>&1
+		cat "$dir/$key.last" >>"$dir/$key.all"
+	done
+	rate=$(cut -d' ' -f1 "$dir/$key.all" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
+	p99=$(cut -d' ' -f2 "$dir/$key.all" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
+	echo "$5: median of $n runs $rate items/s, pickup p99 $p99 ms"
+	figure "spool.$key.items_per_s" "$rate" /s
+	figure "spool.$key.pickup_p99" "$p99" ms
 }
 
 mkdir -p "$dir/site/in"
@@ -56,7 +76,7 @@ setup '{ "pass5": { "proc": [
  {"name":"S3","source":"S2","kind":"pass","path_head":"/x"},
  {"name":"S4","source":"S3","kind":"pass","path_head":"/x"},
  {"name":"S5","source":"S4","kind":"pass","path_head":"/x"} ] } }'
-run pass5 5 "5 pass-through steps, flood"
+runs pass5_flood "${BENCH_RUNS:-5}" pass5 5 "5 pass-through steps, flood"
 
 # one at a time: 400 items, 5 ms apart, each through the 5 steps
 export TMC_TRACE=$dir/trace
@@ -72,7 +92,11 @@ done
 until [ "$(wc -l <"$dir/spool/proc/bench.log" 2>/dev/null || echo 0)" -ge 2000 ]; do sleep 0.01; done
 kill -TERM $daemon; wait $daemon
 cut -d' ' -f3 "$TMC_TRACE" | sort -n | awk '{ lat[NR] = $1 / 1e6 }
-	END { printf "pickup, items arriving one at a time: p50 %.2f ms, p99 %.2f ms (%d handoffs)\n", lat[int(NR * 0.5)], lat[int(NR * 0.99)], NR }'
+	END { printf "pickup, items arriving one at a time: p50 %.2f ms, p99 %.2f ms (%d handoffs)\n", lat[int(NR * 0.5)], lat[int(NR * 0.99)], NR
+	      printf "%.2f %.2f\n", lat[int(NR * 0.5)], lat[int(NR * 0.99)] >"/dev/stderr" }' 2>"$dir/paced"
+read -r p50 p99 <"$dir/paced"
+figure spool.paced.pickup_p50 "$p50" ms
+figure spool.paced.pickup_p99 "$p99" ms
 unset TMC_TRACE
 
 N=${BENCH_COPY_ITEMS:-2000}
@@ -81,4 +105,4 @@ setup '{ "copy3": { "proc": [
  {"name":"A","source":"hires","kind":"copy","path_head":"/out1"},
  {"name":"B","source":"A","kind":"copy","path_head":"/out2"},
  {"name":"C","source":"B","kind":"copy","path_head":"/out3"} ] } }'
-run copy3 3 "3 copy steps, fsynced outputs"
+runs copy3_flood 1 copy3 3 "3 copy steps, fsynced outputs"

@@ -11,6 +11,8 @@
 set -u
 : "${TMC_BUILD:?run through make bench}"
 BIN=$TMC_BUILD/bin
+. "$(dirname "$0")/figures.sh"
+. "$(dirname "$0")/inputs.sh"
 export TMC_LIBEXEC=$BIN
 RUNS=${BENCH_RUNS:-5}
 PRESET=veryfast # tmc-video's (stages/video/main.c)
@@ -25,14 +27,7 @@ TICK=$(getconf CLK_TCK)
 cpu_ms() { awk -v t="$TICK" '{ print int(($14 + $15) * 1000 / t) }' "/proc/$1/stat"; } # user+sys of a pid
 TIMEFORMAT='%3U %3S'
 
-# The source is slow to make (~30 s): kept between runs.
-SRC=${BENCH_VIDEO:-/tmp/tmcwatch-bench-1080p30s.mp4}
-if [ ! -s "$SRC" ]; then
-	echo "making the 30 s 1080p source $SRC ..."
-	ff -f lavfi -i "testsrc2=size=1920x1080:rate=30,noise=alls=5:allf=t" \
-		-f lavfi -i "sine=frequency=440:sample_rate=48000" -t 30 -c:v libx264 -preset veryfast \
-		-crf 20 -g 60 -pix_fmt yuv420p -c:a aac -b:a 128k "$SRC.tmp.mp4" && mv "$SRC.tmp.mp4" "$SRC"
-fi
+SRC=$(bench_video)
 echo "source: $(ffprobe -v error -show_entries stream=codec_name,width,height -of csv=p=0 "$SRC" | tr '\n' ' ')$(ffprobe -v error -show_entries format=duration,bit_rate -of csv=p=0 "$SRC")"
 
 # --- frame capture ------------------------------------------------------------------
@@ -54,6 +49,8 @@ for t in 0 5 15; do
 	printf 'capture at %2ss: tmc-capture %4d ms (in-process %4d ms), ffmpeg -threads 1 -ss %4d ms: ratio %.2f (CPU %d / %d ms: %.2f); ffmpeg default threads %4d ms; pixels %s\n' \
 		$t "$o" $(($(ms $a $b) / RUNS)) "$f1" "$(echo "$o $f1" | awk '{ print $1 / $2 }')" \
 		"$oc" "$fc" "$(echo "$oc $fc" | awk '{ print $1 / $2 }')" "$fn" "$same"
+	figure "video.capture_${t}s.tmc_capture" "$o" ms "video.capture_${t}s.ffmpeg_1thread"
+	figure "video.capture_${t}s.ffmpeg_1thread" "$f1" ms
 done
 
 # --- transcode ------------------------------------------------------------------------
@@ -104,4 +101,8 @@ printf 'transcode 1080p -> 640x360 300k + watermark, x264 %s, 1 thread: tmc-vide
 	"$(echo "$o $f" | awk '{ print $1 / $2 }')" "$([ "$v1" = "$v2" ] && echo "identical (decoded md5)" || echo DIFFERENT)"
 printf 'transcode CPU time (user+sys): tmc-video %d ms, ffmpeg %d ms: ratio %.3f\n' "$oc" "$fc" \
 	"$(echo "$oc $fc" | awk '{ print $1 / $2 }')"
+figure video.transcode.tmc_video "$o" ms video.transcode.ffmpeg
+figure video.transcode.ffmpeg "$f" ms
+figure video.transcode.tmc_video_cpu "$oc" ms video.transcode.ffmpeg_cpu
+figure video.transcode.ffmpeg_cpu "$fc" ms
 echo "output: $(ffprobe -v error -show_entries stream=codec_name,width,height,bit_rate -of csv=p=0 "$dir/site/mp4/src.mp4" | tr '\n' ' ')"

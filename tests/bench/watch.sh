@@ -14,6 +14,7 @@
 set -u
 : "${TMC_BUILD:?run through make bench}"
 BIN=$TMC_BUILD/bin
+. "$(dirname "$0")/figures.sh"
 N=${BENCH_WATCH_FILES:-1000}
 DIRS=${BENCH_WATCH_DIRS:-10000}
 PER=${BENCH_WATCH_PER_DIR:-10}
@@ -49,7 +50,7 @@ wait_ready() { # until the log says ready once more; prints ms since start
 hwm_kb() { awk '/VmHWM/ {print $2}' "/proc/$pid/status"; }
 stop() { kill -TERM $pid; wait $pid; pid=; }
 
-latency() { # latency LABEL GAP-SECONDS
+latency() { # latency LABEL GAP-SECONDS KEY
 	rm -rf "$dir/spool/stages/t/00-A/new/"*
 	python3 - "$dir/site/src" "$dir/site/stage" "$N" "$2" "$dir/renamed.json" <<'PY'
 import json, os, sys, time
@@ -70,9 +71,9 @@ for i in range(n):
 json.dump(done, open(out, "w"))
 PY
 	until [ "$(ls "$dir/spool/stages/t/00-A/new" | wc -l)" -ge "$N" ]; do sleep 0.05; done
-	python3 - "$dir/spool/stages/t/00-A/new" "$dir/renamed.json" "$1" <<'PY'
+	python3 - "$dir/spool/stages/t/00-A/new" "$dir/renamed.json" "$1" "$3" <<'PY'
 import json, os, sys
-new, renamed, label = sys.argv[1], json.load(open(sys.argv[2])), sys.argv[3]
+new, renamed, label, key = sys.argv[1], json.load(open(sys.argv[2])), sys.argv[3], sys.argv[4]
 lat, last = [], 0
 for item in os.listdir(new):
     kv = dict(l.split("=", 1) for l in open(os.path.join(new, item, "ticket")).read().splitlines() if "=" in l)
@@ -86,6 +87,10 @@ print("%s: %d files, rename -> item in new/: p50 %.2f ms, p99 %.2f ms, max %.2f 
       " renamed in %.0f ms, all in new/ after %.0f ms (%.0f files/s)"
       % (label, len(lat), pick(0.5), pick(0.99), lat[-1], (lastren - first) / 1e6,
          (last - first) / 1e6, len(lat) / ((last - first) / 1e9)))
+if os.environ.get("BENCH_FIGURES"):
+    with open(os.environ["BENCH_FIGURES"], "a") as f:
+        f.write("watch.%s.p50\t%.2f\tms\t\n" % (key, pick(0.5)))
+        f.write("watch.%s.p99\t%.2f\tms\t\n" % (key, pick(0.99)))
 PY
 }
 
@@ -93,8 +98,8 @@ echo "--- latency (tmc-watch alone, $(nproc) cores)"
 setup
 start
 wait_ready >/dev/null
-latency "one rename every 5 ms" 0.005
-latency "a burst of $N renames" 0
+latency "one rename every 5 ms" 0.005 paced
+latency "a burst of $N renames" 0 burst
 stop
 
 echo "--- start-up on $((DIRS * PER)) files in $DIRS folders"
@@ -134,6 +139,9 @@ until grep -q "^handed=$((DIRS * PER))$" "$dir/spool/state/b.stat" 2>/dev/null; 
 all_ms=$((($(date +%s%N) - t0) / 1000000))
 hand_kb=$(hwm_kb)
 echo "first start, nothing known: ready in $ms ms (peak RSS $first_kb kB); all $((DIRS * PER)) handed off after $all_ms ms (peak RSS $hand_kb kB)"
+figure watch.first_start.ready "$ms" ms
+figure watch.first_start.all_handed_off "$all_ms" ms
+figure watch.first_start.peak_rss "$hand_kb" kB
 stop
 rm -rf "$dir/spool/stages/t/00-A/new"
 mkdir "$dir/spool/stages/t/00-A/new"
@@ -141,6 +149,8 @@ start
 ms=$(wait_ready)
 known_kb=$(hwm_kb)
 echo "restart, all $((DIRS * PER)) known: ready in $ms ms, peak RSS $known_kb kB"
+figure watch.restart.ready "$ms" ms
+figure watch.restart.peak_rss "$known_kb" kB
 stop
 awk -v e="$empty_kb" -v b="$base_kb" -v k="$known_kb" -v d="$DIRS" -v f=$((DIRS * PER)) 'BEGIN {
 	printf "memory: %.0f bytes per watched folder, %.0f bytes per known file (user space; from peak RSS: %d kB with 1 folder)\n",
