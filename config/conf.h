@@ -32,6 +32,15 @@ enum step_kind {
 	STEP_PASS,      /* hands the item on, writes nothing (benchmarks, tests) */
 };
 
+/* "sampling" of a JPEG output's chroma; "source" keeps the original's
+ * (4:2:0 for an original that is not a JPEG, libjpeg's default) */
+enum step_sampling {
+	SAMPLING_SOURCE = 0,
+	SAMPLING_420,
+	SAMPLING_422,
+	SAMPLING_444,
+};
+
 struct step {
 	char *name;             /* required */
 	char *source;           /* required: "hires" or an earlier step's name */
@@ -47,13 +56,14 @@ struct step {
 	bool progressive;       /* tmcwatch: progressive JPEG, default false */
 	bool skipsamesize;      /* default: config "skipsamesize" */
 	bool has_sharpen;
-	double sharpen[2]; /* radius, sigma */
-	int comp;          /* JPEG quality; applied when 51..99 (TMC) */
-	int bitrate;       /* kbit/s, video; default 300 */
-	int density;       /* DPI metadata, 0 = keep */
-	char *format;      /* tmcwatch: "jpg" (default), "png", "webp"; mp4 for video */
-	char *source_ext;  /* "" = all; "jpg"; "!mp4" */
-	int timeout;       /* seconds; 0 = the kind's default from the config */
+	double sharpen[2];           /* radius, sigma */
+	int comp;                    /* JPEG quality; applied when 51..99 (TMC) */
+	int bitrate;                 /* kbit/s, video; default 300 */
+	int density;                 /* DPI metadata, 0 = keep */
+	enum step_sampling sampling; /* tmcwatch: JPEG chroma sampling, default source */
+	char *format;                /* tmcwatch: "jpg" (default), "png", "webp"; mp4 for video */
+	char *source_ext;            /* "" = all; "jpg"; "!mp4" */
+	int timeout;                 /* seconds; 0 = the kind's default from the config */
 	/* Derived by conf_check(): index of the step whose output this one reads,
 	 * per source extension decided at item creation; -1 = hires. Steps that
 	 * share a name are resolved by source_ext, so this is only the first match. */
@@ -136,6 +146,8 @@ struct conf {
 	int width_threshold, height_threshold; /* default 2000 */
 
 	/* tmcwatch keys */
+	bool truncated_error; /* "truncated": "error" fails a partly decoded original;
+			       * default "warn": written, grey where data is missing, as TMC */
 	char *spool_dir;      /* default CONF_DEFAULT_SPOOL */
 	char *log_file;       /* optional; reopened on SIGHUP */
 	int max_attempts;     /* temporary failures or worker deaths before err/, default 3 */

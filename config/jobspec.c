@@ -221,8 +221,8 @@ step_equal(const struct step *a, const struct step *b)
 	       a->skipsamesize == b->skipsamesize && a->has_sharpen == b->has_sharpen &&
 	       a->sharpen[0] == b->sharpen[0] && a->sharpen[1] == b->sharpen[1] &&
 	       a->comp == b->comp && a->bitrate == b->bitrate && a->density == b->density &&
-	       streq(a->format, b->format) && streq(a->source_ext, b->source_ext) &&
-	       a->timeout == b->timeout;
+	       a->sampling == b->sampling && streq(a->format, b->format) &&
+	       streq(a->source_ext, b->source_ext) && a->timeout == b->timeout;
 }
 
 static const struct template *

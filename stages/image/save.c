@@ -66,6 +66,22 @@ strip_keep_icc(Image *img)
 	free(copy);
 }
 
+/* The JPEG sampling factors of the output: the step's "sampling", or the
+ * original's (doc/TMC.md, Step options); 4:2:0 for an original that was
+ * no JPEG, as libjpeg's default that TMC's imagick kept. Always given, so
+ * GraphicsMagick's own choice (4:4:4 from quality 90) never applies. */
+static const char *
+sampling_factors(const struct image_run *r)
+{
+	switch (r->ctx->step->sampling) {
+	case SAMPLING_420: return "2x2,1x1,1x1";
+	case SAMPLING_422: return "2x1,1x1,1x1";
+	case SAMPLING_444: return "1x1,1x1,1x1";
+	case SAMPLING_SOURCE: break;
+	}
+	return r->sampling[0] ? r->sampling : "2x2,1x1,1x1";
+}
+
 static unsigned char *
 encode(struct image_run *r, const char *ext, size_t *len)
 {
@@ -77,6 +93,8 @@ encode(struct image_run *r, const char *ext, size_t *len)
 	GetExceptionInfo(&ex);
 	info->quality = (unsigned long)r->quality;
 	info->interlace = s->progressive && strcmp(ext, "jpg") == 0 ? LineInterlace : NoInterlace;
+	if (strcmp(ext, "jpg") == 0)
+		CloneString(&info->sampling_factor, sampling_factors(r));
 	snprintf(info->magick, sizeof(info->magick), "%s", format_magick(ext));
 	snprintf(r->img->magick, sizeof(r->img->magick), "%s", format_magick(ext));
 	snprintf(info->filename, sizeof(info->filename), "%s:out.%s", format_magick(ext), ext);
