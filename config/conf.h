@@ -32,6 +32,12 @@ enum step_kind {
 	STEP_PASS,      /* hands the item on, writes nothing (benchmarks, tests) */
 };
 
+/* "truncated": an original that decodes only in part */
+enum conf_truncated {
+	TRUNCATED_WARN = 0,
+	TRUNCATED_ERROR,
+};
+
 /* "sampling" of a JPEG output's chroma; "source" keeps the original's
  * (4:2:0 for an original that is not a JPEG, libjpeg's default) */
 enum step_sampling {
@@ -56,14 +62,15 @@ struct step {
 	bool progressive;       /* tmcwatch: progressive JPEG, default false */
 	bool skipsamesize;      /* default: config "skipsamesize" */
 	bool has_sharpen;
-	double sharpen[2];           /* radius, sigma */
-	int comp;                    /* JPEG quality; applied when 51..99 (TMC) */
-	int bitrate;                 /* kbit/s, video; default 300 */
-	int density;                 /* DPI metadata, 0 = keep */
-	enum step_sampling sampling; /* tmcwatch: JPEG chroma sampling, default source */
-	char *format;                /* tmcwatch: "jpg" (default), "png", "webp"; mp4 for video */
-	char *source_ext;            /* "" = all; "jpg"; "!mp4" */
-	int timeout;                 /* seconds; 0 = the kind's default from the config */
+	double sharpen[2]; /* radius, sigma */
+	int comp;          /* JPEG quality; applied when 51..99 (TMC) */
+	int bitrate;       /* kbit/s, video; default 300 */
+	int density;       /* DPI metadata, 0 = keep */
+	char *format;      /* tmcwatch: "jpg" (default), "png", "webp"; mp4 for video */
+	char *source_ext;  /* "" = all; "jpg"; "!mp4" */
+	int timeout;       /* seconds; 0 = the kind's default from the config */
+	/* tmcwatch: JPEG chroma sampling, default "source" */
+	enum step_sampling sampling;
 	/* Derived by conf_check(): index of the step whose output this one reads,
 	 * per source extension decided at item creation; -1 = hires. Steps that
 	 * share a name are resolved by source_ext, so this is only the first match. */
@@ -146,8 +153,6 @@ struct conf {
 	int width_threshold, height_threshold; /* default 2000 */
 
 	/* tmcwatch keys */
-	bool truncated_error; /* "truncated": "error" fails a partly decoded original;
-			       * default "warn": written, grey where data is missing, as TMC */
 	char *spool_dir;      /* default CONF_DEFAULT_SPOOL */
 	char *log_file;       /* optional; reopened on SIGHUP */
 	int max_attempts;     /* temporary failures or worker deaths before err/, default 3 */
@@ -160,6 +165,10 @@ struct conf {
 	int retention_days;   /* days finished and failed work is kept (done/, err/, stage and
 			       * outbox err/), 0 for ever; default 30 */
 	int records_days;     /* days of state/records kept, 0 for ever; default 90 */
+
+	/* tmc-image (tmcwatch key): an original that decodes in part is "warn"
+	 * (default, TMC: written, grey where data is missing) or "error" */
+	enum conf_truncated truncated;
 
 	struct site *sites;
 	size_t nsites;

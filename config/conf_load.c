@@ -706,7 +706,7 @@ ld_truncated(struct ld *ld, const struct key *key, int tok, void *base, const ch
 	int i = ld_choice(ld, key, tok, path, names, NROWS(names));
 
 	if (i >= 0)
-		((struct conf *)base)->truncated_error = i == 1;
+		((struct conf *)base)->truncated = (enum conf_truncated)i;
 }
 
 static int

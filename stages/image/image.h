@@ -38,12 +38,12 @@ struct image_hdr {
 struct image_run {
 	struct stage_ctx *ctx;
 	Image *img;
-	int quality;                       /* JPEG quality inherited down the chain */
-	char sampling[IMAGE_SAMPLING_MAX]; /* the original's JPEG sampling factors, inherited
-					    * too ("" when it was no JPEG); density
-					    * travels in img's resolution */
-	unsigned long base_w, base_h;      /* what the size box fits: the original's oriented
-					    * header size, or the pixels' size */
+	int quality;                  /* JPEG quality inherited down the chain */
+	unsigned long base_w, base_h; /* what the size box fits: the original's oriented
+				       * header size, or the pixels' size */
+	/* the original's JPEG sampling factors, inherited too ("" when it was
+	 * no JPEG); its density travels in img's resolution */
+	char sampling[IMAGE_SAMPLING_MAX];
 };
 
 /* load.c */

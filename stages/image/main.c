@@ -187,7 +187,7 @@ source_loaded(struct image_run *r)
 		snprintf(r->sampling, sizeof(r->sampling), "%s", a->value);
 	if (ctx->reason[0] == '\0')
 		return STAGE_OK;
-	if (ctx->conf->truncated_error) {
+	if (ctx->conf->truncated == TRUNCATED_ERROR) {
 		snprintf(why, sizeof(why), "%s", ctx->reason);
 		snprintf(ctx->reason, sizeof(ctx->reason),
 			 "%s: truncated, refused (\"truncated\": \"error\")", why);
