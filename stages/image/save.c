@@ -169,16 +169,24 @@ image_save(struct image_run *r, const char *path, bool exists)
 	const struct step *s = r->ctx->step;
 	const char *ext = image_format_ext(s);
 	unsigned char *blob;
+	const char *dens;
 	enum stage_rc rc;
 	struct stat st;
 	size_t len = 0;
+	int density;
 
 	if (strcmp(ext, "jpg") == 0 && (rc = image_flatten(r)) != STAGE_OK)
 		return rc;
 	if (s->strip)
 		strip_keep_icc(r->img);
-	if (s->density > 0) { /* DPI metadata only, no resampling (doc/TMC.md, Step options) */
-		r->img->x_resolution = r->img->y_resolution = s->density;
+	/* the job's hires.density, else the step's: DPI metadata only, no
+	 * resampling (doc/TMC.md, Step options); else the original's, kept */
+	dens = ticket_get(r->ctx->ticket, "density");
+	density = dens ? atoi(dens) : 0;
+	if (density <= 0)
+		density = s->density;
+	if (density > 0) {
+		r->img->x_resolution = r->img->y_resolution = density;
 		r->img->units = PixelsPerInchResolution;
 	}
 	if ((blob = encode(r, ext, &len)) == NULL)

@@ -4,11 +4,12 @@
 # is no JPEG) whatever the quality, and the original's density, in the
 # step that decodes the original and in the steps that read its pixels.
 # The step key "sampling" chooses another one and "density" overrides the
-# density; `tmcwatch check` refuses a sampling or "truncated" it does not
+# density, and a job's hires.density overrides both, as in TMC; `tmcwatch check` refuses a sampling or "truncated" it does not
 # know.
 . "$TMC_SRC/tests/lib/tap.sh"
 . "$TMC_SRC/tests/lib/image-helpers.sh"
-plan 14
+. "$TMC_SRC/tests/lib/jobs.sh"
+plan 16
 
 image_config '{ "samp": { "proc": [
   {"name":"A","source":"hires","size":[600,600],"path_head":"/a"},
@@ -48,6 +49,17 @@ is "$(res a/p.jpg) / $(res b/p.jpg)" "$(res ../ref.jpg) / $(res ../ref.jpg)" \
 	"an original without density: what gm convert gives it"
 is "$(res d/s420.jpg)" "96x96 pixels/inch" '"density": 96 still overrides'
 is "$(geom "$SITE/b/s420.jpg" | cut -d' ' -f1,2)" "300 225" "sizes as before"
+
+mkdir -p "$SITE/j"
+cp "$in/s420.jpg" "$SITE/j/x.jpg"
+printf '{"hires": {"site": "site01", "path_head": "/j", "path_tail": "", "include": ["*.jpg"], "density": 200}, "template": "samp"}\n' \
+	>"$T_DIR/j.json"
+seq=$(submit "$T_DIR/j.json")
+[ -n "$seq" ] && wait_done "$seq" 120
+ok $? "a job with hires.density is done"
+is "$(res a/x.jpg) / $(res b/x.jpg) / $(res d/x.jpg)" \
+	"200x200 pixels/inch / 200x200 pixels/inch / 200x200 pixels/inch" \
+	"hires.density 200: every output, over the original's and the step's density"
 stop_daemon
 
 bad_check() { # bad_check TEMPLATE_STEP_KEYS CONFIG_KEYS: check's stderr and exit code
