@@ -32,6 +32,21 @@ enum step_kind {
 	STEP_PASS,      /* hands the item on, writes nothing (benchmarks, tests) */
 };
 
+/* "truncated": an original that decodes only in part */
+enum conf_truncated {
+	TRUNCATED_WARN = 0,
+	TRUNCATED_ERROR,
+};
+
+/* "sampling" of a JPEG output's chroma; "source" keeps the original's
+ * (4:2:0 for an original that is not a JPEG, libjpeg's default) */
+enum step_sampling {
+	SAMPLING_SOURCE = 0,
+	SAMPLING_420,
+	SAMPLING_422,
+	SAMPLING_444,
+};
+
 struct step {
 	char *name;             /* required */
 	char *source;           /* required: "hires" or an earlier step's name */
@@ -54,6 +69,8 @@ struct step {
 	char *format;      /* tmcwatch: "jpg" (default), "png", "webp"; mp4 for video */
 	char *source_ext;  /* "" = all; "jpg"; "!mp4" */
 	int timeout;       /* seconds; 0 = the kind's default from the config */
+	/* tmcwatch: JPEG chroma sampling, default "source" */
+	enum step_sampling sampling;
 	/* Derived by conf_check(): index of the step whose output this one reads,
 	 * per source extension decided at item creation; -1 = hires. Steps that
 	 * share a name are resolved by source_ext, so this is only the first match. */
@@ -148,6 +165,10 @@ struct conf {
 	int retention_days;   /* days finished and failed work is kept (done/, err/, stage and
 			       * outbox err/), 0 for ever; default 30 */
 	int records_days;     /* days of state/records kept, 0 for ever; default 90 */
+
+	/* tmc-image (tmcwatch key): an original that decodes in part is "warn"
+	 * (default, TMC: written, grey where data is missing) or "error" */
+	enum conf_truncated truncated;
 
 	struct site *sites;
 	size_t nsites;

@@ -90,6 +90,8 @@ static void ld_rename(struct ld *, const struct key *, int, void *, const char *
 static void ld_tpl_proc(struct ld *, const struct key *, int, void *, const char *);
 static void ld_size(struct ld *, const struct key *, int, void *, const char *);
 static void ld_sharpen(struct ld *, const struct key *, int, void *, const char *);
+static void ld_sampling(struct ld *, const struct key *, int, void *, const char *);
+static void ld_truncated(struct ld *, const struct key *, int, void *, const char *);
 
 static const struct key conf_keys[] = {
 	K_INT(struct conf, client_cnt, 10, 1, INT_MAX),
@@ -120,6 +122,7 @@ static const struct key conf_keys[] = {
 	K_STR(struct conf, callback_secret, NULL),
 	K_INT(struct conf, callback_retry_for, 86400, 0, INT_MAX),
 	K_INT(struct conf, callback_timeout, 30, 1, 3600),
+	K_FUNC("truncated", ld_truncated), /* "warn" (default, TMC) or "error" */
 	/* TMC: "tcc.min_sec" fed a list of saved folders to an outside tool */
 	K_IGNORE("tcc"),
 };
@@ -187,6 +190,7 @@ static const struct key step_keys[] = {
 	K_INT(struct step, comp, 0, 0, 100),
 	K_INT(struct step, bitrate, 300, 1, INT_MAX),
 	K_INT(struct step, density, 0, 0, INT_MAX),
+	K_FUNC("sampling", ld_sampling), /* default "source" */
 	K_STR(struct step, format, NULL), /* default by kind */
 	K_STR(struct step, source_ext, ""),
 	K_INT(struct step, timeout, 0, 0, INT_MAX),
@@ -661,6 +665,48 @@ ld_sharpen(struct ld *ld, const struct key *key, int tok, void *base, const char
 	return;
 bad:
 	ld_err(ld, tok, path, key->name, "expected [radius, sigma]: two non-negative numbers");
+}
+
+/* The index of the string at tok in names[n], or -1 with an error naming
+ * the choices. */
+static int
+ld_choice(struct ld *ld, const struct key *key, int tok, const char *path, const char *const *names,
+	  size_t n)
+{
+	char list[128] = "";
+	size_t i, len = 0;
+
+	for (i = 0; i < n; i++)
+		if (json_streq(ld->doc, tok, names[i]))
+			return (int)i;
+	for (i = 0; i < n && len < sizeof(list); i++)
+		len += (size_t)snprintf(list + len, sizeof(list) - len, "%s\"%s\"",
+					i == 0       ? ""
+					: i + 1 == n ? " or "
+						     : ", ",
+					names[i]);
+	ld_err(ld, tok, path, key->name, "expected %s", list);
+	return -1;
+}
+
+static void
+ld_sampling(struct ld *ld, const struct key *key, int tok, void *base, const char *path)
+{
+	static const char *const names[] = {"source", "4:2:0", "4:2:2", "4:4:4"};
+	int i = ld_choice(ld, key, tok, path, names, NROWS(names));
+
+	if (i >= 0)
+		((struct step *)base)->sampling = (enum step_sampling)i;
+}
+
+static void
+ld_truncated(struct ld *ld, const struct key *key, int tok, void *base, const char *path)
+{
+	static const char *const names[] = {"warn", "error"};
+	int i = ld_choice(ld, key, tok, path, names, NROWS(names));
+
+	if (i >= 0)
+		((struct conf *)base)->truncated = (enum conf_truncated)i;
 }
 
 static int

@@ -33,6 +33,7 @@ struct jobspec {
 	bool subdir, filelist;
 	int overwrite;  /* -1 unset, else 0/1 */
 	char *capture;  /* seconds as text, NULL unset */
+	int density;    /* hires.density: DPI of every output, over the steps'; 0 unset */
 	char *callback; /* URL, NULL unset */
 	char *out_root; /* target.root or the site root */
 };

@@ -9,13 +9,13 @@
  * On top of job_check() (config/job.c, shared with submit and the API):
  * include is required unless filelist (TMC's README marks it required; doc/TMC.md, Job files);
  * flags take PHP's truthiness (bool, number, string, null); callback is an http(s) URL; capture a
- * number; target.root must be the root of a configured site (TMC took any folder and wrote there as
- * root, doc/TMC.md, Fixes: security); rename pairs that are not two strings are skipped, as TMC
- * skipped them, and a replacement with a ".." component is refused (it would climb out of every
- * step's folder). Lengths: no component of path_head, path_tail or a replacement over NAME_MAX, no
- * folder to scan (site root + path_head + path_tail) and no output folder (root + a step's
- * path_head + path_tail) over PATH_MAX: such a job found nothing and finished silently with 0
- * files.
+ * number; density a non-negative integer; target.root must be the root of a configured site (TMC
+ * took any folder and wrote there as root, doc/TMC.md, Fixes: security); rename pairs that are not
+ * two strings are skipped, as TMC skipped them, and a replacement with a ".." component is refused
+ * (it would climb out of every step's folder). Lengths: no component of path_head, path_tail or a
+ * replacement over NAME_MAX, no folder to scan (site root + path_head + path_tail) and no output
+ * folder (root + a step's path_head + path_tail) over PATH_MAX: such a job found nothing and
+ * finished silently with 0 files.
  *
  * A path_head without a leading "/" is taken below the site root (TMC
  * joined the strings, naming a sibling of the root).
@@ -151,6 +151,14 @@ js_options(struct jobspec *js, const struct json *doc, int hires, char *reason, 
 				      "expected a number of seconds");
 		js->capture = xasprintf("%g", d);
 	}
+	if ((t = json_get(doc, hires, "density")) >= 0 && !json_is_null(doc, t)) {
+		long long v;
+
+		if (json_int(doc, t, &v) < 0 || v < 0 || v > INT_MAX)
+			return js_err(reason, rlen, doc, t, "hires.density",
+				      "expected dots per inch, a non-negative integer");
+		js->density = (int)v;
+	}
 	if ((t = json_get(doc, hires, "callback")) >= 0 && !json_is_null(doc, t)) {
 		js->callback = json_strdup(doc, t);
 		if (js->callback && js->callback[0] == '\0')
@@ -221,8 +229,8 @@ step_equal(const struct step *a, const struct step *b)
 	       a->skipsamesize == b->skipsamesize && a->has_sharpen == b->has_sharpen &&
 	       a->sharpen[0] == b->sharpen[0] && a->sharpen[1] == b->sharpen[1] &&
 	       a->comp == b->comp && a->bitrate == b->bitrate && a->density == b->density &&
-	       streq(a->format, b->format) && streq(a->source_ext, b->source_ext) &&
-	       a->timeout == b->timeout;
+	       a->sampling == b->sampling && streq(a->format, b->format) &&
+	       streq(a->source_ext, b->source_ext) && a->timeout == b->timeout;
 }
 
 static const struct template *

@@ -24,6 +24,7 @@
 
 #define IMAGE_DEFAULT_QUALITY 92  /* ImageMagick's default, what TMC's outputs got */
 #define IMAGE_MAX_PIXELS_FACTOR 4 /* decoded pixels limit = factor * conf big_pixels */
+#define IMAGE_SAMPLING_MAX 16     /* "2x2,1x1,1x1": JPEG sampling factors, and a NUL */
 
 /* What the header says about the item's input (prepare -> process). */
 struct image_hdr {
@@ -40,6 +41,9 @@ struct image_run {
 	int quality;                  /* JPEG quality inherited down the chain */
 	unsigned long base_w, base_h; /* what the size box fits: the original's oriented
 				       * header size, or the pixels' size */
+	/* the original's JPEG sampling factors, inherited too ("" when it was
+	 * no JPEG); its density travels in img's resolution */
+	char sampling[IMAGE_SAMPLING_MAX];
 };
 
 /* load.c */
@@ -49,17 +53,22 @@ const char *image_sniff(const unsigned char *buf, size_t len);
  * (files from the config folder, never originals). */
 enum stage_rc image_ping(const char *path, int fd, struct image_hdr *hdr, char *reason,
 			 size_t rlen);
+/* A source that decoded only in part (truncated: the decoder filled the
+ * rest) returns STAGE_OK, the image, and reason saying what is missing:
+ * the caller counts a warning or fails. reason is "" for a whole image. */
 enum stage_rc image_read_source(const char *path, int fd, bool follow, const char *hint,
 				Image **out, int *quality, char *reason, size_t rlen);
 enum stage_rc image_pixels_header(int dirfd, struct image_hdr *hdr, char *reason, size_t rlen);
-enum stage_rc image_read_pixels(int dirfd, Image **out, int *quality, char *reason, size_t rlen);
-enum stage_rc image_write_pixels(int dirfd, const Image *img, int quality, char *reason,
-				 size_t rlen);
+/* sampling: IMAGE_SAMPLING_MAX bytes */
+enum stage_rc image_read_pixels(int dirfd, Image **out, int *quality, char *sampling, char *reason,
+				size_t rlen);
+enum stage_rc image_write_pixels(int dirfd, const Image *img, int quality, const char *sampling,
+				 char *reason, size_t rlen);
 bool image_pixels_mpc(void); /* TMC_IMAGE_PIXELS=mpc: hand pixels on as MPC (bench) */
-enum stage_rc image_write_mpc(const char *dirpath, Image *img, int quality, char *reason,
-			      size_t rlen);
+enum stage_rc image_write_mpc(const char *dirpath, Image *img, int quality, const char *sampling,
+			      char *reason, size_t rlen);
 enum stage_rc image_read_mpc(const char *dirpath, bool ping, Image **out, int *quality,
-			     char *reason, size_t rlen);
+			     char *sampling, char *reason, size_t rlen);
 /* GraphicsMagick's exception as text, and the rc it means. */
 enum stage_rc image_exception(const ExceptionInfo *e, const char *what, char *reason, size_t rlen);
 

@@ -10,9 +10,10 @@
  *
  * pixels.raw is our own format, written by the previous step (see
  * image_write_pixels): one text line "TMCPIX1 <w> <h> <map> <quality>
- * <icc length>\n", the ICC profile, then 8-bit pixels in map order (RGB,
- * RGBA, I or IA). Measured cheaper than MPC (see the bench), and safe to
- * hard-link into several successors: it is only ever read.
+ * <icc length> <sampling> <x dpi> <y dpi> <units>\n" (the last four, the
+ * original's JPEG sampling and density, may be absent: files of 0.1), the
+ * ICC profile, then 8-bit pixels in map order (RGB, RGBA, I or IA). Measured cheaper than MPC (see
+ * the bench), and safe to hard-link into several successors: it is only ever read.
  *
  * Failures: a missing, empty, unrecognised or corrupt source is permanent;
  * running out of memory or a resource limit that may pass is temporary.
@@ -30,7 +31,7 @@
 #include "image.h"
 
 #define PIXELS_MAGIC "TMCPIX1"
-#define PIXELS_HDR_MAX 128
+#define PIXELS_HDR_MAX 192
 
 const char *
 image_sniff(const unsigned char *b, size_t n)
@@ -180,9 +181,11 @@ image_ping(const char *path, int fd, struct image_hdr *hdr, char *reason, size_t
 	return rc;
 }
 
-/* A warning from a decoder: truncation fails the item (a half-grey
- * thumbnail is worse than none); others (extraneous bytes, unknown
- * markers: common from cameras) are noted and the image is used. */
+/* A warning from a decoder that says data is missing: the decoder gave
+ * what it had (libjpeg fills the rest grey), the caller decides between a
+ * warning (TMC) and a failure (conf "truncated"). Other warnings
+ * (extraneous bytes, unknown markers: common from cameras) are noted and
+ * the image is used. */
 static bool
 truncated(const ExceptionInfo *e)
 {
@@ -206,6 +209,7 @@ image_read_source(const char *path, int fd, bool follow, const char *hint, Image
 	enum stage_rc rc;
 
 	*out = NULL;
+	reason[0] = '\0';
 	if ((rc = source_open(path, fd, follow, &fp, &coder, reason, rlen)) != STAGE_OK)
 		return rc;
 	GetExceptionInfo(&ex);
@@ -219,10 +223,7 @@ image_read_source(const char *path, int fd, bool follow, const char *hint, Image
 			DestroyImageList(img);
 		img = NULL;
 	} else if (ex.severity >= WarningException && truncated(&ex)) {
-		image_exception(&ex, path, reason, rlen);
-		rc = STAGE_PERMFAIL;
-		DestroyImageList(img);
-		img = NULL;
+		image_exception(&ex, path, reason, rlen); /* kept: the image is partial */
 	} else if (ex.severity >= WarningException) {
 		image_exception(&ex, path, reason, rlen);
 		log_warnx("%s", reason); /* noted; the image is fine to use */
@@ -256,8 +257,16 @@ pixels_map(const Image *img)
 	return img->matte ? "RGBA" : "RGB";
 }
 
+/* A sampling as the header carries it: "HxV,HxV..." or "-". */
+static bool
+sampling_ok(const char *s)
+{
+	return *s && strlen(s) < IMAGE_SAMPLING_MAX && strspn(s, "0123456789x,") == strlen(s);
+}
+
 enum stage_rc
-image_write_pixels(int dirfd, const Image *img, int quality, char *reason, size_t rlen)
+image_write_pixels(int dirfd, const Image *img, int quality, const char *sampling, char *reason,
+		   size_t rlen)
 {
 	const unsigned char *icc;
 	const char *map = pixels_map(img);
@@ -270,8 +279,10 @@ image_write_pixels(int dirfd, const Image *img, int quality, char *reason, size_
 	icc = GetImageProfile(img, "ICM", &icclen);
 	if (icc == NULL)
 		icclen = 0;
-	hlen = (size_t)snprintf(hdr, sizeof(hdr), "%s %lu %lu %s %d %zu\n", PIXELS_MAGIC,
-				img->columns, img->rows, map, quality, icclen);
+	hlen = (size_t)snprintf(hdr, sizeof(hdr), "%s %lu %lu %s %d %zu %s %.4f %.4f %d\n",
+				PIXELS_MAGIC, img->columns, img->rows, map, quality, icclen,
+				sampling_ok(sampling) ? sampling : "-", img->x_resolution,
+				img->y_resolution, (int)img->units);
 	npix = (size_t)img->columns * img->rows * strlen(map);
 	total = hlen + icclen + npix;
 	if ((buf = malloc(total)) == NULL) {
@@ -300,8 +311,27 @@ struct pixels_file {
 	unsigned long w, h;
 	char map[8];
 	int quality;
+	char sampling[IMAGE_SAMPLING_MAX]; /* "" unknown */
+	double xres, yres;
+	int units;
 	size_t icclen, off; /* off: where the ICC profile starts */
 };
+
+/* The original's sampling and density after the first five fields. */
+static int
+pixels_parse_meta(const char *s, struct pixels_file *pf)
+{
+	int n = 0;
+
+	if (sscanf(s, " %15s %lf %lf %d%n", pf->sampling, &pf->xres, &pf->yres, &pf->units, &n) !=
+		    4 ||
+	    s[n] != '\0' || !(pf->xres >= 0 && pf->yres >= 0 && pf->xres < 1e6 && pf->yres < 1e6) ||
+	    pf->units < UndefinedResolution || pf->units > PixelsPerCentimeterResolution)
+		return -1;
+	if (!sampling_ok(pf->sampling))
+		pf->sampling[0] = '\0';
+	return 0;
+}
 
 static int
 pixels_parse(const unsigned char *p, size_t len, struct pixels_file *pf)
@@ -314,9 +344,11 @@ pixels_parse(const unsigned char *p, size_t len, struct pixels_file *pf)
 		return -1;
 	memcpy(line, p, (size_t)(nl - p));
 	line[nl - p] = '\0';
+	memset(pf, 0, sizeof(*pf));
 	if (sscanf(line, PIXELS_MAGIC " %lu %lu %7s %d %zu%n", &pf->w, &pf->h, pf->map,
-		   &pf->quality, &pf->icclen, &n) != 5 ||
-	    line[n] != '\0')
+		   &pf->quality, &pf->icclen, &n) != 5)
+		return -1;
+	if (line[n] != '\0' && pixels_parse_meta(line + n, pf) < 0)
 		return -1;
 	if (strcmp(pf->map, "RGB") && strcmp(pf->map, "RGBA") && strcmp(pf->map, "I") &&
 	    strcmp(pf->map, "IA"))
@@ -380,7 +412,7 @@ image_pixels_header(int dirfd, struct image_hdr *hdr, char *reason, size_t rlen)
 }
 
 enum stage_rc
-image_read_pixels(int dirfd, Image **out, int *quality, char *reason, size_t rlen)
+image_read_pixels(int dirfd, Image **out, int *quality, char *sampling, char *reason, size_t rlen)
 {
 	struct pixels_file pf;
 	enum stage_rc rc = STAGE_OK;
@@ -408,7 +440,11 @@ image_read_pixels(int dirfd, Image **out, int *quality, char *reason, size_t rle
 		}
 		if (pf.icclen)
 			SetImageProfile(img, "ICM", p + pf.off, pf.icclen);
+		img->x_resolution = pf.xres;
+		img->y_resolution = pf.yres;
+		img->units = (ResolutionType)pf.units;
 		*quality = pf.quality;
+		snprintf(sampling, IMAGE_SAMPLING_MAX, "%s", pf.sampling);
 	}
 	DestroyExceptionInfo(&ex);
 	munmap(p, len);
@@ -428,7 +464,8 @@ image_pixels_mpc(void)
 }
 
 enum stage_rc
-image_write_mpc(const char *dirpath, Image *img, int quality, char *reason, size_t rlen)
+image_write_mpc(const char *dirpath, Image *img, int quality, const char *sampling, char *reason,
+		size_t rlen)
 {
 	ImageInfo *info = CloneImageInfo(NULL);
 	char q[16];
@@ -437,6 +474,9 @@ image_write_mpc(const char *dirpath, Image *img, int quality, char *reason, size
 	snprintf(q, sizeof(q), "%d", quality);
 	SetImageAttribute(img, "tmc:quality", NULL);
 	SetImageAttribute(img, "tmc:quality", q);
+	SetImageAttribute(img, "tmc:sampling", NULL);
+	if (sampling_ok(sampling))
+		SetImageAttribute(img, "tmc:sampling", sampling);
 	snprintf(info->filename, sizeof(info->filename), "MPC:%s/next.mpc", dirpath);
 	snprintf(img->filename, sizeof(img->filename), "MPC:%s/next.mpc", dirpath);
 	if (WriteImage(info, img) != MagickPass)
@@ -446,7 +486,8 @@ image_write_mpc(const char *dirpath, Image *img, int quality, char *reason, size
 }
 
 enum stage_rc
-image_read_mpc(const char *dirpath, bool ping, Image **out, int *quality, char *reason, size_t rlen)
+image_read_mpc(const char *dirpath, bool ping, Image **out, int *quality, char *sampling,
+	       char *reason, size_t rlen)
 {
 	ImageInfo *info = CloneImageInfo(NULL);
 	const ImageAttribute *q;
@@ -460,6 +501,11 @@ image_read_mpc(const char *dirpath, bool ping, Image **out, int *quality, char *
 		rc = image_exception(&ex, "pixels.mpc", reason, rlen);
 	else if ((q = GetImageAttribute(*out, "tmc:quality")) && q->value)
 		*quality = atoi(q->value);
+	if (*out && sampling) {
+		q = GetImageAttribute(*out, "tmc:sampling");
+		snprintf(sampling, IMAGE_SAMPLING_MAX, "%s",
+			 q && q->value && sampling_ok(q->value) ? q->value : "");
+	}
 	DestroyExceptionInfo(&ex);
 	DestroyImageInfo(info);
 	return rc;

@@ -95,7 +95,7 @@ pixels_header(struct stage_ctx *ctx, struct image_hdr *hdr)
 
 	if (faccessat(ctx->item->dirfd, "pixels.mpc", F_OK, 0) != 0)
 		return image_pixels_header(ctx->item->dirfd, hdr, ctx->reason, sizeof(ctx->reason));
-	if ((rc = image_read_mpc(ctx->item->path, true, &img, &q, ctx->reason,
+	if ((rc = image_read_mpc(ctx->item->path, true, &img, &q, NULL, ctx->reason,
 				 sizeof(ctx->reason))) == STAGE_OK) {
 		*hdr = (struct image_hdr){"MPC", img->columns, img->rows, 1, true};
 		DestroyImage(img);
@@ -173,6 +173,32 @@ image_prepare(struct stage_ctx *ctx)
 	return STAGE_OK;
 }
 
+/* The original decoded: a partly decoded one (truncated) is a warning, or
+ * with "truncated": "error" a failure; its JPEG sampling is noted for the
+ * outputs of this step and of the steps that read its pixels. */
+static enum stage_rc
+source_loaded(struct image_run *r)
+{
+	struct stage_ctx *ctx = r->ctx;
+	const ImageAttribute *a = GetImageAttribute(r->img, "JPEG-Sampling-factors");
+	char why[REASON_MAX];
+
+	if (a && a->value && strlen(a->value) < sizeof(r->sampling))
+		snprintf(r->sampling, sizeof(r->sampling), "%s", a->value);
+	if (ctx->reason[0] == '\0')
+		return STAGE_OK;
+	if (ctx->conf->truncated == TRUNCATED_ERROR) {
+		snprintf(why, sizeof(why), "%s", ctx->reason);
+		snprintf(ctx->reason, sizeof(ctx->reason),
+			 "%s: truncated, refused (\"truncated\": \"error\")", why);
+		return STAGE_PERMFAIL;
+	}
+	snprintf(why, sizeof(why), "%s", ctx->reason);
+	ctx->reason[0] = '\0';
+	image_warn(ctx, "%s: truncated, decoded in part: the rest is grey", why);
+	return STAGE_OK;
+}
+
 static enum stage_rc
 image_load(struct image_run *r)
 {
@@ -185,10 +211,10 @@ image_load(struct image_run *r)
 	if (ctx->has_pixels) {
 		if (strcmp(hdr->coder, "MPC") == 0)
 			rc = image_read_mpc(ctx->item->path, false, &r->img, &r->quality,
-					    ctx->reason, sizeof(ctx->reason));
+					    r->sampling, ctx->reason, sizeof(ctx->reason));
 		else
-			rc = image_read_pixels(ctx->item->dirfd, &r->img, &r->quality, ctx->reason,
-					       sizeof(ctx->reason));
+			rc = image_read_pixels(ctx->item->dirfd, &r->img, &r->quality, r->sampling,
+					       ctx->reason, sizeof(ctx->reason));
 		if (rc == STAGE_OK) {
 			r->base_w = r->img->columns;
 			r->base_h = r->img->rows;
@@ -200,7 +226,7 @@ image_load(struct image_run *r)
 		return stage_errno_rc(errno, "tmc-image: open the original");
 	rc = image_read_source(stage_source_path(ctx), fd, false, img_state.hint, &r->img,
 			       &r->quality, ctx->reason, sizeof(ctx->reason));
-	if (rc != STAGE_OK)
+	if (rc != STAGE_OK || (rc = source_loaded(r)) != STAGE_OK)
 		return rc;
 	/* fit from the header's size, so a hinted decode gives the same output size */
 	bool swap = r->img->orientation >= LeftTopOrientation &&
@@ -265,10 +291,10 @@ image_process(struct stage_ctx *ctx)
 	else if (r.quality <= 0 || r.quality > 100)
 		r.quality = IMAGE_DEFAULT_QUALITY;
 	if (ctx->wants_pixels && image_pixels_mpc())
-		rc = image_write_mpc(ctx->item->path, r.img, r.quality, ctx->reason,
+		rc = image_write_mpc(ctx->item->path, r.img, r.quality, r.sampling, ctx->reason,
 				     sizeof(ctx->reason));
 	else if (ctx->wants_pixels)
-		rc = image_write_pixels(ctx->item->dirfd, r.img, r.quality, ctx->reason,
+		rc = image_write_pixels(ctx->item->dirfd, r.img, r.quality, r.sampling, ctx->reason,
 					sizeof(ctx->reason));
 	if (rc != STAGE_OK)
 		goto end;

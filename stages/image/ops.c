@@ -189,6 +189,11 @@ cached_get(const char *path, bool image, char *why, size_t wlen)
 	if (image) {
 		if (image_read_source(path, -1, true, NULL, &c->img, &q, why, wlen) != STAGE_OK)
 			return NULL;
+		if (why[0] != '\0') { /* a partial watermark or tile: unusable */
+			DestroyImage(c->img);
+			c->img = NULL;
+			return NULL;
+		}
 	} else if ((c->data = read_small(path, &c->len)) == NULL) {
 		snprintf(why, wlen, "%s", strerror(errno));
 		return NULL;
@@ -405,5 +410,8 @@ image_flatten(struct image_run *r)
 	}
 	canvas->matte = MagickFalse;
 	profiles_copy(canvas, r->img);
+	canvas->x_resolution = r->img->x_resolution; /* the original's density, kept */
+	canvas->y_resolution = r->img->y_resolution;
+	canvas->units = r->img->units;
 	return replace(r, canvas, &ex, "flatten");
 }

@@ -66,6 +66,22 @@ strip_keep_icc(Image *img)
 	free(copy);
 }
 
+/* The JPEG sampling factors of the output: the step's "sampling", or the
+ * original's (doc/TMC.md, Step options); 4:2:0 for an original that was
+ * no JPEG, as libjpeg's default that TMC's imagick kept. Always given, so
+ * GraphicsMagick's own choice (4:4:4 from quality 90) never applies. */
+static const char *
+sampling_factors(const struct image_run *r)
+{
+	switch (r->ctx->step->sampling) {
+	case SAMPLING_420: return "2x2,1x1,1x1";
+	case SAMPLING_422: return "2x1,1x1,1x1";
+	case SAMPLING_444: return "1x1,1x1,1x1";
+	case SAMPLING_SOURCE: break;
+	}
+	return r->sampling[0] ? r->sampling : "2x2,1x1,1x1";
+}
+
 static unsigned char *
 encode(struct image_run *r, const char *ext, size_t *len)
 {
@@ -77,6 +93,8 @@ encode(struct image_run *r, const char *ext, size_t *len)
 	GetExceptionInfo(&ex);
 	info->quality = (unsigned long)r->quality;
 	info->interlace = s->progressive && strcmp(ext, "jpg") == 0 ? LineInterlace : NoInterlace;
+	if (strcmp(ext, "jpg") == 0)
+		CloneString(&info->sampling_factor, sampling_factors(r));
 	snprintf(info->magick, sizeof(info->magick), "%s", format_magick(ext));
 	snprintf(r->img->magick, sizeof(r->img->magick), "%s", format_magick(ext));
 	snprintf(info->filename, sizeof(info->filename), "%s:out.%s", format_magick(ext), ext);
@@ -151,16 +169,24 @@ image_save(struct image_run *r, const char *path, bool exists)
 	const struct step *s = r->ctx->step;
 	const char *ext = image_format_ext(s);
 	unsigned char *blob;
+	const char *dens;
 	enum stage_rc rc;
 	struct stat st;
 	size_t len = 0;
+	int density;
 
 	if (strcmp(ext, "jpg") == 0 && (rc = image_flatten(r)) != STAGE_OK)
 		return rc;
 	if (s->strip)
 		strip_keep_icc(r->img);
-	if (s->density > 0) { /* DPI metadata only, no resampling (doc/TMC.md, Step options) */
-		r->img->x_resolution = r->img->y_resolution = s->density;
+	/* the job's hires.density, else the step's: DPI metadata only, no
+	 * resampling (doc/TMC.md, Step options); else the original's, kept */
+	dens = ticket_get(r->ctx->ticket, "density");
+	density = dens ? atoi(dens) : 0;
+	if (density <= 0)
+		density = s->density;
+	if (density > 0) {
+		r->img->x_resolution = r->img->y_resolution = density;
 		r->img->units = PixelsPerInchResolution;
 	}
 	if ((blob = encode(r, ext, &len)) == NULL)

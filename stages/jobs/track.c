@@ -84,6 +84,8 @@ ticket_base(const struct job *j, size_t i, const struct stat *st, struct ticket 
 		ticket_set(t, "overwrite", j->spec.overwrite ? "1" : "0");
 	if (j->spec.capture)
 		ticket_set(t, "capture", j->spec.capture);
+	if (j->spec.density > 0)
+		ticket_setf(t, "density", "%d", j->spec.density);
 	free(out);
 	free(srcrel);
 }

@@ -1,7 +1,8 @@
 #!/bin/bash
 # tmc-image: bad inputs and bad destinations. Each fails its item (err/ with
 # a reason naming the file) while the stage keeps running and every good
-# item flows: truncated JPEG, empty file, text named .jpg, PNG decompression
+# item flows: truncated JPEG (with "truncated": "error"; the default writes
+# it with a warning: 26-image-truncated.t), empty file, text named .jpg, PNG decompression
 # bomb, unsupported formats (PPM, SVG), a FIFO and a symlink as source, an
 # output folder that is a file, a symlink in the output path, and an output
 # name that climbs out of the site root.
@@ -12,7 +13,7 @@ plan 18
 image_config '{ "bad": { "proc": [
   {"name":"B","source":"hires","size":[100,100],"path_head":"/b"},
   {"name":"B2","source":"B","size":[50,50],"path_head":"/b2"}
-] } }'
+] } }' "" '"truncated": "error",'
 in=$SITE/in
 mkdir -p "$in/sub" "$SITE/b" "$T_DIR/elsewhere"
 gm convert -size 400x300 plasma:fractal -quality 95 "$T_DIR/p.jpg"
