@@ -62,7 +62,7 @@ check "tmpfiles.d/tmcwatch.conf is in /usr/lib" test -f "$D/usr/lib/tmpfiles.d/t
 check "logrotate.d/tmcwatch is in /etc" test -f "$D/etc/logrotate.d/tmcwatch"
 missing=""
 for m in $MAN_PAGES; do [ -f "$D/usr/share/man/$m" ] || missing="$missing $m"; done
-is "$missing" "" "the five man pages are in /usr/share/man"
+is "$missing" "" "the six man pages are in /usr/share/man"
 check "spool and log folders exist" test -d "$D/var/spool/tmcwatch" -a -d "$D/var/log/tmcwatch"
 is "$(stat -c %a "$D/var/spool/tmcwatch/req" 2>/dev/null)" 2770 "req/ is 2770: the group tmcwatch submits"
 is "$(find "$D" -name '*.tmp.*' | wc -l)" 0 \
