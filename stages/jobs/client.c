@@ -79,6 +79,11 @@ list_check(struct job *j)
 	return 0;
 }
 
+/* "dispatched" is ours only when the journal was there before this
+ * adoption: tmc-jobs writes .stat only after it made the journal. A .stat
+ * without one is TMC's (a job TMC began, killed or stopped, then switched
+ * over, tmcwatch-tmc(7)), counting what it sent to gearman; those files died
+ * with TMC's workers, so every file without a row is converted again. */
 static void
 stat_resume(struct jobsd *d, struct job *j)
 {
@@ -88,7 +93,12 @@ stat_resume(struct jobsd *d, struct job *j)
 	job_file(name, sizeof(name), j->seq, JF_STAT);
 	if ((buf = file_read_at(d->procfd, name, 256, NULL)) == NULL)
 		return;
-	if (jm_stat_parse(buf, v) == 0 && v[1] > 0)
+	if (jm_stat_parse(buf, v) == 0 && v[1] > 0 && j->journal_new)
+		log_info(
+			"job %s: TMC's proc/%s (%lld dispatched) is not ours: every file without a "
+			"row is converted",
+			j->seq, name, v[1]);
+	else if (jm_stat_parse(buf, v) == 0 && v[1] > 0)
 		j->dispatched = (size_t)v[1] < j->total ? (size_t)v[1] : j->total;
 	free(buf);
 	for (size_t i = 0; i < j->dispatched; i++)

@@ -118,6 +118,7 @@ struct job {
 	struct strbuf jbuf, rbuf; /* rows not yet written: journal, result */
 	struct strbuf journal;    /* proc/<seq>.rows as read at adoption */
 	bool journal_rows;        /* it had rows */
+	bool journal_new;         /* no proc/<seq>.rows before: .stat, if any, is TMC's */
 	bool stop_paused;         /* stopped while paused: requeued paused (TMC) */
 	int64_t last_line_ms, stat_ms;
 	bool stat_dirty;

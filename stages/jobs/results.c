@@ -220,6 +220,8 @@ results_journal(struct jobsd *d, struct job *j)
 	size_t len = 0;
 
 	job_file(name, sizeof(name), j->seq, JF_ROWS);
+	j->journal_new =
+		faccessat(d->procfd, name, F_OK, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT;
 	j->rowsfd = open_at(d, d->procfd, "proc", name, O_RDWR | O_APPEND | O_CREAT);
 	if (j->rowsfd < 0 || (buf = file_read_at(d->procfd, name, (size_t)1 << 31, &len)) == NULL)
 		return -1;

@@ -16,7 +16,7 @@
 
 VERSION=$(sed -n 's/^VERSION := //p' "$TMC_SRC/GNUmakefile")
 MAN_PAGES="man5/tmcwatch.conf.5 man5/tmcwatch-template.5 man5/tmcwatch-spool.5
-man8/tmcwatch.8 man8/tmc-httpd.8"
+man7/tmcwatch-tmc.7 man8/tmcwatch.8 man8/tmc-httpd.8"
 RPM_FILES="/usr/sbin/tmcwatch /usr/libexec/tmcwatch/tmc-copy
 /usr/lib/systemd/system/tmcwatch.service /usr/lib/systemd/system/tmcwatch-httpd.service
 /usr/lib/sysusers.d/tmcwatch.conf /usr/lib/tmpfiles.d/tmcwatch.conf /etc/logrotate.d/tmcwatch
@@ -62,7 +62,7 @@ check "tmpfiles.d/tmcwatch.conf is in /usr/lib" test -f "$D/usr/lib/tmpfiles.d/t
 check "logrotate.d/tmcwatch is in /etc" test -f "$D/etc/logrotate.d/tmcwatch"
 missing=""
 for m in $MAN_PAGES; do [ -f "$D/usr/share/man/$m" ] || missing="$missing $m"; done
-is "$missing" "" "the five man pages are in /usr/share/man"
+is "$missing" "" "the six man pages are in /usr/share/man"
 check "spool and log folders exist" test -d "$D/var/spool/tmcwatch" -a -d "$D/var/log/tmcwatch"
 is "$(stat -c %a "$D/var/spool/tmcwatch/req" 2>/dev/null)" 2770 "req/ is 2770: the group tmcwatch submits"
 is "$(find "$D" -name '*.tmp.*' | wc -l)" 0 \
@@ -136,7 +136,7 @@ for f in $RPM_FILES; do
 done
 missing=""
 for m in $MAN_PAGES; do grep -q "^/usr/share/man/$m" "$T_DIR/files" || missing="$missing $m"; done
-is "$missing" "" "the rpm has the five man pages"
+is "$missing" "" "the rpm has the six man pages"
 check "the rpm does not have tmc-enqueue" sh -c "! grep -q tmc-enqueue '$T_DIR/files'"
 rpm -qp --qf '[%{FILEMODES:perms} %{FILEUSERNAME}:%{FILEGROUPNAME} %{FILEFLAGS:fflags} %{FILENAMES}\n]' \
 	"$rpm" >"$T_DIR/modes" 2>/dev/null
