@@ -47,33 +47,9 @@ void jm_item_id(char *buf, size_t len, const char *seq, size_t idx);
 /* File index from an item id "<seq>-<digits>"; -1 when not this job's. */
 int jm_item_index(const char *seq, const char *id, size_t *idx);
 /* proc/<seq>.log lines: result_parse() (spool.h) */
-uint32_t jm_hash(const char *s);
 
-/* steps.c: which steps a file expects, and its result row (pure) */
-enum sres_state {
-	SR_NONE = 0, /* no result yet */
-	SR_OK,       /* a line that is not a failure */
-	SR_MAYBE,    /* a line of 0.1 (no outcome) with created 0, warnings 1, a
-		      * reason: a failure, or a success with one warning; its
-		      * successors or err/ tell (see steps.c, track.c) */
-	SR_FAILED,   /* failed: its successors never run */
-};
-struct sres {
-	int created, warnings;
-	uint32_t hash; /* of the reason */
-	uint8_t state; /* enum sres_state */
-	bool line;     /* a stage reported it (else: resolved by us) */
-};
-struct rowcount {
-	int requested, created, warnings;
-};
-void sres_record(struct sres *r, const struct result_line *rl);
-/* Steps for a file of extension ext: exp[j] = 1 when step j is expected
- * (applies to ext and reads hires or an expected step that did not fail).
- * Returns how many expected steps still have no result. */
-size_t steps_expected(const struct template *tpl, const char *ext, const struct sres *res,
-		      uint8_t *exp);
-void steps_row(const struct template *tpl, const struct sres *res, struct rowcount *rc);
+/* steps.c (which steps a file expects, its result row) moved to stage/steps.c:
+ * stage.h, shared with tmc-watch's watchdog jobs */
 
 /* the job check and struct jobspec: config/job.h (shared with the door) */
 
