@@ -229,8 +229,10 @@ watch_setup(struct wctx *c)
 		exit(EX_UNAVAILABLE);
 	}
 	watch_lock(c);
-	if (index_open(&c->ix, c->statefd, c->key) < 0 ||
-	    tally_open(&c->tally, c->statefd, c->key, c->tpl) < 0)
+	tally_init(&c->tally, c->statefd, c->key, c->tpl);
+	/* the watchdog jobs first: the log gives their files' rows */
+	if (index_open(&c->ix, c->statefd, c->key) < 0 || wdjob_load(c) < 0 ||
+	    tally_open(&c->tally) < 0)
 		exit(EX_UNAVAILABLE);
 	emitter_init(&c->em, &c->sp, c->tpl);
 	watch_boot(c);
@@ -296,7 +298,7 @@ watch_timeout(struct wctx *c)
 {
 	int64_t due = 0, now = now_ms_mono();
 	int64_t all[] = {pend_next_due(&c->pend), timers_next(&c->tm), c->tally_due, c->stat_due,
-			 refuse_due(&c->refuse)};
+			 refuse_due(&c->refuse),  wdjob_due(&c->wd)};
 
 	for (size_t i = 0; i < sizeof(all) / sizeof(*all); i++)
 		if (min_due(due, all[i]))
@@ -379,6 +381,7 @@ watch_loop(struct wctx *c)
 		watch_timers(c, now);
 		watch_flush(c);
 		watch_accounting(c, now);
+		wdjob_tick(c, now);
 	}
 }
 
@@ -387,6 +390,7 @@ watch_teardown(struct wctx *c)
 {
 	batch_flush(c); /* what could not be handed off is found by the next start */
 	tally_refresh(&c->tally);
+	wdjob_tick(c, now_ms_mono()); /* what is finished is written; the rest at the next start */
 	stat_write(c, true);
 	tree_free(c);
 	pend_free_all(&c->pend);
@@ -394,6 +398,7 @@ watch_teardown(struct wctx *c)
 	emitter_free(&c->em);
 	index_close(&c->ix);
 	tally_close(&c->tally);
+	wdjob_free(&c->wd);
 	refuse_free(&c->refuse);
 	close(c->sigfd);
 	close(c->statefd);
