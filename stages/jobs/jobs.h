@@ -82,6 +82,7 @@ struct job {
 	char *listbuf;
 	char **rel; /* the list, per file index */
 	size_t total, dispatched, ndone, nprocessed;
+	size_t nfresh;     /* rows of files processed by this run, not yet in d->processed */
 	size_t ndone_disp; /* files below dispatched with a row */
 	size_t nsuccess;   /* rows TMC's seqdetail counts as success */
 	size_t low;        /* no file below low lacks a row */
@@ -124,6 +125,7 @@ struct jobsd {
 	int quiet_ms;  /* req/ files written in place: quiet period */
 	int settle_ms; /* ... and how long one that does not parse is left alone */
 	bool stop;
+	long long processed, processed_written; /* "Total processed" (spool/processed.c) */
 };
 
 /* client.c: a job's life in proc/ */
@@ -144,6 +146,7 @@ int results_journal(struct jobsd *d, struct job *j);
 int results_open(struct jobsd *d, struct job *j);
 void results_read_log(struct jobsd *d, struct job *j);
 void results_file_done(struct job *j, size_t i, bool cancel_row);
+void results_processed(struct jobsd *d); /* run/processed/jobs */
 void results_flush(struct jobsd *d, struct job *j);
 void results_stat(struct jobsd *d, struct job *j, bool force);
 int results_mark(struct jobsd *d, struct job *j, const char *line);

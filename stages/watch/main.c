@@ -204,6 +204,22 @@ watch_boot(struct wctx *c)
 			 c->ix.name);
 }
 
+/* "Total processed" counts files accounted for since the daemon started:
+ * the log's count then is the basis, kept in run/processed/ for a
+ * restarted tmc-watch of the same run (spool/processed.c). */
+static void
+processed_start(struct wctx *c)
+{
+	long long files;
+
+	snprintf(c->processed_who, sizeof(c->processed_who), "watch-%s", c->key);
+	if (processed_read(&c->sp, c->processed_who, &files, &c->processed_basis) < 0 ||
+	    c->processed_basis > c->tally.ok + c->tally.failed)
+		c->processed_basis = c->tally.ok + c->tally.failed;
+	processed_write(&c->sp, c->processed_who,
+			c->tally.ok + c->tally.failed - c->processed_basis, c->processed_basis);
+}
+
 static void
 watch_setup(struct wctx *c)
 {
@@ -234,6 +250,7 @@ watch_setup(struct wctx *c)
 	if (index_open(&c->ix, c->statefd, c->key) < 0 || wdjob_load(c) < 0 ||
 	    tally_open(&c->tally) < 0)
 		exit(EX_UNAVAILABLE);
+	processed_start(c);
 	emitter_init(&c->em, &c->sp, c->tpl);
 	watch_boot(c);
 	c->sigfd = signals_open();
@@ -279,6 +296,7 @@ stat_write(struct wctx *c, bool force)
 	ticket_setf(&t, "scanned", "%lld", v[5] < 0 ? 0 : v[5]);
 	ticket_set(&t, "watching", c->tree.root ? "yes" : "no");
 	job_file(name, sizeof(name), c->key, JF_STAT);
+	processed_write(&c->sp, c->processed_who, done - c->processed_basis, c->processed_basis);
 	text = ticket_format(&t, &len);
 	if (file_publish_at(c->statefd, name, text, len, false) < 0)
 		log_warn("%s/state/%s", c->sp.path, name);

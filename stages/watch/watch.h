@@ -378,6 +378,8 @@ struct wctx {
 
 	/* main.c: the stat file and reading results */
 	int64_t tally_due, stat_due, stat_next;
+	char processed_who[ITEM_ID_MAX + 8]; /* run/processed/watch-<key> */
+	long long processed_basis;           /* files accounted for when the daemon started */
 	long long stat_written[6];
 };
 

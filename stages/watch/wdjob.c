@@ -161,7 +161,8 @@ wdjob_sync(struct wctx *c)
 
 	if (wd->out.len == 0)
 		return 0;
-	if (wd->fd < 0 || write_all(wd->fd, wd->out.buf, wd->out.len) < 0 || fdatasync(wd->fd) < 0) {
+	if (wd->fd < 0 || write_all(wd->fd, wd->out.buf, wd->out.len) < 0 ||
+	    fdatasync(wd->fd) < 0) {
 		int err = errno;
 
 		log_warn("%s/state/%s", c->sp.path, wd->name);
@@ -251,9 +252,10 @@ wdjob_load(struct wctx *c)
 	if (wd->n)
 		qsort(wd->v, wd->n, sizeof(*wd->v), seq_cmp);
 	for (size_t i = 0; i < wd->n; i++) {
-		log_info("watchdog job %s: open at the last stop, closed now; finished when its %zu "
-			 "files are",
-			 wd->v[i]->seq, wd->v[i]->live);
+		log_info(
+			"watchdog job %s: open at the last stop, closed now; finished when its %zu "
+			"files are",
+			wd->v[i]->seq, wd->v[i]->live);
 		for (size_t k = 0; k < wd->v[i]->n; k++)
 			tally_want(&c->tally, tally_hash(wd->v[i]->f[k]->id));
 	}
@@ -261,8 +263,8 @@ wdjob_load(struct wctx *c)
 	if (file_publish_at(c->statefd, wd->name, keep.buf ? keep.buf : "", keep.len, true) < 0)
 		log_warn("%s/state/%s", c->sp.path, wd->name);
 	sb_free(&keep);
-	wd->fd = openat(c->statefd, wd->name, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
-			0644);
+	wd->fd = openat(c->statefd, wd->name,
+			O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (wd->fd < 0)
 		log_warn("%s/state/%s", c->sp.path, wd->name);
 	return wd->fd < 0 ? -1 : 0;
@@ -306,8 +308,8 @@ seq_claim(struct wctx *c, char *seq, size_t len)
 		if (at_exists(c->wd.donefd, seq) || at_exists(c->wd.errfd, seq) ||
 		    job_by_seq(&c->wd, seq))
 			continue;
-		fd = openat(c->wd.procfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-			    0644);
+		fd = openat(c->wd.procfd, name,
+			    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
 		if (fd >= 0) {
 			close(fd);
 			next++;
