@@ -285,6 +285,13 @@ int job_file(char *buf, size_t len, const char *seq, enum job_file kind);
  * a seq longer than seqlen - 1. */
 int job_file_kind(const char *name, char *seq, size_t seqlen);
 
+/* processed.c: "Total processed", files finished since the daemon started,
+ * kept per program in run/processed/<who> ("<files> <basis>"). */
+int processed_read(const struct spool *sp, const char *who, long long *files, long long *basis);
+void processed_write(const struct spool *sp, const char *who, long long files, long long basis);
+long long processed_total(const struct spool *sp); /* the sum over programs */
+void processed_clear(const struct spool *sp);      /* the supervisor, at start */
+
 /* fault.c: faults of the machine a program is living through (disk full,
  * read-only, I/O errors, out of fds or memory, watch limit), kept in
  * run/faults/<program>.<pid> (flocked for the program's life) for status,

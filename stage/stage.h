@@ -12,6 +12,7 @@
 #ifndef TMC_WORKER_H
 #define TMC_WORKER_H
 
+#include <stdint.h>
 #include <sys/stat.h>
 
 #include "conf.h"
@@ -162,5 +163,32 @@ struct scan *scan_start(const struct jobspec *js, int fd, char *reason, size_t r
 int scan_step(struct scan *sc, int budget, char *reason, size_t rlen);
 size_t scan_count(const struct scan *sc);
 void scan_free(struct scan **sc);
+
+/* steps.c: which steps a file expects, and its result row (pure; tmc-jobs
+ * and tmc-watch's watchdog jobs, doc/TMC.md, Result rows) */
+enum sres_state {
+	SR_NONE = 0, /* no result yet */
+	SR_OK,       /* a line that is not a failure */
+	SR_MAYBE,    /* a line of 0.1 (no outcome) with created 0, warnings 1, a
+		      * reason: a failure, or a success with one warning; its
+		      * successors or err/ tell (see steps.c, track.c) */
+	SR_FAILED,   /* failed: its successors never run */
+};
+struct sres {
+	int created, warnings;
+	uint32_t hash; /* of the reason */
+	uint8_t state; /* enum sres_state */
+	bool line;     /* a stage reported it (else: resolved by us) */
+};
+struct rowcount {
+	int requested, created, warnings;
+};
+void sres_record(struct sres *r, const struct result_line *rl);
+/* Steps for a file of extension ext: exp[j] = 1 when step j is expected
+ * (applies to ext and reads hires or an expected step that did not fail).
+ * Returns how many expected steps still have no result. */
+size_t steps_expected(const struct template *tpl, const char *ext, const struct sres *res,
+		      uint8_t *exp);
+void steps_row(const struct template *tpl, const struct sres *res, struct rowcount *rc);
 
 #endif

@@ -68,6 +68,7 @@ cmd_run(const struct opts *o, int argc, char **argv)
 	}
 	fault_init(sp.fd, "tmcwatch");
 	workers_clear(&sp);
+	processed_clear(&sp); /* "Total processed" counts from this start */
 	if (slots_init(&sp, conf.worker_cnt, conf.big_worker) < 0) {
 		r = EX_CANTCREAT;
 	} else {

@@ -87,7 +87,6 @@ worker_line(const struct worker_status *ws, void *arg)
 	const char *original = "";
 	bool got = false;
 
-	s->processed += ws->processed;
 	if (ws->item[0] == '\0' || !s->running)
 		return;
 	if (census_item(s->sp, ws->label, CENSUS_WORKING, ws->item, &ci) == 0) {
@@ -177,6 +176,7 @@ status_collect(struct status *s, const struct spool *sp)
 	for (size_t i = 0; i < s->census.nstages; i++)
 		s->working_total += s->census.stages[i].working;
 	workers_each(sp, worker_line, s);
+	s->processed = processed_total(sp); /* files, as TMC counted (doc/TMC.md, Status) */
 	s->req = count_jobs(sp->fd, "req");
 	s->proc = count_jobs(sp->fd, "proc");
 	s->done = count_jobs(sp->fd, "done");

@@ -47,33 +47,9 @@ void jm_item_id(char *buf, size_t len, const char *seq, size_t idx);
 /* File index from an item id "<seq>-<digits>"; -1 when not this job's. */
 int jm_item_index(const char *seq, const char *id, size_t *idx);
 /* proc/<seq>.log lines: result_parse() (spool.h) */
-uint32_t jm_hash(const char *s);
 
-/* steps.c: which steps a file expects, and its result row (pure) */
-enum sres_state {
-	SR_NONE = 0, /* no result yet */
-	SR_OK,       /* a line that is not a failure */
-	SR_MAYBE,    /* a line of 0.1 (no outcome) with created 0, warnings 1, a
-		      * reason: a failure, or a success with one warning; its
-		      * successors or err/ tell (see steps.c, track.c) */
-	SR_FAILED,   /* failed: its successors never run */
-};
-struct sres {
-	int created, warnings;
-	uint32_t hash; /* of the reason */
-	uint8_t state; /* enum sres_state */
-	bool line;     /* a stage reported it (else: resolved by us) */
-};
-struct rowcount {
-	int requested, created, warnings;
-};
-void sres_record(struct sres *r, const struct result_line *rl);
-/* Steps for a file of extension ext: exp[j] = 1 when step j is expected
- * (applies to ext and reads hires or an expected step that did not fail).
- * Returns how many expected steps still have no result. */
-size_t steps_expected(const struct template *tpl, const char *ext, const struct sres *res,
-		      uint8_t *exp);
-void steps_row(const struct template *tpl, const struct sres *res, struct rowcount *rc);
+/* steps.c (which steps a file expects, its result row) moved to stage/steps.c:
+ * stage.h, shared with tmc-watch's watchdog jobs */
 
 /* the job check and struct jobspec: config/job.h (shared with the door) */
 
@@ -106,6 +82,7 @@ struct job {
 	char *listbuf;
 	char **rel; /* the list, per file index */
 	size_t total, dispatched, ndone, nprocessed;
+	size_t nfresh;     /* rows of files processed by this run, not yet in d->processed */
 	size_t ndone_disp; /* files below dispatched with a row */
 	size_t nsuccess;   /* rows TMC's seqdetail counts as success */
 	size_t low;        /* no file below low lacks a row */
@@ -149,6 +126,7 @@ struct jobsd {
 	int quiet_ms;  /* req/ files written in place: quiet period */
 	int settle_ms; /* ... and how long one that does not parse is left alone */
 	bool stop;
+	long long processed, processed_written; /* "Total processed" (spool/processed.c) */
 };
 
 /* client.c: a job's life in proc/ */
@@ -169,6 +147,7 @@ int results_journal(struct jobsd *d, struct job *j);
 int results_open(struct jobsd *d, struct job *j);
 void results_read_log(struct jobsd *d, struct job *j);
 void results_file_done(struct job *j, size_t i, bool cancel_row);
+void results_processed(struct jobsd *d); /* run/processed/jobs */
 void results_flush(struct jobsd *d, struct job *j);
 void results_stat(struct jobsd *d, struct job *j, bool force);
 int results_mark(struct jobsd *d, struct job *j, const char *line);

@@ -329,6 +329,8 @@ jobsd_work(struct jobsd *d, bool tick)
 		}
 	}
 	intake_work(d, tick);
+	if (tick)
+		results_processed(d);
 }
 
 static void
@@ -341,6 +343,7 @@ jobsd_close(struct jobsd *d)
 		job_free(&d->jobs[i]);
 	}
 	free(d->jobs);
+	results_processed(d);
 	intake_free(d);
 	tplstages_free(d);
 	if (d->ifd >= 0)
@@ -366,6 +369,10 @@ main(int argc, char **argv)
 	jobsd_open(&d);
 	lockfd = jobsd_lock(&d);
 	sweep_journals(&d);
+	/* a predecessor of this daemon run counted first ("Total processed") */
+	if (processed_read(&d.sp, "jobs", &d.processed, &d.processed_written) < 0)
+		d.processed = 0;
+	d.processed_written = d.processed;
 	jobsd_adopt(&d);
 	intake_scan(&d);
 	log_info("started: %zu jobs adopted, window %zu files per job", d.njobs, d.window);

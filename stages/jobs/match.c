@@ -73,13 +73,3 @@ jm_item_index(const char *seq, const char *id, size_t *idx)
 	*idx = (size_t)strtoull(p, &e, 10);
 	return *e == '\0' ? 0 : -1;
 }
-
-uint32_t
-jm_hash(const char *s)
-{
-	uint32_t h = 2166136261u;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h;
-}

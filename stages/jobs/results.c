@@ -263,8 +263,10 @@ results_file_done(struct job *j, size_t i, bool cancel)
 
 	if (j->files[i].done)
 		return;
-	if (!cancel)
+	if (!cancel) {
 		steps_row(j->spec.tpl, j->files[i].res, &rc);
+		j->nfresh++;
+	}
 	sb_printf(&j->jbuf, "%zu\t%s\t%d\t%d\t%d\n", i, j->rel[i], rc.requested, rc.created,
 		  rc.warnings);
 	sb_printf(&j->rbuf, "%s\t%d\t%d\t%d\n", j->rel[i], rc.requested, rc.created, rc.warnings);
@@ -348,6 +350,8 @@ results_flush(struct jobsd *d, struct job *j)
 {
 	if (j->jbuf.len == 0)
 		return;
+	d->processed += (long long)j->nfresh; /* "Total processed": files, as TMC */
+	j->nfresh = 0;
 	/* the journal first: a row is never written without its record */
 	if (write_all(j->rowsfd, j->jbuf.buf, j->jbuf.len) < 0)
 		log_warn("%s/proc/%s%s", d->sp.path, j->seq, job_file_suffix(JF_ROWS));
@@ -372,4 +376,15 @@ results_stat(struct jobsd *d, struct job *j, bool force)
 		log_warn("%s/proc/%s", d->sp.path, name);
 	j->stat_dirty = false;
 	j->stat_ms = now;
+}
+
+/* run/processed/jobs for `tmcwatch status` "Total processed" (once a tick
+ * and at the end). */
+void
+results_processed(struct jobsd *d)
+{
+	if (d->processed == d->processed_written)
+		return;
+	processed_write(&d->sp, "jobs", d->processed, 0);
+	d->processed_written = d->processed;
 }

@@ -6,7 +6,8 @@
  *      identity) and whether an item of that id is in a first stage's new/
  *      or cur/ (publish_present);
  *   2. the result log is read to its end (tally.c);
- *   3. a file whose item is present or already has result lines was handed
+ *   3. each file joins the open watchdog job (wdjob.c; durable first);
+ *      a file whose item is present or already has result lines was handed
  *      off by an earlier run that died before recording it: recorded only.
  *      (A stage writes its result line before the item leaves cur/, so
  *      checking the stages first and the log second misses nothing.)
@@ -108,9 +109,14 @@ flush_now(struct wctx *c)
 		present[i] = !b->v[i].redrive && publish_present(c, ids[i]);
 	}
 	tally_refresh(&c->tally);
+	for (size_t i = 0; i < b->n; i++)
+		wdjob_add(c, ids[i], b->v[i].rel, now_ms_mono());
+	wdjob_sync(c); /* a file is in its watchdog job before its items exist */
 	for (size_t i = 0; i < b->n; i++) {
 		int r = publish_one(c, &b->v[i], ids[i], present[i]);
 
+		if (r < 0 || r == 2)
+			wdjob_drop(c, ids[i]);
 		if (r < 0)
 			f.retry_ms = RETRY_MS;
 		else if (!b->v[i].redrive)
@@ -119,6 +125,8 @@ flush_now(struct wctx *c)
 	}
 	if (published)
 		failpoint("watch-published"); /* tests: die between publish and record */
+	wdjob_sync(c);
+	wdjob_handed(c);
 	index_flush(&c->ix);
 	if (index_wants_compaction(&c->ix))
 		index_compact(&c->ix);

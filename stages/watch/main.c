@@ -204,6 +204,22 @@ watch_boot(struct wctx *c)
 			 c->ix.name);
 }
 
+/* "Total processed" counts files accounted for since the daemon started:
+ * the log's count then is the basis, kept in run/processed/ for a
+ * restarted tmc-watch of the same run (spool/processed.c). */
+static void
+processed_start(struct wctx *c)
+{
+	long long files;
+
+	snprintf(c->processed_who, sizeof(c->processed_who), "watch-%s", c->key);
+	if (processed_read(&c->sp, c->processed_who, &files, &c->processed_basis) < 0 ||
+	    c->processed_basis > c->tally.ok + c->tally.failed)
+		c->processed_basis = c->tally.ok + c->tally.failed;
+	processed_write(&c->sp, c->processed_who,
+			c->tally.ok + c->tally.failed - c->processed_basis, c->processed_basis);
+}
+
 static void
 watch_setup(struct wctx *c)
 {
@@ -229,9 +245,12 @@ watch_setup(struct wctx *c)
 		exit(EX_UNAVAILABLE);
 	}
 	watch_lock(c);
-	if (index_open(&c->ix, c->statefd, c->key) < 0 ||
-	    tally_open(&c->tally, c->statefd, c->key, c->tpl) < 0)
+	tally_init(&c->tally, c->statefd, c->key, c->tpl);
+	/* the watchdog jobs first: the log gives their files' rows */
+	if (index_open(&c->ix, c->statefd, c->key) < 0 || wdjob_load(c) < 0 ||
+	    tally_open(&c->tally) < 0)
 		exit(EX_UNAVAILABLE);
+	processed_start(c);
 	emitter_init(&c->em, &c->sp, c->tpl);
 	watch_boot(c);
 	c->sigfd = signals_open();
@@ -277,6 +296,7 @@ stat_write(struct wctx *c, bool force)
 	ticket_setf(&t, "scanned", "%lld", v[5] < 0 ? 0 : v[5]);
 	ticket_set(&t, "watching", c->tree.root ? "yes" : "no");
 	job_file(name, sizeof(name), c->key, JF_STAT);
+	processed_write(&c->sp, c->processed_who, done - c->processed_basis, c->processed_basis);
 	text = ticket_format(&t, &len);
 	if (file_publish_at(c->statefd, name, text, len, false) < 0)
 		log_warn("%s/state/%s", c->sp.path, name);
@@ -296,7 +316,7 @@ watch_timeout(struct wctx *c)
 {
 	int64_t due = 0, now = now_ms_mono();
 	int64_t all[] = {pend_next_due(&c->pend), timers_next(&c->tm), c->tally_due, c->stat_due,
-			 refuse_due(&c->refuse)};
+			 refuse_due(&c->refuse),  wdjob_due(&c->wd)};
 
 	for (size_t i = 0; i < sizeof(all) / sizeof(*all); i++)
 		if (min_due(due, all[i]))
@@ -379,6 +399,7 @@ watch_loop(struct wctx *c)
 		watch_timers(c, now);
 		watch_flush(c);
 		watch_accounting(c, now);
+		wdjob_tick(c, now);
 	}
 }
 
@@ -387,6 +408,7 @@ watch_teardown(struct wctx *c)
 {
 	batch_flush(c); /* what could not be handed off is found by the next start */
 	tally_refresh(&c->tally);
+	wdjob_tick(c, now_ms_mono()); /* what is finished is written; the rest at the next start */
 	stat_write(c, true);
 	tree_free(c);
 	pend_free_all(&c->pend);
@@ -394,6 +416,7 @@ watch_teardown(struct wctx *c)
 	emitter_free(&c->em);
 	index_close(&c->ix);
 	tally_close(&c->tally);
+	wdjob_free(&c->wd);
 	refuse_free(&c->refuse);
 	close(c->sigfd);
 	close(c->statefd);

@@ -13,6 +13,11 @@
  * from its start. Ids are kept as 64-bit hashes (items in flight with their
  * step bits), so a million files cost about 16 MB.
  *
+ * Files a watchdog job waits for (tally_want) get their TMC row when they
+ * are accounted for (stage/steps.c's steps_row: requested = the template's
+ * steps, created and warnings summed, one failure of the original counted
+ * once), queued in t->q for wdjob.c, which empties it.
+ *
  * The same record answers "did a stage already see this item?" for
  * batch.c: after a crash between a publish and its index record, an item
  * that was already converted is recognised by its result lines.
@@ -29,6 +34,7 @@
 struct tent {
 	struct hnode h;
 	uint64_t expect, done, failed;
+	struct sres *res; /* per step: the row (stage/steps.c) */
 };
 
 /* A route (config/route.c) as a bitset of the first 64 steps. */
@@ -70,6 +76,38 @@ tally_known(const struct tally *t, const char *id)
 	return u64set_has(&t->done, h) || tally_find(t, h) != NULL;
 }
 
+/* A file a watchdog job waits for is accounted for: its row, queued for
+ * wdjob.c (tally_take). */
+static void
+tally_queue(struct tally *t, uint64_t h, const struct sres *res)
+{
+	if (t->nq == t->capq) {
+		t->capq = t->capq ? t->capq * 2 : 64;
+		t->q = xreallocarray(t->q, t->capq, sizeof(*t->q));
+	}
+	t->q[t->nq].h = h;
+	steps_row(t->tpl, res, &t->q[t->nq].rc);
+	t->nq++;
+}
+
+uint64_t
+tally_hash(const char *id)
+{
+	return hash_bytes(id, strlen(id), 0);
+}
+
+bool
+tally_finished(const struct tally *t, uint64_t h)
+{
+	return u64set_has(&t->done, h);
+}
+
+void
+tally_want(struct tally *t, uint64_t h)
+{
+	u64set_add(&t->want, h);
+}
+
 /* The line's own word; 0.1's guess for a line without one. */
 static bool
 line_failed(const struct result_line *rl)
@@ -97,8 +135,11 @@ tally_line(struct tally *t, char *line)
 	if ((e = tally_find(t, h)) == NULL) {
 		e = xcalloc(1, sizeof(*e));
 		e->expect = tally_expected(t->tpl, ext);
+		e->res = xcalloc(t->tpl->nsteps, sizeof(*e->res));
 		hmap_add(&t->live, &e->h, h);
 	}
+	if ((size_t)idx < t->tpl->nsteps)
+		sres_record(&e->res[idx], &rl);
 	bit = 1ULL << idx;
 	e->done |= bit;
 	if (line_failed(&rl)) {
@@ -113,15 +154,21 @@ tally_line(struct tally *t, char *line)
 		t->ok++;
 	t->changed = true;
 	u64set_add(&t->done, h);
+	if (u64set_has(&t->want, h))
+		tally_queue(t, h, e->res);
 	hmap_del(&t->live, &e->h);
+	free(e->res);
 	free(e);
 }
 
 static void
 free_tent(struct hnode *n, void *arg)
 {
+	struct tent *e = container_of(n, struct tent, h);
+
 	(void)arg;
-	free(container_of(n, struct tent, h));
+	free(e->res);
+	free(e);
 }
 
 static void
@@ -184,14 +231,19 @@ tally_refresh(struct tally *t)
 	}
 }
 
-int
-tally_open(struct tally *t, int statefd, const char *key, const struct template *tpl)
+void
+tally_init(struct tally *t, int statefd, const char *key, const struct template *tpl)
 {
 	memset(t, 0, sizeof(*t));
 	t->dirfd = statefd;
 	t->fd = -1;
 	t->tpl = tpl;
 	job_file(t->name, sizeof(t->name), key, JF_LOG);
+}
+
+int
+tally_open(struct tally *t)
+{
 	tally_refresh(t);
 	if (t->fd < 0 && errno != ENOENT) {
 		log_warn("state/%s", t->name);
@@ -206,6 +258,8 @@ tally_close(struct tally *t)
 	hmap_each(&t->live, free_tent, NULL);
 	hmap_free(&t->live);
 	u64set_free(&t->done);
+	u64set_free(&t->want);
+	free(t->q);
 	sb_free(&t->part);
 	if (t->fd >= 0)
 		close(t->fd);

@@ -24,6 +24,10 @@
  *   files.c     a file of the tree by its relative path (lstat beneath)
  *   index.c     the persistent index of what was handed off
  *   tally.c     results of the watch's items (state/<key>.log) -> counts
+ *               and TMC's rows
+ *   wdjob.c     the handed-off files as TMC's watchdog jobs wd<seq> in
+ *               proc/ and done/ (a journal, state/<key>.wdjobs); called
+ *               from batch.c and main.c, calls tally.c
  *   rules.c     temporary names, include/exclude, rename, keys and ids
  *   hmap.c      an intrusive hash table and a set of 64-bit hashes
  *
@@ -209,10 +213,21 @@ struct tally {
 	const struct template *tpl;
 	struct hmap live;   /* ids with steps still to report */
 	struct u64set done; /* ids fully reported */
+	struct u64set want; /* ids a watchdog job waits for (wdjob.c) */
+	struct tdone {      /* ... accounted for: their rows, for wdjob.c */
+		uint64_t h;
+		struct rowcount rc;
+	} * q;
+	size_t nq, capq;
 	long long ok, failed;
 	bool changed;
 };
-int tally_open(struct tally *t, int statefd, const char *key, const struct template *tpl);
+/* tally_init, then (wdjob_load says which ids it wants) tally_open reads the log */
+void tally_init(struct tally *t, int statefd, const char *key, const struct template *tpl);
+int tally_open(struct tally *t);
+uint64_t tally_hash(const char *id);
+bool tally_finished(const struct tally *t, uint64_t h); /* accounted for */
+void tally_want(struct tally *t, uint64_t h);           /* queue its row when it is */
 void tally_close(struct tally *t);
 void tally_refresh(struct tally *t);                     /* read what stages appended */
 bool tally_known(const struct tally *t, const char *id); /* any result line for it */
@@ -320,6 +335,23 @@ struct batch {
 	struct flushed done; /* flushes of a full batch in the middle of a turn */
 };
 
+/* ---- wdjob.c ---- */
+#define WD_SEQ_MAX 24 /* "wd" + 12 + 3 digits, and room */
+struct wdjob;
+struct wdjobs {
+	int procfd, donefd, errfd;
+	int fd; /* state/<key>.wdjobs, O_APPEND */
+	char name[ITEM_ID_MAX + 16];
+	struct wdjob **v; /* unfinished jobs, oldest first */
+	size_t n;
+	struct wdjob *open; /* taking files (NULL: none) */
+	struct hmap files;  /* their files, by id hash */
+	struct strbuf out;  /* journal lines to append */
+	bool journal_used;  /* lines were appended since it was emptied */
+	int64_t window_ms;  /* min_sec */
+	int64_t retry_ms;   /* writing failed: again then (0: no) */
+};
+
 /* ---- the context, composed in main.c ---- */
 struct wctx {
 	/* set up by main.c, read by every part */
@@ -342,9 +374,12 @@ struct wctx {
 	struct refuse refuse; /* refuse.c */
 	struct index ix;      /* index.c */
 	struct tally tally;   /* tally.c */
+	struct wdjobs wd;     /* wdjob.c */
 
 	/* main.c: the stat file and reading results */
 	int64_t tally_due, stat_due, stat_next;
+	char processed_who[ITEM_ID_MAX + 8]; /* run/processed/watch-<key> */
+	long long processed_basis;           /* files accounted for when the daemon started */
 	long long stat_written[6];
 };
 
@@ -415,5 +450,18 @@ bool publish_present(struct wctx *c, const char *id);
 /* 1 published, 0 handed off before (present or reported), 2 refused
  * (record as skipped), -1 failed or changed (a rescan finds it again). */
 int publish_one(struct wctx *c, const struct ready *r, const char *id, bool present);
+
+/* wdjob.c */
+int wdjob_load(struct wctx *c); /* after tally_init, before tally_open */
+bool wdjob_has(struct wctx *c, const char *id);
+/* A file being handed off joins the open job (one opens if none is). */
+void wdjob_add(struct wctx *c, const char *id, const char *rel, int64_t now);
+void wdjob_drop(struct wctx *c, const char *id); /* it was not handed off after all */
+int wdjob_sync(struct wctx *c);                  /* the journal lines, durably */
+void wdjob_handed(struct wctx *c);               /* a hand-off is over (min_sec 0) */
+/* Rows in, windows closed, .stat current, finished jobs written. */
+void wdjob_tick(struct wctx *c, int64_t now);
+int64_t wdjob_due(const struct wdjobs *wd); /* next wake (0: none) */
+void wdjob_free(struct wdjobs *wd);
 
 #endif

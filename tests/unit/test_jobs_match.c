@@ -1,6 +1,6 @@
 /*
- * test_jobs_match.c - the pure rules of tmc-jobs (stages/jobs/match.c and
- * steps.c, included here): file list lines (config/jobspec.c), .stat, item
+ * test_jobs_match.c - the pure rules of tmc-jobs (stages/jobs/match.c,
+ * included here, and stage/steps.c, linked): file list lines (config/jobspec.c), .stat, item
  * ids, result log lines, which steps a file expects and its result row
  * (doc/TMC.md, Result rows). TMC's globs and rename are test_tmc.c's. Tables of labelled
  * cases; a failing case prints its label.
@@ -20,7 +20,6 @@
 #include <unistd.h>
 
 #include "../../stages/jobs/match.c"
-#include "../../stages/jobs/steps.c"
 #include "job.h"
 
 #define NCASES(a) (sizeof(a) / sizeof((a)[0]))

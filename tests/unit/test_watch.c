@@ -275,8 +275,9 @@ test_tally(void **state)
 	assert_int_equal(tally_expected(&ttpl, "jpg"), 0x0b); /* A B C */
 	assert_int_equal(tally_expected(&ttpl, "png"), 0x1b); /* A B C D */
 	assert_int_equal(tally_expected(&ttpl, "mp4"), 0x07); /* A B V */
-	assert_int_equal(tally_open(&t, rootfd, "w", &ttpl), 0);
+	assert_int_equal((tally_init(&t, rootfd, "w", &ttpl), tally_open(&t)), 0);
 	assert_int_equal(t.ok + t.failed, 0);
+	tally_want(&t, tally_hash("i2")); /* a watchdog job waits for i2: its row */
 	/* i1: complete; i2: B failed, so C never comes; i3: half; i4: a repeat */
 	append("w.log", "i1\t0\tA\t1\t0\t/a.jpg\t\ni1\t1\tB\t1\t0\t/a.jpg\t\n"
 			"i2\t0\tA\t1\t0\t/b.jpg\t\ni2\t1\tB\t0\t1\t/b.jpg\tcorrupt\n"
@@ -284,6 +285,11 @@ test_tally(void **state)
 	tally_refresh(&t);
 	assert_int_equal(t.ok, 0);
 	assert_int_equal(t.failed, 1);
+	assert_int_equal(t.nq, 1); /* TMC's row: every step requested, A's file, B's warning */
+	assert_true(t.q[0].h == tally_hash("i2") && tally_finished(&t, t.q[0].h));
+	assert_int_equal(t.q[0].rc.requested, (int)ttpl.nsteps);
+	assert_int_equal(t.q[0].rc.created, 1);
+	assert_int_equal(t.q[0].rc.warnings, 1);
 	assert_true(tally_known(&t, "i3"));
 	assert_false(tally_known(&t, "i9"));
 	append("w.log", "\tV\t1\t0\t/a.jpg\t\ni1\t3\tC\t1\t0\t/a.jpg\t\n"
@@ -293,7 +299,7 @@ test_tally(void **state)
 	assert_int_equal(t.failed, 1);
 	tally_close(&t);
 	/* read again from the start: the same counts */
-	assert_int_equal(tally_open(&t, rootfd, "w", &ttpl), 0);
+	assert_int_equal((tally_init(&t, rootfd, "w", &ttpl), tally_open(&t)), 0);
 	assert_int_equal(t.ok, 1);
 	assert_int_equal(t.failed, 1);
 	assert_true(tally_known(&t, "i1"));
@@ -308,7 +314,7 @@ test_tally_outcome(void **state)
 	struct tally t;
 
 	(void)state;
-	assert_int_equal(tally_open(&t, rootfd, "o", &ttpl), 0);
+	assert_int_equal((tally_init(&t, rootfd, "o", &ttpl), tally_open(&t)), 0);
 	append("o.log", "i5\t0\tA\t0\t1\t/a.jpg\texists, no profile\twarning\n"
 			"i6\t0\tA\t0\t1\t/b.jpg\t/s/b.jpg: No such file\tfailed\n");
 	tally_refresh(&t);

@@ -15,7 +15,8 @@
  * (SR_MAYBE). Successors of a failure never run; successors of a success
  * do. So a MAYBE step's successors stay expected until they report (it was
  * a success) or the caller finds the item in the stage's err/ or nowhere
- * at all and marks it SR_FAILED (track.c).
+ * at all and marks it SR_FAILED (stages/jobs/track.c; tmc-watch trusts the
+ * outcome word and guesses 0.1's lines as failures, stages/watch/tally.c).
  *
  * Row: requested = the template's step count (TMC counted proc entries,
  * skipped ones too); created and warnings summed over the results. One
@@ -24,16 +25,28 @@
  * failure reasons of hires steps count once. A step resolved as failed
  * without any report (its item was lost or rejected) adds one warning.
  */
+#include <stdint.h>
 #include <string.h>
 
-#include "jobs.h"
+#include "stage.h"
+
+/* FNV-1a of a failure reason: equal reasons count once */
+static uint32_t
+reason_hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
 
 void
 sres_record(struct sres *r, const struct result_line *rl)
 {
 	r->created = rl->created;
 	r->warnings = rl->warnings;
-	r->hash = rl->reason && *rl->reason ? jm_hash(rl->reason) : 0;
+	r->hash = rl->reason && *rl->reason ? reason_hash(rl->reason) : 0;
 	r->line = true;
 	if (rl->outcome == RO_FAILED)
 		r->state = SR_FAILED;
