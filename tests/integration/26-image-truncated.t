@@ -18,8 +18,8 @@ TPL='{ "cut": { "proc": [
 image_config "$TPL"
 mkdir -p "$SITE/in1" "$SITE/in2"
 # baseline JPEG: rows are stored top to bottom, so half the bytes is about
-# the top half of the picture
-gm convert -size 1600x1200 plasma:fractal -quality 85 "$T_DIR/p.jpg"
+# the top half of the picture: a gradient from red, never near grey (a random plasma can be)
+gm convert -size 1600x1200 gradient:red-blue -quality 85 "$T_DIR/p.jpg"
 head -c $(($(stat -c %s "$T_DIR/p.jpg") / 2)) "$T_DIR/p.jpg" >"$SITE/in1/half.jpg"
 cut_job() { # cut_job DIR: a job of the template "cut" for the JPEGs in $SITE/DIR
 	printf '{"hires": {"site": "site01", "path_head": "/%s", "path_tail": "", "include": ["*.jpg"]}, "template": "cut"}\n' \
