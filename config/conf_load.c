@@ -846,8 +846,8 @@ ld_seq_timezone(struct ld *ld, const struct conf *conf, int tok)
 	path = xasprintf("%s/%s", dir && *dir ? dir : "/usr/share/zoneinfo", tz);
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0 || read(fd, head, 4) != 4 || memcmp(head, "TZif", 4) != 0)
-		ld_err(ld, tok, "", "seq_timezone", "unknown time zone \"%s\": %s %s", tz, path,
-		       fd < 0 ? strerror(errno) : "is not a zoneinfo file");
+		ld_err(ld, tok, "", "seq_timezone", "unknown time zone \"%s\": %s: %s", tz, path,
+		       fd < 0 ? strerror(errno) : "not a zoneinfo file");
 	if (fd >= 0)
 		close(fd);
 	free(path);
