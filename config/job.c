@@ -116,8 +116,8 @@ empty_callback(const struct json *doc, int hires)
 }
 
 int
-job_tmc_empty(const struct conf *conf, const struct json *doc, char *why, size_t wlen,
-	      char **callback)
+job_tmc_no_files(const struct conf *conf, const struct json *doc, char *why, size_t wlen,
+		 char **callback)
 {
 	int hires;
 	char *site;

@@ -147,14 +147,14 @@ finish_close(struct jobsd *d, struct job *j, enum close_kind kind)
 		 kind == CLOSE_ERROR ? j->reason : "");
 }
 
-/* A job TMC closed at once as done with total 0 (job_tmc_empty: no hires,
+/* A job TMC closed at once as done with total 0 (job_tmc_no_files: no hires,
  * or a site config.json does not name): done/<seq>.result with no row and
  * proc/<seq>.stat "0\t0\t0" (status "finished", seqdetail total 0), the
  * callback with result 0 and count 0 when hires.callback names one, then
  * req/<seq> -> done/<seq>, last, so a crash before it only does this again.
  * 0, or -1 (logged; the job stays in req/). */
 int
-finish_empty(struct jobsd *d, const char *seq, const char *callback, const char *why)
+finish_no_files(struct jobsd *d, const char *seq, const char *callback, const char *why)
 {
 	char name[SEQ_MAX + 16];
 	struct ticket t = {0};

@@ -30,7 +30,7 @@
  * goes to err/<seq> with err/<seq>.reason; nothing else is affected. A job
  * without hires, or whose hires.site is no site of config.json, ends at
  * once in done/ with total 0 and its callback (result 0), as TMC closed it
- * (finish_empty). A waiting job whose ctrl says pause stays in req/ (a pause
+ * (finish_no_files). A waiting job whose ctrl says pause stays in req/ (a pause
  * never moves the job file, doc/TMC.md, Fixes: pause) until it is resumed.
  *
  * Beside jobs, req/<seq>.ctrl and req/<seq>.file are accepted for writers
@@ -248,18 +248,18 @@ cand_read(struct jobsd *d, const char *name, char **text, size_t *len, char *rea
 	return r;
 }
 
-/* A complete job that TMC closed at once as done (job_tmc_empty): 1 when
+/* A complete job that TMC closed at once as done (job_tmc_no_files): 1 when
  * it was one (finished, or left for the next look on a failure), 0 not. */
 static int
-cand_empty(struct jobsd *d, struct cand *c, const char *text, size_t len)
+cand_no_files(struct jobsd *d, struct cand *c, const char *text, size_t len)
 {
 	struct json doc = {0};
 	char why[REASON_MAX], err[256], *cb = NULL;
 	int r = json_parse(&doc, c->name, text, len, err, sizeof(err)) == 0 &&
-		job_tmc_empty(&d->conf, &doc, why, sizeof(why), &cb);
+		job_tmc_no_files(&d->conf, &doc, why, sizeof(why), &cb);
 
 	json_free(&doc);
-	if (r && finish_empty(d, c->name, cb, why) == 0)
+	if (r && finish_no_files(d, c->name, cb, why) == 0)
 		cand_remove(d, c);
 	else if (r)
 		c->due_ms = now_ms_mono() + d->settle_ms;
@@ -286,7 +286,7 @@ cand_judge(struct jobsd *d, struct cand *c, bool final)
 			c->due_ms = c->last_ms + d->settle_ms; /* an interrupted copy: wait */
 		else if (final)
 			cand_to_err(d, c, reason);
-	} else if (cand_name(d, c) < 0 || cand_empty(d, c, text, len)) {
+	} else if (cand_name(d, c) < 0 || cand_no_files(d, c, text, len)) {
 		/* in err/, or done/ (TMC's empty job) */
 	} else if (jobspec_load(&js, &d->conf, label(c->name, lbl, sizeof(lbl)), text, len, reason,
 				sizeof(reason)) < 0) {

@@ -211,7 +211,7 @@ void ctrl_apply(struct jobsd *d, struct job *j, bool final);
 void finish_close(struct jobsd *d, struct job *j, enum close_kind kind);
 int finish_reject(struct jobsd *d, int fromfd, const char *name, const char *seq,
 		  const char *reason);
-int finish_empty(struct jobsd *d, const char *seq, const char *callback, const char *why);
+int finish_no_files(struct jobsd *d, const char *seq, const char *callback, const char *why);
 
 /* intake.c: req/ */
 struct cand {
