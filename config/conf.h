@@ -135,6 +135,8 @@ struct http_conf {
 	int max_per_ip;       /* connections per client address, default 16 */
 	int request_deadline; /* seconds for a whole request head and body, default 10 */
 	int idempotency_ttl;  /* seconds an Idempotency-Key is kept, default 86400 */
+	char *status_codes;   /* "tmc" (default: 200 for every act, as TMC) or "rest" */
+	bool rest_codes;      /* status_codes is "rest" */
 };
 
 struct conf {
@@ -154,6 +156,7 @@ struct conf {
 
 	/* tmcwatch keys */
 	char *spool_dir;      /* default CONF_DEFAULT_SPOOL */
+	char *seq_timezone;   /* IANA zone of a seq's date ("Asia/Seoul"); NULL: local */
 	char *log_file;       /* optional; reopened on SIGHUP */
 	int max_attempts;     /* temporary failures or worker deaths before err/, default 3 */
 	int retry_delay;      /* seconds before the first retry, doubling, default 5 */

@@ -17,6 +17,8 @@
  * conf_check()'s. Only allocation failure exits (x* allocators).
  */
 #include <limits.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -106,6 +108,7 @@ static const struct key conf_keys[] = {
 	K_INT(struct conf, width_threshold, 2000, 1, INT_MAX),
 	K_INT(struct conf, height_threshold, 2000, 1, INT_MAX),
 	K_PATH(struct conf, spool_dir, CONF_DEFAULT_SPOOL),
+	K_STR(struct conf, seq_timezone, NULL), /* checked by ld_seq_timezone */
 	K_PATH(struct conf, log_file, NULL),
 	K_INT(struct conf, max_attempts, 3, 1, INT_MAX),
 	K_INT(struct conf, retry_delay, 5, 0, INT_MAX),
@@ -160,6 +163,7 @@ static const struct key http_keys[] = {
 	K_INT(struct http_conf, max_per_ip, 16, 1, INT_MAX),
 	K_INT(struct http_conf, request_deadline, 10, 1, INT_MAX),
 	K_INT(struct http_conf, idempotency_ttl, 86400, 1, INT_MAX),
+	K_STR(struct http_conf, status_codes, "tmc"),
 };
 
 static const struct key tpl_keys[] = {
@@ -631,6 +635,12 @@ ld_http(struct ld *ld, const struct key *key, int tok, void *base, const char *p
 	if (http->token && *http->token == '\0')
 		ld_err(ld, tokof[key_index(http_keys, NROWS(http_keys), "token")], sub, "token",
 		       "an empty token would admit anyone: omit the key for no token");
+	/* TMC answered 200 to every act; "rest" sends 400/404/409/422/500 */
+	http->rest_codes = http->status_codes && strcmp(http->status_codes, "rest") == 0;
+	if (http->status_codes && !http->rest_codes && strcmp(http->status_codes, "tmc") != 0)
+		ld_err(ld, tokof[key_index(http_keys, NROWS(http_keys), "status_codes")], sub,
+		       "status_codes", "expected \"tmc\" or \"rest\", not \"%s\"",
+		       http->status_codes);
 	free(sub);
 }
 
@@ -859,12 +869,43 @@ conf_proc_parse(const struct json *doc, int proc, const char *label, bool skipsa
 
 /* ---- the two documents ---- */
 
+/* seq_timezone: a zone of the system's tz database, as glibc will read it
+ * (TZDIR, else /usr/share/zoneinfo), since glibc takes a zone it cannot
+ * find for UTC without a word. A name, never a path out of that folder. */
+static void
+ld_seq_timezone(struct ld *ld, const struct conf *conf, int tok)
+{
+	static const char chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+				    "0123456789/_+-";
+	const char *tz = conf->seq_timezone, *dir = getenv("TZDIR");
+	char *path, head[4];
+	int fd;
+
+	if (tz == NULL || tok < 0)
+		return;
+	if (tz[0] == '\0' || tz[0] == '/' || strspn(tz, chars) != strlen(tz) || strlen(tz) > 128) {
+		ld_err(ld, tok, "", "seq_timezone",
+		       "expected a time zone name such as \"Asia/Seoul\" or \"UTC\", not \"%s\"",
+		       tz);
+		return;
+	}
+	path = xasprintf("%s/%s", dir && *dir ? dir : "/usr/share/zoneinfo", tz);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0 || read(fd, head, 4) != 4 || memcmp(head, "TZif", 4) != 0)
+		ld_err(ld, tok, "", "seq_timezone", "unknown time zone \"%s\": %s: %s", tz, path,
+		       fd < 0 ? strerror(errno) : "not a zoneinfo file");
+	if (fd >= 0)
+		close(fd);
+	free(path);
+}
+
 static void
 ld_config(struct ld *ld, struct conf *conf)
 {
 	int tokof[KEYS_MAX];
 
 	ld_object(ld, 0, conf_keys, NROWS(conf_keys), conf, "", tokof);
+	ld_seq_timezone(ld, conf, tokof[key_index(conf_keys, NROWS(conf_keys), "seq_timezone")]);
 }
 
 static void
@@ -1039,11 +1080,13 @@ conf_free(struct conf *conf)
 	free(conf->templates);
 	free(conf->http.listen);
 	free(conf->http.token);
+	free(conf->http.status_codes);
 	free(conf->path);
 	free(conf->tpl_path);
 	free(conf->dir);
 	free(conf->ffmpeg_dir);
 	free(conf->spool_dir);
+	free(conf->seq_timezone);
 	free(conf->log_file);
 	free(conf->callback_secret);
 	memset(conf, 0, sizeof(*conf));

@@ -103,3 +103,41 @@ job_check(const struct conf *conf, const struct json *doc, char *err, size_t len
 		return -1;
 	return job_template(conf, doc, err, len);
 }
+
+static char *
+empty_callback(const struct json *doc, int hires)
+{
+	char *cb = json_strdup(doc, json_get(doc, hires, "callback"));
+
+	if (cb && (strncmp(cb, "http://", 7) == 0 || strncmp(cb, "https://", 8) == 0))
+		return cb;
+	free(cb);
+	return NULL;
+}
+
+int
+job_tmc_no_files(const struct conf *conf, const struct json *doc, char *why, size_t wlen,
+		 char **callback)
+{
+	int hires;
+	char *site;
+	bool known;
+
+	*callback = NULL;
+	if (doc->ntok < 1 || !json_is_object(doc, 0))
+		return 0;
+	if ((hires = json_get(doc, 0, "hires")) < 0 || json_is_null(doc, hires)) {
+		snprintf(why, wlen, "the job has no hires");
+		return 1;
+	}
+	if (!json_is_object(doc, hires) ||
+	    (site = json_strdup(doc, json_get(doc, hires, "site"))) == NULL)
+		return 0;
+	if (!(known = conf_site(conf, site) != NULL))
+		snprintf(why, wlen, "hires.site \"%s\" is not a site of config.json", site);
+	free(site);
+	if (known)
+		return 0;
+	*callback = empty_callback(doc, hires);
+	return 1;
+}

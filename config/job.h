@@ -20,6 +20,14 @@
  * Part of jobspec_load(); callers that queue use job_accept(). */
 int job_check(const struct conf *conf, const struct json *doc, char *err, size_t len);
 
+/* TMC closed a job at once as done, with no file, no row and total 0,
+ * when it had no "hires" (absent or null) or when hires.site named no site
+ * of config.json (its scan found nothing): 1 for such a job, with why
+ * filled and *callback the hires.callback URL to call (http:// or https://,
+ * malloc'd) or NULL; 0 for any other job (job_check judges it). */
+int job_tmc_no_files(const struct conf *conf, const struct json *doc, char *why, size_t wlen,
+		     char **callback);
+
 /* A job file checked and resolved against the configuration, so that
  * nothing later can fail on its content (jobspec.c). */
 struct jobspec {

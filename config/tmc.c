@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "tmc.h"
+#include "spool.h"
 #include "util.h"
 
 static bool
@@ -117,12 +118,5 @@ tmc_seq_is_tmc(const char *name)
 bool
 tmc_seq_name_ok(const char *name)
 {
-	static const char chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-				    "0123456789_-";
-	size_t n;
-
-	if (name == NULL)
-		return false;
-	n = strlen(name);
-	return n >= 1 && n <= TMC_SEQ_NAME_MAX && strspn(name, chars) == n;
+	return job_name_ok(name);
 }

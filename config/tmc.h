@@ -15,6 +15,7 @@
 
 #include "conf.h"
 #include "json.h"
+#include "spool.h"
 
 /* Selection (TMC's glob): some include matches and no exclude does, each
  * fnmatch(3) with flags 0 on the path relative to the folder with its
@@ -44,16 +45,23 @@ void tmc_trim(const char **s, size_t *n);
  * - tmc_seq_is_tmc: is this name TMC's seq form, 15 digits (yymmddHHMMSS
  *   and 3 more)? The form every writer of req/ gives a job (tmcwatch
  *   submit, tmc-httpd, tmc-jobs renaming any other name it finds there).
- * - tmc_seq_name_ok: may this name be looked up as a job's seq? 1 to
- *   TMC_SEQ_NAME_MAX of [A-Za-z0-9_-]: no '.', so never a side file
- *   (<seq>.file, .ctrl, .stat) or a temporary, never "..", never a path.
- *   Every program asks this one question before it builds a path from a
- *   seq it did not make (a client's query, a name read from the spool). The
- *   bound leaves room for "<seq>-<index>" under ITEM_ID_MAX and for
- *   "<dir>/<seq>.result" in the buffers; tmc-httpd(8) documents it.
+ * - tmc_seq_name_ok: may this name be a job's seq? 1 to TMC_SEQ_NAME_MAX
+ *   of [A-Za-z0-9._-], not '.' first, and not ending in a job file's
+ *   suffix (.stat .ctrl .file .rows .log .result .reason) or a copy's
+ *   (.part .tmp .swp): never a side file, a dot file or a temporary, never "..", never a path. A
+ * job file copied into req/ under such a name ("myjob.json") runs under it, as in TMC. Every
+ * program asks this one question before it builds a path from a seq it did not make (a client's
+ * query, a name read from the spool). The bound leaves room for "<seq>-<index>" under ITEM_ID_MAX
+ * and for
+ *   "<dir>/<seq>.result" in the buffers; tmc-httpd(8) documents it. The
+ *   rule itself is spool's job_name_ok(), so that the spool's own counts
+ *   (metrics, status) see the same jobs.
  */
 #define TMC_SEQ_LEN 15
-#define TMC_SEQ_NAME_MAX 64
+#define TMC_SEQ_NAME_MAX JOB_NAME_MAX
+#define TMC_SEQ_NAME_RULE                                                                          \
+	"seq must be 1 to 64 of [A-Za-z0-9._-], not '.' first, not ending in .stat, .ctrl, "       \
+	".file, .rows, .log, .result, .reason, .part, .tmp or .swp"
 bool tmc_seq_is_tmc(const char *name);
 bool tmc_seq_name_ok(const char *name);
 

@@ -56,3 +56,27 @@ job_file_kind(const char *name, char *seq, size_t seqlen)
 	}
 	return -1;
 }
+
+/* 1..JOB_NAME_MAX of [A-Za-z0-9._-], not '.' first (never "..", a dot file
+ * or a writer's temporary), no '/', no suffix of a job file ("a.ctrl" is
+ * job a's control file, not a job) nor of a copy in progress (.part, .tmp,
+ * .swp: tmc-jobs waits for the final name). */
+bool
+job_name_ok(const char *name)
+{
+	static const char chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+				    "0123456789._-";
+	static const char *const temps[] = {".part", ".tmp", ".swp"};
+	size_t n;
+
+	if (name == NULL || name[0] == '.')
+		return false;
+	n = strlen(name);
+	if (n < 1 || n > JOB_NAME_MAX || strspn(name, chars) != n ||
+	    job_file_kind(name, NULL, 0) >= 0)
+		return false;
+	for (size_t i = 0; i < sizeof(temps) / sizeof(temps[0]); i++)
+		if (n > strlen(temps[i]) && strcmp(name + n - strlen(temps[i]), temps[i]) == 0)
+			return false;
+	return true;
+}

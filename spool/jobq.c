@@ -3,7 +3,8 @@
  * `tmcwatch submit` and tmc-httpd's act=convert do (doc/ARCHITECTURE.md, Durability:
  * a job accepted is a promise).
  *
- * The seq keeps TMC's 15-digit form, yymmddHHMMSS (local time) + 3 digits,
+ * The seq keeps TMC's 15-digit form, yymmddHHMMSS (in seq_timezone, else
+ * local time: seqstamp.c) + 3 digits,
  * but is unique where TMC's rand(1,100) could collide and overwrite a job:
  *
  *   1. the job (and the uploaded file list, if any) is written under a
@@ -134,7 +135,7 @@ jobq_pick(const struct spool *sp, int reqfd, const char *tmp, const char *tmplis
 	time_t now = time(NULL);
 	int r;
 
-	strftime(stamp, sizeof(stamp), "%y%m%d%H%M%S", localtime(&now));
+	seq_stamp(stamp, sizeof(stamp), now, sp->seq_tz);
 	if (strcmp(stamp, last_stamp) != 0) {
 		memcpy(last_stamp, stamp, sizeof(stamp));
 		next = 0;

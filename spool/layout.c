@@ -34,6 +34,7 @@ spool_open(struct spool *sp, const char *path, bool create)
 
 	memset(sp, -1, sizeof(*sp));
 	sp->path = NULL;
+	sp->seq_tz = NULL;
 	/* the spool folder itself is made, never its parents: a typo in
 	 * spool_dir must not grow a tree somewhere unexpected */
 	if (create && mkdir(path, 0755) < 0 && errno != EEXIST) {

@@ -63,7 +63,7 @@ prom_label(struct strbuf *out, const char *s)
 	}
 }
 
-/* Job files (no dot in the name: not .stat .file .log ...) in parent/name */
+/* Job files (job_name_ok: not .stat .file .log ...) in parent/name */
 static long
 count_jobs(int parent, const char *name)
 {
@@ -78,7 +78,7 @@ count_jobs(int parent, const char *name)
 		return 0;
 	}
 	while ((de = readdir(d)) != NULL)
-		if (de->d_name[0] != '.' && strchr(de->d_name, '.') == NULL)
+		if (job_name_ok(de->d_name))
 			n++;
 	closedir(d);
 	return n;

@@ -43,6 +43,7 @@ void ticket_free(struct ticket *t);
 struct spool {
 	char *path;
 	int fd;
+	const char *seq_tz; /* config's seq_timezone (not owned), NULL: local time */
 };
 struct stage_dir {
 	char *path;  /* <spool>/stages/<template>/<NN>-<step> */
@@ -247,8 +248,13 @@ struct result_line {
 };
 int result_parse(char *line, struct result_line *rl);
 
-/* jobq.c: a job into req/ under a fresh 15-digit seq (TMC's yymmddHHMMSS +
- * 3 digits), durably; list (NULL for none) becomes req/<seq>.file first
+/* seqstamp.c: "yymmddHHMMSS" of t in time zone tz (an IANA name such as
+ * "Asia/Seoul", checked by the config loader; NULL or "": local time) into
+ * buf (at least 13 bytes): the date part of every seq. */
+void seq_stamp(char *buf, size_t len, time_t t, const char *tz);
+
+/* jobq.c: a job into req/ under a fresh 15-digit seq (TMC's yymmddHHMMSS
+ * in sp->seq_tz + 3 digits), durably; list (NULL for none) becomes req/<seq>.file first
  * (tmc-jobs moves it to proc/). 0 with seq filled, or -1 (logged). */
 int job_queue(const struct spool *sp, const char *text, size_t len, const char *list,
 	      size_t listlen, char *seq, size_t seqlen);
@@ -284,6 +290,10 @@ int job_file(char *buf, size_t len, const char *seq, enum job_file kind);
  * without the suffix) into seq when seq is not NULL; -1 for no job file or
  * a seq longer than seqlen - 1. */
 int job_file_kind(const char *name, char *seq, size_t seqlen);
+/* May this name be a job's seq (its file in req/ proc/ done/ err/)? The
+ * one rule; tmc_seq_name_ok() (config/tmc.h) asks it. */
+#define JOB_NAME_MAX 64
+bool job_name_ok(const char *name);
 
 /* processed.c: "Total processed", files finished since the daemon started,
  * kept per program in run/processed/<who> ("<files> <basis>"). */

@@ -45,7 +45,7 @@ struct status {
 };
 
 /* Job files of a job folder (req/ proc/ done/ err/ also hold <seq>.file,
- * .stat, .log, .ctrl, .result, .reason: a job file's name has no dot). */
+ * .stat, .log, .ctrl, .result, .reason: job_name_ok() tells them apart). */
 static int
 count_jobs(int parent, const char *name)
 {
@@ -59,7 +59,7 @@ count_jobs(int parent, const char *name)
 		return 0;
 	}
 	while ((de = readdir(d)) != NULL)
-		if (de->d_name[0] != '.' && !strchr(de->d_name, '.'))
+		if (job_name_ok(de->d_name))
 			n++;
 	closedir(d);
 	return n;

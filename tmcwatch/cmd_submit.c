@@ -80,6 +80,7 @@ cmd_submit(const struct opts *o, int argc, char **argv)
 	r = EX_CANTCREAT;
 	if (spool_open(&sp, conf.spool_dir, true) < 0)
 		goto out;
+	sp.seq_tz = conf.seq_timezone;
 	if (submit_queue(&sp, raw, len, seq, sizeof(seq)) == 0) {
 		printf("%s\n", seq);
 		r = 0;

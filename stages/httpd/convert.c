@@ -40,6 +40,9 @@
  * ctrl too: tmc-jobs honours it (TMC dropped it, doc/TMC.md, Fixes: cancel). Answers
  * {"daemon","result","seq"}: 200 "success", 404 "not found", 409 "already
  * finished" (done/ or err/).
+ *
+ * The statuses above are http.status_codes "rest"; by default ("tmc")
+ * server.c sends every one of them but 503 as 200, as TMC did.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -160,6 +163,7 @@ convert_queue(struct httpd *h, const struct convert_in *in, const char *json, si
 			return queue_failed(h, errno, out, err, elen, retry_after);
 		return answer(out, h->spool.fd, "duplicated", seq, 200);
 	}
+	h->spool.seq_tz = h->conf.seq_timezone; /* as reloaded (SIGHUP) */
 	if (job_queue_hook(&h->spool, json, jlen, list, list ? listlen : 0,
 			   in->idem_key ? &hook : NULL, seq, sizeof(seq)) < 0)
 		return queue_failed(h, errno, out, err, elen, retry_after);
@@ -300,7 +304,7 @@ act_control(struct httpd *h, const char *act, const char *seq, struct strbuf *ou
 	int fd = h->spool.fd;
 
 	if (!tmc_seq_name_ok(seq)) {
-		snprintf(err, elen, "seq must be 1 to %d of [A-Za-z0-9_-]", TMC_SEQ_NAME_MAX);
+		snprintf(err, elen, "%s", TMC_SEQ_NAME_RULE);
 		return answer(out, fd, "not found", NULL, 400);
 	}
 	if (!has_job(fd, "req", seq) && !has_job(fd, "proc", seq)) {
@@ -308,6 +312,7 @@ act_control(struct httpd *h, const char *act, const char *seq, struct strbuf *ou
 			snprintf(err, elen, "job %s has finished", seq);
 			return answer(out, fd, "already finished", seq, 409);
 		}
+		snprintf(err, elen, "no job %s in req/ or proc/", seq);
 		return answer(out, fd, "not found", seq, 404);
 	}
 	if (control_request_write(h, act, seq) < 0) {

@@ -28,7 +28,8 @@
  * $_REQUEST (form.c) and the act is called. Every answer is JSON with
  * Content-Type application/json (metrics and healthz: text/plain); an
  * error carries its reason in an X-TMC-Error header so that TMC's bodies
- * stay as they were. Per-request state is freed in the completion
+ * stay as they were, and by default (http.status_codes "tmc") an act's
+ * answer is a 200 like all of TMC's (tmc_status). Per-request state is freed in the completion
  * callback, whatever happened to the connection.
  */
 #include <arpa/inet.h>
@@ -65,6 +66,7 @@ struct reply {
 	struct strbuf body;
 	char err[1024];
 	unsigned retry_after; /* seconds, for a 503 */
+	unsigned rest_code;   /* the REST status an act's answer was sent as 200 for */
 };
 
 static void
@@ -127,8 +129,9 @@ send_reply(struct httpd *h, struct MHD_Connection *c, struct reply *r)
 	conns_answered(c);
 	MHD_destroy_response(resp);
 	h->requests[r->code >= 100 && r->code < 600 ? r->code / 100 : 0]++;
-	if (r->code >= 400)
-		log_info("HTTP %u%s%s", r->code, r->err[0] ? ": " : "", r->err);
+	if (r->code >= 400 || r->rest_code >= 400)
+		log_info("HTTP %u%s%s", r->rest_code >= 400 ? r->rest_code : r->code,
+			 r->err[0] ? ": " : "", r->err);
 	return ret;
 }
 
@@ -368,8 +371,10 @@ api_dispatch(struct httpd *h, struct MHD_Connection *c, struct request *rq, cons
 		if (strcasecmp(act, read_acts[i].name) == 0) {
 			r->code = read_acts[i].fn(&in, &r->body);
 			if (r->code == 400)
+				snprintf(r->err, sizeof(r->err), "%s", TMC_SEQ_NAME_RULE);
+			else if (r->code == 404)
 				snprintf(r->err, sizeof(r->err),
-					 "seq must be 1 to 64 of [A-Za-z0-9_-]");
+					 "no job %.64s in req/, proc/, done/ or err/", in.seq);
 			return;
 		}
 	if (act && rq->method == M_HEAD && writes(act)) { /* HEAD changes nothing */
@@ -401,6 +406,24 @@ api_dispatch(struct httpd *h, struct MHD_Connection *c, struct request *rq, cons
 	snprintf(r->err, sizeof(r->err), "unknown act %.64s", act ? act : "(none)");
 }
 
+/* http.status_codes "tmc" (the default): an act's answer goes out as 200,
+ * as TMC's api.php sent everything, so PHP's file_get_contents and `curl -f`
+ * read TMC's body; what went wrong stays in X-TMC-Error. Not mapped: 405
+ * (HEAD of an act that writes) and 503 with Retry-After (the job was not
+ * saved, try again: TMC had no such answer, and a client must not read it
+ * as done). The refusals at the headers (401, 403, 404 path, 405, 413) are
+ * answered before any act and keep their status. */
+static void
+tmc_status(struct httpd *h, struct reply *r)
+{
+	if (h->conf.http.rest_codes || r->code < 400 || r->code == 405 || r->code == 503)
+		return;
+	if (r->err[0] == '\0')
+		snprintf(r->err, sizeof(r->err), "HTTP %u", r->code);
+	r->rest_code = r->code;
+	r->code = 200;
+}
+
 static enum MHD_Result
 request_end(struct httpd *h, struct MHD_Connection *c, struct request *rq)
 {
@@ -424,8 +447,10 @@ request_end(struct httpd *h, struct MHD_Connection *c, struct request *rq)
 	} else if (request_params(c, rq, &p, &up, r.err, sizeof(r.err)) < 0) {
 		r.code = 400;
 		sb_adds(&r.body, "{\"result\":\"invalid request\"}");
+		tmc_status(h, &r);
 	} else {
 		api_dispatch(h, c, rq, &p, &up, &r);
+		tmc_status(h, &r);
 	}
 	ret = send_reply(h, c, &r);
 	sb_free(&r.body);

@@ -147,6 +147,48 @@ finish_close(struct jobsd *d, struct job *j, enum close_kind kind)
 		 kind == CLOSE_ERROR ? j->reason : "");
 }
 
+/* A job TMC closed at once as done with total 0 (job_tmc_no_files: no hires,
+ * or a site config.json does not name): done/<seq>.result with no row and
+ * proc/<seq>.stat "0\t0\t0" (status "finished", seqdetail total 0), the
+ * callback with result 0 and count 0 when hires.callback names one, then
+ * req/<seq> -> done/<seq>, last, so a crash before it only does this again.
+ * 0, or -1 (logged; the job stays in req/). */
+int
+finish_no_files(struct jobsd *d, const char *seq, const char *callback, const char *why)
+{
+	char name[SEQ_MAX + 16];
+	struct ticket t = {0};
+
+	job_file(name, sizeof(name), seq, JF_RESULT);
+	if (file_publish_at(d->donefd, name, "", 0, true) < 0) {
+		log_warn("%s/done/%s", d->sp.path, name);
+		return -1;
+	}
+	job_file(name, sizeof(name), seq, JF_STAT);
+	if (file_publish_at(d->procfd, name, "0\t0\t0", 5, false) < 0)
+		log_warn("%s/proc/%s", d->sp.path, name);
+	if (callback) {
+		ticket_set(&t, "url", callback);
+		ticket_set(&t, "seq", seq);
+		ticket_set(&t, "result", "0");
+		ticket_set(&t, "count", "0");
+		ticket_set(&t, "processed", "0");
+		ticket_set(&t, "created", "0");
+		ticket_set(&t, "warn", "0");
+		if (item_publish(&d->outbox, seq, &t, true) < 0)
+			log_warnx("%s/outbox: the callback of job %s is not queued", d->sp.path,
+				  seq);
+		ticket_free(&t);
+	}
+	if (renameat2(d->reqfd, seq, d->donefd, seq, RENAME_NOREPLACE) < 0) {
+		log_warn("%s: move req/%s to done/", d->sp.path, seq);
+		return -1;
+	}
+	log_info("client finished:%s (done): 0 files, %s (TMC closed such a job as done)", seq,
+		 why);
+	return 0;
+}
+
 int
 finish_reject(struct jobsd *d, int fromfd, const char *name, const char *seq, const char *reason)
 {

@@ -13,19 +13,24 @@
  * temporary names (*.part, *.tmp, *~, *.swp) are never looked at. An entry
  * that is not a regular file (a symbolic link, a fifo, a folder, a socket)
  * is never followed nor opened blocking: it goes to err/ at once with a
- * reason (its own name when that is a free TMC seq, else a fresh seq).
+ * reason (its own name when that is a free seq, else a fresh seq).
  *
- * Seq: a name of 15 digits (TMC's yymmddHHMMSS + 3) is the job's seq, as
- * TMC and `tmcwatch submit` name them, unless a job of that seq already
- * ran (proc/, done/ or err/ has it: TMC sent the file to err/; here it gets
- * a fresh seq and runs). Any other name ("myjob.json") gets a fresh unique
- * seq: linked under it in req/ (link(2) never replaces) and the old name
- * removed; the log says which.
+ * Seq: the file's name, as in TMC: req/myjob.json runs as job
+ * "myjob.json" and ends as done/myjob.json (+ .result, .file), and the API
+ * answers for that seq. A name that cannot be a seq (tmc_seq_name_ok: 1 to
+ * 64 of [A-Za-z0-9._-], not '.' first, not a side file's suffix) goes to
+ * err/ under a fresh seq, its reason naming the file; so does the seq of a
+ * job running in proc/. A job whose seq already ran (done/, err/) goes to
+ * err/ under its name when free (TMC: "File already exists, moved to Error
+ * directory"), with err/<seq>.reason. Fresh seqs (TMC's 15 digits, dated in
+ * seq_timezone) are only ever names in err/.
  *
  * Checked when complete (jobspec.c) and again when taken: a job that is not
- * JSON, misses a key, names an unknown site or template or climbs out of
- * its root goes to err/<seq> with err/<seq>.reason; nothing else is
- * affected. A waiting job whose ctrl says pause stays in req/ (a pause
+ * JSON, misses a key, names an unknown template or climbs out of its root
+ * goes to err/<seq> with err/<seq>.reason; nothing else is affected. A job
+ * without hires, or whose hires.site is no site of config.json, ends at
+ * once in done/ with total 0 and its callback (result 0), as TMC closed it
+ * (finish_no_files). A waiting job whose ctrl says pause stays in req/ (a pause
  * never moves the job file, doc/TMC.md, Fixes: pause) until it is resumed.
  *
  * Beside jobs, req/<seq>.ctrl and req/<seq>.file are accepted for writers
@@ -110,78 +115,78 @@ cand_remove(struct jobsd *d, struct cand *c)
 }
 
 static bool
-seq_used(struct jobsd *d, const char *seq, bool upload)
+exists_at(int dirfd, const char *name)
 {
-	char name[SEQ_MAX + 16];
 	struct stat st;
 
-	job_file(name, sizeof(name), seq, JF_FILE);
-	return fstatat(d->procfd, seq, &st, AT_SYMLINK_NOFOLLOW) == 0 ||
-	       fstatat(d->donefd, seq, &st, AT_SYMLINK_NOFOLLOW) == 0 ||
-	       fstatat(d->errfd, seq, &st, AT_SYMLINK_NOFOLLOW) == 0 ||
-	       (upload && (fstatat(d->procfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 ||
-			   fstatat(d->reqfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0));
+	return fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
-int
-seq_fresh(struct jobsd *d, int fromfd, const char *from, char *seq, size_t len)
-{
-	time_t now = time(NULL);
-	char stamp[16];
-	int start = (int)(now_ms_mono() % 1000);
-
-	strftime(stamp, sizeof(stamp), "%y%m%d%H%M%S", localtime(&now));
-	for (int k = 0; k < 1000; k++) {
-		snprintf(seq, len, "%s%03d", stamp, (start + k) % 1000);
-		if (seq_used(d, seq, true))
-			continue;
-		if (linkat(fromfd, from, d->reqfd, seq, 0) == 0) {
-			if (unlinkat(fromfd, from, 0) < 0)
-				log_warn("%s/req/%s", d->sp.path, from);
-			return 0;
-		}
-		if (errno != EEXIST)
-			break;
-	}
-	log_warn("%s/req/%s: no free seq", d->sp.path, from);
-	return -1;
-}
-
-/* A job that ran and was stopped (its journal is in proc/) keeps its name. */
-static bool
-requeued(struct jobsd *d, const char *name)
-{
-	char rows[SEQ_MAX + 16];
-	struct stat st;
-
-	if (!tmc_seq_name_ok(name))
-		return false;
-	job_file(rows, sizeof(rows), name, JF_ROWS);
-	return fstatat(d->procfd, rows, &st, AT_SYMLINK_NOFOLLOW) == 0;
-}
-
-/* Give the file a usable seq as its name: 0, or -1. */
+/* A fresh seq for err/: TMC's form, now in seq_timezone, that no job holds */
 static int
-cand_seq(struct jobsd *d, struct cand *c)
+err_seq(struct jobsd *d, char *seq, size_t len, int k)
+{
+	char stamp[16];
+
+	seq_stamp(stamp, sizeof(stamp), time(NULL), d->conf.seq_timezone);
+	snprintf(seq, len, "%s%03d", stamp, (int)((now_ms_mono() + k) % 1000));
+	return exists_at(d->reqfd, seq) || exists_at(d->procfd, seq) || exists_at(d->donefd, seq) ||
+			       exists_at(d->errfd, seq)
+		       ? -1
+		       : 0;
+}
+
+/* req/<name> to err/ with err/<seq>.reason: under its own name when that
+ * can be a seq that no job in proc/ or err/ holds (TMC moved req/<name> to
+ * err/<name>), else under a fresh seq (the reason names req/<name>). A
+ * rename, never a link: an entry that is not a file (a folder) moves too. */
+static void
+cand_to_err(struct jobsd *d, struct cand *c, const char *reason)
 {
 	char seq[SEQ_MAX];
 
-	if ((tmc_seq_is_tmc(c->name) || requeued(d, c->name)) && !seq_used(d, c->name, false))
-		return 0;
-	if (seq_fresh(d, d->reqfd, c->name, seq, sizeof(seq)) < 0)
-		return -1;
-	log_info("req/%s renamed req/%s: its seq", c->name, seq);
-	free(c->name);
-	c->name = xstrdup(seq);
-	return 0;
+	if (tmc_seq_name_ok(c->name) && !exists_at(d->procfd, c->name) &&
+	    !exists_at(d->errfd, c->name)) {
+		finish_reject(d, d->reqfd, c->name, c->name, reason);
+	} else {
+		for (int k = 0; k < 3; k++) /* free names: a failure here is not a collision */
+			if (err_seq(d, seq, sizeof(seq), k) == 0 &&
+			    finish_reject(d, d->reqfd, c->name, seq, reason) == 0)
+				break;
+	}
+	cand_remove(d, c);
 }
 
-static void
-cand_reject(struct jobsd *d, struct cand *c, const char *reason)
+/* A job's seq is its file's name, as in TMC ("myjob.json" runs as job
+ * "myjob.json"). 0 when it can be; else the job goes to err/ (-1): a name
+ * that cannot be a seq (tmc_seq_name_ok), or the seq of a job that runs
+ * (proc/) or ran (done/: TMC's "File already exists", err/). A job that was
+ * stopped comes back under its seq with its journal in proc/: it is no
+ * other job. */
+static int
+cand_name(struct jobsd *d, struct cand *c)
 {
-	if (cand_seq(d, c) == 0)
-		finish_reject(d, d->reqfd, c->name, c->name, reason);
-	cand_remove(d, c);
+	char reason[REASON_MAX];
+	const char *n = c->name;
+
+	if (!tmc_seq_name_ok(n))
+		snprintf(reason, sizeof(reason), "req/%s: this name cannot be a seq: %s", n,
+			 TMC_SEQ_NAME_RULE);
+	else if (exists_at(d->procfd, n))
+		snprintf(reason, sizeof(reason),
+			 "req/%s: job %s is running (proc/%s): a seq names one job", n, n, n);
+	else if (exists_at(d->donefd, n))
+		snprintf(reason, sizeof(reason),
+			 "req/%s: job %s already ran (done/%s exists): a seq names one job", n, n,
+			 n);
+	else if (exists_at(d->errfd, n))
+		snprintf(reason, sizeof(reason),
+			 "req/%s: job %s already failed (err/%s exists): a seq names one job", n, n,
+			 n);
+	else
+		return 0;
+	cand_to_err(d, c, reason);
+	return -1;
 }
 
 /* Why req/<name> is no job file: -2 with reason; -1 when it is gone. */
@@ -204,30 +209,6 @@ odd_entry(struct jobsd *d, const char *name, char *reason, size_t rlen)
 	snprintf(reason, rlen, "req/%s: %s, not a regular file: not followed, not a job", name,
 		 what);
 	return -2;
-}
-
-/* A non-regular entry to err/: under its name when that is a free TMC seq,
- * else a fresh one (renamed, never linked: a folder cannot be). */
-static void
-odd_reject(struct jobsd *d, struct cand *c, const char *reason)
-{
-	char seq[SEQ_MAX], stamp[16];
-	time_t now = time(NULL);
-
-	if (tmc_seq_is_tmc(c->name) && !seq_used(d, c->name, false)) {
-		finish_reject(d, d->reqfd, c->name, c->name, reason);
-		cand_remove(d, c);
-		return;
-	}
-	strftime(stamp, sizeof(stamp), "%y%m%d%H%M%S", localtime(&now));
-	for (int k = 0; k < 3; k++) { /* free names: a failure here is not a collision */
-		snprintf(seq, sizeof(seq), "%s%03d", stamp, (int)((now_ms_mono() + k) % 1000));
-		if (!seq_used(d, seq, true) &&
-		    faccessat(d->reqfd, seq, F_OK, AT_SYMLINK_NOFOLLOW) < 0 &&
-		    finish_reject(d, d->reqfd, c->name, seq, reason) == 0)
-			break;
-	}
-	cand_remove(d, c);
 }
 
 static const char *
@@ -267,6 +248,25 @@ cand_read(struct jobsd *d, const char *name, char **text, size_t *len, char *rea
 	return r;
 }
 
+/* A complete job that TMC closed at once as done (job_tmc_no_files): 1 when
+ * it was one (finished, or left for the next look on a failure), 0 not. */
+static int
+cand_no_files(struct jobsd *d, struct cand *c, const char *text, size_t len)
+{
+	struct json doc = {0};
+	char why[REASON_MAX], err[256], *cb = NULL;
+	int r = json_parse(&doc, c->name, text, len, err, sizeof(err)) == 0 &&
+		job_tmc_no_files(&d->conf, &doc, why, sizeof(why), &cb);
+
+	json_free(&doc);
+	if (r && finish_no_files(d, c->name, cb, why) == 0)
+		cand_remove(d, c);
+	else if (r)
+		c->due_ms = now_ms_mono() + d->settle_ms;
+	free(cb);
+	return r;
+}
+
 /* Complete now? Then check it; final: a file that does not parse is bad. */
 static void
 cand_judge(struct jobsd *d, struct cand *c, bool final)
@@ -277,7 +277,7 @@ cand_judge(struct jobsd *d, struct cand *c, bool final)
 	int r = cand_read(d, c->name, &text, &len, reason, sizeof(reason));
 
 	if (r == -2) {
-		odd_reject(d, c, reason);
+		cand_to_err(d, c, reason);
 	} else if (r < 0) {
 		cand_remove(d, c);
 	} else if (r == 0) {
@@ -285,16 +285,16 @@ cand_judge(struct jobsd *d, struct cand *c, bool final)
 		if (final && now_ms_mono() - c->last_ms < d->settle_ms)
 			c->due_ms = c->last_ms + d->settle_ms; /* an interrupted copy: wait */
 		else if (final)
-			cand_reject(d, c, reason);
+			cand_to_err(d, c, reason);
+	} else if (cand_name(d, c) < 0 || cand_no_files(d, c, text, len)) {
+		/* in err/, or done/ (TMC's empty job) */
 	} else if (jobspec_load(&js, &d->conf, label(c->name, lbl, sizeof(lbl)), text, len, reason,
 				sizeof(reason)) < 0) {
-		cand_reject(d, c, reason);
+		cand_to_err(d, c, reason);
 	} else {
 		jobspec_free(&js);
 		c->ready = true;
 		c->due_ms = 0;
-		if (cand_seq(d, c) < 0)
-			c->ready = false;
 	}
 	free(text);
 }

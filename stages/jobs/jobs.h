@@ -191,6 +191,7 @@ void ctrl_apply(struct jobsd *d, struct job *j, bool final);
 void finish_close(struct jobsd *d, struct job *j, enum close_kind kind);
 int finish_reject(struct jobsd *d, int fromfd, const char *name, const char *seq,
 		  const char *reason);
+int finish_no_files(struct jobsd *d, const char *seq, const char *callback, const char *why);
 
 /* intake.c: req/ */
 struct cand {
@@ -207,7 +208,6 @@ void intake_work(struct jobsd *d, bool tick);
 void intake_ctrl(struct jobsd *d, const char *seq); /* its ctrl changed */
 int64_t intake_next_due(const struct jobsd *d);
 void intake_free(struct jobsd *d);
-int seq_fresh(struct jobsd *d, int fromfd, const char *from, char *seq, size_t len);
 
 /* sweep.c: at start, proc/<seq>.rows of closed jobs (left by a kill) */
 void sweep_journals(struct jobsd *d);

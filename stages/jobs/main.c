@@ -149,6 +149,7 @@ jobsd_open(struct jobsd *d)
 {
 	if (spool_open(&d->sp, d->conf.spool_dir, false) < 0)
 		exit(EX_UNAVAILABLE);
+	d->sp.seq_tz = d->conf.seq_timezone;
 	fault_init(d->sp.fd, "tmc-jobs");
 	d->reqfd = open_dir(d, "req");
 	d->procfd = open_dir(d, "proc");
@@ -207,7 +208,7 @@ jobsd_adopt_one(struct jobsd *d, const char *seq)
 	free(text);
 }
 
-/* Job files in proc/ (names without a dot), oldest first. */
+/* Job files in proc/ (tmc_seq_name_ok: not .stat .file ...), oldest first. */
 static void
 jobsd_adopt(struct jobsd *d)
 {

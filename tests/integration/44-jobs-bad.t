@@ -1,9 +1,10 @@
 #!/bin/bash
 # Job files that cannot run go to err/<seq> (the job JSON, as TMC kept it)
 # with err/<seq>.reason saying why, and nothing else is affected: a good
-# job dropped in among them runs. An inline proc runs only when it is a
-# template of template.json; a filelist job without its list fails with
-# TMC's message; target.root must be a site root.
+# job dropped in among them runs. A job without hires or with an unknown
+# site ends in done/ with total 0, as TMC closed it. An inline proc runs
+# only when it is a template of template.json; a filelist job without its
+# list fails with TMC's message; target.root must be a site root.
 . "$TMC_SRC/tests/lib/tap.sh"
 . "$TMC_SRC/tests/lib/jobs.sh"
 plan 15
@@ -21,9 +22,7 @@ base='"site": "site01", "path_head": "/g", "path_tail": "", "include": ["*.jpg"]
 cases=(
 	"garbage|this is not json|not a JSON job"
 	"array|[1, 2]|expected a JSON object"
-	"nohires|{\"template\": \"two\"}|hires: missing"
 	"nosite|{\"hires\": {\"path_head\": \"/g\", \"path_tail\": \"\"}, \"template\": \"two\"}|hires.site: missing"
-	"badsite|{\"hires\": {\"site\": \"x\", \"path_head\": \"/g\", \"path_tail\": \"\"}, \"template\": \"two\"}|no such site"
 	"notpl|{\"hires\": {$base}, \"template\": \"nope\"}|no such template"
 	"climb|{\"hires\": {\"site\": \"site01\", \"path_head\": \"/g/../..\", \"path_tail\": \"\", \"include\": [\"*\"]}, \"template\": \"two\"}|climbs out"
 	"noinclude|{\"hires\": {\"site\": \"site01\", \"path_head\": \"/g\", \"path_tail\": \"\"}, \"template\": \"two\"}|hires.include: missing"
@@ -35,12 +34,15 @@ for c in "${cases[@]}"; do
 	IFS='|' read -r name content want <<<"$c"
 	printf '%s\n' "$content" >"$SPOOL/req/$name"
 done
+# TMC closed these at once as done, total 0 (doc/TMC.md, Job file moves)
+printf '{"template": "two"}\n' >"$SPOOL/req/nohires"
+printf '{"hires": {"site": "x", "path_head": "/g", "path_tail": ""}, "template": "two"}\n' >"$SPOOL/req/badsite"
 printf '{"hires": {%s}, %s}\n' "$base" "$inline_same" >"$T_DIR/inline_ok.json"
 cp "$T_DIR/inline_ok.json" "$SPOOL/req/inline_ok"
 F=100101000000006
 job_json '"path_head": "/g", "path_tail": "", "filelist": true' >"$SPOOL/req/$F"
 
-wait_for 90 eval '[ "$(ls "$SPOOL/err" | grep -c "\.reason$")" -ge 12 ]'
+wait_for 90 eval '[ "$(ls "$SPOOL/err" | grep -c "\.reason$")" -ge 10 ]'
 for c in "${cases[@]}"; do
 	IFS='|' read -r name content want <<<"$c"
 	r=$(grep -l -F "req/$name" "$SPOOL"/err/*.reason 2>/dev/null | head -1)
@@ -55,7 +57,12 @@ ok $? "filelist without its list: err/ with TMC's message"
 seq=$(grep -l '"kind": "copy", "path_head": "/out2"' "$SPOOL/done/"* 2>/dev/null | head -1)
 [ -n "$seq" ] && rows_are "$(basename "$seq")" 3
 ok $? "an inline proc equal to a template runs (3 rows)"
+for n in nohires badsite; do
+	test -e "$SPOOL/done/$n" && test ! -s "$SPOOL/done/$n.result" && test -e "$SPOOL/done/$n.result" &&
+		[ "$(cat "$SPOOL/proc/$n.stat")" = "$(printf '0\t0\t0')" ] && test ! -e "$SPOOL/err/$n"
+	ok $? "$n: done/$n with no row, .stat 0 0 0, as TMC closed it"
+done
 "$BIN/tmcwatch" -c "$CONF" status >"$T_DIR/status"
-grep -q '^jobs: waiting 0 running 0 done 1 failed 12$' "$T_DIR/status"
-ok $? "status: 1 done, 12 failed"
+grep -q '^jobs: waiting 0 running 0 done 3 failed 10$' "$T_DIR/status"
+ok $? "status: 3 done, 10 failed"
 stop_daemon

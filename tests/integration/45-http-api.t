@@ -7,7 +7,7 @@
 . "$TMC_SRC/tests/lib/http.sh"
 plan 72
 
-http_config
+http_config '"status_codes": "rest"' # REST codes; 69-http-tmc-status.t: the default
 start_httpd
 ok $? "tmc-httpd answers /healthz"
 

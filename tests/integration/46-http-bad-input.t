@@ -8,7 +8,7 @@
 . "$TMC_SRC/tests/lib/http.sh"
 plan 17
 
-http_config '"max_body": 65536, "timeout": 3, "max_connections": 8'
+http_config '"max_body": 65536, "timeout": 3, "max_connections": 8, "status_codes": "rest"'
 start_httpd
 ok $? "tmc-httpd started"
 
@@ -229,7 +229,7 @@ ok $? "a good convert afterwards: success ($out)"
 stop_httpd
 
 # the bearer token
-http_config '"token": "s3cr3t-token"'
+http_config '"token": "s3cr3t-token", "status_codes": "rest"'
 start_httpd
 is "$(code_of "$URL/api/?act=status&seq=1")" 401 "token set, none sent: 401"
 is "$(code_of -H 'Authorization: Bearer wrong' "$URL/api/?act=status&seq=1")$(code_of -H 'Authorization: Basic czNjcjN0LXRva2Vu' "$URL/metrics")" \
@@ -241,7 +241,7 @@ ok $? "401 says WWW-Authenticate: Bearer"
 stop_httpd
 
 # another loopback address: its name is a good Host too
-http_config '"listen": "127.0.0.2"'
+http_config '"listen": "127.0.0.2", "status_codes": "rest"'
 URL=http://127.0.0.2:$PORT
 start_httpd
 is "$(code_of "$URL/api/?act=status&seq=1")$(code_of -H "Host: localhost:$PORT" "$URL/api/?act=status&seq=1")$(code_of -H 'Host: 127.0.0.3' "$URL/api/?act=status&seq=1")" \

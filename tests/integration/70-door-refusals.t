@@ -12,7 +12,7 @@
 . "$TMC_SRC/tests/lib/http.sh"
 plan 25
 
-http_config
+http_config '"status_codes": "rest"'
 start_httpd
 ok $? "tmc-httpd answers /healthz"
 mkdir -p "$SITE/in"

@@ -11,7 +11,7 @@
 plan 4
 
 DEADLINE=3
-http_config "\"request_deadline\": $DEADLINE"
+http_config "\"request_deadline\": $DEADLINE, \"status_codes\": \"rest\""
 start_httpd
 ok $? "tmc-httpd answers /healthz"
 

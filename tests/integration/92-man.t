@@ -24,7 +24,7 @@ conf_keys() {
 	perl -0777 -pe 's{/\*.*?\*/}{}gs' "$CONF_H" | awk '
 	BEGIN {
 		split("conf.path conf.tpl_path conf.dir conf.templates step.has_sharpen " \
-		      "step.source_idx step.line step.col site.name watch.name", d, " ")
+		      "step.source_idx step.line step.col site.name watch.name http_conf.rest_codes", d, " ")
 		for (i in d) derived[d[i]] = 1
 		json["conf.sites"] = "site"; json["conf.watches"] = "watchdog"
 	}

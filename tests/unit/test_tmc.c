@@ -204,7 +204,15 @@ test_seq(void **state)
 	assert_true(tmc_seq_name_ok("210101000000001") && tmc_seq_name_ok("my_job-2") &&
 		    tmc_seq_name_ok("A"));
 	assert_false(tmc_seq_name_ok(NULL) || tmc_seq_name_ok(""));
-	assert_false(tmc_seq_name_ok("a.b") || tmc_seq_name_ok("210101000000001.ctrl"));
+	/* a job file copied into req/ runs under its name, as in TMC */
+	assert_true(tmc_seq_name_ok("myjob.json") && tmc_seq_name_ok("a.b.c"));
+	/* never a side file, a dot file or a copy in progress */
+	assert_false(tmc_seq_name_ok("210101000000001.ctrl") || tmc_seq_name_ok("a.file") ||
+		     tmc_seq_name_ok("a.stat") || tmc_seq_name_ok("a.result") ||
+		     tmc_seq_name_ok("a.reason") || tmc_seq_name_ok("a.rows") ||
+		     tmc_seq_name_ok("a.log") || tmc_seq_name_ok(".a") || tmc_seq_name_ok(".") ||
+		     tmc_seq_name_ok("a.part") || tmc_seq_name_ok("a.tmp") ||
+		     tmc_seq_name_ok("a.swp") || tmc_seq_name_ok("a~"));
 	assert_false(tmc_seq_name_ok("..") || tmc_seq_name_ok("../../etc/passwd") ||
 		     tmc_seq_name_ok("a/b") || tmc_seq_name_ok("a b") ||
 		     tmc_seq_name_ok("\xec\x82\xac"));
