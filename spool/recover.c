@@ -27,6 +27,34 @@
 
 #define TMP_MAX_AGE 3600
 
+/* An item sent to err/ here never got its step's result line (its worker
+ * died before writing one): write it, failed with the reason, so that
+ * tmc-jobs and tmc-watch account for the file instead of waiting for it.
+ * The stage folder names the step ("<NN>-<step>"); the spool is three
+ * folders up (<spool>/stages/<template>/<NN>-<step>). */
+static void
+recover_result(const struct stage_dir *sd, const struct ticket *t, const char *reason)
+{
+	const char *base = strrchr(sd->label, '/');
+	char root[PATH_MAX], *cut;
+	struct spool sp = {.path = root};
+	char *end;
+	long idx;
+	int up;
+
+	snprintf(root, sizeof(root), "%s", sd->path);
+	for (up = 0; up < 3 && (cut = strrchr(root, '/')) != NULL; up++)
+		*cut = '\0';
+	base = base ? base + 1 : sd->label;
+	idx = strtol(base, &end, 10);
+	if (end == base || *end != '-')
+		return; /* not a stage of a template (the outbox) */
+	if ((sp.fd = openat(sd->fd, "../../..", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return;
+	result_append(&sp, t, end + 1, (int)idx, 0, 1, RO_FAILED, reason);
+	close(sp.fd);
+}
+
 static int
 recover_locked(struct stage_dir *sd, struct item *it, int max_attempts)
 {
@@ -40,7 +68,10 @@ recover_locked(struct stage_dir *sd, struct item *it, int max_attempts)
 		snprintf(reason, sizeof(reason),
 			 "the worker processing it died %lld times (last error: %s)", attempt,
 			 ticket_get(&it->ticket, "last_error") ?: "none");
-		return item_reject_at(sd, sd->curfd, it->id, reason) < 0 ? -1 : 1;
+		if (item_reject_at(sd, sd->curfd, it->id, reason) < 0)
+			return -1;
+		recover_result(sd, &it->ticket, reason);
+		return 1;
 	}
 	ticket_setf(&it->ticket, "attempt", "%lld", attempt);
 	ticket_set(&it->ticket, "last_error", "worker died while processing it");

@@ -4,7 +4,7 @@
 # keeps killing workers ends in err/ with the reason, while the stage itself
 # is restarted and keeps serving.
 . "$TMC_SRC/tests/lib/tap.sh"
-plan 4
+plan 5
 export TMC_RESTART_DELAY_MS=100
 
 write_config '{ "slow": { "proc": [
@@ -20,6 +20,10 @@ wait_for 60 test -e "$E/t000001/reason"
 ok $? "after max_attempts deaths the item is in err/"
 grep -q 'died 2 times' "$E/t000001/reason"
 ok $? "its reason says why: $(cat "$E/t000001/reason" 2>/dev/null)"
+# its worker never wrote the step's result line: recovery writes it, failed,
+# so the job (or watch) that made the item accounts for the file
+wait_for 30 grep -q "^t000001	0	A	0	1	.*died 2 times.*	failed$" "$SPOOL/proc/test1.log"
+ok $? "the origin's log has the step's failed result line: $(cat "$SPOOL/proc/test1.log" 2>/dev/null)"
 wait_for 30 pgrep -f "tmc-copy -c $CONF"
 ok $? "the stage process was restarted"
 stop_daemon
