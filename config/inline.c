@@ -207,8 +207,7 @@ inline_store(const char *spool_dir, const struct template *tpl)
 }
 
 int
-inline_read(const char *spool_dir, const char *name, struct template *tpl,
-	    struct conf_errors *errs)
+inline_read(const char *spool_dir, const char *name, struct template *tpl, struct conf_errors *errs)
 {
 	char path[PATH_MAX], err[PATH_MAX + 256];
 	struct json doc;

@@ -40,9 +40,12 @@ inline_find(const struct inlines *in, const char *name)
 	return NULL;
 }
 
-/* Does the folder at rel (below the spool) hold any entry? */
+/* Does the folder at rel (below the spool) hold an item? In tmp/ only a
+ * committed handoff (a bare id) is one: "+id" is a publish a crash cut
+ * short and "~id" one being removed (tmcwatch-spool(5)); they are
+ * cleaned, never run. */
 static bool
-dir_holds(const struct spool *sp, const char *rel)
+dir_holds(const struct spool *sp, const char *rel, bool tmp)
 {
 	int fd = openat(sp->fd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
@@ -55,7 +58,7 @@ dir_holds(const struct spool *sp, const char *rel)
 		return false;
 	}
 	while (!any && (de = readdir(d)) != NULL)
-		any = strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0;
+		any = de->d_name[0] != '.' && !(tmp && strchr("+~", de->d_name[0]));
 	closedir(d);
 	return any;
 }
@@ -71,7 +74,7 @@ stages_hold(const struct spool *sp, const struct template *tpl, bool with_err)
 		stage_name(name, sizeof(name), (int)j, tpl->steps[j].name);
 		for (size_t k = 0; k < (with_err ? 4u : 3u); k++) {
 			snprintf(rel, sizeof(rel), "stages/%s/%s/%s", tpl->name, name, subs[k]);
-			if (dir_holds(sp, rel))
+			if (dir_holds(sp, rel, k == 0))
 				return true;
 		}
 	}
@@ -141,8 +144,7 @@ inline_remove(struct inline_tpl *it, const struct conf *conf, const struct spool
 			log_warn("%s/%s", sp->path, file);
 		else
 			gone = true;
-		log_info("inline template %s: removed (no job runs it, no item is left)",
-			 it->name);
+		log_info("inline template %s: removed (no job runs it, no item is left)", it->name);
 	}
 	close(fd);
 	return gone;
