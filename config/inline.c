@@ -30,15 +30,6 @@
 
 #define INLINE_TRIES 16
 
-bool
-inline_name_ok(const char *name)
-{
-	const char *h = name + strlen(INLINE_PREFIX);
-
-	return strncmp(name, INLINE_PREFIX, strlen(INLINE_PREFIX)) == 0 &&
-	       strlen(name) == INLINE_NAME_LEN && strspn(h, "0123456789abcdef") == 12;
-}
-
 /* A JSON string: quote, backslash and control characters escaped; UTF-8
  * (checked by the parser) passes through. */
 static void
@@ -126,18 +117,6 @@ inline_make(const struct template *parsed, struct template *out)
 	free(text);
 }
 
-int
-inline_path(char *buf, size_t len, const char *spool_dir, const char *name)
-{
-	int n = snprintf(buf, len, "%s/%s/%s.json", spool_dir, INLINE_DIR, name);
-
-	if (n < 0 || (size_t)n >= len) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	return 0;
-}
-
 /* The file is there (ours, under LOCK_SH, the inode its name has) or not. */
 static int
 inline_present(int dirfd, const char *file)
@@ -204,26 +183,4 @@ inline_store(const char *spool_dir, const struct template *tpl)
 	free(text);
 	errno = saved;
 	return r;
-}
-
-int
-inline_read(const char *spool_dir, const char *name, struct template *tpl, struct conf_errors *errs)
-{
-	char path[PATH_MAX], err[PATH_MAX + 256];
-	struct json doc;
-	size_t before = errs->n;
-
-	memset(tpl, 0, sizeof(*tpl));
-	if (inline_path(path, sizeof(path), spool_dir, name) < 0) {
-		conf_errors_add(errs, "%s/%s: %s", spool_dir, INLINE_DIR, strerror(errno));
-		return 1;
-	}
-	if (json_load_file(&doc, path, err, sizeof(err)) < 0) {
-		conf_errors_add(errs, "%s", err);
-		return 1;
-	}
-	if (conf_template_from(&doc, name, tpl, errs) == 0)
-		conf_template_check(tpl, path, errs);
-	json_free(&doc);
-	return (int)(errs->n - before);
 }
