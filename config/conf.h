@@ -168,6 +168,8 @@ struct conf {
 	int retention_days;   /* days finished and failed work is kept (done/, err/, stage and
 			       * outbox err/), 0 for ever; default 30 */
 	int records_days;     /* days of state/records kept, 0 for ever; default 90 */
+	int inline_idle;      /* seconds an inline template's stages may stay idle before
+			       * their workers stop, default 60 (inline.c) */
 
 	/* tmc-image (tmcwatch key): an original that decodes in part is "warn"
 	 * (default, TMC: written, grey where data is missing) or "error" */
@@ -213,6 +215,39 @@ struct json;
 int conf_proc_parse(const struct json *doc, int proc, const char *label, bool skipsamesize,
 		    struct template *tpl, struct conf_errors *errs);
 void conf_template_free(struct template *tpl);
+/* The template `name` of a document in template.json's form (an inline
+ * template's file, inline.c): loaded with the same table; a step key
+ * left out takes its default (skipsamesize false). Returns the number of
+ * errors added; tpl must be freed. */
+int conf_template_from(const struct json *doc, const char *name, struct template *tpl,
+		       struct conf_errors *errs);
+
+/* inline.c: a job's inline "proc" as a template of its own, named
+ * "inline-" + the first 12 hex digits of the SHA-256 of its canonical text
+ * and kept in <spool>/templates/<name>.json, so that every program loads
+ * it like a template of template.json (tmcwatch-spool(5), TEMPLATES). */
+
+#define INLINE_PREFIX "inline-"
+#define INLINE_NAME_LEN (sizeof(INLINE_PREFIX) - 1 + 12)
+#define INLINE_DIR "templates"
+/* Is name an inline template's name ("inline-" and 12 lowercase hex)? */
+bool inline_name_ok(const char *name);
+/* The template a parsed and checked proc becomes: its canonical text (every
+ * step key written out, defaults included) read back, so it is exactly what
+ * the stages will load from the file. Two procs that mean the same steps
+ * get one name. *out must be freed with conf_template_free(). */
+void inline_make(const struct template *parsed, struct template *out);
+/* Make sure <spool>/templates/<name>.json holds tpl: written temp + fsync
+ * + rename when it is not there, checked under a shared flock so that the
+ * supervisor's removal (which holds it exclusively) cannot take it away
+ * unseen. 0, or -1 with errno (a machine fault: retry). */
+int inline_store(const char *spool_dir, const struct template *tpl);
+/* Read <spool>/templates/<name>.json back and check it; the number of
+ * errors added. tpl must be freed. */
+int inline_read(const char *spool_dir, const char *name, struct template *tpl,
+		struct conf_errors *errs);
+/* The template file's path, in buf; -1 when it does not fit. */
+int inline_path(char *buf, size_t len, const char *spool_dir, const char *name);
 
 /* conf_check.c: what needs the whole picture (names, sources, cycles,
  * files) */

@@ -119,6 +119,7 @@ static const struct key conf_keys[] = {
 	K_LONG(struct conf, big_pixels, 100000000, 1, LONG_MAX),
 	K_INT(struct conf, retention_days, 30, 0, 36500),
 	K_INT(struct conf, records_days, 90, 0, 36500),
+	K_INT(struct conf, inline_idle, 60, 1, 86400),
 	K_FUNC("site", ld_sites),
 	K_FUNC("watchdog", ld_watchdog),
 	K_FUNC("http", ld_http),
@@ -947,6 +948,22 @@ load_doc(struct conf *conf, const char *path, void (*fn)(struct ld *, struct con
 		conf_errors_add(errs, "%s: expected an object at the top level",
 				json_where(&doc, 0, where, sizeof(where)));
 	json_free(&doc);
+}
+
+int
+conf_template_from(const struct json *doc, const char *name, struct template *tpl,
+		   struct conf_errors *errs)
+{
+	struct ld ld = {doc, errs, NULL, false};
+	size_t before = errs->n;
+	int k;
+
+	memset(tpl, 0, sizeof(*tpl));
+	if ((k = json_get(doc, 0, name)) < 0 || !json_is_object(doc, k))
+		conf_errors_add(errs, "%s: no template \"%s\" in it", doc->name, name);
+	else
+		ld_template(&ld, k - 1, tpl);
+	return (int)(errs->n - before);
 }
 
 /* Absolute, so a daemon that changes folder still finds profiles and the

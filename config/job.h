@@ -44,6 +44,9 @@ struct jobspec {
 	int density;    /* hires.density: DPI of every output, over the steps'; 0 unset */
 	char *callback; /* URL, NULL unset */
 	char *out_root; /* target.root or the site root */
+	/* an inline proc that is no configured template: its own template
+	 * "inline-<digest>" (conf.h, inline.c); tpl points to it */
+	struct template *own;
 };
 /* 0, or -1 with the reason: everything for which tmc-jobs would send the
  * job as a whole to err/ (bad JSON, keys, unknown site or template, a
@@ -66,5 +69,9 @@ size_t job_list_split(char *buf, size_t len, char ***lines);
  * stays a per-file error row. 0, or -1 with the reason. */
 int job_accept(const struct conf *conf, const char *name, const char *text, size_t len,
 	       const char *list, size_t listlen, char *reason, size_t rlen);
+
+/* The inline template a job runs ("inline-<digest>", in name) when it has
+ * one: 1; 0 when it names a template, or does not load (it goes to err/). */
+int job_inline_name(const struct conf *conf, const char *text, size_t len, char *name, size_t nlen);
 
 #endif

@@ -21,11 +21,12 @@
  * joined the strings, naming a sibling of the root).
  *
  * Template or proc (doc/TMC.md, Steps): a known, non-empty "template" wins; else an
- * inline "proc". An inline proc has no stage processes of its own (the
- * supervisor starts stages for template.json's templates), so it is
- * accepted only when it is step for step the same as a configured
- * template, which then runs it; any other is refused with a reason that
- * says to define it as a template. Errors: -1 with the reason, never fatal.
+ * inline "proc", parsed and checked as template.json's procs are. One that
+ * is step for step a configured template runs as that template; any other
+ * becomes a template of its own, "inline-<digest>" (inline.c), owned by the
+ * jobspec (js->own). job_accept() only checks: tmc-jobs writes the
+ * template's file when it takes the job. Errors: -1 with the reason, never
+ * fatal.
  */
 #include <limits.h>
 #include <stdio.h>
@@ -250,6 +251,9 @@ template_same(const struct conf *conf, const struct template *tpl)
 	return NULL;
 }
 
+/* An inline proc: the same parser and checks as template.json's, so a bad
+ * one is refused here with file:line:col; then the configured template it
+ * equals, or a template of its own (inline.c) that this jobspec owns. */
 static int
 js_inline(struct jobspec *js, const struct conf *conf, const struct json *doc, int p, char *reason,
 	  size_t rlen)
@@ -263,10 +267,14 @@ js_inline(struct jobspec *js, const struct conf *conf, const struct json *doc, i
 	    0) {
 		snprintf(reason, rlen, "%s", errs.msg[0]);
 		r = -1;
-	} else if ((js->tpl = template_same(conf, &tpl)) == NULL) {
-		r = js_err(reason, rlen, doc, p, "proc",
-			   "an inline proc is not supported unless it equals a template of "
-			   "template.json; define it as a template and name it in \"template\"");
+	}
+	/* What an inline proc may not have beyond a template's (a per-step
+	 * callback, when templates get them) is refused here, before
+	 * anything is queued. */
+	else if ((js->tpl = template_same(conf, &tpl)) == NULL) {
+		js->own = xcalloc(1, sizeof(*js->own));
+		inline_make(&tpl, js->own);
+		js->tpl = js->own;
 	}
 	conf_template_free(&tpl);
 	conf_errors_free(&errs);
@@ -405,6 +413,10 @@ jobspec_free(struct jobspec *js)
 	xfree(&js->capture);
 	xfree(&js->callback);
 	xfree(&js->out_root);
+	if (js->own) {
+		conf_template_free(js->own);
+		xfree(&js->own);
+	}
 	js->tpl = NULL;
 	js->site = NULL;
 }
@@ -498,6 +510,23 @@ job_accept(const struct conf *conf, const char *name, const char *text, size_t l
 				snprintf(reason, rlen, "file list, file %zu: %s", i + 1, why);
 		free(lines);
 		free(buf);
+	}
+	jobspec_free(&js);
+	return r;
+}
+
+int
+job_inline_name(const struct conf *conf, const char *text, size_t len, char *name, size_t nlen)
+{
+	char reason[REASON_MAX_JOB];
+	struct jobspec js;
+	int r = 0;
+
+	if (jobspec_load(&js, conf, "job", text, len, reason, sizeof(reason)) < 0)
+		return 0;
+	if (js.own) {
+		snprintf(name, nlen, "%s", js.own->name);
+		r = 1;
 	}
 	jobspec_free(&js);
 	return r;

@@ -136,6 +136,11 @@ int records_since(const struct spool *sp, int64_t since, record_fn fn, void *arg
 
 /* tplset.c: stage_set_open() with tpl's name and step names. */
 void stage_set_template(struct stage_set *set, const struct spool *sp, const struct template *tpl);
+/* An inline template ("inline-<digest>", conf.h) read from the spool into
+ * *tpl (freed by the caller): tpl, or NULL (logged) when name is none or
+ * its file is missing or bad. */
+const struct template *stage_inline_template(const struct conf *conf, const char *name,
+					     struct template *tpl);
 
 /* emit.c: publish the first items of one original into every step of tpl
  * that reads "hires" and applies to its extension (ticket "src"). Returns

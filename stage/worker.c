@@ -41,6 +41,7 @@ struct stage {
 	int tracefd; /* TMC_TRACE: pickup latency records for `make bench` */
 	struct conf conf;
 	const struct template *tpl;
+	struct template inl; /* an inline template's, read from the spool */
 	int idx;
 	struct spool spool;
 	struct stage_dir sd;
@@ -98,7 +99,9 @@ stage_args(struct stage *st, int argc, char **argv)
 		usage(argv[0]);
 	if (conf_load_logged(&st->conf, cpath, tpath) > 0)
 		exit(78); /* EX_CONFIG */
-	if ((st->tpl = conf_template(&st->conf, tname)) == NULL || (size_t)idx >= st->tpl->nsteps)
+	if ((st->tpl = conf_template(&st->conf, tname)) == NULL)
+		st->tpl = stage_inline_template(&st->conf, tname, &st->inl);
+	if (st->tpl == NULL || (size_t)idx >= st->tpl->nsteps)
 		fatalx("no step %d in template %s", idx, tname);
 	st->idx = idx;
 	if (st->conf.log_file)
@@ -649,6 +652,7 @@ stage_teardown(struct stage *st)
 	if (st->tracefd >= 0)
 		close(st->tracefd);
 	close(st->sigfd);
+	conf_template_free(&st->inl);
 	conf_free(&st->conf);
 }
 

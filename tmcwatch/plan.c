@@ -125,31 +125,35 @@ plan_add(struct plan *p, const char *prog, const char *label, char **argv, int t
 	};
 }
 
-static void
-plan_stages(struct plan *p, const struct conf *conf)
+void
+plan_template(struct plan *p, const struct conf *conf, const struct template *tpl, int t)
 {
 	char label[512], sidx[24], name[300];
 
-	for (size_t t = 0; t < conf->ntemplates; t++) {
-		const struct template *tpl = &conf->templates[t];
+	for (size_t j = 0; j < tpl->nsteps; j++) {
+		const struct step *s = &tpl->steps[j];
+		const char *extra[] = {"-T", tpl->name, "-s", sidx};
+		int timeout = s->timeout              ? s->timeout
+			      : s->kind == STEP_VIDEO ? conf->video_timeout
+						      : conf->image_timeout;
 
-		for (size_t j = 0; j < tpl->nsteps; j++) {
-			const struct step *s = &tpl->steps[j];
-			const char *extra[] = {"-T", tpl->name, "-s", sidx};
-			int timeout = s->timeout              ? s->timeout
-				      : s->kind == STEP_VIDEO ? conf->video_timeout
-							      : conf->image_timeout;
-
-			snprintf(sidx, sizeof(sidx), "%zu", j);
-			stage_name(name, sizeof(name), (int)j, s->name);
-			for (int w = 0; w < conf->stage_workers; w++) {
-				snprintf(label, sizeof(label), "%s/%s#%d", tpl->name, name, w);
-				plan_add(p, step_program(s), label,
-					 argv_make(step_program(s), conf, extra, 4), (int)t, (int)j,
-					 timeout);
-			}
+		snprintf(sidx, sizeof(sidx), "%zu", j);
+		stage_name(name, sizeof(name), (int)j, s->name);
+		for (int w = 0; w < conf->stage_workers; w++) {
+			snprintf(label, sizeof(label), "%s/%s#%d", tpl->name, name, w);
+			plan_add(p, step_program(s), label,
+				 argv_make(step_program(s), conf, extra, 4), t, (int)j, timeout);
+			if (p->n && strcmp(p->rows[p->n - 1].label, label) == 0)
+				p->rows[p->n - 1].tpl_name = xstrdup(tpl->name);
 		}
 	}
+}
+
+static void
+plan_stages(struct plan *p, const struct conf *conf)
+{
+	for (size_t t = 0; t < conf->ntemplates; t++)
+		plan_template(p, conf, &conf->templates[t], (int)t);
 }
 
 void
@@ -175,6 +179,7 @@ plan_free(struct plan *p)
 	for (size_t i = 0; i < p->n; i++) {
 		free(p->rows[i].label);
 		free(p->rows[i].program);
+		free(p->rows[i].tpl_name);
 		for (char **a = p->rows[i].argv; *a; a++)
 			free(*a);
 		free(p->rows[i].argv);

@@ -41,6 +41,7 @@ struct sup {
 	char *conf_text, *tpl_text; /* the files as last loaded, to see a change */
 	bool dying_dirty;           /* run/dying must be rewritten */
 	int64_t sweep_at_ms;        /* next retention sweep (monotonic) */
+	struct inlines inl;         /* inline templates (inline.c) */
 };
 
 #define SWEEP_EVERY_MS (24 * 3600 * 1000LL)
@@ -66,9 +67,8 @@ conf_changed(struct sup *s)
 }
 
 static void
-recover_stage(struct sup *s, int t, int j, bool all)
+recover_stage(struct sup *s, const struct template *tpl, int j, bool all)
 {
-	const struct template *tpl = &s->conf->templates[t];
 	struct stage_dir sd;
 
 	if (stage_open(&sd, s->sp, tpl->name, j, tpl->steps[j].name, true) < 0)
@@ -79,25 +79,37 @@ recover_stage(struct sup *s, int t, int j, bool all)
 }
 
 static void
+recover_template(struct sup *s, const struct template *tpl, bool all)
+{
+	for (size_t j = 0; j < tpl->nsteps; j++)
+		recover_stage(s, tpl, (int)j, all);
+}
+
+static void
 recover_all(struct sup *s)
 {
 	for (size_t t = 0; t < s->conf->ntemplates; t++)
-		for (size_t j = 0; j < s->conf->templates[t].nsteps; j++)
-			recover_stage(s, (int)t, (int)j, true);
+		recover_template(s, &s->conf->templates[t], true);
+	for (size_t t = 0; t < s->inl.n; t++)
+		if (!s->inl.v[t].bad)
+			recover_template(s, &s->inl.v[t].tpl, true);
 }
 
 static void
 on_death(struct child *c, void *arg)
 {
 	struct sup *s = arg;
+	const struct template *tpl = NULL;
 
 	workers_forget(s->sp, c->pid);
-	if (c->spec.tpl_idx < 0 || c->retired || (size_t)c->spec.tpl_idx >= s->conf->ntemplates)
-		return;
+	if (c->spec.tpl_idx >= 0 && !c->retired && (size_t)c->spec.tpl_idx < s->conf->ntemplates)
+		tpl = &s->conf->templates[c->spec.tpl_idx];
+	else if (c->spec.tpl_idx < 0 && c->spec.tpl_name)
+		tpl = inline_find(&s->inl, c->spec.tpl_name);
 	/* its claim is in its own stage; a handoff it committed but did not
 	 * finish is in a later stage's tmp/ */
-	for (size_t j = 0; j < s->conf->templates[c->spec.tpl_idx].nsteps; j++)
-		recover_stage(s, c->spec.tpl_idx, (int)j, false);
+	if (tpl)
+		recover_template(s, tpl, false);
 }
 
 /* run/dying: the children that keep dying now (retired ones are gone). */
@@ -243,8 +255,10 @@ tick(struct sup *s)
 	if (!s->stopping)
 		workers_each(s->sp, check_timeout, s);
 	dying_sync(s);
-	if (!s->stopping)
+	if (!s->stopping) {
+		inline_tick(&s->inl, s->conf, s->sp, &s->cs);
 		metrics_tick(s->sp, s->conf);
+	}
 	if (!s->stopping && now_ms_mono() >= s->sweep_at_ms) {
 		sweep_spawn(s->o);
 		s->sweep_at_ms = now_ms_mono() + SWEEP_EVERY_MS;
@@ -317,6 +331,7 @@ supervise(const struct opts *o, struct conf *conf, struct spool *sp)
 		read_signals(&s);
 	}
 	recover_all(&s);
+	inline_free(&s.inl);
 	children_free(&s.cs);
 	metrics_free();
 	dying_write(sp->fd, NULL, 0);

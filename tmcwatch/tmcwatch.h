@@ -43,9 +43,11 @@ struct child_spec {
 	char *label;   /* "tpl/00-Origin#0", "jobs", "watch:site01" */
 	char *program; /* absolute path */
 	char **argv;   /* NULL-terminated */
-	int tpl_idx;   /* stage children: template and step index; -1 otherwise */
+	int tpl_idx;   /* stage children: template and step index; -1 otherwise
+			* (and for an inline template's: inline.c) */
 	int step_idx;
-	int timeout; /* seconds an item may take; 0 none */
+	char *tpl_name; /* stage children: the template's name; NULL otherwise */
+	int timeout;    /* seconds an item may take; 0 none */
 };
 struct plan_missing {
 	char *program; /* "tmc-video" */
@@ -59,6 +61,9 @@ struct plan {
 	size_t nmissing;
 };
 void plan_build(struct plan *p, const struct conf *conf);
+/* The rows of one template's stage workers (t: its index in conf, -1 for
+ * an inline template). */
+void plan_template(struct plan *p, const struct conf *conf, const struct template *tpl, int t);
 void plan_log_missing(const struct plan *p); /* one warning per missing row */
 void plan_free(struct plan *p);
 const char *libexec_dir(void);
@@ -97,6 +102,26 @@ int submit_dry_run(const struct conf *conf, const char *name, const char *raw, s
 /* sweep.c: retention (tmcwatch.conf(5) retention_days, records_days) */
 int sweep_run(const struct spool *sp, const struct conf *conf); /* removed, -1 busy */
 void sweep_spawn(const struct opts *o);                         /* `tmcwatch sweep` as a child */
+
+/* inline.c: the stage workers of inline templates (<spool>/templates/),
+ * started on demand and retired when idle; their files removed when unused */
+struct inline_tpl {
+	char name[INLINE_NAME_LEN + 1];
+	struct template tpl;
+	int64_t idle_ms;  /* monotonic ms since its stages hold nothing; 0 busy */
+	int64_t check_ms; /* next look at whether it can be removed */
+	bool bad;         /* its file does not load (logged once) */
+	bool warned;      /* a program it needs is missing (logged once) */
+	bool seen;
+};
+struct inlines {
+	struct inline_tpl *v;
+	size_t n;
+};
+void inline_tick(struct inlines *in, const struct conf *conf, const struct spool *sp,
+		 struct children *cs);
+const struct template *inline_find(const struct inlines *in, const char *name);
+void inline_free(struct inlines *in);
 
 /* supervise.c */
 int supervise(const struct opts *o, struct conf *conf, struct spool *sp);

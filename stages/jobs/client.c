@@ -116,7 +116,7 @@ job_ready(struct jobsd *d, struct job *j)
 		list_check(j);
 	stat_resume(d, j);
 	results_read_log(d, j);
-	if (!j->closed_mark)
+	if (!j->closed_mark && !j->tpl_wait)
 		track_redrive(d, j);
 	j->last_line_ms = now_ms_mono();
 	j->stat_dirty = true;
@@ -212,6 +212,21 @@ ctrl_initial(struct jobsd *d, struct job *j, bool from_req)
 	ctrl_apply(d, j, false);
 }
 
+/* An inline proc's template file (config/inline.c), written before the
+ * job's first item is: its stage workers load their steps from it. The
+ * job is in proc/ already, so the supervisor, which removes the file only
+ * when no job in proc/ runs it, cannot take it away after this. */
+static int
+inline_ready(struct jobsd *d, struct job *j)
+{
+	if (inline_store(d->conf.spool_dir, j->spec.own) == 0)
+		return 0;
+	fault_note_errno(errno, "templates/");
+	log_warn("job %s: %s/%s/%s.json (retried)", j->seq, d->conf.spool_dir, INLINE_DIR,
+		 j->spec.own->name);
+	return -1;
+}
+
 struct job *
 job_adopt(struct jobsd *d, const char *seq, struct jobspec *spec, bool from_req)
 {
@@ -222,6 +237,7 @@ job_adopt(struct jobsd *d, const char *seq, struct jobspec *spec, bool from_req)
 	j->spec = *spec;
 	memset(spec, 0, sizeof(*spec));
 	j->ts = tplstages_get(d, j->spec.tpl);
+	j->tpl_wait = j->spec.own && inline_ready(d, j) < 0;
 	j->logfd = j->rowsfd = j->resultfd = j->scanfd = -1;
 	j->mode = JM_RUN;
 	log_info("new client added:%s%s", seq, from_req ? "" : " (adopted from proc/)");
@@ -268,7 +284,12 @@ job_work(struct jobsd *d, struct job *j, bool tick)
 		job_scan(d, j);
 	if (tick && !j->closed_mark)
 		ctrl_apply(d, j, false);
-	if (j->files && !j->closed_mark) {
+	if (j->tpl_wait && inline_ready(d, j) == 0) {
+		j->tpl_wait = false;
+		if (j->files && !j->closed_mark)
+			track_redrive(d, j);
+	}
+	if (j->files && !j->closed_mark && !j->tpl_wait) {
 		results_read_log(d, j);
 		track_resolve(d, j, tick);
 		track_emit(d, j);

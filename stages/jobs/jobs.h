@@ -67,8 +67,8 @@ struct jfile {
 };
 
 struct tplstages {
-	const struct template *tpl;
 	struct stage_set set; /* its stage folders, opened (created) on first use */
+	int users;            /* jobs holding it */
 };
 
 struct job {
@@ -99,6 +99,7 @@ struct job {
 	bool stop_paused;         /* stopped while paused: requeued paused (TMC) */
 	int64_t last_line_ms, stat_ms;
 	bool stat_dirty;
+	bool tpl_wait;    /* its inline template's file is not written yet: no items */
 	bool closed_mark; /* "#close" in the journal: only finish closing */
 	enum close_kind close_kind;
 	bool cb_mark; /* "#callback" in the journal */
@@ -140,6 +141,9 @@ int job_timeout(const struct job *j); /* ms until it wants the loop back, -1 non
 /* tplstages.c: a template's stage folders (a spool stage_set), one per
  * template for all its jobs */
 struct tplstages *tplstages_get(struct jobsd *d, const struct template *tpl);
+/* A job lets go; an inline template's set is closed with its last job (the
+ * supervisor may remove its folders once no job runs it). */
+void tplstages_put(struct jobsd *d, struct tplstages *ts);
 void tplstages_free(struct jobsd *d);
 
 /* results.c: proc/<seq>.log in, rows and .stat out */

@@ -323,7 +323,10 @@ jobsd_work(struct jobsd *d, bool tick)
 {
 	for (size_t i = 0; i < d->njobs;) {
 		if (job_work(d, d->jobs[i], tick)) {
+			struct tplstages *ts = d->jobs[i]->ts;
+
 			job_free(&d->jobs[i]);
+			tplstages_put(d, ts);
 			d->jobs[i] = d->jobs[--d->njobs];
 		} else {
 			i++;

@@ -2,9 +2,10 @@
 # Job files that cannot run go to err/<seq> (the job JSON, as TMC kept it)
 # with err/<seq>.reason saying why, and nothing else is affected: a good
 # job dropped in among them runs. A job without hires or with an unknown
-# site ends in done/ with total 0, as TMC closed it. An inline proc runs
-# only when it is a template of template.json; a filelist job without its
-# list fails with TMC's message; target.root must be a site root.
+# site ends in done/ with total 0, as TMC closed it. An inline proc is
+# checked as template.json's procs are (one equal to a template runs as it);
+# a filelist job without its list fails with TMC's message; target.root must
+# be a site root.
 . "$TMC_SRC/tests/lib/tap.sh"
 . "$TMC_SRC/tests/lib/jobs.sh"
 plan 15
@@ -16,7 +17,7 @@ ok $? "daemon started"
 
 inline_same='"proc": [{"name": "A", "source": "hires", "kind": "copy", "path_head": "/out1"},
   {"name": "B", "source": "A", "kind": "copy", "path_head": "/out2"}]'
-inline_other='"proc": [{"name": "A", "source": "hires", "kind": "copy", "path_head": "/elsewhere"}]'
+inline_other='"proc": [{"name": "A", "source": "Z", "kind": "copy", "path_head": "/elsewhere"}]'
 base='"site": "site01", "path_head": "/g", "path_tail": "", "include": ["*.jpg"]'
 # name | content | what the reason must say
 cases=(
@@ -26,7 +27,7 @@ cases=(
 	"notpl|{\"hires\": {$base}, \"template\": \"nope\"}|no such template"
 	"climb|{\"hires\": {\"site\": \"site01\", \"path_head\": \"/g/../..\", \"path_tail\": \"\", \"include\": [\"*\"]}, \"template\": \"two\"}|climbs out"
 	"noinclude|{\"hires\": {\"site\": \"site01\", \"path_head\": \"/g\", \"path_tail\": \"\"}, \"template\": \"two\"}|hires.include: missing"
-	"inline|{\"hires\": {$base}, $inline_other}|inline proc is not supported"
+	"inline|{\"hires\": {$base}, $inline_other}|proc[0].source: source \"Z\" is not an earlier step"
 	"target|{\"hires\": {$base}, \"target\": {\"root\": \"/tmp\"}, \"template\": \"two\"}|target.root: must be the root of a site"
 	"cburl|{\"hires\": {$base, \"callback\": \"file:///etc/passwd\"}, \"template\": \"two\"}|http:// or https://"
 )

@@ -4,7 +4,7 @@
 # config/jobspec.c) and answer with the reason before anything is queued:
 # an unknown site or template, a target root outside every site, a rename
 # replacement or a path that climbs with "..", a 300-byte path component,
-# a 5,000-byte path, an inline proc that is no template, no include, a bad
+# a 5,000-byte path, an inline proc with a step that reads no step, no include, a bad
 # callback; for an uploaded list, a line that climbs once renamed. A list
 # line naming a file that does not exist is per-file, so it is accepted.
 # Each refused job leaves req/ empty.
@@ -31,7 +31,7 @@ cases=(
 	"path_tail that climbs|{\"hires\":{${hires/\"path_tail\":\"\"/\"path_tail\":\"/x/../../..\"}},\"template\":\"t1\"}|climbs out"
 	"300-byte path component|{\"hires\":{${hires/\"path_tail\":\"\"/\"path_tail\":\"/$long\"}},\"template\":\"t1\"}|NAME_MAX"
 	"5,000-byte path|{\"hires\":{${hires/\"path_tail\":\"\"/\"path_tail\":\"$deep\"}},\"template\":\"t1\"}|PATH_MAX"
-	"inline proc that is no template|{\"hires\":{$hires},\"proc\":[{\"name\":\"Z\",\"source\":\"hires\",\"kind\":\"copy\",\"path_head\":\"/zz\"}]}|inline proc"
+	"inline proc whose step reads no step|{\"hires\":{$hires},\"proc\":[{\"name\":\"Z\",\"source\":\"Y\",\"kind\":\"copy\",\"path_head\":\"/zz\"}]}|is not an earlier step"
 	"no include|{\"hires\":{\"site\":\"site01\",\"path_head\":\"/in\",\"path_tail\":\"\"},\"template\":\"t1\"}|hires.include"
 	"callback that is no URL|{\"hires\":{$hires,\"callback\":\"ftp://x\"},\"template\":\"t1\"}|hires.callback"
 )

@@ -9,14 +9,16 @@ needed() { readelf -d "$BIN/$1" | sed -n 's/.*(NEEDED).*\[\(lib[^.]*\).*/\1/p' |
 has() { case " $(needed "$1") " in *" $2 "*) return 0 ;; esac; return 1; }
 
 plan 7
-! has tmcwatch libnettle && ! has tmcwatch libcurl && ! has tmcwatch libmicrohttpd
-ok $? "tmcwatch (the supervisor) links no hashing, HTTP or decoder library: $(needed tmcwatch)"
+# nettle only for SHA-256, which names a job's inline template (config/inline.c)
+! has tmcwatch libcurl && ! has tmcwatch libmicrohttpd && ! has tmcwatch libGraphicsMagick &&
+	! has tmcwatch libavcodec
+ok $? "tmcwatch (the supervisor) links no HTTP or decoder library: $(needed tmcwatch)"
 has tmc-httpd libnettle && has tmc-httpd libmicrohttpd && ! has tmc-httpd libGraphicsMagick &&
 	! has tmc-httpd libavcodec && ! has tmc-httpd libcurl
 ok $? "tmc-httpd links libmicrohttpd and nettle, no decoder: $(needed tmc-httpd)"
 has tmc-notify libnettle && has tmc-notify libcurl
 ok $? "tmc-notify signs with nettle and sends with libcurl: $(needed tmc-notify)"
-! has tmc-jobs libnettle && ! has tmc-jobs libGraphicsMagick && ! has tmc-jobs libavcodec
+! has tmc-jobs libGraphicsMagick && ! has tmc-jobs libavcodec
 ok $? "tmc-jobs links no decoder: $(needed tmc-jobs)"
 ! has tmc-video libGraphicsMagick
 ok $? "tmc-video links no GraphicsMagick: $(needed tmc-video)"
