@@ -260,7 +260,11 @@ int conf_load_logged(struct conf *conf, const char *path, const char *tpl_path);
 /* conf_check()'s checks of one template (names, sources, callbacks); sets
  * every step's source_idx. `file` names the document in messages. */
 int conf_template_check(struct template *tpl, const char *file, struct conf_errors *errs);
-const char *step_kind_name(enum step_kind kind); /* conf_common.c */
+const char *step_kind_name(enum step_kind kind);      /* conf_common.c */
+const char *step_sampling_name(enum step_sampling s); /* conf_common.c */
+/* Same step, field by field: every field of struct step that acts (jobspec.c).
+ * A new step key belongs here and in inline.c's canonical text. */
+bool step_equal(const struct step *a, const struct step *b);
 
 /* route.c: lookups by name, and the route of an original with extension
  * ext (no dot, as it appears in the name) through a template. Every

@@ -20,6 +20,14 @@ step_kind_name(enum step_kind kind)
 	return (unsigned int)kind < sizeof(names) / sizeof(names[0]) ? names[kind] : "unknown";
 }
 
+const char *
+step_sampling_name(enum step_sampling s)
+{
+	static const char *const names[] = {"source", "4:2:0", "4:2:2", "4:4:4"};
+
+	return (unsigned int)s < sizeof(names) / sizeof(names[0]) ? names[s] : "unknown";
+}
+
 void
 conf_errors_add(struct conf_errors *errs, const char *fmt, ...)
 {

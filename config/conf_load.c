@@ -703,9 +703,12 @@ ld_choice(struct ld *ld, const struct key *key, int tok, const char *path, const
 static void
 ld_sampling(struct ld *ld, const struct key *key, int tok, void *base, const char *path)
 {
-	static const char *const names[] = {"source", "4:2:0", "4:2:2", "4:4:4"};
-	int i = ld_choice(ld, key, tok, path, names, NROWS(names));
+	const char *names[SAMPLING_444 + 1];
+	int i;
 
+	for (i = 0; i <= SAMPLING_444; i++)
+		names[i] = step_sampling_name((enum step_sampling)i);
+	i = ld_choice(ld, key, tok, path, names, NROWS(names));
 	if (i >= 0)
 		((struct step *)base)->sampling = (enum step_sampling)i;
 }

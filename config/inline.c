@@ -71,6 +71,7 @@ canon_step(struct strbuf *sb, const struct step *st)
 		  st->bitrate, st->density, st->timeout);
 	canon_str(sb, "format", st->format);
 	canon_str(sb, "source_ext", st->source_ext);
+	canon_str(sb, "sampling", step_sampling_name(st->sampling));
 	sb->len--; /* the last comma */
 	sb->buf[sb->len] = '\0';
 	sb_addc(sb, '}');

@@ -217,8 +217,7 @@ streq(const char *a, const char *b)
 	return a == b || (a && b && strcmp(a, b) == 0);
 }
 
-/* Same step, field by field (every field of struct step that acts). */
-static bool
+bool
 step_equal(const struct step *a, const struct step *b)
 {
 	return streq(a->name, b->name) && streq(a->source, b->source) &&

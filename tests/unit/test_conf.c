@@ -305,6 +305,44 @@ test_job_proc(void **state)
 	free(path);
 }
 
+/* An inline proc's template (config/inline.c) is its canonical text read
+ * back: every key that acts must survive it. Each key here is set to a value
+ * other than its default, so a key the canonical text forgets makes a step
+ * differ from the parsed one. */
+static void
+test_inline_round_trip(void **state)
+{
+	static const char text[] =
+		"{\"proc\": [{\"name\": \"A\", \"source\": \"hires\", \"path_head\": \"/a\","
+		" \"size\": [640, 480], \"strip\": false, \"cmyk\": false, \"srgb\": false,"
+		" \"force_dir\": false, \"overwrite\": true, \"watermark\": true, \"save\": false,"
+		" \"enlarge\": false, \"progressive\": true, \"skipsamesize\": false,"
+		" \"sharpen\": [1.5, 0.25], \"comp\": 77, \"density\": 300, \"format\": \"png\","
+		" \"source_ext\": \"!mp4\", \"timeout\": 42, \"sampling\": \"4:4:4\"},"
+		" {\"name\": \"V\", \"source\": \"hires\", \"path_head\": \"/v\", \"ffmpeg\": true,"
+		" \"size\": [320, 240], \"bitrate\": 500, \"source_ext\": \"mp4\"}]}";
+	struct conf_errors errs = {0};
+	struct template tpl, made;
+	struct json doc;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(json_parse(&doc, "job", text, strlen(text), err, sizeof(err)), 0);
+	assert_int_equal(
+		conf_proc_parse(&doc, json_get(&doc, 0, "proc"), "proc", true, &tpl, &errs), 0);
+	assert_int_equal(conf_template_check(&tpl, "job", &errs), 0);
+	inline_make(&tpl, &made);
+	assert_int_equal(made.nsteps, tpl.nsteps);
+	for (size_t i = 0; i < tpl.nsteps; i++)
+		assert_true(step_equal(&tpl.steps[i], &made.steps[i]));
+	assert_int_equal(made.steps[0].sampling, SAMPLING_444);
+	assert_true(inline_name_ok(made.name));
+	conf_template_free(&made);
+	conf_template_free(&tpl);
+	json_free(&doc);
+	conf_errors_free(&errs);
+}
+
 /* Our sample configuration: no error, no check error. */
 static void
 test_sample_config(void **state)
@@ -977,12 +1015,13 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_readme_fixtures), cmocka_unit_test(test_job_proc),
-		cmocka_unit_test(test_sample_config),   cmocka_unit_test(test_defaults),
-		cmocka_unit_test(test_step_defaults),   cmocka_unit_test(test_watch_forms),
-		cmocka_unit_test(test_load_errors),     cmocka_unit_test(test_missing_files),
-		cmocka_unit_test(test_check_errors),    cmocka_unit_test(test_source_idx),
-		cmocka_unit_test(test_step_applies),    cmocka_unit_test(test_lookups),
+		cmocka_unit_test(test_readme_fixtures),   cmocka_unit_test(test_job_proc),
+		cmocka_unit_test(test_inline_round_trip), cmocka_unit_test(test_sample_config),
+		cmocka_unit_test(test_defaults),          cmocka_unit_test(test_step_defaults),
+		cmocka_unit_test(test_watch_forms),       cmocka_unit_test(test_load_errors),
+		cmocka_unit_test(test_missing_files),     cmocka_unit_test(test_check_errors),
+		cmocka_unit_test(test_source_idx),        cmocka_unit_test(test_step_applies),
+		cmocka_unit_test(test_lookups),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
