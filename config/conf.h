@@ -32,6 +32,19 @@ enum step_kind {
 	STEP_PASS,      /* hands the item on, writes nothing (benchmarks, tests) */
 };
 
+/* A per-step callback action (doc/TMC.md, Step options): fired by the
+ * stage through outbox/ once per output the step saved; tmc-notify sends it. */
+enum step_cb_action {
+	STEP_CB_CURL = 0, /* GET target, %file% percent-encoded */
+	STEP_CB_FILE,     /* write cmd into target's folder, %datetime% named */
+};
+
+struct step_cb {
+	enum step_cb_action action;
+	char *target; /* curl: http(s) URL; file: absolute path, %datetime% in the name */
+	char *cmd;    /* file: the text written; NULL for curl */
+};
+
 struct step {
 	char *name;             /* required */
 	char *source;           /* required: "hires" or an earlier step's name */
@@ -58,9 +71,10 @@ struct step {
 	 * per source extension decided at item creation; -1 = hires. Steps that
 	 * share a name are resolved by source_ext, so this is only the first match. */
 	int source_idx;
-	int line, col;                   /* where the step object starts, for messages */
-	int callback_line, callback_col; /* a TMC per-step "callback" key (unsupported:
-					  * conf_check reports it); 0 when absent */
+	int line, col;             /* where the step object starts, for messages */
+	struct step_cb *callbacks; /* TMC's per-step "callback" actions */
+	size_t ncallbacks;
+	int callback_line, callback_col; /* where "callback" is; 0 when absent */
 };
 
 struct template
@@ -189,6 +203,15 @@ struct json;
 int conf_proc_parse(const struct json *doc, int proc, const char *label, bool skipsamesize,
 		    struct template *tpl, struct conf_errors *errs);
 void conf_template_free(struct template *tpl);
+
+/* stepcb.c: a step's "callback" array (label: "tpl.proc[2].callback") */
+int step_cb_parse(const struct json *doc, int tok, const char *label, struct step *st,
+		  struct conf_errors *errs);
+/* The folder of every file action exists (conf_template_check). */
+void step_cb_check(const struct step *st, const char *file, const char *label, size_t i,
+		   struct conf_errors *errs);
+void step_cb_free_one(struct step_cb *cb);
+void step_cb_free(struct step *st);
 
 /* conf_check.c: what needs the whole picture (names, sources, cycles,
  * files) */

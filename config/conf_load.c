@@ -90,6 +90,7 @@ static void ld_rename(struct ld *, const struct key *, int, void *, const char *
 static void ld_tpl_proc(struct ld *, const struct key *, int, void *, const char *);
 static void ld_size(struct ld *, const struct key *, int, void *, const char *);
 static void ld_sharpen(struct ld *, const struct key *, int, void *, const char *);
+static void ld_callback(struct ld *, const struct key *, int, void *, const char *);
 
 static const struct key conf_keys[] = {
 	K_INT(struct conf, client_cnt, 10, 1, INT_MAX),
@@ -190,7 +191,7 @@ static const struct key step_keys[] = {
 	K_STR(struct step, format, NULL), /* default by kind */
 	K_STR(struct step, source_ext, ""),
 	K_INT(struct step, timeout, 0, 0, INT_MAX),
-	K_LATER("callback"), /* conf_check refuses it: TMC ran commands from it */
+	K_FUNC("callback", ld_callback), /* stepcb.c */
 	/* TMC internals that leaked into some templates */
 	K_IGNORE("force_image"),
 	K_IGNORE("offercomp"),
@@ -663,6 +664,15 @@ bad:
 	ld_err(ld, tok, path, key->name, "expected [radius, sigma]: two non-negative numbers");
 }
 
+static void
+ld_callback(struct ld *ld, const struct key *key, int tok, void *base, const char *path)
+{
+	char *label = key_join(path, key->name);
+
+	step_cb_parse(ld->doc, tok, label, base, ld->errs);
+	free(label);
+}
+
 static int
 kind_from_name(const char *s)
 {
@@ -941,6 +951,7 @@ conf_template_free(struct template *tpl)
 		free(st->path_head);
 		free(st->format);
 		free(st->source_ext);
+		step_cb_free(st);
 	}
 	free(tpl->steps);
 	free(tpl->name);

@@ -242,6 +242,27 @@ template_same(const struct conf *conf, const struct template *tpl)
 	return NULL;
 }
 
+/* A per-step "callback" in a job's inline proc is refused before anything
+ * else: it would let whoever may submit a job (the API) make this host
+ * request any URL and write files (doc/TMC.md, Fixes: security). Only
+ * template.json, the operator's file, may carry them. */
+static int
+js_inline_callbacks(const struct json *doc, int p, char *reason, size_t rlen)
+{
+	char key[64];
+	int e, i = 0, t;
+
+	for (e = json_first(doc, p); e >= 0; e = json_sibling(doc, p, e), i++) {
+		if (!json_is_object(doc, e) || (t = json_get(doc, e, "callback")) < 0)
+			continue;
+		snprintf(key, sizeof(key), "proc[%d].callback", i);
+		return js_err(reason, rlen, doc, t, key,
+			      "a job's inline proc may not carry per-step callbacks (they request "
+			      "URLs and write files); name a template of template.json instead");
+	}
+	return 0;
+}
+
 static int
 js_inline(struct jobspec *js, const struct conf *conf, const struct json *doc, int p, char *reason,
 	  size_t rlen)
@@ -250,6 +271,8 @@ js_inline(struct jobspec *js, const struct conf *conf, const struct json *doc, i
 	struct template tpl;
 	int r = 0;
 
+	if (js_inline_callbacks(doc, p, reason, rlen) < 0)
+		return -1;
 	if (conf_proc_parse(doc, p, "proc", conf->skipsamesize, &tpl, &errs) +
 		    conf_template_check(&tpl, doc->name, &errs) >
 	    0) {
