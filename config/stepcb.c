@@ -23,8 +23,8 @@
 
 /* Always false, so that a check can `return cb_err(...)`. */
 static bool __attribute__((format(printf, 5, 6)))
-cb_err(const struct json *doc, int tok, const char *path, struct conf_errors *errs,
-       const char *fmt, ...)
+cb_err(const struct json *doc, int tok, const char *path, struct conf_errors *errs, const char *fmt,
+       ...)
 {
 	char where[1024], what[1024];
 	va_list ap;
@@ -78,7 +78,8 @@ cb_one(const struct json *doc, int obj, const char *path, struct step_cb *cb,
 	if (json_streq(doc, ta, "curl")) {
 		cb->action = STEP_CB_CURL;
 		if (!is_http(cb->target))
-			return cb_err(doc, tt, path, errs, "target: expected an http:// or https:// URL");
+			return cb_err(doc, tt, path, errs,
+				      "target: expected an http:// or https:// URL");
 		return true;
 	}
 	if (!json_streq(doc, ta, "file"))
@@ -97,6 +98,7 @@ step_cb_parse(const struct json *doc, int tok, const char *path, struct step *st
 	      struct conf_errors *errs)
 {
 	size_t before = errs->n;
+	size_t i = 0;
 	char *p;
 	int e;
 
@@ -105,10 +107,10 @@ step_cb_parse(const struct json *doc, int tok, const char *path, struct step *st
 		return 1;
 	}
 	st->callbacks = xcalloc((size_t)json_count(doc, tok) + 1, sizeof(*st->callbacks));
-	for (e = json_first(doc, tok); e >= 0; e = json_sibling(doc, tok, e)) {
+	for (e = json_first(doc, tok); e >= 0; e = json_sibling(doc, tok, e), i++) {
 		struct step_cb *cb = &st->callbacks[st->ncallbacks];
 
-		p = xasprintf("%s[%zu]", path, st->ncallbacks);
+		p = xasprintf("%s[%zu]", path, i);
 		if (cb_one(doc, e, p, cb, errs))
 			st->ncallbacks++;
 		else
@@ -156,9 +158,9 @@ step_cb_check(const struct step *st, const char *file, const char *label, size_t
 		else if (!S_ISDIR(sb.st_mode))
 			why = "not a folder";
 		if (why)
-			conf_errors_add(errs, "%s:%d:%d: %s[%zu].callback[%zu].target: folder %s: %s",
-					file, st->callback_line, st->callback_col, label, i, k, dir,
-					why);
+			conf_errors_add(
+				errs, "%s:%d:%d: %s[%zu].callback[%zu].target: folder %s: %s", file,
+				st->callback_line, st->callback_col, label, i, k, dir, why);
 		free(dir);
 	}
 }
