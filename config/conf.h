@@ -71,9 +71,9 @@ struct step {
 	 * per source extension decided at item creation; -1 = hires. Steps that
 	 * share a name are resolved by source_ext, so this is only the first match. */
 	int source_idx;
-	int line, col;             /* where the step object starts, for messages */
-	struct step_cb *callbacks; /* TMC's per-step "callback" actions */
-	size_t ncallbacks;
+	int line, col;            /* where the step object starts, for messages */
+	struct step_cb *callback; /* TMC's per-step "callback" actions */
+	size_t ncallback;
 	int callback_line, callback_col; /* where "callback" is; 0 when absent */
 };
 

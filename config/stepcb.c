@@ -106,13 +106,13 @@ step_cb_parse(const struct json *doc, int tok, const char *path, struct step *st
 		cb_err(doc, tok, path, errs, "expected an array of {\"action\": ...} objects");
 		return 1;
 	}
-	st->callbacks = xcalloc((size_t)json_count(doc, tok) + 1, sizeof(*st->callbacks));
+	st->callback = xcalloc((size_t)json_count(doc, tok) + 1, sizeof(*st->callback));
 	for (e = json_first(doc, tok); e >= 0; e = json_sibling(doc, tok, e), i++) {
-		struct step_cb *cb = &st->callbacks[st->ncallbacks];
+		struct step_cb *cb = &st->callback[st->ncallback];
 
 		p = xasprintf("%s[%zu]", path, i);
 		if (cb_one(doc, e, p, cb, errs))
-			st->ncallbacks++;
+			st->ncallback++;
 		else
 			step_cb_free_one(cb);
 		free(p);
@@ -130,10 +130,10 @@ step_cb_free_one(struct step_cb *cb)
 void
 step_cb_free(struct step *st)
 {
-	for (size_t i = 0; i < st->ncallbacks; i++)
-		step_cb_free_one(&st->callbacks[i]);
-	xfree(&st->callbacks);
-	st->ncallbacks = 0;
+	for (size_t i = 0; i < st->ncallback; i++)
+		step_cb_free_one(&st->callback[i]);
+	xfree(&st->callback);
+	st->ncallback = 0;
 }
 
 /* The folder a file action writes into must exist now (like a profile). */
@@ -143,8 +143,8 @@ step_cb_check(const struct step *st, const char *file, const char *label, size_t
 {
 	struct stat sb;
 
-	for (size_t k = 0; k < st->ncallbacks; k++) {
-		const struct step_cb *cb = &st->callbacks[k];
+	for (size_t k = 0; k < st->ncallback; k++) {
+		const struct step_cb *cb = &st->callback[k];
 		const char *why = NULL;
 		char *dir;
 

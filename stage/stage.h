@@ -133,7 +133,7 @@ int records_follow(const struct spool *sp, struct records_tail *rt, record_fn fn
 /* The records of time since (real s) and later, oldest first. */
 int records_since(const struct spool *sp, int64_t since, record_fn fn, void *arg);
 
-/* stepcb.c: the step's per-step callbacks (step->callbacks) for the
+/* stepcb.c: the step's per-step callbacks (step->callback) for the
  * output it saved, each published durably into outbox/ under a
  * deterministic id, before the commit. 0, or -1 with errno (logged). */
 int stepcb_queue(const struct stage_ctx *ctx, struct stage_dir *outbox);

@@ -104,9 +104,9 @@ stepcb_queue(const struct stage_ctx *ctx, struct stage_dir *outbox)
 	struct ticket t;
 	int r;
 
-	for (size_t k = 0; k < ctx->step->ncallbacks; k++) {
+	for (size_t k = 0; k < ctx->step->ncallback; k++) {
 		stepcb_id(id, sizeof(id), ctx->item->id, ctx->step_idx, k);
-		stepcb_ticket(ctx, &ctx->step->callbacks[k], file, &t);
+		stepcb_ticket(ctx, &ctx->step->callback[k], file, &t);
 		r = item_publish(outbox, id, &t, true);
 		ticket_free(&t);
 		if (r < 0)

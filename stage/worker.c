@@ -647,7 +647,7 @@ stage_setup(struct stage *st)
 		exit(69);
 	log_set_stage(st->sd.label);
 	stage_set_template(&st->succ, &st->spool, st->tpl);
-	if (step->ncallbacks > 0) {
+	if (step->ncallback > 0) {
 		if (outbox_open(&st->outbox, &st->spool, false) < 0)
 			exit(69);
 		st->has_outbox = true;

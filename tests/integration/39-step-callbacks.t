@@ -9,7 +9,7 @@
 . "$TMC_SRC/tests/lib/tap.sh"
 . "$TMC_SRC/tests/lib/http.sh"
 . "$TMC_SRC/tests/lib/image-helpers.sh"
-plan 15
+plan 16
 
 make_spool
 start_receiver
@@ -103,3 +103,9 @@ rc=$?
 test $rc -ne 0 && grep -q "proc\[0\].callback: a job's inline proc may not carry per-step callbacks" "$T_DIR/submit.out"
 ok $? "tmcwatch submit refuses an inline proc with a step callback ($rc: $(tail -1 "$T_DIR/submit.out"))"
 is "$(ls "$SPOOL/req" | wc -l)" 0 "nothing is queued in req/"
+
+# ---- retention: old delivered markers go, recent ones stay
+touch -d '40 days ago' "$SPOOL/outbox/sent/t000001.s00c0"
+"$BIN/tmcwatch" -c "$CONF" sweep >/dev/null 2>&1
+test ! -e "$SPOOL/outbox/sent/t000001.s00c0" -a -e "$SPOOL/outbox/sent/k000001.s00c0"
+ok $? "tmcwatch sweep removes delivered markers older than retention_days"
