@@ -83,7 +83,8 @@ list_entries(int dirfd, size_t *n)
 		v[(*n)++].mtime = st.st_mtim.tv_sec;
 	}
 	closedir(d);
-	qsort(v, *n, sizeof(*v), entry_cmp);
+	if (*n > 1) /* qsort(NULL, 0) is undefined */
+		qsort(v, *n, sizeof(*v), entry_cmp);
 	return v;
 }
 
