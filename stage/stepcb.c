@@ -59,18 +59,19 @@ substitute(const char *target, const char *file, bool enc)
 }
 
 /* "<item id>.s<NN>c<k>"; an item id too long for that is replaced by a
- * hash of it (still deterministic). */
+ * 64-bit FNV-1a hash of it, still deterministic (not SHA-256: tmc-jobs,
+ * which links this library, must not link nettle). */
 void
 stepcb_id(char *buf, size_t len, const char *item, int step, size_t k)
 {
-	uint8_t d[SHA256_LEN];
-	char hex[2 * SHA256_LEN + 1];
+	uint64_t h = 0xcbf29ce484222325ULL;
 
 	if ((size_t)snprintf(buf, len, "%s.s%02dc%zu", item, step, k) < len && len <= ITEM_ID_MAX)
 		return;
-	sha256(item, strlen(item), d);
-	sha256_hex(d, hex);
-	snprintf(buf, len, "cb-%.40s.s%02dc%zu", hex, step, k);
+	for (const unsigned char *p = (const unsigned char *)item; *p; p++)
+		h = (h ^ *p) * 0x100000001b3ULL;
+	snprintf(buf, len, "cb-%016llx-%zu.s%02dc%zu", (unsigned long long)h, strlen(item), step,
+		 k);
 }
 
 static void
