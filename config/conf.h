@@ -47,6 +47,19 @@ enum step_sampling {
 	SAMPLING_444,
 };
 
+/* A per-step callback action (doc/TMC.md, Step options): fired by the
+ * stage through outbox/ once per output the step saved; tmc-notify sends it. */
+enum step_cb_action {
+	STEP_CB_CURL = 0, /* GET target, %file% percent-encoded */
+	STEP_CB_FILE,     /* write cmd into target's folder, %datetime% named */
+};
+
+struct step_cb {
+	enum step_cb_action action;
+	char *target; /* curl: http(s) URL; file: absolute path, %datetime% in the name */
+	char *cmd;    /* file: the text written; NULL for curl */
+};
+
 struct step {
 	char *name;             /* required */
 	char *source;           /* required: "hires" or an earlier step's name */
@@ -75,9 +88,10 @@ struct step {
 	 * per source extension decided at item creation; -1 = hires. Steps that
 	 * share a name are resolved by source_ext, so this is only the first match. */
 	int source_idx;
-	int line, col;                   /* where the step object starts, for messages */
-	int callback_line, callback_col; /* a TMC per-step "callback" key (unsupported:
-					  * conf_check reports it); 0 when absent */
+	int line, col;            /* where the step object starts, for messages */
+	struct step_cb *callback; /* TMC's per-step "callback" actions */
+	size_t ncallback;
+	int callback_line, callback_col; /* where "callback" is; 0 when absent */
 };
 
 struct template
@@ -249,6 +263,15 @@ int inline_read(const char *spool_dir, const char *name, struct template *tpl,
 /* The template file's path, in buf; -1 when it does not fit. */
 int inline_path(char *buf, size_t len, const char *spool_dir, const char *name);
 
+/* stepcb.c: a step's "callback" array (label: "tpl.proc[2].callback") */
+int step_cb_parse(const struct json *doc, int tok, const char *label, struct step *st,
+		  struct conf_errors *errs);
+/* The folder of every file action exists (conf_template_check). */
+void step_cb_check(const struct step *st, const char *file, const char *label, size_t i,
+		   struct conf_errors *errs);
+void step_cb_free_one(struct step_cb *cb);
+void step_cb_free(struct step *st);
+
 /* conf_check.c: what needs the whole picture (names, sources, cycles,
  * files) */
 
@@ -262,7 +285,8 @@ int conf_load_logged(struct conf *conf, const char *path, const char *tpl_path);
 int conf_template_check(struct template *tpl, const char *file, struct conf_errors *errs);
 const char *step_kind_name(enum step_kind kind);      /* conf_common.c */
 const char *step_sampling_name(enum step_sampling s); /* conf_common.c */
-/* Same step, field by field: every field of struct step that acts (jobspec.c).
+/* Same step, field by field: every field of struct step that acts (jobspec.c);
+ * a step with callbacks equals none (an inline proc may carry none).
  * A new step key belongs here and in inline.c's canonical text. */
 bool step_equal(const struct step *a, const struct step *b);
 

@@ -13,9 +13,9 @@
  * a template or step name that cannot be a folder name (the spool has
  * stages/<template>/<NN>-<step>); a step whose source is neither "hires" nor
  * an EARLIER step that can take the same files, which also rules out cycles;
- * two steps of one name that can take the same file; TMC's per-step
- * "callback" (it ran commands: not supported); a site's profile or watermark
- * file that does not open. TMC only warned about missing profiles when an
+ * two steps of one name that can take the same file; a per-step "callback"
+ * file action whose folder does not exist (stepcb.c); a site's profile or
+ * watermark file that does not open. TMC only warned about missing profiles when an
  * image needed them, and the stages still do (a file can vanish later);
  * check makes it an error so it is seen before the first job.
  */
@@ -126,11 +126,7 @@ step_check(struct template *tpl, size_t i, const char *file, const char *label,
 	else if (strcmp(st->name, "hires") == 0)
 		conf_errors_add(errs, "%s:%d:%d: %s[%zu].name: \"hires\" names the original", file,
 				st->line, st->col, label, i);
-	if (st->callback_line > 0)
-		conf_errors_add(errs,
-				"%s:%d:%d: %s[%zu].callback: per-step callback actions are not "
-				"supported",
-				file, st->callback_line, st->callback_col, label, i);
+	step_cb_check(st, file, label, i, errs);
 	step_check_twin(tpl, i, file, label, errs);
 	step_check_source(tpl, i, file, label, errs);
 }

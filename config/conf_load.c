@@ -94,6 +94,7 @@ static void ld_size(struct ld *, const struct key *, int, void *, const char *);
 static void ld_sharpen(struct ld *, const struct key *, int, void *, const char *);
 static void ld_sampling(struct ld *, const struct key *, int, void *, const char *);
 static void ld_truncated(struct ld *, const struct key *, int, void *, const char *);
+static void ld_callback(struct ld *, const struct key *, int, void *, const char *);
 
 static const struct key conf_keys[] = {
 	K_INT(struct conf, client_cnt, 10, 1, INT_MAX),
@@ -199,7 +200,7 @@ static const struct key step_keys[] = {
 	K_STR(struct step, format, NULL), /* default by kind */
 	K_STR(struct step, source_ext, ""),
 	K_INT(struct step, timeout, 0, 0, INT_MAX),
-	K_LATER("callback"), /* conf_check refuses it: TMC ran commands from it */
+	K_FUNC("callback", ld_callback), /* stepcb.c */
 	/* TMC internals that leaked into some templates */
 	K_IGNORE("force_image"),
 	K_IGNORE("offercomp"),
@@ -723,6 +724,15 @@ ld_truncated(struct ld *ld, const struct key *key, int tok, void *base, const ch
 		((struct conf *)base)->truncated = (enum conf_truncated)i;
 }
 
+static void
+ld_callback(struct ld *ld, const struct key *key, int tok, void *base, const char *path)
+{
+	char *label = key_join(path, key->name);
+
+	step_cb_parse(ld->doc, tok, label, base, ld->errs);
+	free(label);
+}
+
 static int
 kind_from_name(const char *s)
 {
@@ -1048,6 +1058,7 @@ conf_template_free(struct template *tpl)
 		free(st->path_head);
 		free(st->format);
 		free(st->source_ext);
+		step_cb_free(st);
 	}
 	free(tpl->steps);
 	free(tpl->name);

@@ -230,7 +230,9 @@ step_equal(const struct step *a, const struct step *b)
 	       a->sharpen[0] == b->sharpen[0] && a->sharpen[1] == b->sharpen[1] &&
 	       a->comp == b->comp && a->bitrate == b->bitrate && a->density == b->density &&
 	       a->sampling == b->sampling && streq(a->format, b->format) &&
-	       streq(a->source_ext, b->source_ext) && a->timeout == b->timeout;
+	       streq(a->source_ext, b->source_ext) && a->timeout == b->timeout &&
+	       /* an inline proc has none: one never runs a template's callbacks */
+	       a->ncallback == 0 && b->ncallback == 0;
 }
 
 static const struct template *
@@ -250,6 +252,27 @@ template_same(const struct conf *conf, const struct template *tpl)
 	return NULL;
 }
 
+/* A per-step "callback" in a job's inline proc is refused before anything
+ * else: it would let whoever may submit a job (the API) make this host
+ * request any URL and write files (doc/TMC.md, Fixes: security). Only
+ * template.json, the operator's file, may carry them. */
+static int
+js_inline_callbacks(const struct json *doc, int p, char *reason, size_t rlen)
+{
+	char key[64];
+	int e, i = 0, t;
+
+	for (e = json_first(doc, p); e >= 0; e = json_sibling(doc, p, e), i++) {
+		if (!json_is_object(doc, e) || (t = json_get(doc, e, "callback")) < 0)
+			continue;
+		snprintf(key, sizeof(key), "proc[%d].callback", i);
+		return js_err(reason, rlen, doc, t, key,
+			      "a job's inline proc may not carry per-step callbacks (they request "
+			      "URLs and write files); name a template of template.json instead");
+	}
+	return 0;
+}
+
 /* An inline proc: the same parser and checks as template.json's, so a bad
  * one is refused here with file:line:col; then the configured template it
  * equals, or a template of its own (inline.c) that this jobspec owns. */
@@ -261,16 +284,14 @@ js_inline(struct jobspec *js, const struct conf *conf, const struct json *doc, i
 	struct template tpl;
 	int r = 0;
 
+	if (js_inline_callbacks(doc, p, reason, rlen) < 0)
+		return -1;
 	if (conf_proc_parse(doc, p, "proc", conf->skipsamesize, &tpl, &errs) +
 		    conf_template_check(&tpl, doc->name, &errs) >
 	    0) {
 		snprintf(reason, rlen, "%s", errs.msg[0]);
 		r = -1;
-	}
-	/* What an inline proc may not have beyond a template's (a per-step
-	 * callback, when templates get them) is refused here, before
-	 * anything is queued. */
-	else if ((js->tpl = template_same(conf, &tpl)) == NULL) {
+	} else if ((js->tpl = template_same(conf, &tpl)) == NULL) {
 		js->own = xcalloc(1, sizeof(*js->own));
 		inline_make(&tpl, js->own);
 		js->tpl = js->own;

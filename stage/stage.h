@@ -134,6 +134,13 @@ int records_follow(const struct spool *sp, struct records_tail *rt, record_fn fn
 /* The records of time since (real s) and later, oldest first. */
 int records_since(const struct spool *sp, int64_t since, record_fn fn, void *arg);
 
+/* stepcb.c: the step's per-step callbacks (step->callback) for the
+ * output it saved, each published durably into outbox/ under a
+ * deterministic id, before the commit. 0, or -1 with errno (logged). */
+int stepcb_queue(const struct stage_ctx *ctx, struct stage_dir *outbox);
+/* "<item>.s<NN>c<k>" (a hash for a long item id): action k of step NN */
+void stepcb_id(char *buf, size_t len, const char *item, int step, size_t k);
+
 /* tplset.c: stage_set_open() with tpl's name and step names. */
 void stage_set_template(struct stage_set *set, const struct spool *sp, const struct template *tpl);
 /* An inline template ("inline-<digest>", conf.h) read from the spool into

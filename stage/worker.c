@@ -45,7 +45,9 @@ struct stage {
 	int idx;
 	struct spool spool;
 	struct stage_dir sd;
-	struct stage_set succ; /* successors' folders, opened lazily */
+	struct stage_set succ;   /* successors' folders, opened lazily */
+	struct stage_dir outbox; /* for the step's callbacks (has_outbox) */
+	bool has_outbox;
 	struct inbox inbox;
 	int sigfd;
 	int statusfd;                /* run/workers/<label>.<pid>: item and start time */
@@ -293,6 +295,29 @@ stage_run_ops(struct stage *st, struct stage_ctx *ctx, size_t nsucc)
 
 static void deferred_add(struct stage *st, const char *id, int64_t due);
 
+/* The step saved an output: its callbacks go to outbox/ before the commit
+ * (stage/stepcb.c). Failing that, the item is redone: a machine fault as
+ * one, anything else as a temporary failure (a spool folder, never the
+ * item's fault). */
+static enum stage_rc
+stage_queue_callbacks(struct stage *st, struct stage_ctx *ctx)
+{
+	enum stage_rc rc;
+	int e;
+
+	if (!st->has_outbox || ctx->created == 0 || ctx->skipped)
+		return STAGE_OK;
+	if (stepcb_queue(ctx, &st->outbox) == 0) {
+		failpoint("stepcb-queued"); /* tests: die between queue and commit */
+		return STAGE_OK;
+	}
+	e = errno;
+	snprintf(ctx->reason, sizeof(ctx->reason), "cannot queue the step's callback in %s: %s",
+		 st->outbox.path, strerror(e));
+	rc = stage_errno_rc(e, "queue a step callback");
+	return rc == STAGE_FAULT ? rc : STAGE_TEMPFAIL;
+}
+
 /* The retry delay after a machine fault: 1 s, doubled (to 30 s) only once
  * a whole delay has passed with faults, so a burst of items failing at
  * once does not push the retry of all of them far out. */
@@ -435,6 +460,8 @@ stage_item(struct stage *st, struct item *it)
 	nsucc = stage_successors(st, it, succ, &err);
 	if (err == 0) {
 		rc = stage_run_ops(st, &ctx, nsucc);
+		if (rc == STAGE_OK)
+			rc = stage_queue_callbacks(st, &ctx);
 	} else if ((rc = stage_errno_rc(err, "open a successor stage")) != STAGE_FAULT) {
 		snprintf(ctx.reason, sizeof(ctx.reason), "cannot open a successor stage: %s",
 			 strerror(err));
@@ -623,6 +650,11 @@ stage_setup(struct stage *st)
 		exit(69);
 	log_set_stage(st->sd.label);
 	stage_set_template(&st->succ, &st->spool, st->tpl);
+	if (step->ncallback > 0) {
+		if (outbox_open(&st->outbox, &st->spool, false) < 0)
+			exit(69);
+		st->has_outbox = true;
+	}
 	st->sigfd = signals_open();
 	if (st->ops->init && st->ops->init(&st->conf) < 0)
 		exit(70);
@@ -643,6 +675,8 @@ stage_teardown(struct stage *st)
 		st->ops->fini();
 	inbox_close(&st->inbox);
 	stage_set_close(&st->succ);
+	if (st->has_outbox)
+		stage_close(&st->outbox);
 	free(st->deferred);
 	heal_free(&st->heals);
 	stage_close(&st->sd);

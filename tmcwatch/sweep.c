@@ -11,7 +11,11 @@
  *  - failed items in every stage's err/ and in outbox/err/ (retention_days):
  *    the item's folder's age, as `tmcwatch purge --failed --older-than`
  *    judges it, and removed the way purge removes it (item_purge);
- *  - usage records state/records/YYYYMMDD.json (records_days).
+ *  - usage records state/records/YYYYMMDD.json (records_days);
+ *  - delivered markers of step callbacks, outbox/sent/<id> (retention_days;
+ *    tmc-notify's, see stages/notify/stepcb.c): a marker only guards
+ *    against a crashed stage queuing the same callback again, minutes
+ *    later at most.
  * In-flight work (req/, proc/, new/, cur/, tmp/) is never looked at, and
  * neither is state/<watch>.log: tmc-watch's accounting reads it and its
  * lines carry no time (tmcwatch.conf(5) says how to trim it).
@@ -79,7 +83,8 @@ list_entries(int dirfd, size_t *n)
 		v[(*n)++].mtime = st.st_mtim.tv_sec;
 	}
 	closedir(d);
-	qsort(v, *n, sizeof(*v), entry_cmp);
+	if (*n > 1) /* qsort(NULL, 0) is undefined */
+		qsort(v, *n, sizeof(*v), entry_cmp);
 	return v;
 }
 
@@ -227,6 +232,38 @@ sweep_records(const struct spool *sp, int64_t cutoff)
 	return days;
 }
 
+/* outbox/sent/ markers older than cutoff; logged with a count when any. */
+static int
+sweep_sent(const struct spool *sp, int64_t cutoff)
+{
+	int dirfd = openat(sp->fd, "outbox/sent", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	struct entry *v;
+	size_t n = 0;
+	int k = 0;
+
+	if (dirfd < 0)
+		return 0; /* no step callback delivered yet */
+	v = list_entries(dirfd, &n);
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].mtime >= cutoff || !id_valid(v[i].name))
+			continue;
+		if (unlinkat(dirfd, v[i].name, 0) < 0) {
+			if (errno != ENOENT)
+				log_warn("retention: remove %s/outbox/sent/%s", sp->path,
+					 v[i].name);
+			continue;
+		}
+		k++;
+	}
+	entries_free(v, n);
+	close(dirfd);
+	if (k > 0)
+		log_info("retention: removed %d delivered markers of step callbacks from "
+			 "%s/outbox/sent",
+			 k, sp->path);
+	return k;
+}
+
 /* One sweep; returns what it removed, or -1 when another sweep runs. */
 int
 sweep_run(const struct spool *sp, const struct conf *conf)
@@ -246,6 +283,7 @@ sweep_run(const struct spool *sp, const struct conf *conf)
 		done = sweep_jobs(sp, "done", now - keep);
 		failed = sweep_jobs(sp, "err", now - keep);
 		items = sweep_failed(sp, now - keep);
+		sweep_sent(sp, now - keep);
 	}
 	if (conf->records_days > 0)
 		records = sweep_records(sp, now - (int64_t)conf->records_days * DAY_S);

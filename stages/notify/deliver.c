@@ -18,7 +18,14 @@
  * doubling, at most about an hour) until callback_retry_for seconds have
  * passed since the first failure; then outbox/err/<id>/reason keeps the
  * last error, and the log says so.
+ *
+ * A step callback (kind=get) is a GET of its url with the same options,
+ * timeouts and retries, and X-TMC-Delivery: <outbox id>; any 2xx is
+ * success (TMC ignored the answer). kind=file is written here, no transfer
+ * (stepcb.c); a machine fault there is retried for as long as it lasts.
  */
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,10 +153,14 @@ deliver_setopt(struct notify *n, struct delivery *d, const char *url)
 #endif
 	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
 	curl_easy_setopt(e, CURLOPT_MAXREDIRS, 3L);
-	curl_easy_setopt(e, CURLOPT_POSTREDIR, (long)CURL_REDIR_POST_ALL);
-	curl_easy_setopt(e, CURLOPT_POST, 1L);
-	curl_easy_setopt(e, CURLOPT_POSTFIELDS, d->body.buf);
-	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)d->body.len);
+	if (d->kind == CB_GET) {
+		curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+	} else {
+		curl_easy_setopt(e, CURLOPT_POSTREDIR, (long)CURL_REDIR_POST_ALL);
+		curl_easy_setopt(e, CURLOPT_POST, 1L);
+		curl_easy_setopt(e, CURLOPT_POSTFIELDS, d->body.buf);
+		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)d->body.len);
+	}
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, d->headers);
 	curl_easy_setopt(e, CURLOPT_USERAGENT, "tmc-notify/" TMC_VERSION);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, timeout < 10 ? timeout : 10L);
@@ -166,14 +177,18 @@ deliver_setopt(struct notify *n, struct delivery *d, const char *url)
 static void
 attempt_record(struct notify *n, struct delivery *d, const char *outcome, const char *reason)
 {
-	const char *seq = ticket_get(&d->it.ticket, "seq") ?: d->it.id;
+	const struct ticket *t = &d->it.ticket;
 	struct record r = {.ms = d->t0_ms ? (long long)(now_ms_mono() - d->t0_ms) : 0};
 	char origin[128];
 
 	snprintf(r.stage, sizeof(r.stage), "outbox");
 	snprintf(r.outcome, sizeof(r.outcome), "%s", outcome);
-	snprintf(origin, sizeof(origin), "job:%s", seq);
-	record_write(&n->spool, &r, origin, d->it.id, ticket_get(&d->it.ticket, "url"), reason);
+	if (d->kind == CB_POST)
+		snprintf(origin, sizeof(origin), "job:%s", ticket_get(t, "seq") ?: d->it.id);
+	else
+		snprintf(origin, sizeof(origin), "%s", ticket_get(t, "origin") ?: "-");
+	record_write(&n->spool, &r, origin, d->it.id,
+		     ticket_get(t, d->kind == CB_FILE ? "target" : "url"), reason);
 }
 
 /* outbox/err/ with the reason, logged by item_reject_at */
@@ -185,23 +200,16 @@ give_up(struct notify *n, struct delivery *d, const char *reason)
 	n->failed++;
 }
 
-bool
-deliver_start(struct notify *n, struct delivery *d)
+/* The job callback's multipart body and headers (TMC's POST) */
+static void
+deliver_post_body(struct notify *n, struct delivery *d)
 {
 	const struct ticket *t = &d->it.ticket;
-	const char *url = ticket_get(t, "url"), *seq = ticket_get(t, "seq") ?: d->it.id;
 	char boundary[96];
 
-	d->busy = true;
-	n->active++;
-	if (url == NULL || *url == '\0') {
-		give_up(n, d, "callback ticket has no url");
-		delivery_free(n, d);
-		return false;
-	}
 	deliver_body(t, &d->body, boundary, sizeof(boundary));
 	add_header(d, "Content-Type: multipart/form-data; boundary=%s", boundary);
-	add_header(d, "X-TMC-Delivery: %s", seq);
+	add_header(d, "X-TMC-Delivery: %s", ticket_get(t, "seq") ?: d->it.id);
 	add_header(d, "%s", "Expect:");
 	if (n->conf.callback_secret) {
 		uint8_t mac[SHA256_LEN];
@@ -212,6 +220,82 @@ deliver_start(struct notify *n, struct delivery *d)
 		sha256_hex(mac, hex);
 		add_header(d, "X-TMC-Signature: sha256=%s", hex);
 	}
+}
+
+static void deliver_ok(struct notify *n, struct delivery *d, const char *how);
+static void deliver_failed(struct notify *n, struct delivery *d, bool permanent, bool machine,
+			   const char *reason);
+
+/* A step's file action, done here and now (a local write, no transfer). */
+static void
+deliver_file(struct notify *n, struct delivery *d)
+{
+	const char *target = ticket_get(&d->it.ticket, "target");
+	const char *cmd = ticket_get(&d->it.ticket, "cmd");
+	char path[PATH_MAX + 256], how[PATH_MAX + 300], reason[PATH_MAX + 300];
+	int e;
+
+	d->t0_ms = now_ms_mono();
+	if (target == NULL || cmd == NULL) {
+		deliver_failed(n, d, true, false, "callback ticket has no target or cmd");
+		return;
+	}
+	if (cb_file_drop(target, cmd, path, sizeof(path)) == 0) {
+		snprintf(how, sizeof(how), "wrote %s", path);
+		deliver_ok(n, d, how);
+		return;
+	}
+	e = errno;
+	if (errno_is_machine_fault(e))
+		fault_note_errno(e, "write a file callback");
+	snprintf(reason, sizeof(reason), "%s: %s", path, strerror(e));
+	deliver_failed(n, d, false, errno_is_machine_fault(e), reason);
+}
+
+/* What is not a transfer: an unknown kind, a step callback delivered
+ * before (its marker), a file action. true when a transfer remains. */
+static bool
+deliver_local(struct notify *n, struct delivery *d)
+{
+	if (d->kind == CB_BAD) {
+		deliver_failed(n, d, true, false, "callback ticket has an unknown kind");
+		return false;
+	}
+	if (d->kind != CB_POST && cb_sent(n, d->it.id)) {
+		log_info("%s: delivered before (outbox/sent/%s): this copy is dropped", d->what,
+			 d->it.id);
+		item_finish(&n->sd, &d->it);
+		delivery_free(n, d);
+		return false;
+	}
+	if (d->kind == CB_FILE) {
+		deliver_file(n, d);
+		return false;
+	}
+	return true;
+}
+
+bool
+deliver_start(struct notify *n, struct delivery *d)
+{
+	const struct ticket *t = &d->it.ticket;
+	const char *url = ticket_get(t, "url");
+
+	d->busy = true;
+	n->active++;
+	d->kind = cb_kind(t);
+	cb_what(t, d->it.id, d->what, sizeof(d->what));
+	if (!deliver_local(n, d))
+		return false;
+	if (url == NULL || *url == '\0') {
+		give_up(n, d, "callback ticket has no url");
+		delivery_free(n, d);
+		return false;
+	}
+	if (d->kind == CB_POST)
+		deliver_post_body(n, d);
+	else
+		add_header(d, "X-TMC-Delivery: %s", d->it.id);
 	d->errbuf[0] = '\0';
 	d->t0_ms = now_ms_mono();
 	if ((d->easy = curl_easy_init()) == NULL) {
@@ -235,50 +319,56 @@ failure_reason(struct delivery *d, CURLcode rc, long status, char *buf, size_t l
 		buf[strcspn(buf, "\n")] = '\0';
 		return rc == CURLE_UNSUPPORTED_PROTOCOL || rc == CURLE_URL_MALFORMAT;
 	}
-	snprintf(buf, len, "HTTP %ld, answer is not {\"code\":1}: %.*s", status, (int)cut,
-		 d->answer.buf ? d->answer.buf : "");
+	if (d->kind == CB_GET)
+		snprintf(buf, len, "HTTP %ld: %.*s", status, (int)cut,
+			 d->answer.buf ? d->answer.buf : "");
+	else
+		snprintf(buf, len, "HTTP %ld, answer is not {\"code\":1}: %.*s", status, (int)cut,
+			 d->answer.buf ? d->answer.buf : "");
 	for (char *p = buf; *p; p++)
 		if ((unsigned char)*p < 0x20)
 			*p = ' ';
 	return false;
 }
 
-void
-deliver_done(struct notify *n, struct delivery *d, CURLcode rc)
+/* Success: recorded, marked (a step callback), removed, logged. */
+static void
+deliver_ok(struct notify *n, struct delivery *d, const char *how)
 {
-	const char *seq = ticket_get(&d->it.ticket, "seq") ?: d->it.id;
-	const char *url = ticket_get(&d->it.ticket, "url");
 	long long attempt = ticket_get_ll(&d->it.ticket, "attempt", 0) + 1;
-	int64_t now = now_s_real(), first;
-	long status = 0;
-	char reason[REASON_MAX - 128], why[REASON_MAX];
 
-	curl_easy_getinfo(d->easy, CURLINFO_RESPONSE_CODE, &status);
-	if (rc == CURLE_OK &&
-	    deliver_answer_ok(d->answer.buf ? d->answer.buf : "", d->answer.len)) {
-		attempt_record(n, d, "ok", "");
-		if (item_finish(&n->sd, &d->it) == 0) {
-			n->delivered++;
-			log_info("callback %s for job %s: delivered (HTTP %ld, attempt "
-				 "%lld, %lldms)",
-				 url, seq, status, attempt, (long long)(now_ms_mono() - d->t0_ms));
-		}
-		delivery_free(n, d);
-		return;
+	attempt_record(n, d, "ok", "");
+	if (d->kind != CB_POST)
+		cb_mark_sent(n, d->it.id);
+	if (item_finish(&n->sd, &d->it) == 0) {
+		n->delivered++;
+		log_info("%s: delivered (%s, attempt %lld, %lldms)", d->what, how, attempt,
+			 (long long)(now_ms_mono() - d->t0_ms));
 	}
-	bool permanent = failure_reason(d, rc, status, reason, sizeof(reason));
-	first = ticket_get_ll(&d->it.ticket, "first_try", 0);
+	delivery_free(n, d);
+}
+
+/* Failure: retried with backoff (item_fail logs it) until
+ * callback_retry_for has passed since the first, then outbox/err/; a
+ * machine fault is retried for as long as it lasts, never err/. */
+static void
+deliver_failed(struct notify *n, struct delivery *d, bool permanent, bool machine,
+	       const char *reason)
+{
+	long long attempt = ticket_get_ll(&d->it.ticket, "attempt", 0) + 1;
+	int64_t now = now_s_real(), first = ticket_get_ll(&d->it.ticket, "first_try", 0);
+	char why[REASON_MAX];
+
 	if (first <= 0) {
 		first = now;
 		ticket_setf(&d->it.ticket, "first_try", "%lld", (long long)now);
 	}
-	if (permanent || now - first >= n->conf.callback_retry_for) {
-		snprintf(why, sizeof(why),
-			 "callback %s for job %s failed after %lld attempts in %llds: %s", url, seq,
-			 attempt, (long long)(now - first), reason);
+	if (!machine && (permanent || now - first >= n->conf.callback_retry_for)) {
+		snprintf(why, sizeof(why), "%.600s failed after %lld attempts in %llds: %s",
+			 d->what, attempt, (long long)(now - first), reason);
 		give_up(n, d, why);
-	} else { /* item_fail logs the attempt and the delay */
-		snprintf(why, sizeof(why), "callback %s for job %s: %s", url, seq, reason);
+	} else {
+		snprintf(why, sizeof(why), "%.600s: %s", d->what, reason);
 		attempt_record(n, d, "retry", why);
 		if (item_fail(&n->sd, &d->it, true, 0x7fffffff,
 			      n->conf.retry_delay > 0 ? n->conf.retry_delay : 1, why) == 0)
@@ -286,4 +376,25 @@ deliver_done(struct notify *n, struct delivery *d, CURLcode rc)
 				    ticket_get_ll(&d->it.ticket, "not_before", now + 1));
 	}
 	delivery_free(n, d);
+}
+
+void
+deliver_done(struct notify *n, struct delivery *d, CURLcode rc)
+{
+	long status = 0;
+	char reason[REASON_MAX - 128], how[32];
+	bool ok;
+
+	curl_easy_getinfo(d->easy, CURLINFO_RESPONSE_CODE, &status);
+	if (d->kind == CB_GET) /* TMC ignored a GET's answer: any 2xx */
+		ok = rc == CURLE_OK && status >= 200 && status < 300;
+	else
+		ok = rc == CURLE_OK &&
+		     deliver_answer_ok(d->answer.buf ? d->answer.buf : "", d->answer.len);
+	if (ok) {
+		snprintf(how, sizeof(how), "HTTP %ld", status);
+		deliver_ok(n, d, how);
+		return;
+	}
+	deliver_failed(n, d, failure_reason(d, rc, status, reason, sizeof(reason)), false, reason);
 }

@@ -1,6 +1,6 @@
 /*
- * tmc-notify - job callbacks from <spool>/outbox (see notify.h), started by
- * the supervisor:
+ * tmc-notify - job and step callbacks from <spool>/outbox (see notify.h),
+ * started by the supervisor:
  *
  *   tmc-notify [-d] [-c config.json] [-t template.json]
  *
@@ -24,12 +24,14 @@
  * log file. Exit: 64 usage, 78 configuration, 69 spool, 70 libcurl.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sysexits.h>
 #include <unistd.h>
 
@@ -148,6 +150,11 @@ setup(struct notify *n, int argc, char **argv)
 	fault_init(n->spool.fd, "tmc-notify");
 	if (outbox_open(&n->sd, &n->spool, true) < 0)
 		exit(EX_UNAVAILABLE);
+	if ((mkdirat(n->sd.fd, "sent", 0755) < 0 && errno != EEXIST) ||
+	    (n->sentfd = openat(n->sd.fd, "sent", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		log_warn("%s/sent", n->sd.path);
+		exit(EX_UNAVAILABLE);
+	}
 	log_set_stage("outbox");
 	n->sigfd = signals_open();
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0 || (n->multi = curl_multi_init()) == NULL) {
@@ -162,7 +169,7 @@ setup(struct notify *n, int argc, char **argv)
 int
 main(int argc, char **argv)
 {
-	struct notify n = {.sigfd = -1};
+	struct notify n = {.sigfd = -1, .sentfd = -1};
 	const char *id;
 
 	setup(&n, argc, argv);
@@ -180,6 +187,7 @@ main(int argc, char **argv)
 	stage_close(&n.sd);
 	spool_close(&n.spool);
 	close(n.sigfd);
+	close(n.sentfd);
 	queue_free(&n);
 	conf_free(&n.conf);
 	return 0;

@@ -1,19 +1,24 @@
 /*
  * notify.h - tmc-notify: job callbacks from <spool>/outbox, POSTed with
- * libcurl (doc/TMC.md, Callback, with Fixes: daemon loop and security).
+ * libcurl (doc/TMC.md, Callback, with Fixes: daemon loop and security),
+ * and the per-step callbacks stages queue there (kind=get, kind=file:
+ * stepcb.c).
  *
  * The outbox is a stage folder (tmp/ new/ cur/ err/) and an item is one
  * callback: tmc-jobs publishes it with item_publish() and a ticket of
  *   url        the job's hires.callback (http or https only)
  *   seq        the job's seq (also the delivery id: X-TMC-Delivery)
  *   result, count, processed, created, warn   TMC's callback fields, as text
+ * A step callback's ticket has instead kind=get + url, or kind=file + target
+ * + cmd, and origin, item, step, file (stage/stepcb.c).
  * tmc-notify adds first_try (real seconds of the first failed attempt) and,
  * through item_fail(), attempt, not_before and last_error.
  *
  * Files: main.c (arguments, signals, the loop over inotify, signalfd and
  * curl's sockets), deliver.c (one callback: request, answer, outcome),
  * queue.c (what to take now: retries not yet due, receivers at their
- * limit).
+ * limit), stepcb.c (step callbacks: log names, delivered markers, the file
+ * drop).
  */
 #ifndef TMC_NOTIFY_H
 #define TMC_NOTIFY_H
@@ -28,8 +33,17 @@
 #define NOTIFY_HOST_MAX 128
 #define NOTIFY_ANSWER_MAX 65536 /* bytes of a receiver's answer we keep */
 
+enum cb_kind {
+	CB_POST, /* a job callback: TMC's multipart POST */
+	CB_GET,  /* a step's "curl" action */
+	CB_FILE, /* a step's "file" action */
+	CB_BAD,  /* an unknown kind: outbox/err/ */
+};
+
 struct delivery {
 	bool busy;
+	enum cb_kind kind;
+	char what[1024];            /* "callback <url> for job <seq>", ... (cb_what) */
 	char host[NOTIFY_HOST_MAX]; /* the receiver, "host:port" */
 	struct item it;
 	CURL *easy;
@@ -54,6 +68,7 @@ struct notify {
 	struct conf conf;
 	struct spool spool;
 	struct stage_dir sd;
+	int sentfd; /* outbox/sent: delivered markers of step callbacks */
 	struct inbox inbox;
 	int sigfd;
 	CURLM *multi;
@@ -81,6 +96,15 @@ void deliver_done(struct notify *n, struct delivery *d, CURLcode rc);
 void deliver_body(const struct ticket *t, struct strbuf *body, char *boundary, size_t blen);
 /* {"code":1} with PHP's loose ==: 1, "1", true, 1.0 */
 bool deliver_answer_ok(const char *answer, size_t len);
+
+/* stepcb.c */
+enum cb_kind cb_kind(const struct ticket *t);
+void cb_what(const struct ticket *t, const char *id, char *buf, size_t len);
+bool cb_sent(struct notify *n, const char *id);
+void cb_mark_sent(struct notify *n, const char *id);
+/* Write cmd as a new file named by target (see stepcb.c); 0 with the
+ * file's path in path, or -1 with errno and the folder in path. */
+int cb_file_drop(const char *target, const char *cmd, char *path, size_t plen);
 
 /* queue.c: which items in new/ to take now, in memory (the folder is the
  * truth: forgetting all of it costs one scan) */

@@ -23,8 +23,10 @@ is "$(cut -f1,2 "$SPOOL/proc/test1.log" | sort | uniq -d | wc -l) $(wc -l <"$SPO
 recs=$(cat "$SPOOL"/state/records/*.json | jq -c 'select(.outcome == "ok" and .origin == "job:test1" and (.ms | type) == "number")' | wc -l)
 is "$recs" 900 "a usage record (JSON line with outcome and ms) per step"
 "$BIN/tmcwatch" -c "$CONF" status >"$T_DIR/status"
-grep -q '^TMC status:running' "$T_DIR/status" && grep -q '^Total processed : 900$' "$T_DIR/status"
-ok $? "status: running, 900 processed"
+# "Total processed" is TMC's count of files finished by jobs and watches
+# (68-watch-wdjob-crash.t); items made by tmc-enqueue belong to neither
+grep -q '^TMC status:running' "$T_DIR/status" && grep -q '^Total processed : 0$' "$T_DIR/status"
+ok $? "status: running, 0 files of jobs or watches processed (the 900 steps are not files)"
 stop_daemon
 "$BIN/tmcwatch" -c "$CONF" status >"$T_DIR/status"
 grep -q '^TMC status:not running' "$T_DIR/status" && grep -q 'stage chain/02-C: waiting 0 working 0 failed 0' "$T_DIR/status"

@@ -48,13 +48,16 @@ job_json() { # job_json [EXTRA_HIRES_KEYS]
 	printf '{"hires":{"site":"site01","path_head":"/in","path_tail":"/2021/01/01","subdir":false,"include":["*.jpg"]%s},"template":"t1"}' "${1:+,$1}"
 }
 
-# start_receiver [NAME]: receiver.py in the background; RURL is its base
-# URL, its requests are logged in $T_DIR/NAME.log (NAME: receiver)
+# start_receiver [NAME [PORT]]: receiver.py in the background (pid RPID) on
+# PORT or a free one; RURL is its base URL, its requests are logged in
+# $T_DIR/NAME.log (NAME: receiver)
 start_receiver() {
 	local name=${1:-receiver}
-	python3 "$TMC_SRC/tests/lib/receiver.py" "$T_DIR/$name.port" "$T_DIR/$name.log" \
+	rm -f "$T_DIR/$name.port"
+	python3 "$TMC_SRC/tests/lib/receiver.py" "$T_DIR/$name.port" "$T_DIR/$name.log" ${2:-} \
 		2>>"$T_DIR/$name.err" &
-	T_PIDS="$T_PIDS $!"
+	RPID=$!
+	T_PIDS="$T_PIDS $RPID"
 	wait_for 20 test -s "$T_DIR/$name.port"
 	RURL=http://127.0.0.1:$(cat "$T_DIR/$name.port")
 }

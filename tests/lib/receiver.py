@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """receiver.py - a callback receiver for the tmc-notify tests.
 
-    receiver.py PORTFILE LOGFILE
+    receiver.py PORTFILE LOGFILE [PORT]
 
-Listens on 127.0.0.1, on a free port written to PORTFILE, and appends one
+Listens on 127.0.0.1, on PORT or a free port, written to PORTFILE, and appends one
 JSON line per request to LOGFILE: {"path", "headers" (lower-case names),
 "body" (latin-1 text), "fields" (the multipart form fields)}. The answer
 depends on the path's first component:
@@ -87,7 +87,7 @@ class Handler(BaseHTTPRequestHandler):
     do_GET = do_POST
 
 
-server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+server = ThreadingHTTPServer(("127.0.0.1", int(sys.argv[3]) if len(sys.argv) > 3 else 0), Handler)
 server.daemon_threads = True
 with open(portfile + ".tmp", "w") as f:
     f.write(str(server.server_address[1]))

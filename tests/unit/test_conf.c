@@ -821,10 +821,11 @@ static const struct check_case check_cases[] = {
 	 "template.json:6:1: t.proc[4].name: step name \"x1234567890123456789012345678901234567890123456789012345678901234\" cannot be a folder name: use letters (UTF-8 too), digits, _ . - (not '.' first), at most 64 characters"},
 	{"bad template name", "{}", "{\"my thumbs\": {\"proc\": [" STEP("A", "hires", "") "]}}", "",
 	 "template.json:1:2: my thumbs: template name \"my thumbs\" cannot be a folder name: use letters (UTF-8 too), digits, _ . - (not '.' first), at most 64 characters"},
-	{"per-step callback", "{}",
+	{"per-step file callback into a missing folder", "{}",
 	 "{\"t\": {\"proc\": [\n{\"name\": \"A\", \"source\": \"hires\", \"size\": [1, 1], \"path_head\": \"/a\",\n"
-	 "  \"callback\": [{\"action\": \"file\", \"target\": \"/etc/cron.d/x\", \"cmd\": \"%file%\"}]}]}}",
-	 "", "template.json:3:3: t.proc[0].callback: per-step callback actions are not supported"},
+	 "  \"callback\": [{\"action\": \"file\", \"target\": \"/nonexistent-tmcwatch/%datetime%\", \"cmd\": \"%file%\"}]}]}}",
+	 "", "template.json:3:3: t.proc[0].callback[0].target: folder /nonexistent-tmcwatch: No such "
+	     "file or directory"},
 	{"profiles and watermark missing",
 	 "{\"site\": {\"s1\": {\"root\": \"/r\", \"cmyk\": [\"a.icc\", \"b.icc\"],\n"
 	 "  \"srgb\": [\"/nonexistent/sRGB.icm\"], \"watermark\": \"wm.png\"}}}", TPL_OK, "b.icc",
