@@ -7,9 +7,15 @@
 # to map it into the process). An interlaced PNG whose decoder needs a
 # whole-image buffer over the limit fails for good, with a reason naming
 # imagick_mem. No cache file is left behind.
+# Then, with the default limits, TMC's reference job (one original to 8
+# sizes, each from the one before) on 100 MP originals: PNG, TIFF in strips,
+# TIFF in tiles and lossy WebP are read row by row and shrunk as they are read
+# (stages/image/stream.c), so tmc-image's peak stays within 100 MB where
+# GraphicsMagick alone held ~850 MB; the thumbnails match gm's own resize
+# of the same pixels (PSNR >= 35 dB, which point sampling would not reach).
 . "$TMC_SRC/tests/lib/tap.sh"
 . "$TMC_SRC/tests/lib/image-helpers.sh"
-plan 8
+plan 15
 
 LIMIT_MB=32
 OVERHEAD_MB=48 # tmc-image(8): code, libraries, decoder rows (measured: 30 + 4)
@@ -54,3 +60,73 @@ is "$(awk -F '\t' '$6 == "/il.png" { print $4, $5 }' "$SPOOL/proc/test1.log")" "
 	"its result line: failed for good, not retried"
 is "$(find "$SPOOL/run/magick" -type f | wc -l)" 0 "no pixel cache file left in run/magick"
 stop_daemon
+
+# peak_rss: the largest VmHWM (kB) among the daemon's tmc-image processes
+peak_rss() {
+	local p kb peak=0
+	for p in $(pgrep -P "$DAEMON" -x tmc-image); do
+		kb=$(awk '/^VmHWM:/ { print $2 }' "/proc/$p/status" 2>/dev/null)
+		[ "${kb:-0}" -gt "$peak" ] && peak=$kb
+	done
+	echo "$peak"
+}
+# psnr A B: the lowest of the red, green and blue PSNRs (dB; inf as 99)
+psnr() {
+	gm compare -metric psnr "$1" "$2" 2>/dev/null |
+		awk '/^ *(Red|Green|Blue):/ { v = ($2 == "inf") ? 99 : $2 + 0; if (min == "" || v < min) min = v }
+			END { print (min == "" ? 0 : min) }'
+}
+
+# --- 100 MP originals through the reference job, default limits ---
+DAEMON=
+SPOOL=$T_DIR/spool-ref
+steps='{"name":"S1000","source":"hires","size":[1000,1000],"sharpen":[6,0.6],"comp":80,"path_head":"/s1000"}'
+prev=S1000
+for s in 600 400 300 200 150 100 60; do
+	steps="$steps,{\"name\":\"S$s\",\"source\":\"$prev\",\"size\":[$s,$s],\"path_head\":\"/s$s\"}"
+	prev=S$s
+done
+image_config "{ \"ref\": { \"proc\": [ $steps ] } }" ""
+python3 "$TMC_SRC/tests/lib/bigimage.py" "$in/p.png" 10000
+python3 "$TMC_SRC/tests/lib/bigimage.py" "$T_DIR/smooth.png" 10000 smooth
+if command -v vips >/dev/null 2>&1; then # streams: seconds, not a GB of memory
+	vips copy "$in/p.png" "$in/s.tif[compression=deflate]"
+	vips copy "$in/p.png" "$in/t.tif[compression=deflate,tile]"
+	vips copy "$T_DIR/smooth.png" "$in/w.webp[Q=85,effort=0]"
+else
+	gm convert "$in/p.png" -compress Zip "$in/s.tif"
+	gm convert "$in/p.png" -compress Zip -define tiff:tile-geometry=256x256 "$in/t.tif"
+	gm convert "$T_DIR/smooth.png" -quality 85 -define webp:method=0 "$in/w.webp"
+fi
+start_daemon
+printf '%s\n' /p.png /s.tif /t.tif /w.webp | enqueue_site ref site01 t >/dev/null
+wait_for 300 eval '[ $(results) -ge 32 ]' # four 100 MP decodes on a busy machine
+ok $? "every item reported (4 originals x 8 steps)"
+sizes=
+for f in p s t w; do
+	sizes="$sizes$(geom "$SITE/s1000/$f.jpg" | cut -d' ' -f1-2) $(geom "$SITE/s60/$f.jpg" | cut -d' ' -f1-2);"
+done
+is "$sizes" "1000 1000 60 60;1000 1000 60 60;1000 1000 60 60;1000 1000 60 60;" \
+	"PNG, TIFF (strips), TIFF (tiles), WebP: 1000 and 60 px made"
+peak=$(peak_rss)
+limit=100
+case "$TMC_BUILD" in *san*) limit=200 ;; esac # ASan's shadow memory and quarantine
+ok $((peak == 0 || peak > limit * 1024)) "100 MP originals: peak RSS of tmc-image $((peak / 1024)) MiB <= $limit MiB"
+stop_daemon
+
+# gm's own resize of the same pixels, with the step's sharpen and quality
+# (the TIFFs hold the PNG's pixels losslessly; the WebP is lossy: its own)
+for f in p w; do
+	src=$in/p.png
+	[ $f = w ] && src=$in/w.webp
+	gm convert -limit threads 1 "$src" -resize 1000x1000 -sharpen 6x0.6 -quality 80 "$T_DIR/gm1000$f.jpg"
+	gm convert -limit threads 1 "$src" -resize 60x60 "$T_DIR/gm60$f.png"
+done
+for f in p s t w; do
+	g=p
+	[ $f = w ] && g=w
+	a=$(psnr "$SITE/s1000/$f.jpg" "$T_DIR/gm1000$g.jpg")
+	b=$(psnr "$SITE/s60/$f.jpg" "$T_DIR/gm60$g.png")
+	awk -v a="$a" -v b="$b" 'BEGIN { exit !(a >= 35 && b >= 35) }'
+	ok $? "$f: PSNR against gm's resize: 1000 px $a dB, 60 px $b dB (>= 35)"
+done
