@@ -34,8 +34,8 @@ shrink_side(unsigned long n, unsigned long f)
 }
 
 int
-shrink_init(struct shrink *s, unsigned long w, unsigned long h, int ch, bool alpha,
-	    unsigned long f, shrink_emit_fn emit, void *arg)
+shrink_init(struct shrink *s, unsigned long w, unsigned long h, int ch, bool alpha, unsigned long f,
+	    shrink_emit_fn emit, void *arg)
 {
 	memset(s, 0, sizeof(*s));
 	s->w = w;
@@ -100,31 +100,31 @@ shrink_emit(struct shrink *s, unsigned scale)
 }
 
 /* Add one row of samples of type T to the sums; emit when a box row ends. */
-#define SHRINK_ADD(T)                                                                      \
-	do {                                                                               \
-		unsigned long ch = (unsigned long)s->ch;                                   \
-		for (unsigned long ox = 0; ox < s->ow; ox++) {                             \
-			unsigned long x0 = ox * s->f, x1 = x0 + s->f < s->w ? x0 + s->f : s->w; \
-			uint64_t *a = s->acc + ox * ch;                                    \
-			const T *p = row + x0 * ch, *end = row + x1 * ch;                  \
-			if (s->alpha)                                                      \
-				for (; p < end; p += ch) {                                 \
-					uint64_t al = p[ch - 1];                           \
-					for (unsigned long c = 0; c + 1 < ch; c++)         \
-						a[c] += p[c] * al;                         \
-					a[ch - 1] += al;                                   \
-				}                                                          \
-			else if (ch == 3)                                                  \
-				for (; p < end; p += 3) {                                  \
-					a[0] += p[0];                                      \
-					a[1] += p[1];                                      \
-					a[2] += p[2];                                      \
-				}                                                          \
-			else                                                               \
-				for (; p < end; p += ch)                                   \
-					for (unsigned long c = 0; c < ch; c++)             \
-						a[c] += p[c];                              \
-		}                                                                          \
+#define SHRINK_ADD(T)                                                                              \
+	do {                                                                                       \
+		unsigned long ch = (unsigned long)s->ch;                                           \
+		for (unsigned long ox = 0; ox < s->ow; ox++) {                                     \
+			unsigned long x0 = ox * s->f, x1 = x0 + s->f < s->w ? x0 + s->f : s->w;    \
+			uint64_t *a = s->acc + ox * ch;                                            \
+			const T *p = row + x0 * ch, *end = row + x1 * ch;                          \
+			if (s->alpha)                                                              \
+				for (; p < end; p += ch) {                                         \
+					uint64_t al = p[ch - 1];                                   \
+					for (unsigned long c = 0; c + 1 < ch; c++)                 \
+						a[c] += p[c] * al;                                 \
+					a[ch - 1] += al;                                           \
+				}                                                                  \
+			else if (ch == 3)                                                          \
+				for (; p < end; p += 3) {                                          \
+					a[0] += p[0];                                              \
+					a[1] += p[1];                                              \
+					a[2] += p[2];                                              \
+				}                                                                  \
+			else                                                                       \
+				for (; p < end; p += ch)                                           \
+					for (unsigned long c = 0; c < ch; c++)                     \
+						a[c] += p[c];                                      \
+		}                                                                                  \
 	} while (0)
 
 int

@@ -18,8 +18,8 @@ typedef int (*shrink_emit_fn)(void *arg, unsigned long oy, const uint16_t *row);
 
 struct shrink {
 	unsigned long w, h, f, ow, oh;
-	int ch;     /* samples per pixel: 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA */
-	bool alpha; /* the last sample is (unassociated) alpha */
+	int ch;          /* samples per pixel: 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA */
+	bool alpha;      /* the last sample is (unassociated) alpha */
 	unsigned long y; /* input rows taken */
 	uint64_t *acc;   /* ow * ch sums of the output row in the making */
 	uint16_t *out;   /* ow * ch */

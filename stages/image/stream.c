@@ -34,6 +34,9 @@ image_stream_read(const char *path, FILE *fp, const char *coder, const char *hin
 		rc = stream_webp(&rq, out);
 	else
 		return STAGE_OK;
+	if (rc == STAGE_OK && *out)
+		log_debug("%s: %s read row by row, shrunk to %lux%lu for %s", path, coder,
+			  (*out)->columns, (*out)->rows, hint);
 	if (rc == STAGE_OK && *out == NULL && fseek(fp, 0, SEEK_SET) != 0) {
 		snprintf(reason, rlen, "%s: %s", path, strerror(errno));
 		return stage_errno_rc(errno, "tmc-image: rewind the original");

@@ -20,10 +20,10 @@
 
 /* What a reader is asked to do. */
 struct stream_req {
-	const char *path;        /* for reasons */
-	FILE *fp;                /* the original, open, at offset 0 */
-	unsigned long hw, hh;    /* the size hint (stored frame) */
-	long long max_pixels;    /* image_limits_pixels() */
+	const char *path;     /* for reasons */
+	FILE *fp;             /* the original, open, at offset 0 */
+	unsigned long hw, hh; /* the size hint (stored frame) */
+	long long max_pixels; /* image_limits_pixels() */
 	char *reason;
 	size_t rlen;
 };

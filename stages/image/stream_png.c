@@ -21,7 +21,7 @@ struct png_job {
 	png_structp png;
 	png_infop info;
 	struct stream_out so;
-	bool started;   /* so is live */
+	bool started; /* so is live */
 	unsigned char *row;
 	int read_errno; /* the read(2) error behind a libpng error, 0 for the data's */
 	bool emit_failed;
@@ -40,7 +40,8 @@ static void
 png_job_warning(png_structp png, png_const_charp msg)
 {
 	(void)png;
-	(void)msg; /* benign (unknown chunks, gamma notes): GraphicsMagick's path ignores them too */
+	(void)msg; /* benign (unknown chunks, gamma notes): GraphicsMagick's path ignores them too
+		    */
 }
 
 static void

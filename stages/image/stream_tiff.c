@@ -66,13 +66,14 @@ tiff_supported(TIFF *tif, struct tiff_shape *t)
 	    planar != PLANARCONFIG_CONTIG || fmt != SAMPLEFORMAT_UINT ||
 	    (t->bps != 8 && t->bps != 16) || nextra > 1)
 		return false;
-	if (nextra == 1 && extra[0] != EXTRASAMPLE_UNASSALPHA)
-		return false;
+	if (nextra == 1 && extra[0] == EXTRASAMPLE_ASSOCALPHA)
+		return false; /* unspecified is alpha too, as GraphicsMagick reads it */
 	if (t->spp != (photo == PHOTOMETRIC_RGB ? 3 : 1) + nextra)
 		return false;
 	t->alpha = nextra == 1;
-	if (TIFFIsTiled(tif) && (!TIFFGetField(tif, TIFFTAG_TILEWIDTH, &t->tw) ||
-				 !TIFFGetField(tif, TIFFTAG_TILELENGTH, &t->th) || !t->tw || !t->th))
+	if (TIFFIsTiled(tif) &&
+	    (!TIFFGetField(tif, TIFFTAG_TILEWIDTH, &t->tw) ||
+	     !TIFFGetField(tif, TIFFTAG_TILELENGTH, &t->th) || !t->tw || !t->th))
 		return false;
 	return true;
 }
@@ -191,8 +192,9 @@ stream_tiff(const struct stream_req *rq, Image **out)
 	if (r < 0 && emit_failed)
 		rc = image_exception(&so.ex, rq->path, rq->reason, rq->rlen);
 	else if (r < 0)
-		rc = errno_is_machine_fault(errno) ? stage_errno_rc(errno, "tmc-image: read the original")
-						   : STAGE_PERMFAIL;
+		rc = errno_is_machine_fault(errno)
+			     ? stage_errno_rc(errno, "tmc-image: read the original")
+			     : STAGE_PERMFAIL;
 	if (so.img)
 		*out = stream_out_end(&so, r == 0);
 	return rc == STAGE_OK && r < 0 ? STAGE_PERMFAIL : rc;

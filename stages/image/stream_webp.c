@@ -69,8 +69,8 @@ webp_decode(const struct stream_req *rq, const uint8_t *buf, size_t len, struct 
 	unsigned long f, ow, oh;
 	int rc;
 
-	if (!WebPInitDecoderConfig(&cfg) || WebPGetFeatures(buf, len, &cfg.input) != VP8_STATUS_OK ||
-	    cfg.input.has_animation)
+	if (!WebPInitDecoderConfig(&cfg) ||
+	    WebPGetFeatures(buf, len, &cfg.input) != VP8_STATUS_OK || cfg.input.has_animation)
 		return 1; /* GraphicsMagick reads it or says what is wrong */
 	if ((f = stream_factor(rq, "WEBP", (unsigned long)cfg.input.width,
 			       (unsigned long)cfg.input.height)) == 0)

@@ -12,10 +12,11 @@
 # TIFF in tiles and lossy WebP are read row by row and shrunk as they are read
 # (stages/image/stream.c), so tmc-image's peak stays within 100 MB where
 # GraphicsMagick alone held ~850 MB; the thumbnails match gm's own resize
-# of the same pixels (PSNR >= 35 dB, which point sampling would not reach).
+# of the same pixels (PSNR >= 35 dB, which point sampling would not reach),
+# and so do 16-bit, gray, alpha, palette, tiled and ICC-tagged variants.
 . "$TMC_SRC/tests/lib/tap.sh"
 . "$TMC_SRC/tests/lib/image-helpers.sh"
-plan 15
+plan 17
 
 LIMIT_MB=32
 OVERHEAD_MB=48 # tmc-image(8): code, libraries, decoder rows (measured: 30 + 4)
@@ -86,7 +87,10 @@ for s in 600 400 300 200 150 100 60; do
 	steps="$steps,{\"name\":\"S$s\",\"source\":\"$prev\",\"size\":[$s,$s],\"path_head\":\"/s$s\"}"
 	prev=S$s
 done
-image_config "{ \"ref\": { \"proc\": [ $steps ] } }" ""
+var='{"name":"V","source":"hires","size":[500,500],"format":"png","path_head":"/v"}'
+image_config "{ \"ref\": { \"proc\": [ $steps ] }, \"var\": { \"proc\": [ $var ] } }" \
+	'"srgb": ["sRGB.icm"]'
+cp "$TMC_SRC/tests/tmc-sample/sRGB.icm" "$TMC_SRC/tests/tmc-sample/AdobeRGB1998.icc" "$T_DIR/conf/"
 python3 "$TMC_SRC/tests/lib/bigimage.py" "$in/p.png" 10000
 python3 "$TMC_SRC/tests/lib/bigimage.py" "$T_DIR/smooth.png" 10000 smooth
 if command -v vips >/dev/null 2>&1; then # streams: seconds, not a GB of memory
@@ -98,10 +102,33 @@ else
 	gm convert "$in/p.png" -compress Zip -define tiff:tile-geometry=256x256 "$in/t.tif"
 	gm convert "$T_DIR/smooth.png" -quality 85 -define webp:method=0 "$in/w.webp"
 fi
+# the variants each reader must keep, shrunk 4x for a 500 px PNG output:
+# 16-bit RGBA, 16-bit gray+alpha, palette, 16-bit gray (PNG, tiled TIFF),
+# RGBA TIFF, and an embedded Adobe RGB profile (PNG, TIFF, WebP) that the
+# site's sRGB conversion must start from
+gm convert -size 2400x1600 gradient:white-black "$T_DIR/mask.png"
+gm convert -size 2400x1600 gradient:red-blue "$T_DIR/rb.png"
+gm composite -compose CopyOpacity "$T_DIR/mask.png" "$T_DIR/rb.png" -depth 16 "$in/a16.png"
+gm composite -compose CopyOpacity "$T_DIR/mask.png" "$T_DIR/rb.png" -colorspace gray \
+	-type GrayscaleMatte "$in/ga.png"
+gm convert "$in/a16.png" "$in/a16t.tif"
+gm convert -size 2400x1600 gradient:white-black PNG8:"$in/pal.png"
+gm convert -size 2400x1600 gradient:white-black -colorspace gray -depth 16 "$in/g16.png"
+gm convert "$T_DIR/rb.png" -profile "$T_DIR/conf/AdobeRGB1998.icc" "$in/adobe.png"
+gm convert "$in/adobe.png" "$in/adobet.tif"
+gm convert "$in/adobe.png" -quality 90 "$in/adobew.webp"
+VARS="a16.png ga.png a16t.tif pal.png g16.png adobe.png adobet.tif adobew.webp"
+if command -v vips >/dev/null 2>&1; then
+	vips copy "$in/g16.png" "$in/g16t.tif[tile,compression=deflate]"
+	VARS="$VARS g16t.tif"
+fi
+nvars=$(echo $VARS | wc -w)
+
 start_daemon
 printf '%s\n' /p.png /s.tif /t.tif /w.webp | enqueue_site ref site01 t >/dev/null
-wait_for 300 eval '[ $(results) -ge 32 ]' # four 100 MP decodes on a busy machine
-ok $? "every item reported (4 originals x 8 steps)"
+for f in $VARS; do echo "/$f"; done | enqueue_site var site01 v >/dev/null
+wait_for 300 eval '[ $(results) -ge $((32 + nvars)) ]' # four 100 MP decodes on a busy machine
+ok $? "every item reported (4 originals x 8 steps, $nvars variants)"
 sizes=
 for f in p s t w; do
 	sizes="$sizes$(geom "$SITE/s1000/$f.jpg" | cut -d' ' -f1-2) $(geom "$SITE/s60/$f.jpg" | cut -d' ' -f1-2);"
@@ -130,3 +157,25 @@ for f in p s t w; do
 	awk -v a="$a" -v b="$b" 'BEGIN { exit !(a >= 35 && b >= 35) }'
 	ok $? "$f: PSNR against gm's resize: 1000 px $a dB, 60 px $b dB (>= 35)"
 done
+
+# flat FILE OUT: laid over white, as a viewer shows it (transparent pixels'
+# colours are nobody's business)
+flat() { gm convert "$1" -background white -flatten "$2"; }
+bad=
+for f in $VARS; do
+	b=${f%.*}
+	prof=
+	case $f in adobe*) prof="-profile $T_DIR/conf/sRGB.icm" ;; esac
+	gm convert "$in/$f" -resize 500x500 $prof "$T_DIR/gmv-$b.png"
+	flat "$T_DIR/gmv-$b.png" "$T_DIR/gmv-$b-flat.png"
+	flat "$SITE/v/$b.png" "$T_DIR/v-$b-flat.png" 2>/dev/null
+	v=$(psnr "$T_DIR/v-$b-flat.png" "$T_DIR/gmv-$b-flat.png")
+	diag "$f: $(geom "$SITE/v/$b.png" | cut -d' ' -f1-2), PSNR against gm $v dB"
+	awk -v v="$v" 'BEGIN { exit !(v >= 35) }' || bad="$bad $f"
+done
+is "${bad:-none}" none "16-bit, gray, alpha, palette, tiled, ICC variants match gm's resize (PSNR >= 35 dB)"
+# the profile matters: the same pixels not converted from Adobe RGB are far off
+gm convert "$in/adobe.png" +profile '*' -resize 500x500 "$T_DIR/noicc.png"
+v=$(psnr "$T_DIR/noicc.png" "$T_DIR/gmv-adobe.png")
+awk -v v="$v" 'BEGIN { exit !(v < 35) }'
+ok $? "without the embedded profile the output would differ ($v dB < 35): the check sees it"
