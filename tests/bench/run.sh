@@ -5,7 +5,7 @@
 set -u
 here=$(dirname "$0")
 rc=0
-for b in "$here"/spool.sh "$here"/image.sh "$here"/video.sh "$here"/watch.sh "$here"/http.sh; do
+for b in "$here"/spool.sh "$here"/image.sh "$here"/image-stream.sh "$here"/video.sh "$here"/watch.sh "$here"/http.sh; do
 	[ -x "$b" ] || continue
 	echo "=== $(basename "$b")"
 	"$b" || rc=1

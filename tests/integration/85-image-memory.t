@@ -13,10 +13,11 @@
 # (stages/image/stream.c), so tmc-image's peak stays within 100 MB where
 # GraphicsMagick alone held ~850 MB; the thumbnails match gm's own resize
 # of the same pixels (PSNR >= 35 dB, which point sampling would not reach),
-# and so do 16-bit, gray, alpha, palette, tiled and ICC-tagged variants.
+# and so do 16-bit, gray, alpha, palette, tiled and ICC-tagged variants;
+# a file cut in half fails for good.
 . "$TMC_SRC/tests/lib/tap.sh"
 . "$TMC_SRC/tests/lib/image-helpers.sh"
-plan 17
+plan 18
 
 LIMIT_MB=32
 OVERHEAD_MB=48 # tmc-image(8): code, libraries, decoder rows (measured: 30 + 4)
@@ -123,12 +124,23 @@ if command -v vips >/dev/null 2>&1; then
 	VARS="$VARS g16t.tif"
 fi
 nvars=$(echo $VARS | wc -w)
+# cut in half: each reader must fail the item for good, not make half a thumbnail
+for f in a16.png a16t.tif adobew.webp; do
+	head -c $(($(stat -c %s "$in/$f") / 2)) "$in/$f" >"$in/cut-$f"
+done
+CUTS="cut-a16.png cut-a16t.tif cut-adobew.webp"
 
 start_daemon
 printf '%s\n' /p.png /s.tif /t.tif /w.webp | enqueue_site ref site01 t >/dev/null
-for f in $VARS; do echo "/$f"; done | enqueue_site var site01 v >/dev/null
-wait_for 300 eval '[ $(results) -ge $((32 + nvars)) ]' # four 100 MP decodes on a busy machine
-ok $? "every item reported (4 originals x 8 steps, $nvars variants)"
+for f in $VARS $CUTS; do echo "/$f"; done | enqueue_site var site01 v >/dev/null
+wait_for 300 eval '[ $(results) -ge $((32 + nvars + 3)) ]' # four 100 MP decodes on a busy machine
+ok $? "every item reported (4 originals x 8 steps, $nvars variants, 3 cut files)"
+cuts=
+for f in $CUTS; do
+	cuts="$cuts$(result "/$f" V | cut -d' ' -f1-2);"
+	diag "$f: $(result "/$f" V | cut -d' ' -f3-)"
+done
+is "$cuts" "0 1;0 1;0 1;" "PNG, TIFF, WebP cut in half: each failed for good"
 sizes=
 for f in p s t w; do
 	sizes="$sizes$(geom "$SITE/s1000/$f.jpg" | cut -d' ' -f1-2) $(geom "$SITE/s60/$f.jpg" | cut -d' ' -f1-2);"
