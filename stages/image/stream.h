@@ -59,6 +59,9 @@ int stream_out_begin(struct stream_out *so, const struct stream_req *rq, unsigne
 		     unsigned long h, int ch, bool alpha, unsigned long f, unsigned depth);
 /* One output row of 16-bit samples into the image (a shrink_emit_fn). */
 int stream_out_row(void *so, unsigned long y, const uint16_t *row);
+/* A row GraphicsMagick would not take (its pixel cache): the reason, and
+ * TEMPFAIL for a cache or resource error that may pass, else PERMFAIL. */
+enum stage_rc stream_out_fail(const struct stream_out *so, const struct stream_req *rq);
 /* Attach the embedded ICC profile, if any. */
 void stream_out_icc(struct stream_out *so, const void *icc, size_t len);
 /* Finish: the image (rows all written) or NULL; frees the rest. */

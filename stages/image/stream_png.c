@@ -157,7 +157,7 @@ stream_png(const struct stream_req *rq, Image **out)
 #endif
 	r = png_job_guarded(j);
 	if (r < 0 && j->emit_failed)
-		rc = image_exception(&j->so.ex, rq->path, rq->reason, rq->rlen);
+		rc = stream_out_fail(&j->so, rq);
 	else if (r < 0)
 		rc = j->read_errno ? stage_errno_rc(j->read_errno, "tmc-image: read the original")
 				   : STAGE_PERMFAIL;

@@ -208,7 +208,7 @@ stream_tiff(const struct stream_req *rq, Image **out)
 	TIFFSetErrorHandler(prev_err);
 	TIFFSetWarningHandler(prev_warn);
 	if (r < 0 && emit_failed)
-		rc = image_exception(&so.ex, rq->path, rq->reason, rq->rlen);
+		rc = stream_out_fail(&so, rq);
 	else if (r < 0)
 		rc = errno_is_machine_fault(errno)
 			     ? stage_errno_rc(errno, "tmc-image: read the original")

@@ -98,7 +98,7 @@ webp_decode(const struct stream_req *rq, const uint8_t *buf, size_t len, struct 
 	rc = webp_rows(so, &cfg.output.u.RGBA, ow, oh);
 	WebPFreeDecBuffer(&cfg.output);
 	if (rc < 0)
-		*erc = image_exception(&so->ex, rq->path, rq->reason, rq->rlen);
+		*erc = stream_out_fail(so, rq);
 	return rc;
 }
 

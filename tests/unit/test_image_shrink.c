@@ -58,9 +58,9 @@ test_edges(void **state)
 		assert_int_equal(shrink_row8(&s, rows[y]), 0);
 	assert_int_equal(got_rows, 2);
 	assert_int_equal(s.ow, 3);
-	assert_int_equal(got[0][0], 2 * 257);  /* (0+2+2+4)/4 */
-	assert_int_equal(got[0][1], 6 * 257);  /* (4+6+6+8)/4 */
-	assert_int_equal(got[0][2], 9 * 257);  /* (8+10)/2 */
+	assert_int_equal(got[0][0], 2 * 257);   /* (0+2+2+4)/4 */
+	assert_int_equal(got[0][1], 6 * 257);   /* (4+6+6+8)/4 */
+	assert_int_equal(got[0][2], 9 * 257);   /* (8+10)/2 */
 	assert_int_equal(got[1][0], 150 * 257); /* (100+200)/2 */
 	assert_int_equal(got[1][1], 50 * 257);
 	assert_int_equal(got[1][2], 7 * 257);
