@@ -17,7 +17,7 @@
 # a file cut in half fails for good.
 . "$TMC_SRC/tests/lib/tap.sh"
 . "$TMC_SRC/tests/lib/image-helpers.sh"
-plan 18
+plan 19
 
 LIMIT_MB=32
 OVERHEAD_MB=48 # tmc-image(8): code, libraries, decoder rows (measured: 30 + 4)
@@ -118,7 +118,8 @@ gm convert -size 2400x1600 gradient:white-black -colorspace gray -depth 16 "$in/
 gm convert "$T_DIR/rb.png" -profile "$T_DIR/conf/AdobeRGB1998.icc" "$in/adobe.png"
 gm convert "$in/adobe.png" "$in/adobet.tif"
 gm convert "$in/adobe.png" -quality 90 "$in/adobew.webp"
-VARS="a16.png ga.png a16t.tif pal.png g16.png adobe.png adobet.tif adobew.webp"
+gm convert "$T_DIR/rb.png" -orient RightTop "$in/o6t.tif" # stored landscape, shown portrait
+VARS="a16.png ga.png a16t.tif pal.png g16.png adobe.png adobet.tif adobew.webp o6t.tif"
 if command -v vips >/dev/null 2>&1; then
 	vips copy "$in/g16.png" "$in/g16t.tif[tile,compression=deflate]"
 	VARS="$VARS g16t.tif"
@@ -177,7 +178,7 @@ bad=
 for f in $VARS; do
 	b=${f%.*}
 	prof=
-	case $f in adobe*) prof="-profile $T_DIR/conf/sRGB.icm" ;; esac
+	case $f in adobe*) prof="-profile $T_DIR/conf/sRGB.icm" ;; o6*) prof="-rotate 90" ;; esac
 	gm convert "$in/$f" -resize 500x500 $prof "$T_DIR/gmv-$b.png"
 	flat "$T_DIR/gmv-$b.png" "$T_DIR/gmv-$b-flat.png"
 	flat "$SITE/v/$b.png" "$T_DIR/v-$b-flat.png" 2>/dev/null
@@ -186,6 +187,7 @@ for f in $VARS; do
 	awk -v v="$v" 'BEGIN { exit !(v >= 35) }' || bad="$bad $f"
 done
 is "${bad:-none}" none "16-bit, gray, alpha, palette, tiled, ICC variants match gm's resize (PSNR >= 35 dB)"
+is "$(geom "$SITE/v/o6t.png" | cut -d' ' -f1-2)" "333 500" "TIFF orientation 6: turned upright (portrait)"
 # the profile matters: the same pixels not converted from Adobe RGB are far off
 gm convert "$in/adobe.png" +profile '*' -resize 500x500 "$T_DIR/noicc.png"
 v=$(psnr "$T_DIR/noicc.png" "$T_DIR/gmv-adobe.png")
