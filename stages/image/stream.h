@@ -62,6 +62,8 @@ int stream_out_row(void *so, unsigned long y, const uint16_t *row);
 /* A row GraphicsMagick would not take (its pixel cache): the reason, and
  * TEMPFAIL for a cache or resource error that may pass, else PERMFAIL. */
 enum stage_rc stream_out_fail(const struct stream_out *so, const struct stream_req *rq);
+/* The original's resolution, as GraphicsMagick's reader would set it. */
+void stream_out_density(struct stream_out *so, double x, double y, ResolutionType units);
 /* Attach the embedded ICC profile, if any. */
 void stream_out_icc(struct stream_out *so, const void *icc, size_t len);
 /* Finish: the image (rows all written) or NULL; frees the rest. */

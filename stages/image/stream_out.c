@@ -91,6 +91,16 @@ stream_out_fail(const struct stream_out *so, const struct stream_req *rq)
 }
 
 void
+stream_out_density(struct stream_out *so, double x, double y, ResolutionType units)
+{
+	if (so->img && x > 0 && y > 0) {
+		so->img->x_resolution = x;
+		so->img->y_resolution = y;
+		so->img->units = units;
+	}
+}
+
+void
 stream_out_icc(struct stream_out *so, const void *icc, size_t len)
 {
 	if (so->img && icc && len)

@@ -1,8 +1,8 @@
 /*
  * stream_png.c - a non-interlaced PNG, row by row through libpng into the
  * shrink (stream.h): palette, gray, alpha, tRNS and 16-bit samples are
- * expanded by libpng's own transforms; the iCCP profile goes with the
- * image as GraphicsMagick's reader would attach it.
+ * expanded by libpng's own transforms; the iCCP profile and the pHYs
+ * resolution go with the image as GraphicsMagick's reader would set them.
  *
  * An interlaced (Adam7) PNG needs every pass before any final row exists,
  * so it is left to GraphicsMagick and its memory limit (tmc-image(8)).
@@ -99,10 +99,10 @@ png_job_run(struct png_job *j)
 	png_infop info = j->info;
 	png_charp name;
 	png_bytep icc;
-	png_uint_32 icclen;
+	png_uint_32 icclen, xres, yres;
 	unsigned long f;
 	unsigned depth;
-	int ch, comp, go;
+	int ch, comp, go, unit;
 
 	png_read_info(png, info);
 	if ((go = png_job_setup(j, &f, &ch, &depth)) <= 0)
@@ -113,6 +113,11 @@ png_job_run(struct png_job *j)
 	j->started = true;
 	if (png_get_iCCP(png, info, &name, &comp, &icc, &icclen) == PNG_INFO_iCCP)
 		stream_out_icc(&j->so, icc, icclen);
+	if (png_get_pHYs(png, info, &xres, &yres, &unit) == PNG_INFO_pHYs)
+		stream_out_density(&j->so, unit == PNG_RESOLUTION_METER ? xres / 100.0 : xres,
+				   unit == PNG_RESOLUTION_METER ? yres / 100.0 : yres,
+				   unit == PNG_RESOLUTION_METER ? PixelsPerCentimeterResolution
+								: UndefinedResolution);
 	if ((j->row = malloc(png_get_rowbytes(png, info))) == NULL)
 		png_error(png, "out of memory for a row");
 	for (unsigned long y = 0; y < png_get_image_height(png, info); y++) {

@@ -1,9 +1,11 @@
 /*
- * stream_tiff.c - the first page of a TIFF, scanline by scanline (strips)
- * or one row of tiles at a time, through libtiff into the shrink
+ * stream_tiff.c - the first page of a TIFF, strip by strip (scanline by
+ * scanline when a strip is large) or one row of tiles at a time, through
+ * libtiff into the shrink
  * (stream.h): 8- and 16-bit gray, gray+alpha, RGB and RGBA, contiguous
- * samples, any compression libtiff decodes. The ICC profile and the
- * orientation tag go with the image, as GraphicsMagick's reader sets them.
+ * samples, any compression libtiff decodes. The ICC profile, the
+ * orientation tag and the resolution go with the image, as GraphicsMagick's
+ * reader sets them.
  *
  * Left to GraphicsMagick (declined before any pixel is read): CMYK (the
  * site's CMYK profiles convert it, ops.c), YCbCr, palette, Lab, bilevel,
@@ -157,6 +159,8 @@ tiff_read(TIFF *tif, const struct stream_req *rq, struct stream_out *so, bool *e
 	struct tiff_shape t = {0};
 	unsigned long f;
 	uint32_t icclen = 0;
+	float xres = 0, yres = 0;
+	uint16_t unit = RESUNIT_NONE;
 	void *icc = NULL;
 	int rc;
 
@@ -170,6 +174,14 @@ tiff_read(TIFF *tif, const struct stream_req *rq, struct stream_out *so, bool *e
 		return -1;
 	if (TIFFGetField(tif, TIFFTAG_ICCPROFILE, &icclen, &icc))
 		stream_out_icc(so, icc, icclen);
+	if (TIFFGetField(tif, TIFFTAG_XRESOLUTION, &xres) &&
+	    TIFFGetField(tif, TIFFTAG_YRESOLUTION, &yres)) {
+		TIFFGetFieldDefaulted(tif, TIFFTAG_RESOLUTIONUNIT, &unit);
+		stream_out_density(so, xres, yres,
+				   unit == RESUNIT_INCH         ? PixelsPerInchResolution
+				   : unit == RESUNIT_CENTIMETER ? PixelsPerCentimeterResolution
+								: UndefinedResolution);
+	}
 	if (t.orientation >= 1 && t.orientation <= 8)
 		so->img->orientation = (OrientationType)t.orientation; /* same numbering */
 	rc = t.tw ? tiff_tiles(tif, &t, so, emit_failed) : tiff_strips(tif, &t, so, emit_failed);

@@ -17,7 +17,7 @@
 # a file cut in half fails for good.
 . "$TMC_SRC/tests/lib/tap.sh"
 . "$TMC_SRC/tests/lib/image-helpers.sh"
-plan 19
+plan 20
 
 LIMIT_MB=32
 OVERHEAD_MB=48 # tmc-image(8): code, libraries, decoder rows (measured: 30 + 4)
@@ -119,7 +119,9 @@ gm convert "$T_DIR/rb.png" -profile "$T_DIR/conf/AdobeRGB1998.icc" "$in/adobe.pn
 gm convert "$in/adobe.png" "$in/adobet.tif"
 gm convert "$in/adobe.png" -quality 90 "$in/adobew.webp"
 gm convert "$T_DIR/rb.png" -orient RightTop "$in/o6t.tif" # stored landscape, shown portrait
-VARS="a16.png ga.png a16t.tif pal.png g16.png adobe.png adobet.tif adobew.webp o6t.tif"
+gm convert "$T_DIR/rb.png" -density 300x300 -units PixelsPerInch "$in/d300.png"
+gm convert "$T_DIR/rb.png" -density 300x300 -units PixelsPerInch "$in/d300t.tif"
+VARS="a16.png ga.png a16t.tif pal.png g16.png adobe.png adobet.tif adobew.webp o6t.tif d300.png d300t.tif"
 if command -v vips >/dev/null 2>&1; then
 	vips copy "$in/g16.png" "$in/g16t.tif[tile,compression=deflate]"
 	VARS="$VARS g16t.tif"
@@ -188,6 +190,10 @@ for f in $VARS; do
 done
 is "${bad:-none}" none "16-bit, gray, alpha, palette, tiled, ICC variants match gm's resize (PSNR >= 35 dB)"
 is "$(geom "$SITE/v/o6t.png" | cut -d' ' -f1-2)" "333 500" "TIFF orientation 6: turned upright (portrait)"
+dens() { gm identify -format '%x %y' "$1" 2>/dev/null; }
+is "$(dens "$SITE/v/d300.png"); $(dens "$SITE/v/d300t.png")" \
+	"$(dens "$T_DIR/gmv-d300.png"); $(dens "$T_DIR/gmv-d300t.png")" \
+	"the original's resolution (PNG pHYs, TIFF tags) kept as gm keeps it"
 # the profile matters: the same pixels not converted from Adobe RGB are far off
 gm convert "$in/adobe.png" +profile '*' -resize 500x500 "$T_DIR/noicc.png"
 v=$(psnr "$T_DIR/noicc.png" "$T_DIR/gmv-adobe.png")
