@@ -33,6 +33,7 @@ struct stream_out {
 	Image *img;
 	int ch;     /* samples per pixel of the rows */
 	bool alpha; /* the last sample is alpha */
+	bool oom;   /* stream_out_begin ran out of memory: worth another try */
 	struct shrink sh;
 	ExceptionInfo ex;
 };

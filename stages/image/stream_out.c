@@ -44,6 +44,7 @@ stream_out_begin(struct stream_out *so, const struct stream_req *rq, unsigned lo
 		snprintf(rq->reason, rq->rlen, "%s: %lux%lu shrunk by %lu: out of memory", rq->path,
 			 w, h, f);
 		stream_out_end(so, false);
+		so->oom = true;
 		return -1;
 	}
 	so->img->columns = f ? so->sh.ow : w;

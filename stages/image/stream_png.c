@@ -25,6 +25,7 @@ struct png_job {
 	unsigned char *row;
 	int read_errno; /* the read(2) error behind a libpng error, 0 for the data's */
 	bool emit_failed;
+	bool row_oom;
 };
 
 static void
@@ -118,8 +119,10 @@ png_job_run(struct png_job *j)
 				   unit == PNG_RESOLUTION_METER ? yres / 100.0 : yres,
 				   unit == PNG_RESOLUTION_METER ? PixelsPerCentimeterResolution
 								: UndefinedResolution);
-	if ((j->row = malloc(png_get_rowbytes(png, info))) == NULL)
+	if ((j->row = malloc(png_get_rowbytes(png, info))) == NULL) {
+		j->row_oom = true;
 		png_error(png, "out of memory for a row");
+	}
 	for (unsigned long y = 0; y < png_get_image_height(png, info); y++) {
 		png_read_row(png, j->row, NULL);
 		if ((depth == 16 ? shrink_row16(&j->so.sh, (const uint16_t *)(void *)j->row)
@@ -163,6 +166,8 @@ stream_png(const struct stream_req *rq, Image **out)
 	r = png_job_guarded(j);
 	if (r < 0 && j->emit_failed)
 		rc = stream_out_fail(&j->so, rq);
+	else if (r < 0 && (j->so.oom || j->row_oom))
+		rc = STAGE_TEMPFAIL;
 	else if (r < 0)
 		rc = j->read_errno ? stage_errno_rc(j->read_errno, "tmc-image: read the original")
 				   : STAGE_PERMFAIL;

@@ -221,6 +221,8 @@ stream_tiff(const struct stream_req *rq, Image **out)
 	TIFFSetWarningHandler(prev_warn);
 	if (r < 0 && emit_failed)
 		rc = stream_out_fail(&so, rq);
+	else if (r < 0 && so.oom)
+		rc = STAGE_TEMPFAIL;
 	else if (r < 0)
 		rc = errno_is_machine_fault(errno)
 			     ? stage_errno_rc(errno, "tmc-image: read the original")

@@ -81,8 +81,10 @@ webp_decode(const struct stream_req *rq, const uint8_t *buf, size_t len, struct 
 	ow = shrink_side((unsigned long)cfg.input.width, f);
 	oh = shrink_side((unsigned long)cfg.input.height, f);
 	if (stream_out_begin(so, rq, ow, oh, cfg.input.has_alpha ? 4 : 3, cfg.input.has_alpha, 0,
-			     8) < 0)
+			     8) < 0) {
+		*erc = STAGE_TEMPFAIL; /* out of memory */
 		return -1;
+	}
 	webp_icc(so, buf, len);
 	cfg.options.use_scaling = 1;
 	cfg.options.scaled_width = (int)ow;
@@ -92,6 +94,7 @@ webp_decode(const struct stream_req *rq, const uint8_t *buf, size_t len, struct 
 		snprintf(rq->reason, rq->rlen, "%s: WebP: %s (libwebp status %d)", rq->path,
 			 st == VP8_STATUS_NOT_ENOUGH_DATA ? "file truncated" : "cannot decode",
 			 (int)st);
+		*erc = st == VP8_STATUS_OUT_OF_MEMORY ? STAGE_TEMPFAIL : STAGE_PERMFAIL;
 		WebPFreeDecBuffer(&cfg.output);
 		return -1;
 	}
