@@ -8,12 +8,13 @@
 set -eu
 
 DEB_PKGS="build-essential pkg-config libjsmn-dev libcmocka-dev libgraphicsmagick1-dev
-graphicsmagick libavformat-dev libavcodec-dev libavfilter-dev libswscale-dev libavutil-dev
+graphicsmagick libpng-dev libtiff-dev libwebp-dev libavformat-dev libavcodec-dev libavfilter-dev
+libswscale-dev libavutil-dev
 libmicrohttpd-dev libcurl4-openssl-dev nettle-dev libsystemd-dev ffmpeg libvips-tools rpm mandoc
 systemd logrotate curl rsync perl git valgrind jq libgs-common python3 mate-backgrounds
 clang libclang-rt-14-dev clang-format prometheus chromium tzdata"
 RPM_PKGS="gcc make pkgconf-pkg-config jsmn-devel libcmocka-devel GraphicsMagick-devel
-GraphicsMagick libavformat-free-devel libavcodec-free-devel libavfilter-free-devel
+GraphicsMagick libpng-devel libtiff-devel libwebp-devel libavformat-free-devel libavcodec-free-devel libavfilter-free-devel
 libswscale-free-devel libavutil-free-devel libmicrohttpd-devel libcurl-devel nettle-devel systemd-devel
 ffmpeg-free vips-tools rpm-build mandoc systemd logrotate curl rsync perl-Test-Harness git
 valgrind jq ghostscript python3 clang clang-tools-extra compiler-rt tzdata"

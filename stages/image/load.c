@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "image.h"
+#include "stream.h"
 
 #define PIXELS_MAGIC "TMCPIX1"
 #define PIXELS_HDR_MAX 192
@@ -212,6 +213,12 @@ image_read_source(const char *path, int fd, bool follow, const char *hint, Image
 	reason[0] = '\0';
 	if ((rc = source_open(path, fd, follow, &fp, &coder, reason, rlen)) != STAGE_OK)
 		return rc;
+	/* a large PNG, TIFF or WebP: row by row, shrunk as it is read (stream.c) */
+	rc = image_stream_read(path, fp, coder, hint, out, reason, rlen);
+	if (rc != STAGE_OK || *out) {
+		fclose(fp);
+		return rc;
+	}
 	GetExceptionInfo(&ex);
 	info = source_info(fp, coder, path);
 	if (hint && *hint && strcmp(coder, "JPEG") == 0) /* other coders read size otherwise */
