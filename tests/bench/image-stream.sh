@@ -9,6 +9,7 @@
 set -u
 : "${TMC_BUILD:?run through make bench}"
 BIN=$TMC_BUILD/bin
+. "$(dirname "$0")/figures.sh"
 export TMC_LIBEXEC=$BIN
 dir=$(mktemp -d /tmp/tmcwatch-bench-stream.XXXXXX)
 daemon=
@@ -94,4 +95,10 @@ for f in h.png h.tif h.webp; do
 		"$(secs "$v1_ns")" "$(awk -v a="$v_ns" -v b="$t_ns" 'BEGIN { print a / b }')" \
 		"$(awk -v a="$v1_ns" -v b="$t_ns" 'BEGIN { print a / b }')" \
 		"$(awk -v a="$t_rss" -v b="$v_rss" 'BEGIN { print a / b }')"
+	k=stream.${f#h.}_100mp
+	figure "$k.stages" "$(secs "$t_ns")" s "$k.vipsthumbnail_per_size,$k.vipsthumbnail_1000_only"
+	figure "$k.stages_peak_rss" $((t_rss / 1024)) MB "$k.vipsthumbnail_peak_rss"
+	figure "$k.vipsthumbnail_per_size" "$(secs "$v_ns")" s
+	figure "$k.vipsthumbnail_1000_only" "$(secs "$v1_ns")" s
+	figure "$k.vipsthumbnail_peak_rss" $((v_rss / 1024)) MB
 done
