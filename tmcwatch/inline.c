@@ -81,7 +81,9 @@ stages_hold(const struct spool *sp, const struct template *tpl, bool with_err)
 	return false;
 }
 
-/* Does a job in req/ or proc/ run this inline template? */
+/* Does a job in req/ or proc/ run this inline template? A job's name may
+ * hold dots ("myjob.json" runs as job "myjob.json", tmc_seq_name_ok);
+ * its side files (.stat, .ctrl, ...) are what tmc_seq_name_ok refuses. */
 static bool
 jobs_run(const struct spool *sp, const struct conf *conf, const char *tname)
 {
@@ -103,7 +105,7 @@ jobs_run(const struct spool *sp, const struct conf *conf, const char *tname)
 			size_t len;
 			char *text;
 
-			if (!tmc_seq_name_ok(de->d_name) || strchr(de->d_name, '.') ||
+			if (!tmc_seq_name_ok(de->d_name) ||
 			    (text = file_read_at(dirfd(d), de->d_name, JOB_READ_MAX, &len)) == NULL)
 				continue;
 			found = job_inline_name(conf, text, len, name, sizeof(name)) == 1 &&

@@ -5,10 +5,12 @@
 # and started again: the job resumes and finishes once, one row per file,
 # every output right. Once nothing runs it, its stage workers stop after
 # inline_idle seconds and its file and stage folders are removed; a new job
-# with the same proc makes it again and its workers start again.
+# with the same proc makes it again and its workers start again. A paused
+# job named by its file ("myjob.json", a name with a dot) keeps its
+# template while it waits in proc/, and runs when resumed.
 . "$TMC_SRC/tests/lib/tap.sh"
 . "$TMC_SRC/tests/lib/jobs.sh"
-plan 13
+plan 16
 export TMC_JOBS_WINDOW=4 TMC_RESTART_DELAY_MS=50
 
 write_config "$COPY3" '"inline_idle": 2,'
@@ -74,5 +76,40 @@ wait_done "$seq2" 120 && rows_are "$seq2" 20 && outputs_of m
 ok $? "a new job with the same proc runs: 20 rows, every output"
 [ "$(starts_of "$tpl")" -gt "$before" ]
 ok $? "its stage workers were started again ($before starts before, $(starts_of "$tpl") after)"
+
+# a job named by its file ("myjob.json"), paused once taken: while it
+# waits in proc/ its template stays, however long it waits
+make_tree p 40
+printf '{"hires": {"site": "site01", "path_head": "/p", "path_tail": "", "include": ["*.jpg"]}, "proc": %s}\n' \
+	'[{"name": "P", "source": "hires", "kind": "copy", "path_head": "/p1"}]' >"$T_DIR/.myjob.json"
+mv "$T_DIR/.myjob.json" "$SPOOL/req/myjob.json"
+ptpl() { tpl_of | grep -vx "$tpl" | head -1; }
+wait_for 60 eval '[ -n "$(ptpl)" ]'
+ptpl=$(ptpl)
+# its workers frozen as they start (the window holds the rest back), paused, thawed
+nw() { sed -n "s/.*inline template $ptpl: items waiting: \([0-9]*\) stage workers.*/\1/p" "$T_DIR/tmcwatch.log" | head -1; }
+wait_for 60 eval '[ -n "$(nw)" ] && [ "$(pgrep -f -- "-T $ptpl -s" | wc -l)" -ge "$(nw)" ]'
+STAGE_PIDS=$(pgrep -f -- "-T $ptpl -s" | tr '\n' ' ')
+kill -STOP $STAGE_PIDS
+ctrl myjob.json '{"status":"pause"}'
+wait_for 30 ctrl_is myjob.json paused
+ok $? "job myjob.json is taken, its template $ptpl written, and it is paused"
+stages_thaw
+# a witness: another proc's job, done, and its template removed after
+# inline_idle, by which time the supervisor has long judged $ptpl
+make_tree w 3
+printf '{"hires": {"site": "site01", "path_head": "/w", "path_tail": "", "include": ["*.jpg"]}, "proc": %s}\n' \
+	'[{"name": "W", "source": "hires", "kind": "copy", "path_head": "/w1"}]' >"$T_DIR/w.json"
+seqw=$(submit "$T_DIR/w.json")
+wait_done "$seqw" 120 &&
+	wtpl=$(sed -n 's/.*inline template \(inline-[0-9a-f]*\): items waiting.*/\1/p' "$T_DIR/tmcwatch.log" |
+		grep -vx -e "$tpl" -e "$ptpl" | tail -1) && [ -n "$wtpl" ] &&
+	wait_for 60 grep -q "inline template $wtpl: removed" "$T_DIR/tmcwatch.log"
+test $? -eq 0 -a -e "$SPOOL/templates/$ptpl.json" -a -e "$SPOOL/proc/myjob.json"
+ok $? "while it is paused in proc/ its template stays (another idle one, $wtpl, was removed)"
+ctrl myjob.json '{"status":"resume"}'
+wait_done myjob.json 120 && rows_are myjob.json 40 &&
+	[ "$(count_files "$SITE/p1")" = 40 ]
+ok $? "resumed, it runs: 40 rows, 40 outputs"
 kill -TERM "$DAEMON"
 wait "$DAEMON" 2>/dev/null
