@@ -30,6 +30,10 @@
 /* An item sent to err/ here never got its step's result line (its worker
  * died before writing one): write it, failed with the reason, so that
  * tmc-jobs and tmc-watch account for the file instead of waiting for it.
+ * Written before the item moves to err/: a recovery killed in between
+ * leaves the item in cur/ and the next one writes the line again (a
+ * reader takes a step's last line), where the other order would leave it
+ * in err/ with no line, its job waiting for ever.
  * The stage folder names the step ("<NN>-<step>"); the spool is three
  * folders up (<spool>/stages/<template>/<NN>-<step>). */
 static void
@@ -68,10 +72,9 @@ recover_locked(struct stage_dir *sd, struct item *it, int max_attempts)
 		snprintf(reason, sizeof(reason),
 			 "the worker processing it died %lld times (last error: %s)", attempt,
 			 ticket_get(&it->ticket, "last_error") ?: "none");
-		if (item_reject_at(sd, sd->curfd, it->id, reason) < 0)
-			return -1;
 		recover_result(sd, &it->ticket, reason);
-		return 1;
+		failpoint("recover-result"); /* tests: die between the line and err/ */
+		return item_reject_at(sd, sd->curfd, it->id, reason) < 0 ? -1 : 1;
 	}
 	ticket_setf(&it->ticket, "attempt", "%lld", attempt);
 	ticket_set(&it->ticket, "last_error", "worker died while processing it");

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -374,6 +375,42 @@ test_recover_poison_goes_to_err(void **state)
 	free(r);
 }
 
+/* A worker that died max_attempts times: its step's failed result line is
+ * written before the item goes to err/, so a recovery killed between the
+ * two still leaves the line once the next recovery ran (the job counts
+ * the file, it does not wait for it for ever). */
+static void
+test_recover_poison_result_survives_kill(void **state)
+{
+	static const char ticket[] =
+		"id=crash1\nsrc=/c.jpg\nrel=/c.jpg\norigin=job:s1\nattempt=2\n";
+	pid_t pid;
+	char *log;
+	int dfd, st;
+
+	(void)state;
+	assert_int_equal(mkdirat(a.curfd, "crash1", 0755), 0);
+	dfd = openat(a.curfd, "crash1", O_RDONLY | O_DIRECTORY);
+	assert_int_equal(file_publish_at(dfd, "ticket", ticket, strlen(ticket), false), 0);
+	close(dfd);
+	pid = fork();
+	if (pid == 0) {
+		setenv("TMC_FAILPOINT", "recover-result", 1);
+		stage_recover(&a, 3);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+	stage_recover(&a, 3); /* the next recovery: the stage's or the supervisor's */
+	assert_true(exists(&a, "err", "crash1/reason"));
+	log = file_read_at(sp.fd, "proc/s1.log", 65536, NULL);
+	assert_non_null(log);
+	assert_non_null(strstr(log, "crash1\t0\tA\t0\t1\t/c.jpg\tthe worker processing it died 3 "
+				    "times"));
+	assert_non_null(strstr(log, "\tfailed\n"));
+	free(log);
+}
+
 static void
 test_malformed_items_go_to_err(void **state)
 {
@@ -533,6 +570,7 @@ main(void)
 		cmocka_unit_test(test_outbox_is_a_stage),
 		cmocka_unit_test(test_stage_set_opens_lazily),
 		cmocka_unit_test(test_job_file_names),
+		cmocka_unit_test(test_recover_poison_result_survives_kill),
 	};
 
 	log_init("test_spool", 0);
