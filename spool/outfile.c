@@ -94,8 +94,8 @@ outfile_sweep_temps(int itemdirfd, const char *id, const char *where)
  * same when a step is redone after a crash, so the redo overwrites and
  * renames the orphan instead of leaving it in the user's folder; two items
  * never share a tag, so they never share a temp file. */
-void
-outfile_temp(char *buf, size_t len, const char *final)
+static void
+temp_name(char *buf, size_t len, const char *final)
 {
 	static unsigned n;
 	const char *slash = strrchr(final, '/');
@@ -110,8 +110,54 @@ outfile_temp(char *buf, size_t len, const char *final)
 			     slash ? slash + 1 : final, (int)getpid(), n++);
 	if (r < 0 || (size_t)r >= len)
 		buf[0] = '\0';
-	else if (final[0] == '/')
+}
+
+void
+outfile_temp(char *buf, size_t len, const char *final)
+{
+	temp_name(buf, len, final);
+	if (buf[0] && final[0] == '/')
 		outfile_note(NULL, buf);
+}
+
+/* Is line (a listed temp) in the folder dir (by identity: the listing may
+ * name it by its real path, final by a symbolic link) with the name base? */
+static bool
+same_temp(const char *line, const struct stat *dir, const char *base)
+{
+	const char *slash = strrchr(line, '/');
+	char d[PATH_MAX];
+	struct stat st;
+
+	if (slash == NULL || strcmp(slash + 1, base) != 0 ||
+	    snprintf(d, sizeof(d), "%.*s", (int)(slash - line), line) >= (int)sizeof(d))
+		return false;
+	return stat(d[0] ? d : "/", &st) == 0 && st.st_dev == dir->st_dev &&
+	       st.st_ino == dir->st_ino;
+}
+
+/* The item lists a temp before it is made (outfile_note): finding final's
+ * temp there means an earlier attempt at this item got as far as writing
+ * final, and may have renamed it into place before it died or failed. */
+bool
+outfile_begun(const char *final)
+{
+	char tmp[PATH_MAX], d[PATH_MAX], *buf, *line, *save = NULL;
+	const char *slash = strrchr(final, '/');
+	bool found = false;
+	struct stat dir;
+
+	if (outfile_item_fd < 0 || !outfile_tag_id[0] || final[0] != '/')
+		return false;
+	temp_name(tmp, sizeof(tmp), final);
+	snprintf(d, sizeof(d), "%.*s", (int)(slash - final), final);
+	if (tmp[0] == '\0' || stat(d[0] ? d : "/", &dir) < 0 ||
+	    (buf = file_read_at(outfile_item_fd, "temps", 1 << 20, NULL)) == NULL)
+		return false;
+	for (line = strtok_r(buf, "\n", &save); line && !found; line = strtok_r(NULL, "\n", &save))
+		found = same_temp(line, &dir, strrchr(tmp, '/') + 1);
+	free(buf);
+	return found;
 }
 
 static int
@@ -140,6 +186,7 @@ outfile_commit(const char *tmp, const char *final, bool durable)
 	}
 	if (stat(tmp, &st) < 0 || rename(tmp, final) < 0)
 		return -1;
+	failpoint("outfile-committed"); /* tests: die with the output in place */
 	outfile_bytes += (unsigned long long)st.st_size;
 	return durable ? fsync_parent(final) : 0;
 }
@@ -236,6 +283,7 @@ outfile_publish_at(int dirfd, const char *name, const void *buf, size_t len, boo
 	fd = -1;
 	if (renameat(dirfd, tmp, dirfd, name) < 0)
 		goto fail;
+	failpoint("outfile-committed");
 	outfile_bytes += len;
 	return durable ? fsync(dirfd) : 0;
 fail:

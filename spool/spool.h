@@ -212,6 +212,13 @@ void outfile_tag_item(const char *tag, int itemdirfd);
 /* Remove the temps an item listed (only names ".<name>.tmcwatch-<id>"),
  * logging each: for an item that goes to err/ after its worker died. */
 void outfile_sweep_temps(int itemdirfd, const char *id, const char *where);
+/* Did an earlier attempt at the tagged item begin writing final (its temp
+ * is in the item's "temps")? Then an existing final is most likely that
+ * attempt's output, renamed into place before it died or failed: the
+ * step writes it again (the same bytes) and counts it as written, instead
+ * of taking it for an output that was there before (skipped), so that its
+ * row and its per-step callbacks are not lost. */
+bool outfile_begun(const char *final);
 /* fsync tmp (if durable), rename over final, fsync the folder. */
 int outfile_commit(const char *tmp, const char *final, bool durable);
 /* Write a whole file as name in folder dirfd through the temp name. */

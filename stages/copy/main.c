@@ -79,7 +79,7 @@ copy_process(struct stage_ctx *ctx)
 	if (src == NULL ||
 	    stage_output_path(ctx, NULL, dst, sizeof(dst), ctx->reason, sizeof(ctx->reason)) < 0)
 		return STAGE_PERMFAIL;
-	if (!stage_overwrite(ctx) && lstat(dst, &st) == 0) {
+	if (!stage_overwrite(ctx) && lstat(dst, &st) == 0 && !outfile_begun(dst)) {
 		ctx->skipped = true; /* exists: a skip, as TMC */
 		return STAGE_OK;
 	}

@@ -270,7 +270,7 @@ image_process(struct stage_ctx *ctx)
 				      sizeof(ctx->reason)) < 0)
 			return STAGE_PERMFAIL;
 		exists = lstat(out, &st) == 0;
-		if (exists && !stage_overwrite(ctx)) {
+		if (exists && !stage_overwrite(ctx) && !outfile_begun(out)) {
 			log_info("%s exists, not overwritten", out);
 			save = false;
 			ctx->skipped = true;

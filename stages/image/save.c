@@ -192,7 +192,7 @@ image_save(struct image_run *r, const char *path, bool exists)
 	if ((blob = encode(r, ext, &len)) == NULL)
 		return STAGE_PERMFAIL;
 	if (exists && s->skipsamesize && lstat(path, &st) == 0 && S_ISREG(st.st_mode) &&
-	    (size_t)st.st_size == len) {
+	    (size_t)st.st_size == len && !outfile_begun(path)) {
 		log_info("SKIP: filesize same - %s", path);
 		r->ctx->skipped = true;
 		rc = STAGE_OK;

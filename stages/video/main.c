@@ -249,7 +249,7 @@ video_process(struct stage_ctx *ctx)
 	if (save && stage_output_path(ctx, strcasecmp(path_ext(rel), "mp4") == 0 ? NULL : "mp4",
 				      out, sizeof(out), ctx->reason, sizeof(ctx->reason)) < 0)
 		return STAGE_PERMFAIL;
-	if (save && !stage_overwrite(ctx) && lstat(out, &st) == 0) {
+	if (save && !stage_overwrite(ctx) && lstat(out, &st) == 0 && !outfile_begun(out)) {
 		log_info("%s exists, not overwritten", out);
 		save = false;
 		ctx->skipped = true;

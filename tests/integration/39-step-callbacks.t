@@ -6,10 +6,13 @@
 # once; a stage killed after queuing and before its commit redoes the step
 # and queues the same ids again, and nothing is sent or written twice; a
 # job whose inline proc carries a callback is refused by `tmcwatch submit`.
+# A stage killed with the output in place and its callbacks not yet queued
+# (overwrite false) finds, redoing the step, the output its first attempt
+# wrote: it writes it again and queues the callbacks (they were lost).
 . "$TMC_SRC/tests/lib/tap.sh"
 . "$TMC_SRC/tests/lib/http.sh"
 . "$TMC_SRC/tests/lib/image-helpers.sh"
-plan 16
+plan 19
 
 make_spool
 start_receiver
@@ -20,6 +23,10 @@ TPL='{ "cb": { "proc": [
    "callback": [ {"action": "curl", "target": "'"$RURL"'/ok/cb.php?file=%file%&n=1"},
                  {"action": "file", "target": "'"$T_DIR"'/drop/%datetime%",
                   "cmd": "{\"file\": \"%file%\"}"} ] }
+] },
+ "cbo": { "proc": [
+  {"name": "Q", "source": "hires", "size": [100,100], "path_head": "/q",
+   "callback": [ {"action": "curl", "target": "'"$RURL"'/ok/cb.php?file=%file%&n=2"} ] }
 ] } }'
 
 # ---- check: bad actions, each with file:line:col
@@ -90,6 +97,23 @@ wait_results 2
 wait_for 20 eval '[ "$(grep -c "delivered before (outbox/sent/k000001.s00c" "$T_DIR/tmcwatch.log")" -ge 2 ] && outbox_idle'
 ok $? "the redone step queues the same two ids; tmc-notify drops them as delivered before"
 is "$(gets "/ok/cb.php?file=/k.jpg&n=1") $(drops)" "1 2" "one GET and one file for the output, not two"
+kill -TERM $STAGE; wait $STAGE
+
+# ---- killed with the output in place, before its callback was queued
+gm convert -size 300x200 plasma:fractal "$SITE/in/q.jpg"
+echo /q.jpg | enqueue_site cbo site01 q >/dev/null
+(TMC_FAILPOINT=outfile-committed exec "$BIN/tmc-image" -c "$CONF" -T cbo -s 0 2>>"$T_DIR/fp.err")
+rc=$?
+test $rc -eq 137 -a -e "$SITE/q/q.jpg" &&
+	! ls "$SPOOL/outbox/new" "$SPOOL/outbox/cur" "$SPOOL/outbox/sent" | grep -q '^q'
+ok $? "the stage is killed with the output in place, its callback not queued ($rc)"
+"$BIN/tmc-image" -c "$CONF" -T cbo -s 0 2>>"$T_DIR/stage.err" &
+STAGE=$!
+wait_results 3
+wait_for 30 eval '[ "$(gets "/ok/cb.php?file=/q.jpg&n=2")" -ge 1 ] && outbox_idle'
+ok $? "redone, the step finds its own output (overwrite false) and its callback is sent"
+is "$(result_id q000001 Q | cut -d' ' -f1) $(gets "/ok/cb.php?file=/q.jpg&n=2")" "1 1" \
+	"the row counts the output written, one GET"
 kill -TERM $STAGE; wait $STAGE
 
 # ---- an inline proc with a callback: refused at the door

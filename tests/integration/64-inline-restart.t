@@ -54,8 +54,8 @@ wait_done "$seq" 180
 ok $? "after the restart the job reaches done/"
 is "$(rows "$seq") $(cut -f1 "$SPOOL/done/$seq.result" | sort -u | wc -l)" "400 400" "400 rows, one per file"
 # a step killed after writing its output and before its commit is redone
-# and finds the output there (overwrite false): "skipped", so created may
-# be 1 on such a row; the outputs themselves are checked below
+# and writes it again (its own earlier attempt's output, outfile_begun);
+# the outputs themselves are checked below
 is "$(cut -f2,4 "$SPOOL/done/$seq.result" | sort -u | tr '\t' ,)" "2,0" "every row: 2 requested, 0 warnings"
 diag "rows with created below 2 (a step redone after the kill): $(awk -F'\t' '$3 < 2' "$SPOOL/done/$seq.result" | wc -l)"
 check "every output is there, byte for byte" outputs_of k
