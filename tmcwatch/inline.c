@@ -40,7 +40,8 @@ inline_find(const struct inlines *in, const char *name)
 	return NULL;
 }
 
-/* Does the folder at rel (below the spool) hold an item? In tmp/ only a
+/* Does the folder at rel (below the spool) hold an item (or cannot it be
+ * read: then it may)? In tmp/ only a
  * committed handoff (a bare id) is one: "+id" is a publish a crash cut
  * short and "~id" one being removed (tmcwatch-spool(5)); they are
  * cleaned, never run. */
@@ -53,9 +54,13 @@ dir_holds(const struct spool *sp, const char *rel, bool tmp)
 	bool any = false;
 
 	if (d == NULL) {
+		int e = errno;
+
 		if (fd >= 0)
 			close(fd);
-		return false;
+		/* a missing folder holds nothing; one that cannot be read now
+		 * (EMFILE, EIO) may: never judged empty, so never removed */
+		return e != ENOENT;
 	}
 	while (!any && (de = readdir(d)) != NULL)
 		any = de->d_name[0] != '.' && !(tmp && strchr("+~", de->d_name[0]));
