@@ -87,6 +87,21 @@ tiff_feed(struct stream_out *so, const struct tiff_shape *t, const void *row)
 }
 
 #define TIFF_STRIP_MAX (32 << 20) /* bytes: larger strips are read by scanline */
+#define TIFF_BAND_MAX                                                                              \
+	(64 << 20) /* bytes: a tiled TIFF with larger tiles or rows of                             \
+		    * tiles is left to GraphicsMagick and its limits */
+
+/* A row of tiles, held whole, stays within a few rows' memory: tile sizes
+ * come from the header, so a hostile one (a tile 2^31 rows high) must not
+ * become an allocation that fails as if the machine were out of memory
+ * (a fault retried for ever) or that holds the whole picture. */
+static bool
+tiff_tiles_fit(TIFF *tif, const struct tiff_shape *t)
+{
+	uint64_t px = (uint64_t)t->spp * (t->bps / 8u), rows = t->th < t->h ? t->th : t->h;
+
+	return TIFFTileSize64(tif) <= TIFF_STRIP_MAX && (uint64_t)t->w * px * rows <= TIFF_BAND_MAX;
+}
 
 /* Strips: whole strips when they are small (libtiff then inflates with
  * libdeflate, measured 2.5x faster than zlib's scanline by scanline),
@@ -99,6 +114,9 @@ tiff_strips(TIFF *tif, const struct tiff_shape *t, struct stream_out *so, bool *
 	bool whole = ssize > 0 && ssize <= TIFF_STRIP_MAX;
 	unsigned char *buf = malloc(whole ? (size_t)ssize : (size_t)line);
 	int rc = buf && line > 0 ? 0 : -1;
+
+	if (buf == NULL)
+		so->oom = true; /* a strip of at most TIFF_STRIP_MAX: worth another try */
 
 	TIFFGetFieldDefaulted(tif, TIFFTAG_ROWSPERSTRIP, &rps);
 	if (rps == 0 || rps > t->h)
@@ -126,9 +144,12 @@ static int
 tiff_tiles(TIFF *tif, const struct tiff_shape *t, struct stream_out *so, bool *emit_failed)
 {
 	size_t px = (size_t)t->spp * (t->bps / 8), rowb = (size_t)t->w * px;
-	size_t tileb = (size_t)t->tw * px;
-	unsigned char *tile = malloc((size_t)TIFFTileSize64(tif)), *band = malloc(rowb * t->th);
+	size_t tileb = (size_t)t->tw * px, bandh = t->th < t->h ? t->th : t->h;
+	unsigned char *tile = malloc((size_t)TIFFTileSize64(tif)), *band = malloc(rowb * bandh);
 	int rc = tile && band ? 0 : -1;
+
+	if (rc < 0)
+		so->oom = true; /* sizes checked by tiff_tiles_fit: worth another try */
 
 	for (uint32_t y0 = 0; rc == 0 && y0 < t->h; y0 += t->th) {
 		uint32_t rows = t->h - y0 < t->th ? t->h - y0 : t->th;
@@ -168,7 +189,7 @@ tiff_read(TIFF *tif, const struct stream_req *rq, struct stream_out *so, bool *e
 		return 1;
 	if ((f = stream_factor(rq, "TIFF", t.w, t.h)) == 0)
 		return -1;
-	if (f < 2)
+	if (f < 2 || (t.tw && !tiff_tiles_fit(tif, &t)))
 		return 1;
 	if (stream_out_begin(so, rq, t.w, t.h, t.spp, t.alpha, f, t.bps) < 0)
 		return -1;
@@ -187,7 +208,9 @@ tiff_read(TIFF *tif, const struct stream_req *rq, struct stream_out *so, bool *e
 	rc = t.tw ? tiff_tiles(tif, &t, so, emit_failed) : tiff_strips(tif, &t, so, emit_failed);
 	if (rc < 0 && !*emit_failed)
 		snprintf(rq->reason, rq->rlen, "%s: TIFF: %s", rq->path,
-			 tiff_msg[0] ? tiff_msg : "cannot read the pixels");
+			 so->oom       ? "out of memory for a row of strips or tiles"
+			 : tiff_msg[0] ? tiff_msg
+				       : "cannot read the pixels");
 	return rc;
 }
 

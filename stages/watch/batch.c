@@ -98,20 +98,30 @@ flush_now(struct wctx *c)
 	struct flushed f = {b->n, 0};
 	size_t published = 0;
 	char(*ids)[ITEM_ID_MAX];
-	bool *present;
+	bool *present, *joined;
 
 	if (b->n == 0)
 		return f;
 	ids = xcalloc(b->n, sizeof(*ids));
 	present = xcalloc(b->n, sizeof(*present));
+	joined = xcalloc(b->n, sizeof(*joined));
 	for (size_t i = 0; i < b->n; i++) {
 		watch_item_id(ids[i], sizeof(ids[i]), c->key, &b->v[i].id);
 		present[i] = !b->v[i].redrive && publish_present(c, ids[i]);
 	}
 	tally_refresh(&c->tally);
 	for (size_t i = 0; i < b->n; i++)
-		wdjob_add(c, ids[i], b->v[i].rel, now_ms_mono());
-	wdjob_sync(c); /* a file is in its watchdog job before its items exist */
+		joined[i] = wdjob_add(c, ids[i], b->v[i].rel, now_ms_mono());
+	/* a file is in its watchdog job before its items exist: when that
+	 * cannot be recorded (state/ full), none is handed off; the rescan
+	 * brings them back */
+	if (wdjob_sync(c) < 0) {
+		for (size_t i = 0; i < b->n; i++)
+			if (joined[i])
+				wdjob_drop(c, ids[i]);
+		f.retry_ms = RETRY_MS;
+		goto out;
+	}
 	for (size_t i = 0; i < b->n; i++) {
 		int r = publish_one(c, &b->v[i], ids[i], present[i]);
 
@@ -130,11 +140,13 @@ flush_now(struct wctx *c)
 	index_flush(&c->ix);
 	if (index_wants_compaction(&c->ix))
 		index_compact(&c->ix);
+out:
 	for (size_t i = 0; i < b->n; i++)
 		free(b->v[i].rel);
 	b->n = 0;
 	free(ids);
 	free(present);
+	free(joined);
 	return f;
 }
 

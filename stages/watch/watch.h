@@ -455,7 +455,7 @@ int publish_one(struct wctx *c, const struct ready *r, const char *id, bool pres
 int wdjob_load(struct wctx *c); /* after tally_init, before tally_open */
 bool wdjob_has(struct wctx *c, const char *id);
 /* A file being handed off joins the open job (one opens if none is). */
-void wdjob_add(struct wctx *c, const char *id, const char *rel, int64_t now);
+bool wdjob_add(struct wctx *c, const char *id, const char *rel, int64_t now);
 void wdjob_drop(struct wctx *c, const char *id); /* it was not handed off after all */
 int wdjob_sync(struct wctx *c);                  /* the journal lines, durably */
 void wdjob_handed(struct wctx *c);               /* a hand-off is over (min_sec 0) */

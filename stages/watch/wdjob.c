@@ -152,22 +152,31 @@ job_free(struct wdjobs *wd, struct wdjob *j)
 
 /* ---- the journal ---- */
 
-/* Append what is queued and make it durable: 0, or -1 (logged). */
+/* Append what is queued and make it durable: 0, or -1 (logged; the
+ * journal cut back to its old end, so that no half line remains to run into
+ * the next one and what was queued is not in it). */
 int
 wdjob_sync(struct wctx *c)
 {
 	struct wdjobs *wd = &c->wd;
+	struct stat st = {0};
 	int r = 0;
 
 	if (wd->out.len == 0)
 		return 0;
-	if (wd->fd < 0 || write_all(wd->fd, wd->out.buf, wd->out.len) < 0 ||
+	if (wd->fd >= 0 && fstat(wd->fd, &st) < 0)
+		log_warn("%s/state/%s", c->sp.path, wd->name);
+	if (wd->fd < 0 || st.st_ino == 0 || write_all(wd->fd, wd->out.buf, wd->out.len) < 0 ||
 	    fdatasync(wd->fd) < 0) {
 		int err = errno;
 
 		log_warn("%s/state/%s", c->sp.path, wd->name);
 		if (errno_is_machine_fault(err))
 			fault_note_errno(err, "the watchdog job journal");
+		if (st.st_ino && ftruncate(wd->fd, st.st_size) < 0)
+			log_warn("%s/state/%s: cut back", c->sp.path, wd->name);
+		if (wd->open) /* its "O" line may be what was cut: files join a new one */
+			wd->open->close_ms = 0, wd->open = NULL;
 		r = -1;
 	}
 	sb_reset(&wd->out);
@@ -333,8 +342,9 @@ wdjob_has(struct wctx *c, const char *id)
 }
 
 /* A file is being handed off: it joins the open job (one opens). Queued
- * for wdjob_sync, which the caller runs before publishing. */
-void
+ * for wdjob_sync, which the caller runs before publishing. True when it
+ * joined now (not in a job already). */
+bool
 wdjob_add(struct wctx *c, const char *id, const char *rel, int64_t now)
 {
 	struct wdjobs *wd = &c->wd;
@@ -342,12 +352,12 @@ wdjob_add(struct wctx *c, const char *id, const char *rel, int64_t now)
 	char seq[WD_SEQ_MAX];
 
 	if (file_by_hash(wd, h) != NULL || tally_finished(&c->tally, h))
-		return;
+		return false;
 	if (wd->open && now >= wd->open->close_ms && wd->window_ms > 0)
 		wd->open->close_ms = 0, wd->open = NULL;
 	if (wd->open == NULL) {
 		if (seq_claim(c, seq, sizeof(seq)) < 0)
-			return;
+			return false;
 		wd->open = job_new(wd, seq);
 		wd->open->close_ms = now + wd->window_ms;
 		sb_printf(&wd->out, "O %s\n", seq);
@@ -356,6 +366,7 @@ wdjob_add(struct wctx *c, const char *id, const char *rel, int64_t now)
 	job_file_add(wd, wd->open, id, rel);
 	tally_want(&c->tally, h);
 	sb_printf(&wd->out, "F %s %s %s\n", wd->open->seq, id, rel);
+	return true;
 }
 
 /* A file that was not handed off after all (refused, changed, spool full). */

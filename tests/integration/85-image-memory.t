@@ -14,10 +14,12 @@
 # GraphicsMagick alone held ~850 MB; the thumbnails match gm's own resize
 # of the same pixels (PSNR >= 35 dB, which point sampling would not reach),
 # and so do 16-bit, gray, alpha, palette, tiled and ICC-tagged variants;
-# a file cut in half fails for good.
+# a file cut in half fails for good; so does a TIFF whose header claims
+# tiles 2^31 rows high (never an allocation that fails like a machine
+# out of memory, which would retry it for ever).
 . "$TMC_SRC/tests/lib/tap.sh"
 . "$TMC_SRC/tests/lib/image-helpers.sh"
-plan 20
+plan 21
 
 LIMIT_MB=32
 OVERHEAD_MB=48 # tmc-image(8): code, libraries, decoder rows (measured: 30 + 4)
@@ -132,18 +134,43 @@ for f in a16.png a16t.tif adobew.webp; do
 	head -c $(($(stat -c %s "$in/$f") / 2)) "$in/$f" >"$in/cut-$f"
 done
 CUTS="cut-a16.png cut-a16t.tif cut-adobew.webp"
+# hostile: a 2000x2000 RGB TIFF in tiles 16 wide and 0x7ffffff0 rows high
+# (a 100 GB tile, a 25 TB row of tiles), 64 bytes of data
+python3 - "$in/hugetile.tif" <<'PY'
+import struct, sys
+w, h, tw, th = 2000, 2000, 16, 0x7FFFFFF0
+n = -(-w // tw) * -(-h // th)
+extra = b''
+def put(b):
+    global extra
+    o = 8 + 2 + 11 * 12 + 4 + len(extra)
+    extra += b
+    return o
+bps = put(struct.pack('<3H', 8, 8, 8))
+data = put(bytes(64))
+offs = put(struct.pack('<%dI' % n, *([data] * n)))
+cnts = put(struct.pack('<%dI' % n, *([64] * n)))
+ents = [(256, 4, 1, w), (257, 4, 1, h), (258, 3, 3, bps), (259, 3, 1, 1), (262, 3, 1, 2),
+        (277, 3, 1, 3), (284, 3, 1, 1), (322, 4, 1, tw), (323, 4, 1, th),
+        (324, 4, n, offs), (325, 4, n, cnts)]
+ifd = struct.pack('<H', len(ents)) + b''.join(struct.pack('<HHII', *e) for e in ents)
+open(sys.argv[1], 'wb').write(b'II*\0' + struct.pack('<I', 8) + ifd + struct.pack('<I', 0) + extra)
+PY
 
 start_daemon
 printf '%s\n' /p.png /s.tif /t.tif /w.webp | enqueue_site ref site01 t >/dev/null
-for f in $VARS $CUTS; do echo "/$f"; done | enqueue_site var site01 v >/dev/null
-wait_for 300 eval '[ $(results) -ge $((32 + nvars + 3)) ]' # four 100 MP decodes on a busy machine
-ok $? "every item reported (4 originals x 8 steps, $nvars variants, 3 cut files)"
+for f in $VARS $CUTS hugetile.tif; do echo "/$f"; done | enqueue_site var site01 v >/dev/null
+wait_for 300 eval '[ $(results) -ge $((32 + nvars + 4)) ]' # four 100 MP decodes on a busy machine
+ok $? "every item reported (4 originals x 8 steps, $nvars variants, 3 cut files, 1 hostile)"
 cuts=
 for f in $CUTS; do
 	cuts="$cuts$(result "/$f" V | cut -d' ' -f1-2);"
 	diag "$f: $(result "/$f" V | cut -d' ' -f3-)"
 done
 is "$cuts" "0 1;0 1;0 1;" "PNG, TIFF, WebP cut in half: each failed for good"
+diag "hugetile.tif: $(result /hugetile.tif V | cut -d' ' -f3-)"
+is "$(result /hugetile.tif V | cut -d' ' -f1-2)" "0 1" \
+	"TIFF with tiles 2^31 rows high: failed for good, not retried as a machine fault"
 sizes=
 for f in p s t w; do
 	sizes="$sizes$(geom "$SITE/s1000/$f.jpg" | cut -d' ' -f1-2) $(geom "$SITE/s60/$f.jpg" | cut -d' ' -f1-2);"
