@@ -71,7 +71,8 @@ int job_accept(const struct conf *conf, const char *name, const char *text, size
 	       const char *list, size_t listlen, char *reason, size_t rlen);
 
 /* The inline template a job runs ("inline-<digest>", in name) when it has
- * one: 1; 0 when it names a template, or does not load (it goes to err/). */
+ * one: 1; 0 when it names a template; -1 when it does not load here (it
+ * goes to err/, or was taken under another configuration). */
 int job_inline_name(const struct conf *conf, const char *text, size_t len, char *name, size_t nlen);
 
 #endif

@@ -543,7 +543,7 @@ job_inline_name(const struct conf *conf, const char *text, size_t len, char *nam
 	int r = 0;
 
 	if (jobspec_load(&js, conf, "job", text, len, reason, sizeof(reason)) < 0)
-		return 0;
+		return -1;
 	if (js.own) {
 		snprintf(name, nlen, "%s", js.own->name);
 		r = 1;

@@ -113,8 +113,14 @@ jobs_run(const struct spool *sp, const struct conf *conf, const char *tname)
 			if (!tmc_seq_name_ok(de->d_name) ||
 			    (text = file_read_at(dirfd(d), de->d_name, JOB_READ_MAX, &len)) == NULL)
 				continue;
-			found = job_inline_name(conf, text, len, name, sizeof(name)) == 1 &&
-				strcmp(name, tname) == 0;
+			switch (job_inline_name(conf, text, len, name, sizeof(name))) {
+			case 1: found = strcmp(name, tname) == 0; break;
+			case -1: /* a job that does not load here (tmc-jobs will say why): it
+				  * may run this template under a name this config no longer
+				  * gives it, so keep it until the job has gone */
+				found = true;
+				break;
+			}
 			free(text);
 		}
 		closedir(d);

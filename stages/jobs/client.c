@@ -284,6 +284,11 @@ job_work(struct jobsd *d, struct job *j, bool tick)
 		job_scan(d, j);
 	if (tick && !j->closed_mark)
 		ctrl_apply(d, j, false);
+	/* each tick, an inline template is made sure of again: if it was removed
+	 * (a job the supervisor could not match to it), it is written back before
+	 * more items go to its folders, and its workers start again */
+	if (tick && j->spec.own && !j->tpl_wait && !j->closed_mark)
+		j->tpl_wait = inline_ready(d, j) < 0;
 	if (j->tpl_wait && inline_ready(d, j) == 0) {
 		j->tpl_wait = false;
 		if (j->files && !j->closed_mark)

@@ -7,10 +7,11 @@
 # inline_idle seconds and its file and stage folders are removed; a new job
 # with the same proc makes it again and its workers start again. A paused
 # job named by its file ("myjob.json", a name with a dot) keeps its
-# template while it waits in proc/, and runs when resumed.
+# template while it waits in proc/ (and gets it back if it is removed all
+# the same), and runs when resumed.
 . "$TMC_SRC/tests/lib/tap.sh"
 . "$TMC_SRC/tests/lib/jobs.sh"
-plan 16
+plan 17
 export TMC_JOBS_WINDOW=4 TMC_RESTART_DELAY_MS=50
 
 write_config "$COPY3" '"inline_idle": 2,'
@@ -107,6 +108,11 @@ wait_done "$seqw" 120 &&
 	wait_for 60 grep -q "inline template $wtpl: removed" "$T_DIR/tmcwatch.log"
 test $? -eq 0 -a -e "$SPOOL/templates/$ptpl.json" -a -e "$SPOOL/proc/myjob.json"
 ok $? "while it is paused in proc/ its template stays (another idle one, $wtpl, was removed)"
+# removed under it all the same (as a supervisor reading another configuration,
+# which could not match the job to it, would): tmc-jobs writes it back
+rm -f "$SPOOL/templates/$ptpl.json"
+wait_for 30 test -e "$SPOOL/templates/$ptpl.json"
+ok $? "its template, removed under the paused job, is written back by tmc-jobs"
 ctrl myjob.json '{"status":"resume"}'
 wait_done myjob.json 120 && rows_are myjob.json 40 &&
 	[ "$(count_files "$SITE/p1")" = 40 ]
