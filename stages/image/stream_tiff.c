@@ -11,12 +11,16 @@
  * site's CMYK profiles convert it, ops.c), YCbCr, palette, Lab, bilevel,
  * min-is-white, float samples, separate planes, associated alpha.
  *
- * libtiff opens a dup of our descriptor without memory-mapping it (mapped
- * pages would count as resident), and its error handler is ours only for
- * the duration of the read (GraphicsMagick installs its own).
+ * libtiff reads our descriptor through our own procedures (pread, no
+ * memory mapping: mapped pages would count as resident), which keep the
+ * errno of a failed read: only that can be a fault of the machine; any other
+ * failure is the file's (an errno left by libtiff's insides says nothing).
+ * Its error handler is ours only for the duration of the read
+ * (GraphicsMagick installs its own).
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <tiffio.h>
@@ -39,6 +43,84 @@ tiff_warning(const char *module, const char *fmt, va_list ap)
 	(void)module;
 	(void)fmt;
 	(void)ap;
+}
+
+/* The original as libtiff sees it: our descriptor, a position, and the
+ * errno of the first read that failed. */
+struct tiff_io {
+	int fd;
+	off_t pos;
+	int read_errno;
+};
+
+static tsize_t
+tio_read(thandle_t h, tdata_t buf, tsize_t n)
+{
+	struct tiff_io *io = h;
+	ssize_t r;
+
+	do
+		r = pread(io->fd, buf, (size_t)n, io->pos);
+	while (r < 0 && errno == EINTR);
+	if (r < 0) {
+		if (io->read_errno == 0)
+			io->read_errno = errno;
+		return -1;
+	}
+	io->pos += r;
+	return r;
+}
+
+static tsize_t
+tio_write(thandle_t h, tdata_t buf, tsize_t n)
+{
+	(void)h;
+	(void)buf;
+	(void)n;
+	return -1; /* opened for reading */
+}
+
+static toff_t
+tio_size(thandle_t h)
+{
+	struct tiff_io *io = h;
+	struct stat st;
+
+	return fstat(io->fd, &st) == 0 ? (toff_t)st.st_size : 0;
+}
+
+static toff_t
+tio_seek(thandle_t h, toff_t off, int whence)
+{
+	struct tiff_io *io = h;
+	off_t base = whence == SEEK_SET ? 0 : whence == SEEK_CUR ? io->pos : (off_t)tio_size(h);
+
+	io->pos = base + (off_t)off;
+	return (toff_t)io->pos;
+}
+
+static int
+tio_close(thandle_t h)
+{
+	(void)h;
+	return 0; /* the descriptor is the caller's */
+}
+
+static int
+tio_map(thandle_t h, tdata_t *base, toff_t *size)
+{
+	(void)h;
+	(void)base;
+	(void)size;
+	return 0; /* never mapped */
+}
+
+static void
+tio_unmap(thandle_t h, tdata_t base, toff_t size)
+{
+	(void)h;
+	(void)base;
+	(void)size;
 }
 
 struct tiff_shape {
@@ -219,37 +301,38 @@ stream_tiff(const struct stream_req *rq, Image **out)
 {
 	TIFFErrorHandler prev_err, prev_warn;
 	struct stream_out so = {0};
+	struct tiff_io io = {.fd = fileno(rq->fp)};
 	bool emit_failed = false;
 	enum stage_rc rc = STAGE_OK;
-	int fd = dup(fileno(rq->fp)), r;
 	TIFF *tif;
+	int r;
 
 	*out = NULL;
-	if (fd < 0) {
-		snprintf(rq->reason, rq->rlen, "%s: %s", rq->path, strerror(errno));
-		return stage_errno_rc(errno, "tmc-image: dup the original");
-	}
 	tiff_msg[0] = '\0';
 	prev_err = TIFFSetErrorHandler(tiff_error);
 	prev_warn = TIFFSetWarningHandler(tiff_warning);
-	if ((tif = TIFFFdOpen(fd, rq->path, "rm")) == NULL) {
-		close(fd);
+	tif = TIFFClientOpen(rq->path, "rm", &io, tio_read, tio_write, tio_seek, tio_close,
+			     tio_size, tio_map, tio_unmap);
+	if (tif == NULL && io.read_errno == 0) {
 		r = 1; /* let GraphicsMagick say what is wrong with it */
+	} else if (tif == NULL) {
+		r = -1;
 	} else {
-		errno = 0; /* what a read error leaves is the fault's, if any */
 		r = tiff_read(tif, rq, &so, &emit_failed);
 		TIFFClose(tif);
 	}
 	TIFFSetErrorHandler(prev_err);
 	TIFFSetWarningHandler(prev_warn);
-	if (r < 0 && emit_failed)
+	if (r < 0 && emit_failed) {
 		rc = stream_out_fail(&so, rq);
-	else if (r < 0 && so.oom)
+	} else if (r < 0 && so.oom) {
 		rc = STAGE_TEMPFAIL;
-	else if (r < 0)
-		rc = errno_is_machine_fault(errno)
-			     ? stage_errno_rc(errno, "tmc-image: read the original")
-			     : STAGE_PERMFAIL;
+	} else if (r < 0 && io.read_errno) {
+		snprintf(rq->reason, rq->rlen, "%s: %s", rq->path, strerror(io.read_errno));
+		rc = stage_errno_rc(io.read_errno, "tmc-image: read the original");
+	} else if (r < 0) {
+		rc = STAGE_PERMFAIL;
+	}
 	if (so.img)
 		*out = stream_out_end(&so, r == 0);
 	return rc == STAGE_OK && r < 0 ? STAGE_PERMFAIL : rc;
