@@ -98,7 +98,7 @@ flush_now(struct wctx *c)
 	struct flushed f = {b->n, 0};
 	size_t published = 0;
 	char(*ids)[ITEM_ID_MAX];
-	bool *present, *joined;
+	bool *present, *joined, unrecorded = false;
 
 	if (b->n == 0)
 		return f;
@@ -110,12 +110,16 @@ flush_now(struct wctx *c)
 		present[i] = !b->v[i].redrive && publish_present(c, ids[i]);
 	}
 	tally_refresh(&c->tally);
-	for (size_t i = 0; i < b->n; i++)
-		joined[i] = wdjob_add(c, ids[i], b->v[i].rel, now_ms_mono());
+	for (size_t i = 0; i < b->n; i++) {
+		int r = wdjob_add(c, ids[i], b->v[i].rel, now_ms_mono());
+
+		joined[i] = r > 0;
+		unrecorded |= r < 0;
+	}
 	/* a file is in its watchdog job before its items exist: when that
-	 * cannot be recorded (state/ full), none is handed off; the rescan
-	 * brings them back */
-	if (wdjob_sync(c) < 0) {
+	 * cannot be recorded (state/ full, or no seq could be claimed in proc/),
+	 * none is handed off; the rescan brings them back */
+	if (wdjob_sync(c) < 0 || unrecorded) {
 		for (size_t i = 0; i < b->n; i++)
 			if (joined[i])
 				wdjob_drop(c, ids[i]);

@@ -454,8 +454,10 @@ int publish_one(struct wctx *c, const struct ready *r, const char *id, bool pres
 /* wdjob.c */
 int wdjob_load(struct wctx *c); /* after tally_init, before tally_open */
 bool wdjob_has(struct wctx *c, const char *id);
-/* A file being handed off joins the open job (one opens if none is). */
-bool wdjob_add(struct wctx *c, const char *id, const char *rel, int64_t now);
+/* A file being handed off joins the open job (one opens if none is): 1; 0
+ * when it is in a job already or finished; -1 when no job could be opened
+ * (no seq claimed in proc/: a fault; hand nothing off, rescan). */
+int wdjob_add(struct wctx *c, const char *id, const char *rel, int64_t now);
 void wdjob_drop(struct wctx *c, const char *id); /* it was not handed off after all */
 int wdjob_sync(struct wctx *c);                  /* the journal lines, durably */
 void wdjob_handed(struct wctx *c);               /* a hand-off is over (min_sec 0) */

@@ -306,7 +306,8 @@ seq_claim(struct wctx *c, char *seq, size_t len)
 	time_t now = time(NULL);
 	int fd;
 
-	strftime(stamp, sizeof(stamp), "%y%m%d%H%M%S", localtime(&now));
+	/* dated as every other seq: in seq_timezone, else local time */
+	seq_stamp(stamp, sizeof(stamp), now, c->conf.seq_timezone);
 	if (strcmp(stamp, last) != 0) {
 		memcpy(last, stamp, sizeof(stamp));
 		next = 0;
@@ -344,7 +345,7 @@ wdjob_has(struct wctx *c, const char *id)
 /* A file is being handed off: it joins the open job (one opens). Queued
  * for wdjob_sync, which the caller runs before publishing. True when it
  * joined now (not in a job already). */
-bool
+int
 wdjob_add(struct wctx *c, const char *id, const char *rel, int64_t now)
 {
 	struct wdjobs *wd = &c->wd;
@@ -352,12 +353,12 @@ wdjob_add(struct wctx *c, const char *id, const char *rel, int64_t now)
 	char seq[WD_SEQ_MAX];
 
 	if (file_by_hash(wd, h) != NULL || tally_finished(&c->tally, h))
-		return false;
+		return 0;
 	if (wd->open && now >= wd->open->close_ms && wd->window_ms > 0)
 		wd->open->close_ms = 0, wd->open = NULL;
 	if (wd->open == NULL) {
 		if (seq_claim(c, seq, sizeof(seq)) < 0)
-			return false;
+			return -1;
 		wd->open = job_new(wd, seq);
 		wd->open->close_ms = now + wd->window_ms;
 		sb_printf(&wd->out, "O %s\n", seq);
@@ -366,7 +367,7 @@ wdjob_add(struct wctx *c, const char *id, const char *rel, int64_t now)
 	job_file_add(wd, wd->open, id, rel);
 	tally_want(&c->tally, h);
 	sb_printf(&wd->out, "F %s %s %s\n", wd->open->seq, id, rel);
-	return true;
+	return 1;
 }
 
 /* A file that was not handed off after all (refused, changed, spool full). */

@@ -14,7 +14,7 @@ if [ ! -x "$BIN/tmc-image" ] || ! command -v gm >/dev/null || ! command -v jq >/
 	echo "1..0 # SKIP tmc-image, gm or jq missing"
 	exit 0
 fi
-plan 17
+plan 18
 
 PORT=$(free_port)
 URL=http://127.0.0.1:$PORT
@@ -24,7 +24,7 @@ WATCH_TPL=img watch_config '{ "img": { "proc": [
   {"name": "Small", "source": "Thumb", "size": [50, 50], "path_head": "/small"},
   {"name": "Clip", "source": "hires", "source_ext": "mp4", "kind": "copy", "path_head": "/clip"}
 ] } }' '"min_sec": 5, "include": ["*.jpg"], "exclude": ["*_l.jpg"], "overwrite": true' \
-	"\"http\": { \"port\": $PORT },"
+	"\"http\": { \"port\": $PORT }, \"seq_timezone\": \"Pacific/Kiritimati\","
 start_watching
 ok $? "daemon started, watcher ready"
 start_httpd
@@ -37,12 +37,17 @@ mkdir -p "$T_DIR/stage" "$SRC/a"
 gm convert -size 400x300 plasma:fractal "$T_DIR/stage/one.jpg"
 gm convert -size 300x400 gradient:red-blue "$T_DIR/stage/two.jpg"
 head -c 5000 /dev/urandom >"$T_DIR/stage/bad.jpg"
+zone_hour() { TZ=Pacific/Kiritimati date +%y%m%d%H; }
+h0=$(zone_hour)
 cp "$T_DIR/stage/one.jpg" "$T_DIR/stage/bad.jpg" "$SRC/"
 cp "$T_DIR/stage/two.jpg" "$SRC/a/"
 wait_for 120 eval '[ -n "$(wdjobs)" ]'
 S=$(wdjobs)
 ok $? "a watchdog job is finished in done/"
 is "$(echo "$S" | wc -l) ${#S}" "1 17" "one job, its seq wd + 15 digits: 17 characters ($S)"
+h=${S:2:8}
+[ "$h" = "$h0" ] || [ "$h" = "$(zone_hour)" ]
+ok $? "its date is in seq_timezone (Pacific/Kiritimati, UTC+14): $h, the zone's hour $h0"
 is "$(sort "$SPOOL/done/$S.file" | tr '\n' ' ')" "/a/two.jpg /bad.jpg /one.jpg " \
 	"done/$S.file: each file once, relative to the watch folder, with its leading /"
 is "$(sort "$SPOOL/done/$S.result" | tr '\t\n' ', ')" "/a/two.jpg,3,2,0 /bad.jpg,3,0,1 /one.jpg,3,2,0 " \
