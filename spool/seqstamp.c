@@ -4,7 +4,8 @@
  * an operator whose clients expect that sets it; without it the host's
  * local time, as before). Every writer of a seq calls this one function
  * (jobq.c for `tmcwatch submit` and act=convert, tmc-jobs for a job it
- * must file under a fresh seq), so their dates cannot disagree.
+ * must file under a fresh seq, tmc-watch for its watchdog jobs' wd<seq>),
+ * so their dates cannot disagree.
  *
  * glibc has no time zone argument to localtime(), only the process's TZ:
  * it is set for the one call and put back. The programs that make seqs
