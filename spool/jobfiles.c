@@ -4,10 +4,14 @@
  * "<seq>.ctrl" a pause/stop/cancel request, "<seq>.file" its file list,
  * "<seq>.rows" and "<seq>.log" its rows and log, "<seq>.result" the rows
  * handed out, "<seq>.reason" why it failed. A watch's files in state/ use
- * the same suffixes on its key. The one place the suffixes are spelled.
+ * the same suffixes on its key. The one place the suffixes are spelled, and
+ * the one count of a job folder's jobs (status, metrics).
  */
+#include <dirent.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "spool.h"
 
@@ -79,4 +83,24 @@ job_name_ok(const char *name)
 		if (n > strlen(temps[i]) && strcmp(name + n - strlen(temps[i]), temps[i]) == 0)
 			return false;
 	return true;
+}
+
+long
+job_count_at(int parent, const char *name)
+{
+	int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct dirent *de;
+	long n = 0;
+	DIR *d;
+
+	if (fd < 0 || (d = fdopendir(fd)) == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return 0;
+	}
+	while ((de = readdir(d)) != NULL)
+		if (job_name_ok(de->d_name))
+			n++;
+	closedir(d);
+	return n;
 }

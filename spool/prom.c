@@ -63,27 +63,6 @@ prom_label(struct strbuf *out, const char *s)
 	}
 }
 
-/* Job files (job_name_ok: not .stat .file .log ...) in parent/name */
-static long
-count_jobs(int parent, const char *name)
-{
-	int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	struct dirent *de;
-	long n = 0;
-	DIR *d;
-
-	if (fd < 0 || (d = fdopendir(fd)) == NULL) {
-		if (fd >= 0)
-			close(fd);
-		return 0;
-	}
-	while ((de = readdir(d)) != NULL)
-		if (job_name_ok(de->d_name))
-			n++;
-	closedir(d);
-	return n;
-}
-
 static void
 stage_labels(struct strbuf *out, const char *name, const struct census_stage *cs)
 {
@@ -165,8 +144,8 @@ prom_spool_gauges(const struct spool *sp, struct strbuf *out)
 	sb_printf(out,
 		  "tmc_jobs{state=\"waiting\"} %ld\ntmc_jobs{state=\"running\"} %ld\n"
 		  "tmc_jobs{state=\"done\"} %ld\ntmc_jobs{state=\"failed\"} %ld\n",
-		  count_jobs(sp->fd, "req"), count_jobs(sp->fd, "proc"), count_jobs(sp->fd, "done"),
-		  count_jobs(sp->fd, "err"));
+		  job_count_at(sp->fd, "req"), job_count_at(sp->fd, "proc"),
+		  job_count_at(sp->fd, "done"), job_count_at(sp->fd, "err"));
 	prom_help(out, "tmc_callbacks", "gauge",
 		  "Job callbacks waiting in the outbox or failed for good.");
 	sb_printf(out,

@@ -301,6 +301,9 @@ int job_file_kind(const char *name, char *seq, size_t seqlen);
  * one rule; tmc_seq_name_ok() (config/tmc.h) asks it. */
 #define JOB_NAME_MAX 64
 bool job_name_ok(const char *name);
+/* The job files (job_name_ok, not their .stat .file .log ...) in the job
+ * folder `name` (req, proc, done, err) below parent; 0 when unreadable. */
+long job_count_at(int parent, const char *name);
 
 /* processed.c: "Total processed", files finished since the daemon started,
  * kept per program in run/processed/<who> ("<files> <basis>"). */

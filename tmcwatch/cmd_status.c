@@ -44,27 +44,6 @@ struct status {
 	struct spool_health health;
 };
 
-/* Job files of a job folder (req/ proc/ done/ err/ also hold <seq>.file,
- * .stat, .log, .ctrl, .result, .reason: job_name_ok() tells them apart). */
-static int
-count_jobs(int parent, const char *name)
-{
-	int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC), n = 0;
-	struct dirent *de;
-	DIR *d;
-
-	if (fd < 0 || (d = fdopendir(fd)) == NULL) {
-		if (fd >= 0)
-			close(fd);
-		return 0;
-	}
-	while ((de = readdir(d)) != NULL)
-		if (job_name_ok(de->d_name))
-			n++;
-	closedir(d);
-	return n;
-}
-
 static int
 name_cmp(const struct dirent **a, const struct dirent **b)
 {
@@ -177,10 +156,10 @@ status_collect(struct status *s, const struct spool *sp)
 		s->working_total += s->census.stages[i].working;
 	workers_each(sp, worker_line, s);
 	s->processed = processed_total(sp); /* files, as TMC counted (doc/TMC.md, Status) */
-	s->req = count_jobs(sp->fd, "req");
-	s->proc = count_jobs(sp->fd, "proc");
-	s->done = count_jobs(sp->fd, "done");
-	s->err = count_jobs(sp->fd, "err");
+	s->req = (int)job_count_at(sp->fd, "req");
+	s->proc = (int)job_count_at(sp->fd, "proc");
+	s->done = (int)job_count_at(sp->fd, "done");
+	s->err = (int)job_count_at(sp->fd, "err");
 }
 
 static long long
