@@ -10,6 +10,7 @@ set -u
 : "${TMC_BUILD:?run through make bench}"
 BIN=$TMC_BUILD/bin
 . "$(dirname "$0")/figures.sh"
+. "$(dirname "$0")/inputs.sh"
 export TMC_LIBEXEC=$BIN
 dir=$(mktemp -d /tmp/tmcwatch-bench-stream.XXXXXX)
 daemon=
@@ -40,12 +41,7 @@ for f in h.png h.tif h.webp; do
 	echo "original $f: $(gm identify -format '%wx%h' "$dir/site/in/$f"), $(($(stat -c %s "$dir/site/in/$f") / 1024)) KiB"
 done
 
-steps='{"name":"S1000","source":"hires","size":[1000,1000],"sharpen":[6,0.6],"comp":80,"path_head":"/s1000"}'
-prev=S1000
-for s in 600 400 300 200 150 100 60; do
-	steps="$steps,{\"name\":\"S$s\",\"source\":\"$prev\",\"size\":[$s,$s],\"path_head\":\"/s$s\"}"
-	prev=S$s
-done
+steps=$(ref_steps)
 echo "{ \"ref\": { \"proc\": [ $steps ] } }" >"$dir/conf/template.json"
 cat >"$dir/conf/config.json" <<JSON
 { "client_cnt": 1, "worker_cnt": 1, "big_worker": 1, "spool_dir": "$dir/spool",

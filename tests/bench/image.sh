@@ -28,12 +28,7 @@ bench_photo "$dir/orig.jpg"
 echo "original: $(gm identify -format '%wx%h' "$dir/orig.jpg"), $(($(stat -c %s "$dir/orig.jpg") / 1024)) KiB, $N copies"
 for i in $(seq 1 "$N"); do cp "$dir/orig.jpg" "$dir/site/in/p$i.jpg"; echo "/p$i.jpg"; done >"$dir/list"
 
-steps='{"name":"S1000","source":"hires","size":[1000,1000],"sharpen":[6,0.6],"comp":80,"path_head":"/s1000"}'
-prev=S1000
-for s in 600 400 300 200 150 100 60; do
-	steps="$steps,{\"name\":\"S$s\",\"source\":\"$prev\",\"size\":[$s,$s],\"path_head\":\"/s$s\"}"
-	prev=S$s
-done
+steps=$(ref_steps)
 echo "{ \"ref\": { \"proc\": [ $steps ] } }" >"$dir/conf/template.json"
 cat >"$dir/conf/config.json" <<JSON
 { "client_cnt": 1, "worker_cnt": 1, "big_worker": 1, "spool_dir": "$dir/spool",

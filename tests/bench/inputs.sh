@@ -1,4 +1,4 @@
-# inputs.sh - the originals the benchmarks share, made on the spot.
+# inputs.sh - the originals and the reference job the benchmarks share.
 #
 # bench_photo FILE: a real photo enlarged to 6000x4000 (24 MP) with grain,
 # q92, about 10 MB, like a camera's JPEG (a plasma fractal where the
@@ -25,4 +25,17 @@ bench_video() {
 			-crf 20 -g 60 -pix_fmt yuv420p -c:a aac -b:a 128k "$src.tmp.mp4" && mv "$src.tmp.mp4" "$src"
 	fi
 	echo "$src"
+}
+
+# ref_steps: TMC's reference job as a proc's steps (JSON, without the
+# brackets): 1000 with sharpen [6,0.6] and q80, then 600, 400, 300, 200,
+# 150, 100, 60, each from the one before.
+ref_steps() {
+	local steps prev=S1000 s
+	steps='{"name":"S1000","source":"hires","size":[1000,1000],"sharpen":[6,0.6],"comp":80,"path_head":"/s1000"}'
+	for s in 600 400 300 200 150 100 60; do
+		steps="$steps,{\"name\":\"S$s\",\"source\":\"$prev\",\"size\":[$s,$s],\"path_head\":\"/s$s\"}"
+		prev=S$s
+	done
+	echo "$steps"
 }

@@ -21,12 +21,7 @@ bench_photo "$dir/orig.jpg"
 for i in $(seq 1 "$N"); do cp "$dir/orig.jpg" "$dir/site/in/p$i.jpg"; echo "/p$i.jpg"; done >"$dir/list"
 ln "$(bench_video)" "$dir/site/in/v.mp4" 2>/dev/null || cp "$(bench_video)" "$dir/site/in/v.mp4"
 
-steps='{"name":"S1000","source":"hires","size":[1000,1000],"sharpen":[6,0.6],"comp":80,"path_head":"/s1000"}'
-prev=S1000
-for s in 600 400 300 200 150 100 60; do
-	steps="$steps,{\"name\":\"S$s\",\"source\":\"$prev\",\"size\":[$s,$s],\"path_head\":\"/s$s\"}"
-	prev=S$s
-done
+steps=$(ref_steps)
 cat >"$dir/conf/template.json" <<JSON
 { "ref": { "proc": [ $steps ] },
   "v": { "proc": [ {"name": "Preview", "source": "hires", "ffmpeg": true, "size": [640, 640],
