@@ -167,18 +167,14 @@ sub_walk(struct census *c, struct census_stage *cs, size_t order, int stagefd, i
 	 char *newest, size_t nlen)
 {
 	bool items = (flags & CENSUS_ITEMS) || (k == 2 && (flags & CENSUS_FAILED_ITEMS));
-	int fd = openat(stagefd, sub_names[k], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = dir_open_at(stagefd, sub_names[k]);
 	time_t best = 0;
 	struct dirent *de;
 	struct stat st;
 	long n = 0;
-	DIR *d;
 
-	if (fd < 0 || (d = fdopendir(fd)) == NULL) {
-		if (fd >= 0)
-			close(fd);
+	if (d == NULL)
 		return 0;
-	}
 	while ((de = readdir(d)) != NULL) {
 		if (de->d_name[0] == '.')
 			continue;

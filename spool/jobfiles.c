@@ -7,11 +7,8 @@
  * the same suffixes on its key. The one place the suffixes are spelled, and
  * the one count of a job folder's jobs (status, metrics).
  */
-#include <dirent.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "spool.h"
 
@@ -88,16 +85,12 @@ job_name_ok(const char *name)
 long
 job_count_at(int parent, const char *name)
 {
-	int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = dir_open_at(parent, name);
 	struct dirent *de;
 	long n = 0;
-	DIR *d;
 
-	if (fd < 0 || (d = fdopendir(fd)) == NULL) {
-		if (fd >= 0)
-			close(fd);
+	if (d == NULL)
 		return 0;
-	}
 	while ((de = readdir(d)) != NULL)
 		if (job_name_ok(de->d_name))
 			n++;

@@ -32,18 +32,25 @@ processed_dir(const struct spool *sp, bool create)
 	return fd;
 }
 
+/* "<files> <basis>" of who in the open run/processed/ folder dfd */
+static int
+read_at(int dfd, const char *who, long long *files, long long *basis)
+{
+	char *text = file_read_at(dfd, who, 256, NULL);
+	int n = text ? sscanf(text, "%lld %lld", files, basis) : 0;
+
+	free(text);
+	return n == 2 ? 0 : -1;
+}
+
 int
 processed_read(const struct spool *sp, const char *who, long long *files, long long *basis)
 {
-	int fd = processed_dir(sp, false), n = 0;
-	char *text = fd >= 0 ? file_read_at(fd, who, 256, NULL) : NULL;
+	int fd = processed_dir(sp, false), r = fd >= 0 ? read_at(fd, who, files, basis) : -1;
 
-	if (text)
-		n = sscanf(text, "%lld %lld", files, basis);
-	free(text);
 	if (fd >= 0)
 		close(fd);
-	return n == 2 ? 0 : -1;
+	return r;
 }
 
 void
@@ -62,18 +69,14 @@ processed_write(const struct spool *sp, const char *who, long long files, long l
 long long
 processed_total(const struct spool *sp)
 {
-	int fd = processed_dir(sp, false);
+	DIR *d = dir_open_at(sp->fd, PROCESSED_DIR);
 	long long sum = 0, files, basis;
 	struct dirent *de;
-	DIR *d;
 
-	if (fd < 0 || (d = fdopendir(fd)) == NULL) {
-		if (fd >= 0)
-			close(fd);
+	if (d == NULL)
 		return 0;
-	}
 	while ((de = readdir(d)) != NULL)
-		if (de->d_name[0] != '.' && processed_read(sp, de->d_name, &files, &basis) == 0)
+		if (de->d_name[0] != '.' && read_at(dirfd(d), de->d_name, &files, &basis) == 0)
 			sum += files;
 	closedir(d);
 	return sum;

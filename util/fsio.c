@@ -87,6 +87,22 @@ fail:
 	return -1;
 }
 
+DIR *
+dir_open_at(int parent, const char *name)
+{
+	int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC), saved;
+	DIR *d;
+
+	if (fd < 0)
+		return NULL;
+	if ((d = fdopendir(fd)) == NULL) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+	}
+	return d;
+}
+
 char *
 file_read_at(int dirfd, const char *name, size_t max, size_t *lenp)
 {

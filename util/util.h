@@ -7,6 +7,7 @@
 #ifndef TMC_UTIL_H
 #define TMC_UTIL_H
 
+#include <dirent.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -22,6 +23,7 @@ void *xreallocarray(void *p, size_t n, size_t size);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *xvasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 /* free *p and set it to NULL */
 void xfree(void *pp);
 
@@ -62,6 +64,8 @@ int write_all(int fd, const void *buf, size_t len);
 int file_publish_at(int dirfd, const char *name, const void *buf, size_t len, bool durable);
 /* Read a whole small file (up to max bytes) into a malloc'd NUL-terminated buffer. */
 char *file_read_at(int dirfd, const char *name, size_t max, size_t *len);
+/* The folder name below parent, for readdir; NULL with errno (nothing left open). */
+DIR *dir_open_at(int parent, const char *name);
 int mkdir_p(const char *path, mode_t mode);
 int rmtree_at(int dirfd, const char *name); /* remove a directory tree, no symlink follow */
 int64_t now_ms_mono(void);                  /* CLOCK_MONOTONIC, ms */
