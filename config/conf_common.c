@@ -33,13 +33,10 @@ conf_errors_add(struct conf_errors *errs, const char *fmt, ...)
 {
 	va_list ap;
 	char *msg;
-	int r;
 
 	va_start(ap, fmt);
-	r = vasprintf(&msg, fmt, ap);
+	msg = xvasprintf(fmt, ap);
 	va_end(ap);
-	if (r < 0)
-		fatal("vasprintf");
 	errs->msg = xreallocarray(errs->msg, errs->n + 1, sizeof(*errs->msg));
 	errs->msg[errs->n++] = msg;
 }
