@@ -22,15 +22,7 @@
 #include "../../stages/jobs/match.c"
 #include "job.h"
 
-#define NCASES(a) (sizeof(a) / sizeof((a)[0]))
-
-static int
-fails(const char *label, bool failed)
-{
-	if (failed)
-		print_error("case failed: %s\n", label);
-	return failed;
-}
+#include "cases.h"
 
 static void
 test_list(void **state)

@@ -19,15 +19,7 @@
 #include "tmc.h"
 #include "util.h"
 
-#define NCASES(a) (sizeof(a) / sizeof((a)[0]))
-
-static int
-fails(const char *label, bool failed)
-{
-	if (failed)
-		print_error("case failed: %s\n", label);
-	return failed;
-}
+#include "cases.h"
 
 static void
 test_selection(void **state)
