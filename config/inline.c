@@ -30,21 +30,13 @@
 
 #define INLINE_TRIES 16
 
-/* A JSON string: quote, backslash and control characters escaped; UTF-8
- * (checked by the parser) passes through. */
+/* "key":"value", as json.c quotes every string we write (UTF-8 kept) */
 static void
 canon_str(struct strbuf *sb, const char *key, const char *s)
 {
-	sb_printf(sb, "\"%s\":\"", key);
-	for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
-		if (*p == '"' || *p == '\\')
-			sb_printf(sb, "\\%c", *p);
-		else if (*p < 0x20)
-			sb_printf(sb, "\\u%04x", *p);
-		else
-			sb_addc(sb, (char)*p);
-	}
-	sb_adds(sb, "\",");
+	sb_printf(sb, "\"%s\":", key);
+	json_quote(sb, s ? s : "", false);
+	sb_addc(sb, ',');
 }
 
 static void
