@@ -45,7 +45,7 @@ cmd_run(const struct opts *o, int argc, char **argv)
 {
 	struct conf conf = {0};
 	struct spool sp;
-	int lockfd, r;
+	int lockfd, sigfd, r;
 
 	(void)argc;
 	(void)argv;
@@ -61,7 +61,11 @@ cmd_run(const struct opts *o, int argc, char **argv)
 		conf_free(&conf);
 		return EX_CANTCREAT;
 	}
+	/* before the pid file tells anyone to signal us */
+	if ((sigfd = supervise_signals()) < 0)
+		fatal("signalfd");
 	if ((lockfd = pidfile_lock(&sp)) < 0) {
+		close(sigfd);
 		spool_close(&sp);
 		conf_free(&conf);
 		return EX_TEMPFAIL;
@@ -70,9 +74,10 @@ cmd_run(const struct opts *o, int argc, char **argv)
 	workers_clear(&sp);
 	processed_clear(&sp); /* "Total processed" counts from this start */
 	if (slots_init(&sp, conf.worker_cnt, conf.big_worker) < 0) {
+		close(sigfd);
 		r = EX_CANTCREAT;
 	} else {
-		r = supervise(o, &conf, &sp);
+		r = supervise(o, &conf, &sp, sigfd);
 	}
 	unlinkat(sp.fd, "run/tmcwatch.pid", 0);
 	close(lockfd);

@@ -268,8 +268,8 @@ tick(struct sup *s)
 	sd_notify(0, status);
 }
 
-static int
-signals_block(void)
+int
+supervise_signals(void)
 {
 	sigset_t set;
 
@@ -284,14 +284,12 @@ signals_block(void)
 }
 
 int
-supervise(const struct opts *o, struct conf *conf, struct spool *sp)
+supervise(const struct opts *o, struct conf *conf, struct spool *sp, int sigfd)
 {
-	struct sup s = {.o = o, .conf = conf, .sp = sp, .dying_dirty = true};
+	struct sup s = {.o = o, .conf = conf, .sp = sp, .sigfd = sigfd, .dying_dirty = true};
 	int64_t next_tick = 0, now, due;
 	struct plan p;
 
-	if ((s.sigfd = signals_block()) < 0)
-		fatal("signalfd");
 	s.conf_text = read_text(conf->path);
 	s.tpl_text = read_text(conf->tpl_path);
 	recover_all(&s);

@@ -124,7 +124,12 @@ const struct template *inline_find(const struct inlines *in, const char *name);
 void inline_free(struct inlines *in);
 
 /* supervise.c */
-int supervise(const struct opts *o, struct conf *conf, struct spool *sp);
+/* SIGCHLD, SIGTERM, SIGINT, SIGHUP blocked and readable from the returned
+ * signalfd: called before the pid file exists, so a SIGHUP sent as soon as
+ * it does (logrotate) is read, not the default action that ends the process. */
+int supervise_signals(void);
+/* The daemon's loop; it reads sigfd and closes it. */
+int supervise(const struct opts *o, struct conf *conf, struct spool *sp, int sigfd);
 
 /* metrics.c: state/metrics.prom every metrics_interval seconds (start
  * before the children: records written from then on are counted) */

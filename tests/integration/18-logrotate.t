@@ -3,7 +3,7 @@
 # sent, several times, in the middle of 1,500 items through three steps.
 # Every item's line is in one of the files (none lost), each line whole.
 . "$TMC_SRC/tests/lib/tap.sh"
-plan 3
+plan 4
 
 write_config "$COPY3"
 make_inputs 1500
@@ -27,3 +27,24 @@ lines=$(cat "$T_DIR"/tmcwatch.log* | grep -c ' ok created=')
 is "$lines" 4500 "every one of the 4,500 step results is logged once, across the files"
 bad=$(cat "$T_DIR"/tmcwatch.log* | grep -vc '^20[0-9][0-9]-[0-1][0-9]-[0-3][0-9]T[0-9:.]*Z ')
 is "$bad" 0 "every line is whole and starts with its UTC timestamp"
+
+# a SIGHUP as soon as the pid file exists (logrotate at start-up) is read,
+# never the default action that ends the process: flock of the pid file is
+# held back a second by strace, a HUP sent in that second, the daemon lives
+if [ "$(id -u)" -ne 0 ] || ! command -v strace >/dev/null; then
+	ok 0 "# SKIP needs root and strace"
+else
+	rm -f "$SPOOL/run/tmcwatch.pid"
+	strace -qq -o /dev/null -e trace=flock -e inject=flock:delay_exit=1000000:when=1 \
+		"$BIN/tmcwatch" -c "$CONF" run 2>>"$T_DIR/daemon.err" &
+	ST=$!
+	T_PIDS="$T_PIDS $ST"
+	wait_for 20 eval '[ -e "$SPOOL/run/tmcwatch.pid" ] && [ -n "$(pgrep -P $ST)" ]'
+	TP=$(pgrep -P "$ST")
+	kill -HUP "$TP"
+	wait_for 20 eval '[ -s "$SPOOL/run/tmcwatch.pid" ]'
+	wait_for 30 grep -q "tmcwatch\[$TP\] running:" "$T_DIR/tmcwatch.log" && kill -0 "$TP" 2>/dev/null
+	ok $? "a SIGHUP while the pid file is being taken is read: the daemon ($TP) runs on"
+	kill -TERM "$TP" 2>/dev/null
+	wait "$ST" 2>/dev/null
+fi
