@@ -153,6 +153,36 @@ struct http_conf {
 	bool rest_codes;      /* status_codes is "rest" */
 };
 
+/* "gearman": stage work sent to worker hosts through gearmand
+ * (tmcwatch-worker(8)); no "servers" (the default): everything is local. */
+struct gearman_conf {
+	char **servers; /* "host[:port]" (port 4730), tried in order; none: off */
+	size_t nservers;
+	char **templates; /* every first step of these templates is a remote unit */
+	size_t ntemplates;
+	char **steps; /* "template/step": this step (and its steps below) is one */
+	size_t nsteps;
+	char *secret;       /* shared HMAC key, at least 16 bytes (or secret_file's) */
+	char *secret_file;  /* read at load, whitespace at its end dropped */
+	int max_inflight;   /* remote units in flight from this spool host per unit
+			     * (processes of tmc-remote), default 4 */
+	int max_per_server; /* in flight on one gearmand at once, default 16 */
+	long max_payload;   /* bytes of an original sent; bigger stays local, 64 MiB */
+	long max_reply;     /* bytes of a reply accepted, default 256 MiB */
+	int deadline;       /* seconds before an unanswered request is re-sent;
+			     * 0 (default): the head step's time limit */
+	int max_skew;       /* seconds of clock difference between hosts allowed
+			     * when checking a message's expiry, default 300 */
+	long big_bytes;     /* originals above go only to workers with "big",
+			     * default 32 MiB */
+	bool tls;           /* TLS to gearmand (libgearman built with SSL) */
+	/* on a worker host (tmcwatch worker) */
+	int workers;   /* gearman worker processes, default worker_cnt */
+	bool big;      /* take big originals (declare the memory for them) */
+	char *name;    /* this worker host's name in status, default hostname */
+	int line, col; /* of the "gearman" object, for messages */
+};
+
 struct conf {
 	char *path;     /* config.json as given */
 	char *tpl_path; /* template.json */
@@ -196,6 +226,7 @@ struct conf {
 	struct template *templates;
 	size_t ntemplates;
 	struct http_conf http;
+	struct gearman_conf gearman;
 
 	/* tmc-notify (tmcwatch keys) */
 	char *callback_secret;  /* optional: X-TMC-Signature: sha256=HMAC(secret, body) */
@@ -235,6 +266,29 @@ void conf_template_free(struct template *tpl);
  * errors added; tpl must be freed. */
 int conf_template_from(const struct json *doc, const char *name, struct template *tpl,
 		       struct conf_errors *errs);
+
+/* remote.c: which steps are sent to worker hosts ("gearman"), and the
+ * digest that both hosts must agree on before one does the other's work. */
+
+/* Is step j of tpl the head of a remote unit: gearman servers are set, and
+ * tpl is in "templates" and step j reads the original, or "tpl/step" is in
+ * "steps"? The unit is the head and every step below it (route_below). An
+ * inline template is never remote. */
+bool conf_remote_head(const struct conf *conf, const struct template *tpl, size_t j);
+/* Is any step of any template a remote head? */
+bool conf_remote_any(const struct conf *conf);
+/* The gearman function of a unit: "tmcwatch:<template>:<NN>", with ":big"
+ * for originals over big_bytes. Returns a malloc'ed string. */
+char *conf_remote_function(const struct template *tpl, size_t j, bool big);
+/* 64 hex digits: SHA-256 of tmcwatch's version and the template's
+ * canonical steps (inline.c). Two hosts with the same digest produce the
+ * same bytes from the same original (same program, same step keys). */
+void conf_template_digest(const struct template *tpl, char hex[65]);
+/* The text the digest is taken of, malloc'ed (inline.c). */
+char *conf_template_canon(const struct template *tpl);
+/* conf_check's part: names in "templates" and "steps" exist, no unit
+ * inside another, servers for any. */
+void conf_remote_check(const struct conf *conf, struct conf_errors *errs);
 
 /* inline.c: a job's inline "proc" as a template of its own, named
  * "inline-" + the first 12 hex digits of the SHA-256 of its canonical text

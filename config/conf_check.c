@@ -211,6 +211,7 @@ conf_check(struct conf *conf, struct conf_errors *errs)
 		watch_check(conf, &conf->watches[i], errs);
 	for (i = 0; i < conf->ntemplates; i++)
 		conf_template_check(&conf->templates[i], conf->tpl_path, errs);
+	conf_remote_check(conf, errs);
 	return (int)(errs->n - before);
 }
 

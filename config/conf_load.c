@@ -84,6 +84,10 @@ static void ld_imagick_mem(struct ld *, const struct key *, int, void *, const c
 static void ld_sites(struct ld *, const struct key *, int, void *, const char *);
 static void ld_watchdog(struct ld *, const struct key *, int, void *, const char *);
 static void ld_http(struct ld *, const struct key *, int, void *, const char *);
+static void ld_gearman(struct ld *, const struct key *, int, void *, const char *);
+static void ld_gm_servers(struct ld *, const struct key *, int, void *, const char *);
+static void ld_gm_templates(struct ld *, const struct key *, int, void *, const char *);
+static void ld_gm_steps(struct ld *, const struct key *, int, void *, const char *);
 static void ld_cmyk(struct ld *, const struct key *, int, void *, const char *);
 static void ld_srgb(struct ld *, const struct key *, int, void *, const char *);
 static void ld_include(struct ld *, const struct key *, int, void *, const char *);
@@ -124,12 +128,32 @@ static const struct key conf_keys[] = {
 	K_FUNC("site", ld_sites),
 	K_FUNC("watchdog", ld_watchdog),
 	K_FUNC("http", ld_http),
+	K_FUNC("gearman", ld_gearman),
 	K_STR(struct conf, callback_secret, NULL),
 	K_INT(struct conf, callback_retry_for, 86400, 0, INT_MAX),
 	K_INT(struct conf, callback_timeout, 30, 1, 3600),
 	K_FUNC("truncated", ld_truncated), /* "warn" (default, TMC) or "error" */
 	/* TMC: "tcc.min_sec" fed a list of saved folders to an outside tool */
 	K_IGNORE("tcc"),
+};
+
+static const struct key gearman_keys[] = {
+	K_FUNC("servers", ld_gm_servers),
+	K_FUNC("templates", ld_gm_templates),
+	K_FUNC("steps", ld_gm_steps),
+	K_STR(struct gearman_conf, secret, NULL),
+	K_PATH(struct gearman_conf, secret_file, NULL),
+	K_INT(struct gearman_conf, max_inflight, 4, 1, 4096),
+	K_INT(struct gearman_conf, max_per_server, 16, 1, 65536),
+	K_LONG(struct gearman_conf, max_payload, 64L << 20, 1, 1L << 40),
+	K_LONG(struct gearman_conf, max_reply, 256L << 20, 1, 1L << 40),
+	K_INT(struct gearman_conf, deadline, 0, 0, 86400),
+	K_INT(struct gearman_conf, max_skew, 300, 0, 86400),
+	K_LONG(struct gearman_conf, big_bytes, 32L << 20, 1, 1L << 40),
+	K_BOOL(struct gearman_conf, tls, false),
+	K_INT(struct gearman_conf, workers, 0, 0, 4096), /* 0: worker_cnt */
+	K_BOOL(struct gearman_conf, big, false),
+	K_STR(struct gearman_conf, name, NULL),
 };
 
 static const struct key site_keys[] = {
@@ -646,6 +670,75 @@ ld_http(struct ld *ld, const struct key *key, int tok, void *base, const char *p
 	free(sub);
 }
 
+/* ---- gearman ---- */
+
+static void
+ld_gm_servers(struct ld *ld, const struct key *key, int tok, void *base, const char *path)
+{
+	struct gearman_conf *g = base;
+
+	ld_strv(ld, tok, path, key->name, &g->servers, &g->nservers);
+}
+
+static void
+ld_gm_templates(struct ld *ld, const struct key *key, int tok, void *base, const char *path)
+{
+	struct gearman_conf *g = base;
+
+	ld_strv(ld, tok, path, key->name, &g->templates, &g->ntemplates);
+}
+
+static void
+ld_gm_steps(struct ld *ld, const struct key *key, int tok, void *base, const char *path)
+{
+	struct gearman_conf *g = base;
+
+	ld_strv(ld, tok, path, key->name, &g->steps, &g->nsteps);
+}
+
+/* The secret is kept out of config.json when it can be: secret_file, read
+ * once here; its last line's end (newline, spaces) is not part of it. */
+static void
+ld_gm_secret_file(struct ld *ld, int tok, struct gearman_conf *g, const char *sub)
+{
+	size_t len = 0;
+	char *s = file_read_at(AT_FDCWD, g->secret_file, 4096, &len);
+
+	if (s == NULL) {
+		ld_err(ld, tok, sub, "secret_file", "%s: %s", g->secret_file, strerror(errno));
+		return;
+	}
+	while (len > 0 && (s[len - 1] == '\n' || s[len - 1] == '\r' || s[len - 1] == ' ' ||
+			   s[len - 1] == '\t'))
+		s[--len] = '\0';
+	free(g->secret);
+	g->secret = s;
+}
+
+static void
+ld_gearman(struct ld *ld, const struct key *key, int tok, void *base, const char *path)
+{
+	struct gearman_conf *g = &((struct conf *)base)->gearman;
+	int tokof[KEYS_MAX];
+	char *sub = key_join(path, key->name);
+	int at;
+
+	json_line_col(ld->doc, tok, &g->line, &g->col);
+	ld_object(ld, tok, gearman_keys, NROWS(gearman_keys), g, sub, tokof);
+	at = tokof[key_index(gearman_keys, NROWS(gearman_keys), "secret_file")];
+	if (g->secret_file && g->secret)
+		ld_err(ld, at, sub, "secret_file", "give secret or secret_file, not both");
+	else if (g->secret_file)
+		ld_gm_secret_file(ld, at, g, sub);
+	at = tokof[key_index(gearman_keys, NROWS(gearman_keys), "secret")];
+	/* gearmand authenticates nobody: the signature is the only check */
+	if (g->nservers > 0 && (g->secret == NULL || strlen(g->secret) < 16))
+		ld_err(ld, at >= 0 ? at : tok, sub, "secret",
+		       "a shared secret of at least 16 bytes is required with servers "
+		       "(gearmand authenticates nobody)");
+	free(sub);
+}
+
 /* ---- steps ---- */
 
 static void
@@ -1006,6 +1099,7 @@ conf_defaults(struct conf *conf)
 
 	keys_default(conf_keys, NROWS(conf_keys), conf);
 	keys_default(http_keys, NROWS(http_keys), &conf->http);
+	keys_default(gearman_keys, NROWS(gearman_keys), &conf->gearman);
 	conf->worker_cnt = cpus > 0 && cpus < INT_MAX ? (int)cpus : 1;
 	conf->imagick_mem[0] = 512;
 	conf->imagick_mem[1] = 2048;
@@ -1112,6 +1206,12 @@ conf_free(struct conf *conf)
 	free(conf->http.listen);
 	free(conf->http.token);
 	free(conf->http.status_codes);
+	strv_free(&conf->gearman.servers, &conf->gearman.nservers);
+	strv_free(&conf->gearman.templates, &conf->gearman.ntemplates);
+	strv_free(&conf->gearman.steps, &conf->gearman.nsteps);
+	free(conf->gearman.secret);
+	free(conf->gearman.secret_file);
+	free(conf->gearman.name);
 	free(conf->path);
 	free(conf->tpl_path);
 	free(conf->dir);

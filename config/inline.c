@@ -69,13 +69,10 @@ canon_step(struct strbuf *sb, const struct step *st)
 	sb_addc(sb, '}');
 }
 
-/* The whole file: {"inline-<hex>":{"description":...,"proc":[...]}} */
-static char *
-canon_file(const struct template *tpl, char name[INLINE_NAME_LEN + 1])
+char *
+conf_template_canon(const struct template *tpl)
 {
-	struct strbuf proc = {0}, file = {0};
-	uint8_t d[SHA256_LEN];
-	char hex[2 * SHA256_LEN + 1];
+	struct strbuf proc = {0};
 
 	sb_addc(&proc, '[');
 	for (size_t j = 0; j < tpl->nsteps; j++) {
@@ -84,12 +81,24 @@ canon_file(const struct template *tpl, char name[INLINE_NAME_LEN + 1])
 		canon_step(&proc, &tpl->steps[j]);
 	}
 	sb_addc(&proc, ']');
-	sha256(proc.buf, proc.len, d);
+	return proc.buf;
+}
+
+/* The whole file: {"inline-<hex>":{"description":...,"proc":[...]}} */
+static char *
+canon_file(const struct template *tpl, char name[INLINE_NAME_LEN + 1])
+{
+	struct strbuf file = {0};
+	char *proc = conf_template_canon(tpl);
+	uint8_t d[SHA256_LEN];
+	char hex[2 * SHA256_LEN + 1];
+
+	sha256(proc, strlen(proc), d);
 	sha256_hex(d, hex);
 	snprintf(name, INLINE_NAME_LEN + 1, "%s%.12s", INLINE_PREFIX, hex);
 	sb_printf(&file, "{\"%s\":{\"description\":\"a job's inline proc\",\"proc\":%s}}\n", name,
-		  proc.buf);
-	sb_free(&proc);
+		  proc);
+	free(proc);
 	return file.buf;
 }
 

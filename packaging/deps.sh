@@ -12,12 +12,14 @@ graphicsmagick libpng-dev libtiff-dev libwebp-dev libavformat-dev libavcodec-dev
 libswscale-dev libavutil-dev
 libmicrohttpd-dev libcurl4-openssl-dev nettle-dev libsystemd-dev ffmpeg libvips-tools rpm mandoc
 systemd logrotate curl rsync perl git valgrind jq libgs-common python3 mate-backgrounds
-clang libclang-rt-14-dev clang-format prometheus chromium tzdata"
+clang libclang-rt-14-dev clang-format prometheus chromium tzdata
+libgearman-dev gearman-job-server gearman-tools iproute2 util-linux"
 RPM_PKGS="gcc make pkgconf-pkg-config jsmn-devel libcmocka-devel GraphicsMagick-devel
 GraphicsMagick libpng-devel libtiff-devel libwebp-devel libavformat-free-devel libavcodec-free-devel libavfilter-free-devel
 libswscale-free-devel libavutil-free-devel libmicrohttpd-devel libcurl-devel nettle-devel systemd-devel
 ffmpeg-free vips-tools rpm-build mandoc systemd logrotate curl rsync perl-Test-Harness git
-valgrind jq ghostscript python3 clang clang-tools-extra compiler-rt tzdata"
+valgrind jq ghostscript python3 clang clang-tools-extra compiler-rt tzdata
+libgearman-devel gearmand iproute util-linux"
 
 SUDO=
 [ "$(id -u)" = 0 ] || SUDO=sudo

@@ -455,4 +455,38 @@ struct worker_status {
 int workers_each(const struct spool *sp, void (*fn)(const struct worker_status *, void *),
 		 void *arg);
 
+/* wire.c: the message between a spool host and a worker host, carried by
+ * gearmand (tmcwatch-worker(8), PROTOCOL). One text line "TMCW1 <kind>
+ * <header bytes> <parts>", a header in the ticket's key=value form, parts
+ * of bytes each "<name>\n<length>\n<bytes>", and "MAC <hex>\n": the
+ * HMAC-SHA256 with the shared secret of everything before it. gearmand
+ * authenticates nobody, so a message is believed only when its MAC is
+ * right and its "expires" (Unix seconds) has not passed. */
+#define WIRE_MAGIC "TMCW1"
+#define WIRE_NAME_MAX 64
+struct wire_part {
+	char name[WIRE_NAME_MAX + 1]; /* [A-Za-z0-9._:-]+ */
+	const uint8_t *data;          /* the caller's (encode) or in the buffer (decode) */
+	size_t len;
+};
+struct wire_msg {
+	char kind[4];      /* "req" or "rep" */
+	struct ticket hdr; /* id, expires, ... (the caller's keys) */
+	struct wire_part *parts;
+	size_t nparts;
+};
+void wire_init(struct wire_msg *m, const char *kind);
+/* A part; data is not copied and must live until wire_encode. */
+void wire_add(struct wire_msg *m, const char *name, const void *data, size_t len);
+/* The signed message, malloc'ed, its size in *len. */
+uint8_t *wire_encode(const struct wire_msg *m, const void *key, size_t klen, size_t *len);
+/* Check and read buf: the MAC (constant time), the kind, the framing,
+ * "expires" >= now - max_skew. 0, or -1 with reason (nothing believed).
+ * Parts point into buf, which must outlive m. */
+int wire_decode(struct wire_msg *m, const uint8_t *buf, size_t len, const char *kind,
+		const void *key, size_t klen, long long now, int max_skew, char *reason,
+		size_t rlen);
+const struct wire_part *wire_get(const struct wire_msg *m, const char *name);
+void wire_free(struct wire_msg *m);
+
 #endif
