@@ -769,8 +769,22 @@ struct check_case {
 #define PROC2(a, b) "{\"t\": {\"proc\": [\n" a ",\n" b "]}}"
 #define PROC3(a, b, c) "{\"t\": {\"proc\": [\n" a ",\n" b ",\n" c "]}}"
 
+#define TPL_CHAIN                                                                           \
+	"{\"t\": {\"proc\": [\n" STEP("A", "hires", "") ",\n" STEP("B", "A", "") ",\n" STEP(      \
+		"C", "hires", "") "]}}"
+#define GM_OK "\"servers\": [\"10.0.0.1\"], \"secret\": \"0123456789abcdef\""
 static const struct check_case check_cases[] = {
 	{"all good", "{" SITE_S1 ", \"watchdog\": {\"s1\": {\"dir\": \"/in\", \"template\": \"t\"}}}", TPL_OK, "", ""},
+	{"gearman: a template and a step of another unit", "{\"gearman\": {" GM_OK ", \"templates\": [\"t\"]}}", TPL_CHAIN, "", ""},
+	{"gearman: unknown template and step",
+	 "{\"gearman\": {" GM_OK ",\n \"templates\": [\"u\"], \"steps\": [\"t/Z\", \"A\"]}}", TPL_CHAIN, "",
+	 "config.json:1:13: gearman.templates: template \"u\" is not defined in template.json\n"
+	 "config.json:1:13: gearman.steps: \"t/Z\" names no step (\"template/step\" of template.json)\n"
+	 "config.json:1:13: gearman.steps: \"A\" names no step (\"template/step\" of template.json)"},
+	{"gearman: a step below a unit's head", "{\"gearman\": {" GM_OK ", \"steps\": [\"t/A\", \"t/B\"]}}", TPL_CHAIN, "",
+	 "config.json:1:13: gearman.steps: t/B is already sent with t/A, a step above it"},
+	{"gearman: units without servers", "{\"gearman\": {\"templates\": [\"t\"]}}", TPL_CHAIN, "",
+	 "config.json:1:13: gearman: templates or steps without servers"},
 	{"watch names an unknown site",
 	 "{" SITE_S1 ",\n \"watchdog\": {\"s2\": {\"dir\": \"/in\", \"template\": \"t\"}}}", TPL_OK, "",
 	 "config.json:2:21: watchdog.s2: site \"s2\" is not defined in \"site\""},
@@ -887,6 +901,61 @@ test_check_errors(void **state)
 		case_files(c->files, true);
 	}
 	assert_int_equal(fails, 0);
+}
+
+/* Which steps head a remote unit, their gearman functions, the keys'
+ * defaults, secret_file's last newline, and the refusals of the loader. */
+static void
+test_gearman(void **state)
+{
+	struct conf_errors errs = {0};
+	struct conf conf;
+	char hex[65], hex2[65];
+	char *fn;
+
+	(void)state;
+	write_file("secret", "0123456789abcdef-file\n");
+	assert_int_equal(load("{\"gearman\": {\"servers\": [\"g1:4730\", \"g2\"], "
+			      "\"secret_file\": \"secret\", \"templates\": [\"t\"], "
+			      "\"steps\": []}}",
+			      TPL_CHAIN, &conf, &errs),
+			 0);
+	assert_int_equal(conf_check(&conf, &errs), 0);
+	assert_string_equal(conf.gearman.secret, "0123456789abcdef-file");
+	assert_int_equal(conf.gearman.nservers, 2);
+	assert_int_equal(conf.gearman.max_inflight, 4);
+	assert_int_equal(conf.gearman.max_payload, 64L << 20);
+	assert_true(conf_remote_head(&conf, &conf.templates[0], 0));
+	assert_false(conf_remote_head(&conf, &conf.templates[0], 1)); /* below A */
+	assert_true(conf_remote_head(&conf, &conf.templates[0], 2));
+	assert_true(conf_remote_any(&conf));
+	fn = conf_remote_function(&conf.templates[0], 2, true);
+	assert_string_equal(fn, "tmcwatch:t:02:big");
+	free(fn);
+	conf_template_digest(&conf.templates[0], hex);
+	assert_int_equal(strlen(hex), 64);
+	conf.templates[0].steps[1].size[0] = 2; /* another step key, another digest */
+	conf_template_digest(&conf.templates[0], hex2);
+	assert_string_not_equal(hex, hex2);
+	conf_free(&conf);
+	assert_int_equal(load("{\"gearman\": {\"servers\": [\"g\"], \"secret\": \"short\"}}",
+			      TPL_CHAIN, &conf, &errs),
+			 1);
+	assert_int_equal(
+		errs_differ("short secret", &errs,
+			    "config.json:1:42: gearman.secret: a shared secret of at least "
+			    "16 bytes is required with servers (gearmand authenticates "
+			    "nobody)",
+			    tmpdir),
+		0);
+	conf_free(&conf);
+	conf_errors_free(&errs);
+	assert_int_equal(load("{\"gearman\": {\"templates\": [\"t\"]}}", TPL_CHAIN, &conf, &errs),
+			 0);
+	assert_false(conf_remote_any(&conf)); /* no servers: nothing leaves */
+	conf_free(&conf);
+	conf_errors_free(&errs);
+	unlink("secret");
 }
 
 /* source_idx: the first earlier entry of that name that can take the file;
@@ -1022,7 +1091,7 @@ main(void)
 		cmocka_unit_test(test_watch_forms),       cmocka_unit_test(test_load_errors),
 		cmocka_unit_test(test_missing_files),     cmocka_unit_test(test_check_errors),
 		cmocka_unit_test(test_source_idx),        cmocka_unit_test(test_step_applies),
-		cmocka_unit_test(test_lookups),
+		cmocka_unit_test(test_lookups),           cmocka_unit_test(test_gearman),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
