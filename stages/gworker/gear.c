@@ -21,7 +21,6 @@
 
 #define WAIT_MS 1000
 
-
 typedef void set_ssl_fn(gearman_worker_st *, bool, const char *, const char *, const char *);
 
 /* libgearman's gearman_worker_set_ssl, or NULL: built without TLS. */
@@ -47,8 +46,8 @@ gear_functions(struct gw *g)
 				continue;
 			for (int big = 0; big <= (g->conf.gearman.big ? 1 : 0); big++) {
 				char *fn = conf_remote_function(tpl, j, big);
-				gearman_return_t r = gearman_worker_add_function(g->w, fn, 0,
-										 gw_job, g);
+				gearman_return_t r =
+					gearman_worker_add_function(g->w, fn, 0, gw_job, g);
 
 				if (r != GEARMAN_SUCCESS)
 					log_warnx("gearman function %s: %s", fn,
@@ -79,7 +78,7 @@ gear_connect(struct gw *g)
 	gearman_worker_set_timeout(g->w, WAIT_MS);
 	if (gc->tls)
 		tls_setter()(g->w, true, NULL, NULL, NULL); /* certificates: libgearman's
-							       * GEARMAND_CA_CERTIFICATE... */
+							     * GEARMAND_CA_CERTIFICATE... */
 	if (gearman_worker_set_identifier(g->w, g->host, strlen(g->host)) != GEARMAN_SUCCESS)
 		log_warnx("gearman identifier %s: %s", g->host, gearman_worker_error(g->w));
 	for (size_t i = 0; i < gc->nservers; i++)

@@ -18,7 +18,8 @@
 
 #include "stage.h"
 
-#define GW_NONCE_LEN 16 /* hex digits of a request's nonce */
+#define GW_NONCE_MIN 16 /* hex digits of a request's nonce (tmc-remote sends 32) */
+#define GW_NONCE_MAX 64
 
 struct gw {
 	struct conf conf;

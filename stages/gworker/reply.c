@@ -41,7 +41,8 @@ walk(int dirfd, const char *prefix, struct files *f)
 		struct stat st;
 		int fd;
 
-		if (de->d_name[0] == '.' || fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		if (de->d_name[0] == '.' ||
+		    fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			continue;
 		rel = prefix[0] ? xasprintf("%s/%s", prefix, de->d_name) : xstrdup(de->d_name);
 		if (S_ISDIR(st.st_mode) &&
@@ -84,7 +85,7 @@ add_results(struct wire_msg *m, const struct gw_result *res)
 
 	ticket_setf(&m->hdr, "results", "%zu", res->nlines);
 	for (size_t k = 0; k < res->nlines; k++) {
-		snprintf(key, sizeof(key), "r.%zu", k);
+		snprintf(key, sizeof(key), "r_%zu", k);
 		ticket_set(&m->hdr, key, res->lines[k]);
 	}
 }
@@ -96,7 +97,7 @@ add_files(struct wire_msg *m, const struct files *f)
 
 	ticket_setf(&m->hdr, "files", "%zu", f->n);
 	for (size_t k = 0; k < f->n; k++) {
-		snprintf(key, sizeof(key), "f.%zu", k);
+		snprintf(key, sizeof(key), "f_%zu", k);
 		ticket_set(&m->hdr, key, f->path[k]);
 		wire_add(m, key, f->data[k], f->len[k]);
 	}

@@ -28,9 +28,9 @@
 struct unitwait {
 	struct gw *g;
 	struct gw_req *rq;
-	uint8_t *unit;   /* steps of the unit */
+	uint8_t *unit;    /* steps of the unit */
 	struct sres *res; /* per step */
-	char **line;     /* per step: its last line */
+	char **line;      /* per step: its last line */
 	uint8_t *exp;
 };
 
@@ -76,8 +76,8 @@ copy_key(struct ticket *t, const struct ticket *h, const char *key)
 static int
 publish_head(struct gw *g, struct gw_req *rq, struct gw_result *res)
 {
-	static const char *const keys[] = {"rel", "out", "tail", "capture", "density", "steps",
-					   "site"};
+	static const char *const keys[] = {"rel",     "out",   "tail", "capture",
+					   "density", "steps", "site"};
 	struct ticket t = {0};
 	struct stage_dir sd;
 	int r = -1;

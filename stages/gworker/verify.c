@@ -22,10 +22,11 @@ refuse(struct gw_result *res, const char *fmt, const char *a, const char *b)
 	return -1;
 }
 
+/* A nonce: GW_NONCE_MIN..GW_NONCE_MAX lowercase hex digits. */
 static bool
-hex_ok(const char *s, size_t n)
+hex_ok(const char *s)
 {
-	if (s == NULL || strlen(s) != n)
+	if (s == NULL || strlen(s) < GW_NONCE_MIN || strlen(s) > GW_NONCE_MAX)
 		return false;
 	for (; *s; s++)
 		if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
@@ -51,7 +52,8 @@ verify_unit(struct gw *g, struct gw_req *rq, struct gw_result *res)
 			      ticket_get(h, "step"), tname);
 	rq->head = (size_t)step;
 	if (strcmp(ticket_get(h, "version") ?: "", TMC_VERSION) != 0)
-		return refuse(res, "version mismatch: the spool host runs %s, this host " TMC_VERSION,
+		return refuse(res,
+			      "version mismatch: the spool host runs %s, this host " TMC_VERSION,
 			      ticket_get(h, "version"), NULL);
 	conf_template_digest(rq->tpl, mine);
 	if (strcmp(digest ?: "", mine) != 0)
@@ -70,7 +72,7 @@ verify_names(struct gw *g, struct gw_req *rq, struct gw_result *res)
 	rq->id = ticket_get(&rq->msg.hdr, "id");
 	rq->nonce = ticket_get(&rq->msg.hdr, "nonce");
 	rq->name = ticket_get(&rq->msg.hdr, "name");
-	if (rq->id == NULL || !id_valid(rq->id) || !hex_ok(rq->nonce, GW_NONCE_LEN) ||
+	if (rq->id == NULL || !id_valid(rq->id) || !hex_ok(rq->nonce) ||
 	    snprintf(rq->key, sizeof(rq->key), "%s-%s", rq->id, rq->nonce) >= (int)sizeof(rq->key))
 		return refuse(res, "bad request: id \"%s\" or nonce \"%s\"", rq->id, rq->nonce);
 	if (rq->name == NULL || strchr(rq->name, '/') || path_check_rel(rq->name, why, sizeof(why)))
@@ -87,8 +89,7 @@ verify_names(struct gw *g, struct gw_req *rq, struct gw_result *res)
 }
 
 int
-verify_request(struct gw *g, struct gw_req *rq, const void *buf, size_t len,
-	       struct gw_result *res)
+verify_request(struct gw *g, struct gw_req *rq, const void *buf, size_t len, struct gw_result *res)
 {
 	const struct gearman_conf *gc = &g->conf.gearman;
 	char reason[256];
@@ -107,7 +108,7 @@ verify_request(struct gw *g, struct gw_req *rq, const void *buf, size_t len,
 	if (dl <= 0 || dl > 86400) {
 		const struct step *st = &rq->tpl->steps[rq->head];
 
-		dl = st->timeout		? st->timeout
+		dl = st->timeout              ? st->timeout
 		     : st->kind == STEP_VIDEO ? g->conf.video_timeout
 					      : g->conf.image_timeout;
 	}
