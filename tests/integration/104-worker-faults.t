@@ -7,12 +7,12 @@
 # answers without a restart; tmc-gworker killed -9 mid-unit: its dead work is
 # removed when it is started again; SIGTERM of `tmcwatch worker` mid-unit:
 # the request gets a retry=1 reply, every process ends, the spool is clean
-# after a restart.
+# after a restart; gearman.tls with a libgearman without TLS is refused.
 . "$TMC_SRC/tests/lib/tap.sh"
 . "$TMC_SRC/tests/lib/image-helpers.sh"
 . "$TMC_SRC/tests/bench/inputs.sh"
 . "$TMC_SRC/tests/lib/gearman.sh"
-plan 35
+plan 37
 
 in=$SITE/in
 mkdir -p "$in"
@@ -136,3 +136,16 @@ wait_for 30 clean
 ok $? "its spool is clean: remote/ empty, no item in new/ or cur/"
 stop_daemon
 is "$DAEMON_RC" 0 "and stops again with status 0"
+
+# --- gearman.tls with a libgearman built without TLS: refused at start ---
+sed 's|"name": "wh-104"|"tls": true, "name": "wh-104"|' "$CONF" >"$T_DIR/conf/tls.json"
+if ldd "$BIN/tmc-gworker" | grep -q 'libssl\|libwolfssl'; then
+	echo "ok $((T_N += 1)) # skip this libgearman has TLS"
+	echo "ok $((T_N += 1)) # skip this libgearman has TLS"
+else
+	timeout 30 "$BIN/tmc-gworker" -c "$T_DIR/conf/tls.json" -t "$T_DIR/conf/template.json" \
+		2>"$T_DIR/tls.err"
+	is "$?" 78 "tls: true without TLS in libgearman: tmc-gworker exits 78 at start"
+	grep -q "built without TLS" "$T_DIR/tls.err"
+	ok $? "saying why: $(grep -o 'gearman.tls.*' "$T_DIR/tls.err" | cut -c1-80)"
+fi
