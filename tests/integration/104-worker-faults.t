@@ -12,7 +12,7 @@
 . "$TMC_SRC/tests/lib/image-helpers.sh"
 . "$TMC_SRC/tests/bench/inputs.sh"
 . "$TMC_SRC/tests/lib/gearman.sh"
-plan 37
+plan 40
 
 in=$SITE/in
 mkdir -p "$in"
@@ -74,6 +74,33 @@ send again -s 0
 is "$?:$(hdr again results):$(hdr again files)" "0:8:8" "and answer a request: 8 results, 8 files"
 is "$(grep -c 'tmc-gworker.*started as host' "$T_DIR/tmcwatch.log")" 2 "no tmc-gworker was restarted"
 wait_for 60 workers_up
+
+# --- gearmand killed while a unit runs: when the unit is done, the worker
+# registers with the new gearmand under its name again ---
+wait_for 60 workers_up
+s600_pid() { pgrep -P "$DAEMON" -f -- "-T ref -s 1\$" | head -1; }
+held() { [ -n "$(ls -A "$SPOOL/stages/ref/01-S600/new" 2>/dev/null)" ]; }
+S600=$(s600_pid)
+kill -STOP "$S600"
+"$BIN/tmc-gsend" -c "$CONF" -T ref -s 0 -f "$in/photo.jpg" -o "$T_DIR/gmdie" -i gmdie1 -w 30 \
+	2>>"$T_DIR/gsend.err" &
+GS=$!
+T_PIDS="$T_PIDS $GS"
+wait_for 60 held
+ok $? "a unit waits in ref/01-S600/new"
+stop_gearmand KILL
+start_gearmand "$GM_PORT"
+kill -CONT "$S600"
+{ wait "$GS"; } 2>/dev/null
+named() { [ "$(gm_admin --workers | grep -c 'wh-104 : tmcwatch:ref:00')" -eq 2 ]; }
+wait_for 60 named
+ok $? "gearmand killed mid-unit: both workers registered again, under the name wh-104"
+clean() {
+	[ -z "$(ls -A "$SPOOL/remote")" ] &&
+		[ "$(spool_items "$SPOOL" new)$(spool_items "$SPOOL" cur)" = 00 ]
+}
+wait_for 30 clean
+ok $? "and the unit's work is gone from the worker's spool"
 
 # --- the worker host killed -9 mid-unit (held in its second step by a
 # stopped tmc-image): its dead work is removed at the next start ---
