@@ -94,7 +94,9 @@ kill -CONT "$S600"
 { wait "$GS"; } 2>/dev/null
 named() { [ "$(gm_admin --workers | grep -c 'wh-104 : tmcwatch:ref:00')" -eq 2 ]; }
 wait_for 60 named
-ok $? "gearmand killed mid-unit: both workers registered again, under the name wh-104"
+rc=$?
+ok $rc "gearmand killed mid-unit: both workers registered again, under the name wh-104"
+[ $rc = 0 ] || diag "workers: $(gm_admin --workers | tr '\n' '|')"
 clean() {
 	[ -z "$(ls -A "$SPOOL/remote")" ] &&
 		[ "$(spool_items "$SPOOL" new)$(spool_items "$SPOOL" cur)" = 00 ]
