@@ -111,7 +111,8 @@ test_item_without_folder(void **state)
 {
 	(void)state;
 	/* a stop took the folder, recovery put the item back in new/ */
-	put_item("it2-00000000000000000000000000000000", "remote:it2-00000000000000000000000000000000");
+	put_item("it2-00000000000000000000000000000000",
+		 "remote:it2-00000000000000000000000000000000");
 	assert_int_equal(remote_work_clean(&sp, &conf), 1);
 	assert_false(there("stages/tpl/00-A/new/it2-00000000000000000000000000000000"));
 }
