@@ -272,9 +272,12 @@ item_handon(struct stage_dir *sd, struct item *it, struct successor *s, bool pix
 	next->dirfd = next->lockfd = -1;
 	if (lockfd < 0 ||
 	    renameat2(sd->curfd, it->id, s->sd->tmpfd, it->id, RENAME_NOREPLACE) < 0) {
+		int e = errno;
+
 		log_warn("handoff %s to %s", it->path, s->sd->path);
 		if (lockfd >= 0)
 			close(lockfd);
+		errno = e;
 		return -1;
 	}
 	failpoint("handon-committed");

@@ -47,7 +47,7 @@ struct stage {
 	struct spool spool;
 	struct stage_dir sd;
 	/* the stage of the step in hand: &sd, or a successor's (in succ) while
-	 * this process carries an item on (stage_carry) and idx is that step */
+	 * this process carries an item on (stage_run_item) and idx is that step */
 	struct stage_dir *here;
 	bool carry;              /* carry items on (ops->follow, no TMC_NO_FOLLOW) */
 	struct stage_set succ;   /* successors' folders, opened lazily */
