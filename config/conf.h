@@ -206,7 +206,8 @@ struct conf {
 	int retry_delay;      /* seconds before the first retry, doubling, default 5 */
 	int image_timeout;    /* seconds per item, default 300 */
 	int video_timeout;    /* default 3600 */
-	int stage_workers;    /* processes per stage, default 1 */
+	int stage_workers;    /* processes per stage; 0 unset: worker_cnt for an image
+			       * step reading the original, 1 for the others */
 	int metrics_interval; /* seconds between state/metrics.prom writes, 0 none; default 15 */
 	long big_pixels;      /* width*height above which the big slot is taken, default 100e6 */
 	int retention_days;   /* days finished and failed work is kept (done/, err/, stage and

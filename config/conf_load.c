@@ -119,7 +119,8 @@ static const struct key conf_keys[] = {
 	K_INT(struct conf, retry_delay, 5, 0, INT_MAX),
 	K_INT(struct conf, image_timeout, 300, 1, INT_MAX),
 	K_INT(struct conf, video_timeout, 3600, 1, INT_MAX),
-	K_INT(struct conf, stage_workers, 1, 1, INT_MAX),
+	/* 0: unset, the plan decides per step (tmcwatch/plan.c) */
+	K_INT(struct conf, stage_workers, 0, 1, INT_MAX),
 	K_INT(struct conf, metrics_interval, 15, 0, 86400),
 	K_LONG(struct conf, big_pixels, 100000000, 1, LONG_MAX),
 	K_INT(struct conf, retention_days, 30, 0, 36500),

@@ -11,6 +11,13 @@
  * committed handoff; temporary names start with '+' (publish) or '~'
  * (finished items being removed), characters no id has.
  *
+ * Carried on (item_handon, tmcwatch-spool(5) "Carrying an item on"): the
+ * same three steps, but ticket.next is flocked before the commit and the
+ * finalize ends in the successor's cur/ instead of new/: the item stays
+ * claimed by this process, which runs the successor's step next. The one
+ * rule that makes it safe is the claim's: a locked ticket is a live
+ * holder's, so stage_finalize leaves a tmp/<id> whose ticket is locked.
+ *
  * Several successors: exactly-once across crashes, in three steps:
  *  1. stage: successors are built inside the claimed item, in
  *     out.tmp/<successor's stage folder name>/ (ticket, and pixels
@@ -37,6 +44,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -112,8 +120,27 @@ stage_successor(struct item *it, int outfd, const struct successor *s, bool pixe
 	return r;
 }
 
-int
-stage_finalize(struct stage_dir *sd, const char *id, bool pixels)
+/* Is the committed handoff tmp/<id> (folder fd) carried on by a live
+ * process? It holds the flock of its ticket (ticket.next until renamed). */
+static bool
+finalize_held(int fd)
+{
+	int lfd = openat(fd, "ticket.next", O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	bool held;
+
+	if (lfd < 0)
+		lfd = openat(fd, "ticket", O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (lfd < 0)
+		return false;
+	held = flock(lfd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+	close(lfd);
+	return held;
+}
+
+/* The renames inside tmp/<id>, then tmp/<id> -> destfd/<id>. The holder
+ * (owner true) carries it into cur/; anyone else leaves a held one alone. */
+static int
+finalize_into(struct stage_dir *sd, const char *id, bool pixels, int destfd, bool owner)
 {
 	int fd = openat(sd->tmpfd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	int r = 0;
@@ -124,6 +151,10 @@ stage_finalize(struct stage_dir *sd, const char *id, bool pixels)
 		log_warn("finalize %s/tmp/%s", sd->path, id);
 		return -1;
 	}
+	if (!owner && finalize_held(fd)) {
+		close(fd);
+		return 0; /* a live worker carries it on into cur/ */
+	}
 	if (renameat(fd, "ticket.next", fd, "ticket") < 0 && errno != ENOENT)
 		r = -1;
 	if (r == 0 && pixels && pass_pixels(fd, fd, true) < 0)
@@ -132,7 +163,7 @@ stage_finalize(struct stage_dir *sd, const char *id, bool pixels)
 
 	close(fd);
 	errno = e;
-	if (r == 0 && renameat2(sd->tmpfd, id, sd->newfd, id, RENAME_NOREPLACE) < 0) {
+	if (r == 0 && renameat2(sd->tmpfd, id, destfd, id, RENAME_NOREPLACE) < 0) {
 		if (errno == ENOENT)
 			return 0;
 		if (errno == EEXIST || errno == ENOTEMPTY)
@@ -150,22 +181,46 @@ stage_finalize(struct stage_dir *sd, const char *id, bool pixels)
 	return r;
 }
 
+int
+stage_finalize(struct stage_dir *sd, const char *id, bool pixels)
+{
+	return finalize_into(sd, id, pixels, sd->newfd, false);
+}
+
+/* ticket.next, durable before the commit publishes it; with keep, its
+ * descriptor stays open and flocked (a fresh inode: nobody else has it). */
 static int
-handoff_move(struct stage_dir *sd, struct item *it, struct successor *s, bool pixels)
+write_ticket_next(struct item *it, struct successor *s, bool keep)
 {
 	size_t len;
 	char *text = ticket_format(&s->ticket, &len);
 	int fd, r;
 
-	fd = openat(it->dirfd, "ticket.next", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+	fd = openat(it->dirfd, "ticket.next", O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
 		    0644);
 	r = fd < 0 ? -1 : write_all(fd, text, len);
-	if (r == 0 && fsync(fd) < 0) /* durable before the commit publishes it */
+	if (r == 0 && fsync(fd) < 0)
 		r = -1;
-	if (fd >= 0 && close(fd) < 0)
+	if (r == 0 && keep && flock(fd, LOCK_EX | LOCK_NB) < 0)
 		r = -1;
 	free(text);
-	if (r < 0 || renameat2(sd->curfd, it->id, s->sd->tmpfd, it->id, RENAME_NOREPLACE) < 0) {
+	if (fd >= 0 && (r < 0 || !keep)) {
+		int e = errno;
+
+		if (close(fd) < 0)
+			r = -1;
+		else if (r < 0)
+			errno = e;
+		fd = -1;
+	}
+	return r < 0 ? -1 : keep ? fd : 0;
+}
+
+static int
+handoff_move(struct stage_dir *sd, struct item *it, struct successor *s, bool pixels)
+{
+	if (write_ticket_next(it, s, false) < 0 ||
+	    renameat2(sd->curfd, it->id, s->sd->tmpfd, it->id, RENAME_NOREPLACE) < 0) {
 		log_warn("handoff %s to %s", it->path, s->sd->path);
 		return -1;
 	}
@@ -180,6 +235,62 @@ handoff_move(struct stage_dir *sd, struct item *it, struct successor *s, bool pi
 		log_warnx("%s/tmp/%s: finalize pending, retried", s->sd->path, it->id);
 		return 2;
 	}
+	return 0;
+}
+
+/* The carried item in the successor's cur/, claimed by lockfd: the same
+ * fields item_claim fills. 0, or -1 when cur/<id>/ticket is not our inode. */
+static int
+handon_open(struct successor *s, const char *id, int lockfd, struct item *next)
+{
+	char path[NAME_MAX + 16];
+	struct stat a, b;
+
+	memset(next, 0, sizeof(*next));
+	snprintf(next->id, sizeof(next->id), "%s", id);
+	next->lockfd = lockfd;
+	next->path = xasprintf("%s/cur/%s", s->sd->path, id);
+	next->dirfd = openat(s->sd->curfd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	snprintf(path, sizeof(path), "%s/ticket", id);
+	if (next->dirfd < 0 || fstat(lockfd, &a) < 0 ||
+	    fstatat(s->sd->curfd, path, &b, AT_SYMLINK_NOFOLLOW) < 0 || a.st_ino != b.st_ino ||
+	    a.st_dev != b.st_dev) {
+		log_warn("carry %s on", next->path);
+		item_release(next);
+		return -1;
+	}
+	ticket_copy(&next->ticket, &s->ticket);
+	return 0;
+}
+
+int
+item_handon(struct stage_dir *sd, struct item *it, struct successor *s, bool pixels,
+	    struct item *next)
+{
+	int lockfd = write_ticket_next(it, s, true);
+
+	next->dirfd = next->lockfd = -1;
+	if (lockfd < 0 ||
+	    renameat2(sd->curfd, it->id, s->sd->tmpfd, it->id, RENAME_NOREPLACE) < 0) {
+		int e = errno;
+
+		log_warn("handoff %s to %s", it->path, s->sd->path);
+		if (lockfd >= 0)
+			close(lockfd);
+		errno = e;
+		return -1;
+	}
+	failpoint("handon-committed");
+	close(it->lockfd);
+	it->lockfd = -1;
+	if (finalize_into(s->sd, it->id, pixels, s->sd->curfd, true) < 0) {
+		close(lockfd); /* no longer held: a finalize (ours, recovery's) puts it in new/ */
+		log_warnx("%s/tmp/%s: finalize pending, retried", s->sd->path, it->id);
+		return 2;
+	}
+	if (handon_open(s, it->id, lockfd, next) < 0)
+		return 1;
+	failpoint("handon-claimed");
 	return 0;
 }
 

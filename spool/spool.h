@@ -126,6 +126,14 @@ struct successor {
  * in the successor's tmp/ failed (retry stage_finalize). */
 int item_handoff(struct stage_dir *sd, struct item *it, struct successor *succ, size_t n,
 		 bool pixels);
+/* A chain handoff that keeps the item: ticket.next flocked, the commit,
+ * the finalize into the successor's cur/ (tmcwatch-spool(5), Carrying an
+ * item on). 0: *next is claimed in s->sd's cur/ (release it with
+ * item_release); -1 (errno) not committed, it is still claimed; 2 committed,
+ * finalize pending (retry stage_finalize); 1 committed and finalized but
+ * not ours to carry (logged: someone else's item of that id). */
+int item_handon(struct stage_dir *sd, struct item *it, struct successor *s, bool pixels,
+		struct item *next);
 /* Deliver what an earlier, committed handoff left in out/, then finish. */
 bool item_committed(const struct item *it);
 int item_deliver(struct stage_dir *sd, struct item *it);

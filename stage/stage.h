@@ -41,6 +41,8 @@ struct stage_ctx {
 	struct ticket *ticket;   /* == &item->ticket; successors start from a copy */
 	bool has_pixels;         /* the item holds "pixels.*" from the previous step */
 	bool wants_pixels;       /* some successor reads this step's output: write "next.*" */
+	bool carried;            /* this process ran the previous step and carried the item
+				  * on: the pixels it handed on may still be in its memory */
 	bool big;                /* set by ops->prepare: take a big slot */
 	int created;             /* output files written by this step (result row) */
 	int warnings;            /* warnings (missing profile, ...) */
@@ -60,6 +62,8 @@ struct stage_ops {
 	enum stage_rc (*process)(struct stage_ctx *ctx);
 	void (*fini)(void);
 	bool pixels; /* process() writes next.* pixel files for its successors */
+	bool follow; /* carry an item on to a successor step of the same kind in
+		      * this process (tmc-image); TMC_NO_FOLLOW (tests) turns it off */
 };
 
 int stage_main(int argc, char **argv, const struct stage_ops *ops);

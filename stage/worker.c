@@ -42,9 +42,14 @@ struct stage {
 	struct conf conf;
 	const struct template *tpl;
 	struct template inl; /* an inline template's, read from the spool */
-	int idx;
+	int idx;             /* the step in hand */
+	int home_idx;        /* our own step, the one this process was started for */
 	struct spool spool;
 	struct stage_dir sd;
+	/* the stage of the step in hand: &sd, or a successor's (in succ) while
+	 * this process carries an item on (stage_run_item) and idx is that step */
+	struct stage_dir *here;
+	bool carry;              /* carry items on (ops->follow, no TMC_NO_FOLLOW) */
 	struct stage_set succ;   /* successors' folders, opened lazily */
 	struct stage_dir outbox; /* for the step's callbacks (has_outbox) */
 	bool has_outbox;
@@ -105,7 +110,7 @@ stage_args(struct stage *st, int argc, char **argv)
 		st->tpl = stage_inline_template(&st->conf, tname, &st->inl);
 	if (st->tpl == NULL || (size_t)idx >= st->tpl->nsteps)
 		fatalx("no step %d in template %s", idx, tname);
-	st->idx = idx;
+	st->idx = st->home_idx = idx;
 	if (st->conf.log_file)
 		log_open_file(st->conf.log_file);
 }
@@ -306,7 +311,7 @@ stage_queue_callbacks(struct stage *st, struct stage_ctx *ctx)
 	int e;
 
 	/* remote=1: a worker host's item; the spool host queues its callbacks */
-	if (!st->has_outbox || ctx->created == 0 || ctx->skipped ||
+	if (!st->has_outbox || ctx->step->ncallback == 0 || ctx->created == 0 || ctx->skipped ||
 	    ticket_get_ll(ctx->ticket, "remote", 0) == 1)
 		return STAGE_OK;
 	if (stepcb_queue(ctx, &st->outbox) == 0) {
@@ -350,8 +355,8 @@ stage_fault_retry(struct stage *st, struct item *it, const char *why)
 	log_warnx("%s: %s; retried in %ds (a fault of the machine, not the item's)", it->path,
 		  why[0] ? why : "machine fault", delay);
 	deferred_add(st, it->id, now_s_real() + delay);
-	if (item_giveback(&st->sd, it) < 0)
-		heal_add_item(&st->heals, HEAL_RETURN, &st->sd, it);
+	if (item_giveback(st->here, it) < 0)
+		heal_add_item(&st->heals, HEAL_RETURN, st->here, it);
 }
 
 static void
@@ -361,31 +366,76 @@ stage_fault_over(struct stage *st)
 	fault_clear_all();
 }
 
-/* The step is done: hand on. A failure after the commit is finished by
- * heal.c; before it, a machine fault retries the item, anything else is a
- * temporary failure that counts. */
-static void
-stage_hand_on(struct stage *st, struct item *it, struct successor *succ, size_t nsucc)
+static int
+step_timeout(const struct conf *c, const struct step *s)
+{
+	return s->timeout              ? s->timeout
+	       : s->kind == STEP_VIDEO ? c->video_timeout
+				       : c->image_timeout;
+}
+
+/* The step this process carries the item on to after ours, or -1 (handed
+ * on as before): the one successor (a fan-out is delivered as before), a
+ * step of the same kind (our program's), under the same time limit as the
+ * step we were started for (the supervisor times us by that one), and no
+ * stop pending. */
+static int
+stage_follow(struct stage *st, struct successor *succ, size_t nsucc)
+{
+	const struct step *home = &st->tpl->steps[st->home_idx], *b;
+	long long j;
+
+	if (!st->carry || nsucc != 1)
+		return -1;
+	stage_read_signals(st);
+	j = ticket_get_ll(&succ[0].ticket, "step", -1);
+	if (st->stop || j <= st->idx || j >= (long long)st->tpl->nsteps)
+		return -1;
+	b = &st->tpl->steps[j];
+	if (b->kind != home->kind || step_timeout(&st->conf, b) != step_timeout(&st->conf, home))
+		return -1;
+	return (int)j;
+}
+
+/* The step is done: hand on, or carry the item on (returns the step, with
+ * *next claimed in its stage; else -1). A failure after the commit is
+ * finished by heal.c; before it, a machine fault retries the item,
+ * anything else is a temporary failure that counts. */
+static int
+stage_hand_on(struct stage *st, struct item *it, struct successor *succ, size_t nsucc,
+	      struct item *next)
 {
 	char why[REASON_MAX];
-	int r = item_handoff(&st->sd, it, succ, nsucc, st->ops->pixels), e = errno;
+	int j = stage_follow(st, succ, nsucc), r, e;
 
-	if (r == 0) {
+	if (j >= 0) {
+		r = item_handon(st->here, it, &succ[0], st->ops->pixels, next);
+		e = errno;
+		if (r == 0) {
+			stage_fault_over(st);
+			return j;
+		}
+	} else {
+		r = item_handoff(st->here, it, succ, nsucc, st->ops->pixels);
+		e = errno;
+	}
+	if (r == 0 || r == 1) {
 		stage_fault_over(st);
 	} else if (r == 2) {
 		heal_add_finalize(&st->heals, succ[0].sd, it->id, st->ops->pixels);
 	} else if (it->lockfd >= 0 && it->dirfd >= 0 && item_committed(it)) {
-		heal_add_item(&st->heals, HEAL_DELIVER, &st->sd, it);
+		heal_add_item(&st->heals, HEAL_DELIVER, st->here, it);
 	} else if (errno_is_machine_fault(e)) {
 		fault_note_errno(e, "hand an item on");
 		snprintf(why, sizeof(why), "handoff failed: %s", strerror(e));
 		stage_fault_retry(st, it, why);
 	} else {
 		snprintf(why, sizeof(why), "handoff failed: %s", strerror(e));
-		if (item_fail(&st->sd, it, true, st->conf.max_attempts, st->conf.retry_delay, why) <
-		    0)
+		if (item_fail(st->here, it, true, st->conf.max_attempts, st->conf.retry_delay,
+			      why) < 0)
 			stage_fault_retry(st, it, why);
 	}
+	return -1;
 }
 
 /* One line per item, one shape for every outcome (the stage is the line's
@@ -424,17 +474,20 @@ stage_failed(struct stage *st, struct stage_ctx *ctx, enum stage_rc rc, int64_t 
 	if (last)
 		result_append(&st->spool, &it->ticket, step->name, st->idx, 0, 1, RO_FAILED,
 			      ctx->reason);
-	if (item_fail(&st->sd, it, rc == STAGE_TEMPFAIL, st->conf.max_attempts,
+	if (item_fail(st->here, it, rc == STAGE_TEMPFAIL, st->conf.max_attempts,
 		      st->conf.retry_delay, ctx->reason) < 0) {
 		stage_fault_retry(st, it, ctx->reason);
 		return;
 	}
 	log_outcome(ctx, last ? "failed" : "retry", 0, (long long)(now_ms_mono() - t0));
-	record_step(ctx, st->sd.label, last ? "failed" : "retry", (long long)(now_ms_mono() - t0));
+	record_step(ctx, st->here->label, last ? "failed" : "retry",
+		    (long long)(now_ms_mono() - t0));
 }
 
-static void
-stage_item(struct stage *st, struct item *it)
+/* One step of a claimed item; returns the step it is carried on to, with
+ * *next claimed there, or -1. */
+static int
+stage_item(struct stage *st, struct item *it, struct item *next)
 {
 	const struct step *step = &st->tpl->steps[st->idx];
 	struct successor *succ = xcalloc(st->tpl->nsteps, sizeof(*succ));
@@ -446,13 +499,14 @@ stage_item(struct stage *st, struct item *it)
 		.spool = &st->spool,
 		.item = it,
 		.ticket = &it->ticket,
+		.carried = st->idx != st->home_idx,
 	};
 	int64_t t0 = now_ms_mono();
 	unsigned long long written = outfile_written();
 	struct stat sst;
 	size_t nsucc;
 	enum stage_rc rc;
-	int err = 0;
+	int err = 0, j = -1;
 
 	ctx.site = conf_site(&st->conf, ticket_get(&it->ticket, "site") ?: "");
 	if (stat(ticket_get(&it->ticket, "src") ?: "", &sst) == 0)
@@ -480,7 +534,7 @@ stage_item(struct stage *st, struct item *it)
 	if (rc == STAGE_STOPPED) {
 		log_info("%s %s stopped before it was done: back to new/ (%s)", origin, it->id,
 			 ctx.reason);
-		if (item_unclaim(&st->sd, it) < 0 && item_giveback(&st->sd, it) < 0)
+		if (item_unclaim(st->here, it) < 0 && item_giveback(st->here, it) < 0)
 			log_warnx("%s: left in cur/, recovery will return it", it->path);
 		st->stop = true;
 		stage_status(st, NULL);
@@ -498,10 +552,10 @@ stage_item(struct stage *st, struct item *it)
 
 		result_append(&st->spool, &it->ticket, step->name, st->idx, ctx.created,
 			      ctx.warnings, o, ctx.warnings ? ctx.reason : "");
-		stage_hand_on(st, it, succ, nsucc);
+		j = stage_hand_on(st, it, succ, nsucc, next);
 		ms = (long long)(now_ms_mono() - t0);
 		log_outcome(&ctx, result_outcome_name(o), nsucc, ms);
-		record_step(&ctx, st->sd.label, result_outcome_name(o), ms);
+		record_step(&ctx, st->here->label, result_outcome_name(o), ms);
 	} else {
 		stage_failed(st, &ctx, rc, t0);
 	}
@@ -511,6 +565,30 @@ out:
 	for (size_t k = 0; k < st->tpl->nsteps; k++)
 		ticket_free(&succ[k].ticket);
 	free(succ);
+	return j;
+}
+
+/* A claimed item's step, then each step this process carries it on to
+ * (tmcwatch-spool(5), Carrying an item on): every step keeps its own
+ * stage folder, result line, record, callbacks, log line and slot. */
+static void
+stage_run_item(struct stage *st, struct item *it)
+{
+	struct item next = {.dirfd = -1, .lockfd = -1};
+	int j = stage_item(st, it, &next);
+
+	while (j >= 0) {
+		outfile_tag_item(NULL, -1);
+		item_release(it);
+		*it = next;
+		st->idx = j;
+		st->here = successor_dir(st, j); /* opened by stage_successors */
+		log_set_stage(st->here->label);
+		j = stage_item(st, it, &next);
+	}
+	st->idx = st->home_idx;
+	st->here = &st->sd;
+	log_set_stage(st->sd.label);
 }
 
 static struct deferred *
@@ -574,7 +652,7 @@ stage_take(struct stage *st, const char *id)
 			if (item_deliver(&st->sd, &it) < 0)
 				heal_add_item(&st->heals, HEAL_DELIVER, &st->sd, &it);
 		} else {
-			stage_item(st, &it);
+			stage_run_item(st, &it);
 			outfile_tag_item(NULL, -1); /* its folder is closed below */
 		}
 		item_release(&it);
@@ -640,6 +718,17 @@ stage_wait(struct stage *st)
 	return scan ? stage_scan(st) : 0;
 }
 
+/* Does a step this process may run (ours, or one it carries items on to)
+ * have callbacks? Then the outbox is opened at start. */
+static bool
+stage_has_callbacks(const struct stage *st)
+{
+	for (size_t j = (size_t)st->idx; j < st->tpl->nsteps; j++)
+		if (st->tpl->steps[j].ncallback > 0 && (j == (size_t)st->idx || st->carry))
+			return true;
+	return false;
+}
+
 static void
 stage_setup(struct stage *st)
 {
@@ -652,7 +741,9 @@ stage_setup(struct stage *st)
 		exit(69);
 	log_set_stage(st->sd.label);
 	stage_set_template(&st->succ, &st->spool, st->tpl);
-	if (step->ncallback > 0) {
+	st->here = &st->sd;
+	st->carry = st->ops->follow && getenv("TMC_NO_FOLLOW") == NULL;
+	if (stage_has_callbacks(st)) {
 		if (outbox_open(&st->outbox, &st->spool, false) < 0)
 			exit(69);
 		st->has_outbox = true;

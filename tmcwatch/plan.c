@@ -125,6 +125,22 @@ plan_add(struct plan *p, const char *prog, const char *label, char **argv, int t
 	};
 }
 
+/* Processes for a step. "stage_workers" set: that many for every step.
+ * Unset: an image step that reads the original gets worker_cnt, for its
+ * workers carry each item on through the image steps after it (tmc-image
+ * follow-on, tmcwatch-spool(5)), so they do the chain's work; every other
+ * step one, for the items that reach it otherwise (recovery, a requeue, a
+ * fan-out, a follow-on that stopped). doc/ARCHITECTURE.md, Performance. */
+static int
+plan_workers(const struct conf *conf, const struct step *s)
+{
+	if (conf->stage_workers > 0)
+		return conf->stage_workers;
+	if (s->kind == STEP_IMAGE && s->source && strcmp(s->source, "hires") == 0)
+		return conf->worker_cnt;
+	return 1;
+}
+
 /* The stage_workers rows of step j of tpl. */
 static void
 plan_step(struct plan *p, const struct conf *conf, const struct template *tpl, int t, size_t j)
@@ -138,7 +154,7 @@ plan_step(struct plan *p, const struct conf *conf, const struct template *tpl, i
 
 	snprintf(sidx, sizeof(sidx), "%zu", j);
 	stage_name(name, sizeof(name), (int)j, s->name);
-	for (int w = 0; w < conf->stage_workers; w++) {
+	for (int w = 0; w < plan_workers(conf, s); w++) {
 		snprintf(label, sizeof(label), "%s/%s#%d", tpl->name, name, w);
 		plan_add(p, step_program(s), label, argv_make(step_program(s), conf, extra, 4), t,
 			 (int)j, timeout);

@@ -58,7 +58,12 @@ enum stage_rc image_ping(const char *path, int fd, struct image_hdr *hdr, char *
  * the caller counts a warning or fails. reason is "" for a whole image. */
 enum stage_rc image_read_source(const char *path, int fd, bool follow, const char *hint,
 				Image **out, int *quality, char *reason, size_t rlen);
+/* dirfd IMAGE_PIXELS_HELD reads the held copy of the last next.raw this
+ * process wrote (image_pixels_held()) instead of an item's pixels.raw. */
+#define IMAGE_PIXELS_HELD (-1)
 enum stage_rc image_pixels_header(int dirfd, struct image_hdr *hdr, char *reason, size_t rlen);
+bool image_pixels_held(void);
+void image_pixels_drop(void);
 /* sampling: IMAGE_SAMPLING_MAX bytes */
 enum stage_rc image_read_pixels(int dirfd, Image **out, int *quality, char *sampling, char *reason,
 				size_t rlen);

@@ -271,6 +271,14 @@ sampling_ok(const char *s)
 	return *s && strlen(s) < IMAGE_SAMPLING_MAX && strspn(s, "0123456789x,") == strlen(s);
 }
 
+/* The bytes of the last next.raw this process wrote: a step it carries
+ * the item on to builds its image from them exactly as it would from
+ * pixels.raw (the same bytes), without reading the file back. */
+static struct {
+	unsigned char *buf;
+	size_t len;
+} held;
+
 enum stage_rc
 image_write_pixels(int dirfd, const Image *img, int quality, const char *sampling, char *reason,
 		   size_t rlen)
@@ -310,8 +318,28 @@ image_write_pixels(int dirfd, const Image *img, int quality, const char *samplin
 		rc = errno_rc(errno);
 	}
 	DestroyExceptionInfo(&ex);
-	free(buf);
+	image_pixels_drop();
+	if (rc == STAGE_OK) { /* the very bytes of next.raw, for a carried step */
+		held.buf = buf;
+		held.len = total;
+	} else {
+		free(buf);
+	}
 	return rc;
+}
+
+void
+image_pixels_drop(void)
+{
+	free(held.buf);
+	held.buf = NULL;
+	held.len = 0;
+}
+
+bool
+image_pixels_held(void)
+{
+	return held.buf != NULL;
 }
 
 struct pixels_file {
@@ -367,13 +395,19 @@ pixels_parse(const unsigned char *p, size_t len, struct pixels_file *pf)
 	return 0;
 }
 
-/* Map pixels.raw; *len is its size. */
+/* Map pixels.raw; *len is its size. IMAGE_PIXELS_HELD: the held copy. */
 static unsigned char *
 pixels_map_file(int dirfd, size_t *len, char *reason, size_t rlen, enum stage_rc *rc)
 {
 	struct stat st;
 	void *p;
-	int fd = openat(dirfd, "pixels.raw", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	int fd;
+
+	if (dirfd == IMAGE_PIXELS_HELD && held.buf) {
+		*len = held.len;
+		return held.buf;
+	}
+	fd = openat(dirfd, "pixels.raw", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 
 	if (fd < 0 || fstat(fd, &st) < 0) {
 		snprintf(reason, rlen, "pixels.raw: %s", strerror(errno));
@@ -391,6 +425,13 @@ pixels_map_file(int dirfd, size_t *len, char *reason, size_t rlen, enum stage_rc
 		return NULL;
 	}
 	return p;
+}
+
+static void
+pixels_unmap(unsigned char *p, size_t len)
+{
+	if (p != held.buf)
+		munmap(p, len);
 }
 
 enum stage_rc
@@ -414,7 +455,7 @@ image_pixels_header(int dirfd, struct image_hdr *hdr, char *reason, size_t rlen)
 		hdr->orientation = 1;
 		hdr->valid = true;
 	}
-	munmap(p, len);
+	pixels_unmap(p, len);
 	return rc;
 }
 
@@ -433,7 +474,7 @@ image_read_pixels(int dirfd, Image **out, int *quality, char *sampling, char *re
 		return rc;
 	if (pixels_parse(p, len, &pf) < 0) {
 		snprintf(reason, rlen, "pixels.raw: malformed");
-		munmap(p, len);
+		pixels_unmap(p, len);
 		return STAGE_PERMFAIL;
 	}
 	GetExceptionInfo(&ex);
@@ -454,7 +495,7 @@ image_read_pixels(int dirfd, Image **out, int *quality, char *sampling, char *re
 		snprintf(sampling, IMAGE_SAMPLING_MAX, "%s", pf.sampling);
 	}
 	DestroyExceptionInfo(&ex);
-	munmap(p, len);
+	pixels_unmap(p, len);
 	*out = img;
 	return rc;
 }

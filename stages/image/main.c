@@ -31,6 +31,8 @@ static struct {
 	char id[ITEM_ID_MAX]; /* the item prepare() read the header of */
 	struct image_hdr hdr;
 	char hint[64];
+	int pixfd;                 /* the item's folder, or IMAGE_PIXELS_HELD */
+	char held_id[ITEM_ID_MAX]; /* the item whose next.raw is held in memory */
 } img_state;
 
 static MagickPassFail
@@ -65,6 +67,7 @@ static void
 image_fini(void)
 {
 	image_ops_fini();
+	image_pixels_drop();
 	DestroyMagick();
 	image_limits_fini();
 }
@@ -93,8 +96,9 @@ pixels_header(struct stage_ctx *ctx, struct image_hdr *hdr)
 	enum stage_rc rc;
 	int q;
 
-	if (faccessat(ctx->item->dirfd, "pixels.mpc", F_OK, 0) != 0)
-		return image_pixels_header(ctx->item->dirfd, hdr, ctx->reason, sizeof(ctx->reason));
+	if (img_state.pixfd == IMAGE_PIXELS_HELD ||
+	    faccessat(ctx->item->dirfd, "pixels.mpc", F_OK, 0) != 0)
+		return image_pixels_header(img_state.pixfd, hdr, ctx->reason, sizeof(ctx->reason));
 	if ((rc = image_read_mpc(ctx->item->path, true, &img, &q, NULL, ctx->reason,
 				 sizeof(ctx->reason))) == STAGE_OK) {
 		*hdr = (struct image_hdr){"MPC", img->columns, img->rows, 1, true};
@@ -127,6 +131,14 @@ image_prepare(struct stage_ctx *ctx)
 
 	snprintf(img_state.id, sizeof(img_state.id), "%s", ctx->item->id);
 	img_state.hint[0] = '\0';
+	/* carried on from our own previous step: its pixels are the held
+	 * bytes of its next.raw, now this item's pixels.raw */
+	img_state.pixfd = ctx->item->dirfd;
+	if (ctx->carried && ctx->has_pixels && image_pixels_held() &&
+	    strcmp(img_state.held_id, ctx->item->id) == 0)
+		img_state.pixfd = IMAGE_PIXELS_HELD;
+	else
+		image_pixels_drop();
 	/* pixels handed in that are empty, short or malformed were lost to a
 	 * crash or a file system error, not spoilt by the original: redo the
 	 * item from its original (tmcwatch-spool(5), "redone") */
@@ -213,8 +225,9 @@ image_load(struct image_run *r)
 			rc = image_read_mpc(ctx->item->path, false, &r->img, &r->quality,
 					    r->sampling, ctx->reason, sizeof(ctx->reason));
 		else
-			rc = image_read_pixels(ctx->item->dirfd, &r->img, &r->quality, r->sampling,
+			rc = image_read_pixels(img_state.pixfd, &r->img, &r->quality, r->sampling,
 					       ctx->reason, sizeof(ctx->reason));
+		image_pixels_drop(); /* built from them: the memory is not needed */
 		if (rc == STAGE_OK) {
 			r->base_w = r->img->columns;
 			r->base_h = r->img->rows;
@@ -293,9 +306,10 @@ image_process(struct stage_ctx *ctx)
 	if (ctx->wants_pixels && image_pixels_mpc())
 		rc = image_write_mpc(ctx->item->path, r.img, r.quality, r.sampling, ctx->reason,
 				     sizeof(ctx->reason));
-	else if (ctx->wants_pixels)
-		rc = image_write_pixels(ctx->item->dirfd, r.img, r.quality, r.sampling, ctx->reason,
-					sizeof(ctx->reason));
+	else if (ctx->wants_pixels &&
+		 (rc = image_write_pixels(ctx->item->dirfd, r.img, r.quality, r.sampling,
+					  ctx->reason, sizeof(ctx->reason))) == STAGE_OK)
+		snprintf(img_state.held_id, sizeof(img_state.held_id), "%s", ctx->item->id);
 	if (rc != STAGE_OK)
 		goto end;
 	t[3] = now_ms_mono();
@@ -322,6 +336,7 @@ static const struct stage_ops image_ops = {
 	.process = image_process,
 	.fini = image_fini,
 	.pixels = true,
+	.follow = true,
 };
 
 int

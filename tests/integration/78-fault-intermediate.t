@@ -15,7 +15,9 @@ for i in 1 2 3 4; do gm convert -size 400x300 "plasma:fractal" "$SITE/in/p$i.jpg
 start_daemon && stop_daemon
 "$BIN/tmc-enqueue" -c "$CONF" -T two -s site01 -b "$SITE/in" -p t -o job:test1 <"$T_DIR/list" >/dev/null
 B=$SPOOL/stages/two/01-B
-img() { "$BIN/tmc-image" -c "$CONF" -t "$T_DIR/conf/template.json" -T two -s "$1" 2>>"$T_DIR/stage.err" & T_PIDS="$T_PIDS $!"; }
+# TMC_NO_FOLLOW: step A hands its items on into B's new/ instead of carrying
+# them on through B itself, so that they wait there with their pixels.raw
+img() { TMC_NO_FOLLOW=1 "$BIN/tmc-image" -c "$CONF" -t "$T_DIR/conf/template.json" -T two -s "$1" 2>>"$T_DIR/stage.err" & T_PIDS="$T_PIDS $!"; }
 img 0
 wait_for 60 eval '[ $(ls "$B/new" | wc -l) -eq 4 ]'
 ok $? "step A handed the four items on with their pixels"

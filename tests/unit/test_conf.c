@@ -390,7 +390,7 @@ test_defaults(void **state)
 	assert_int_equal(conf.retry_delay, 5);
 	assert_int_equal(conf.image_timeout, 300);
 	assert_int_equal(conf.video_timeout, 3600);
-	assert_int_equal(conf.stage_workers, 1);
+	assert_int_equal(conf.stage_workers, 0); /* unset: tmcwatch/plan.c decides */
 	assert_int_equal(conf.big_pixels, 100000000);
 	assert_string_equal(conf.http.listen, "127.0.0.1");
 	assert_int_equal(conf.http.port, 8080);
