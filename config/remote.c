@@ -43,7 +43,9 @@ conf_remote_head(const struct conf *conf, const struct template *tpl, size_t j)
 	const struct gearman_conf *g = &conf->gearman;
 	const struct step *st;
 
-	if (g->nservers == 0 || tpl->name == NULL || j >= tpl->nsteps || inline_name_ok(tpl->name))
+	/* an inline template is never one: names here are checked against
+	 * template.json (conf_remote_check), where no inline template is */
+	if (g->nservers == 0 || tpl->name == NULL || j >= tpl->nsteps)
 		return false;
 	st = &tpl->steps[j];
 	if (strv_has(g->templates, g->ntemplates, tpl->name) && strcmp(st->source, "hires") == 0)

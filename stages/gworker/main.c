@@ -36,21 +36,6 @@ usage(void)
 	exit(EX_USAGE);
 }
 
-void
-gw_read_signals(struct gw *g)
-{
-	struct signalfd_siginfo si;
-
-	while (read(g->sigfd, &si, sizeof(si)) == sizeof(si)) {
-		if (si.ssi_signo == SIGHUP) {
-			if (g->conf.log_file)
-				log_open_file(g->conf.log_file);
-			continue;
-		}
-		g->stop = true;
-	}
-}
-
 static void
 gw_setup(struct gw *g, int argc, char **argv)
 {

@@ -12,6 +12,10 @@
 . "$TMC_SRC/tests/lib/image-helpers.sh"
 . "$TMC_SRC/tests/bench/inputs.sh"
 . "$TMC_SRC/tests/lib/gearman.sh"
+# A unit is held in step 1's new/ by stopping that step's worker: step 0's
+# workers must hand items on, not carry them on themselves (tmcwatch-spool(5),
+# "Carrying an item on").
+export TMC_NO_FOLLOW=1
 plan 40
 
 in=$SITE/in
