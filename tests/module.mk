@@ -16,3 +16,10 @@ tmc-capture_LIBS := $(shell pkg-config --libs libavformat libavcodec libswscale 
 tmc-capture_CFLAGS := $(shell pkg-config --cflags libavformat libavcodec libswscale libavutil) -Istages/video
 tmc-capture_USES := spool
 NOINST_PROGRAMS += tmc-capture
+
+# A stand-in worker host for tmc-remote's tests (copy units only; 105, 106).
+PROGRAMS += tmc-gtestworker
+tmc-gtestworker_SRCS := tests/tools/gtestworker.c
+tmc-gtestworker_LIBS := $(shell pkg-config --libs gearmand 2>/dev/null || echo -lgearman)
+tmc-gtestworker_USES := stage conf spool
+NOINST_PROGRAMS += tmc-gtestworker

@@ -36,19 +36,36 @@ reply_refused(struct stage_ctx *ctx, const struct wire_msg *m, const char *host)
 	return STAGE_DECLINED;
 }
 
+const char *
+reply_key(const struct wire_msg *m, char p, long long k, const struct wire_part **part)
+{
+	const char *seps = "._", *v = NULL;
+	char key[32];
+
+	if (part)
+		*part = NULL;
+	for (const char *sep = seps; *sep && v == NULL; sep++) {
+		snprintf(key, sizeof(key), "%c%c%lld", p, *sep, k);
+		v = ticket_get(&m->hdr, key);
+	}
+	for (const char *sep = seps; part && *sep && *part == NULL; sep++) {
+		snprintf(key, sizeof(key), "%c%c%lld", p, *sep, k);
+		*part = wire_get(m, key);
+	}
+	return v;
+}
+
 static int
 reply_lines(struct stage_ctx *ctx, const struct wire_msg *m, struct unit_step *us)
 {
 	long long n = ticket_get_ll(&m->hdr, "results", -1);
-	char key[32];
 
 	for (long long k = 0; k < n; k++) {
 		const char *line;
 		struct result_line rl;
 		char *copy;
 
-		snprintf(key, sizeof(key), "r.%lld", k);
-		if ((line = ticket_get(&m->hdr, key)) == NULL)
+		if ((line = reply_key(m, 'r', k, NULL)) == NULL)
 			return -1;
 		copy = xstrdup(line);
 		if (result_parse(copy, &rl) < 0 || rl.step < 0 || (size_t)rl.step >= ctx->tpl->nsteps ||

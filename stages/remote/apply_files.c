@@ -97,7 +97,7 @@ apply_files(struct stage_ctx *ctx, const struct wire_msg *m, struct unit_step *u
 	    bool check_only)
 {
 	long long n = ticket_get_ll(&m->hdr, "files", 0);
-	char key[32], full[PATH_MAX];
+	char full[PATH_MAX];
 	struct stage_ctx cj;
 
 	for (long long k = 0; k < n; k++) {
@@ -105,13 +105,11 @@ apply_files(struct stage_ctx *ctx, const struct wire_msg *m, struct unit_step *u
 		const struct wire_part *part;
 		int j, r;
 
-		snprintf(key, sizeof(key), "f.%lld", k);
-		rel = ticket_get(&m->hdr, key);
-		part = wire_get(m, key);
+		rel = reply_key(m, 'f', k, &part);
 		if (rel == NULL || part == NULL ||
 		    (j = file_step(ctx, us, rel, full, sizeof(full))) < 0) {
 			snprintf(ctx->reason, sizeof(ctx->reason),
-				 "reply file %s \"%s\" is not an output of this unit", key,
+				 "reply file f.%lld \"%s\" is not an output of this unit", k,
 				 rel ? rel : "(missing)");
 			errno = EPROTO;
 			return -1;

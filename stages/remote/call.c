@@ -49,6 +49,25 @@ note_data(const char *fn, const void *d, size_t n, char *host, size_t hlen)
 	}
 }
 
+/* libgearman 1.x hands the job's data packets to gearman_client_do()'s
+ * caller in front of the result, in one buffer: "started <host>" then the
+ * reply, which begins with WIRE_MAGIC. */
+static void
+strip_data(const char *fn, void **res, size_t *n, char *host, size_t hlen)
+{
+	const char *magic = WIRE_MAGIC " ", *at;
+	size_t off;
+
+	if (*n < 8 || memcmp(*res, "started ", 8) != 0)
+		return;
+	if ((at = memmem(*res, *n, magic, strlen(magic))) == NULL)
+		return;
+	off = (size_t)(at - (const char *)*res);
+	note_data(fn, *res, off, host, hlen);
+	memmove(*res, at, *n - off);
+	*n -= off;
+}
+
 int
 gear_call(const char *server, const char *fn, const char *unique, const void *req, size_t reqlen,
 	  int deadline_s, long max_reply, uint8_t **rep, size_t *replen, char *host, size_t hlen,
@@ -83,6 +102,8 @@ gear_call(const char *server, const char *fn, const char *unique, const void *re
 		if (ret == GEARMAN_WORK_DATA && res)
 			note_data(fn, res, n, host, hlen);
 	}
+	if (ret == GEARMAN_SUCCESS && res)
+		strip_data(fn, &res, &n, host, hlen);
 	if (ret == GEARMAN_SUCCESS && res && (long)n <= max_reply) {
 		*rep = res;
 		*replen = n;
