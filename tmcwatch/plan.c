@@ -134,8 +134,8 @@ plan_remote(struct plan *p, const struct conf *conf, const struct template *tpl,
 {
 	const struct step *s = &tpl->steps[j];
 	char label[512], name[300];
-	int deadline = conf->gearman.deadline	? conf->gearman.deadline
-		       : s->timeout		? s->timeout
+	int deadline = conf->gearman.deadline  ? conf->gearman.deadline
+		       : s->timeout            ? s->timeout
 		       : s->kind == STEP_VIDEO ? conf->video_timeout
 					       : conf->image_timeout;
 

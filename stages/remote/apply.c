@@ -68,8 +68,9 @@ reply_lines(struct stage_ctx *ctx, const struct wire_msg *m, struct unit_step *u
 		if ((line = reply_key(m, 'r', k, NULL)) == NULL)
 			return -1;
 		copy = xstrdup(line);
-		if (result_parse(copy, &rl) < 0 || rl.step < 0 || (size_t)rl.step >= ctx->tpl->nsteps ||
-		    !us[rl.step].in_unit || strcmp(rl.name, ctx->tpl->steps[rl.step].name) != 0) {
+		if (result_parse(copy, &rl) < 0 || rl.step < 0 ||
+		    (size_t)rl.step >= ctx->tpl->nsteps || !us[rl.step].in_unit ||
+		    strcmp(rl.name, ctx->tpl->steps[rl.step].name) != 0) {
 			free(copy);
 			return -1;
 		}
@@ -150,19 +151,19 @@ reply_results(struct stage_ctx *ctx, const struct wire_msg *m, struct unit_step 
 			failed = &us[j];
 	for (size_t j = 0; j < n && failed == NULL; j++)
 		if (us[j].in_unit && !us[j].has_line) {
-			snprintf(ctx->reason, sizeof(ctx->reason), "reply has no result for step %s",
-				 ctx->tpl->steps[j].name);
+			snprintf(ctx->reason, sizeof(ctx->reason),
+				 "reply has no result for step %s", ctx->tpl->steps[j].name);
 			return STAGE_FAULT;
 		}
 	if (apply_files(ctx, m, us, true) < 0)
 		return STAGE_FAULT;
 	if (apply_files(ctx, m, us, false) < 0)
 		return stage_errno_rc(errno, "tmc-remote") == STAGE_FAULT ? STAGE_FAULT
-									   : STAGE_TEMPFAIL;
+									  : STAGE_TEMPFAIL;
 	for (size_t j = 0; j < n; j++)
 		if (us[j].has_line && step_finish(ctx, &us[j], (int)j == ctx->step_idx) < 0) {
-			snprintf(ctx->reason, sizeof(ctx->reason), "cannot queue a step callback: %s",
-				 strerror(errno));
+			snprintf(ctx->reason, sizeof(ctx->reason),
+				 "cannot queue a step callback: %s", strerror(errno));
 			return STAGE_TEMPFAIL;
 		}
 	if (failed == NULL) {
@@ -192,8 +193,8 @@ reply_check(struct stage_ctx *ctx, const struct wire_msg *m, const char *nonce)
 	    ticket_get_ll(&m->hdr, "step", -1) == ctx->step_idx)
 		return 0;
 	snprintf(ctx->reason, sizeof(ctx->reason),
-		 "bad reply: not the answer to this request (id %s, step %s, nonce %s)",
-		 id ?: "-", ticket_get(&m->hdr, "step") ?: "-", n ?: "-");
+		 "bad reply: not the answer to this request (id %s, step %s, nonce %s)", id ?: "-",
+		 ticket_get(&m->hdr, "step") ?: "-", n ?: "-");
 	return -1;
 }
 
@@ -212,7 +213,8 @@ reply_apply(struct stage_ctx *ctx, const uint8_t *buf, size_t len, const char *n
 
 	route_below(ctx->tpl, (size_t)ctx->step_idx, ext, below, n);
 	for (size_t j = 0; j < n; j++)
-		us[j] = (struct unit_step){.idx = (int)j, .in_unit = below[j] || (int)j == ctx->step_idx};
+		us[j] = (struct unit_step){.idx = (int)j,
+					   .in_unit = below[j] || (int)j == ctx->step_idx};
 	if (wire_decode(&m, buf, len, "rep", key, klen, now_s_real(), ctx->conf->gearman.max_skew,
 			why, sizeof(why)) < 0) {
 		snprintf(ctx->reason, sizeof(ctx->reason), "bad reply from %s: %s", host, why);

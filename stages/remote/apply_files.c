@@ -93,8 +93,7 @@ write_one(struct stage_ctx *cj, const char *full, const struct wire_part *part)
 }
 
 int
-apply_files(struct stage_ctx *ctx, const struct wire_msg *m, struct unit_step *us,
-	    bool check_only)
+apply_files(struct stage_ctx *ctx, const struct wire_msg *m, struct unit_step *us, bool check_only)
 {
 	long long n = ticket_get_ll(&m->hdr, "files", 0);
 	char full[PATH_MAX];

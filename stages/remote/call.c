@@ -19,8 +19,7 @@
 #include "remote.h"
 
 static int
-client_setup(gearman_client_st *cl, const char *server, int timeout_ms, char *reason,
-	     size_t rlen)
+client_setup(gearman_client_st *cl, const char *server, int timeout_ms, char *reason, size_t rlen)
 {
 	char host[256];
 	const char *colon = strrchr(server, ':');

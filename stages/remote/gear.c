@@ -13,19 +13,15 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <netdb.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "remote.h"
 
-#define GEAR_PORT "4730"
 #define CACHE_MS 1000
 
 struct cache {
@@ -36,97 +32,9 @@ struct cache {
 static struct cache *cache;
 static size_t ncache;
 
-static void
-split_server(const char *server, char *host, size_t hlen, char *port, size_t plen)
-{
-	const char *colon = strrchr(server, ':');
-
-	if (colon && strchr(colon, ']') == NULL) {
-		snprintf(host, hlen, "%.*s", (int)(colon - server), server);
-		snprintf(port, plen, "%s", colon + 1);
-	} else {
-		snprintf(host, hlen, "%s", server);
-		snprintf(port, plen, "%s", GEAR_PORT);
-	}
-}
-
-static int
-gear_connect(const char *server, int timeout_ms)
-{
-	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res, *ai;
-	char host[256], port[32];
-	int fd = -1;
-
-	split_server(server, host, sizeof(host), port, sizeof(port));
-	if (getaddrinfo(host, port, &hints, &res) != 0) {
-		errno = EHOSTUNREACH;
-		return -1;
-	}
-	for (ai = res; ai && fd < 0; ai = ai->ai_next) {
-		struct pollfd pfd;
-		int err = 0;
-		socklen_t el = sizeof(err);
-
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-		if (fd < 0)
-			continue;
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0 && errno != EINPROGRESS)
-			err = errno;
-		pfd = (struct pollfd){fd, POLLOUT, 0};
-		if (err == 0 && poll(&pfd, 1, timeout_ms) <= 0)
-			err = ETIMEDOUT;
-		if (err == 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0)
-			err = errno;
-		if (err) {
-			close(fd);
-			fd = -1;
-			errno = err;
-		}
-	}
-	freeaddrinfo(res);
-	return fd;
-}
-
-/* Read until a line "." (the end of an admin answer) or the timeout. */
-static char *
-read_answer(int fd, int timeout_ms)
-{
-	struct strbuf sb = {0};
-	struct pollfd pfd = {fd, POLLIN, 0};
-	char buf[4096];
-	ssize_t n;
-
-	for (;;) {
-		if (sb.len >= 2 && memcmp(sb.buf + sb.len - 2, ".\n", 2) == 0 &&
-		    (sb.len == 2 || sb.buf[sb.len - 3] == '\n'))
-			return sb.buf;
-		if (poll(&pfd, 1, timeout_ms) <= 0 || (n = read(fd, buf, sizeof(buf))) <= 0 ||
-		    sb.len > (1 << 22)) {
-			sb_free(&sb);
-			errno = ETIMEDOUT;
-			return NULL;
-		}
-		sb_add(&sb, buf, (size_t)n);
-	}
-}
-
-char *
-gear_admin(const char *server, const char *cmd, int timeout_ms)
-{
-	int fd = gear_connect(server, timeout_ms);
-	char line[64];
-	char *ans;
-
-	if (fd < 0)
-		return NULL;
-	snprintf(line, sizeof(line), "%s\n", cmd);
-	ans = write_all(fd, line, strlen(line)) < 0 ? NULL : read_answer(fd, timeout_ms);
-	close(fd);
-	return ans;
-}
-
+/* gearmand's status for server, asked again when older than max_ms */
 static const char *
-cached_status(const char *server)
+cached_status(const char *server, int64_t max_ms)
 {
 	struct cache *c = NULL;
 	int64_t now = now_ms_mono();
@@ -140,7 +48,7 @@ cached_status(const char *server)
 		*c = (struct cache){0};
 		snprintf(c->server, sizeof(c->server), "%s", server);
 	}
-	if (c->at_ms == 0 || now - c->at_ms >= CACHE_MS) {
+	if (c->at_ms == 0 || now - c->at_ms >= max_ms) {
 		free(c->status);
 		c->status = gear_admin(server, "status", 500);
 		c->at_ms = now;
@@ -169,7 +77,7 @@ bool
 gear_has_worker(const struct conf *conf, const char *fn)
 {
 	for (size_t i = 0; i < conf->gearman.nservers; i++)
-		if (status_has_room(cached_status(conf->gearman.servers[i]), fn))
+		if (status_has_room(cached_status(conf->gearman.servers[i], CACHE_MS), fn))
 			return true;
 	return false;
 }
@@ -209,7 +117,8 @@ gear_pick(const struct conf *conf, const struct spool *sp, const char *fn, struc
 	for (size_t i = 0; i < conf->gearman.nservers; i++) {
 		const char *server = conf->gearman.servers[i];
 
-		if (!status_has_room(cached_status(server), fn))
+		/* asked afresh: an item is about to be held for a reply */
+		if (!status_has_room(cached_status(server, 0), fn))
 			continue;
 		if ((pk->capfd = cap_take(conf, sp, server)) < 0)
 			continue;

@@ -88,8 +88,8 @@ remote_send(struct stage_ctx *ctx, struct gear_pick *pk, const char *fn, uint8_t
 	enum stage_rc rc;
 
 	snprintf(unique, sizeof(unique), "%s:%d", ctx->item->id, ctx->step_idx);
-	if (gear_call(pk->server, fn, unique, req, reqlen, deadline, conf->gearman.max_reply,
-		      &rep, &replen, host, sizeof(host), ctx->reason, sizeof(ctx->reason)) < 0) {
+	if (gear_call(pk->server, fn, unique, req, reqlen, deadline, conf->gearman.max_reply, &rep,
+		      &replen, host, sizeof(host), ctx->reason, sizeof(ctx->reason)) < 0) {
 		if (host[0])
 			rstatus_end(host, fn, false);
 		return STAGE_FAULT;
@@ -120,7 +120,7 @@ remote_process(struct stage_ctx *ctx)
 	}
 	if ((fd = stage_open_source(ctx, &st)) < 0) /* the local workers say why */
 		return stage_errno_rc(errno, "tmc-remote") == STAGE_FAULT ? STAGE_FAULT
-									   : STAGE_DECLINED;
+									  : STAGE_DECLINED;
 	if (st.st_size > g->max_payload) {
 		snprintf(ctx->reason, sizeof(ctx->reason), "%lld bytes, over max_payload %ld",
 			 (long long)st.st_size, g->max_payload);

@@ -24,9 +24,6 @@ bool gear_has_worker(const struct conf *conf, const char *fn);
 int gear_pick(const struct conf *conf, const struct spool *sp, const char *fn,
 	      struct gear_pick *pk);
 void gear_release(struct gear_pick *pk);
-/* Send one admin command ("status", "workers"); the answer up to ".\n",
- * malloc'ed, or NULL (errno). */
-char *gear_admin(const char *server, const char *cmd, int timeout_ms);
 
 /* call.c: submit req as fn with unique to server and wait up to
  * deadline_s. 0 with *rep (malloc'ed) and *replen; -1 with reason (a
@@ -42,8 +39,8 @@ uint8_t *request_build(struct stage_ctx *ctx, int fd, long long size, const char
 		       int deadline_s, size_t *len);
 
 /* apply.c: check the reply and apply it under the claim. */
-enum stage_rc reply_apply(struct stage_ctx *ctx, const uint8_t *buf, size_t len,
-			  const char *nonce, char *host, size_t hlen);
+enum stage_rc reply_apply(struct stage_ctx *ctx, const uint8_t *buf, size_t len, const char *nonce,
+			  char *host, size_t hlen);
 /* apply_files.c: write the reply's files (f.<k>) for the unit's steps */
 struct unit_step {
 	int idx;
@@ -65,8 +62,7 @@ void rstatus_fini(void);
 /* apply.c: header key "<p>.<k>" of the reply, or "<p>_<k>" (a ticket key
  * cannot hold a '.'; both spellings are read), its value or NULL; with
  * part, the part of the same name. */
-const char *reply_key(const struct wire_msg *m, char p, long long k,
-		      const struct wire_part **part);
+const char *reply_key(const struct wire_msg *m, char p, long long k, const struct wire_part **part);
 
 /* The secret as bytes. */
 const char *remote_secret(const struct conf *conf, size_t *len);

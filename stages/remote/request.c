@@ -13,8 +13,7 @@
 
 #include "remote.h"
 
-static const char *const copied[] = {"rel",     "out",   "tail", "capture",
-				     "density", "steps", "site"};
+static const char *const copied[] = {"rel", "out", "tail", "capture", "density", "steps", "site"};
 
 const char *
 remote_secret(const struct conf *conf, size_t *len)

@@ -3,8 +3,9 @@
  * host, for `tmcwatch status` and the metrics file. One line per host:
  *   host=<h> inflight=<0|1> done=<n> failed=<n> last_seen=<unix s> function=<f>
  * rewritten whole (temp file + rename) when a unit begins and ends, so a
- * reader sees the old or the new file. The supervisor removes the files of
- * processes that are gone (the pid is not one of its children).
+ * reader sees the old or the new file (spool/remote_status.c). It stays
+ * when the process ends, its counts still counted; `tmcwatch run` clears
+ * run/remote/ when it starts.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -44,7 +45,8 @@ rstatus_write(void)
 	if (spool == NULL)
 		return;
 	for (size_t i = 0; i < nhosts; i++)
-		sb_printf(&sb, "host=%s inflight=%d done=%lld failed=%lld last_seen=%lld function=%s\n",
+		sb_printf(&sb,
+			  "host=%s inflight=%d done=%lld failed=%lld last_seen=%lld function=%s\n",
 			  hosts[i].host, hosts[i].inflight, hosts[i].done, hosts[i].failed,
 			  hosts[i].last_seen, hosts[i].fn);
 	snprintf(name, sizeof(name), "run/remote/%d", (int)getpid());
@@ -99,15 +101,14 @@ rstatus_end(const char *host, const char *fn, bool ok)
 	rstatus_write();
 }
 
+/* The counts stay for `tmcwatch status` (a new run clears run/remote/). */
 void
 rstatus_fini(void)
 {
-	char name[64];
-
-	if (spool) {
-		snprintf(name, sizeof(name), "run/remote/%d", (int)getpid());
-		unlinkat(spool->fd, name, 0);
-	}
+	for (size_t i = 0; i < nhosts; i++)
+		hosts[i].inflight = 0;
+	if (nhosts)
+		rstatus_write();
 	free(hosts);
 	hosts = NULL;
 	nhosts = 0;

@@ -17,11 +17,11 @@
 plan 13
 
 command -v gearmand >/dev/null || { echo "1..0 # SKIP gearmand is not installed"; exit 0; }
-mkdir -p "$T_DIR/drop"
+start_receiver
 TPL='{ "two": { "proc": [
   {"name": "A", "source": "hires", "kind": "copy", "path_head": "/out1"},
   {"name": "B", "source": "A", "kind": "copy", "path_head": "/out2",
-   "callback": [ {"action": "file", "target": "'"$T_DIR"'/drop/%datetime%", "cmd": "%file%"} ] }
+   "callback": [ {"action": "curl", "target": "'"$RURL"'/ok/cb?file=%file%"} ] }
 ] } }'
 start_gearmand
 ok $? "gearmand answers on 127.0.0.1:$GM_PORT"
@@ -47,10 +47,11 @@ kill -CONT $LOCAL
 check "every output of job 1, byte for byte" outputs_of r
 is "$(rows "$seq") $(cut -f2- "$SPOOL/done/$seq.result" | sort -u | tr '\t' ' ')" "12 2 2 0" \
 	"12 result rows, each 2 steps requested, 2 created, 0 warnings"
-is "$(log_dups "$seq") $(wc -l <"$SPOOL/done/$seq.log" 2>/dev/null || wc -l <"$SPOOL/proc/$seq.log")" "0 24" \
+is "$(log_dups "$seq") $(wc -l <"$SPOOL/proc/$seq.log")" "0 24" \
 	"one result line per file and step"
-wait_for 60 eval '[ $(ls "$T_DIR/drop" | wc -l) -ge 12 ]'
-is "$(cat "$T_DIR"/drop/* | sort -u | wc -l) $(ls "$T_DIR/drop" | wc -l)" "12 12" \
+cbs() { jq -r 'select(.path | startswith("/ok/cb?")) | .path' "$T_DIR/receiver.log" 2>/dev/null; }
+wait_for 60 eval '[ $(cbs | wc -l) -ge 12 ]'
+is "$(cbs | sort -u | wc -l) $(cbs | wc -l)" "12 12" \
 	"step B's callback delivered once per file"
 is "$(remote_field hostw1 done)" 12 "run/remote: 12 units done on hostw1"
 "$BIN/tmcwatch" -c "$CONF" status >"$T_DIR/status"

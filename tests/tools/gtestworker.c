@@ -124,7 +124,8 @@ job_fn(gearman_job_st *job, void *ctx, size_t *size, gearman_return_t *ret)
 		pause();
 	*ret = GEARMAN_SUCCESS;
 	if (wire_decode(&q, gearman_job_workload(job), gearman_job_workload_size(job), "req", s,
-			strlen(s), now_s_real(), conf.gearman.max_skew, reason, sizeof(reason)) < 0) {
+			strlen(s), now_s_real(), conf.gearman.max_skew, reason,
+			sizeof(reason)) < 0) {
 		fprintf(stderr, "tmc-gtestworker: request refused: %s\n", reason);
 		wire_init(&q, "req");
 		out = refuse(&q, reason, 0, size);
