@@ -13,7 +13,7 @@
 . "$TMC_SRC/tests/lib/tap.sh"
 . "$TMC_SRC/tests/lib/http.sh"
 . "$TMC_SRC/tests/lib/jobs.sh"
-. "$TMC_SRC/tests/lib/gearman.sh"
+. "$TMC_SRC/tests/lib/remote.sh"
 plan 13
 
 command -v gearmand >/dev/null || { echo "1..0 # SKIP gearmand is not installed"; exit 0; }

@@ -1,4 +1,4 @@
-# gearman.sh - a real gearmand on a free loopback port and stand-in worker
+# remote.sh - a real gearmand on a free loopback port and stand-in worker
 # hosts (tmc-gtestworker) for tmc-remote's tests (105, 106); source it
 # after tap.sh, http.sh (free_port) and jobs.sh (COPY2, submit).
 
