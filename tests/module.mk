@@ -17,13 +17,6 @@ tmc-capture_CFLAGS := $(shell pkg-config --cflags libavformat libavcodec libswsc
 tmc-capture_USES := spool
 NOINST_PROGRAMS += tmc-capture
 
-# A stand-in worker host for tmc-remote's tests (copy units only; 105, 106).
-PROGRAMS += tmc-gtestworker
-tmc-gtestworker_SRCS := tests/tools/gtestworker.c
-tmc-gtestworker_LIBS := $(shell pkg-config --libs gearmand 2>/dev/null || echo -lgearman)
-tmc-gtestworker_USES := stage conf spool
-NOINST_PROGRAMS += tmc-gtestworker
-
 # One request of tmcwatch-worker(8)'s protocol through gearmand, the reply
 # written out (103-worker.t, 104-worker-faults.t, the namespace tests).
 PROGRAMS += tmc-gsend
