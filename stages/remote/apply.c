@@ -36,25 +36,6 @@ reply_refused(struct stage_ctx *ctx, const struct wire_msg *m, const char *host)
 	return STAGE_DECLINED;
 }
 
-const char *
-reply_key(const struct wire_msg *m, char p, long long k, const struct wire_part **part)
-{
-	const char *seps = "._", *v = NULL;
-	char key[32];
-
-	if (part)
-		*part = NULL;
-	for (const char *sep = seps; *sep && v == NULL; sep++) {
-		snprintf(key, sizeof(key), "%c%c%lld", p, *sep, k);
-		v = ticket_get(&m->hdr, key);
-	}
-	for (const char *sep = seps; part && *sep && *part == NULL; sep++) {
-		snprintf(key, sizeof(key), "%c%c%lld", p, *sep, k);
-		*part = wire_get(m, key);
-	}
-	return v;
-}
-
 static int
 reply_lines(struct stage_ctx *ctx, const struct wire_msg *m, struct unit_step *us)
 {

@@ -59,7 +59,7 @@ void rstatus_begin(const char *host, const char *fn);
 void rstatus_end(const char *host, const char *fn, bool ok);
 void rstatus_fini(void);
 
-/* apply.c: header key "<p>.<k>" of the reply, or "<p>_<k>" (a ticket key
+/* reply_key.c: header key "<p>.<k>" of the reply, or "<p>_<k>" (a ticket key
  * cannot hold a '.'; both spellings are read), its value or NULL; with
  * part, the part of the same name. */
 const char *reply_key(const struct wire_msg *m, char p, long long k, const struct wire_part **part);
