@@ -26,8 +26,9 @@ int gear_pick(const struct conf *conf, const struct spool *sp, const char *fn,
 void gear_release(struct gear_pick *pk);
 
 /* call.c: submit req as fn with unique to server and wait up to
- * deadline_s. 0 with *rep (malloc'ed) and *replen; -1 with reason (a
- * fault: unreachable, timed out, the job failed). *host is set from the
+ * deadline_s after the last packet. 0 with *rep (malloc'ed) and *replen;
+ * -1 with reason (a fault: unreachable, timed out, the job failed); -2 a
+ * SIGTERM or SIGINT is pending (given up, the program stops). *host is set from the
  * early "started <host>" packet when it comes. */
 int gear_call(const char *server, const char *fn, const char *unique, const void *req,
 	      size_t reqlen, int deadline_s, long max_reply, uint8_t **rep, size_t *replen,

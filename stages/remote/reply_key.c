@@ -27,4 +27,3 @@ reply_key(const struct wire_msg *m, char p, long long k, const struct wire_part 
 	}
 	return v;
 }
-

@@ -17,7 +17,7 @@
 . "$TMC_SRC/tests/bench/inputs.sh"
 . "$TMC_SRC/tests/lib/gearman.sh"
 . "$TMC_SRC/tests/lib/remote.sh"
-plan 14
+plan 15
 
 command -v gearmand >/dev/null || { echo "1..0 # SKIP gearmand is not installed"; exit 0; }
 start_receiver
@@ -63,7 +63,7 @@ WH=$!
 T_PIDS="$T_PIDS $WH"
 wait_for 60 eval '[ "$(gm_admin --workers | grep -c "wh1 : tmcwatch:ref:00")" -ge 2 ]'
 ok $? "the worker host wh1 registered tmcwatch:ref:00 (2 tmc-gworker)"
-image_config "$TPL" "" "$(gm_config_keys '"templates": ["ref"], "max_inflight": 2')"
+image_config "$TPL" "" "\"metrics_interval\": 1, $(gm_config_keys '"templates": ["ref"], "max_inflight": 2')"
 start_daemon
 wait_children
 ok $? "the spool host runs, every child started"
@@ -91,6 +91,8 @@ ok $? "status: the worker host, its functions and done count; the stage's remote
 "$BIN/tmcwatch" -c "$CONF" status --json |
 	jq -e '.remote.hosts[] | select(.host == "wh1" and .done == 4 and .inflight == 0)' >/dev/null
 ok $? "status --json too"
+wait_for 30 grep -q '^tmcwatch_remote_units_total{host="wh1",outcome="done"} 4$' "$SPOOL/state/metrics.prom"
+ok $? "the metrics file counts the units done on wh1"
 
 # 3. the worker host stops: the local workers carry on
 kill -TERM -- -"$WH"
