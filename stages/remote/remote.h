@@ -47,7 +47,8 @@ struct unit_step {
 	int idx;
 	bool in_unit, has_line;
 	struct result_line rl;
-	char *line; /* the line's storage (result_parse splits it) */
+	char *line;  /* the line's storage (result_parse splits it) */
+	char *fixed; /* rl.reason with the worker host's work path replaced */
 	int skipped_files, written_files;
 };
 int apply_files(struct stage_ctx *ctx, const struct wire_msg *m, struct unit_step *us,
