@@ -84,8 +84,8 @@ cut -f2- "$SPOOL/done/$seq.result" | paste <(cut -f1 "$SPOOL/done/$seq.result") 
 check "the job's result rows are the local run's" eval '[ -s "$T_DIR/local.rows" ] && cmp "$T_DIR/remote.rows" "$T_DIR/local.rows"'
 is "$(cut -f1,2 "$SPOOL/proc/$seq.log" | sort | uniq -d | wc -l) $(wc -l <"$SPOOL/proc/$seq.log")" "0 33" \
 	"one result line per file and step"
-grep -q '^step S1000 failed on host wh1: ' "$SPOOL"/stages/ref/00-S1000/err/*/reason
-ok $? "the corrupt JPEG's head item is in err/: $(cat "$SPOOL"/stages/ref/00-S1000/err/*/reason 2>/dev/null | cut -c1-100)"
+grep -q "^step S1000 failed on host wh1: $SITE/in/broken.jpg: " "$SPOOL"/stages/ref/00-S1000/err/*/reason
+ok $? "the corrupt JPEG's head item is in err/, its reason naming this host's original"
 cbs() { jq -r 'select(.path | startswith("/ok/cb?")) | .path' "$T_DIR/receiver.log" 2>/dev/null; }
 wait_for 60 eval '[ $(cbs | wc -l) -ge 4 ]'
 is "$(cbs | sort -u | wc -l) $(cbs | wc -l)" "4 4" "step S600's callback delivered once per file"
