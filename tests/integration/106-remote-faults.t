@@ -102,23 +102,7 @@ ok $? "logged once per tmc-remote ($n lines for 5 items)"
 kill -TERM -- -"$WH"
 gone hostdiff
 
-# ---- the spool host stops with a unit in flight
-worker_host "$T_DIR/wt" hostt "$COPY2"
-wait_for 30 eval '[ -n "$(pgrep -f "tmc-copy -c $T_DIR/wt/config.json")" ]'
-kill -STOP $(pgrep -f "tmc-copy -c $T_DIR/wt/config.json")
-hold
-make_tree t 1
-tree_job t
-seq=$(submit "$T_DIR/t.json")
-wait_for 60 eval '[ "$(remote_field hostt inflight)" -ge 1 ]'
-ok $? "a unit is in flight on hostt"
 stop_daemon
-is "$DAEMON_RC" 0 "the spool host stops (status 0) without waiting for the unit"
-t=$(ls -d "$SPOOL"/stages/two/00-A/new/"$seq"-* 2>/dev/null | head -1)
-[ -n "$t" ] && ! grep -q '^attempt=' "$t/ticket" &&
-	grep -q 'stopping: the unit in flight on hostt is given up' "$T_DIR/tmcwatch.log"
-ok $? "its item is back in new/ with no attempt counted, and the log says why"
-kill -KILL -- -"$WH"
 
 # ---- tmc-remote killed after writing the outputs, before its commit
 worker_host "$T_DIR/wf" hostf "$COPY2"
@@ -140,4 +124,22 @@ kill -KILL "$(sed -n 's/.*tmc-remote\[\([0-9]*\)\] .*failpoint remote-applied: h
 release
 wait_done "$seq" 120 && outputs_of f && lines_ok "$seq" 1 && [ "$(spool_items "$SPOOL" err)" = 0 ]
 ok $? "the item is redone locally: the same bytes, one line per step, nothing in err/"
+
+# ---- the spool host stops with a unit in flight
+worker_host "$T_DIR/wt" hostt "$COPY2"
+wait_for 30 eval '[ -n "$(pgrep -f "tmc-copy -c $T_DIR/wt/config.json")" ]'
+kill -STOP $(pgrep -f "tmc-copy -c $T_DIR/wt/config.json")
+hold
+make_tree t 1
+tree_job t
+seq=$(submit "$T_DIR/t.json")
+wait_for 60 eval '[ "$(remote_field hostt inflight)" -ge 1 ]'
+ok $? "a unit is in flight on hostt"
 stop_daemon
+is "$DAEMON_RC" 0 "the spool host stops (status 0) without waiting for the unit"
+t=$(ls -d "$SPOOL"/stages/two/00-A/new/"$seq"-* 2>/dev/null | head -1)
+[ -n "$t" ] && ! grep -q '^attempt=' "$t/ticket" &&
+	grep -q 'stopping: the unit in flight on hostt is given up' "$T_DIR/tmcwatch.log"
+ok $? "its item is back in new/ with no attempt counted, and the log says why"
+kill -KILL -- -"$WH"
+
