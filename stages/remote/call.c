@@ -1,0 +1,215 @@
+/*
+ * call.c - one request to one gearmand, and its reply awaited.
+ *
+ * One task, run (non-blocking, one look a second) until it completes,
+ * fails, nothing comes from the worker host for the deadline, or the
+ * program is asked to stop. The unique id "<item>:<step>"
+ * lets gearmand coalesce a re-send with the job still queued or running,
+ * so a unit is not done twice at once. A data packet "started <host>"
+ * sent by the worker host when it takes the job tells which host has it
+ * (status), before the reply does. Every failure here is a fault, not
+ * the item's: the caller puts the item back and sends it again later.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libgearman-1.0/gearman.h>
+
+#include "remote.h"
+
+static int
+client_setup(gearman_client_st *cl, const char *server, int timeout_ms, char *reason, size_t rlen)
+{
+	char host[256];
+	const char *colon = strrchr(server, ':');
+	in_port_t port = GEARMAN_DEFAULT_TCP_PORT;
+
+	snprintf(host, sizeof(host), "%s", server);
+	if (colon) {
+		host[colon - server] = '\0';
+		port = (in_port_t)atoi(colon + 1);
+	}
+	if (gearman_client_add_server(cl, host, port) != GEARMAN_SUCCESS) {
+		snprintf(reason, rlen, "gearmand %s: %s", server, gearman_client_error(cl));
+		return -1;
+	}
+	gearman_client_set_timeout(cl, timeout_ms);
+	return 0;
+}
+
+/* "started <host>": the worker host that took the job (status: in flight) */
+static void
+note_data(const char *fn, const void *d, size_t n, char *host, size_t hlen)
+{
+	if (n > 8 && n < 8 + REMOTE_HOST_MAX && memcmp(d, "started ", 8) == 0) {
+		snprintf(host, hlen, "%.*s", (int)(n - 8), (const char *)d + 8);
+		rstatus_begin(host, fn);
+	}
+}
+
+/* A reply with the data packets in front of it ("started <host>" then
+ * WIRE_MAGIC), as some libgearman releases hand the result: the reply
+ * alone. */
+static void
+strip_data(const char *fn, void **res, size_t *n, char *host, size_t hlen)
+{
+	const char *magic = WIRE_MAGIC " ", *at;
+	size_t off;
+
+	if (*n < 8 || memcmp(*res, "started ", 8) != 0)
+		return;
+	if ((at = memmem(*res, *n, magic, strlen(magic))) == NULL)
+		return;
+	off = (size_t)(at - (const char *)*res);
+	note_data(fn, *res, off, host, hlen);
+	memmove(*res, at, *n - off);
+	*n -= off;
+}
+
+/* What the task's callbacks saw. */
+struct call {
+	const char *fn;
+	char *host;
+	size_t hlen;
+	struct strbuf reply;
+	bool done;
+	bool seen; /* a packet came since the last look (the deadline restarts) */
+};
+
+static gearman_return_t
+on_data(gearman_task_st *task)
+{
+	struct call *c = gearman_task_context(task);
+
+	note_data(c->fn, gearman_task_data(task), gearman_task_data_size(task), c->host, c->hlen);
+	c->seen = true;
+	return GEARMAN_SUCCESS;
+}
+
+static gearman_return_t
+on_complete(gearman_task_st *task)
+{
+	struct call *c = gearman_task_context(task);
+
+	sb_add(&c->reply, gearman_task_data(task), gearman_task_data_size(task));
+	c->done = true;
+	c->seen = true;
+	return GEARMAN_SUCCESS;
+}
+
+/* The job ran and failed (its worker said so), or gearmand gave it up. */
+static gearman_return_t
+on_fail(gearman_task_st *task)
+{
+	(void)task;
+	return GEARMAN_SUCCESS;
+}
+
+/* SIGTERM or SIGINT waits (the skeleton blocks them for its signalfd) */
+static bool
+stop_pending(void)
+{
+	sigset_t set;
+
+	return sigpending(&set) == 0 && (sigismember(&set, SIGTERM) || sigismember(&set, SIGINT));
+}
+
+/* Run the task until it ends, until nothing came from the worker host for
+ * deadline_s, or until the program is asked to stop (*stopped): one look
+ * a second, so a stopping daemon never waits for a deadline. */
+static gearman_return_t
+call_run(gearman_client_st *cl, struct call *c, int deadline_s, bool *stopped)
+{
+	int64_t last = now_ms_mono();
+	gearman_return_t ret;
+
+	gearman_client_add_options(cl, GEARMAN_CLIENT_NON_BLOCKING);
+	gearman_client_set_timeout(cl, 1000);
+	for (;;) {
+		ret = gearman_client_run_tasks(cl);
+		if (c->done || (ret != GEARMAN_IO_WAIT && ret != GEARMAN_PAUSE))
+			return c->done ? GEARMAN_SUCCESS : ret;
+		if (c->seen)
+			last = now_ms_mono();
+		c->seen = false;
+		if ((*stopped = stop_pending()) || now_ms_mono() - last >= deadline_s * 1000LL)
+			return GEARMAN_TIMEOUT;
+		ret = gearman_client_wait(cl);
+		if (ret != GEARMAN_SUCCESS && ret != GEARMAN_TIMEOUT && ret != GEARMAN_IO_WAIT)
+			return ret;
+	}
+}
+
+static int
+call_result(struct call *c, gearman_client_st *cl, gearman_return_t ret, const char *server,
+	    int deadline_s, long max_reply, uint8_t **rep, size_t *replen, char *reason,
+	    size_t rlen)
+{
+	void *res = c->reply.buf;
+	size_t n = c->reply.len;
+
+	if (ret == GEARMAN_SUCCESS && c->done && res) {
+		strip_data(c->fn, &res, &n, c->host, c->hlen);
+		if ((long)n <= max_reply) {
+			*rep = res;
+			*replen = n;
+			return 0;
+		}
+		snprintf(reason, rlen, "gearmand %s: %s: a reply of %zu bytes (max_reply %ld)",
+			 server, c->fn, n, max_reply);
+	} else if (ret == GEARMAN_TIMEOUT) {
+		snprintf(reason, rlen, "gearmand %s: %s: no reply within %d s", server, c->fn,
+			 deadline_s);
+	} else if (ret == GEARMAN_SUCCESS) {
+		snprintf(reason, rlen, "gearmand %s: %s: the job failed on its worker host", server,
+			 c->fn);
+	} else {
+		snprintf(reason, rlen, "gearmand %s: %s: %s", server, c->fn,
+			 gearman_client_error(cl) ?: gearman_strerror(ret));
+	}
+	sb_free(&c->reply);
+	return -1;
+}
+
+int
+gear_call(const char *server, const char *fn, const char *unique, const void *req, size_t reqlen,
+	  int deadline_s, long max_reply, uint8_t **rep, size_t *replen, char *host, size_t hlen,
+	  char *reason, size_t rlen)
+{
+	gearman_client_st *cl = gearman_client_create(NULL);
+	struct call c = {.fn = fn, .host = host, .hlen = hlen};
+	gearman_return_t ret;
+	bool stopped = false;
+	int r;
+
+	*rep = NULL;
+	if (cl == NULL) {
+		snprintf(reason, rlen, "gearman client: %s", strerror(ENOMEM));
+		return -1;
+	}
+	if (client_setup(cl, server, deadline_s * 1000, reason, rlen) < 0) {
+		gearman_client_free(cl);
+		return -1;
+	}
+	gearman_client_set_data_fn(cl, on_data);
+	gearman_client_set_complete_fn(cl, on_complete);
+	gearman_client_set_fail_fn(cl, on_fail);
+	if (gearman_client_add_task(cl, NULL, &c, fn, unique, req, reqlen, &ret) == NULL ||
+	    ret != GEARMAN_SUCCESS) {
+		snprintf(reason, rlen, "gearmand %s: %s: %s", server, fn, gearman_client_error(cl));
+		gearman_client_free(cl);
+		return -1;
+	}
+	ret = call_run(cl, &c, deadline_s, &stopped);
+	r = call_result(&c, cl, ret, server, deadline_s, max_reply, rep, replen, reason, rlen);
+	if (stopped) {
+		snprintf(reason, rlen, "stopping: the unit in flight on %s is given up",
+			 host[0] ? host : server);
+		r = -2;
+	}
+	gearman_client_free(cl);
+	return r;
+}
