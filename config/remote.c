@@ -43,8 +43,7 @@ conf_remote_head(const struct conf *conf, const struct template *tpl, size_t j)
 	const struct gearman_conf *g = &conf->gearman;
 	const struct step *st;
 
-	if (g->nservers == 0 || tpl->name == NULL || j >= tpl->nsteps ||
-	    inline_name_ok(tpl->name))
+	if (g->nservers == 0 || tpl->name == NULL || j >= tpl->nsteps || inline_name_ok(tpl->name))
 		return false;
 	st = &tpl->steps[j];
 	if (strv_has(g->templates, g->ntemplates, tpl->name) && strcmp(st->source, "hires") == 0)
@@ -109,7 +108,8 @@ conf_remote_check(const struct conf *conf, struct conf_errors *errs)
 			conf_errors_add(errs,
 					"%s:%d:%d: gearman.templates: template \"%s\" is not "
 					"defined in %s",
-					conf->path, g->line, g->col, g->templates[i], conf->tpl_path);
+					conf->path, g->line, g->col, g->templates[i],
+					conf->tpl_path);
 	for (size_t i = 0; i < g->nsteps; i++) {
 		const char *slash = strchr(g->steps[i], '/');
 		char *name = slash ? xstrndup(g->steps[i], (size_t)(slash - g->steps[i])) : NULL;

@@ -164,8 +164,8 @@ wire_parts(struct wire_msg *m, const uint8_t *p, const uint8_t *lim, size_t npar
 }
 
 int
-wire_decode(struct wire_msg *m, const uint8_t *buf, size_t len, const char *kind,
-	    const void *key, size_t klen, long long now, int max_skew, char *reason, size_t rlen)
+wire_decode(struct wire_msg *m, const uint8_t *buf, size_t len, const char *kind, const void *key,
+	    size_t klen, long long now, int max_skew, char *reason, size_t rlen)
 {
 	const uint8_t *p = buf, *lim;
 	size_t body, hlen, nparts;

@@ -1,0 +1,88 @@
+#!/bin/bash
+# Remote work survives the faults of a network of hosts, each with 0 files
+# lost and 0 done twice (result lines and outputs counted, outputs
+# compared byte for byte with a local-only run): kill -9 of every process
+# of one worker host while it has a unit in hand; a 30 s partition (its
+# cable pulled) of the other worker host while it has one in hand, whose
+# late reply after the cable is back must not be applied; kill -9 of
+# gearmand with units in flight, then its restart, after which both worker
+# hosts register again. One job per fault.
+. "$TMC_SRC/tests/lib/tap.sh"
+. "$TMC_SRC/tests/lib/netns.sh"
+netns_init
+. "$TMC_SRC/tests/lib/remote.sh"
+plan 31
+
+for t in kill cut gm; do remote_inputs "$t" 24; remote_job "$t"; done
+reference_outputs kill cut gm
+ok $? "reference: a local-only run of the three jobs"
+
+gearmand_start
+netns_host spool 2
+worker_host_start w1 3 0 && worker_host_start w2 4 1
+ok $? "gearmand and two worker hosts up"
+# requests unanswered for 8 s are taken back (the partition lasts 30)
+spool_host_start '"deadline": 8'
+ok $? "spool host started"
+
+# hold HOST: every process of HOST stopped while it has a unit in hand
+# (stopped first, then looked at, so the unit cannot finish in between)
+hold() {
+	local p
+	p=$(netns_pids "$1")
+	kill -STOP $p 2>/dev/null
+	work_in_hand "$1" && return 0
+	kill -CONT $p 2>/dev/null
+	return 1
+}
+release() { kill -CONT $(netns_pids "$1") 2>/dev/null; }
+
+# 1. a worker host loses power: every process of it killed with SIGKILL
+seq=$(remote_submit kill)
+wait_for 120 hold w1
+ok $? "w1 has a unit in hand"
+netns_kill w1
+ok $? "every process of w1 killed (kill -9), none left in its namespace"
+wait_for 180 job_done_in "$seq"
+ok $? "kill -9 of w1: the job finishes"
+job_checks "$seq" kill "kill -9 of w1"
+
+# 2. w1 back (its dead work is cleared at start); w2's cable pulled for 30 s
+# while it has a unit in hand: the spool host gives the unit up at the
+# deadline and it is done elsewhere; w2's reply arrives after the cable is
+# back and is not applied
+worker_host_start w1 3 0
+ok $? "w1 restarted and registered again"
+seq=$(remote_submit cut)
+wait_for 120 hold w2
+ok $? "w2 has a unit in hand"
+netns_cable w2 down
+release w2
+lines0=$(wc -l <"$SPOOL/proc/$seq.log")
+sleep 30 # the partition: 30 s by its nature
+lines1=$(wc -l <"$SPOOL/proc/$seq.log")
+netns_cable w2 up
+diag "result lines during the partition: $lines0 -> $lines1"
+[ "$lines1" -gt "$lines0" ]
+ok $? "work went on during w2's partition"
+wait_for 180 job_done_in "$seq"
+ok $? "30 s partition of w2: the job finishes"
+wait_for 120 eval '! work_in_hand w2'
+ok $? "w2 finished its unit after the partition (its late reply was sent)"
+job_checks "$seq" cut "partition of w2"
+
+# 3. gearmand killed with units in flight, then started again
+seq=$(remote_submit gm)
+wait_for 120 eval 'hold w1 || hold w2'
+ok $? "a unit in flight (its worker host held)"
+kill -KILL "$GEARMAND"
+release w1
+release w2
+gearmand_start
+ok $? "gearmand killed (kill -9) and started again"
+wait_for 120 gearman_workers_named spool w1 w2
+ok $? "both worker hosts registered with the new gearmand"
+wait_for 180 job_done_in "$seq"
+ok $? "kill -9 of gearmand: the job finishes"
+job_checks "$seq" gm "kill -9 of gearmand"
+spool_clean
