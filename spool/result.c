@@ -2,7 +2,9 @@
  * result.c - one line per finished step, for whoever made the item.
  *
  * Items made for a job ("origin=job:<seq>") report to proc/<seq>.log, items
- * made by a watch ("origin=watch:<name>") to state/<name>.log. One write(2)
+ * made by a watch ("origin=watch:<name>") to state/<name>.log, items of a
+ * remote unit on a worker host ("origin=remote:<key>", tmc-gworker) to
+ * remote/<key>.log, which tmc-gworker reads back into its reply. One write(2)
  * of one line on an O_APPEND descriptor, so concurrent workers never
  * interleave. A step redone after a crash before its commit writes its line
  * again; readers key lines by (item id, step index) and keep the last.
@@ -73,6 +75,8 @@ result_append(const struct spool *sp, const struct ticket *t, const char *step_n
 		snprintf(name, sizeof(name), "proc/%s.log", origin + 4);
 	else if (strncmp(origin, "watch:", 6) == 0 && id_valid(origin + 6))
 		snprintf(name, sizeof(name), "state/%s.log", origin + 6);
+	else if (strncmp(origin, "remote:", 7) == 0 && id_valid(origin + 7))
+		snprintf(name, sizeof(name), "remote/%s.log", origin + 7);
 	else
 		return 0;
 	add_field(&sb, ticket_get(t, "id"));

@@ -305,7 +305,9 @@ stage_queue_callbacks(struct stage *st, struct stage_ctx *ctx)
 	enum stage_rc rc;
 	int e;
 
-	if (!st->has_outbox || ctx->created == 0 || ctx->skipped)
+	/* remote=1: a worker host's item; the spool host queues its callbacks */
+	if (!st->has_outbox || ctx->created == 0 || ctx->skipped ||
+	    ticket_get_ll(ctx->ticket, "remote", 0) == 1)
 		return STAGE_OK;
 	if (stepcb_queue(ctx, &st->outbox) == 0) {
 		failpoint("stepcb-queued"); /* tests: die between queue and commit */

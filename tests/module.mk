@@ -16,3 +16,12 @@ tmc-capture_LIBS := $(shell pkg-config --libs libavformat libavcodec libswscale 
 tmc-capture_CFLAGS := $(shell pkg-config --cflags libavformat libavcodec libswscale libavutil) -Istages/video
 tmc-capture_USES := spool
 NOINST_PROGRAMS += tmc-capture
+
+# One request of tmcwatch-worker(8)'s protocol through gearmand, the reply
+# written out (103-worker.t, 104-worker-faults.t, the namespace tests).
+PROGRAMS += tmc-gsend
+tmc-gsend_SRCS := tests/tools/gsend.c
+tmc-gsend_LIBS := $(shell pkg-config --libs gearmand 2>/dev/null || echo -lgearman)
+tmc-gsend_CFLAGS := $(shell pkg-config --cflags gearmand 2>/dev/null)
+tmc-gsend_USES := stage conf spool
+NOINST_PROGRAMS += tmc-gsend

@@ -4,6 +4,11 @@
  * One daemon per spool: run/tmcwatch.pid is held with flock for the
  * daemon's life, so `status` can tell "running" from a stale file, and a
  * second `run` on the same spool refuses to start (EX_TEMPFAIL).
+ *
+ * tmcwatch worker is the same daemon with a worker host's plan
+ * (tmcwatch-worker(8)): a configuration with no remote unit is refused,
+ * and the dead work of a previous life is removed from remote/ before any
+ * child starts (stage/remote_work.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -12,6 +17,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include "stage.h"
 #include "tmcwatch.h"
 
 static int
@@ -53,6 +59,13 @@ cmd_run(const struct opts *o, int argc, char **argv)
 		conf_free(&conf);
 		return EX_CONFIG;
 	}
+	if (o->worker && !conf_remote_any(&conf)) {
+		log_warnx("%s: tmcwatch worker needs gearman.servers and a remote unit "
+			  "(gearman.templates or gearman.steps)",
+			  conf.path);
+		conf_free(&conf);
+		return EX_CONFIG;
+	}
 	if (conf.log_file && log_open_file(conf.log_file) < 0) {
 		conf_free(&conf);
 		return EX_CANTCREAT;
@@ -73,6 +86,8 @@ cmd_run(const struct opts *o, int argc, char **argv)
 	fault_init(sp.fd, "tmcwatch");
 	workers_clear(&sp);
 	processed_clear(&sp); /* "Total processed" counts from this start */
+	if (o->worker)
+		remote_work_clean(&sp, &conf);
 	if (slots_init(&sp, conf.worker_cnt, conf.big_worker) < 0) {
 		close(sigfd);
 		r = EX_CANTCREAT;
@@ -84,4 +99,13 @@ cmd_run(const struct opts *o, int argc, char **argv)
 	spool_close(&sp);
 	conf_free(&conf);
 	return r;
+}
+
+int
+cmd_worker(const struct opts *o, int argc, char **argv)
+{
+	struct opts w = *o;
+
+	w.worker = true;
+	return cmd_run(&w, argc, argv);
 }

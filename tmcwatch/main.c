@@ -17,6 +17,7 @@ static const struct command {
 	const char *help;
 } commands[] = {
 	{"run", cmd_run, "run the daemon in the foreground (what systemd starts)"},
+	{"worker", cmd_worker, "run a worker host for remote units through gearmand (foreground)"},
 	{"check", cmd_check, "validate config.json and template.json"},
 	{"status", cmd_status, "print the daemon's and every stage's state [--json]"},
 	{"submit", cmd_submit, "validate a job file, queue it in req/, print its seq [--dry-run]"},

@@ -125,28 +125,33 @@ plan_add(struct plan *p, const char *prog, const char *label, char **argv, int t
 	};
 }
 
+/* The stage_workers rows of step j of tpl. */
+static void
+plan_step(struct plan *p, const struct conf *conf, const struct template *tpl, int t, size_t j)
+{
+	const struct step *s = &tpl->steps[j];
+	char label[512], sidx[24], name[300];
+	const char *extra[] = {"-T", tpl->name, "-s", sidx};
+	int timeout = s->timeout              ? s->timeout
+		      : s->kind == STEP_VIDEO ? conf->video_timeout
+					      : conf->image_timeout;
+
+	snprintf(sidx, sizeof(sidx), "%zu", j);
+	stage_name(name, sizeof(name), (int)j, s->name);
+	for (int w = 0; w < conf->stage_workers; w++) {
+		snprintf(label, sizeof(label), "%s/%s#%d", tpl->name, name, w);
+		plan_add(p, step_program(s), label, argv_make(step_program(s), conf, extra, 4), t,
+			 (int)j, timeout);
+		if (p->n && strcmp(p->rows[p->n - 1].label, label) == 0)
+			p->rows[p->n - 1].tpl_name = xstrdup(tpl->name);
+	}
+}
+
 void
 plan_template(struct plan *p, const struct conf *conf, const struct template *tpl, int t)
 {
-	char label[512], sidx[24], name[300];
-
-	for (size_t j = 0; j < tpl->nsteps; j++) {
-		const struct step *s = &tpl->steps[j];
-		const char *extra[] = {"-T", tpl->name, "-s", sidx};
-		int timeout = s->timeout              ? s->timeout
-			      : s->kind == STEP_VIDEO ? conf->video_timeout
-						      : conf->image_timeout;
-
-		snprintf(sidx, sizeof(sidx), "%zu", j);
-		stage_name(name, sizeof(name), (int)j, s->name);
-		for (int w = 0; w < conf->stage_workers; w++) {
-			snprintf(label, sizeof(label), "%s/%s#%d", tpl->name, name, w);
-			plan_add(p, step_program(s), label,
-				 argv_make(step_program(s), conf, extra, 4), t, (int)j, timeout);
-			if (p->n && strcmp(p->rows[p->n - 1].label, label) == 0)
-				p->rows[p->n - 1].tpl_name = xstrdup(tpl->name);
-		}
-	}
+	for (size_t j = 0; j < tpl->nsteps; j++)
+		plan_step(p, conf, tpl, t, j);
 }
 
 static void
@@ -171,6 +176,46 @@ plan_build(struct plan *p, const struct conf *conf)
 	}
 	plan_add(p, "tmc-jobs", "jobs", argv_make("tmc-jobs", conf, NULL, 0), -1, -1, 0);
 	plan_add(p, "tmc-notify", "notify", argv_make("tmc-notify", conf, NULL, 0), -1, -1, 0);
+}
+
+/* Steps in a remote unit: a head, or reading (by name, for any extension)
+ * a step in one. A superset of route_below's for each extension is fine:
+ * a worker that gets no item costs nothing. */
+static void
+unit_steps(const struct conf *conf, const struct template *tpl, uint8_t *unit)
+{
+	for (size_t j = 0; j < tpl->nsteps; j++) {
+		unit[j] = conf_remote_head(conf, tpl, j);
+		for (size_t k = 0; k < j && !unit[j]; k++)
+			unit[j] = unit[k] && strcmp(tpl->steps[k].name, tpl->steps[j].source) == 0;
+	}
+}
+
+/* tmcwatch worker (tmcwatch-worker(8)): stage workers for every step of
+ * every remote unit, and gearman.workers tmc-gworker processes; no watch,
+ * tmc-jobs or tmc-notify (the spool host has them). */
+void
+plan_build_worker(struct plan *p, const struct conf *conf)
+{
+	int n = conf->gearman.workers ? conf->gearman.workers : conf->worker_cnt;
+	char label[64];
+
+	memset(p, 0, sizeof(*p));
+	for (size_t t = 0; t < conf->ntemplates; t++) {
+		const struct template *tpl = &conf->templates[t];
+		uint8_t *unit = xcalloc(tpl->nsteps + 1, 1);
+
+		unit_steps(conf, tpl, unit);
+		for (size_t j = 0; j < tpl->nsteps; j++)
+			if (unit[j])
+				plan_step(p, conf, tpl, (int)t, j);
+		free(unit);
+	}
+	for (int w = 0; w < n; w++) {
+		snprintf(label, sizeof(label), "gworker#%d", w);
+		plan_add(p, "tmc-gworker", label, argv_make("tmc-gworker", conf, NULL, 0), -1, -1,
+			 0);
+	}
 }
 
 void

@@ -177,7 +177,7 @@ reload(struct sup *s)
 	*s->conf = nc;
 	if (s->conf->log_file)
 		log_open_file(s->conf->log_file);
-	plan_build(&p, s->conf);
+	(s->o->worker ? plan_build_worker : plan_build)(&p, s->conf);
 	plan_log_missing(&p);
 	started = p.n;
 	children_adopt(&s->cs, &p);
@@ -294,7 +294,7 @@ supervise(const struct opts *o, struct conf *conf, struct spool *sp, int sigfd)
 	s.tpl_text = read_text(conf->tpl_path);
 	recover_all(&s);
 	metrics_start(sp);
-	plan_build(&p, conf);
+	(o->worker ? plan_build_worker : plan_build)(&p, conf);
 	plan_log_missing(&p);
 	children_adopt(&s.cs, &p);
 	plan_free(&p);

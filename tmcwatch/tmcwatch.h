@@ -20,6 +20,7 @@ struct opts {
 	const char *tpl_path;
 	int debug;
 	bool json;
+	bool worker; /* tmcwatch worker: the worker host's plan (plan_build_worker) */
 };
 
 /* main.c */
@@ -27,6 +28,7 @@ int load_config(const struct opts *o, struct conf *conf, bool quiet);
 
 /* cmd_*.c */
 int cmd_run(const struct opts *o, int argc, char **argv);
+int cmd_worker(const struct opts *o, int argc, char **argv); /* cmd_run.c */
 int cmd_check(const struct opts *o, int argc, char **argv);
 int cmd_status(const struct opts *o, int argc, char **argv);
 int cmd_submit(const struct opts *o, int argc, char **argv);
@@ -61,6 +63,8 @@ struct plan {
 	size_t nmissing;
 };
 void plan_build(struct plan *p, const struct conf *conf);
+/* A worker host's rows: the stages of the remote units and tmc-gworker. */
+void plan_build_worker(struct plan *p, const struct conf *conf);
 /* The rows of one template's stage workers (t: its index in conf, -1 for
  * an inline template). */
 void plan_template(struct plan *p, const struct conf *conf, const struct template *tpl, int t);

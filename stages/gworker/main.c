@@ -1,0 +1,144 @@
+/*
+ * main.c - tmc-gworker -c config.json [-t template.json] [-d]: started by
+ * `tmcwatch worker` (gearman.workers of them) on a worker host.
+ *
+ * The loop: connect (gear.c), wait for one job at a time with a 1 s
+ * timeout, read SIGTERM/SIGINT/SIGHUP from the signalfd between waits (and
+ * during a job, unit.c). When gearmand is gone (killed, restarted, not up
+ * yet) the worker is dropped and made again after a pause doubling from
+ * 1 s to MAX_BACKOFF_S, so a restarted gearmand is found again without
+ * restarting this program. At start the work of a predecessor that died
+ * (remote/, stage/remote_work.c) is removed.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "gworker.h"
+
+#define MAX_BACKOFF_S 8
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: tmc-gworker [-d] [-c config.json] [-t template.json]\n");
+	exit(EX_USAGE);
+}
+
+void
+gw_read_signals(struct gw *g)
+{
+	struct signalfd_siginfo si;
+
+	while (read(g->sigfd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			if (g->conf.log_file)
+				log_open_file(g->conf.log_file);
+			continue;
+		}
+		g->stop = true;
+	}
+}
+
+static void
+gw_setup(struct gw *g, int argc, char **argv)
+{
+	const char *cpath = CONF_DEFAULT_PATH, *tpath = NULL;
+	int ch, debug = 0;
+
+	while ((ch = getopt(argc, argv, "c:dt:")) != -1) {
+		switch (ch) {
+		case 'c': cpath = optarg; break;
+		case 'd': debug = 1; break;
+		case 't': tpath = optarg; break;
+		default: usage();
+		}
+	}
+	log_init("tmc-gworker", debug);
+	if (conf_load_logged(&g->conf, cpath, tpath) > 0)
+		exit(EX_CONFIG);
+	if (g->conf.log_file)
+		log_open_file(g->conf.log_file);
+	if (g->conf.gearman.nservers == 0 || !conf_remote_any(&g->conf)) {
+		log_errx("%s: no gearman servers or no remote unit (gearman.templates, "
+			 "gearman.steps): nothing to serve",
+			 cpath);
+		exit(EX_CONFIG);
+	}
+	if (spool_open(&g->sp, g->conf.spool_dir, false) < 0)
+		exit(EX_UNAVAILABLE);
+	fault_init(g->sp.fd, "tmc-gworker");
+	if (g->conf.gearman.name)
+		snprintf(g->host, sizeof(g->host), "%s", g->conf.gearman.name);
+	else if (gethostname(g->host, sizeof(g->host) - 1) < 0)
+		snprintf(g->host, sizeof(g->host), "unknown");
+	if ((g->sigfd = signals_open()) < 0)
+		fatal("signalfd");
+}
+
+/* A pause that a signal cuts short. */
+static void
+gw_pause(struct gw *g, int seconds)
+{
+	struct pollfd pfd = {g->sigfd, POLLIN, 0};
+
+	if (poll(&pfd, 1, seconds * 1000) > 0)
+		gw_read_signals(g);
+}
+
+static bool
+wait_ok(gearman_return_t r)
+{
+	return r == GEARMAN_SUCCESS || r == GEARMAN_TIMEOUT || r == GEARMAN_IO_WAIT ||
+	       r == GEARMAN_NO_JOBS;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct gw g = {.sigfd = -1};
+	int backoff = 1;
+	bool up = true, was_down = false; /* the first failure is logged */
+
+	gw_setup(&g, argc, argv);
+	remote_work_clean(&g.sp, &g.conf);
+	log_info("started as host %s, %zu servers", g.host, g.conf.gearman.nservers);
+	while (!g.stop) {
+		gearman_return_t r;
+
+		if (g.w == NULL && gear_connect(&g) < 0) {
+			gw_pause(&g, backoff);
+			continue;
+		}
+		r = gearman_worker_work(g.w);
+		gw_read_signals(&g);
+		if (wait_ok(r)) {
+			if (was_down)
+				log_info("gearmand answers again");
+			up = true;
+			was_down = false;
+			backoff = 1;
+			continue;
+		}
+		(up ? log_warnx : log_debug)("gearmand: %s: connecting again in %d s",
+					     gearman_worker_error(g.w), backoff);
+		up = false;
+		was_down = true;
+		gear_close(&g);
+		gw_pause(&g, backoff);
+		backoff = backoff * 2 > MAX_BACKOFF_S ? MAX_BACKOFF_S : backoff * 2;
+	}
+	log_info("stopping");
+	gear_close(&g);
+	close(g.sigfd);
+	spool_close(&g.sp);
+	conf_free(&g.conf);
+	return 0;
+}

@@ -1,0 +1,137 @@
+/*
+ * reply.c - the signed reply (tmcwatch-worker(8), PROTOCOL): v=1, id, step,
+ * nonce (the request's, so a late reply never passes for another request),
+ * host, expires (now + 300), and either error=<reason> retry=0|1, or
+ * results=<n> with r.<k>=<result line> and files=<n> with f.<k>=<path
+ * beneath the output root> and part f.<k> = the file's bytes: every file
+ * the unit's steps left under remote/<key>/out (dot names are temp files).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "gworker.h"
+
+#define REPLY_EXPIRES_S 300
+
+struct files {
+	char **path;
+	uint8_t **data;
+	size_t *len, n;
+	int err; /* errno of the first file that could not be read */
+};
+
+static void
+walk(int dirfd, const char *prefix, struct files *f)
+{
+	DIR *d = fdopendir(dirfd);
+	struct dirent *de;
+
+	if (d == NULL) {
+		close(dirfd);
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		char *rel;
+		struct stat st;
+		int fd;
+
+		if (de->d_name[0] == '.' ||
+		    fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		rel = prefix[0] ? xasprintf("%s/%s", prefix, de->d_name) : xstrdup(de->d_name);
+		if (S_ISDIR(st.st_mode) &&
+		    (fd = openat(dirfd, de->d_name,
+				 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) >= 0) {
+			walk(fd, rel, f);
+		} else if (S_ISREG(st.st_mode)) {
+			f->path = xreallocarray(f->path, f->n + 1, sizeof(*f->path));
+			f->data = xreallocarray(f->data, f->n + 1, sizeof(*f->data));
+			f->len = xreallocarray(f->len, f->n + 1, sizeof(*f->len));
+			f->path[f->n] = rel;
+			f->data[f->n] = (uint8_t *)file_read_at(dirfd, de->d_name, (size_t)1 << 40,
+								&f->len[f->n]);
+			if (f->data[f->n] == NULL && f->err == 0)
+				f->err = errno;
+			f->n++;
+			continue;
+		}
+		free(rel);
+	}
+	closedir(d);
+}
+
+static void
+files_free(struct files *f)
+{
+	for (size_t i = 0; i < f->n; i++) {
+		free(f->path[i]);
+		free(f->data[i]);
+	}
+	free(f->path);
+	free(f->data);
+	free(f->len);
+}
+
+static void
+add_results(struct wire_msg *m, const struct gw_result *res)
+{
+	char key[32];
+
+	ticket_setf(&m->hdr, "results", "%zu", res->nlines);
+	for (size_t k = 0; k < res->nlines; k++) {
+		snprintf(key, sizeof(key), "r_%zu", k);
+		ticket_set(&m->hdr, key, res->lines[k]);
+	}
+}
+
+static void
+add_files(struct wire_msg *m, const struct files *f)
+{
+	char key[32];
+
+	ticket_setf(&m->hdr, "files", "%zu", f->n);
+	for (size_t k = 0; k < f->n; k++) {
+		snprintf(key, sizeof(key), "f_%zu", k);
+		ticket_set(&m->hdr, key, f->path[k]);
+		wire_add(m, key, f->data[k], f->len[k]);
+	}
+}
+
+uint8_t *
+reply_build(struct gw *g, const struct gw_req *rq, const struct gw_result *res, size_t *len)
+{
+	const struct gearman_conf *gc = &g->conf.gearman;
+	struct files f = {0};
+	struct wire_msg m;
+	uint8_t *buf;
+	int fd;
+
+	wire_init(&m, "rep");
+	ticket_set(&m.hdr, "v", "1");
+	ticket_set(&m.hdr, "id", rq->id ? rq->id : "");
+	ticket_setf(&m.hdr, "step", "%zu", rq->head);
+	ticket_set(&m.hdr, "nonce", rq->nonce ? rq->nonce : "");
+	ticket_set(&m.hdr, "host", g->host);
+	ticket_setf(&m.hdr, "expires", "%lld", (long long)now_s_real() + REPLY_EXPIRES_S);
+	if (res->error[0] == '\0' && rq->workfd >= 0 &&
+	    (fd = openat(rq->workfd, "out", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0)
+		walk(fd, "", &f);
+	if (res->error[0] == '\0' && f.err == 0) {
+		add_results(&m, res);
+		add_files(&m, &f);
+	} else {
+		ticket_set(&m.hdr, "error",
+			   res->error[0] ? res->error : "cannot read an output on the worker host");
+		ticket_set(&m.hdr, "retry", res->retry || f.err ? "1" : "0");
+	}
+	buf = wire_encode(&m, gc->secret, strlen(gc->secret), len);
+	wire_free(&m);
+	files_free(&f);
+	return buf;
+}
