@@ -166,8 +166,14 @@ item_claim(struct stage_dir *sd, const char *id, struct item *it, int64_t *due_s
 		return -1;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		/* another worker holds it in new/: claiming it (then it is gone
+		 * in a moment), or giving it back (item_giveback renames it
+		 * while locked, and its event has come and gone): look again in
+		 * a second, or an item given back by a worker that will not take
+		 * it again (tmc-remote declining) would wait for a rescan */
 		close(fd);
-		return 0;
+		*due_s = now_s_real() + 1;
+		return 2;
 	}
 	if (renameat2(sd->newfd, id, sd->curfd, id, RENAME_NOREPLACE) < 0) {
 		int e = errno;

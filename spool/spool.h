@@ -103,10 +103,10 @@ struct item {
 	struct ticket ticket;
 	char *path; /* <stage>/cur/<id> */
 };
-/* 1 claimed, 0 not available (taken, gone, locked), 2 deferred: its ticket
- * says not_before (real time) is later, *due_s is set and the item is back in
- * new/; -1 error (logged). A ticket that does not parse, or an item with no
- * ticket, goes to err/ with the reason and returns 0. */
+/* 1 claimed, 0 not available (taken, gone), 2 deferred: its ticket says
+ * not_before (real time) is later, or another worker holds its lock in new/
+ * (look again in a second), *due_s is set and the item is in new/; -1 error (logged). A ticket that
+ * does not parse, or an item with no ticket, goes to err/ with the reason and returns 0. */
 int item_claim(struct stage_dir *sd, const char *id, struct item *it, int64_t *due_s);
 void item_release(struct item *it); /* close fds, free; the lock goes with the fd */
 
@@ -489,4 +489,18 @@ int wire_decode(struct wire_msg *m, const uint8_t *buf, size_t len, const char *
 const struct wire_part *wire_get(const struct wire_msg *m, const char *name);
 void wire_free(struct wire_msg *m);
 
+/* gearadmin.c: one admin command ("status", "workers") to gearmand at
+ * "host[:port]" (4730); its answer up to the line ".", malloc'ed, or NULL
+ * with errno (unreachable, timed out). */
+char *gear_admin(const char *server, const char *cmd, int timeout_ms);
+
+/* remote_status.c: what the tmc-remote of this spool host did with each
+ * worker host, summed over run/remote/<pid> (tmc-remote(8)). in flight
+ * counts only processes that are alive. */
+struct remote_host {
+	char host[128];
+	char function[256]; /* the last unit function sent there */
+	long long inflight, done, failed, last_seen;
+};
+int remote_hosts(const struct spool *sp, struct remote_host **v, size_t *n);
 #endif

@@ -28,7 +28,12 @@ enum stage_rc {
 			 * full, read-only, EIO, no fds or memory): back to new/
 			 * as it was, no attempt counted, retried after 1 s
 			 * doubling to 30 s for as long as the fault lasts */
+	STAGE_DECLINED, /* not this program's to do now (tmc-remote: too big to
+			 * send, or no worker host serves it): back to new/ as it
+			 * was, no attempt counted, and this process leaves it for
+			 * STAGE_DECLINE_S to the other workers of the stage */
 };
+#define STAGE_DECLINE_S 30
 
 struct stage_ctx {
 	const struct conf *conf;
@@ -47,6 +52,10 @@ struct stage_ctx {
 	bool skipped;            /* wrote nothing on purpose (output exists and overwrite is
 				  * false, or skipsamesize found it the same): the result
 				  * line and record say "skipped" */
+	bool covered;            /* process() did the steps below this one too (a remote
+				  * unit, tmc-remote): hand on to no successor */
+	bool results_written;    /* process() appended every result line, this step's
+				  * too: a failure adds none (tmc-remote) */
 	long long bytes_in;      /* size of the original (usage record) */
 	long long bytes_out;     /* bytes of the outputs this step committed */
 	char reason[REASON_MAX]; /* why it failed, or the warning text */
@@ -60,6 +69,13 @@ struct stage_ops {
 	enum stage_rc (*process)(struct stage_ctx *ctx);
 	void (*fini)(void);
 	bool pixels; /* process() writes next.* pixel files for its successors */
+	bool noslot; /* process() takes no worker slot: its work is done on
+		      * another host (tmc-remote) */
+	/* Optional: may this process claim an item now? false leaves new/ to
+	 * the other workers of the stage and asks again in a second (tmc-remote:
+	 * no worker host registered, or every server at its cap). Cheap: it is
+	 * called before every claim. */
+	bool (*ready)(const struct template *tpl, int step_idx);
 };
 
 int stage_main(int argc, char **argv, const struct stage_ops *ops);

@@ -281,6 +281,8 @@ stage_run_ops(struct stage *st, struct stage_ctx *ctx, size_t nsucc)
 	ctx->has_pixels = st->ops->pixels && has_pixels(ctx->item->dirfd);
 	if (st->ops->prepare && (rc = st->ops->prepare(ctx)) != STAGE_OK)
 		return rc;
+	if (st->ops->noslot) /* the work is another host's: no CPU budget here */
+		return st->ops->process(ctx);
 	if (slot_acquire(&st->spool, ctx->big, ctx->big ? c->big_worker : c->worker_cnt,
 			 ctx->big ? 3600 * 1000 : 600 * 1000, &slot) < 0) {
 		snprintf(ctx->reason, sizeof(ctx->reason), "no %s slot free: %s",
@@ -421,7 +423,7 @@ stage_failed(struct stage *st, struct stage_ctx *ctx, enum stage_rc rc, int64_t 
 	if (ctx->reason[0] == '\0')
 		snprintf(ctx->reason, sizeof(ctx->reason), "step %s failed (%s, no reason given)",
 			 step->name, rc == STAGE_PERMFAIL ? "permanently" : "temporarily");
-	if (last)
+	if (last && !ctx->results_written)
 		result_append(&st->spool, &it->ticket, step->name, st->idx, 0, 1, RO_FAILED,
 			      ctx->reason);
 	if (item_fail(&st->sd, it, rc == STAGE_TEMPFAIL, st->conf.max_attempts,
@@ -431,6 +433,18 @@ stage_failed(struct stage *st, struct stage_ctx *ctx, enum stage_rc rc, int64_t 
 	}
 	log_outcome(ctx, last ? "failed" : "retry", 0, (long long)(now_ms_mono() - t0));
 	record_step(ctx, st->sd.label, last ? "failed" : "retry", (long long)(now_ms_mono() - t0));
+}
+
+/* STAGE_DECLINED: back to new/ untouched, not claimed again by this
+ * process for STAGE_DECLINE_S (the stage's other workers take it). */
+static void
+stage_decline(struct stage *st, struct item *it, const char *why)
+{
+	log_debug("%s: declined (%s): left to the other workers", it->path, why);
+	deferred_add(st, it->id, now_s_real() + STAGE_DECLINE_S);
+	if (item_giveback(&st->sd, it) < 0)
+		heal_add_item(&st->heals, HEAL_RETURN, &st->sd, it);
+	stage_status(st, NULL);
 }
 
 static void
@@ -491,6 +505,12 @@ stage_item(struct stage *st, struct item *it)
 		stage_status(st, NULL);
 		goto out;
 	}
+	if (rc == STAGE_DECLINED) {
+		stage_decline(st, it, ctx.reason);
+		goto out;
+	}
+	if (ctx.covered) /* the steps below were done with this one */
+		nsucc = 0;
 	if (rc == STAGE_OK) {
 		enum result_outcome o = ctx.warnings  ? RO_WARNING
 					: ctx.skipped ? RO_SKIPPED
@@ -692,6 +712,20 @@ stage_teardown(struct stage *st)
 	conf_free(&st->conf);
 }
 
+/* ops->ready says no: claim nothing, look again in a second */
+static bool
+stage_ready(struct stage *st)
+{
+	int64_t again;
+
+	if (st->ops->ready == NULL || st->ops->ready(st->tpl, st->idx))
+		return true;
+	again = now_ms_mono() + 1000;
+	if (st->rescan_ms == 0 || st->rescan_ms > again)
+		st->rescan_ms = again;
+	return false;
+}
+
 int
 stage_main(int argc, char **argv, const struct stage_ops *ops)
 {
@@ -703,7 +737,7 @@ stage_main(int argc, char **argv, const struct stage_ops *ops)
 	stage_current = &st;
 	log_info("started");
 	while (!st.stop) {
-		while (!st.stop && (id = inbox_next(&st.inbox)) != NULL) {
+		while (!st.stop && stage_ready(&st) && (id = inbox_next(&st.inbox)) != NULL) {
 			stage_take(&st, id);
 			stage_read_signals(&st);
 		}

@@ -41,6 +41,7 @@ struct status {
 	int req, proc, done, err;
 	struct strbuf workers_text, workers_json;
 	struct strbuf watches_text, watches_json;
+	struct strbuf remote_text, remote_json; /* status_remote.c */
 	struct spool_health health;
 };
 
@@ -253,6 +254,7 @@ print_text(const struct status *s, const struct conf *conf)
 	for (size_t i = 0; i < conf->nsites; i++)
 		printf("site %s %s: %lld MiB free\n", conf->sites[i].name, conf->sites[i].root,
 		       free_mib(conf->sites[i].root));
+	fputs(s->remote_text.buf ? s->remote_text.buf : "", stdout);
 	fputs(s->workers_text.buf ? s->workers_text.buf : "", stdout);
 }
 
@@ -265,6 +267,7 @@ print_json(const struct status *s, const struct conf *conf)
 		  s->running ? "running" : "not running", s->working_total, conf->worker_cnt,
 		  s->processed);
 	health_json(&sb, &s->health);
+	sb_adds(&sb, s->remote_json.buf ? s->remote_json.buf : "");
 	sb_adds(&sb, "\"stages\":[");
 	for (size_t i = 0; i < s->census.nstages; i++) {
 		const struct census_stage *c = &s->census.stages[i];
@@ -308,6 +311,7 @@ cmd_status(const struct opts *o, int argc, char **argv)
 	}
 	status_collect(&s, &sp);
 	watches_collect(&s, &sp, &conf);
+	status_remote(&sp, &conf, &s.remote_text, &s.remote_json);
 	if (json)
 		print_json(&s, &conf);
 	else
@@ -317,6 +321,8 @@ cmd_status(const struct opts *o, int argc, char **argv)
 	sb_free(&s.workers_json);
 	sb_free(&s.watches_text);
 	sb_free(&s.watches_json);
+	sb_free(&s.remote_text);
+	sb_free(&s.remote_json);
 	spool_close(&sp);
 	conf_free(&conf);
 	return !s.running ? LSB_NOT_RUNNING : s.health.n ? STATUS_EXIT_FAULT : 0;

@@ -15,6 +15,9 @@
  *   and from each configured watch's state/<key>.stat (tmc-watch):
  *   tmc_watch_files_total{watch,state=handed|converted|failed}
  *   tmc_watch_files{watch,state=in_progress|waiting}, tmc_watch_folders{watch}
+ *   and from tmc-remote's run/remote/<pid> (status_remote.c), with gearman:
+ *   tmcwatch_remote_units_total{host,outcome=done|failed}
+ *   tmcwatch_remote_inflight{host}, tmcwatch_remote_last_seen_timestamp_seconds{host}
  *   tmc_metrics_written_timestamp_seconds   when this file was written
  *
  * Counters start at 0 when the supervisor starts (records written before
@@ -209,6 +212,7 @@ metrics_write(const struct spool *sp, const struct conf *conf)
 	steps_write(&out);
 	hist_write(&out);
 	metrics_watches(sp, conf, &out);
+	metrics_remote(sp, conf, &out);
 	prom_help(&out, "tmc_metrics_written_timestamp_seconds", "gauge",
 		  "Unix time tmcwatch wrote these metrics.");
 	sb_printf(&out, "tmc_metrics_written_timestamp_seconds %lld\n", (long long)now_s_real());

@@ -147,11 +147,42 @@ plan_step(struct plan *p, const struct conf *conf, const struct template *tpl, i
 	}
 }
 
+/* A remote unit's head: gearman.max_inflight tmc-remote beside the local
+ * workers (tmc-remote(8)). Its time limit is past the reply's deadline, so
+ * that a late worker host is given up by tmc-remote, not killed for. */
+static void
+plan_remote(struct plan *p, const struct conf *conf, const struct template *tpl, int t, size_t j,
+	    const char *extra[])
+{
+	const struct step *s = &tpl->steps[j];
+	char label[512], name[300];
+	int deadline = conf->gearman.deadline  ? conf->gearman.deadline
+		       : s->timeout            ? s->timeout
+		       : s->kind == STEP_VIDEO ? conf->video_timeout
+					       : conf->image_timeout;
+
+	stage_name(name, sizeof(name), (int)j, s->name);
+	for (int w = 0; w < conf->gearman.max_inflight; w++) {
+		snprintf(label, sizeof(label), "%s/%s#remote%d", tpl->name, name, w);
+		plan_add(p, "tmc-remote", label, argv_make("tmc-remote", conf, extra, 4), t, (int)j,
+			 deadline + 60);
+		if (p->n && strcmp(p->rows[p->n - 1].label, label) == 0)
+			p->rows[p->n - 1].tpl_name = xstrdup(tpl->name);
+	}
+}
+
 void
 plan_template(struct plan *p, const struct conf *conf, const struct template *tpl, int t)
 {
-	for (size_t j = 0; j < tpl->nsteps; j++)
+	char sidx[24];
+	const char *extra[] = {"-T", tpl->name, "-s", sidx};
+
+	for (size_t j = 0; j < tpl->nsteps; j++) {
 		plan_step(p, conf, tpl, t, j);
+		snprintf(sidx, sizeof(sidx), "%zu", j);
+		if (conf_remote_head(conf, tpl, j))
+			plan_remote(p, conf, tpl, t, j, extra);
+	}
 }
 
 static void

@@ -140,6 +140,12 @@ int supervise(const struct opts *o, struct conf *conf, struct spool *sp, int sig
 void metrics_start(const struct spool *sp);
 void metrics_tick(const struct spool *sp, const struct conf *conf);
 void metrics_free(void);
+/* status_remote.c: worker hosts and each remote head's share, for status
+ * (text lines and the "remote" JSON member with its trailing comma) and
+ * the metrics file (tmcwatch_remote_*); nothing without gearman.servers. */
+void status_remote(const struct spool *sp, const struct conf *conf, struct strbuf *text,
+		   struct strbuf *json);
+void metrics_remote(const struct spool *sp, const struct conf *conf, struct strbuf *out);
 /* metrics_watch.c: the configured watches' counts; returns how many */
 int metrics_watches(const struct spool *sp, const struct conf *conf, struct strbuf *out);
 

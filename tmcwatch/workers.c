@@ -60,5 +60,6 @@ workers_clear(const struct spool *sp)
 		return;
 	rmtree_at(fd, "workers");
 	mkdirat(fd, "workers", 0755);
+	rmtree_at(fd, "remote"); /* tmc-remote's per-host counts (tmc-remote(8)) */
 	close(fd);
 }

@@ -1,0 +1,244 @@
+/*
+ * apply.c - a reply, believed only when it is the answer to the request in
+ * flight: its MAC (gearman.secret), kind, expiry, and the id, step and
+ * nonce we sent. A late reply to an abandoned request carries another
+ * nonce and is never applied. Then, under the claim: the files
+ * (apply_files.c), every step's result line and usage record, and the step
+ * callbacks of the steps below the head (the skeleton writes the head's
+ * line and queues its callbacks, then commits with no successors).
+ * A step that failed on the worker host (retried there already) sends the
+ * head item to err/ with the reason, its unit's lines written here.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "remote.h"
+
+/* A refusal: retry=1 a fault of the worker host, retry=0 a config error
+ * (logged loudly once per reason), declined for the local workers. */
+static enum stage_rc
+reply_refused(struct stage_ctx *ctx, const struct wire_msg *m, const char *host)
+{
+	static char said[REASON_MAX];
+	const char *err = ticket_get(&m->hdr, "error");
+
+	snprintf(ctx->reason, sizeof(ctx->reason), "worker host %s refused: %s", host, err);
+	if (ticket_get_ll(&m->hdr, "retry", 0) == 1)
+		return STAGE_FAULT;
+	if (strcmp(said, ctx->reason) != 0) {
+		log_errx("%s: %s (a configuration difference between the hosts; the local "
+			 "workers do it)",
+			 ctx->item->id, ctx->reason);
+		snprintf(said, sizeof(said), "%s", ctx->reason);
+	}
+	return STAGE_DECLINED;
+}
+
+const char *
+reply_key(const struct wire_msg *m, char p, long long k, const struct wire_part **part)
+{
+	const char *seps = "._", *v = NULL;
+	char key[32];
+
+	if (part)
+		*part = NULL;
+	for (const char *sep = seps; *sep && v == NULL; sep++) {
+		snprintf(key, sizeof(key), "%c%c%lld", p, *sep, k);
+		v = ticket_get(&m->hdr, key);
+	}
+	for (const char *sep = seps; part && *sep && *part == NULL; sep++) {
+		snprintf(key, sizeof(key), "%c%c%lld", p, *sep, k);
+		*part = wire_get(m, key);
+	}
+	return v;
+}
+
+static int
+reply_lines(struct stage_ctx *ctx, const struct wire_msg *m, struct unit_step *us)
+{
+	long long n = ticket_get_ll(&m->hdr, "results", -1);
+
+	for (long long k = 0; k < n; k++) {
+		const char *line;
+		struct result_line rl;
+		char *copy;
+
+		if ((line = reply_key(m, 'r', k, NULL)) == NULL)
+			return -1;
+		copy = xstrdup(line);
+		if (result_parse(copy, &rl) < 0 || rl.step < 0 ||
+		    (size_t)rl.step >= ctx->tpl->nsteps || !us[rl.step].in_unit ||
+		    strcmp(rl.name, ctx->tpl->steps[rl.step].name) != 0) {
+			free(copy);
+			return -1;
+		}
+		free(us[rl.step].line);
+		us[rl.step].line = copy;
+		us[rl.step].rl = rl;
+		us[rl.step].has_line = true;
+	}
+	return n >= 1 && us[ctx->step_idx].has_line ? 0 : -1;
+}
+
+/* The step's outcome here: a file kept because it exists makes it skipped. */
+static enum result_outcome
+step_outcome(struct unit_step *u, int *created)
+{
+	*created = u->rl.created - u->skipped_files;
+	if (*created < 0)
+		*created = 0;
+	if (u->rl.outcome == RO_FAILED)
+		return RO_FAILED;
+	if (u->rl.warnings)
+		return RO_WARNING;
+	if (u->skipped_files > 0 && *created == 0)
+		return RO_SKIPPED;
+	return u->rl.outcome == RO_UNKNOWN ? RO_OK : u->rl.outcome;
+}
+
+static struct stage_dir outbox;
+static bool outbox_ok;
+
+/* One step below the head: its line, record and callbacks, as its own
+ * stage would have written them. */
+static int
+step_finish(struct stage_ctx *ctx, struct unit_step *u, bool head)
+{
+	const struct step *s = &ctx->tpl->steps[u->idx];
+	struct stage_ctx cj = *ctx;
+	char label[600], name[300];
+	int created;
+	enum result_outcome o = step_outcome(u, &created);
+
+	if (head) {
+		ctx->created = created;
+		ctx->warnings = u->rl.warnings;
+		ctx->skipped = o == RO_SKIPPED;
+		snprintf(ctx->reason, sizeof(ctx->reason), "%s", u->rl.reason ?: "");
+		return 0;
+	}
+	cj.step = s;
+	cj.step_idx = u->idx;
+	cj.created = created;
+	cj.warnings = u->rl.warnings;
+	cj.bytes_out = 0;
+	snprintf(cj.reason, sizeof(cj.reason), "%s", u->rl.reason ?: "");
+	result_append(ctx->spool, ctx->ticket, s->name, u->idx, created, u->rl.warnings, o,
+		      u->rl.reason ?: "");
+	stage_name(name, sizeof(name), u->idx, s->name);
+	snprintf(label, sizeof(label), "%s/%s", ctx->tpl->name, name);
+	record_step(&cj, label, result_outcome_name(o), 0);
+	if (s->ncallback == 0 || created == 0 || o == RO_FAILED || o == RO_SKIPPED)
+		return 0;
+	if (!outbox_ok && outbox_open(&outbox, ctx->spool, false) < 0)
+		return -1;
+	outbox_ok = true;
+	return stepcb_queue(&cj, &outbox);
+}
+
+/* Apply a checked reply: files, then the steps' lines (failures last). */
+static enum stage_rc
+reply_results(struct stage_ctx *ctx, const struct wire_msg *m, struct unit_step *us,
+	      const char *host)
+{
+	const struct unit_step *failed = NULL;
+	size_t n = ctx->tpl->nsteps;
+
+	for (size_t j = 0; j < n; j++)
+		if (us[j].has_line && us[j].rl.outcome == RO_FAILED && failed == NULL)
+			failed = &us[j];
+	for (size_t j = 0; j < n && failed == NULL; j++)
+		if (us[j].in_unit && !us[j].has_line) {
+			snprintf(ctx->reason, sizeof(ctx->reason),
+				 "reply has no result for step %s", ctx->tpl->steps[j].name);
+			return STAGE_FAULT;
+		}
+	if (apply_files(ctx, m, us, true) < 0)
+		return STAGE_FAULT;
+	if (apply_files(ctx, m, us, false) < 0)
+		return stage_errno_rc(errno, "tmc-remote") == STAGE_FAULT ? STAGE_FAULT
+									  : STAGE_TEMPFAIL;
+	for (size_t j = 0; j < n; j++)
+		if (us[j].has_line && step_finish(ctx, &us[j], (int)j == ctx->step_idx) < 0) {
+			snprintf(ctx->reason, sizeof(ctx->reason),
+				 "cannot queue a step callback: %s", strerror(errno));
+			return STAGE_TEMPFAIL;
+		}
+	if (failed == NULL) {
+		ctx->covered = true;
+		return STAGE_OK;
+	}
+	{
+		struct unit_step *h = &us[ctx->step_idx];
+		int created;
+		enum result_outcome o = step_outcome(h, &created);
+
+		result_append(ctx->spool, ctx->ticket, ctx->step->name, ctx->step_idx, created,
+			      h->rl.warnings, o, h->rl.reason ?: "");
+		ctx->results_written = true;
+		snprintf(ctx->reason, sizeof(ctx->reason), "step %s failed on host %s: %s",
+			 ctx->tpl->steps[failed->idx].name, host, failed->rl.reason ?: "");
+	}
+	return STAGE_PERMFAIL;
+}
+
+static int
+reply_check(struct stage_ctx *ctx, const struct wire_msg *m, const char *nonce)
+{
+	const char *id = ticket_get(&m->hdr, "id"), *n = ticket_get(&m->hdr, "nonce");
+
+	if (id && n && strcmp(id, ctx->item->id) == 0 && strcmp(n, nonce) == 0 &&
+	    ticket_get_ll(&m->hdr, "step", -1) == ctx->step_idx)
+		return 0;
+	snprintf(ctx->reason, sizeof(ctx->reason),
+		 "bad reply: not the answer to this request (id %s, step %s, nonce %s)", id ?: "-",
+		 ticket_get(&m->hdr, "step") ?: "-", n ?: "-");
+	return -1;
+}
+
+enum stage_rc
+reply_apply(struct stage_ctx *ctx, const uint8_t *buf, size_t len, const char *nonce, char *host,
+	    size_t hlen)
+{
+	const char *ext = path_ext(stage_source_path(ctx) ?: "");
+	size_t n = ctx->tpl->nsteps, klen;
+	const char *key = remote_secret(ctx->conf, &klen);
+	struct unit_step *us = xcalloc(n, sizeof(*us));
+	uint8_t *below = xcalloc(n, 1);
+	struct wire_msg m;
+	char why[REASON_MAX];
+	enum stage_rc rc = STAGE_FAULT;
+
+	route_below(ctx->tpl, (size_t)ctx->step_idx, ext, below, n);
+	for (size_t j = 0; j < n; j++)
+		us[j] = (struct unit_step){.idx = (int)j,
+					   .in_unit = below[j] || (int)j == ctx->step_idx};
+	if (wire_decode(&m, buf, len, "rep", key, klen, now_s_real(), ctx->conf->gearman.max_skew,
+			why, sizeof(why)) < 0) {
+		snprintf(ctx->reason, sizeof(ctx->reason), "bad reply from %s: %s", host, why);
+		log_errx("%s: %s (refused)", ctx->item->id, ctx->reason);
+		goto out;
+	}
+	if (reply_check(ctx, &m, nonce) < 0) {
+		log_errx("%s: %s (refused)", ctx->item->id, ctx->reason);
+	} else {
+		snprintf(host, hlen, "%s", ticket_get(&m.hdr, "host") ?: host);
+		if (ticket_get(&m.hdr, "error"))
+			rc = reply_refused(ctx, &m, host);
+		else if (reply_lines(ctx, &m, us) < 0)
+			snprintf(ctx->reason, sizeof(ctx->reason),
+				 "bad reply from %s: its result lines are not this unit's", host);
+		else if ((rc = reply_results(ctx, &m, us, host)) == STAGE_FAULT)
+			log_errx("%s: bad reply from %s: %s (refused)", ctx->item->id, host,
+				 ctx->reason);
+	}
+	wire_free(&m);
+out:
+	for (size_t j = 0; j < n; j++)
+		free(us[j].line);
+	free(us);
+	free(below);
+	return rc;
+}
