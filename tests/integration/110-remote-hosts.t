@@ -35,7 +35,7 @@ spool_clean
 
 d1=$(remote_done w1) d2=$(remote_done w2)
 diag "units done remotely: w1 $d1, w2 $d2 (of 45; the rest by the local worker)"
-"$BIN/tmcwatch" -c "$CONF" status >"$T_DIR/status" 2>&1
+netns_exec spool "$BIN/tmcwatch" -c "$CONF" status >"$T_DIR/status" 2>&1
 sed 's/^/#   /' "$T_DIR/status" | grep -i -e remote -e w1 -e w2
 [ "$d1" -gt 0 ] && [ "$d2" -gt 0 ] && grep -q w1 "$T_DIR/status" && grep -q w2 "$T_DIR/status"
 ok $? "status on the spool host names both worker hosts, each with units done"

@@ -150,6 +150,17 @@ gearman_workers_named() {
 	done
 }
 
+# gearman_workers_at HOST N...: gearmand lists a worker at $NETNS_NET.N with
+# at least one function, for each N (named or not)
+gearman_workers_at() {
+	local h=$1 out n
+	shift
+	out=$(gearadmin_in "$h" --workers) || return 1
+	for n in "$@"; do
+		echo "$out" | grep -q "^[0-9]* $NETNS_NET\.$n [^ ]* : tmcwatch:" || return 1
+	done
+}
+
 # host_config NAME TEMPLATES_JSON CONFIG_KEYS: $T_DIR/NAME/conf/{config,template}.json
 # with spool $T_DIR/NAME/spool, log $T_DIR/NAME/tmcwatch.log and site01 at $SITE;
 # CONFIG_KEYS (ending in a comma) give at least worker_cnt. Prints the
