@@ -107,3 +107,4 @@ gear_admin(const char *server, const char *cmd, int timeout_ms)
 	close(fd);
 	return ans;
 }
+

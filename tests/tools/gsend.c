@@ -9,11 +9,11 @@
  *
  * -K signs with another secret, -E sends an expired request, -D a wrong
  * template digest, -R the original's bytes unsigned (no message at all),
- * -b the ":big" function; -r the ticket's rel and out (default "/<name>"). outdir/header is the
- * reply's header (the ticket's key=value text), outdir/files/<f.k> its files, outdir/data what the
- * worker sent while working ("started <host>"). Exit 0: a reply that passed wire_decode with our
- * secret and echoes our nonce; 1: usage or input; 2: no reply (gearmand, timeout); 3: a reply not
- * believed.
+ * -b the ":big" function; -r the ticket's rel and out (default "/<name>"). outdir/header is the reply's header (the
+ * ticket's key=value text), outdir/files/<f.k> its files, outdir/data what
+ * the worker sent while working ("started <host>"). Exit 0: a reply
+ * that passed wire_decode with our secret and echoes our nonce; 1: usage
+ * or input; 2: no reply (gearmand, timeout); 3: a reply not believed.
  */
 #include <fcntl.h>
 #include <getopt.h>
