@@ -2,7 +2,8 @@
 # install-extra.sh - the system integration files, called by "make install"
 # after the programs, configuration and man pages are in place:
 #
-#   systemd units        -> $UNITDIR (tmcwatch.service, tmcwatch-httpd.service)
+#   systemd units        -> $UNITDIR (tmcwatch.service, tmcwatch-httpd.service,
+#                           tmcwatch-worker.service)
 #   sysusers.d, tmpfiles.d -> $SYSUSERSDIR/tmcwatch.conf, $TMPFILESDIR/tmcwatch.conf
 #   logrotate            -> $SYSCONFDIR/logrotate.d/tmcwatch
 #   spool and log folders -> $SPOOLDIR, $LOGDIR (empty; the rpm owns them),
@@ -33,6 +34,7 @@ here=$(dirname "$0")
 
 if [ "${1:-}" = uninstall ]; then
 	rm -f "$DESTDIR$UNITDIR/tmcwatch.service" "$DESTDIR$UNITDIR/tmcwatch-httpd.service" \
+		"$DESTDIR$UNITDIR/tmcwatch-worker.service" \
 		"$DESTDIR$SYSUSERSDIR/tmcwatch.conf" "$DESTDIR$TMPFILESDIR/tmcwatch.conf"
 	lr=$DESTDIR$SYSCONFDIR/logrotate.d/tmcwatch
 	if [ -e "$lr" ] && ! cmp -s "$here/tmcwatch.logrotate" "$lr"; then
@@ -59,7 +61,7 @@ install_sub() {
 
 install -d "$DESTDIR$UNITDIR" "$DESTDIR$SYSUSERSDIR" "$DESTDIR$TMPFILESDIR" \
 	"$DESTDIR$SYSCONFDIR/logrotate.d"
-for u in tmcwatch.service tmcwatch-httpd.service; do
+for u in tmcwatch.service tmcwatch-httpd.service tmcwatch-worker.service; do
 	install_sub 644 "$here/$u" "$DESTDIR$UNITDIR/$u"
 done
 install -m 644 "$here/tmcwatch.sysusers" "$DESTDIR$SYSUSERSDIR/tmcwatch.conf"

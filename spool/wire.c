@@ -48,7 +48,7 @@ wire_encode(const struct wire_msg *m, const void *key, size_t klen, size_t *len)
 	total = (size_t)n + hlen + MAC_LINE_LEN;
 	for (size_t i = 0; i < m->nparts; i++)
 		total += strlen(m->parts[i].name) + 1 + 24 + m->parts[i].len;
-	buf = xmalloc(total);
+	buf = xmalloc(total + 1); /* the last sprintf's NUL */
 	memcpy(buf, line, (size_t)n);
 	memcpy(buf + n, hdr, hlen);
 	off = (size_t)n + hlen;

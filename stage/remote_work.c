@@ -38,8 +38,12 @@ remote_dir(const struct spool *sp)
 	return fd;
 }
 
+static void stages_each(const struct spool *sp, const struct conf *conf,
+			void (*fn)(struct stage_dir *, const char *, void *), void *arg);
+static void drop_one(struct stage_dir *sd, const char *tpl, void *key);
+
 int
-remote_work_create(const struct spool *sp, const char *key, int *lockfd)
+remote_work_create(const struct spool *sp, const struct conf *conf, const char *key, int *lockfd)
 {
 	char name[ITEM_ID_MAX + 8];
 	int rfd = remote_dir(sp), wfd = -1;
@@ -50,8 +54,19 @@ remote_work_create(const struct spool *sp, const char *key, int *lockfd)
 	flock(rfd, LOCK_SH);
 	snprintf(name, sizeof(name), "%s.lock", key);
 	*lockfd = openat(rfd, name, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (*lockfd < 0 || flock(*lockfd, LOCK_EX | LOCK_NB) < 0 ||
-	    (mkdirat(rfd, key, 0755) < 0 && errno != EEXIST) ||
+	if (*lockfd >= 0 && flock(*lockfd, LOCK_EX | LOCK_NB) == 0) {
+		/* the same request again after its taker died: start afresh */
+		stages_each(sp, conf, drop_one, (void *)key);
+		rmtree_at(rfd, key);
+		snprintf(name, sizeof(name), "%s.log", key);
+		unlinkat(rfd, name, 0);
+	} else if (*lockfd >= 0) {
+		errno = EBUSY; /* taken by a live tmc-gworker: a duplicate */
+		log_warn("%s/remote/%s.lock", sp->path, key);
+		close(*lockfd);
+		*lockfd = -1;
+	}
+	if (*lockfd < 0 || (mkdirat(rfd, key, 0755) < 0 && errno != EEXIST) ||
 	    (wfd = openat(rfd, key, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
 	    (mkdirat(wfd, "src", 0755) < 0 && errno != EEXIST) ||
 	    (mkdirat(wfd, "out", 0755) < 0 && errno != EEXIST)) {

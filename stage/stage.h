@@ -222,8 +222,10 @@ void steps_row(const struct template *tpl, const struct sres *res, struct rowcou
 /* remote_work.c: a worker host's remote/ folder (tmcwatch-worker(8)). A
  * request's work folder remote/<key>/ with src/ and out/, made under the
  * flock of remote/<key>.lock (returned in *lockfd, held for the request's
- * life): its fd, or -1 (logged). */
-int remote_work_create(const struct spool *sp, const char *key, int *lockfd);
+ * life), anything a dead taker of the same key left removed first: its
+ * fd, or -1 (logged; EBUSY: a live tmc-gworker has the key). */
+int remote_work_create(const struct spool *sp, const struct conf *conf, const char *key,
+		       int *lockfd);
 /* The work folder, its log and lock, and item <key> in every stage. */
 void remote_work_remove(const struct spool *sp, const struct conf *conf, const char *key);
 /* The same for every key whose lock nobody holds; how many, -1 on error. */

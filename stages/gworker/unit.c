@@ -252,7 +252,7 @@ unit_run(struct gw *g, struct gw_req *rq, struct gw_result *res)
 	size_t n = rq->tpl->nsteps;
 	struct unitwait w = {.g = g, .rq = rq};
 
-	if ((rq->workfd = remote_work_create(&g->sp, rq->key, &rq->lockfd)) < 0) {
+	if ((rq->workfd = remote_work_create(&g->sp, &g->conf, rq->key, &rq->lockfd)) < 0) {
 		fail(res, true, "cannot make the work folder %s: %s", rq->key, errno);
 		return;
 	}

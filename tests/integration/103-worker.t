@@ -10,9 +10,13 @@
 . "$TMC_SRC/tests/lib/image-helpers.sh"
 . "$TMC_SRC/tests/lib/bench-inputs.sh" 2>/dev/null || . "$TMC_SRC/tests/bench/inputs.sh"
 . "$TMC_SRC/tests/lib/gearman.sh"
-plan 22
+plan 24
 
-TPL="{ \"ref\": { \"proc\": [ $(ref_steps) ] } }"
+# S1000 has a step callback (a file action): the worker host must not queue
+# it (remote=1); the spool host does, for the outputs it writes
+mkdir -p "$T_DIR/drop"
+CB=',"callback":[{"action":"file","target":"'"$T_DIR"'/drop/cb-%datetime%","cmd":"%file%"}]'
+TPL="{ \"ref\": { \"proc\": [ $(ref_steps | sed "s|\"path_head\":\"/s1000\"|&$CB|") ] } }"
 SIZES="1000 600 400 300 200 150 100 60"
 in=$SITE/in
 mkdir -p "$in"
@@ -25,6 +29,8 @@ gm convert -size 900x700 gradient:green-yellow "$in/pic.png"
 image_config "$TPL"
 run_items ref 16 /photo.jpg /pic.png
 ok $? "tmcwatch run made the reference job's 16 outputs locally"
+wait_for 30 eval '[ -n "$(ls -A "$T_DIR/drop")" ]'
+ok $? "locally, S1000's step callback was queued and carried out"
 stop_daemon
 DAEMON=
 mkdir -p "$T_DIR/local" && mv "$SITE"/s* "$T_DIR/local/"
@@ -90,6 +96,7 @@ clean() {
 }
 wait_for 30 clean
 ok $? "the worker's spool is clean: remote/ empty, no item in new/ or cur/"
+is "$(count_files "$SPOOL/outbox")" 0 "no step callback was queued on the worker host (remote=1)"
 "$BIN/tmcwatch" -c "$CONF" status >"$T_DIR/status.out" 2>&1
 ok $? "tmcwatch status on the worker host"
 grep -q "ref/00-S1000" "$T_DIR/status.out"

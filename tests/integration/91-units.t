@@ -1,6 +1,6 @@
 #!/bin/bash
 # The systemd units and the files that go with them: systemd-analyze verify
-# is silent on both units (ExecStart= pointed at stand-ins, since the
+# is silent on the three units (ExecStart= pointed at stand-ins, since the
 # programs are not installed here; Documentation= checked against man/),
 # the hardening the project promises is in them, the offline exposure score
 # stays low, sysusers.d makes the user and tmpfiles.d the folders in a
@@ -22,6 +22,11 @@ HTTPD_KEYS=(
 	"Type=simple" "ExecStart=/usr/libexec/tmcwatch/tmc-httpd -c /etc/tmcwatch/config.json"
 	"User=tmcwatch" "ReadWritePaths=/var/spool/tmcwatch/req /var/log/tmcwatch"
 )
+WORKER_KEYS=(
+	"Type=notify" "KillMode=mixed" "User=tmcwatch" "Conflicts=tmcwatch.service"
+	"ExecStart=/usr/sbin/tmcwatch -c /etc/tmcwatch/config.json worker"
+	"ReadWritePaths=/var/spool/tmcwatch /var/log/tmcwatch"
+)
 HARDENING=(
 	"NoNewPrivileges=yes" "ProtectSystem=strict" "PrivateTmp=yes" "ProtectHome=yes"
 	"ProtectKernelTunables=yes" "ProtectKernelModules=yes" "ProtectKernelLogs=yes"
@@ -34,7 +39,7 @@ systemd-analyze security --help 2>/dev/null | grep -q -- '--offline' && can_secu
 can_logrotate=0
 command -v logrotate >/dev/null 2>&1 && can_logrotate=1
 
-plan $((2 + 2 + ${#MAIN_KEYS[@]} + ${#HTTPD_KEYS[@]} + 2 * ${#HARDENING[@]} + 4 + 2))
+plan $((3 + 3 + ${#MAIN_KEYS[@]} + ${#HTTPD_KEYS[@]} + ${#WORKER_KEYS[@]} + 3 * ${#HARDENING[@]} + 4 + 2))
 
 # Stand-ins for the programs, and man/ laid out for man(1).
 mkdir -p "$T_DIR/bin" "$T_DIR/units" "$T_DIR/man/man5" "$T_DIR/man/man8"
@@ -42,7 +47,7 @@ cp /bin/true "$T_DIR/bin/tmcwatch"
 cp /bin/true "$T_DIR/bin/tmc-httpd"
 cp "$TMC_SRC"/man/*.5 "$T_DIR/man/man5/"
 cp "$TMC_SRC"/man/*.8 "$T_DIR/man/man8/"
-for u in tmcwatch.service tmcwatch-httpd.service; do
+for u in tmcwatch.service tmcwatch-httpd.service tmcwatch-worker.service; do
 	sed -e "s|/usr/sbin/tmcwatch|$T_DIR/bin/tmcwatch|g" \
 	    -e "s|/usr/libexec/tmcwatch/tmc-httpd|$T_DIR/bin/tmc-httpd|g" \
 		"$PKG/$u" >"$T_DIR/units/$u"
@@ -51,7 +56,7 @@ man_flag=--man=yes
 command -v man >/dev/null 2>&1 || man_flag=--man=no
 [ $man_flag = --man=yes ] || diag "man(1) missing: Documentation= not checked"
 
-for u in tmcwatch.service tmcwatch-httpd.service; do
+for u in tmcwatch.service tmcwatch-httpd.service tmcwatch-worker.service; do
 	out=$(cd "$T_DIR/units" && MANPATH=$T_DIR/man systemd-analyze verify $man_flag "$T_DIR/units/$u" 2>&1)
 	rc=$?
 	is "$rc:$out" "0:" "systemd-analyze verify $u: no error, no warning"
@@ -65,14 +70,17 @@ done
 for k in "${HTTPD_KEYS[@]}"; do
 	check "tmcwatch-httpd.service has $k" has_line "$PKG/tmcwatch-httpd.service" "$k"
 done
-for u in tmcwatch.service tmcwatch-httpd.service; do
+for k in "${WORKER_KEYS[@]}"; do
+	check "tmcwatch-worker.service has $k" has_line "$PKG/tmcwatch-worker.service" "$k"
+done
+for u in tmcwatch.service tmcwatch-httpd.service tmcwatch-worker.service; do
 	for k in "${HARDENING[@]}"; do
 		check "$u has $k" has_line "$PKG/$u" "$k"
 	done
 done
 
 # systemd's own review of the sandbox: "OK" is below 4.0 on its 0-10 scale.
-for u in tmcwatch.service tmcwatch-httpd.service; do
+for u in tmcwatch.service tmcwatch-httpd.service tmcwatch-worker.service; do
 	if [ $can_security = 1 ]; then
 		score=$(systemd-analyze security --offline=true "$T_DIR/units/$u" 2>/dev/null |
 			sed -n 's/.*Overall exposure level for .*: \([0-9.]*\).*/\1/p')

@@ -2,7 +2,7 @@
 # The man pages: every page is clean under mandoc -Tlint -Wwarning and its
 # .Dt names its file; every cross reference to one of our pages resolves;
 # every configuration key of config/conf.h (struct conf, step, site, watch,
-# http_conf) has an ".It ... Ic key" entry in tmcwatch.conf(5) or, for steps,
+# http_conf, gearman_conf) has an ".It ... Ic key" entry in tmcwatch.conf(5) or, for steps,
 # tmcwatch-template(5), so a key added without documentation fails here;
 # every command of `tmcwatch --help` has a .Cm entry in tmcwatch(8).
 if ! command -v mandoc >/dev/null 2>&1; then
@@ -28,7 +28,7 @@ conf_keys() {
 		for (i in d) derived[d[i]] = 1
 		json["conf.sites"] = "site"; json["conf.watches"] = "watchdog"
 	}
-	/^struct (conf|step|site|watch|http_conf) \{/ { s = $2; n = 0; next }
+	/^struct (conf|step|site|watch|http_conf|gearman_conf) \{/ { s = $2; n = 0; next }
 	s != "" && /^\};/ {
 		for (i = 1; i <= n; i++) {
 			k = f[i]

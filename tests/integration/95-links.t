@@ -8,7 +8,7 @@
 needed() { readelf -d "$BIN/$1" | sed -n 's/.*(NEEDED).*\[\(lib[^.]*\).*/\1/p' | sort | tr '\n' ' '; }
 has() { case " $(needed "$1") " in *" $2 "*) return 0 ;; esac; return 1; }
 
-plan 7
+plan 8
 # nettle only for SHA-256, which names a job's inline template (config/inline.c)
 ! has tmcwatch libcurl && ! has tmcwatch libmicrohttpd && ! has tmcwatch libGraphicsMagick &&
 	! has tmcwatch libavcodec
@@ -27,3 +27,6 @@ ok $? "tmc-copy links no decoder: $(needed tmc-copy)"
 ! has tmc-image libavcodec && ! has tmc-image libavformat && ! has tmc-image libavutil &&
 	! has tmc-image libswscale && has tmc-image libGraphicsMagick-Q16
 ok $? "tmc-image links GraphicsMagick and no libav* (an mp4's frame is tmc-video --capture's): $(needed tmc-image)"
+has tmc-gworker libgearman && has tmc-gworker libnettle && ! has tmc-gworker libGraphicsMagick &&
+	! has tmc-gworker libavcodec && ! has tmc-gworker libcurl
+ok $? "tmc-gworker links libgearman and nettle, no decoder, no HTTP: $(needed tmc-gworker)"

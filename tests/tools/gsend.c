@@ -5,15 +5,16 @@
  *
  *   tmc-gsend -c config.json -T template -s step -f original -o outdir
  *             [-S server] [-i id] [-r rel] [-p site] [-w wait-seconds] [-b]
- *             [-K other-secret] [-E] [-D] [-R]
+ *             [-K other-secret] [-E] [-D] [-R] [-F function]
  *
  * -K signs with another secret, -E sends an expired request, -D a wrong
  * template digest, -R the original's bytes unsigned (no message at all),
- * -b the ":big" function; -r the ticket's rel and out (default "/<name>"). outdir/header is the reply's header (the
- * ticket's key=value text), outdir/files/<f.k> its files, outdir/data what
- * the worker sent while working ("started <host>"). Exit 0: a reply
- * that passed wire_decode with our secret and echoes our nonce; 1: usage
- * or input; 2: no reply (gearmand, timeout); 3: a reply not believed.
+ * -F sends through another gearman function than the step's (a header
+ * naming a step the worker does not serve), -b the ":big" function; -r the ticket's rel and out
+ * (default "/<name>"). outdir/header is the reply's header (the ticket's key=value text),
+ * outdir/files/<f.k> its files, outdir/data what the worker sent while working ("started <host>").
+ * Exit 0: a reply that passed wire_decode with our secret and echoes our nonce; 1: usage or input;
+ * 2: no reply (gearmand, timeout); 3: a reply not believed.
  */
 #include <fcntl.h>
 #include <getopt.h>
@@ -27,7 +28,7 @@
 #include "stage.h"
 
 struct gs {
-	const char *cpath, *tname, *file, *outdir, *server, *id, *rel, *site, *secret;
+	const char *cpath, *tname, *file, *outdir, *server, *id, *rel, *site, *secret, *fn;
 	int step, wait_s;
 	bool big, expired, bad_digest, raw;
 	struct conf conf;
@@ -43,11 +44,12 @@ gs_args(struct gs *g, int argc, char **argv)
 	g->step = -1;
 	g->wait_s = 120;
 	g->id = "gsend1";
-	while ((ch = getopt(argc, argv, "bc:Df:Ei:K:o:p:r:Rs:S:T:w:")) != -1) {
+	while ((ch = getopt(argc, argv, "bc:DF:f:Ei:K:o:p:r:Rs:S:T:w:")) != -1) {
 		switch (ch) {
 		case 'b': g->big = true; break;
 		case 'c': g->cpath = optarg; break;
 		case 'D': g->bad_digest = true; break;
+		case 'F': g->fn = optarg; break;
 		case 'E': g->expired = true; break;
 		case 'f': g->file = optarg; break;
 		case 'i': g->id = optarg; break;
@@ -132,7 +134,8 @@ static void *
 gs_do(struct gs *g, const void *req, size_t reqlen, size_t *replen)
 {
 	gearman_client_st *c = gearman_client_create(NULL);
-	char *fn = conf_remote_function(g->tpl, (size_t)g->step, g->big), unique[200], path[4096];
+	char *fn = g->fn ? xstrdup(g->fn) : conf_remote_function(g->tpl, (size_t)g->step, g->big);
+	char unique[200], path[4096];
 	gearman_return_t r;
 	void *out;
 	FILE *data;
@@ -181,7 +184,7 @@ gs_write(const char *path, const void *data, size_t len)
 static int
 gs_save(struct gs *g, const uint8_t *rep, size_t len)
 {
-	const char *key = g->secret ? g->secret : g->conf.gearman.secret;
+	const char *key = g->conf.gearman.secret; /* the worker's, whatever -K signed */
 	char reason[256], path[4096], name[32], why[256], *hdr, *slash;
 	struct wire_msg m;
 	size_t hlen;

@@ -1,0 +1,138 @@
+#!/bin/bash
+# tmcwatch worker (tmcwatch-worker(8)), security and faults, with a real
+# gearmand: a request not signed, signed with another secret, expired, with
+# another template digest, or for a step that heads no unit here is refused
+# with the reason in the reply and the log, and publishes nothing; gearmand
+# killed -9 and started again on its port: tmc-gworker registers again and
+# answers without a restart; tmc-gworker killed -9 mid-unit: its dead work is
+# removed when it is started again; SIGTERM of `tmcwatch worker` mid-unit:
+# the request gets a retry=1 reply, every process ends, the spool is clean
+# after a restart.
+. "$TMC_SRC/tests/lib/tap.sh"
+. "$TMC_SRC/tests/lib/image-helpers.sh"
+. "$TMC_SRC/tests/bench/inputs.sh"
+. "$TMC_SRC/tests/lib/gearman.sh"
+plan 35
+
+in=$SITE/in
+mkdir -p "$in"
+gm convert -size 800x600 plasma:red-blue -quality 90 "$in/photo.jpg"
+start_gearmand
+image_config "{ \"ref\": { \"proc\": [ $(ref_steps) ] } }" "" \
+	"$(gm_config_keys '"templates": ["ref"], "name": "wh-104", "workers": 2')"
+start_worker() {
+	"$BIN/tmcwatch" -c "$CONF" worker 2>>"$T_DIR/daemon.err" &
+	DAEMON=$!
+	T_PIDS="$T_PIDS $DAEMON"
+}
+workers_up() { [ "$(gm_admin --workers | grep -c 'wh-104 : tmcwatch:ref:00')" -ge 2 ]; }
+start_worker
+wait_for 60 workers_up
+ok $? "two tmc-gworker processes registered as wh-104"
+
+send() { # send OUTDIR [tmc-gsend args]
+	local o=$1
+	shift
+	"$BIN/tmc-gsend" -c "$CONF" -T ref -f "$in/photo.jpg" -o "$T_DIR/$o" -w 60 "$@" \
+		2>>"$T_DIR/gsend.err"
+}
+hdr() { sed -n "s/^$2=//p" "$T_DIR/$1/header"; }
+nothing_published() {
+	[ "$(spool_items "$SPOOL" new)$(spool_items "$SPOOL" cur)$(spool_items "$SPOOL" err)" = 000 ] &&
+		[ -z "$(ls -A "$SPOOL/remote" 2>/dev/null)" ] &&
+		! grep -q 'tmc-image.*remote:' "$T_DIR/tmcwatch.log"
+}
+
+# --- refusals ---
+refused() { # refused OUTDIR WORDS LABEL
+	is "$(hdr "$1" retry)" 0 "$3: retry=0"
+	hdr "$1" error | grep -q "$2"
+	ok $? "$3: the reply says \"$2\" ($(hdr "$1" error))"
+	grep "tmc-gworker.*refused" "$T_DIR/tmcwatch.log" | grep -q "$2"
+	ok $? "$3: the worker's log says why"
+}
+send raw -s 0 -R
+refused raw "not signed with our secret" "bytes that are no message"
+send other -s 0 -K "another-secret-of-enough-length"
+refused other "not signed with our secret" "signed with another secret"
+send old -s 0 -E
+refused old "expired" "an expired request"
+send dig -s 0 -D
+refused dig "digest mismatch" "another template digest"
+send notserved -s 1 -F tmcwatch:ref:00
+refused notserved "not served" "step 1 (no unit's head)"
+nothing_published
+ok $? "no refused request published an item, a work folder or a stage line"
+
+# --- gearmand killed and started again on the same port ---
+stop_gearmand KILL
+start_gearmand "$GM_PORT"
+ok $? "gearmand runs again on port $GM_PORT"
+wait_for 60 workers_up
+ok $? "both tmc-gworker processes registered again, not restarted"
+send again -s 0
+is "$?:$(hdr again results):$(hdr again files)" "0:8:8" "and answer a request: 8 results, 8 files"
+is "$(grep -c 'tmc-gworker.*started as host' "$T_DIR/tmcwatch.log")" 2 "no tmc-gworker was restarted"
+wait_for 60 workers_up
+
+# --- the worker host killed -9 mid-unit (held in its second step by a
+# stopped tmc-image): its dead work is removed at the next start ---
+s600_pid() { pgrep -P "$DAEMON" -f -- "-T ref -s 1\$" | head -1; }
+S600=$(s600_pid)
+[ -n "$S600" ] && kill -STOP "$S600"
+ok $? "tmc-image of ref/01-S600 stopped (pid $S600)"
+held() { [ -n "$(ls -A "$SPOOL/stages/ref/01-S600/new" 2>/dev/null)" ]; }
+"$BIN/tmc-gsend" -c "$CONF" -T ref -s 0 -f "$in/photo.jpg" -o "$T_DIR/crash" -i crash1 -w 120 \
+	2>>"$T_DIR/gsend.err" &
+GS=$!
+T_PIDS="$T_PIDS $GS"
+wait_for 60 held
+ok $? "the unit's item waits in ref/01-S600/new"
+kids=$(pgrep -P "$DAEMON")
+kill -KILL "$DAEMON" $kids
+{ wait "$DAEMON"; } 2>/dev/null
+gone() { for p in $kids; do kill -0 "$p" 2>/dev/null && return 1; done; return 0; }
+wait_for 30 gone
+[ -n "$(ls -A "$SPOOL/remote")" ] && held
+ok $? "killed -9 with every child: its work is left in remote/ and ref/01-S600/new"
+start_worker
+dead_work_removed() { grep -q "tmcwatch\[$DAEMON\].*removed 1 requests' dead work" "$T_DIR/tmcwatch.log"; }
+wait_for 60 dead_work_removed
+ok $? "started again, tmcwatch worker removes the dead work before any child starts"
+wait "$GS"
+is "$?:$(hdr crash results):$(hdr crash files)" "0:8:8" \
+	"gearmand gave the job to the new worker, which answered it whole"
+clean() {
+	[ -z "$(ls -A "$SPOOL/remote")" ] &&
+		[ "$(spool_items "$SPOOL" new)$(spool_items "$SPOOL" cur)" = 00 ]
+}
+wait_for 30 clean
+ok $? "the spool is clean again"
+
+# --- SIGTERM of tmcwatch worker mid-unit ---
+wait_for 60 workers_up
+S600=$(s600_pid)
+kill -STOP "$S600"
+"$BIN/tmc-gsend" -c "$CONF" -T ref -s 0 -f "$in/photo.jpg" -o "$T_DIR/term" -i term1 -w 60 \
+	2>>"$T_DIR/gsend.err" &
+GS=$!
+T_PIDS="$T_PIDS $GS"
+wait_for 60 held
+ok $? "a unit waits in ref/01-S600/new again"
+kill -TERM "$DAEMON"
+kill -CONT "$S600"
+wait "$DAEMON"
+is "$?" 0 "tmcwatch worker stops on SIGTERM mid-unit with status 0"
+wait "$GS"
+is "$(hdr term retry)" 1 "the request in hand gets a reply with retry=1"
+hdr term error | grep -q "stopping"
+ok $? "saying the host is stopping ($(hdr term error))"
+! pgrep -f -- "$CONF" >/dev/null
+ok $? "no process of the worker host is left"
+start_worker
+wait_for 60 workers_up
+ok $? "tmcwatch worker started again"
+wait_for 30 clean
+ok $? "its spool is clean: remote/ empty, no item in new/ or cur/"
+stop_daemon
+is "$DAEMON_RC" 0 "and stops again with status 0"
