@@ -107,4 +107,3 @@ gear_admin(const char *server, const char *cmd, int timeout_ms)
 	close(fd);
 	return ans;
 }
-

@@ -36,7 +36,8 @@ read_line(char *line, bool alive, struct remote_host **v, size_t *n)
 	long long inflight = 0, done = 0, failed = 0, seen = 0;
 	struct remote_host *h;
 
-	if (sscanf(line, "host=%127s inflight=%lld done=%lld failed=%lld last_seen=%lld function=%255s",
+	if (sscanf(line,
+		   "host=%127s inflight=%lld done=%lld failed=%lld last_seen=%lld function=%255s",
 		   host, &inflight, &done, &failed, &seen, fn) < 5)
 		return;
 	h = host_slot(v, n, host);

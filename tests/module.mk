@@ -25,10 +25,3 @@ tmc-gsend_LIBS := $(shell pkg-config --libs gearmand 2>/dev/null || echo -lgearm
 tmc-gsend_CFLAGS := $(shell pkg-config --cflags gearmand 2>/dev/null)
 tmc-gsend_USES := stage conf spool
 NOINST_PROGRAMS += tmc-gsend
-
-# A stand-in worker host for tmc-remote's tests (copy units only; 105, 106).
-PROGRAMS += tmc-gtestworker
-tmc-gtestworker_SRCS := tests/tools/gtestworker.c
-tmc-gtestworker_LIBS := $(shell pkg-config --libs gearmand 2>/dev/null || echo -lgearman)
-tmc-gtestworker_USES := stage conf spool
-NOINST_PROGRAMS += tmc-gtestworker

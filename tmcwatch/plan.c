@@ -151,16 +151,17 @@ plan_step(struct plan *p, const struct conf *conf, const struct template *tpl, i
  * workers (tmc-remote(8)). Its time limit is past the reply's deadline, so
  * that a late worker host is given up by tmc-remote, not killed for. */
 static void
-plan_remote(struct plan *p, const struct conf *conf, const struct template *tpl, int t, size_t j,
-	    const char *extra[])
+plan_remote(struct plan *p, const struct conf *conf, const struct template *tpl, int t, size_t j)
 {
 	const struct step *s = &tpl->steps[j];
-	char label[512], name[300];
+	char label[512], sidx[24], name[300];
+	const char *extra[] = {"-T", tpl->name, "-s", sidx};
 	int deadline = conf->gearman.deadline  ? conf->gearman.deadline
 		       : s->timeout            ? s->timeout
 		       : s->kind == STEP_VIDEO ? conf->video_timeout
 					       : conf->image_timeout;
 
+	snprintf(sidx, sizeof(sidx), "%zu", j);
 	stage_name(name, sizeof(name), (int)j, s->name);
 	for (int w = 0; w < conf->gearman.max_inflight; w++) {
 		snprintf(label, sizeof(label), "%s/%s#remote%d", tpl->name, name, w);
@@ -174,14 +175,10 @@ plan_remote(struct plan *p, const struct conf *conf, const struct template *tpl,
 void
 plan_template(struct plan *p, const struct conf *conf, const struct template *tpl, int t)
 {
-	char sidx[24];
-	const char *extra[] = {"-T", tpl->name, "-s", sidx};
-
 	for (size_t j = 0; j < tpl->nsteps; j++) {
 		plan_step(p, conf, tpl, t, j);
-		snprintf(sidx, sizeof(sidx), "%zu", j);
 		if (conf_remote_head(conf, tpl, j))
-			plan_remote(p, conf, tpl, t, j, extra);
+			plan_remote(p, conf, tpl, t, j);
 	}
 }
 

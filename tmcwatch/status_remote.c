@@ -110,8 +110,8 @@ host_out(const struct remote_host *h, const char *fns, struct strbuf *text, stru
 }
 
 static void
-shares_out(const struct spool *sp, const struct conf *conf, const struct remote_host *v,
-	   size_t n, struct strbuf *text, struct strbuf *json)
+shares_out(const struct spool *sp, const struct conf *conf, const struct remote_host *v, size_t n,
+	   struct strbuf *text, struct strbuf *json)
 {
 	for (size_t t = 0; t < conf->ntemplates; t++)
 		for (size_t j = 0; j < conf->templates[t].nsteps; j++) {
@@ -127,11 +127,12 @@ shares_out(const struct spool *sp, const struct conf *conf, const struct remote_
 			workers_each(sp, count_processed, &sh);
 			fn = conf_remote_function(tpl, j, false);
 			d = done_for(v, n, fn);
-			sb_printf(text, "remote stage %s: %lld of %lld units done remotely\n", label,
-				  d, sh.all > d ? sh.all : d);
+			sb_printf(text, "remote stage %s: %lld of %lld units done remotely\n",
+				  label, d, sh.all > d ? sh.all : d);
 			sb_printf(json, "%s{\"stage\":", json->len ? "," : "");
 			json_quote(json, label, false);
-			sb_printf(json, ",\"remote\":%lld,\"all\":%lld}", d, sh.all > d ? sh.all : d);
+			sb_printf(json, ",\"remote\":%lld,\"all\":%lld}", d,
+				  sh.all > d ? sh.all : d);
 			free(fn);
 		}
 }

@@ -192,6 +192,11 @@ reply_check(struct stage_ctx *ctx, const struct wire_msg *m, const char *nonce)
 	if (id && n && strcmp(id, ctx->item->id) == 0 && strcmp(n, nonce) == 0 &&
 	    ticket_get_ll(&m->hdr, "step", -1) == ctx->step_idx)
 		return 0;
+	/* A refusal made before the worker host could read the request's
+	 * names may lack them; signed with our secret, it can at most make
+	 * this host do the unit itself. Results never pass without them. */
+	if (ticket_get(&m->hdr, "error") && (id == NULL || !*id) && (n == NULL || !*n))
+		return 0;
 	snprintf(ctx->reason, sizeof(ctx->reason),
 		 "bad reply: not the answer to this request (id %s, step %s, nonce %s)", id ?: "-",
 		 ticket_get(&m->hdr, "step") ?: "-", n ?: "-");
@@ -217,7 +222,8 @@ reply_apply(struct stage_ctx *ctx, const uint8_t *buf, size_t len, const char *n
 					   .in_unit = below[j] || (int)j == ctx->step_idx};
 	if (wire_decode(&m, buf, len, "rep", key, klen, now_s_real(), ctx->conf->gearman.max_skew,
 			why, sizeof(why)) < 0) {
-		snprintf(ctx->reason, sizeof(ctx->reason), "bad reply from %s: %s", host, why);
+		snprintf(ctx->reason, sizeof(ctx->reason), "bad reply from %s: %s",
+			 host[0] ? host : "a worker host", why);
 		log_errx("%s: %s (refused)", ctx->item->id, ctx->reason);
 		goto out;
 	}

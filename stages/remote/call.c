@@ -1,8 +1,8 @@
 /*
  * call.c - one request to one gearmand, and its reply awaited.
  *
- * gearman_client_do() blocks until the job completes, fails, or the
- * deadline (the client's timeout) passes. The unique id "<item>:<step>"
+ * One task, run blocking (gearman_client_run_tasks) until it completes,
+ * fails, or nothing comes for the deadline (the client's timeout). The unique id "<item>:<step>"
  * lets gearmand coalesce a re-send with the job still queued or running,
  * so a unit is not done twice at once. A data packet "started <host>"
  * sent by the worker host when it takes the job tells which host has it
@@ -48,9 +48,9 @@ note_data(const char *fn, const void *d, size_t n, char *host, size_t hlen)
 	}
 }
 
-/* libgearman 1.x hands the job's data packets to gearman_client_do()'s
- * caller in front of the result, in one buffer: "started <host>" then the
- * reply, which begins with WIRE_MAGIC. */
+/* A reply with the data packets in front of it ("started <host>" then
+ * WIRE_MAGIC), as some libgearman releases hand the result: the reply
+ * alone. */
 static void
 strip_data(const char *fn, void **res, size_t *n, char *host, size_t hlen)
 {
@@ -67,16 +67,82 @@ strip_data(const char *fn, void **res, size_t *n, char *host, size_t hlen)
 	*n -= off;
 }
 
+/* What the task's callbacks saw. */
+struct call {
+	const char *fn;
+	char *host;
+	size_t hlen;
+	struct strbuf reply;
+	bool done;
+};
+
+static gearman_return_t
+on_data(gearman_task_st *task)
+{
+	struct call *c = gearman_task_context(task);
+
+	note_data(c->fn, gearman_task_data(task), gearman_task_data_size(task), c->host, c->hlen);
+	return GEARMAN_SUCCESS;
+}
+
+static gearman_return_t
+on_complete(gearman_task_st *task)
+{
+	struct call *c = gearman_task_context(task);
+
+	sb_add(&c->reply, gearman_task_data(task), gearman_task_data_size(task));
+	c->done = true;
+	return GEARMAN_SUCCESS;
+}
+
+/* The job ran and failed (its worker said so), or gearmand gave it up. */
+static gearman_return_t
+on_fail(gearman_task_st *task)
+{
+	(void)task;
+	return GEARMAN_SUCCESS;
+}
+
+static int
+call_result(struct call *c, gearman_client_st *cl, gearman_return_t ret, const char *server,
+	    int deadline_s, long max_reply, uint8_t **rep, size_t *replen, char *reason,
+	    size_t rlen)
+{
+	void *res = c->reply.buf;
+	size_t n = c->reply.len;
+
+	if (ret == GEARMAN_SUCCESS && c->done && res) {
+		strip_data(c->fn, &res, &n, c->host, c->hlen);
+		if ((long)n <= max_reply) {
+			*rep = res;
+			*replen = n;
+			return 0;
+		}
+		snprintf(reason, rlen, "gearmand %s: %s: a reply of %zu bytes (max_reply %ld)",
+			 server, c->fn, n, max_reply);
+	} else if (ret == GEARMAN_TIMEOUT) {
+		snprintf(reason, rlen, "gearmand %s: %s: no reply within %d s", server, c->fn,
+			 deadline_s);
+	} else if (ret == GEARMAN_SUCCESS) {
+		snprintf(reason, rlen, "gearmand %s: %s: the job failed on its worker host", server,
+			 c->fn);
+	} else {
+		snprintf(reason, rlen, "gearmand %s: %s: %s", server, c->fn,
+			 gearman_client_error(cl) ?: gearman_strerror(ret));
+	}
+	sb_free(&c->reply);
+	return -1;
+}
+
 int
 gear_call(const char *server, const char *fn, const char *unique, const void *req, size_t reqlen,
 	  int deadline_s, long max_reply, uint8_t **rep, size_t *replen, char *host, size_t hlen,
 	  char *reason, size_t rlen)
 {
 	gearman_client_st *cl = gearman_client_create(NULL);
-	int64_t end = now_ms_mono() + (int64_t)deadline_s * 1000;
-	gearman_return_t ret = GEARMAN_WORK_DATA;
-	void *res = NULL;
-	size_t n = 0;
+	struct call c = {.fn = fn, .host = host, .hlen = hlen};
+	gearman_return_t ret;
+	int r;
 
 	*rep = NULL;
 	if (cl == NULL) {
@@ -87,38 +153,19 @@ gear_call(const char *server, const char *fn, const char *unique, const void *re
 		gearman_client_free(cl);
 		return -1;
 	}
-	while (ret == GEARMAN_WORK_DATA || ret == GEARMAN_WORK_STATUS ||
-	       ret == GEARMAN_WORK_WARNING || ret == GEARMAN_PAUSE) {
-		int64_t left = end - now_ms_mono();
-
-		if (left <= 0) {
-			ret = GEARMAN_TIMEOUT;
-			break;
-		}
-		gearman_client_set_timeout(cl, (int)left);
-		free(res);
-		res = gearman_client_do(cl, fn, unique, req, reqlen, &n, &ret);
-		if (ret == GEARMAN_WORK_DATA && res)
-			note_data(fn, res, n, host, hlen);
-	}
-	if (ret == GEARMAN_SUCCESS && res)
-		strip_data(fn, &res, &n, host, hlen);
-	if (ret == GEARMAN_SUCCESS && res && (long)n <= max_reply) {
-		*rep = res;
-		*replen = n;
+	gearman_client_set_data_fn(cl, on_data);
+	gearman_client_set_complete_fn(cl, on_complete);
+	gearman_client_set_fail_fn(cl, on_fail);
+	if (gearman_client_add_task(cl, NULL, &c, fn, unique, req, reqlen, &ret) == NULL ||
+	    ret != GEARMAN_SUCCESS) {
+		snprintf(reason, rlen, "gearmand %s: %s: %s", server, fn, gearman_client_error(cl));
 		gearman_client_free(cl);
-		return 0;
+		return -1;
 	}
-	if (ret == GEARMAN_SUCCESS)
-		snprintf(reason, rlen, "gearmand %s: %s: a reply of %zu bytes (max_reply %ld)",
-			 server, fn, n, max_reply);
-	else if (ret == GEARMAN_TIMEOUT)
-		snprintf(reason, rlen, "gearmand %s: %s: no reply within %d s", server, fn,
-			 deadline_s);
-	else
-		snprintf(reason, rlen, "gearmand %s: %s: %s", server, fn,
-			 gearman_client_error(cl) ?: gearman_strerror(ret));
-	free(res);
+	/* blocking: returns when the task completed or failed, or when
+	 * nothing came for the whole deadline (the client's timeout) */
+	ret = gearman_client_run_tasks(cl);
+	r = call_result(&c, cl, ret, server, deadline_s, max_reply, rep, replen, reason, rlen);
 	gearman_client_free(cl);
-	return -1;
+	return r;
 }

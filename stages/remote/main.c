@@ -96,7 +96,8 @@ remote_send(struct stage_ctx *ctx, struct gear_pick *pk, const char *fn, uint8_t
 	}
 	rc = reply_apply(ctx, rep, replen, nonce, host, sizeof(host));
 	free(rep);
-	rstatus_end(host, fn, rc == STAGE_OK);
+	if (host[0]) /* named by its "started" packet or its (checked) reply */
+		rstatus_end(host, fn, rc == STAGE_OK);
 	if (rc == STAGE_OK)
 		log_info("%s: unit %s done on %s", ctx->item->id, fn, host);
 	return rc;

@@ -1,71 +1,104 @@
 #!/bin/bash
-# Remote units through a real gearmand (tmc-remote(8)): a spool host
-# (tmcwatch run with "gearman") sends the head step of a two-step copy
-# unit to a worker host and writes what the reply carries: every output
-# exactly once and byte for byte, one result row per file with both steps,
-# the job in done/, the callback of the step below the head queued once
-# per file, and `tmcwatch status` showing the worker host with its done
-# count. The local workers of the head step are held (SIGSTOP) while the
-# first job runs, so the unit can only have been done remotely. With the
-# worker host gone, a second job finishes locally.
-# The worker host here is tmc-gtestworker (tests/tools/gtestworker.c), a
-# stand-in that answers copy units with real signed replies.
+# Remote units end to end (tmc-remote(8)): a spool host (tmcwatch run with
+# "gearman") and a worker host (tmcwatch worker, its own spool and config
+# copy) on this machine, a real gearmand between them. A job of 3 JPEGs and
+# a PNG through TMC's reference job (8 sizes, each from the one before):
+# every output exactly once with the bytes a local-only run writes, the
+# same result rows in done/, one result line per file and step, the step
+# callback of a step below the head delivered once per file, and
+# `tmcwatch status` showing the worker host with its done count. The local
+# workers of the head step are held (SIGSTOP) during that job, so its units
+# can only have been done remotely. With the worker host stopped, a second
+# job finishes locally.
 . "$TMC_SRC/tests/lib/tap.sh"
 . "$TMC_SRC/tests/lib/http.sh"
+. "$TMC_SRC/tests/lib/image-helpers.sh"
 . "$TMC_SRC/tests/lib/jobs.sh"
+. "$TMC_SRC/tests/bench/inputs.sh"
 . "$TMC_SRC/tests/lib/gearman.sh"
-plan 13
+. "$TMC_SRC/tests/lib/remote.sh"
+plan 14
 
 command -v gearmand >/dev/null || { echo "1..0 # SKIP gearmand is not installed"; exit 0; }
 start_receiver
-TPL='{ "two": { "proc": [
-  {"name": "A", "source": "hires", "kind": "copy", "path_head": "/out1"},
-  {"name": "B", "source": "A", "kind": "copy", "path_head": "/out2",
-   "callback": [ {"action": "curl", "target": "'"$RURL"'/ok/cb?file=%file%"} ] }
-] } }'
+CB='"callback": [ {"action": "curl", "target": "'"$RURL"'/ok/cb?file=%file%"} ]'
+TPL="{ \"ref\": { \"proc\": [ $(ref_steps | sed "s|\"path_head\":\"/s600\"|&, $CB|") ] } }"
+mkdir -p "$SITE/in" "$SITE/in2"
+for i in 1 2 3; do gm convert -size $((900 + 200 * i))x900 plasma:red-blue -quality 92 "$SITE/in/p$i.jpg"; done
+gm convert -size 900x700 gradient:green-yellow "$SITE/in/pic.png"
+gm convert -size 800x600 plasma:green-blue "$SITE/in2/q1.jpg"
+gm convert -size 700x500 gradient:red-yellow "$SITE/in2/q2.png"
+job() { printf '{"hires": {"site": "site01", "path_head": "/%s", "path_tail": "", "include": ["*.jpg", "*.png"]}, "template": "ref"}\n' "$1" >"$T_DIR/$1.json"; }
+submit() { "$BIN/tmcwatch" -c "$CONF" submit "$T_DIR/$1.json" 2>>"$T_DIR/submit.err" | tail -1; }
+outputs() { (cd "$1" && find s* -type f | LC_ALL=C sort); }
+same_bytes() { # every output under $SITE equals the local run's, and no other
+	[ "$(outputs "$T_DIR/local" | wc -l)" = 32 ] && [ "$(outputs "$SITE")" = "$(outputs "$T_DIR/local")" ] &&
+		for f in $(outputs "$T_DIR/local"); do cmp -s "$SITE/$f" "$T_DIR/local/$f" || return 1; done
+}
+
+# 1. the reference: the same job through tmcwatch run alone
+image_config "$TPL"
+start_daemon
+job in
+seq=$(submit in)
+wait_done "$seq" 300
+ok $? "local-only run: the job is done"
+stop_daemon
+mkdir -p "$T_DIR/local" && mv "$SITE"/s* "$T_DIR/local/"
+cut -f2- "$SPOOL/done/$seq.result" | paste <(cut -f1 "$SPOOL/done/$seq.result") - | LC_ALL=C sort >"$T_DIR/local.rows"
+rm -rf "$SPOOL"
+: >"$T_DIR/receiver.log"
+
+# 2. a worker host and a spool host
 start_gearmand
-ok $? "gearmand answers on 127.0.0.1:$GM_PORT"
-write_config "$TPL" "$(gearman_keys)"
-worker_config "$T_DIR/w1" "$TPL"
-start_testworker "$T_DIR/w1" hostw1
-wait_for 20 gm_workers tmcwatch:two:00 1
-ok $? "the worker host registered tmcwatch:two:00"
+mkdir -p "$T_DIR/wh/site"
+printf '%s\n' "$TPL" >"$T_DIR/wh/template.json"
+cat >"$T_DIR/wh/config.json" <<JSON
+{ "worker_cnt": 2, "spool_dir": "$T_DIR/wh/spool", "log_file": "$T_DIR/wh/tmcwatch.log",
+  $(gm_config_keys '"templates": ["ref"], "name": "wh1", "workers": 2')
+  "site": { "site01": { "root": "$T_DIR/wh/site" } } }
+JSON
+setsid "$BIN/tmcwatch" -c "$T_DIR/wh/config.json" -t "$T_DIR/wh/template.json" worker 2>>"$T_DIR/wh.err" &
+WH=$!
+T_PIDS="$T_PIDS $WH"
+wait_for 60 eval '[ "$(gm_admin --workers | grep -c "wh1 : tmcwatch:ref:00")" -ge 2 ]'
+ok $? "the worker host wh1 registered tmcwatch:ref:00 (2 tmc-gworker)"
+image_config "$TPL" "" "$(gm_config_keys '"templates": ["ref"], "max_inflight": 2')"
 start_daemon
 wait_children
-ok $? "spool host started, every child running"
+ok $? "the spool host runs, every child started"
 is "$(pgrep -fc "tmc-remote -c $CONF")" 2 "gearman.max_inflight (2) tmc-remote for the head step"
-
-# hold the local workers of the head step: only tmc-remote can do it
-LOCAL=$(pgrep -f "tmc-copy -c $CONF .* -T two -s 0$" | tr '\n' ' ')
+LOCAL=$(pgrep -f "tmc-image -c $CONF .* -T ref -s 0$" | tr '\n' ' ')
 kill -STOP $LOCAL
-make_tree r 12
-tree_job r
-seq=$(submit "$T_DIR/r.json")
-wait_done "$seq" 120
-ok $? "job 1 done with the local head workers held"
+trap 'kill -CONT $LOCAL 2>/dev/null; cleanup' EXIT
+seq=$(submit in)
+wait_done "$seq" 300
+ok $? "the job is done with the head step's local workers held"
 kill -CONT $LOCAL
-check "every output of job 1, byte for byte" outputs_of r
-is "$(rows "$seq") $(cut -f2- "$SPOOL/done/$seq.result" | sort -u | tr '\t' ' ')" "12 2 2 0" \
-	"12 result rows, each 2 steps requested, 2 created, 0 warnings"
-is "$(log_dups "$seq") $(wc -l <"$SPOOL/proc/$seq.log")" "0 24" \
+check "every output exactly once, the bytes of the local run (32 files)" same_bytes
+cut -f2- "$SPOOL/done/$seq.result" | paste <(cut -f1 "$SPOOL/done/$seq.result") - | LC_ALL=C sort >"$T_DIR/remote.rows"
+check "the job's result rows are the local run's" eval '[ -s "$T_DIR/local.rows" ] && cmp "$T_DIR/remote.rows" "$T_DIR/local.rows"'
+is "$(cut -f1,2 "$SPOOL/proc/$seq.log" | sort | uniq -d | wc -l) $(wc -l <"$SPOOL/proc/$seq.log")" "0 32" \
 	"one result line per file and step"
 cbs() { jq -r 'select(.path | startswith("/ok/cb?")) | .path' "$T_DIR/receiver.log" 2>/dev/null; }
-wait_for 60 eval '[ $(cbs | wc -l) -ge 12 ]'
-is "$(cbs | sort -u | wc -l) $(cbs | wc -l)" "12 12" \
-	"step B's callback delivered once per file"
-is "$(remote_field hostw1 done)" 12 "run/remote: 12 units done on hostw1"
+wait_for 60 eval '[ $(cbs | wc -l) -ge 4 ]'
+is "$(cbs | sort -u | wc -l) $(cbs | wc -l)" "4 4" "step S600's callback delivered once per file"
+is "$(remote_field wh1 done)" 4 "run/remote: 4 units done on wh1"
 "$BIN/tmcwatch" -c "$CONF" status >"$T_DIR/status"
-grep -Eq '^remote host hostw1: .*done 12' "$T_DIR/status"
-ok $? "status shows the worker host and its done count"
-"$BIN/tmcwatch" -c "$CONF" status --json | jq -e '.remote.hosts[] | select(.host == "hostw1" and .done == 12)' >/dev/null
+grep -Eq '^remote host wh1: functions .*tmcwatch:ref:00.* done 4 ' "$T_DIR/status" &&
+	grep -q '^remote stage ref/00-S1000: 4 of 4 units done remotely' "$T_DIR/status"
+ok $? "status: the worker host, its functions and done count; the stage's remote share"
+"$BIN/tmcwatch" -c "$CONF" status --json |
+	jq -e '.remote.hosts[] | select(.host == "wh1" and .done == 4 and .inflight == 0)' >/dev/null
 ok $? "status --json too"
 
-# the worker host stops: the local workers carry on
-kill -TERM -- -"$TW_PID"
-wait_for 20 eval '! gm_workers tmcwatch:two:00 1'
-make_tree l 6
-tree_job l
-seq2=$(submit "$T_DIR/l.json")
-wait_done "$seq2" 120 && outputs_of l
-ok $? "with no worker host, job 2 finishes locally, every output there"
+# 3. the worker host stops: the local workers carry on
+kill -TERM -- -"$WH"
+wait "$WH"
+wait_for 30 eval '! gm_admin --workers | grep -q "wh1 :"'
+job in2
+seq2=$(submit in2)
+wait_done "$seq2" 300 && [ "$(ls "$SITE"/s*/q* | wc -l)" = 16 ]
+ok $? "with no worker host a second job finishes locally, its 16 outputs there"
+is "$(remote_field wh1 done)" 4 "and nothing more went remote"
 stop_daemon

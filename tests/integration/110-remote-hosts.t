@@ -9,7 +9,7 @@
 . "$TMC_SRC/tests/lib/tap.sh"
 . "$TMC_SRC/tests/lib/netns.sh"
 netns_init
-. "$TMC_SRC/tests/lib/remote.sh"
+. "$TMC_SRC/tests/lib/remote-hosts.sh"
 plan 13
 
 remote_inputs a 40

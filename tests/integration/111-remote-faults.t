@@ -11,7 +11,7 @@
 . "$TMC_SRC/tests/lib/tap.sh"
 . "$TMC_SRC/tests/lib/netns.sh"
 netns_init
-. "$TMC_SRC/tests/lib/remote.sh"
+. "$TMC_SRC/tests/lib/remote-hosts.sh"
 plan 33
 
 for t in kill cut gm; do remote_inputs "$t" 24; remote_job "$t"; done

@@ -8,7 +8,7 @@
 needed() { readelf -d "$BIN/$1" | sed -n 's/.*(NEEDED).*\[\(lib[^.]*\).*/\1/p' | sort | tr '\n' ' '; }
 has() { case " $(needed "$1") " in *" $2 "*) return 0 ;; esac; return 1; }
 
-plan 8
+plan 9
 # nettle only for SHA-256, which names a job's inline template (config/inline.c)
 ! has tmcwatch libcurl && ! has tmcwatch libmicrohttpd && ! has tmcwatch libGraphicsMagick &&
 	! has tmcwatch libavcodec
@@ -30,3 +30,6 @@ ok $? "tmc-image links GraphicsMagick and no libav* (an mp4's frame is tmc-video
 has tmc-gworker libgearman && has tmc-gworker libnettle && ! has tmc-gworker libGraphicsMagick &&
 	! has tmc-gworker libavcodec && ! has tmc-gworker libcurl
 ok $? "tmc-gworker links libgearman and nettle, no decoder, no HTTP: $(needed tmc-gworker)"
+has tmc-remote libgearman && has tmc-remote libnettle && ! has tmc-remote libGraphicsMagick &&
+	! has tmc-remote libavcodec && ! has tmc-remote libcurl
+ok $? "tmc-remote links libgearman and nettle (the MAC), no decoder: $(needed tmc-remote)"

@@ -1,0 +1,99 @@
+#!/bin/bash
+# Remote units when things go wrong (tmc-remote(8), Outcomes), with real
+# worker hosts (tmcwatch worker) and a real gearmand. A worker host
+# SIGKILLed (its whole process group) with a unit in hand loses nothing and
+# doubles nothing: after the deadline the item is back in new/ with no
+# attempt counted and the local workers finish it: one result line per file
+# and step, none failed, every output byte for byte, nothing in err/. A
+# worker host with another secret: its reply is refused (logged), nothing
+# of it applied, the items finish locally. A worker host whose template
+# differs: the unit is declined (logged once per tmc-remote), local carries
+# on and every output is where THIS host's template puts it.
+# The local workers of the head step are held (SIGSTOP) until tmc-remote
+# has surely tried, so each case is exercised, not skipped by a fast local.
+. "$TMC_SRC/tests/lib/tap.sh"
+. "$TMC_SRC/tests/lib/http.sh"
+. "$TMC_SRC/tests/lib/jobs.sh"
+. "$TMC_SRC/tests/lib/gearman.sh"
+. "$TMC_SRC/tests/lib/remote.sh"
+plan 14
+
+command -v gearmand >/dev/null || { echo "1..0 # SKIP gearmand is not installed"; exit 0; }
+GM_DEADLINE=4
+start_gearmand
+ok $? "gearmand answers on 127.0.0.1:$GM_PORT"
+write_config "$COPY2" "$(gearman_keys)"
+start_daemon
+wait_children
+ok $? "spool host started"
+LOCAL=$(pgrep -f "tmc-copy -c $CONF .* -T two -s 0$" | tr '\n' ' ')
+hold() { kill -STOP $LOCAL 2>/dev/null; }
+release() { kill -CONT $LOCAL 2>/dev/null; }
+trap 'release; cleanup' EXIT
+lines_ok() { # lines_ok SEQ N: one line per file and step, 2N lines, no failure
+	[ "$(log_dups "$1")" = 0 ] && [ "$(wc -l <"$SPOOL/proc/$1.log")" = $((2 * $2)) ] &&
+		! grep -q 'failed$' "$SPOOL/proc/$1.log"
+}
+# worker_host DIR NAME TEMPLATE [SECRET]: tmcwatch worker in its own process
+# group (setsid), pid in WH; registered once gearmand lists NAME
+worker_host() {
+	worker_config "$1" "$3" "${4:-}"
+	sed -i "s|\"gearman\": {|\"gearman\": {\"name\": \"$2\", \"workers\": 1, |" "$1/config.json"
+	setsid "$BIN/tmcwatch" -c "$1/config.json" -t "$1/template.json" worker 2>>"$T_DIR/wh.err" &
+	WH=$!
+	T_PIDS="$T_PIDS $WH"
+	wait_for 60 eval "gm_admin --workers | grep -q '$2 : tmcwatch:two:00'"
+}
+gone() { wait_for 30 eval "! gm_admin --workers | grep -q '$1 :'"; }
+
+# ---- a worker host killed with a unit in hand
+worker_host "$T_DIR/wk" hostk "$COPY2"
+ok $? "worker host hostk registered"
+wait_for 30 eval '[ -n "$(pgrep -f "tmc-copy -c $T_DIR/wk/config.json")" ]'
+kill -STOP $(pgrep -f "tmc-copy -c $T_DIR/wk/config.json") # its units never finish
+hold
+make_tree k 5
+tree_job k
+seq=$(submit "$T_DIR/k.json")
+wait_for 60 eval '[ "$(remote_field hostk inflight)" -ge 1 ]'
+ok $? "a unit is in flight on hostk"
+kill -KILL -- -"$WH"
+release
+wait_done "$seq" 120
+ok $? "the job finished after the worker host died"
+check "every output byte for byte" outputs_of k
+check "one result line per file and step, none failed" lines_ok "$seq" 5
+[ "$(spool_items "$SPOOL" err)" = 0 ] && grep -q "no reply within 4 s" "$T_DIR/tmcwatch.log"
+ok $? "nothing in err/; the unit given up at the deadline, not failed"
+gone hostk
+
+# ---- a worker host with another secret
+worker_host "$T_DIR/ws" hostbad "$COPY2" "another-secret-of-16-bytes"
+hold
+make_tree s 5
+tree_job s
+seq=$(submit "$T_DIR/s.json")
+wait_for 60 grep -q 'bad reply from .*: not signed with our secret' "$T_DIR/tmcwatch.log"
+ok $? "the reply of a worker host with another secret is refused, and logged"
+release
+wait_done "$seq" 120 && outputs_of s && lines_ok "$seq" 5
+ok $? "the items finish locally, every output, one line per file and step"
+is "$(remote_field hostbad done)" 0 "nothing counted done for hostbad"
+kill -TERM -- -"$WH"
+gone hostbad
+
+# ---- a worker host whose template differs
+worker_host "$T_DIR/wd" hostdiff "${COPY2//out2/outX}"
+hold
+make_tree d 5
+tree_job d
+seq=$(submit "$T_DIR/d.json")
+wait_for 60 grep -q 'worker host hostdiff refused: template digest mismatch' "$T_DIR/tmcwatch.log"
+ok $? "a unit for a worker host with another template is declined, and logged"
+release
+wait_done "$seq" 120 && outputs_of d && lines_ok "$seq" 5 && [ ! -e "$SITE/outX" ]
+ok $? "local carries on: every output where this host's template says"
+n=$(grep -c 'refused: template digest mismatch' "$T_DIR/tmcwatch.log")
+[ "$n" -ge 1 ] && [ "$n" -le 2 ]
+ok $? "logged once per tmc-remote ($n lines for 5 items)"
+stop_daemon
