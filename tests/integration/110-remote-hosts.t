@@ -10,7 +10,7 @@
 . "$TMC_SRC/tests/lib/netns.sh"
 netns_init
 . "$TMC_SRC/tests/lib/remote-hosts.sh"
-plan 13
+plan 14
 
 remote_inputs a 40
 remote_job a
@@ -39,3 +39,4 @@ netns_exec spool "$BIN/tmcwatch" -c "$CONF" status >"$T_DIR/status" 2>&1
 sed 's/^/#   /' "$T_DIR/status" | grep -i -e remote -e w1 -e w2
 [ "$d1" -gt 0 ] && [ "$d2" -gt 0 ] && grep -q w1 "$T_DIR/status" && grep -q w2 "$T_DIR/status"
 ok $? "status on the spool host names both worker hosts, each with units done"
+hosts_sane

@@ -12,7 +12,7 @@
 . "$TMC_SRC/tests/lib/netns.sh"
 netns_init
 . "$TMC_SRC/tests/lib/remote-hosts.sh"
-plan 33
+plan 34
 
 for t in kill cut gm; do remote_inputs "$t" 24; remote_job "$t"; done
 remote_inputs after 16
@@ -78,7 +78,7 @@ job_checks "$seq" cut "partition of w2"
 seq=$(remote_submit gm)
 wait_for 120 eval 'hold w1 || hold w2'
 ok $? "a unit in flight (its worker host held)"
-kill -KILL "$GEARMAND"
+gearmand_kill
 release w1
 release w2
 gearmand_start
@@ -101,3 +101,4 @@ after=$(($(remote_done w1) + $(remote_done w2)))
 diag "units done remotely: $before before the last job, $after after it"
 [ "$after" -gt "$before" ]
 ok $? "a job after the faults: units done on the worker hosts again"
+hosts_sane

@@ -10,7 +10,7 @@
 . "$TMC_SRC/tests/lib/netns.sh"
 netns_init
 . "$TMC_SRC/tests/lib/remote-hosts.sh"
-plan 14
+plan 15
 
 remote_inputs b 24
 remote_job b
@@ -43,3 +43,4 @@ ok $? "w1 did units"
 grep -q 'bad reply from w3' "$log"
 todo_ok $? "the refusal names the worker host with the wrong secret (w3)" \
 	"tmc-gworker says \"started <host>\" only after the request verified, so the spool host logs \"bad reply from :\" and counts host=unknown"
+hosts_sane

@@ -133,6 +133,14 @@ gearmand_start() {
 	GEARMAND=$NETNS_PID
 	wait_for 20 gearadmin_in "$h" --status
 }
+# gearmand_kill: kill -9 of gearmand, reaped (and its death not reported)
+gearmand_kill() {
+	{
+		kill -KILL "$GEARMAND"
+		wait "$GEARMAND"
+	} 2>/dev/null
+	return 0
+}
 # gearadmin_in HOST ARGS...: gearadmin against gearmand, run in HOST
 gearadmin_in() {
 	local h=$1

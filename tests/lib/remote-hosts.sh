@@ -143,3 +143,20 @@ todo_ok() {
 	T_N=$((T_N + 1))
 	if [ "$1" -eq 0 ]; then echo "ok $T_N - $2 # TODO $3"; else echo "not ok $T_N - $2 # TODO $3"; fi
 }
+# hosts_sane: every host stopped (SIGTERM); no supervisor of any host saw a
+# child die of a signal or fail (a crash, an ASan abort), and no sanitizer
+# reported anything, at exit included; the processes a test kills on
+# purpose are whole hosts, never one child
+hosts_sane() {
+	local deaths reports h p
+	# stopped first, so that what a process reports at its exit (leaks) counts
+	{
+		for p in $NETNS_BGPIDS; do kill -TERM "$p"; done
+		for h in $NETNS_HOSTS; do wait_for 30 ns_empty "$NETNS_PFX-$h"; done
+	} 2>/dev/null
+	deaths=$(cat "$T_DIR"/*/tmcwatch.log 2>/dev/null | grep -E '\(pid [0-9]+\) (killed by signal|exited [1-9])')
+	reports=$(cat "$T_DIR"/*/daemon.err 2>/dev/null | grep -E 'Sanitizer|runtime error')
+	[ -z "$deaths$reports" ]
+	ok $? "no process of any host crashed or failed, no sanitizer report"
+	[ -z "$deaths$reports" ] || printf '%s\n%s\n' "$deaths" "$reports" | head -5 | sed 's/^/#   /'
+}
