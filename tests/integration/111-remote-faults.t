@@ -12,7 +12,7 @@
 . "$TMC_SRC/tests/lib/netns.sh"
 netns_init
 . "$TMC_SRC/tests/lib/remote-hosts.sh"
-plan 34
+plan 35
 
 for t in kill cut gm; do remote_inputs "$t" 24; remote_job "$t"; done
 remote_inputs after 16
@@ -20,10 +20,12 @@ remote_job after
 reference_outputs kill cut gm
 ok $? "reference: a local-only run of the three jobs"
 
+# each fault is dealt to a worker host that surely has a unit in hand: w1
+# alone when the first job starts, w2 alone when the second does
 gearmand_start
 netns_host spool 2
-worker_host_start w1 3 0 && worker_host_start w2 4 1
-ok $? "gearmand and two worker hosts up"
+worker_host_start w1 3 0
+ok $? "gearmand and worker host w1 up"
 # requests unanswered for 8 s are taken back (the partition lasts 30)
 spool_host_start '"deadline": 8'
 ok $? "spool host started"
@@ -39,31 +41,36 @@ hold() {
 	return 1
 }
 release() { kill -CONT $(netns_pids "$1") 2>/dev/null; }
+log_lines() { cat "$SPOOL/proc/$1.log" 2>/dev/null | wc -l; }
 
-# 1. a worker host loses power: every process of it killed with SIGKILL
+# 1. a worker host loses power: every process of it killed with SIGKILL;
+# w2 comes up meanwhile
 seq=$(remote_submit kill)
 wait_for 120 hold w1
 ok $? "w1 has a unit in hand"
 netns_kill w1
 ok $? "every process of w1 killed (kill -9), none left in its namespace"
+worker_host_start w2 4 1
+ok $? "worker host w2 up"
 wait_for 180 job_done_in "$seq"
 ok $? "kill -9 of w1: the job finishes"
 job_checks "$seq" kill "kill -9 of w1"
 
-# 2. w1 back (its dead work is cleared at start); w2's cable pulled for 30 s
-# while it has a unit in hand: the spool host gives the unit up at the
-# deadline and it is done elsewhere; w2's reply arrives after the cable is
-# back and is not applied
-worker_host_start w1 3 0
-ok $? "w1 restarted and registered again"
+# 2. w2's cable pulled for 30 s while it has a unit in hand: the spool host
+# gives the unit up at the deadline and it is done elsewhere, by w1 too,
+# back meanwhile (its dead work cleared at its start); w2's reply comes
+# after the cable is back and is not applied
 seq=$(remote_submit cut)
 wait_for 120 hold w2
 ok $? "w2 has a unit in hand"
 netns_cable w2 down
+cut_at=$SECONDS
 release w2
-lines0=$(wc -l <"$SPOOL/proc/$seq.log")
-sleep 30 # the partition: 30 s by its nature
-lines1=$(wc -l <"$SPOOL/proc/$seq.log")
+lines0=$(log_lines "$seq")
+worker_host_start w1 3 0
+ok $? "w1 restarted during the partition and registered again"
+sleep $((30 - (SECONDS - cut_at))) # the partition: 30 s by its nature
+lines1=$(log_lines "$seq")
 netns_cable w2 up
 diag "result lines during the partition: $lines0 -> $lines1"
 [ "$lines1" -gt "$lines0" ]
