@@ -42,34 +42,47 @@ static void stages_each(const struct spool *sp, const struct conf *conf,
 			void (*fn)(struct stage_dir *, const char *, void *), void *arg);
 static void drop_one(struct stage_dir *sd, const char *tpl, void *key);
 
+/* remote/<key>.lock taken (fd), anything a dead taker of key left removed;
+ * -1 (logged) when it cannot be, EBUSY: a live tmc-gworker has the key. */
+static int
+take_key(const struct spool *sp, const struct conf *conf, int rfd, const char *key)
+{
+	char name[ITEM_ID_MAX + 8];
+	int fd;
+
+	snprintf(name, sizeof(name), "%s.lock", key);
+	if ((fd = openat(rfd, name, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644)) < 0) {
+		log_warn("%s/remote/%s", sp->path, name);
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		close(fd);
+		errno = EBUSY; /* a duplicate of a request in hand */
+		log_warn("%s/remote/%s", sp->path, name);
+		return -1;
+	}
+	/* the same request again after its taker died: start afresh */
+	stages_each(sp, conf, drop_one, (void *)key);
+	rmtree_at(rfd, key);
+	snprintf(name, sizeof(name), "%s.log", key);
+	unlinkat(rfd, name, 0);
+	return fd;
+}
+
 int
 remote_work_create(const struct spool *sp, const struct conf *conf, const char *key, int *lockfd)
 {
-	char name[ITEM_ID_MAX + 8];
 	int rfd = remote_dir(sp), wfd = -1;
 
 	*lockfd = -1;
 	if (rfd < 0)
 		return -1;
 	flock(rfd, LOCK_SH);
-	snprintf(name, sizeof(name), "%s.lock", key);
-	*lockfd = openat(rfd, name, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (*lockfd >= 0 && flock(*lockfd, LOCK_EX | LOCK_NB) == 0) {
-		/* the same request again after its taker died: start afresh */
-		stages_each(sp, conf, drop_one, (void *)key);
-		rmtree_at(rfd, key);
-		snprintf(name, sizeof(name), "%s.log", key);
-		unlinkat(rfd, name, 0);
-	} else if (*lockfd >= 0) {
-		errno = EBUSY; /* taken by a live tmc-gworker: a duplicate */
-		log_warn("%s/remote/%s.lock", sp->path, key);
-		close(*lockfd);
-		*lockfd = -1;
-	}
-	if (*lockfd < 0 || (mkdirat(rfd, key, 0755) < 0 && errno != EEXIST) ||
-	    (wfd = openat(rfd, key, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
-	    (mkdirat(wfd, "src", 0755) < 0 && errno != EEXIST) ||
-	    (mkdirat(wfd, "out", 0755) < 0 && errno != EEXIST)) {
+	if ((*lockfd = take_key(sp, conf, rfd, key)) >= 0 &&
+	    ((mkdirat(rfd, key, 0755) < 0 && errno != EEXIST) ||
+	     (wfd = openat(rfd, key, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
+	     (mkdirat(wfd, "src", 0755) < 0 && errno != EEXIST) ||
+	     (mkdirat(wfd, "out", 0755) < 0 && errno != EEXIST))) {
 		log_warn("%s/remote/%s", sp->path, key);
 		if (wfd >= 0)
 			close(wfd);

@@ -28,6 +28,7 @@ struct gw {
 	bool stop;
 	char host[256]; /* gearman.name or the host name */
 	gearman_worker_st *w;
+	bool did_job; /* a job was done: connect afresh before the next */
 };
 
 /* One request in hand. */

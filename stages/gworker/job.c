@@ -40,6 +40,7 @@ gw_job(gearman_job_st *job, void *ctx, size_t *size, gearman_return_t *ret)
 	}
 	result_free(&res);
 	request_free(&rq);
+	g->did_job = true;
 	*ret = GEARMAN_SUCCESS;
 	return reply;
 }

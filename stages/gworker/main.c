@@ -7,7 +7,11 @@
  * during a job, unit.c). When gearmand is gone (killed, restarted, not up
  * yet) the worker is dropped and made again after a pause doubling from
  * 1 s to MAX_BACKOFF_S, so a restarted gearmand is found again without
- * restarting this program. At start the work of a predecessor that died
+ * restarting this program. After each job the worker is made afresh too:
+ * when gearmand died during a job, libgearman reconnects by itself and
+ * registers the functions again but not the identifier (the host name in
+ * gearmand's worker list); one connect per unit costs nothing beside the
+ * unit's decoding. At start the work of a predecessor that died
  * (remote/, stage/remote_work.c) is removed.
  */
 #include <errno.h>
@@ -119,6 +123,10 @@ main(int argc, char **argv)
 		}
 		r = gearman_worker_work(g.w);
 		gw_read_signals(&g);
+		if (g.did_job) {
+			g.did_job = false;
+			gear_close(&g);
+		}
 		if (wait_ok(r)) {
 			if (was_down)
 				log_info("gearmand answers again");
@@ -128,7 +136,8 @@ main(int argc, char **argv)
 			continue;
 		}
 		(up ? log_warnx : log_debug)("gearmand: %s: connecting again in %d s",
-					     gearman_worker_error(g.w), backoff);
+					     g.w ? gearman_worker_error(g.w) : gearman_strerror(r),
+					     backoff);
 		up = false;
 		was_down = true;
 		gear_close(&g);

@@ -75,7 +75,8 @@ verify_names(struct gw *g, struct gw_req *rq, struct gw_result *res)
 	if (rq->id == NULL || !id_valid(rq->id) || !hex_ok(rq->nonce) ||
 	    snprintf(rq->key, sizeof(rq->key), "%s-%s", rq->id, rq->nonce) >= (int)sizeof(rq->key))
 		return refuse(res, "bad request: id \"%s\" or nonce \"%s\"", rq->id, rq->nonce);
-	if (rq->name == NULL || strchr(rq->name, '/') || path_check_rel(rq->name, why, sizeof(why)))
+	if (rq->name == NULL || rq->name[0] == '.' || strchr(rq->name, '/') ||
+	    path_check_rel(rq->name, why, sizeof(why)) < 0)
 		return refuse(res, "bad request: name \"%s\"%s", rq->name, "");
 	if (src == NULL)
 		return refuse(res, "bad request: no part \"src\"%s%s", NULL, NULL);

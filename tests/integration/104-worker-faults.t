@@ -7,12 +7,12 @@
 # answers without a restart; tmc-gworker killed -9 mid-unit: its dead work is
 # removed when it is started again; SIGTERM of `tmcwatch worker` mid-unit:
 # the request gets a retry=1 reply, every process ends, the spool is clean
-# after a restart.
+# after a restart; gearman.tls with a libgearman without TLS is refused.
 . "$TMC_SRC/tests/lib/tap.sh"
 . "$TMC_SRC/tests/lib/image-helpers.sh"
 . "$TMC_SRC/tests/bench/inputs.sh"
 . "$TMC_SRC/tests/lib/gearman.sh"
-plan 35
+plan 40
 
 in=$SITE/in
 mkdir -p "$in"
@@ -75,6 +75,35 @@ is "$?:$(hdr again results):$(hdr again files)" "0:8:8" "and answer a request: 8
 is "$(grep -c 'tmc-gworker.*started as host' "$T_DIR/tmcwatch.log")" 2 "no tmc-gworker was restarted"
 wait_for 60 workers_up
 
+# --- gearmand killed while a unit runs: when the unit is done, the worker
+# registers with the new gearmand under its name again ---
+wait_for 60 workers_up
+s600_pid() { pgrep -P "$DAEMON" -f -- "-T ref -s 1\$" | head -1; }
+held() { [ -n "$(ls -A "$SPOOL/stages/ref/01-S600/new" 2>/dev/null)" ]; }
+S600=$(s600_pid)
+kill -STOP "$S600"
+"$BIN/tmc-gsend" -c "$CONF" -T ref -s 0 -f "$in/photo.jpg" -o "$T_DIR/gmdie" -i gmdie1 -w 30 \
+	2>>"$T_DIR/gsend.err" &
+GS=$!
+T_PIDS="$T_PIDS $GS"
+wait_for 60 held
+ok $? "a unit waits in ref/01-S600/new"
+stop_gearmand KILL
+start_gearmand "$GM_PORT"
+kill -CONT "$S600"
+{ wait "$GS"; } 2>/dev/null
+named() { [ "$(gm_admin --workers | grep -c 'wh-104 : tmcwatch:ref:00')" -eq 2 ]; }
+wait_for 60 named
+rc=$?
+ok $rc "gearmand killed mid-unit: both workers registered again, under the name wh-104"
+[ $rc = 0 ] || diag "workers: $(gm_admin --workers | tr '\n' '|')"
+clean() {
+	[ -z "$(ls -A "$SPOOL/remote")" ] &&
+		[ "$(spool_items "$SPOOL" new)$(spool_items "$SPOOL" cur)" = 00 ]
+}
+wait_for 30 clean
+ok $? "and the unit's work is gone from the worker's spool"
+
 # --- the worker host killed -9 mid-unit (held in its second step by a
 # stopped tmc-image): its dead work is removed at the next start ---
 s600_pid() { pgrep -P "$DAEMON" -f -- "-T ref -s 1\$" | head -1; }
@@ -136,3 +165,16 @@ wait_for 30 clean
 ok $? "its spool is clean: remote/ empty, no item in new/ or cur/"
 stop_daemon
 is "$DAEMON_RC" 0 "and stops again with status 0"
+
+# --- gearman.tls with a libgearman built without TLS: refused at start ---
+sed 's|"name": "wh-104"|"tls": true, "name": "wh-104"|' "$CONF" >"$T_DIR/conf/tls.json"
+if ldd "$BIN/tmc-gworker" | grep -q 'libssl\|libwolfssl'; then
+	echo "ok $((T_N += 1)) # skip this libgearman has TLS"
+	echo "ok $((T_N += 1)) # skip this libgearman has TLS"
+else
+	timeout 30 "$BIN/tmc-gworker" -c "$T_DIR/conf/tls.json" -t "$T_DIR/conf/template.json" \
+		2>"$T_DIR/tls.err"
+	is "$?" 78 "tls: true without TLS in libgearman: tmc-gworker exits 78 at start"
+	grep -q "built without TLS" "$T_DIR/tls.err"
+	ok $? "saying why: $(grep -o 'gearman.tls.*' "$T_DIR/tls.err" | cut -c1-80)"
+fi
