@@ -36,27 +36,34 @@ reply_refused(struct stage_ctx *ctx, const struct wire_msg *m, const char *host)
 	return STAGE_DECLINED;
 }
 
-const char *
-reply_key(const struct wire_msg *m, char p, long long k, const struct wire_part **part)
+/* A reason names the worker host's private copy of the original,
+ * ".../remote/<id>-<nonce>/src/<name>": name ours instead, so that err/ and
+ * the result rows say which file, as a local failure does. */
+static char *
+reason_local(const char *reason, const struct stage_ctx *ctx, const char *nonce)
 {
-	const char *seps = "._", *v = NULL;
-	char key[32];
+	const char *src = stage_source_path(ctx) ?: "", *name = strrchr(src, '/');
+	char *key = xasprintf("/%s-%s/src/%s", ctx->item->id, nonce, name ? name + 1 : src);
+	struct strbuf sb = {0};
+	const char *p = reason, *hit;
 
-	if (part)
-		*part = NULL;
-	for (const char *sep = seps; *sep && v == NULL; sep++) {
-		snprintf(key, sizeof(key), "%c%c%lld", p, *sep, k);
-		v = ticket_get(&m->hdr, key);
+	while ((hit = strstr(p, key)) != NULL) {
+		const char *start = hit;
+
+		while (start > p && start[-1] != ' ' && start[-1] != '(')
+			start--;
+		sb_add(&sb, p, (size_t)(start - p));
+		sb_adds(&sb, src);
+		p = hit + strlen(key);
 	}
-	for (const char *sep = seps; part && *sep && *part == NULL; sep++) {
-		snprintf(key, sizeof(key), "%c%c%lld", p, *sep, k);
-		*part = wire_get(m, key);
-	}
-	return v;
+	sb_adds(&sb, p);
+	free(key);
+	return sb.buf ? sb.buf : xstrdup("");
 }
 
 static int
-reply_lines(struct stage_ctx *ctx, const struct wire_msg *m, struct unit_step *us)
+reply_lines(struct stage_ctx *ctx, const struct wire_msg *m, struct unit_step *us,
+	    const char *nonce)
 {
 	long long n = ticket_get_ll(&m->hdr, "results", -1);
 
@@ -75,8 +82,11 @@ reply_lines(struct stage_ctx *ctx, const struct wire_msg *m, struct unit_step *u
 			return -1;
 		}
 		free(us[rl.step].line);
+		free(us[rl.step].fixed);
 		us[rl.step].line = copy;
 		us[rl.step].rl = rl;
+		us[rl.step].fixed = reason_local(rl.reason ?: "", ctx, nonce);
+		us[rl.step].rl.reason = us[rl.step].fixed;
 		us[rl.step].has_line = true;
 	}
 	return n >= 1 && us[ctx->step_idx].has_line ? 0 : -1;
@@ -233,7 +243,7 @@ reply_apply(struct stage_ctx *ctx, const uint8_t *buf, size_t len, const char *n
 		snprintf(host, hlen, "%s", ticket_get(&m.hdr, "host") ?: host);
 		if (ticket_get(&m.hdr, "error"))
 			rc = reply_refused(ctx, &m, host);
-		else if (reply_lines(ctx, &m, us) < 0)
+		else if (reply_lines(ctx, &m, us, nonce) < 0)
 			snprintf(ctx->reason, sizeof(ctx->reason),
 				 "bad reply from %s: its result lines are not this unit's", host);
 		else if ((rc = reply_results(ctx, &m, us, host)) == STAGE_FAULT)
@@ -242,8 +252,10 @@ reply_apply(struct stage_ctx *ctx, const uint8_t *buf, size_t len, const char *n
 	}
 	wire_free(&m);
 out:
-	for (size_t j = 0; j < n; j++)
+	for (size_t j = 0; j < n; j++) {
 		free(us[j].line);
+		free(us[j].fixed);
+	}
 	free(us);
 	free(below);
 	return rc;

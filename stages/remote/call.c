@@ -1,8 +1,9 @@
 /*
  * call.c - one request to one gearmand, and its reply awaited.
  *
- * One task, run blocking (gearman_client_run_tasks) until it completes,
- * fails, or nothing comes for the deadline (the client's timeout). The unique id "<item>:<step>"
+ * One task, run (non-blocking, one look a second) until it completes,
+ * fails, nothing comes from the worker host for the deadline, or the
+ * program is asked to stop. The unique id "<item>:<step>"
  * lets gearmand coalesce a re-send with the job still queued or running,
  * so a unit is not done twice at once. A data packet "started <host>"
  * sent by the worker host when it takes the job tells which host has it
@@ -10,6 +11,7 @@
  * the item's: the caller puts the item back and sends it again later.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,6 +76,7 @@ struct call {
 	size_t hlen;
 	struct strbuf reply;
 	bool done;
+	bool seen; /* a packet came since the last look (the deadline restarts) */
 };
 
 static gearman_return_t
@@ -82,6 +85,7 @@ on_data(gearman_task_st *task)
 	struct call *c = gearman_task_context(task);
 
 	note_data(c->fn, gearman_task_data(task), gearman_task_data_size(task), c->host, c->hlen);
+	c->seen = true;
 	return GEARMAN_SUCCESS;
 }
 
@@ -92,6 +96,7 @@ on_complete(gearman_task_st *task)
 
 	sb_add(&c->reply, gearman_task_data(task), gearman_task_data_size(task));
 	c->done = true;
+	c->seen = true;
 	return GEARMAN_SUCCESS;
 }
 
@@ -101,6 +106,41 @@ on_fail(gearman_task_st *task)
 {
 	(void)task;
 	return GEARMAN_SUCCESS;
+}
+
+/* SIGTERM or SIGINT waits (the skeleton blocks them for its signalfd) */
+static bool
+stop_pending(void)
+{
+	sigset_t set;
+
+	return sigpending(&set) == 0 && (sigismember(&set, SIGTERM) || sigismember(&set, SIGINT));
+}
+
+/* Run the task until it ends, until nothing came from the worker host for
+ * deadline_s, or until the program is asked to stop (*stopped): one look
+ * a second, so a stopping daemon never waits for a deadline. */
+static gearman_return_t
+call_run(gearman_client_st *cl, struct call *c, int deadline_s, bool *stopped)
+{
+	int64_t last = now_ms_mono();
+	gearman_return_t ret;
+
+	gearman_client_add_options(cl, GEARMAN_CLIENT_NON_BLOCKING);
+	gearman_client_set_timeout(cl, 1000);
+	for (;;) {
+		ret = gearman_client_run_tasks(cl);
+		if (c->done || (ret != GEARMAN_IO_WAIT && ret != GEARMAN_PAUSE))
+			return c->done ? GEARMAN_SUCCESS : ret;
+		if (c->seen)
+			last = now_ms_mono();
+		c->seen = false;
+		if ((*stopped = stop_pending()) || now_ms_mono() - last >= deadline_s * 1000LL)
+			return GEARMAN_TIMEOUT;
+		ret = gearman_client_wait(cl);
+		if (ret != GEARMAN_SUCCESS && ret != GEARMAN_TIMEOUT && ret != GEARMAN_IO_WAIT)
+			return ret;
+	}
 }
 
 static int
@@ -142,6 +182,7 @@ gear_call(const char *server, const char *fn, const char *unique, const void *re
 	gearman_client_st *cl = gearman_client_create(NULL);
 	struct call c = {.fn = fn, .host = host, .hlen = hlen};
 	gearman_return_t ret;
+	bool stopped = false;
 	int r;
 
 	*rep = NULL;
@@ -162,10 +203,13 @@ gear_call(const char *server, const char *fn, const char *unique, const void *re
 		gearman_client_free(cl);
 		return -1;
 	}
-	/* blocking: returns when the task completed or failed, or when
-	 * nothing came for the whole deadline (the client's timeout) */
-	ret = gearman_client_run_tasks(cl);
+	ret = call_run(cl, &c, deadline_s, &stopped);
 	r = call_result(&c, cl, ret, server, deadline_s, max_reply, rep, replen, reason, rlen);
+	if (stopped) {
+		snprintf(reason, rlen, "stopping: the unit in flight on %s is given up",
+			 host[0] ? host : server);
+		r = -2;
+	}
 	gearman_client_free(cl);
 	return r;
 }

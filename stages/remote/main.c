@@ -86,13 +86,15 @@ remote_send(struct stage_ctx *ctx, struct gear_pick *pk, const char *fn, uint8_t
 	uint8_t *rep;
 	size_t replen;
 	enum stage_rc rc;
+	int r;
 
 	snprintf(unique, sizeof(unique), "%s:%d", ctx->item->id, ctx->step_idx);
-	if (gear_call(pk->server, fn, unique, req, reqlen, deadline, conf->gearman.max_reply, &rep,
-		      &replen, host, sizeof(host), ctx->reason, sizeof(ctx->reason)) < 0) {
+	r = gear_call(pk->server, fn, unique, req, reqlen, deadline, conf->gearman.max_reply, &rep,
+		      &replen, host, sizeof(host), ctx->reason, sizeof(ctx->reason));
+	if (r < 0) {
 		if (host[0])
 			rstatus_end(host, fn, false);
-		return STAGE_FAULT;
+		return r == -2 ? STAGE_STOPPED : STAGE_FAULT;
 	}
 	rc = reply_apply(ctx, rep, replen, nonce, host, sizeof(host));
 	free(rep);

@@ -26,8 +26,9 @@ int gear_pick(const struct conf *conf, const struct spool *sp, const char *fn,
 void gear_release(struct gear_pick *pk);
 
 /* call.c: submit req as fn with unique to server and wait up to
- * deadline_s. 0 with *rep (malloc'ed) and *replen; -1 with reason (a
- * fault: unreachable, timed out, the job failed). *host is set from the
+ * deadline_s after the last packet. 0 with *rep (malloc'ed) and *replen;
+ * -1 with reason (a fault: unreachable, timed out, the job failed); -2 a
+ * SIGTERM or SIGINT is pending (given up, the program stops). *host is set from the
  * early "started <host>" packet when it comes. */
 int gear_call(const char *server, const char *fn, const char *unique, const void *req,
 	      size_t reqlen, int deadline_s, long max_reply, uint8_t **rep, size_t *replen,
@@ -46,7 +47,8 @@ struct unit_step {
 	int idx;
 	bool in_unit, has_line;
 	struct result_line rl;
-	char *line; /* the line's storage (result_parse splits it) */
+	char *line;  /* the line's storage (result_parse splits it) */
+	char *fixed; /* rl.reason with the worker host's work path replaced */
 	int skipped_files, written_files;
 };
 int apply_files(struct stage_ctx *ctx, const struct wire_msg *m, struct unit_step *us,
@@ -59,7 +61,7 @@ void rstatus_begin(const char *host, const char *fn);
 void rstatus_end(const char *host, const char *fn, bool ok);
 void rstatus_fini(void);
 
-/* apply.c: header key "<p>.<k>" of the reply, or "<p>_<k>" (a ticket key
+/* reply_key.c: header key "<p>.<k>" of the reply, or "<p>_<k>" (a ticket key
  * cannot hold a '.'; both spellings are read), its value or NULL; with
  * part, the part of the same name. */
 const char *reply_key(const struct wire_msg *m, char p, long long k, const struct wire_part **part);

@@ -1,10 +1,12 @@
 #!/bin/bash
 # Remote units end to end (tmc-remote(8)): a spool host (tmcwatch run with
 # "gearman") and a worker host (tmcwatch worker, its own spool and config
-# copy) on this machine, a real gearmand between them. A job of 3 JPEGs and
-# a PNG through TMC's reference job (8 sizes, each from the one before):
-# every output exactly once with the bytes a local-only run writes, the
-# same result rows in done/, one result line per file and step, the step
+# copy) on this machine, a real gearmand between them. A job of 3 JPEGs, a
+# PNG and a corrupt JPEG through TMC's reference job (8 sizes, each from
+# the one before): every output exactly once with the bytes a local-only
+# run writes, the same result rows in done/ (the corrupt file's failure
+# too: its head item in err/ with the worker host's reason), one result
+# line per file and step, the step
 # callback of a step below the head delivered once per file, and
 # `tmcwatch status` showing the worker host with its done count. The local
 # workers of the head step are held (SIGSTOP) during that job, so its units
@@ -17,7 +19,7 @@
 . "$TMC_SRC/tests/bench/inputs.sh"
 . "$TMC_SRC/tests/lib/gearman.sh"
 . "$TMC_SRC/tests/lib/remote.sh"
-plan 14
+plan 16
 
 command -v gearmand >/dev/null || { echo "1..0 # SKIP gearmand is not installed"; exit 0; }
 start_receiver
@@ -26,6 +28,8 @@ TPL="{ \"ref\": { \"proc\": [ $(ref_steps | sed "s|\"path_head\":\"/s600\"|&, $C
 mkdir -p "$SITE/in" "$SITE/in2"
 for i in 1 2 3; do gm convert -size $((900 + 200 * i))x900 plasma:red-blue -quality 92 "$SITE/in/p$i.jpg"; done
 gm convert -size 900x700 gradient:green-yellow "$SITE/in/pic.png"
+# a JPEG's start of image, then garbage: its unit fails on the worker host
+{ printf '\xff\xd8\xff\xe0'; head -c 5000 /dev/urandom; } >"$SITE/in/broken.jpg"
 gm convert -size 800x600 plasma:green-blue "$SITE/in2/q1.jpg"
 gm convert -size 700x500 gradient:red-yellow "$SITE/in2/q2.png"
 job() { printf '{"hires": {"site": "site01", "path_head": "/%s", "path_tail": "", "include": ["*.jpg", "*.png"]}, "template": "ref"}\n' "$1" >"$T_DIR/$1.json"; }
@@ -63,7 +67,7 @@ WH=$!
 T_PIDS="$T_PIDS $WH"
 wait_for 60 eval '[ "$(gm_admin --workers | grep -c "wh1 : tmcwatch:ref:00")" -ge 2 ]'
 ok $? "the worker host wh1 registered tmcwatch:ref:00 (2 tmc-gworker)"
-image_config "$TPL" "" "$(gm_config_keys '"templates": ["ref"], "max_inflight": 2')"
+image_config "$TPL" "" "\"metrics_interval\": 1, $(gm_config_keys '"templates": ["ref"], "max_inflight": 2')"
 start_daemon
 wait_children
 ok $? "the spool host runs, every child started"
@@ -78,19 +82,23 @@ kill -CONT $LOCAL
 check "every output exactly once, the bytes of the local run (32 files)" same_bytes
 cut -f2- "$SPOOL/done/$seq.result" | paste <(cut -f1 "$SPOOL/done/$seq.result") - | LC_ALL=C sort >"$T_DIR/remote.rows"
 check "the job's result rows are the local run's" eval '[ -s "$T_DIR/local.rows" ] && cmp "$T_DIR/remote.rows" "$T_DIR/local.rows"'
-is "$(cut -f1,2 "$SPOOL/proc/$seq.log" | sort | uniq -d | wc -l) $(wc -l <"$SPOOL/proc/$seq.log")" "0 32" \
+is "$(cut -f1,2 "$SPOOL/proc/$seq.log" | sort | uniq -d | wc -l) $(wc -l <"$SPOOL/proc/$seq.log")" "0 33" \
 	"one result line per file and step"
+grep -q "^step S1000 failed on host wh1: $SITE/in/broken.jpg: " "$SPOOL"/stages/ref/00-S1000/err/*/reason
+ok $? "the corrupt JPEG's head item is in err/, its reason naming this host's original"
 cbs() { jq -r 'select(.path | startswith("/ok/cb?")) | .path' "$T_DIR/receiver.log" 2>/dev/null; }
 wait_for 60 eval '[ $(cbs | wc -l) -ge 4 ]'
 is "$(cbs | sort -u | wc -l) $(cbs | wc -l)" "4 4" "step S600's callback delivered once per file"
-is "$(remote_field wh1 done)" 4 "run/remote: 4 units done on wh1"
+is "$(remote_field wh1 done) $(remote_field wh1 failed)" "4 1" "run/remote: 4 units done on wh1, 1 failed"
 "$BIN/tmcwatch" -c "$CONF" status >"$T_DIR/status"
 grep -Eq '^remote host wh1: functions .*tmcwatch:ref:00.* done 4 ' "$T_DIR/status" &&
-	grep -q '^remote stage ref/00-S1000: 4 of 4 units done remotely' "$T_DIR/status"
+	grep -q '^remote stage ref/00-S1000: 4 of 5 units done remotely' "$T_DIR/status"
 ok $? "status: the worker host, its functions and done count; the stage's remote share"
 "$BIN/tmcwatch" -c "$CONF" status --json |
 	jq -e '.remote.hosts[] | select(.host == "wh1" and .done == 4 and .inflight == 0)' >/dev/null
 ok $? "status --json too"
+wait_for 30 grep -q '^tmcwatch_remote_units_total{host="wh1",outcome="done"} 4$' "$SPOOL/state/metrics.prom"
+ok $? "the metrics file counts the units done on wh1"
 
 # 3. the worker host stops: the local workers carry on
 kill -TERM -- -"$WH"

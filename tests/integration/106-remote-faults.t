@@ -16,7 +16,7 @@
 . "$TMC_SRC/tests/lib/jobs.sh"
 . "$TMC_SRC/tests/lib/gearman.sh"
 . "$TMC_SRC/tests/lib/remote.sh"
-plan 14
+plan 17
 
 command -v gearmand >/dev/null || { echo "1..0 # SKIP gearmand is not installed"; exit 0; }
 GM_DEADLINE=4
@@ -96,4 +96,23 @@ ok $? "local carries on: every output where this host's template says"
 n=$(grep -c 'refused: template digest mismatch' "$T_DIR/tmcwatch.log")
 [ "$n" -ge 1 ] && [ "$n" -le 2 ]
 ok $? "logged once per tmc-remote ($n lines for 5 items)"
+kill -TERM -- -"$WH"
+gone hostdiff
+
+# ---- the spool host stops with a unit in flight
+worker_host "$T_DIR/wt" hostt "$COPY2"
+wait_for 30 eval '[ -n "$(pgrep -f "tmc-copy -c $T_DIR/wt/config.json")" ]'
+kill -STOP $(pgrep -f "tmc-copy -c $T_DIR/wt/config.json")
+hold
+make_tree t 1
+tree_job t
+seq=$(submit "$T_DIR/t.json")
+wait_for 60 eval '[ "$(remote_field hostt inflight)" -ge 1 ]'
+ok $? "a unit is in flight on hostt"
 stop_daemon
+is "$DAEMON_RC" 0 "the spool host stops (status 0) without waiting for the unit"
+t=$(ls -d "$SPOOL"/stages/two/00-A/new/"$seq"-* 2>/dev/null | head -1)
+[ -n "$t" ] && ! grep -q '^attempt=' "$t/ticket" &&
+	grep -q 'stopping: the unit in flight on hostt is given up' "$T_DIR/tmcwatch.log"
+ok $? "its item is back in new/ with no attempt counted, and the log says why"
+kill -KILL -- -"$WH"

@@ -27,9 +27,9 @@ ok $? "tmc-copy links no decoder: $(needed tmc-copy)"
 ! has tmc-image libavcodec && ! has tmc-image libavformat && ! has tmc-image libavutil &&
 	! has tmc-image libswscale && has tmc-image libGraphicsMagick-Q16
 ok $? "tmc-image links GraphicsMagick and no libav* (an mp4's frame is tmc-video --capture's): $(needed tmc-image)"
-has tmc-gworker libgearman && has tmc-gworker libnettle && ! has tmc-gworker libGraphicsMagick &&
-	! has tmc-gworker libavcodec && ! has tmc-gworker libcurl
-ok $? "tmc-gworker links libgearman and nettle, no decoder, no HTTP: $(needed tmc-gworker)"
 has tmc-remote libgearman && has tmc-remote libnettle && ! has tmc-remote libGraphicsMagick &&
 	! has tmc-remote libavcodec && ! has tmc-remote libcurl
 ok $? "tmc-remote links libgearman and nettle (the MAC), no decoder: $(needed tmc-remote)"
+has tmc-gworker libgearman && has tmc-gworker libnettle && ! has tmc-gworker libGraphicsMagick &&
+	! has tmc-gworker libavcodec && ! has tmc-gworker libcurl
+ok $? "tmc-gworker links libgearman and nettle, no decoder, no HTTP: $(needed tmc-gworker)"
