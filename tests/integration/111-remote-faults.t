@@ -92,9 +92,8 @@ gearmand_start
 ok $? "gearmand killed (kill -9) and started again"
 wait_for 120 gearman_workers_at spool 3 4
 ok $? "both worker hosts registered their functions with the new gearmand"
-wait_for 5 gearman_workers_named spool w1 w2
-todo_ok $? "... under their host names (gearmand's workers listing, status)" \
-	"libgearman reconnects by itself when gearmand died during a job and sends its functions again, not its identifier (pecl-gearman#13); tmc-gworker must set it again"
+wait_for 30 gearman_workers_named spool w1 w2
+ok $? "... under their host names (libgearman's own reconnect would drop them)"
 wait_for 180 job_done_in "$seq"
 ok $? "kill -9 of gearmand: the job finishes"
 job_checks "$seq" gm "kill -9 of gearmand"
