@@ -91,9 +91,13 @@ release w2
 gearmand_start
 ok $? "gearmand killed (kill -9) and started again"
 wait_for 120 gearman_workers_at spool 3 4
-ok $? "both worker hosts registered their functions with the new gearmand"
+r=$?
+ok $r "both worker hosts registered their functions with the new gearmand"
+[ $r = 0 ] || gearman_diag
 wait_for 30 gearman_workers_named spool w1 w2
-ok $? "... under their host names (libgearman's own reconnect would drop them)"
+r=$?
+ok $r "... under their host names (libgearman's own reconnect would drop them)"
+[ $r = 0 ] || gearman_diag
 wait_for 180 job_done_in "$seq"
 ok $? "kill -9 of gearmand: the job finishes"
 job_checks "$seq" gm "kill -9 of gearmand"

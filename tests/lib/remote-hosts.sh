@@ -160,3 +160,9 @@ hosts_sane() {
 	ok $? "no process of any host crashed or failed, no sanitizer report"
 	[ -z "$deaths$reports" ] || printf '%s\n%s\n' "$deaths" "$reports" | head -5 | sed 's/^/#   /'
 }
+# gearman_diag: what gearmand lists and what the worker hosts' gearman
+# workers said last, for a failed check
+gearman_diag() {
+	gearadmin_in spool --workers 2>&1 | sed 's/^/#   gearmand: /'
+	grep -h 'tmc-gworker' "$T_DIR"/w*/tmcwatch.log 2>/dev/null | tail -8 | cut -c1-200 | sed 's/^/#   /'
+}
