@@ -170,6 +170,7 @@ reply_results(struct stage_ctx *ctx, const struct wire_msg *m, struct unit_step 
 	if (apply_files(ctx, m, us, false) < 0)
 		return stage_errno_rc(errno, "tmc-remote") == STAGE_FAULT ? STAGE_FAULT
 									  : STAGE_TEMPFAIL;
+	failpoint("remote-applied"); /* tests: outputs written, nothing else */
 	for (size_t j = 0; j < n; j++)
 		if (us[j].has_line && step_finish(ctx, &us[j], (int)j == ctx->step_idx) < 0) {
 			snprintf(ctx->reason, sizeof(ctx->reason),

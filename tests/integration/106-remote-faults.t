@@ -8,7 +8,10 @@
 # worker host with another secret: its reply is refused (logged), nothing
 # of it applied, the items finish locally. A worker host whose template
 # differs: the unit is declined (logged once per tmc-remote), local carries
-# on and every output is where THIS host's template puts it.
+# on and every output is where THIS host's template puts it. The spool host
+# stopping with a unit in flight gives it back at once, no attempt counted.
+# tmc-remote killed with the outputs written and nothing committed: the
+# item is redone (here by a local worker), the same bytes, one line each.
 # The local workers of the head step are held (SIGSTOP) until tmc-remote
 # has surely tried, so each case is exercised, not skipped by a fast local.
 . "$TMC_SRC/tests/lib/tap.sh"
@@ -16,7 +19,7 @@
 . "$TMC_SRC/tests/lib/jobs.sh"
 . "$TMC_SRC/tests/lib/gearman.sh"
 . "$TMC_SRC/tests/lib/remote.sh"
-plan 17
+plan 20
 
 command -v gearmand >/dev/null || { echo "1..0 # SKIP gearmand is not installed"; exit 0; }
 GM_DEADLINE=4
@@ -99,6 +102,29 @@ ok $? "logged once per tmc-remote ($n lines for 5 items)"
 kill -TERM -- -"$WH"
 gone hostdiff
 
+stop_daemon
+
+# ---- tmc-remote killed after writing the outputs, before its commit
+worker_host "$T_DIR/wf" hostf "$COPY2"
+TMC_FAILPOINT=remote-applied:hang start_daemon
+wait_children
+LOCAL=$(pgrep -f "tmc-copy -c $CONF .* -T two -s 0$" | tr '\n' ' ')
+hold
+make_tree f 1
+tree_job f
+seq=$(submit "$T_DIR/f.json")
+wait_for 60 grep -q 'tmc-remote\[[0-9]*\] .*failpoint remote-applied: hanging' "$T_DIR/tmcwatch.log"
+ok $? "tmc-remote wrote the outputs and stopped before its commit"
+cmp -s "$SITE/f/f-1.jpg" "$SITE/out1/f-1.jpg" && cmp -s "$SITE/f/f-1.jpg" "$SITE/out2/f-1.jpg" &&
+	[ ! -s "$SPOOL/proc/$seq.log" ]
+ok $? "its outputs are there, no result line yet"
+kill -TERM -- -"$WH"
+gone hostf
+kill -KILL "$(sed -n 's/.*tmc-remote\[\([0-9]*\)\] .*failpoint remote-applied: hanging.*/\1/p' "$T_DIR/tmcwatch.log" | tail -1)"
+release
+wait_done "$seq" 120 && outputs_of f && lines_ok "$seq" 1 && [ "$(spool_items "$SPOOL" err)" = 0 ]
+ok $? "the item is redone locally: the same bytes, one line per step, nothing in err/"
+
 # ---- the spool host stops with a unit in flight
 worker_host "$T_DIR/wt" hostt "$COPY2"
 wait_for 30 eval '[ -n "$(pgrep -f "tmc-copy -c $T_DIR/wt/config.json")" ]'
@@ -116,3 +142,4 @@ t=$(ls -d "$SPOOL"/stages/two/00-A/new/"$seq"-* 2>/dev/null | head -1)
 	grep -q 'stopping: the unit in flight on hostt is given up' "$T_DIR/tmcwatch.log"
 ok $? "its item is back in new/ with no attempt counted, and the log says why"
 kill -KILL -- -"$WH"
+
