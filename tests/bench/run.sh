@@ -20,7 +20,7 @@ export BENCH_FIGURES=$work/figures.tsv
 version() { "$@" 2>/dev/null | head -1; }
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 rc=0
-for name in ${BENCH_ONLY:-spool image image-stream video mixed watch http}; do
+for name in ${BENCH_ONLY:-spool image image-stream video mixed watch http remote}; do
 	b=$here/$name.sh
 	[ -x "$b" ] || continue
 	echo "=== $name.sh"
