@@ -517,10 +517,13 @@ stage_item(struct stage *st, struct item *it)
 
 		result_append(&st->spool, &it->ticket, step->name, st->idx, ctx.created,
 			      ctx.warnings, o, ctx.warnings ? ctx.reason : "");
-		stage_hand_on(st, it, succ, nsucc);
+		/* the record before the commit, as the result line: a kill after
+		 * the commit must not lose it (a step redone is recorded again,
+		 * it ran twice) */
 		ms = (long long)(now_ms_mono() - t0);
-		log_outcome(&ctx, result_outcome_name(o), nsucc, ms);
 		record_step(&ctx, st->sd.label, result_outcome_name(o), ms);
+		stage_hand_on(st, it, succ, nsucc);
+		log_outcome(&ctx, result_outcome_name(o), nsucc, ms);
 	} else {
 		stage_failed(st, &ctx, rc, t0);
 	}
