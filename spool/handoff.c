@@ -31,11 +31,16 @@
  * Then item_finish() moves cur/<id> into tmp/ and removes it there, so
  * recovery never sees a half-removed item.
  *
- * Durability: every ticket written here is fsynced before the rename that
- * publishes it (ticket.next before the commit, out.tmp/<stage>/ticket
- * before out.tmp -> out): after a crash or a read-only remount no item is
- * found with an empty ticket. The pixels handed on were fsynced by the
- * step that wrote them.
+ * Durability: a fan-out's tickets (out.tmp/<stage>/ticket) are fsynced
+ * before out.tmp -> out. A chain's ticket.next is not: that fsync was most
+ * of a pass step's time (1-2 ms an item on a virtual disk, doc/ARCHITECTURE.md,
+ * Durability), and a process crash cannot lose written bytes. After a power
+ * cut, the rename over the old ticket carries ticket.next's bytes on ext4
+ * (data=ordered) and btrfs; elsewhere a ticket.next found empty at finalize
+ * is dropped and the item goes on with its previous ticket, and one whose
+ * finalize was on disk but not its bytes is claimed with an empty ticket,
+ * which sends it to err/ with a reason saying so (tmcwatch-spool(5),
+ * FAULTS). The pixels handed on were fsynced by the step that wrote them.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -120,6 +125,26 @@ stage_successor(struct item *it, int outfd, const struct successor *s, bool pixe
 	return r;
 }
 
+/* ticket.next becomes the ticket, by a rename over it (on ext4 in its
+ * default data=ordered mode, and on btrfs, that rename carries ticket.next's
+ * bytes to disk before it, unfsynced as they are). One found empty is what
+ * a power cut left of an unfsynced write: it is dropped and the item goes
+ * on with the ticket it had, which names the same original and origin. */
+static int
+ticket_next_in(int fd)
+{
+	struct stat st;
+
+	if (fstatat(fd, "ticket.next", &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : -1; /* ENOENT: done before (a redo) */
+	if (st.st_size == 0 && faccessat(fd, "ticket", F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+		log_warnx("an empty ticket.next (a power cut before it was on disk): the item "
+			  "keeps its previous ticket");
+		return unlinkat(fd, "ticket.next", 0) < 0 && errno != ENOENT ? -1 : 0;
+	}
+	return renameat(fd, "ticket.next", fd, "ticket") < 0 && errno != ENOENT ? -1 : 0;
+}
+
 /* Is the committed handoff tmp/<id> (folder fd) carried on by a live
  * process? It holds the flock of its ticket (ticket.next until renamed). */
 static bool
@@ -155,7 +180,7 @@ finalize_into(struct stage_dir *sd, const char *id, bool pixels, int destfd, boo
 		close(fd);
 		return 0; /* a live worker carries it on into cur/ */
 	}
-	if (renameat(fd, "ticket.next", fd, "ticket") < 0 && errno != ENOENT)
+	if (ticket_next_in(fd) < 0)
 		r = -1;
 	if (r == 0 && pixels && pass_pixels(fd, fd, true) < 0)
 		r = -1;
@@ -187,8 +212,9 @@ stage_finalize(struct stage_dir *sd, const char *id, bool pixels)
 	return finalize_into(sd, id, pixels, sd->newfd, false);
 }
 
-/* ticket.next, durable before the commit publishes it; with keep, its
- * descriptor stays open and flocked (a fresh inode: nobody else has it). */
+/* ticket.next, written before the commit publishes it (not fsynced: see
+ * ticket_next_in); with keep, its descriptor stays open and flocked (a
+ * fresh inode: nobody else has it). */
 static int
 write_ticket_next(struct item *it, struct successor *s, bool keep)
 {
@@ -199,8 +225,6 @@ write_ticket_next(struct item *it, struct successor *s, bool keep)
 	fd = openat(it->dirfd, "ticket.next", O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
 		    0644);
 	r = fd < 0 ? -1 : write_all(fd, text, len);
-	if (r == 0 && fsync(fd) < 0)
-		r = -1;
 	if (r == 0 && keep && flock(fd, LOCK_EX | LOCK_NB) < 0)
 		r = -1;
 	free(text);
@@ -301,6 +325,8 @@ item_handoff(struct stage_dir *sd, struct item *it, struct successor *succ, size
 
 	if (n == 1)
 		return handoff_move(sd, it, &succ[0], pixels);
+	if (n == 0) /* the last step: moving out of cur/ is the commit */
+		return item_finish(sd, it);
 
 	if (rmtree_at(it->dirfd, "out.tmp") < 0 || mkdirat(it->dirfd, "out.tmp", 0755) < 0)
 		goto fail;

@@ -59,6 +59,7 @@ struct stage {
 	char status_id[ITEM_ID_MAX]; /* the item in hand ("" idle), its start, its percent */
 	long long status_start;
 	int status_percent;
+	bool status_idle_due; /* the item is done, "-" not written yet (stage_idle) */
 	long long processed;
 	int64_t due_s; /* earliest deferred item, real seconds; 0 none */
 	/* Items whose ticket says not_before: claiming one puts it back in new/,
@@ -166,7 +167,27 @@ stage_status(struct stage *st, const char *id)
 	snprintf(st->status_id, sizeof(st->status_id), "%s", id ? id : "");
 	st->status_start = now_ms_mono() / 1000;
 	st->status_percent = -1;
+	st->status_idle_due = false;
 	stage_status_write(st);
+}
+
+/* An item is done. Under a flood the next item's line follows at once, so
+ * "-" is written only when the worker is about to block (stage_wait) or
+ * stop: one status write per item instead of two. Until then the line
+ * names the item just finished, with its start, a moment longer. */
+static void
+stage_status_done(struct stage *st)
+{
+	st->status_id[0] = '\0';
+	st->status_percent = -1;
+	st->status_idle_due = true;
+}
+
+static void
+stage_status_flush(struct stage *st)
+{
+	if (st->status_idle_due)
+		stage_status(st, NULL);
 }
 
 void
@@ -572,15 +593,18 @@ stage_item(struct stage *st, struct item *it, struct item *next)
 
 		result_append(&st->spool, &it->ticket, step->name, st->idx, ctx.created,
 			      ctx.warnings, o, ctx.warnings ? ctx.reason : "");
-		j = stage_hand_on(st, it, succ, nsucc, next);
+		/* the record before the commit, as the result line: a kill after
+		 * the commit must not lose it (a step redone is recorded again,
+		 * it ran twice) */
 		ms = (long long)(now_ms_mono() - t0);
-		log_outcome(&ctx, result_outcome_name(o), nsucc, ms);
 		record_step(&ctx, st->here->label, result_outcome_name(o), ms);
+		j = stage_hand_on(st, it, succ, nsucc, next);
+		log_outcome(&ctx, result_outcome_name(o), nsucc, ms);
 	} else {
 		stage_failed(st, &ctx, rc, t0);
 	}
 	st->processed++;
-	stage_status(st, NULL);
+	stage_status_done(st);
 out:
 	for (size_t k = 0; k < st->tpl->nsteps; k++)
 		ticket_free(&succ[k].ticket);
@@ -719,6 +743,7 @@ stage_wait(struct stage *st)
 	struct pollfd pfd[2] = {{st->inbox.ifd, POLLIN, 0}, {st->sigfd, POLLIN, 0}};
 	bool scan = false;
 
+	stage_status_flush(st);
 	if (poll(pfd, 2, stage_timeout(st)) < 0 && errno != EINTR)
 		fatal("poll");
 	if (pfd[1].revents)
@@ -835,6 +860,7 @@ stage_main(int argc, char **argv, const struct stage_ops *ops)
 		if (!st.stop && stage_wait(&st) < 0)
 			break;
 	}
+	stage_status_flush(&st);
 	log_info("stopping after %lld items", st.processed);
 	stage_current = NULL;
 	stage_teardown(&st);
