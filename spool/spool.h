@@ -495,6 +495,11 @@ int wire_decode(struct wire_msg *m, const uint8_t *buf, size_t len, const char *
 		const void *key, size_t klen, long long now, int max_skew, char *reason,
 		size_t rlen);
 const struct wire_part *wire_get(const struct wire_msg *m, const char *name);
+/* Header value key of a message whose MAC is NOT checked, for a log line
+ * only (never believed): out holds it with unsafe bytes made '?'; 0, or -1
+ * (not framed as kind, or no such key). */
+int wire_peek(const uint8_t *buf, size_t len, const char *kind, const char *key, char *out,
+	      size_t olen);
 void wire_free(struct wire_msg *m);
 
 /* gearadmin.c: one admin command ("status", "workers") to gearmand at
