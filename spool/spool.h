@@ -58,6 +58,8 @@ void spool_close(struct spool *sp);
 bool spool_daemon_running(int spoolfd);
 /* "<NN>-<step>" for step index idx; names are checked by the config loader. */
 void stage_name(char *buf, size_t len, int idx, const char *step);
+/* create false: only an existing stage; a missing one (ENOENT) fails
+ * quietly, anything else is logged with the path */
 int stage_open(struct stage_dir *sd, const struct spool *sp, const char *tpl, int idx,
 	       const char *step, bool create);
 int stage_open_path(struct stage_dir *sd, const char *path, bool create);
