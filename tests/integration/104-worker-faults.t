@@ -4,7 +4,8 @@
 # another template digest, or for a step that heads no unit here is refused
 # with the reason in the reply and the log, and publishes nothing; gearmand
 # killed -9 and started again on its port: tmc-gworker registers again and
-# answers without a restart; tmc-gworker killed -9 mid-unit: its dead work is
+# answers without a restart, also when gearmand restarts again and again with
+# the workers idle; tmc-gworker killed -9 mid-unit: its dead work is
 # removed when it is started again; SIGTERM of `tmcwatch worker` mid-unit:
 # the request gets a retry=1 reply, every process ends, the spool is clean
 # after a restart; gearman.tls with a libgearman without TLS is refused.
@@ -16,7 +17,7 @@
 # workers must hand items on, not carry them on themselves (tmcwatch-spool(5),
 # "Carrying an item on").
 export TMC_NO_FOLLOW=1
-plan 40
+plan 41
 
 in=$SITE/in
 mkdir -p "$in"
@@ -78,6 +79,18 @@ send again -s 0
 is "$?:$(hdr again results):$(hdr again files)" "0:8:8" "and answer a request: 8 results, 8 files"
 is "$(grep -c 'tmc-gworker.*started as host' "$T_DIR/tmcwatch.log")" 2 "no tmc-gworker was restarted"
 wait_for 60 workers_up
+
+# --- gearmand restarted while both workers are idle, again and again: each
+# time gearmand lists both with their function within 30 s (an idle worker
+# asks gearmand's listing every 5 s and connects afresh when it is not
+# there: libgearman's own reconnect may leave it named, without functions)
+rounds=0
+for round in 1 2 3 4 5; do
+	stop_gearmand KILL
+	start_gearmand "$GM_PORT" && wait_for 30 workers_up && rounds=$((rounds + 1))
+	[ "$rounds" = "$round" ] || diag "round $round: $(gm_admin --workers | tr '\n' '|')"
+done
+is "$rounds" 5 "gearmand restarted 5 times with idle workers: both listed with tmcwatch:ref:00 each time"
 
 # --- gearmand killed while a unit runs: when the unit is done, the worker
 # registers with the new gearmand under its name again ---
