@@ -9,10 +9,13 @@
  * tmc-gworker asks each server's admin "workers" listing now and then and
  * trusts only what gearmand says. The listing names a connection by its
  * identifier, the host name, which the tmc-gworker processes of one host
- * share: a server is right when it lists the name at least once and every
- * connection of that name with all the functions this process registered.
- * A sibling's half-registered connection makes every process of the host
- * connect afresh, which is harmless and heals it too.
+ * share: a server is right when it lists the name at least once, every
+ * connection of that name with all the functions this process registered,
+ * and no nameless connection with one of them (libgearman's reconnect
+ * seen both ways: the name without the functions, the functions without
+ * the name). A sibling's (or another host's) half-registered connection
+ * makes each process that sees it connect afresh, which is harmless and
+ * heals it too.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -41,22 +44,35 @@ has_word(const char *list, size_t len, const char *fn)
 	return false;
 }
 
-/* One listing line "<fd> <ip> <id> : fn fn ...": -1 not ours, 0 ours and
- * short of a function, 1 ours with every function. */
-static int
+enum line_state { OTHER, OURS_SHORT, OURS_WHOLE, NAMELESS_OURS };
+
+/* One listing line "<fd> <ip> <id> : fn fn ...": another's; of this host's
+ * name, short of a function or with every one; or nameless ("-") with one of
+ * our functions: a tmc-gworker whose libgearman reconnected without its
+ * name (only this program serves these functions, always named). */
+static enum line_state
 line_state(const struct gw *g, const char *line, size_t len)
 {
 	char id[sizeof(g->host)] = "";
-	const char *colon = memmem(line, len, " : ", 3);
+	const char *colon = memmem(line, len, " : ", 3), *fns;
+	size_t flen;
 	char fmt[32];
+	bool all = true, any = false;
 
 	snprintf(fmt, sizeof(fmt), "%%*s %%*s %%%zus", sizeof(id) - 1);
-	if (colon == NULL || sscanf(line, fmt, id) != 1 || strcmp(id, g->host) != 0)
-		return -1;
-	for (size_t i = 0; i < g->nfns; i++)
-		if (!has_word(colon + 3, len - (size_t)(colon + 3 - line), g->fns[i]))
-			return 0;
-	return 1;
+	if (colon == NULL || sscanf(line, fmt, id) != 1)
+		return OTHER;
+	fns = colon + 3;
+	flen = len - (size_t)(fns - line);
+	for (size_t i = 0; i < g->nfns; i++) {
+		bool has = has_word(fns, flen, g->fns[i]);
+
+		all = all && has;
+		any = any || has;
+	}
+	if (strcmp(id, g->host) == 0)
+		return all ? OURS_WHOLE : OURS_SHORT;
+	return strcmp(id, "-") == 0 && any ? NAMELESS_OURS : OTHER;
 }
 
 /* 1 listed right, 0 not, -1 the listing could not be had (no verdict). */
@@ -72,10 +88,10 @@ server_lists(const struct gw *g, const char *server)
 	}
 	for (const char *p = a; *p;) {
 		size_t len = strcspn(p, "\n");
-		int st = line_state(g, p, len);
+		enum line_state st = line_state(g, p, len);
 
-		seen += st >= 0;
-		bad += st == 0;
+		seen += st == OURS_WHOLE || st == OURS_SHORT;
+		bad += st == OURS_SHORT || st == NAMELESS_OURS;
 		p += len + (p[len] == '\n');
 	}
 	free(a);
