@@ -119,7 +119,11 @@ stage_open_path(struct stage_dir *sd, const char *path, bool create)
 		sd->label = xstrdup(path);
 	return 0;
 fail:
-	log_warn("stage folder %s", path);
+	/* opening only an existing stage (create false), a missing one is an
+	 * answer, not a fault: a worker host has folders only for the steps
+	 * it serves, and only once their workers made them */
+	if (create || errno != ENOENT)
+		log_warn("stage folder %s", path);
 	stage_close(sd);
 	return -1;
 }

@@ -58,6 +58,8 @@ void spool_close(struct spool *sp);
 bool spool_daemon_running(int spoolfd);
 /* "<NN>-<step>" for step index idx; names are checked by the config loader. */
 void stage_name(char *buf, size_t len, int idx, const char *step);
+/* create false: only an existing stage; a missing one (ENOENT) fails
+ * quietly, anything else is logged with the path */
 int stage_open(struct stage_dir *sd, const struct spool *sp, const char *tpl, int idx,
 	       const char *step, bool create);
 int stage_open_path(struct stage_dir *sd, const char *path, bool create);
@@ -495,6 +497,11 @@ int wire_decode(struct wire_msg *m, const uint8_t *buf, size_t len, const char *
 		const void *key, size_t klen, long long now, int max_skew, char *reason,
 		size_t rlen);
 const struct wire_part *wire_get(const struct wire_msg *m, const char *name);
+/* Header value key of a message whose MAC is NOT checked, for a log line
+ * only (never believed): out holds it with unsafe bytes made '?'; 0, or -1
+ * (not framed as kind, or no such key). */
+int wire_peek(const uint8_t *buf, size_t len, const char *kind, const char *key, char *out,
+	      size_t olen);
 void wire_free(struct wire_msg *m);
 
 /* gearadmin.c: one admin command ("status", "workers") to gearmand at

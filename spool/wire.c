@@ -203,6 +203,34 @@ wire_decode(struct wire_msg *m, const uint8_t *buf, size_t len, const char *kind
 	return 0;
 }
 
+/* For a log line only: a value of an unverified message's header, with
+ * anything but [A-Za-z0-9._-] made '?' (the sender chose the bytes). */
+int
+wire_peek(const uint8_t *buf, size_t len, const char *kind, const char *key, char *out, size_t olen)
+{
+	const uint8_t *p = buf + 10, *lim = buf + len;
+	struct ticket t = {0};
+	size_t hlen, nparts;
+	const char *v;
+	char why[128];
+
+	out[0] = '\0';
+	if (len < 10 || olen == 0 || memcmp(buf, WIRE_MAGIC " ", 6) != 0 ||
+	    memcmp(buf + 6, kind, 3) != 0 || buf[9] != ' ' || read_size(&p, lim, ' ', &hlen) < 0 ||
+	    read_size(&p, lim, '\n', &nparts) < 0 || hlen > (size_t)(lim - p) ||
+	    ticket_parse(&t, (const char *)p, hlen, why, sizeof(why)) < 0)
+		return -1;
+	if ((v = ticket_get(&t, key)) != NULL && *v) {
+		snprintf(out, olen, "%s", v);
+		for (char *c = out; *c; c++)
+			if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+			      (*c >= '0' && *c <= '9') || strchr("._-", *c)))
+				*c = '?';
+	}
+	ticket_free(&t);
+	return out[0] ? 0 : -1;
+}
+
 const struct wire_part *
 wire_get(const struct wire_msg *m, const char *name)
 {

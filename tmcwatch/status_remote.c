@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "json.h"
 #include "tmcwatch.h"
@@ -85,13 +86,32 @@ done_for(const struct remote_host *v, size_t n, const char *fn)
 	return d;
 }
 
+/* "last seen" as status shows its other times: local time and the age
+ * ("2026-12-05 01:59:00 (12s ago)"), or "never" (registered, not used) */
+static void
+seen_text(char *buf, size_t len, long long last_seen)
+{
+	time_t t = (time_t)last_seen;
+	char when[32];
+
+	if (last_seen <= 0) {
+		snprintf(buf, len, "never");
+		return;
+	}
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", localtime(&t));
+	snprintf(buf, len, "%s (%llds ago)", when, (long long)now_s_real() - last_seen);
+}
+
 static void
 host_out(const struct remote_host *h, const char *fns, struct strbuf *text, struct strbuf *json)
 {
+	char seen[80];
+
+	seen_text(seen, sizeof(seen), h->last_seen);
 	sb_printf(text,
 		  "remote host %s: functions %s in flight %lld done %lld failed %lld last seen "
-		  "%lld\n",
-		  h->host, fns[0] ? fns : "-", h->inflight, h->done, h->failed, h->last_seen);
+		  "%s\n",
+		  h->host, fns[0] ? fns : "-", h->inflight, h->done, h->failed, seen);
 	sb_printf(json, "%s{\"host\":", json->len ? "," : "");
 	json_quote(json, h->host, false);
 	sb_adds(json, ",\"functions\":[");

@@ -49,13 +49,16 @@ gear_functions(struct gw *g)
 				gearman_return_t r =
 					gearman_worker_add_function(g->w, fn, 0, gw_job, g);
 
-				if (r != GEARMAN_SUCCESS)
+				if (r != GEARMAN_SUCCESS) {
 					log_warnx("gearman function %s: %s", fn,
 						  gearman_worker_error(g->w));
-				else
-					log_debug("serving %s", fn);
-				n += r == GEARMAN_SUCCESS;
-				free(fn);
+					free(fn);
+					continue;
+				}
+				log_debug("serving %s", fn);
+				n++;
+				g->fns = xreallocarray(g->fns, g->nfns + 1, sizeof(*g->fns));
+				g->fns[g->nfns++] = fn; /* listed.c looks for it */
 			}
 		}
 	}
@@ -103,4 +106,9 @@ gear_close(struct gw *g)
 	if (g->w)
 		gearman_worker_free(g->w);
 	g->w = NULL;
+	for (size_t i = 0; i < g->nfns; i++)
+		free(g->fns[i]);
+	free(g->fns);
+	g->fns = NULL;
+	g->nfns = 0;
 }

@@ -6,6 +6,7 @@
  *
  *   main.c    arguments, configuration, the loop (work, signals, reconnect)
  *   gear.c    the libgearman worker: servers, identity, functions, TLS
+ *   listed.c  whether gearmand still lists it with its functions (idle check)
  *   verify.c  a request believed or refused (MAC, expiry, digest, served)
  *   unit.c    the request through the local spool: work folder, head item,
  *             the unit's result lines waited for on inotify
@@ -29,6 +30,8 @@ struct gw {
 	char host[256]; /* gearman.name or the host name */
 	gearman_worker_st *w;
 	bool did_job; /* a job was done: connect afresh before the next */
+	char **fns;   /* the functions registered (gear.c), for listed.c */
+	size_t nfns;
 };
 
 /* One request in hand. */
@@ -54,6 +57,9 @@ struct gw_result {
 /* gear.c */
 int gear_connect(struct gw *g); /* worker made, servers added, functions registered */
 void gear_close(struct gw *g);
+/* listed.c: false when a reachable gearmand does not list this host's
+ * workers with every function of g->fns (then connect afresh) */
+bool gear_listed(const struct gw *g);
 
 /* verify.c: 0, or -1 with res->error and res->retry set */
 int verify_request(struct gw *g, struct gw_req *rq, const void *buf, size_t len,

@@ -11,7 +11,11 @@
  * when gearmand died during a job, libgearman reconnects by itself and
  * registers the functions again but not the identifier (the host name in
  * gearmand's worker list); one connect per unit costs nothing beside the
- * unit's decoding. At start the work of a predecessor that died
+ * unit's decoding. And libgearman's own reconnect while idle is not
+ * trusted either: every LISTED_EVERY_MS of idleness each gearmand's worker
+ * listing is asked whether it still lists this host with its functions
+ * (listed.c); when not, the worker is made afresh at once.
+ * At start the work of a predecessor that died
  * (remote/, stage/remote_work.c) is removed.
  */
 #include <errno.h>
@@ -28,6 +32,7 @@
 #include "gworker.h"
 
 #define MAX_BACKOFF_S 8
+#define LISTED_EVERY_MS 5000
 
 static void
 usage(void)
@@ -94,6 +99,7 @@ main(int argc, char **argv)
 {
 	struct gw g = {.sigfd = -1};
 	int backoff = 1;
+	int64_t checked = 0;              /* when gearmand's listing was last asked */
 	bool up = true, was_down = false; /* the first failure is logged */
 
 	gw_setup(&g, argc, argv);
@@ -102,9 +108,12 @@ main(int argc, char **argv)
 	while (!g.stop) {
 		gearman_return_t r;
 
-		if (g.w == NULL && gear_connect(&g) < 0) {
-			gw_pause(&g, backoff);
-			continue;
+		if (g.w == NULL) {
+			if (gear_connect(&g) < 0) {
+				gw_pause(&g, backoff);
+				continue;
+			}
+			checked = now_ms_mono();
 		}
 		r = gearman_worker_work(g.w);
 		gw_read_signals(&g);
@@ -118,6 +127,11 @@ main(int argc, char **argv)
 			up = true;
 			was_down = false;
 			backoff = 1;
+			if (g.w && !g.stop && now_ms_mono() - checked >= LISTED_EVERY_MS) {
+				checked = now_ms_mono();
+				if (!gear_listed(&g))
+					gear_close(&g);
+			}
 			continue;
 		}
 		(up ? log_warnx : log_debug)("gearmand: %s: connecting again in %d s",

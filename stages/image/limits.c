@@ -14,7 +14,8 @@
  * The disk files go to <spool>/run/magick/tmc-image.<pid>/ (MAGICK_TMPDIR
  * unless the environment sets it): on the spool's disk, not on a /tmp that
  * may be a tmpfs in RAM. The folder is flocked for the process's life, so
- * a later tmc-image removes the files of one killed mid-item.
+ * a later tmc-image removes the files of one killed mid-item (never the
+ * folder of a living one, which may not have locked it yet).
  *
  * The disk limit holds the largest image the pixel limit lets in, twice (an
  * image and a resize's intermediate): a disk limit reached is then the
@@ -25,6 +26,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +44,18 @@ static struct {
 	int dirfd;          /* flocked for our life */
 } lim = {.dirfd = -1};
 
+/* A tmc-image.<pid> folder whose process lives: it may have made the
+ * folder and not locked it yet (tmc-images of a stage start together), so
+ * the lock alone would let a sibling remove it under its maker. */
+static bool
+owner_alive(const char *name)
+{
+	char *end;
+	long pid = strtol(name + 10, &end, 10);
+
+	return *end == '\0' && pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
+}
+
 /* Remove the cache folders of dead tmc-images: those whose lock we get. */
 static void
 cache_sweep(int parent)
@@ -56,7 +70,7 @@ cache_sweep(int parent)
 		return;
 	}
 	while ((de = readdir(d)) != NULL) {
-		if (strncmp(de->d_name, "tmc-image.", 10) != 0)
+		if (strncmp(de->d_name, "tmc-image.", 10) != 0 || owner_alive(de->d_name))
 			continue;
 		sub = openat(parent, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (sub < 0)

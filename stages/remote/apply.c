@@ -233,8 +233,15 @@ reply_apply(struct stage_ctx *ctx, const uint8_t *buf, size_t len, const char *n
 					   .in_unit = below[j] || (int)j == ctx->step_idx};
 	if (wire_decode(&m, buf, len, "rep", key, klen, now_s_real(), ctx->conf->gearman.max_skew,
 			why, sizeof(why)) < 0) {
-		snprintf(ctx->reason, sizeof(ctx->reason), "bad reply from %s: %s",
-			 host[0] ? host : "a worker host", why);
+		char said[REMOTE_HOST_MAX];
+
+		/* the name a refusing worker host gave: logged, never counted */
+		if (host[0] == '\0' && wire_peek(buf, len, "rep", "host", said, sizeof(said)) == 0)
+			snprintf(ctx->reason, sizeof(ctx->reason),
+				 "bad reply from unverified host %s: %s", said, why);
+		else
+			snprintf(ctx->reason, sizeof(ctx->reason), "bad reply from %s: %s",
+				 host[0] ? host : "a worker host", why);
 		log_errx("%s: %s (refused)", ctx->item->id, ctx->reason);
 		goto out;
 	}

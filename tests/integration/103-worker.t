@@ -10,7 +10,7 @@
 . "$TMC_SRC/tests/lib/image-helpers.sh"
 . "$TMC_SRC/tests/lib/bench-inputs.sh" 2>/dev/null || . "$TMC_SRC/tests/bench/inputs.sh"
 . "$TMC_SRC/tests/lib/gearman.sh"
-plan 24
+plan 25
 
 # S1000 has a step callback (a file action): the worker host must not queue
 # it (remote=1); the spool host does, for the outputs it writes
@@ -103,6 +103,8 @@ grep -q "ref/00-S1000" "$T_DIR/status.out"
 ok $? "status lists the unit's stages"
 grep -q "tmc-gworker.*started as host wh-103" "$T_DIR/tmcwatch.log"
 ok $? "the log says which host name tmc-gworker serves as"
+! grep -E 'stage folder|No such file' "$T_DIR/tmcwatch.log"
+ok $? "a clean start of tmcwatch worker logged no missing stage folder"
 
 stop_daemon
 is "$DAEMON_RC" 0 "tmcwatch worker stops on SIGTERM with status 0"

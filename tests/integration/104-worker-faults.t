@@ -4,7 +4,8 @@
 # another template digest, or for a step that heads no unit here is refused
 # with the reason in the reply and the log, and publishes nothing; gearmand
 # killed -9 and started again on its port: tmc-gworker registers again and
-# answers without a restart; tmc-gworker killed -9 mid-unit: its dead work is
+# answers without a restart, also when gearmand restarts under idle workers
+# that libgearman reconnects by itself (then without their name); tmc-gworker killed -9 mid-unit: its dead work is
 # removed when it is started again; SIGTERM of `tmcwatch worker` mid-unit:
 # the request gets a retry=1 reply, every process ends, the spool is clean
 # after a restart; gearman.tls with a libgearman without TLS is refused.
@@ -16,7 +17,7 @@
 # workers must hand items on, not carry them on themselves (tmcwatch-spool(5),
 # "Carrying an item on").
 export TMC_NO_FOLLOW=1
-plan 40
+plan 41
 
 in=$SITE/in
 mkdir -p "$in"
@@ -78,6 +79,24 @@ send again -s 0
 is "$?:$(hdr again results):$(hdr again files)" "0:8:8" "and answer a request: 8 results, 8 files"
 is "$(grep -c 'tmc-gworker.*started as host' "$T_DIR/tmcwatch.log")" 2 "no tmc-gworker was restarted"
 wait_for 60 workers_up
+
+# --- gearmand restarted while both workers are idle and stopped (SIGSTOP,
+# as a partition would: they see gearmand gone only when they run again),
+# five times: libgearman reconnects by itself and registers the functions
+# without the host's name (without fail: gearmand lists "- : tmcwatch:ref:00").
+# An idle tmc-gworker asks gearmand's listing every 5 s and connects afresh
+# when it is not there as it should be: both listed again within 30 s.
+rounds=0
+for round in 1 2 3 4 5; do
+	gw=$(pgrep -P "$DAEMON" -x tmc-gworker)
+	kill -STOP $gw
+	stop_gearmand KILL
+	start_gearmand "$GM_PORT"
+	kill -CONT $gw
+	wait_for 30 workers_up && rounds=$((rounds + 1))
+	[ "$rounds" = "$round" ] || diag "round $round: $(gm_admin --workers | tr '\n' '|')"
+done
+is "$rounds" 5 "gearmand restarted 5 times under stopped idle workers: both listed as wh-104 with tmcwatch:ref:00 each time"
 
 # --- gearmand killed while a unit runs: when the unit is done, the worker
 # registers with the new gearmand under its name again ---

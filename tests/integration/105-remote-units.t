@@ -19,7 +19,7 @@
 . "$TMC_SRC/tests/bench/inputs.sh"
 . "$TMC_SRC/tests/lib/gearman.sh"
 . "$TMC_SRC/tests/lib/remote.sh"
-plan 16
+plan 17
 
 command -v gearmand >/dev/null || { echo "1..0 # SKIP gearmand is not installed"; exit 0; }
 start_receiver
@@ -94,8 +94,12 @@ is "$(remote_field wh1 done) $(remote_field wh1 failed)" "4 1" "run/remote: 4 un
 grep -Eq '^remote host wh1: functions .*tmcwatch:ref:00.* done 4 ' "$T_DIR/status" &&
 	grep -q '^remote stage ref/00-S1000: 4 of 5 units done remotely' "$T_DIR/status"
 ok $? "status: the worker host, its functions and done count; the stage's remote share"
+grep -Eq '^remote host wh1: .* last seen [0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:]{8} \([0-9]+s ago\)$' \
+	"$T_DIR/status"
+ok $? "status: wh1's last seen as a local time and its age ($(grep -o 'last seen.*' "$T_DIR/status" | head -1))"
 "$BIN/tmcwatch" -c "$CONF" status --json |
-	jq -e '.remote.hosts[] | select(.host == "wh1" and .done == 4 and .inflight == 0)' >/dev/null
+	jq -e '.remote.hosts[] | select(.host == "wh1" and .done == 4 and .inflight == 0 and
+		(.last_seen | type) == "number" and .last_seen > 1000000000)' >/dev/null
 ok $? "status --json too"
 wait_for 30 grep -q '^tmcwatch_remote_units_total{host="wh1",outcome="done"} 4$' "$SPOOL/state/metrics.prom"
 ok $? "the metrics file counts the units done on wh1"

@@ -2,15 +2,16 @@
 # A worker host with the wrong shared secret among good ones (network
 # namespaces, real gearmand): it takes requests it cannot verify and
 # answers with replies the spool host cannot verify. The spool host
-# refuses every such reply (logged), writes nothing from them and counts
-# no unit for any host but the good one; the job is done by the good
+# refuses every such reply (logged with the name the reply gives, as an
+# unverified host), writes nothing from them and counts no unit for any
+# host but the good one (nor any line for the unverified name); the job is done by the good
 # worker host and the local workers, every output once with the local-only
 # run's bytes.
 . "$TMC_SRC/tests/lib/tap.sh"
 . "$TMC_SRC/tests/lib/netns.sh"
 netns_init
 . "$TMC_SRC/tests/lib/remote-hosts.sh"
-plan 15
+plan 16
 
 remote_inputs b 24
 remote_job b
@@ -40,7 +41,8 @@ ok $? "replies not signed with the shared secret refused, and logged"
 is "$other $(grep -c 'done on w3' "$log")" "0 0" "no unit counted as done by a host other than w1"
 [ "$(remote_done w1)" -gt 0 ]
 ok $? "w1 did units"
-grep -q 'bad reply from w3' "$log"
-todo_ok $? "the refusal names the worker host with the wrong secret (w3)" \
-	"tmc-gworker says \"started <host>\" only after the request verified, so the spool host logs \"bad reply from :\" and counts host=unknown"
+grep -q 'bad reply from unverified host w3: not signed with our secret' "$log"
+ok $? "the refusal names the worker host with the wrong secret in the log (unverified host w3)"
+! grep -qs 'host=w3 ' "$SPOOL"/run/remote/[0-9]*
+ok $? "and run/remote counts nothing for w3 (its name is unauthenticated)"
 hosts_sane

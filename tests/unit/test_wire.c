@@ -2,7 +2,10 @@
  * test_wire.c - the signed message between hosts (spool/wire.c): a round
  * trip keeps header and parts byte for byte (binary parts with NULs and
  * newlines); a flipped bit anywhere, a cut message, another secret, the
- * other kind, an expired or undated message are all refused.
+ * other kind, an expired or undated message are all refused. wire_peek
+ * reads a header value of a message it does not verify (a log line's
+ * host name), only from a framed message of the kind, unsafe bytes made
+ * '?', and never past a cut message's end.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -112,6 +115,30 @@ test_expiry(void **state)
 	free(buf);
 }
 
+static void
+test_peek(void **state)
+{
+	size_t len;
+	uint8_t *buf = sample(&len, 1000);
+	char out[64];
+
+	(void)state;
+	assert_int_equal(wire_peek(buf, len, "req", "id", out, sizeof(out)), 0);
+	assert_string_equal(out, "j123-0001");
+	assert_int_equal(wire_peek(buf, len, "req", "rel", out, sizeof(out)), 0);
+	assert_string_equal(out, "a?b?c?d.jpg");
+	assert_int_equal(wire_peek(buf, len, "req", "host", out, sizeof(out)), -1);
+	assert_string_equal(out, "");
+	assert_int_equal(wire_peek(buf, len, "rep", "id", out, sizeof(out)), -1);
+	assert_int_equal(wire_peek(buf, len, "req", "id", out, 4), 0);
+	assert_string_equal(out, "j12");
+	for (size_t cut = 0; cut < 20; cut++)
+		assert_int_equal(wire_peek(buf, cut, "req", "id", out, sizeof(out)), -1);
+	for (size_t cut = 20; cut < len; cut++)
+		(void)wire_peek(buf, cut, "req", "id", out, sizeof(out)); /* no overread */
+	free(buf);
+}
+
 int
 main(void)
 {
@@ -119,6 +146,7 @@ main(void)
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_tampered),
 		cmocka_unit_test(test_expiry),
+		cmocka_unit_test(test_peek),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
