@@ -67,6 +67,8 @@ request_build(struct stage_ctx *ctx, int fd, long long size, const char *nonce, 
 	ticket_set(&m.hdr, "template", ctx->tpl->name);
 	ticket_setf(&m.hdr, "step", "%d", ctx->step_idx);
 	ticket_set(&m.hdr, "digest", digest);
+	ticket_set(&m.hdr, "site_digest",
+		   (conf_site_digest(ctx->conf, ticket_get(ctx->ticket, "site"), digest), digest));
 	ticket_set(&m.hdr, "version", TMC_VERSION);
 	ticket_set(&m.hdr, "nonce", nonce);
 	ticket_setf(&m.hdr, "expires", "%lld", (long long)now_s_real() + deadline_s);

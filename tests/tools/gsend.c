@@ -8,7 +8,9 @@
  *             [-K other-secret] [-E] [-D] [-R] [-F function]
  *
  * -K signs with another secret, -E sends an expired request, -D a wrong
- * template digest, -R the original's bytes unsigned (no message at all),
+ * template digest (the site digest is taken of config.json's site -p and the
+ * files it names, so a copy of the config with another watermark file sends
+ * another one), -R the original's bytes unsigned (no message at all),
  * -F sends through another gearman function than the step's (a header
  * naming a step the worker does not serve), -b the ":big" function; -r the ticket's rel and out
  * (default "/<name>"). outdir/header is the reply's header (the ticket's key=value text),
@@ -93,6 +95,8 @@ gs_request(struct gs *g, const void *src, size_t srclen, size_t *len)
 	ticket_set(&m.hdr, "template", g->tname);
 	ticket_setf(&m.hdr, "step", "%d", g->step);
 	ticket_set(&m.hdr, "digest", digest);
+	conf_site_digest(&g->conf, g->site, digest);
+	ticket_set(&m.hdr, "site_digest", digest);
 	ticket_set(&m.hdr, "version", TMC_VERSION);
 	ticket_set(&m.hdr, "nonce", g->nonce);
 	ticket_setf(&m.hdr, "expires", "%lld", g->expired ? now - 3600 : now + g->wait_s);
