@@ -4,7 +4,7 @@
  * host, expires (now + 300), and either error=<reason> retry=0|1, or
  * results=<n> with r.<k>=<result line> and files=<n> with f.<k>=<path
  * beneath the output root> and part f.<k> = the file's bytes: every file
- * the unit's steps left under remote/<key>/out (dot names are temp files).
+ * the unit's steps left under remote/<key>/out (outfile temps excepted).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -26,6 +26,38 @@ struct files {
 	int err; /* errno of the first file that could not be read */
 };
 
+/* An outfile temp (spool/outfile.c): ".<name>.tmcwatch-<id>", a write in
+ * progress or left by a failed step, never an output. Other dot names
+ * (a ".thumbs/" folder of path_head) are outputs like any. */
+static bool
+is_temp(const char *name)
+{
+	return name[0] == '.' && strstr(name + 1, ".tmcwatch-") != NULL;
+}
+
+static void
+walk_fail(struct files *f)
+{
+	if (f->err == 0)
+		f->err = errno ? errno : EIO;
+}
+
+static void
+add_file(int dirfd, const char *name, char *rel, struct files *f)
+{
+	f->path = xreallocarray(f->path, f->n + 1, sizeof(*f->path));
+	f->data = xreallocarray(f->data, f->n + 1, sizeof(*f->data));
+	f->len = xreallocarray(f->len, f->n + 1, sizeof(*f->len));
+	f->path[f->n] = rel;
+	f->data[f->n] = (uint8_t *)file_read_at(dirfd, name, (size_t)1 << 40, &f->len[f->n]);
+	if (f->data[f->n] == NULL)
+		walk_fail(f);
+	f->n++;
+}
+
+/* Every file beneath dirfd; a folder or entry that cannot be read sets
+ * f->err (the reply is then a fault, retry=1: never a unit with an output
+ * silently missing). */
 static void
 walk(int dirfd, const char *prefix, struct files *f)
 {
@@ -33,36 +65,39 @@ walk(int dirfd, const char *prefix, struct files *f)
 	struct dirent *de;
 
 	if (d == NULL) {
+		walk_fail(f);
 		close(dirfd);
 		return;
 	}
-	while ((de = readdir(d)) != NULL) {
+	for (errno = 0; (de = readdir(d)) != NULL; errno = 0) {
 		char *rel;
 		struct stat st;
 		int fd;
 
-		if (de->d_name[0] == '.' ||
-		    fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
+		    is_temp(de->d_name))
 			continue;
+		if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			walk_fail(f);
+			continue;
+		}
 		rel = prefix[0] ? xasprintf("%s/%s", prefix, de->d_name) : xstrdup(de->d_name);
-		if (S_ISDIR(st.st_mode) &&
-		    (fd = openat(dirfd, de->d_name,
-				 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) >= 0) {
-			walk(fd, rel, f);
-		} else if (S_ISREG(st.st_mode)) {
-			f->path = xreallocarray(f->path, f->n + 1, sizeof(*f->path));
-			f->data = xreallocarray(f->data, f->n + 1, sizeof(*f->data));
-			f->len = xreallocarray(f->len, f->n + 1, sizeof(*f->len));
-			f->path[f->n] = rel;
-			f->data[f->n] = (uint8_t *)file_read_at(dirfd, de->d_name, (size_t)1 << 40,
-								&f->len[f->n]);
-			if (f->data[f->n] == NULL && f->err == 0)
-				f->err = errno;
-			f->n++;
+		if (S_ISREG(st.st_mode)) {
+			add_file(dirfd, de->d_name, rel, f);
 			continue;
+		}
+		if (S_ISDIR(st.st_mode)) {
+			fd = openat(dirfd, de->d_name,
+				    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (fd >= 0)
+				walk(fd, rel, f);
+			else
+				walk_fail(f);
 		}
 		free(rel);
 	}
+	if (errno != 0)
+		walk_fail(f);
 	closedir(d);
 }
 
