@@ -11,8 +11,9 @@
  * when gearmand died during a job, libgearman reconnects by itself and
  * registers the functions again but not the identifier (the host name in
  * gearmand's worker list); one connect per unit costs nothing beside the
- * unit's decoding. At start the work of a predecessor that died
- * (remote/, stage/remote_work.c) is removed.
+ * unit's decoding. At start and then once a minute, dead work in remote/
+ * (stage/remote_work.c: a predecessor that died, an abandoned unit's items
+ * a live stage worker carried on) is removed.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -28,6 +29,11 @@
 #include "gworker.h"
 
 #define MAX_BACKOFF_S 8
+/* Dead work is looked for this often, not only at start: an abandoned
+ * unit's item that a live stage worker held when its work was removed
+ * (deadline, stop) is carried on by that worker, which writes
+ * remote/<key>.log and hands the item to the next step again. */
+#define CLEAN_EVERY_MS 60000
 
 static void
 usage(void)
@@ -72,6 +78,18 @@ gw_setup(struct gw *g, int argc, char **argv)
 		fatal("signalfd");
 }
 
+/* remote_work_clean, at most once per CLEAN_EVERY_MS. */
+static void
+gw_clean(struct gw *g, int64_t *last)
+{
+	int64_t now = now_ms_mono();
+
+	if (*last != 0 && now - *last < CLEAN_EVERY_MS)
+		return;
+	*last = now;
+	remote_work_clean(&g->sp, &g->conf);
+}
+
 /* A pause that a signal cuts short. */
 static void
 gw_pause(struct gw *g, int seconds)
@@ -95,13 +113,15 @@ main(int argc, char **argv)
 	struct gw g = {.sigfd = -1};
 	int backoff = 1;
 	bool up = true, was_down = false; /* the first failure is logged */
+	int64_t cleaned = 0;
 
 	gw_setup(&g, argc, argv);
-	remote_work_clean(&g.sp, &g.conf);
+	gw_clean(&g, &cleaned);
 	log_info("started as host %s, %zu servers", g.host, g.conf.gearman.nservers);
 	while (!g.stop) {
 		gearman_return_t r;
 
+		gw_clean(&g, &cleaned);
 		if (g.w == NULL && gear_connect(&g) < 0) {
 			gw_pause(&g, backoff);
 			continue;
