@@ -73,6 +73,7 @@ request_build(struct stage_ctx *ctx, int fd, long long size, const char *nonce, 
 	ticket_set(&m.hdr, "nonce", nonce);
 	ticket_setf(&m.hdr, "expires", "%lld", (long long)now_s_real() + deadline_s);
 	ticket_setf(&m.hdr, "deadline", "%d", deadline_s);
+	ticket_setf(&m.hdr, "max_reply", "%ld", ctx->conf->gearman.max_reply);
 	ticket_set(&m.hdr, "name", slash ? slash + 1 : src);
 	for (size_t i = 0; i < sizeof(copied) / sizeof(*copied); i++)
 		if (ticket_get(ctx->ticket, copied[i]))

@@ -3,7 +3,8 @@
 # gearmand: a request not signed, signed with another secret, expired, with
 # another template digest, another site digest (a spool host whose
 # watermark file differs), or for a step that heads no unit here is refused
-# with the reason in the reply and the log, and publishes nothing; gearmand
+# with the reason in the reply and the log, and publishes nothing; outputs
+# over the request's max_reply are refused, not sent; gearmand
 # killed -9 and started again on its port: tmc-gworker registers again and
 # answers without a restart; tmc-gworker killed -9 mid-unit: its dead work is
 # removed when it is started again; SIGTERM of `tmcwatch worker` mid-unit:
@@ -17,7 +18,7 @@
 # workers must hand items on, not carry them on themselves (tmcwatch-spool(5),
 # "Carrying an item on").
 export TMC_NO_FOLLOW=1
-plan 45
+plan 49
 
 in=$SITE/in
 mkdir -p "$in"
@@ -82,6 +83,11 @@ nothing_published
 ok $? "no refused request published an item, a work folder or a stage line"
 send sameside -s 0 -p site01
 is "$(hdr sameside results):$(hdr sameside files)" "8:8" "the same site block and files: served"
+# a reply would be bigger than the spool host takes (its max_reply): none
+# is sent, the refusal is final (the same unit makes the same bytes)
+send big -s 0 -M 20000
+refused big "over max_reply" "outputs over the request's max_reply"
+is "$(hdr big files)" "" "no file was sent"
 
 # --- gearmand killed and started again on the same port ---
 stop_gearmand KILL
