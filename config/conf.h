@@ -285,6 +285,12 @@ char *conf_remote_function(const struct template *tpl, size_t j, bool big);
  * canonical steps (inline.c). Two hosts with the same digest produce the
  * same bytes from the same original (same program, same step keys). */
 void conf_template_digest(const struct template *tpl, char hex[65]);
+/* The digest of what else shapes the bytes (remote_digest.c): the site
+ * block named by site_name (NULL: none) without its root (where outputs go,
+ * not how they look), the SHA-256 of each ICC profile and watermark file it
+ * names, resolved in the config folder as the stages resolve them, and
+ * "truncated". Two hosts must agree on it too. */
+void conf_site_digest(const struct conf *conf, const char *site_name, char hex[65]);
 /* The text the digest is taken of, malloc'ed (inline.c). */
 char *conf_template_canon(const struct template *tpl);
 /* conf_check's part: names in "templates" and "steps" exist, no unit

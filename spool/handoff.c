@@ -262,24 +262,48 @@ handoff_move(struct stage_dir *sd, struct item *it, struct successor *s, bool pi
 	return 0;
 }
 
-/* The carried item in the successor's cur/, claimed by lockfd: the same
- * fields item_claim fills. 0, or -1 when cur/<id>/ticket is not our inode. */
+/* Is cur/<id>/ticket of the successor the inode lockfd holds? 1 yes, 0
+ * another (not ours to touch), -1 cannot tell. */
 static int
-handon_open(struct successor *s, const char *id, int lockfd, struct item *next)
+handon_ours(struct successor *s, const char *id, int lockfd)
 {
 	char path[NAME_MAX + 16];
 	struct stat a, b;
 
+	snprintf(path, sizeof(path), "%s/ticket", id);
+	if (fstat(lockfd, &a) < 0 || fstatat(s->sd->curfd, path, &b, AT_SYMLINK_NOFOLLOW) < 0)
+		return -1;
+	return a.st_ino == b.st_ino && a.st_dev == b.st_dev;
+}
+
+/* The carried item could not be opened (EMFILE...): while its lock is still
+ * ours, cur/<id> goes back to new/<id>, so a worker of that stage claims it
+ * as any delivered item; released in cur/, nobody would until the next
+ * recovery (a supervisor start). */
+static void
+handon_return(struct successor *s, const char *id)
+{
+	if (renameat2(s->sd->curfd, id, s->sd->newfd, id, RENAME_NOREPLACE) < 0)
+		log_warn("carry %s/cur/%s on: back to new/", s->sd->path, id);
+	else
+		log_warnx("%s/cur/%s: not carried on, delivered to new/", s->sd->path, id);
+}
+
+/* The carried item in the successor's cur/, claimed by lockfd: the same
+ * fields item_claim fills. 0, or -1 when it cannot be opened (then it is
+ * delivered to new/ instead) or cur/<id>/ticket is not our inode. */
+static int
+handon_open(struct successor *s, const char *id, int lockfd, struct item *next)
+{
 	memset(next, 0, sizeof(*next));
 	snprintf(next->id, sizeof(next->id), "%s", id);
 	next->lockfd = lockfd;
 	next->path = xasprintf("%s/cur/%s", s->sd->path, id);
 	next->dirfd = openat(s->sd->curfd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	snprintf(path, sizeof(path), "%s/ticket", id);
-	if (next->dirfd < 0 || fstat(lockfd, &a) < 0 ||
-	    fstatat(s->sd->curfd, path, &b, AT_SYMLINK_NOFOLLOW) < 0 || a.st_ino != b.st_ino ||
-	    a.st_dev != b.st_dev) {
+	if (next->dirfd < 0 || handon_ours(s, id, lockfd) != 1) {
 		log_warn("carry %s on", next->path);
+		if (next->dirfd < 0 && handon_ours(s, id, lockfd) == 1)
+			handon_return(s, id);
 		item_release(next);
 		return -1;
 	}

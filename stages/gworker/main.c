@@ -15,8 +15,9 @@
  * trusted either: every LISTED_EVERY_MS of idleness each gearmand's worker
  * listing is asked whether it still lists this host with its functions
  * (listed.c); when not, the worker is made afresh at once.
- * At start the work of a predecessor that died
- * (remote/, stage/remote_work.c) is removed.
+ * At start and then once a minute, dead work in remote/
+ * (stage/remote_work.c: a predecessor that died, an abandoned unit's items
+ * a live stage worker carried on) is removed.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -33,6 +34,11 @@
 
 #define MAX_BACKOFF_S 8
 #define LISTED_EVERY_MS 5000
+/* Dead work is looked for this often, not only at start: an abandoned
+ * unit's item that a live stage worker held when its work was removed
+ * (deadline, stop) is carried on by that worker, which writes
+ * remote/<key>.log and hands the item to the next step again. */
+#define CLEAN_EVERY_MS 60000
 
 static void
 usage(void)
@@ -77,6 +83,18 @@ gw_setup(struct gw *g, int argc, char **argv)
 		fatal("signalfd");
 }
 
+/* remote_work_clean, at most once per CLEAN_EVERY_MS. */
+static void
+gw_clean(struct gw *g, int64_t *last)
+{
+	int64_t now = now_ms_mono();
+
+	if (*last != 0 && now - *last < CLEAN_EVERY_MS)
+		return;
+	*last = now;
+	remote_work_clean(&g->sp, &g->conf);
+}
+
 /* A pause that a signal cuts short. */
 static void
 gw_pause(struct gw *g, int seconds)
@@ -101,13 +119,15 @@ main(int argc, char **argv)
 	int backoff = 1;
 	int64_t checked = 0;              /* when gearmand's listing was last asked */
 	bool up = true, was_down = false; /* the first failure is logged */
+	int64_t cleaned = 0;
 
 	gw_setup(&g, argc, argv);
-	remote_work_clean(&g.sp, &g.conf);
+	gw_clean(&g, &cleaned);
 	log_info("started as host %s, %zu servers", g.host, g.conf.gearman.nservers);
 	while (!g.stop) {
 		gearman_return_t r;
 
+		gw_clean(&g, &cleaned);
 		if (g.w == NULL) {
 			if (gear_connect(&g) < 0) {
 				gw_pause(&g, backoff);

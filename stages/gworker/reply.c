@@ -4,7 +4,10 @@
  * host, expires (now + 300), and either error=<reason> retry=0|1, or
  * results=<n> with r.<k>=<result line> and files=<n> with f.<k>=<path
  * beneath the output root> and part f.<k> = the file's bytes: every file
- * the unit's steps left under remote/<key>/out (dot names are temp files).
+ * the unit's steps left under remote/<key>/out (outfile temps excepted).
+ * A reply never exceeds the request's max_reply (else gearman.max_reply):
+ * bigger outputs are refused (retry=0) rather than loaded and sent for the
+ * spool host to drop.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -23,9 +26,50 @@ struct files {
 	char **path;
 	uint8_t **data;
 	size_t *len, n;
-	int err; /* errno of the first file that could not be read */
+	int err;           /* errno of the first file that could not be read */
+	size_t total, cap; /* bytes read, and at most (the reply's max_reply) */
+	bool over;         /* the outputs are bigger than cap: none is read */
 };
 
+/* An outfile temp (spool/outfile.c): ".<name>.tmcwatch-<id>", a write in
+ * progress or left by a failed step, never an output. Other dot names
+ * (a ".thumbs/" folder of path_head) are outputs like any. */
+static bool
+is_temp(const char *name)
+{
+	return name[0] == '.' && strstr(name + 1, ".tmcwatch-") != NULL;
+}
+
+static void
+walk_fail(struct files *f)
+{
+	if (f->err == 0)
+		f->err = errno ? errno : EIO;
+}
+
+static void
+add_file(int dirfd, const char *name, off_t size, char *rel, struct files *f)
+{
+	if (f->over || (size_t)size > f->cap - f->total) {
+		f->over = true; /* the spool host would drop the reply: send none */
+		free(rel);
+		return;
+	}
+	f->path = xreallocarray(f->path, f->n + 1, sizeof(*f->path));
+	f->data = xreallocarray(f->data, f->n + 1, sizeof(*f->data));
+	f->len = xreallocarray(f->len, f->n + 1, sizeof(*f->len));
+	f->path[f->n] = rel;
+	f->data[f->n] = (uint8_t *)file_read_at(dirfd, name, f->cap - f->total + 1, &f->len[f->n]);
+	if (f->data[f->n] == NULL)
+		walk_fail(f);
+	else
+		f->total += f->len[f->n];
+	f->n++;
+}
+
+/* Every file beneath dirfd; a folder or entry that cannot be read sets
+ * f->err (the reply is then a fault, retry=1: never a unit with an output
+ * silently missing). */
 static void
 walk(int dirfd, const char *prefix, struct files *f)
 {
@@ -33,36 +77,39 @@ walk(int dirfd, const char *prefix, struct files *f)
 	struct dirent *de;
 
 	if (d == NULL) {
+		walk_fail(f);
 		close(dirfd);
 		return;
 	}
-	while ((de = readdir(d)) != NULL) {
+	for (errno = 0; (de = readdir(d)) != NULL; errno = 0) {
 		char *rel;
 		struct stat st;
 		int fd;
 
-		if (de->d_name[0] == '.' ||
-		    fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
+		    is_temp(de->d_name))
 			continue;
+		if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			walk_fail(f);
+			continue;
+		}
 		rel = prefix[0] ? xasprintf("%s/%s", prefix, de->d_name) : xstrdup(de->d_name);
-		if (S_ISDIR(st.st_mode) &&
-		    (fd = openat(dirfd, de->d_name,
-				 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) >= 0) {
-			walk(fd, rel, f);
-		} else if (S_ISREG(st.st_mode)) {
-			f->path = xreallocarray(f->path, f->n + 1, sizeof(*f->path));
-			f->data = xreallocarray(f->data, f->n + 1, sizeof(*f->data));
-			f->len = xreallocarray(f->len, f->n + 1, sizeof(*f->len));
-			f->path[f->n] = rel;
-			f->data[f->n] = (uint8_t *)file_read_at(dirfd, de->d_name, (size_t)1 << 40,
-								&f->len[f->n]);
-			if (f->data[f->n] == NULL && f->err == 0)
-				f->err = errno;
-			f->n++;
+		if (S_ISREG(st.st_mode)) {
+			add_file(dirfd, de->d_name, st.st_size, rel, f);
 			continue;
+		}
+		if (S_ISDIR(st.st_mode)) {
+			fd = openat(dirfd, de->d_name,
+				    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (fd >= 0)
+				walk(fd, rel, f);
+			else
+				walk_fail(f);
 		}
 		free(rel);
 	}
+	if (errno != 0)
+		walk_fail(f);
 	closedir(d);
 }
 
@@ -103,14 +150,44 @@ add_files(struct wire_msg *m, const struct files *f)
 	}
 }
 
-uint8_t *
-reply_build(struct gw *g, const struct gw_req *rq, const struct gw_result *res, size_t *len)
+/* The request's max_reply (what its spool host accepts), else ours. */
+static size_t
+reply_cap(const struct gw *g, const struct gw_req *rq)
+{
+	long long cap = ticket_get_ll(&rq->msg.hdr, "max_reply", 0);
+
+	return cap > 0 ? (size_t)cap : (size_t)g->conf.gearman.max_reply;
+}
+
+static void
+add_error(struct wire_msg *m, const struct gw_result *res, const struct files *f)
+{
+	char why[REASON_MAX];
+
+	if (res->error[0])
+		snprintf(why, sizeof(why), "%s", res->error);
+	else if (f->over)
+		snprintf(why, sizeof(why),
+			 "refused: the unit's outputs make a reply over max_reply (%zu bytes)",
+			 f->cap);
+	else
+		snprintf(why, sizeof(why), "cannot read an output on the worker host: %s",
+			 strerror(f->err));
+	ticket_set(&m->hdr, "error", why);
+	/* too big is final (a retry makes the same bytes); unreadable is ours */
+	ticket_set(&m->hdr, "retry",
+		   res->error[0] ? (res->retry ? "1" : "0")
+		   : f->over     ? "0"
+				 : "1");
+}
+
+static uint8_t *
+encode(struct gw *g, const struct gw_req *rq, const struct gw_result *res, const struct files *f,
+       size_t *len)
 {
 	const struct gearman_conf *gc = &g->conf.gearman;
-	struct files f = {0};
 	struct wire_msg m;
 	uint8_t *buf;
-	int fd;
 
 	wire_init(&m, "rep");
 	ticket_set(&m.hdr, "v", "1");
@@ -119,19 +196,40 @@ reply_build(struct gw *g, const struct gw_req *rq, const struct gw_result *res, 
 	ticket_set(&m.hdr, "nonce", rq->nonce ? rq->nonce : "");
 	ticket_set(&m.hdr, "host", g->host);
 	ticket_setf(&m.hdr, "expires", "%lld", (long long)now_s_real() + REPLY_EXPIRES_S);
-	if (res->error[0] == '\0' && rq->workfd >= 0 &&
-	    (fd = openat(rq->workfd, "out", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0)
-		walk(fd, "", &f);
-	if (res->error[0] == '\0' && f.err == 0) {
+	if (res->error[0] == '\0' && f->err == 0 && !f->over) {
 		add_results(&m, res);
-		add_files(&m, &f);
-	} else {
-		ticket_set(&m.hdr, "error",
-			   res->error[0] ? res->error : "cannot read an output on the worker host");
-		ticket_set(&m.hdr, "retry", res->retry || f.err ? "1" : "0");
-	}
+		add_files(&m, f);
+	} else
+		add_error(&m, res, f);
 	buf = wire_encode(&m, gc->secret, strlen(gc->secret), len);
 	wire_free(&m);
+	return buf;
+}
+
+uint8_t *
+reply_build(struct gw *g, const struct gw_req *rq, const struct gw_result *res, size_t *len)
+{
+	struct files f = {.cap = reply_cap(g, rq)};
+	uint8_t *buf;
+	int fd;
+
+	if (res->error[0] == '\0' && rq->workfd >= 0) {
+		if ((fd = openat(rq->workfd, "out", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0)
+			walk(fd, "", &f);
+		else
+			walk_fail(&f);
+	}
+	buf = encode(g, rq, res, &f, len);
+	if (buf != NULL && *len > f.cap && res->error[0] == '\0' && !f.over) {
+		/* the files fit, the header with them not */
+		free(buf);
+		f.over = true;
+		buf = encode(g, rq, res, &f, len);
+	}
+	if (res->error[0] == '\0' && (f.over || f.err))
+		log_warnx("request %s refused: %s", rq->key,
+			  f.over ? "the unit's outputs make a reply over max_reply"
+				 : "cannot read an output (retry=1)");
 	files_free(&f);
 	return buf;
 }

@@ -34,6 +34,20 @@ hex_ok(const char *s)
 	return true;
 }
 
+/* The request's id and nonce, checked: the folder name "<id>-<nonce>". */
+static int
+verify_key(struct gw_req *rq, struct gw_result *res)
+{
+	const char *id = ticket_get(&rq->msg.hdr, "id"), *nonce = ticket_get(&rq->msg.hdr, "nonce");
+
+	if (id == NULL || !id_valid(id) || !hex_ok(nonce) ||
+	    snprintf(rq->key, sizeof(rq->key), "%s-%s", id, nonce) >= (int)sizeof(rq->key))
+		return refuse(res, "bad request: id \"%s\" or nonce \"%s\"", id, nonce);
+	rq->id = id;
+	rq->nonce = nonce;
+	return 0;
+}
+
 /* The unit: template, head step, served here, same digest and version. */
 static int
 verify_unit(struct gw *g, struct gw_req *rq, struct gw_result *res)
@@ -59,6 +73,12 @@ verify_unit(struct gw *g, struct gw_req *rq, struct gw_result *res)
 	if (strcmp(digest ?: "", mine) != 0)
 		return refuse(res, "template digest mismatch for %s: %s differs from this host's",
 			      tname, digest);
+	conf_site_digest(&g->conf, ticket_get(h, "site"), mine);
+	if (strcmp(ticket_get(h, "site_digest") ?: "", mine) != 0)
+		return refuse(res,
+			      "site digest mismatch for site \"%s\" (its block, profile and "
+			      "watermark files, truncated): %s differs from this host's",
+			      ticket_get(h, "site"), ticket_get(h, "site_digest"));
 	return 0;
 }
 
@@ -69,12 +89,7 @@ verify_names(struct gw *g, struct gw_req *rq, struct gw_result *res)
 	const struct wire_part *src = wire_get(&rq->msg, "src");
 	char why[256];
 
-	rq->id = ticket_get(&rq->msg.hdr, "id");
-	rq->nonce = ticket_get(&rq->msg.hdr, "nonce");
 	rq->name = ticket_get(&rq->msg.hdr, "name");
-	if (rq->id == NULL || !id_valid(rq->id) || !hex_ok(rq->nonce) ||
-	    snprintf(rq->key, sizeof(rq->key), "%s-%s", rq->id, rq->nonce) >= (int)sizeof(rq->key))
-		return refuse(res, "bad request: id \"%s\" or nonce \"%s\"", rq->id, rq->nonce);
 	if (rq->name == NULL || rq->name[0] == '.' || strchr(rq->name, '/') ||
 	    path_check_rel(rq->name, why, sizeof(why)) < 0)
 		return refuse(res, "bad request: name \"%s\"%s", rq->name, "");
@@ -99,6 +114,10 @@ verify_request(struct gw *g, struct gw_req *rq, const void *buf, size_t len, str
 	if (wire_decode(&rq->msg, buf, len, "req", gc->secret, strlen(gc->secret), now_s_real(),
 			gc->max_skew, reason, sizeof(reason)) < 0)
 		return refuse(res, "refused: %s%s", reason, "");
+	/* The reply of every later refusal names this request, so that it
+	 * cannot be replayed as the answer to another. */
+	if (verify_key(rq, res) < 0)
+		return -1;
 	if (strcmp(ticket_get(&rq->msg.hdr, "v") ?: "", "1") != 0)
 		return refuse(res, "refused: protocol version \"%s\" is not 1%s",
 			      ticket_get(&rq->msg.hdr, "v"), "");

@@ -67,10 +67,13 @@ request_build(struct stage_ctx *ctx, int fd, long long size, const char *nonce, 
 	ticket_set(&m.hdr, "template", ctx->tpl->name);
 	ticket_setf(&m.hdr, "step", "%d", ctx->step_idx);
 	ticket_set(&m.hdr, "digest", digest);
+	ticket_set(&m.hdr, "site_digest",
+		   (conf_site_digest(ctx->conf, ticket_get(ctx->ticket, "site"), digest), digest));
 	ticket_set(&m.hdr, "version", TMC_VERSION);
 	ticket_set(&m.hdr, "nonce", nonce);
 	ticket_setf(&m.hdr, "expires", "%lld", (long long)now_s_real() + deadline_s);
 	ticket_setf(&m.hdr, "deadline", "%d", deadline_s);
+	ticket_setf(&m.hdr, "max_reply", "%ld", ctx->conf->gearman.max_reply);
 	ticket_set(&m.hdr, "name", slash ? slash + 1 : src);
 	for (size_t i = 0; i < sizeof(copied) / sizeof(*copied); i++)
 		if (ticket_get(ctx->ticket, copied[i]))

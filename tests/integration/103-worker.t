@@ -4,7 +4,8 @@
 # TMC's reference job (8 sizes, each from the one before) with the bytes
 # `tmcwatch run` writes for the same original and template; a PNG; a
 # corrupt JPEG (a failed line with its reason, no crash); its spool is left
-# clean; `tmcwatch status` works there; gearadmin shows the host and its
+# clean; an output under a dot folder (S60's path_head /s60/.thumbs) comes
+# back; `tmcwatch status` works there; gearadmin shows the host and its
 # functions.
 . "$TMC_SRC/tests/lib/tap.sh"
 . "$TMC_SRC/tests/lib/image-helpers.sh"
@@ -16,8 +17,11 @@ plan 25
 # it (remote=1); the spool host does, for the outputs it writes
 mkdir -p "$T_DIR/drop"
 CB=',"callback":[{"action":"file","target":"'"$T_DIR"'/drop/cb-%datetime%","cmd":"%file%"}]'
-TPL="{ \"ref\": { \"proc\": [ $(ref_steps | sed "s|\"path_head\":\"/s1000\"|&$CB|") ] } }"
+# S60 writes under a dot folder: an output like any other, never a temp name
+TPL="{ \"ref\": { \"proc\": [ $(ref_steps | sed -e "s|\"path_head\":\"/s1000\"|&$CB|" \
+	-e 's|"path_head":"/s60"|"path_head":"/s60/.thumbs"|') ] } }"
 SIZES="1000 600 400 300 200 150 100 60"
+dir() { if [ "$1" = 60 ]; then echo s60/.thumbs; else echo "s$1"; fi; }
 in=$SITE/in
 mkdir -p "$in"
 gm convert -size 1600x1200 plasma:red-blue -quality 92 "$in/photo.jpg"
@@ -65,9 +69,12 @@ grep -q '^started wh-103$' "$T_DIR/r1/data"
 ok $? "the worker said \"started wh-103\" while working"
 same=0
 for s in $SIZES; do
-	cmp -s "$T_DIR/r1/files/s$s/photo.jpg" "$T_DIR/local/s$s/photo.jpg" && same=$((same + 1))
+	cmp -s "$T_DIR/r1/files/$(dir $s)/photo.jpg" "$T_DIR/local/$(dir $s)/photo.jpg" &&
+		same=$((same + 1))
 done
 is "$same" 8 "every output's bytes equal what tmcwatch run wrote locally"
+[ -s "$T_DIR/r1/files/s60/.thumbs/photo.jpg" ]
+ok $? "S60's output under the dot folder s60/.thumbs came back"
 n=$(grep -c $'\tok$' <(for k in 0 1 2 3 4 5 6 7; do hdr r1 "r.$k"; done | sed 's/\\t/\t/g'))
 is "$n" 8 "every result line's outcome is ok"
 hdr r1 r.0 | grep -q 'S1000'
@@ -77,7 +84,8 @@ send pic.png r2
 is "$(hdr r2 results) $(hdr r2 files)" "8 8" "a PNG original: 8 results, 8 files"
 same=0
 for s in $SIZES; do
-	cmp -s "$T_DIR/r2/files/s$s/pic.jpg" "$T_DIR/local/s$s/pic.jpg" && same=$((same + 1))
+	cmp -s "$T_DIR/r2/files/$(dir $s)/pic.jpg" "$T_DIR/local/$(dir $s)/pic.jpg" &&
+		same=$((same + 1))
 done
 is "$same" 8 "the PNG's outputs equal the local ones (JPEGs named .jpg)"
 

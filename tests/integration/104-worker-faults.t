@@ -1,8 +1,10 @@
 #!/bin/bash
 # tmcwatch worker (tmcwatch-worker(8)), security and faults, with a real
 # gearmand: a request not signed, signed with another secret, expired, with
-# another template digest, or for a step that heads no unit here is refused
-# with the reason in the reply and the log, and publishes nothing; gearmand
+# another template digest, another site digest (a spool host whose
+# watermark file differs), or for a step that heads no unit here is refused
+# with the reason in the reply and the log, and publishes nothing; outputs
+# over the request's max_reply are refused, not sent; gearmand
 # killed -9 and started again on its port: tmc-gworker registers again and
 # answers without a restart, also when gearmand restarts under idle workers
 # that libgearman reconnects by itself (then without their name); tmc-gworker killed -9 mid-unit: its dead work is
@@ -17,13 +19,15 @@
 # workers must hand items on, not carry them on themselves (tmcwatch-spool(5),
 # "Carrying an item on").
 export TMC_NO_FOLLOW=1
-plan 41
+plan 50
 
 in=$SITE/in
 mkdir -p "$in"
 gm convert -size 800x600 plasma:red-blue -quality 90 "$in/photo.jpg"
 start_gearmand
-image_config "{ \"ref\": { \"proc\": [ $(ref_steps) ] } }" "" \
+mkdir -p "$T_DIR/conf"
+gm convert -size 40x20 xc:white "$T_DIR/conf/wm.png"
+image_config "{ \"ref\": { \"proc\": [ $(ref_steps) ] } }" '"watermark": "wm.png"' \
 	"$(gm_config_keys '"templates": ["ref"], "name": "wh-104", "workers": 2')"
 start_worker() {
 	"$BIN/tmcwatch" -c "$CONF" worker 2>>"$T_DIR/daemon.err" &
@@ -64,10 +68,27 @@ send old -s 0 -E
 refused old "expired" "an expired request"
 send dig -s 0 -D
 refused dig "digest mismatch" "another template digest"
+# a spool host whose site01 names a watermark file with other bytes: its
+# outputs would not be ours, so the worker host refuses (the spool host then
+# works locally)
+cp -r "$T_DIR/conf" "$T_DIR/conf2"
+gm convert -size 40x20 xc:black "$T_DIR/conf2/wm.png"
+send site -s 0 -p site01 -c "$T_DIR/conf2/config.json"
+refused site "site digest mismatch" "another watermark file"
+# a refusal after the MAC was checked names the request (not replayable)
+is "$(hdr dig id):$(hdr dig nonce | wc -c)" "gsend1:33" \
+	"a digest refusal echoes the request's id and nonce"
 send notserved -s 1 -F tmcwatch:ref:00
 refused notserved "not served" "step 1 (no unit's head)"
 nothing_published
 ok $? "no refused request published an item, a work folder or a stage line"
+send sameside -s 0 -p site01
+is "$(hdr sameside results):$(hdr sameside files)" "8:8" "the same site block and files: served"
+# a reply would be bigger than the spool host takes (its max_reply): none
+# is sent, the refusal is final (the same unit makes the same bytes)
+send big -s 0 -M 20000
+refused big "over max_reply" "outputs over the request's max_reply"
+is "$(hdr big files)" "" "no file was sent"
 
 # --- gearmand killed and started again on the same port ---
 stop_gearmand KILL

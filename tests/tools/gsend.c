@@ -5,10 +5,13 @@
  *
  *   tmc-gsend -c config.json -T template -s step -f original -o outdir
  *             [-S server] [-i id] [-r rel] [-p site] [-w wait-seconds] [-b]
- *             [-K other-secret] [-E] [-D] [-R] [-F function]
+ *             [-K other-secret] [-E] [-D] [-R] [-F function] [-M max-reply]
  *
  * -K signs with another secret, -E sends an expired request, -D a wrong
- * template digest, -R the original's bytes unsigned (no message at all),
+ * template digest (the site digest is taken of config.json's site -p and the
+ * files it names, so a copy of the config with another watermark file sends
+ * another one), -R the original's bytes unsigned (no message at all),
+ * -M sends a max_reply header (the reply's cap in bytes),
  * -F sends through another gearman function than the step's (a header
  * naming a step the worker does not serve), -b the ":big" function; -r the ticket's rel and out
  * (default "/<name>"). outdir/header is the reply's header (the ticket's key=value text),
@@ -28,7 +31,8 @@
 #include "stage.h"
 
 struct gs {
-	const char *cpath, *tname, *file, *outdir, *server, *id, *rel, *site, *secret, *fn;
+	const char *cpath, *tname, *file, *outdir, *server, *id, *rel, *site, *secret, *fn,
+		*max_reply;
 	int step, wait_s;
 	bool big, expired, bad_digest, raw;
 	struct conf conf;
@@ -44,7 +48,7 @@ gs_args(struct gs *g, int argc, char **argv)
 	g->step = -1;
 	g->wait_s = 120;
 	g->id = "gsend1";
-	while ((ch = getopt(argc, argv, "bc:DF:f:Ei:K:o:p:r:Rs:S:T:w:")) != -1) {
+	while ((ch = getopt(argc, argv, "bc:DF:f:Ei:K:M:o:p:r:Rs:S:T:w:")) != -1) {
 		switch (ch) {
 		case 'b': g->big = true; break;
 		case 'c': g->cpath = optarg; break;
@@ -54,6 +58,7 @@ gs_args(struct gs *g, int argc, char **argv)
 		case 'f': g->file = optarg; break;
 		case 'i': g->id = optarg; break;
 		case 'K': g->secret = optarg; break;
+		case 'M': g->max_reply = optarg; break;
 		case 'o': g->outdir = optarg; break;
 		case 'p': g->site = optarg; break;
 		case 'r': g->rel = optarg; break;
@@ -93,6 +98,8 @@ gs_request(struct gs *g, const void *src, size_t srclen, size_t *len)
 	ticket_set(&m.hdr, "template", g->tname);
 	ticket_setf(&m.hdr, "step", "%d", g->step);
 	ticket_set(&m.hdr, "digest", digest);
+	conf_site_digest(&g->conf, g->site, digest);
+	ticket_set(&m.hdr, "site_digest", digest);
 	ticket_set(&m.hdr, "version", TMC_VERSION);
 	ticket_set(&m.hdr, "nonce", g->nonce);
 	ticket_setf(&m.hdr, "expires", "%lld", g->expired ? now - 3600 : now + g->wait_s);
@@ -107,6 +114,8 @@ gs_request(struct gs *g, const void *src, size_t srclen, size_t *len)
 	ticket_set(&m.hdr, "tail", "");
 	if (g->site)
 		ticket_set(&m.hdr, "site", g->site);
+	if (g->max_reply)
+		ticket_set(&m.hdr, "max_reply", g->max_reply);
 	wire_add(&m, "src", src, srclen);
 	buf = wire_encode(&m, key, strlen(key), len);
 	wire_free(&m);
