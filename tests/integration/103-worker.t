@@ -11,7 +11,7 @@
 . "$TMC_SRC/tests/lib/image-helpers.sh"
 . "$TMC_SRC/tests/lib/bench-inputs.sh" 2>/dev/null || . "$TMC_SRC/tests/bench/inputs.sh"
 . "$TMC_SRC/tests/lib/gearman.sh"
-plan 25
+plan 26
 
 # S1000 has a step callback (a file action): the worker host must not queue
 # it (remote=1); the spool host does, for the outputs it writes
