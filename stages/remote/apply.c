@@ -162,11 +162,18 @@ reply_results(struct stage_ctx *ctx, const struct wire_msg *m, struct unit_step 
 	for (size_t j = 0; j < n && failed == NULL; j++)
 		if (us[j].in_unit && !us[j].has_line) {
 			snprintf(ctx->reason, sizeof(ctx->reason),
-				 "reply has no result for step %s", ctx->tpl->steps[j].name);
-			return STAGE_FAULT;
+				 "bad reply from %s: no result for step %s (refused; the local "
+				 "workers do it)",
+				 host, ctx->tpl->steps[j].name);
+			log_errx("%s: %s", ctx->item->id, ctx->reason);
+			return STAGE_DECLINED;
 		}
-	if (apply_files(ctx, m, us, true) < 0)
-		return STAGE_FAULT;
+	/* signed and ours, but never applicable: resending gets the same */
+	if (apply_files(ctx, m, us, true) < 0) {
+		log_errx("%s: bad reply from %s: %s (refused; the local workers do it)",
+			 ctx->item->id, host, ctx->reason);
+		return STAGE_DECLINED;
+	}
 	if (apply_files(ctx, m, us, false) < 0)
 		return stage_errno_rc(errno, "tmc-remote") == STAGE_FAULT ? STAGE_FAULT
 									  : STAGE_TEMPFAIL;
@@ -244,10 +251,14 @@ reply_apply(struct stage_ctx *ctx, const uint8_t *buf, size_t len, const char *n
 		snprintf(host, hlen, "%s", ticket_get(&m.hdr, "host") ?: host);
 		if (ticket_get(&m.hdr, "error"))
 			rc = reply_refused(ctx, &m, host);
-		else if (reply_lines(ctx, &m, us, nonce) < 0)
+		else if (reply_lines(ctx, &m, us, nonce) < 0) {
+			/* signed and ours: sending it again gets the same */
 			snprintf(ctx->reason, sizeof(ctx->reason),
 				 "bad reply from %s: its result lines are not this unit's", host);
-		else if ((rc = reply_results(ctx, &m, us, host)) == STAGE_FAULT)
+			log_errx("%s: %s (refused; the local workers do it)", ctx->item->id,
+				 ctx->reason);
+			rc = STAGE_DECLINED;
+		} else if ((rc = reply_results(ctx, &m, us, host)) == STAGE_FAULT)
 			log_errx("%s: bad reply from %s: %s (refused)", ctx->item->id, host,
 				 ctx->reason);
 	}

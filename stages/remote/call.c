@@ -75,6 +75,8 @@ struct call {
 	char *host;
 	size_t hlen;
 	struct strbuf reply;
+	long max_reply;
+	size_t over; /* a reply this big came, over max_reply: not copied */
 	bool done;
 	bool seen; /* a packet came since the last look (the deadline restarts) */
 };
@@ -94,7 +96,14 @@ on_complete(gearman_task_st *task)
 {
 	struct call *c = gearman_task_context(task);
 
-	sb_add(&c->reply, gearman_task_data(task), gearman_task_data_size(task));
+	size_t n = gearman_task_data_size(task);
+
+	/* checked before the copy: an oversize reply never costs its size twice
+	 * (the "started" packets some releases put in front are small) */
+	if (n > (size_t)c->max_reply + 8 + REMOTE_HOST_MAX)
+		c->over = n;
+	else
+		sb_add(&c->reply, gearman_task_data(task), n);
 	c->done = true;
 	c->seen = true;
 	return GEARMAN_SUCCESS;
@@ -151,15 +160,18 @@ call_result(struct call *c, gearman_client_st *cl, gearman_return_t ret, const c
 	void *res = c->reply.buf;
 	size_t n = c->reply.len;
 
-	if (ret == GEARMAN_SUCCESS && c->done && res) {
-		strip_data(c->fn, &res, &n, c->host, c->hlen);
-		if ((long)n <= max_reply) {
+	if (ret == GEARMAN_SUCCESS && c->done && (res || c->over)) {
+		if (res)
+			strip_data(c->fn, &res, &n, c->host, c->hlen);
+		if (res && (long)n <= max_reply) {
 			*rep = res;
 			*replen = n;
 			return 0;
 		}
 		snprintf(reason, rlen, "gearmand %s: %s: a reply of %zu bytes (max_reply %ld)",
-			 server, c->fn, n, max_reply);
+			 server, c->fn, c->over ? c->over : n, max_reply);
+		sb_free(&c->reply);
+		return -3;
 	} else if (ret == GEARMAN_TIMEOUT) {
 		snprintf(reason, rlen, "gearmand %s: %s: no reply within %d s", server, c->fn,
 			 deadline_s);
@@ -180,7 +192,7 @@ gear_call(const char *server, const char *fn, const char *unique, const void *re
 	  char *reason, size_t rlen)
 {
 	gearman_client_st *cl = gearman_client_create(NULL);
-	struct call c = {.fn = fn, .host = host, .hlen = hlen};
+	struct call c = {.fn = fn, .host = host, .hlen = hlen, .max_reply = max_reply};
 	gearman_return_t ret;
 	bool stopped = false;
 	int r;

@@ -94,7 +94,10 @@ remote_send(struct stage_ctx *ctx, struct gear_pick *pk, const char *fn, uint8_t
 	if (r < 0) {
 		if (host[0])
 			rstatus_end(host, fn, false);
-		return r == -2 ? STAGE_STOPPED : STAGE_FAULT;
+		if (r == -3) /* sending it again gets the same: the local workers do it */
+			log_errx("%s: %s (refused; the local workers do it)", ctx->item->id,
+				 ctx->reason);
+		return r == -2 ? STAGE_STOPPED : r == -3 ? STAGE_DECLINED : STAGE_FAULT;
 	}
 	rc = reply_apply(ctx, rep, replen, nonce, host, sizeof(host));
 	free(rep);

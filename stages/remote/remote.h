@@ -27,7 +27,8 @@ void gear_release(struct gear_pick *pk);
 
 /* call.c: submit req as fn with unique to server and wait up to
  * deadline_s after the last packet. 0 with *rep (malloc'ed) and *replen;
- * -1 with reason (a fault: unreachable, timed out, the job failed); -2 a
+ * -1 with reason (a fault: unreachable, timed out, the job failed); -3 a
+ * reply over max_reply (the same would come again: declined); -2 a
  * SIGTERM or SIGINT is pending (given up, the program stops). *host is set from the
  * early "started <host>" packet when it comes. */
 int gear_call(const char *server, const char *fn, const char *unique, const void *req,
@@ -50,6 +51,7 @@ struct unit_step {
 	char *line;  /* the line's storage (result_parse splits it) */
 	char *fixed; /* rl.reason with the worker host's work path replaced */
 	int skipped_files, written_files;
+	int nfiles; /* reply files at this step's output path */
 };
 int apply_files(struct stage_ctx *ctx, const struct wire_msg *m, struct unit_step *us,
 		bool check_only);
