@@ -231,24 +231,28 @@ reply_apply(struct stage_ctx *ctx, const uint8_t *buf, size_t len, const char *n
 	struct unit_step *us = xcalloc(n, sizeof(*us));
 	uint8_t *below = xcalloc(n, 1);
 	struct wire_msg m;
-	char why[REASON_MAX];
+	char why[REASON_MAX], said[REMOTE_HOST_MAX];
 	enum stage_rc rc = STAGE_FAULT;
 
 	route_below(ctx->tpl, (size_t)ctx->step_idx, ext, below, n);
 	for (size_t j = 0; j < n; j++)
 		us[j] = (struct unit_step){.idx = (int)j,
 					   .in_unit = below[j] || (int)j == ctx->step_idx};
+	snprintf(said, sizeof(said), "%s", host[0] ? host : "a worker host");
+	host[0] = '\0'; /* named again only by a reply that checks */
 	if (wire_decode(&m, buf, len, "rep", key, klen, now_s_real(), ctx->conf->gearman.max_skew,
 			why, sizeof(why)) < 0) {
-		snprintf(ctx->reason, sizeof(ctx->reason), "bad reply from %s: %s",
-			 host[0] ? host : "a worker host", why);
+		snprintf(ctx->reason, sizeof(ctx->reason), "bad reply from %s: %s", said, why);
 		log_errx("%s: %s (refused)", ctx->item->id, ctx->reason);
 		goto out;
 	}
 	if (reply_check(ctx, &m, nonce) < 0) {
 		log_errx("%s: %s (refused)", ctx->item->id, ctx->reason);
 	} else {
-		snprintf(host, hlen, "%s", ticket_get(&m.hdr, "host") ?: host);
+		const char *h = ticket_get(&m.hdr, "host") ?: "";
+
+		/* the signed name counts in status, never the "started" one */
+		snprintf(host, hlen, "%s", remote_host_ok(h, strlen(h)) ? h : "unknown");
 		if (ticket_get(&m.hdr, "error"))
 			rc = reply_refused(ctx, &m, host);
 		else if (reply_lines(ctx, &m, us, nonce) < 0) {

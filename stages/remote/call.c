@@ -3,14 +3,16 @@
  *
  * One task, run (non-blocking, one look a second) until it completes,
  * fails, nothing comes from the worker host for the deadline, or the
- * program is asked to stop. The unique id "<item>:<step>"
- * lets gearmand coalesce a re-send with the job still queued or running,
- * so a unit is not done twice at once. A data packet "started <host>"
+ * program is asked to stop. The unique id is the request's nonce: a
+ * re-send is a new job (joining an abandoned one would bring back a reply
+ * to the old nonce, refused), and spool hosts sharing a gearmand never
+ * collide. A data packet "started <host>"
  * sent by the worker host when it takes the job tells which host has it
  * (status), before the reply does. Every failure here is a fault, not
  * the item's: the caller puts the item back and sends it again later.
  */
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +23,8 @@
 #include "remote.h"
 
 static int
-client_setup(gearman_client_st *cl, const char *server, int timeout_ms, char *reason, size_t rlen)
+client_setup(gearman_client_st *cl, const char *server, int64_t timeout_ms, char *reason,
+	     size_t rlen)
 {
 	char host[256];
 	const char *colon = strrchr(server, ':');
@@ -36,18 +39,23 @@ client_setup(gearman_client_st *cl, const char *server, int timeout_ms, char *re
 		snprintf(reason, rlen, "gearmand %s: %s", server, gearman_client_error(cl));
 		return -1;
 	}
-	gearman_client_set_timeout(cl, timeout_ms);
+	gearman_client_set_timeout(cl, timeout_ms > INT_MAX ? INT_MAX : (int)timeout_ms);
 	return 0;
 }
 
-/* "started <host>": the worker host that took the job (status: in flight) */
-static void
+/* "started <host>": the worker host that took the job (status: in flight).
+ * Unsigned, so the name is taken only when it is a plain host name; true
+ * when the packet is a "started" one at all. */
+static bool
 note_data(const char *fn, const void *d, size_t n, char *host, size_t hlen)
 {
-	if (n > 8 && n < 8 + REMOTE_HOST_MAX && memcmp(d, "started ", 8) == 0) {
+	if (n < 8 || memcmp(d, "started ", 8) != 0)
+		return false;
+	if (remote_host_ok((const char *)d + 8, n - 8)) {
 		snprintf(host, hlen, "%.*s", (int)(n - 8), (const char *)d + 8);
 		rstatus_begin(host, fn);
 	}
+	return true;
 }
 
 /* A reply with the data packets in front of it ("started <host>" then
@@ -78,7 +86,7 @@ struct call {
 	long max_reply;
 	size_t over; /* a reply this big came, over max_reply: not copied */
 	bool done;
-	bool seen; /* a packet came since the last look (the deadline restarts) */
+	bool started; /* the worker host's "started <host>" came */
 };
 
 static gearman_return_t
@@ -86,8 +94,9 @@ on_data(gearman_task_st *task)
 {
 	struct call *c = gearman_task_context(task);
 
-	note_data(c->fn, gearman_task_data(task), gearman_task_data_size(task), c->host, c->hlen);
-	c->seen = true;
+	if (note_data(c->fn, gearman_task_data(task), gearman_task_data_size(task), c->host,
+		      c->hlen))
+		c->started = true;
 	return GEARMAN_SUCCESS;
 }
 
@@ -105,7 +114,6 @@ on_complete(gearman_task_st *task)
 	else
 		sb_add(&c->reply, gearman_task_data(task), n);
 	c->done = true;
-	c->seen = true;
 	return GEARMAN_SUCCESS;
 }
 
@@ -126,13 +134,17 @@ stop_pending(void)
 	return sigpending(&set) == 0 && (sigismember(&set, SIGTERM) || sigismember(&set, SIGINT));
 }
 
-/* Run the task until it ends, until nothing came from the worker host for
- * deadline_s, or until the program is asked to stop (*stopped): one look
- * a second, so a stopping daemon never waits for a deadline. */
+/* Run the task until it ends, until no worker host took it within
+ * REMOTE_START_WAIT_S, until deadline_s passed since one did (the first
+ * "started" packet, never a later one), or until the program is asked to
+ * stop (*stopped): one look a second, so a stopping daemon never waits for
+ * a deadline. At most REMOTE_START_WAIT_S + deadline_s in all, under the
+ * supervisor's limit for tmc-remote (tmcwatch/plan.c: deadline + 60). */
 static gearman_return_t
 call_run(gearman_client_st *cl, struct call *c, int deadline_s, bool *stopped)
 {
-	int64_t last = now_ms_mono();
+	int64_t t0 = now_ms_mono(), last = t0;
+	bool started = false;
 	gearman_return_t ret;
 
 	gearman_client_add_options(cl, GEARMAN_CLIENT_NON_BLOCKING);
@@ -141,10 +153,13 @@ call_run(gearman_client_st *cl, struct call *c, int deadline_s, bool *stopped)
 		ret = gearman_client_run_tasks(cl);
 		if (c->done || (ret != GEARMAN_IO_WAIT && ret != GEARMAN_PAUSE))
 			return c->done ? GEARMAN_SUCCESS : ret;
-		if (c->seen)
+		if (c->started && !started) {
+			started = true;
 			last = now_ms_mono();
-		c->seen = false;
-		if ((*stopped = stop_pending()) || now_ms_mono() - last >= deadline_s * 1000LL)
+		}
+		if ((*stopped = stop_pending()) ||
+		    now_ms_mono() - last >=
+			    (started ? deadline_s : REMOTE_START_WAIT_S) * (int64_t)1000)
 			return GEARMAN_TIMEOUT;
 		ret = gearman_client_wait(cl);
 		if (ret != GEARMAN_SUCCESS && ret != GEARMAN_TIMEOUT && ret != GEARMAN_IO_WAIT)
@@ -172,9 +187,12 @@ call_result(struct call *c, gearman_client_st *cl, gearman_return_t ret, const c
 			 server, c->fn, c->over ? c->over : n, max_reply);
 		sb_free(&c->reply);
 		return -3;
+	} else if (ret == GEARMAN_TIMEOUT && !c->started) {
+		snprintf(reason, rlen, "gearmand %s: %s: no worker host took it within %d s",
+			 server, c->fn, REMOTE_START_WAIT_S);
 	} else if (ret == GEARMAN_TIMEOUT) {
-		snprintf(reason, rlen, "gearmand %s: %s: no reply within %d s", server, c->fn,
-			 deadline_s);
+		snprintf(reason, rlen, "gearmand %s: %s: no reply within %d s of its start", server,
+			 c->fn, deadline_s);
 	} else if (ret == GEARMAN_SUCCESS) {
 		snprintf(reason, rlen, "gearmand %s: %s: the job failed on its worker host", server,
 			 c->fn);
@@ -202,7 +220,7 @@ gear_call(const char *server, const char *fn, const char *unique, const void *re
 		snprintf(reason, rlen, "gearman client: %s", strerror(ENOMEM));
 		return -1;
 	}
-	if (client_setup(cl, server, deadline_s * 1000, reason, rlen) < 0) {
+	if (client_setup(cl, server, deadline_s * (int64_t)1000, reason, rlen) < 0) {
 		gearman_client_free(cl);
 		return -1;
 	}

@@ -10,6 +10,11 @@
 #include "stage.h"
 
 #define REMOTE_HOST_MAX 128
+/* seconds a worker host has to take a job (its "started" packet) */
+#define REMOTE_START_WAIT_S 30
+
+/* A worker host's name as shown in status: [A-Za-z0-9._:-]{1,127}. */
+bool remote_host_ok(const char *s, size_t n);
 
 /* gear.c */
 struct gear_pick {
@@ -61,6 +66,8 @@ void rstatus_init(const struct spool *sp);
 /* A unit for host: begun (inflight 1), or ended done or failed. */
 void rstatus_begin(const char *host, const char *fn);
 void rstatus_end(const char *host, const char *fn, bool ok);
+/* A unit ended with no signed reply: nothing in flight, nobody counted. */
+void rstatus_idle(void);
 void rstatus_fini(void);
 
 /* reply_key.c: header key "<p>.<k>" of the reply, or "<p>_<k>" (a ticket key

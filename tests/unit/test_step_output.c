@@ -21,7 +21,10 @@ static int
 output_of(enum step_kind kind, const char *format, bool save, const char *out, char *buf,
 	  size_t len)
 {
-	struct step s = {.name = "S", .kind = kind, .format = (char *)format, .save = save,
+	struct step s = {.name = "S",
+			 .kind = kind,
+			 .format = (char *)format,
+			 .save = save,
 			 .path_head = (char *)"thumbs/"};
 	struct template tpl = {.name = "tpl", .steps = &s, .nsteps = 1};
 	struct ticket t = {0};
