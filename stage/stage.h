@@ -58,6 +58,8 @@ struct stage_ctx {
 				  * unit, tmc-remote): hand on to no successor */
 	bool results_written;    /* process() appended every result line, this step's
 				  * too: a failure adds none (tmc-remote) */
+	bool recorded;           /* process() wrote this step's usage record with its
+				  * own outcome: a failure adds none (tmc-remote) */
 	long long bytes_in;      /* size of the original (usage record) */
 	long long bytes_out;     /* bytes of the outputs this step committed */
 	char reason[REASON_MAX]; /* why it failed, or the warning text */

@@ -503,8 +503,9 @@ stage_failed(struct stage *st, struct stage_ctx *ctx, enum stage_rc rc, int64_t 
 		return;
 	}
 	log_outcome(ctx, last ? "failed" : "retry", 0, (long long)(now_ms_mono() - t0));
-	record_step(ctx, st->here->label, last ? "failed" : "retry",
-		    (long long)(now_ms_mono() - t0));
+	if (!ctx->recorded)
+		record_step(ctx, st->here->label, last ? "failed" : "retry",
+			    (long long)(now_ms_mono() - t0));
 }
 
 /* STAGE_DECLINED: back to new/ untouched, not claimed again by this

@@ -122,7 +122,7 @@ step_finish(struct stage_ctx *ctx, struct unit_step *u, bool head)
 	int created;
 	enum result_outcome o = step_outcome(u, &created);
 
-	if (head) {
+	if (head) { /* the skeleton writes its line and record, queues its callbacks */
 		ctx->created = created;
 		ctx->warnings = u->rl.warnings;
 		ctx->skipped = o == RO_SKIPPED;
@@ -188,17 +188,18 @@ reply_results(struct stage_ctx *ctx, const struct wire_msg *m, struct unit_step 
 		ctx->covered = true;
 		return STAGE_OK;
 	}
-	{
-		struct unit_step *h = &us[ctx->step_idx];
-		int created;
-		enum result_outcome o = step_outcome(h, &created);
-
-		result_append(ctx->spool, ctx->ticket, ctx->step->name, ctx->step_idx, created,
-			      h->rl.warnings, o, h->rl.reason ?: "");
-		ctx->results_written = true;
-		snprintf(ctx->reason, sizeof(ctx->reason), "step %s failed on host %s: %s",
-			 ctx->tpl->steps[failed->idx].name, host, failed->rl.reason ?: "");
+	/* A step below failed: the head goes to err/, but its own output was
+	 * written, so its line, record and callbacks are its own outcome's,
+	 * as the steps' below (the skeleton adds none for a failure). */
+	if (step_finish(ctx, &us[ctx->step_idx], false) < 0) {
+		snprintf(ctx->reason, sizeof(ctx->reason), "cannot queue a step callback: %s",
+			 strerror(errno));
+		return STAGE_TEMPFAIL;
 	}
+	ctx->results_written = true;
+	ctx->recorded = true;
+	snprintf(ctx->reason, sizeof(ctx->reason), "step %s failed on host %s: %s",
+		 ctx->tpl->steps[failed->idx].name, host, failed->rl.reason ?: "");
 	return STAGE_PERMFAIL;
 }
 
