@@ -11,6 +11,7 @@
  * (status), before the reply does. Every failure here is a fault, not
  * the item's: the caller puts the item back and sends it again later.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
@@ -21,6 +22,22 @@
 #include <libgearman-1.0/gearman.h>
 
 #include "remote.h"
+
+typedef void client_ssl_fn(gearman_client_st *, bool, const char *, const char *, const char *);
+static client_ssl_fn *tls_set; /* gearman.tls: libgearman's setter, found at init */
+
+/* gearman.tls as tmc-gworker does it (stages/gworker/gear.c): libgearman
+ * exports gearman_client_set_ssl only when built with an SSL library
+ * (Debian's and EPEL's are not), so it is looked up at run time; without
+ * it the key is refused at start, never sent in clear. */
+int
+gear_tls_init(bool tls)
+{
+	if (!tls)
+		return 0;
+	*(void **)&tls_set = dlsym(RTLD_DEFAULT, "gearman_client_set_ssl");
+	return tls_set ? 0 : -1;
+}
 
 static int
 client_setup(gearman_client_st *cl, const char *server, int64_t timeout_ms, char *reason,
@@ -35,6 +52,8 @@ client_setup(gearman_client_st *cl, const char *server, int64_t timeout_ms, char
 		host[colon - server] = '\0';
 		port = (in_port_t)atoi(colon + 1);
 	}
+	if (tls_set) /* certificates: libgearman's GEARMAND_CA_CERTIFICATE... */
+		tls_set(cl, true, NULL, NULL, NULL);
 	if (gearman_client_add_server(cl, host, port) != GEARMAN_SUCCESS) {
 		snprintf(reason, rlen, "gearmand %s: %s", server, gearman_client_error(cl));
 		return -1;

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sysexits.h>
 #include <unistd.h>
 
 #include "remote.h"
@@ -36,6 +37,12 @@ remote_init(const struct conf *c)
 	if (c->gearman.nservers == 0) {
 		log_errx("no gearman.servers in %s: nothing to send", c->path);
 		return -1;
+	}
+	if (gear_tls_init(c->gearman.tls) < 0) {
+		log_errx("gearman.tls is true, but this libgearman was built without TLS "
+			 "(it has no gearman_client_set_ssl): refusing to talk to gearmand in "
+			 "clear");
+		exit(EX_CONFIG);
 	}
 	return 0;
 }

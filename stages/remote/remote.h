@@ -30,6 +30,9 @@ int gear_pick(const struct conf *conf, const struct spool *sp, const char *fn,
 	      struct gear_pick *pk);
 void gear_release(struct gear_pick *pk);
 
+/* call.c: gearman.tls on: find libgearman's client TLS call; -1 this
+ * libgearman has none (built without an SSL library). */
+int gear_tls_init(bool tls);
 /* call.c: submit req as fn with unique to server and wait up to
  * deadline_s after the last packet. 0 with *rep (malloc'ed) and *replen;
  * -1 with reason (a fault: unreachable, timed out, the job failed); -3 a
