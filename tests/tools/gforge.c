@@ -43,7 +43,8 @@ gf_path(const struct gf *g, size_t j, const struct ticket *h, const char *ext)
 		memmove(q, q + 1, strlen(q));
 	if (ext && (dot = strrchr(p, '.')) != NULL)
 		*dot = '\0';
-	q = ext ? xasprintf("%s.%s", p[0] == '/' ? p + 1 : p, ext) : xstrdup(p[0] == '/' ? p + 1 : p);
+	q = ext ? xasprintf("%s.%s", p[0] == '/' ? p + 1 : p, ext)
+		: xstrdup(p[0] == '/' ? p + 1 : p);
 	free(p);
 	return q;
 }
@@ -72,9 +73,11 @@ gf_files(const struct gf *g, struct wire_msg *m, const struct ticket *h, const u
 			continue;
 		if (strcmp(g->mode, "missing") == 0 && j == last)
 			continue;
-		p = gf_path(g, j, h, (int)j == g->head && strcmp(g->mode, "php") == 0 ? "php" : NULL);
-		gf_file(m, &k, p, (int)j == g->head && strcmp(g->mode, "php") == 0 ? "<?php evil();\n"
-										    : "forged 1\n");
+		p = gf_path(g, j, h,
+			    (int)j == g->head && strcmp(g->mode, "php") == 0 ? "php" : NULL);
+		gf_file(m, &k, p,
+			(int)j == g->head && strcmp(g->mode, "php") == 0 ? "<?php evil();\n"
+									 : "forged 1\n");
 		if ((int)j == g->head && strcmp(g->mode, "twice") == 0)
 			gf_file(m, &k, p, "forged 2\n");
 		free(p);
@@ -129,7 +132,8 @@ gf_job(gearman_job_st *job, void *ctx, size_t *size, gearman_return_t *ret)
 	*ret = GEARMAN_SUCCESS;
 	gearman_job_send_data(job, "started forger", 14);
 	if (wire_decode(&rq, gearman_job_workload(job), gearman_job_workload_size(job), "req", key,
-			strlen(key), now_s_real(), g->conf.gearman.max_skew, why, sizeof(why)) < 0) {
+			strlen(key), now_s_real(), g->conf.gearman.max_skew, why,
+			sizeof(why)) < 0) {
 		log_warnx("request refused: %s", why);
 		*ret = GEARMAN_WORK_FAIL;
 		return NULL;
