@@ -11,7 +11,8 @@
  * Every step of the unit (the head and the steps below it, in order) says
  * "ok, created 1". MODE php: the head's file is sent with the extension
  * ".php" (the others at their right paths); twice: the head's file twice
- * (other bytes the second time); missing: no file at all for the last step.
+ * (other bytes the second time); missing: no file at all for the last step;
+ * below: the head's file right, every step below it "failed" (no file).
  * Serves until killed.
  */
 #include <stdio.h>
@@ -71,7 +72,8 @@ gf_files(const struct gf *g, struct wire_msg *m, const struct ticket *h, const u
 	for (size_t j = 0; j < g->tpl->nsteps; j++) {
 		if (!below[j] && (int)j != g->head)
 			continue;
-		if (strcmp(g->mode, "missing") == 0 && j == last)
+		if ((strcmp(g->mode, "missing") == 0 && j == last) ||
+		    (strcmp(g->mode, "below") == 0 && (int)j != g->head))
 			continue;
 		p = gf_path(g, j, h,
 			    (int)j == g->head && strcmp(g->mode, "php") == 0 ? "php" : NULL);
@@ -106,10 +108,13 @@ gf_reply(const struct gf *g, const struct wire_msg *rq, size_t *len)
 	for (size_t j = 0; j < g->tpl->nsteps; j++) {
 		if (!below[j] && (int)j != g->head)
 			continue;
+		bool fail = strcmp(g->mode, "below") == 0 && (int)j != g->head;
+
 		snprintf(rk, sizeof(rk), "r_%zu", n++);
-		ticket_setf(&m.hdr, rk, "%s\t%zu\t%s\t1\t0\t%s\t\tok",
+		ticket_setf(&m.hdr, rk, "%s\t%zu\t%s\t%d\t%d\t%s\t%s\t%s",
 			    ticket_get(&rq->hdr, "id") ?: "", j, g->tpl->steps[j].name,
-			    ticket_get(&rq->hdr, "rel") ?: "");
+			    fail ? 0 : 1, fail ? 1 : 0, ticket_get(&rq->hdr, "rel") ?: "",
+			    fail ? "forged failure" : "", fail ? "failed" : "ok");
 	}
 	ticket_setf(&m.hdr, "results", "%zu", n);
 	gf_files(g, &m, &rq->hdr, below);
