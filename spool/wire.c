@@ -194,7 +194,14 @@ wire_decode(struct wire_msg *m, const uint8_t *buf, size_t len, const char *kind
 		return -1;
 	}
 	expires = ticket_get_ll(&m->hdr, "expires", -1);
-	if (expires < 0 || now > expires + max_skew) {
+	/* a day ahead at most (beyond the skew): a far-future expiry would never
+	 * expire, and "expires + max_skew" could overflow; now - expires cannot */
+	if (expires >= 0 && expires - now > 86400LL + max_skew) {
+		snprintf(reason, rlen, "expires %lld s ahead, more than a day", expires - now);
+		wire_free(m);
+		return -1;
+	}
+	if (expires < 0 || now - expires > (long long)max_skew) {
 		snprintf(reason, rlen, "expired %lld s ago (or no expiry)",
 			 expires < 0 ? 0 : now - expires);
 		wire_free(m);

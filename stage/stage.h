@@ -58,6 +58,8 @@ struct stage_ctx {
 				  * unit, tmc-remote): hand on to no successor */
 	bool results_written;    /* process() appended every result line, this step's
 				  * too: a failure adds none (tmc-remote) */
+	bool recorded;           /* process() wrote this step's usage record with its
+				  * own outcome: a failure adds none (tmc-remote) */
 	long long bytes_in;      /* size of the original (usage record) */
 	long long bytes_out;     /* bytes of the outputs this step committed */
 	char reason[REASON_MAX]; /* why it failed, or the warning text */
@@ -94,6 +96,15 @@ enum stage_rc stage_errno_rc(int err, const char *what);
  * root. Returns 0, or -1 with reason. Used by the stages that write files. */
 int stage_output_path(const struct stage_ctx *ctx, const char *ext, char *buf, size_t len,
 		      char *reason, size_t rlen);
+/* output.c: the one file step ctx->step writes for the item (tmc-image:
+ * its format's extension, tmc-video: mp4 or the original's name when it is
+ * one, tmc-copy: the original's name): 1 with its path in buf, 0 the step
+ * writes no file (pass, "save": false), -1 with reason. tmc-remote accepts a
+ * reply's file only at this path. */
+int stage_step_output(const struct stage_ctx *ctx, char *buf, size_t len, char *reason,
+		      size_t rlen);
+const char *stage_image_ext(const struct step *step); /* "jpg", "png", "webp", NULL */
+bool stage_video_keeps_ext(const struct stage_ctx *ctx);
 /* A long process() (a transcode) reports how far it is, 0..100: a 4th
  * field in the worker's status file, shown by `tmcwatch status`. */
 void stage_progress(int percent);

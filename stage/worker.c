@@ -400,8 +400,8 @@ step_timeout(const struct conf *c, const struct step *s)
 /* The step this process carries the item on to after ours, or -1 (handed
  * on as before): the one successor (a fan-out is delivered as before), a
  * step of the same kind (our program's), under the same time limit as the
- * step we were started for (the supervisor times us by that one), and no
- * stop pending. */
+ * step we were started for (the supervisor times us by that one), not the
+ * head of a remote unit, and no stop pending. */
 static int
 stage_follow(struct stage *st, struct successor *succ, size_t nsucc)
 {
@@ -416,6 +416,10 @@ stage_follow(struct stage *st, struct successor *succ, size_t nsucc)
 		return -1;
 	b = &st->tpl->steps[j];
 	if (b->kind != home->kind || step_timeout(&st->conf, b) != step_timeout(&st->conf, home))
+		return -1;
+	/* a remote unit's head is handed on through its new/, where tmc-remote
+	 * can claim it: carried, the unit would never go to a worker host */
+	if (conf_remote_head(&st->conf, st->tpl, (size_t)j))
 		return -1;
 	return (int)j;
 }
@@ -503,8 +507,9 @@ stage_failed(struct stage *st, struct stage_ctx *ctx, enum stage_rc rc, int64_t 
 		return;
 	}
 	log_outcome(ctx, last ? "failed" : "retry", 0, (long long)(now_ms_mono() - t0));
-	record_step(ctx, st->here->label, last ? "failed" : "retry",
-		    (long long)(now_ms_mono() - t0));
+	if (!ctx->recorded)
+		record_step(ctx, st->here->label, last ? "failed" : "retry",
+			    (long long)(now_ms_mono() - t0));
 }
 
 /* STAGE_DECLINED: back to new/ untouched, not claimed again by this

@@ -27,18 +27,11 @@
 
 #include "image.h"
 
+/* the shared rule (stage/output.c), which tmc-remote checks replies by */
 const char *
 image_format_ext(const struct step *step)
 {
-	const char *f = step->format;
-
-	if (f == NULL || *f == '\0' || strcasecmp(f, "jpg") == 0 || strcasecmp(f, "jpeg") == 0)
-		return "jpg";
-	if (strcasecmp(f, "png") == 0)
-		return "png";
-	if (strcasecmp(f, "webp") == 0)
-		return "webp";
-	return NULL;
+	return stage_image_ext(step);
 }
 
 static const char *

@@ -122,7 +122,7 @@ step_finish(struct stage_ctx *ctx, struct unit_step *u, bool head)
 	int created;
 	enum result_outcome o = step_outcome(u, &created);
 
-	if (head) {
+	if (head) { /* the skeleton writes its line and record, queues its callbacks */
 		ctx->created = created;
 		ctx->warnings = u->rl.warnings;
 		ctx->skipped = o == RO_SKIPPED;
@@ -162,11 +162,18 @@ reply_results(struct stage_ctx *ctx, const struct wire_msg *m, struct unit_step 
 	for (size_t j = 0; j < n && failed == NULL; j++)
 		if (us[j].in_unit && !us[j].has_line) {
 			snprintf(ctx->reason, sizeof(ctx->reason),
-				 "reply has no result for step %s", ctx->tpl->steps[j].name);
-			return STAGE_FAULT;
+				 "bad reply from %s: no result for step %s (refused; the local "
+				 "workers do it)",
+				 host, ctx->tpl->steps[j].name);
+			log_errx("%s: %s", ctx->item->id, ctx->reason);
+			return STAGE_DECLINED;
 		}
-	if (apply_files(ctx, m, us, true) < 0)
-		return STAGE_FAULT;
+	/* signed and ours, but never applicable: resending gets the same */
+	if (apply_files(ctx, m, us, true) < 0) {
+		log_errx("%s: bad reply from %s: %s (refused; the local workers do it)",
+			 ctx->item->id, host, ctx->reason);
+		return STAGE_DECLINED;
+	}
 	if (apply_files(ctx, m, us, false) < 0)
 		return stage_errno_rc(errno, "tmc-remote") == STAGE_FAULT ? STAGE_FAULT
 									  : STAGE_TEMPFAIL;
@@ -181,17 +188,18 @@ reply_results(struct stage_ctx *ctx, const struct wire_msg *m, struct unit_step 
 		ctx->covered = true;
 		return STAGE_OK;
 	}
-	{
-		struct unit_step *h = &us[ctx->step_idx];
-		int created;
-		enum result_outcome o = step_outcome(h, &created);
-
-		result_append(ctx->spool, ctx->ticket, ctx->step->name, ctx->step_idx, created,
-			      h->rl.warnings, o, h->rl.reason ?: "");
-		ctx->results_written = true;
-		snprintf(ctx->reason, sizeof(ctx->reason), "step %s failed on host %s: %s",
-			 ctx->tpl->steps[failed->idx].name, host, failed->rl.reason ?: "");
+	/* A step below failed: the head goes to err/, but its own output was
+	 * written, so its line, record and callbacks are its own outcome's,
+	 * as the steps' below (the skeleton adds none for a failure). */
+	if (step_finish(ctx, &us[ctx->step_idx], false) < 0) {
+		snprintf(ctx->reason, sizeof(ctx->reason), "cannot queue a step callback: %s",
+			 strerror(errno));
+		return STAGE_TEMPFAIL;
 	}
+	ctx->results_written = true;
+	ctx->recorded = true;
+	snprintf(ctx->reason, sizeof(ctx->reason), "step %s failed on host %s: %s",
+		 ctx->tpl->steps[failed->idx].name, host, failed->rl.reason ?: "");
 	return STAGE_PERMFAIL;
 }
 
@@ -224,37 +232,46 @@ reply_apply(struct stage_ctx *ctx, const uint8_t *buf, size_t len, const char *n
 	struct unit_step *us = xcalloc(n, sizeof(*us));
 	uint8_t *below = xcalloc(n, 1);
 	struct wire_msg m;
-	char why[REASON_MAX];
+	char why[REASON_MAX], said[REMOTE_HOST_MAX];
 	enum stage_rc rc = STAGE_FAULT;
 
 	route_below(ctx->tpl, (size_t)ctx->step_idx, ext, below, n);
 	for (size_t j = 0; j < n; j++)
 		us[j] = (struct unit_step){.idx = (int)j,
 					   .in_unit = below[j] || (int)j == ctx->step_idx};
+	snprintf(said, sizeof(said), "%s", host[0] ? host : "a worker host");
+	host[0] = '\0'; /* named again only by a reply that checks */
 	if (wire_decode(&m, buf, len, "rep", key, klen, now_s_real(), ctx->conf->gearman.max_skew,
 			why, sizeof(why)) < 0) {
-		char said[REMOTE_HOST_MAX];
+		char named[REMOTE_HOST_MAX];
 
-		/* the name a refusing worker host gave: logged, never counted */
-		if (host[0] == '\0' && wire_peek(buf, len, "rep", "host", said, sizeof(said)) == 0)
+		/* the name the reply gives, unverified: logged, never counted */
+		if (wire_peek(buf, len, "rep", "host", named, sizeof(named)) == 0)
 			snprintf(ctx->reason, sizeof(ctx->reason),
-				 "bad reply from unverified host %s: %s", said, why);
+				 "bad reply from unverified host %s: %s", named, why);
 		else
-			snprintf(ctx->reason, sizeof(ctx->reason), "bad reply from %s: %s",
-				 host[0] ? host : "a worker host", why);
+			snprintf(ctx->reason, sizeof(ctx->reason), "bad reply from %s: %s", said,
+				 why);
 		log_errx("%s: %s (refused)", ctx->item->id, ctx->reason);
 		goto out;
 	}
 	if (reply_check(ctx, &m, nonce) < 0) {
 		log_errx("%s: %s (refused)", ctx->item->id, ctx->reason);
 	} else {
-		snprintf(host, hlen, "%s", ticket_get(&m.hdr, "host") ?: host);
+		const char *h = ticket_get(&m.hdr, "host") ?: "";
+
+		/* the signed name counts in status, never the "started" one */
+		snprintf(host, hlen, "%s", remote_host_ok(h, strlen(h)) ? h : "unknown");
 		if (ticket_get(&m.hdr, "error"))
 			rc = reply_refused(ctx, &m, host);
-		else if (reply_lines(ctx, &m, us, nonce) < 0)
+		else if (reply_lines(ctx, &m, us, nonce) < 0) {
+			/* signed and ours: sending it again gets the same */
 			snprintf(ctx->reason, sizeof(ctx->reason),
 				 "bad reply from %s: its result lines are not this unit's", host);
-		else if ((rc = reply_results(ctx, &m, us, host)) == STAGE_FAULT)
+			log_errx("%s: %s (refused; the local workers do it)", ctx->item->id,
+				 ctx->reason);
+			rc = STAGE_DECLINED;
+		} else if ((rc = reply_results(ctx, &m, us, host)) == STAGE_FAULT)
 			log_errx("%s: bad reply from %s: %s (refused)", ctx->item->id, host,
 				 ctx->reason);
 	}

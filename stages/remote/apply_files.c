@@ -1,10 +1,12 @@
 /*
  * apply_files.c - the reply's files, written by this host only.
  *
- * A file is accepted only at a path one step of the unit would write for
- * this item: root + path_head + tail + out with its extension replaced
- * (stage_output_path from OUR ticket), the extension [a-z0-9]{1,5}.
- * Anything else makes the whole reply bad before a byte is written. The
+ * A file is accepted only at the one path a step of the unit writes for
+ * this item, computed from OUR ticket by the rule the local stages use
+ * (stage_step_output: the step's own extension, never the reply's), at most
+ * one file a step, and a step whose line says it created a file must have
+ * sent it. Anything else makes the whole reply bad before a byte is
+ * written. The
  * writes follow the local stages' rules: the folder opened beneath the
  * root without symbolic links (made when force_dir), a temp name and a
  * rename (outfile), and an existing output kept when overwrite is false
@@ -21,14 +23,6 @@
 
 #include "remote.h"
 
-static bool
-ext_ok(const char *ext)
-{
-	size_t n = strspn(ext, "abcdefghijklmnopqrstuvwxyz0123456789");
-
-	return n >= 1 && n <= 5 && ext[n] == '\0';
-}
-
 static void
 step_ctx(const struct stage_ctx *ctx, int j, struct stage_ctx *cj)
 {
@@ -37,18 +31,18 @@ step_ctx(const struct stage_ctx *ctx, int j, struct stage_ctx *cj)
 	cj->step_idx = j;
 }
 
-/* The unit step that writes rel (relative to the root), or -1. */
+/* The first unit step whose one output (stage_step_output) is rel
+ * (relative to the root), its path in full; every such step counts the
+ * file. -1 none, -2 a step given a second file. */
 static int
-file_step(const struct stage_ctx *ctx, const struct unit_step *us, const char *rel, char *full,
+file_step(const struct stage_ctx *ctx, struct unit_step *us, const char *rel, char *full,
 	  size_t flen)
 {
 	const char *root = ticket_get(ctx->ticket, "root") ?: "";
-	const char *ext = path_ext(rel);
-	char why[REASON_MAX];
+	char why[REASON_MAX], path[PATH_MAX];
 	struct stage_ctx cj;
+	int first = -1;
 
-	if (!ext_ok(ext))
-		return -1;
 	while (*rel == '/')
 		rel++;
 	for (size_t j = 0; j < ctx->tpl->nsteps; j++) {
@@ -57,14 +51,40 @@ file_step(const struct stage_ctx *ctx, const struct unit_step *us, const char *r
 		if (!us[j].in_unit || !us[j].has_line || us[j].rl.outcome == RO_FAILED)
 			continue;
 		step_ctx(ctx, (int)j, &cj);
-		if (stage_output_path(&cj, ext, full, flen, why, sizeof(why)) < 0)
+		if (stage_step_output(&cj, path, sizeof(path), why, sizeof(why)) != 1 ||
+		    strncmp(path, root, strlen(root)) != 0)
 			continue;
-		for (p = full + strlen(root); *p == '/'; p++)
+		for (p = path + strlen(root); *p == '/'; p++)
 			;
-		if (strncmp(full, root, strlen(root)) == 0 && strcmp(p, rel) == 0)
-			return (int)j;
+		if (strcmp(p, rel) != 0)
+			continue;
+		if (us[j].nfiles++ > 0)
+			return -2;
+		if (first < 0) {
+			first = (int)j;
+			snprintf(full, flen, "%s", path);
+		}
 	}
-	return -1;
+	return first;
+}
+
+/* A step that says it created its file must have sent it. */
+static int
+files_complete(struct stage_ctx *ctx, const struct unit_step *us)
+{
+	for (size_t j = 0; j < ctx->tpl->nsteps; j++) {
+		const struct unit_step *u = &us[j];
+
+		if (!u->in_unit || !u->has_line || u->rl.outcome == RO_FAILED ||
+		    u->rl.outcome == RO_SKIPPED || u->rl.created <= 0 || u->nfiles > 0)
+			continue;
+		snprintf(ctx->reason, sizeof(ctx->reason),
+			 "reply is incomplete: step %s created %d file(s) but none was sent",
+			 ctx->tpl->steps[j].name, u->rl.created);
+		errno = EPROTO;
+		return -1;
+	}
+	return 0;
 }
 
 /* Write one file; 0, 1 kept (exists), 2 no folder (warning), -1 errno. */
@@ -99,17 +119,20 @@ apply_files(struct stage_ctx *ctx, const struct wire_msg *m, struct unit_step *u
 	char full[PATH_MAX];
 	struct stage_ctx cj;
 
+	for (size_t j = 0; j < ctx->tpl->nsteps; j++)
+		us[j].nfiles = 0;
 	for (long long k = 0; k < n; k++) {
 		const char *rel;
 		const struct wire_part *part;
-		int j, r;
+		int j = -1, r;
 
 		rel = reply_key(m, 'f', k, &part);
 		if (rel == NULL || part == NULL ||
 		    (j = file_step(ctx, us, rel, full, sizeof(full))) < 0) {
 			snprintf(ctx->reason, sizeof(ctx->reason),
-				 "reply file f.%lld \"%s\" is not an output of this unit", k,
-				 rel ? rel : "(missing)");
+				 j == -2 ? "reply file f.%lld \"%s\" is a second file for its step"
+					 : "reply file f.%lld \"%s\" is not an output of this unit",
+				 k, rel ? rel : "(missing)");
 			errno = EPROTO;
 			return -1;
 		}
@@ -127,5 +150,5 @@ apply_files(struct stage_ctx *ctx, const struct wire_msg *m, struct unit_step *u
 		else
 			us[j].rl.warnings++;
 	}
-	return 0;
+	return check_only ? files_complete(ctx, us) : 0;
 }

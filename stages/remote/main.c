@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sysexits.h>
 #include <unistd.h>
 
 #include "remote.h"
@@ -36,6 +37,12 @@ remote_init(const struct conf *c)
 	if (c->gearman.nservers == 0) {
 		log_errx("no gearman.servers in %s: nothing to send", c->path);
 		return -1;
+	}
+	if (gear_tls_init(c->gearman.tls) < 0) {
+		log_errx("gearman.tls is true, but this libgearman was built without TLS "
+			 "(it has no gearman_client_set_ssl): refusing to talk to gearmand in "
+			 "clear");
+		exit(EX_CONFIG);
 	}
 	return 0;
 }
@@ -81,25 +88,31 @@ static enum stage_rc
 remote_send(struct stage_ctx *ctx, struct gear_pick *pk, const char *fn, uint8_t *req,
 	    size_t reqlen, const char *nonce)
 {
-	char unique[ITEM_ID_MAX + 16], host[REMOTE_HOST_MAX] = "";
+	char host[REMOTE_HOST_MAX] = "";
 	int deadline = remote_deadline(conf, ctx->step);
 	uint8_t *rep;
 	size_t replen;
 	enum stage_rc rc;
 	int r;
 
-	snprintf(unique, sizeof(unique), "%s:%d", ctx->item->id, ctx->step_idx);
-	r = gear_call(pk->server, fn, unique, req, reqlen, deadline, conf->gearman.max_reply, &rep,
+	/* the nonce as gearman's unique id: a re-send (a new nonce) never joins
+	 * an abandoned job whose reply it would refuse, spool hosts sharing a
+	 * gearmand never collide, and 32 characters fit libgearman's 63 */
+	r = gear_call(pk->server, fn, nonce, req, reqlen, deadline, conf->gearman.max_reply, &rep,
 		      &replen, host, sizeof(host), ctx->reason, sizeof(ctx->reason));
 	if (r < 0) {
-		if (host[0])
-			rstatus_end(host, fn, false);
-		return r == -2 ? STAGE_STOPPED : STAGE_FAULT;
+		rstatus_idle(); /* no signed reply: no host is counted */
+		if (r == -3)    /* sending it again gets the same: the local workers do it */
+			log_errx("%s: %s (refused; the local workers do it)", ctx->item->id,
+				 ctx->reason);
+		return r == -2 ? STAGE_STOPPED : r == -3 ? STAGE_DECLINED : STAGE_FAULT;
 	}
 	rc = reply_apply(ctx, rep, replen, nonce, host, sizeof(host));
 	free(rep);
-	if (host[0]) /* named by its "started" packet or its (checked) reply */
+	if (host[0]) /* named by its signed reply, which checked */
 		rstatus_end(host, fn, rc == STAGE_OK);
+	else
+		rstatus_idle();
 	if (rc == STAGE_OK)
 		log_info("%s: unit %s done on %s", ctx->item->id, fn, host);
 	return rc;

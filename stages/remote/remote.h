@@ -10,6 +10,11 @@
 #include "stage.h"
 
 #define REMOTE_HOST_MAX 128
+/* seconds a worker host has to take a job (its "started" packet) */
+#define REMOTE_START_WAIT_S 30
+
+/* A worker host's name as shown in status: [A-Za-z0-9._:-]{1,127}. */
+bool remote_host_ok(const char *s, size_t n);
 
 /* gear.c */
 struct gear_pick {
@@ -25,9 +30,13 @@ int gear_pick(const struct conf *conf, const struct spool *sp, const char *fn,
 	      struct gear_pick *pk);
 void gear_release(struct gear_pick *pk);
 
+/* call.c: gearman.tls on: find libgearman's client TLS call; -1 this
+ * libgearman has none (built without an SSL library). */
+int gear_tls_init(bool tls);
 /* call.c: submit req as fn with unique to server and wait up to
  * deadline_s after the last packet. 0 with *rep (malloc'ed) and *replen;
- * -1 with reason (a fault: unreachable, timed out, the job failed); -2 a
+ * -1 with reason (a fault: unreachable, timed out, the job failed); -3 a
+ * reply over max_reply (the same would come again: declined); -2 a
  * SIGTERM or SIGINT is pending (given up, the program stops). *host is set from the
  * early "started <host>" packet when it comes. */
 int gear_call(const char *server, const char *fn, const char *unique, const void *req,
@@ -50,6 +59,7 @@ struct unit_step {
 	char *line;  /* the line's storage (result_parse splits it) */
 	char *fixed; /* rl.reason with the worker host's work path replaced */
 	int skipped_files, written_files;
+	int nfiles; /* reply files at this step's output path */
 };
 int apply_files(struct stage_ctx *ctx, const struct wire_msg *m, struct unit_step *us,
 		bool check_only);
@@ -59,6 +69,8 @@ void rstatus_init(const struct spool *sp);
 /* A unit for host: begun (inflight 1), or ended done or failed. */
 void rstatus_begin(const char *host, const char *fn);
 void rstatus_end(const char *host, const char *fn, bool ok);
+/* A unit ended with no signed reply: nothing in flight, nobody counted. */
+void rstatus_idle(void);
 void rstatus_fini(void);
 
 /* reply_key.c: header key "<p>.<k>" of the reply, or "<p>_<k>" (a ticket key

@@ -52,11 +52,33 @@ rstatus_write(void)
 	snprintf(name, sizeof(name), "run/remote/%d", (int)getpid());
 	snprintf(tmp, sizeof(tmp), "run/remote/.%d.tmp", (int)getpid());
 	int fd = openat(spool->fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	int bad = fd < 0;
 
-	if (fd < 0 || write_all(fd, sb.buf ? sb.buf : "", sb.len) < 0 || close(fd) < 0 ||
-	    renameat(spool->fd, tmp, spool->fd, name) < 0)
+	if (fd >= 0) {
+		bad = write_all(fd, sb.buf ? sb.buf : "", sb.len) < 0;
+		bad |= close(fd) < 0; /* closed on every path */
+		bad = bad || renameat(spool->fd, tmp, spool->fd, name) < 0;
+	}
+	if (bad) {
 		log_warn("%s/%s", spool->path, name);
+		if (fd >= 0)
+			unlinkat(spool->fd, tmp, 0); /* no temp left behind */
+	}
 	sb_free(&sb);
+}
+
+bool
+remote_host_ok(const char *s, size_t n)
+{
+	static const char ok[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+				 "0123456789._:-";
+
+	if (n < 1 || n > 127)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] == '\0' || strchr(ok, s[i]) == NULL)
+			return false;
+	return true;
 }
 
 static struct rhost *
@@ -84,6 +106,15 @@ rstatus_begin(const char *host, const char *fn)
 	h->inflight = 1;
 	h->last_seen = now_s_real();
 	rstatus_write();
+}
+
+void
+rstatus_idle(void)
+{
+	for (size_t i = 0; i < nhosts; i++)
+		hosts[i].inflight = 0;
+	if (nhosts)
+		rstatus_write();
 }
 
 void

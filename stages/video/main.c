@@ -227,7 +227,7 @@ video_pixels(struct stage_ctx *ctx, const char *src)
 static enum stage_rc
 video_process(struct stage_ctx *ctx)
 {
-	const char *src = stage_source_path(ctx), *rel;
+	const char *src = stage_source_path(ctx);
 	char out[PATH_MAX];
 	bool save = ctx->step->save;
 	struct stat st;
@@ -245,9 +245,8 @@ video_process(struct stage_ctx *ctx)
 			 src);
 		return STAGE_OK;
 	}
-	rel = ticket_get(ctx->ticket, "out") ?: ticket_get(ctx->ticket, "rel") ?: "";
-	if (save && stage_output_path(ctx, strcasecmp(path_ext(rel), "mp4") == 0 ? NULL : "mp4",
-				      out, sizeof(out), ctx->reason, sizeof(ctx->reason)) < 0)
+	if (save && stage_output_path(ctx, stage_video_keeps_ext(ctx) ? NULL : "mp4", out,
+				      sizeof(out), ctx->reason, sizeof(ctx->reason)) < 0)
 		return STAGE_PERMFAIL;
 	if (save && !stage_overwrite(ctx) && lstat(out, &st) == 0 && !outfile_begun(out)) {
 		log_info("%s exists, not overwritten", out);

@@ -10,7 +10,10 @@
 # differs: the unit is declined (logged once per tmc-remote), local carries
 # on and every output is where THIS host's template puts it. The spool host
 # stopping with a unit in flight gives it back at once, no attempt counted.
-# tmc-remote killed with the outputs written and nothing committed: the
+# A worker host that signs forged replies (a .php file, two files for one
+# step, a file missing): refused before a byte is written, logged, and the
+# items done locally; one whose step below the head failed: the head item
+# in err/, but the head's own output, line and usage record (ok). tmc-remote killed with the outputs written and nothing committed: the
 # item is redone (here by a local worker), the same bytes, one line each.
 # The local workers of the head step are held (SIGSTOP) until tmc-remote
 # has surely tried, so each case is exercised, not skipped by a fast local.
@@ -19,7 +22,7 @@
 . "$TMC_SRC/tests/lib/jobs.sh"
 . "$TMC_SRC/tests/lib/gearman.sh"
 . "$TMC_SRC/tests/lib/remote.sh"
-plan 20
+plan 28
 
 command -v gearmand >/dev/null || { echo "1..0 # SKIP gearmand is not installed"; exit 0; }
 GM_DEADLINE=4
@@ -101,6 +104,56 @@ n=$(grep -c 'refused: template digest mismatch' "$T_DIR/tmcwatch.log")
 ok $? "logged once per tmc-remote ($n lines for 5 items)"
 kill -TERM -- -"$WH"
 gone hostdiff
+
+# ---- a worker host that signs forged replies (tmc-gforge): a file whose
+# extension the reply chose (.php), two files for one step, a step's file
+# missing: each refused before a byte is written, logged, and declined to
+# the local workers, which do the items right
+forger() { # forger MODE: tmc-gforge serving tmcwatch:two:00, pid in GF
+	"$BIN/tmc-gforge" -c "$CONF" -T two -s 0 -S "127.0.0.1:$GM_PORT" -m "$1" 2>>"$T_DIR/gf.err" &
+	GF=$!
+	T_PIDS="$T_PIDS $GF"
+	wait_for 60 eval "gm_admin --workers | grep -q 'forger : tmcwatch:two:00'"
+}
+for mode in "php:is not an output of this unit" "twice:is a second file for its step" \
+	"missing:reply is incomplete"; do
+	m=${mode%%:*}
+	forger "$m"
+	hold
+	make_tree "f$m" 3
+	tree_job "f$m"
+	seq=$(submit "$T_DIR/f$m.json")
+	wait_for 60 grep -q "bad reply from forger: .*${mode#*:}" "$T_DIR/tmcwatch.log"
+	ok $? "a forged reply ($m) is refused, and logged"
+	release
+	wait_done "$seq" 120 && outputs_of "f$m" && lines_ok "$seq" 3 &&
+		[ -z "$(find "$SITE" -name '*.php')" ]
+	ok $? "its items are done locally, right; no file the reply chose ($m)"
+	kill "$GF"
+	wait "$GF" 2>/dev/null
+	gone forger
+done
+
+# ---- a step below the head failed on the worker host: the head item to
+# err/ naming the step and host, but the head's output written, its line
+# and its usage record its own outcome (ok), not "failed"
+forger below
+hold
+make_tree fb 2
+tree_job fb
+seq=$(submit "$T_DIR/fb.json")
+wait_for 60 eval '[ "$(spool_items "$SPOOL" err)" -ge 2 ]'
+grep -q "^step B failed on host forger: forged failure" "$SPOOL"/stages/two/00-A/err/*/reason
+ok $? "a step below failed: the head item in err/, the reason naming step and host"
+release
+recs() { cat "$SPOOL"/state/records/*.json | jq -r "select(.origin == \"job:$seq\" and (.stage | endswith(\"A\"))) | .outcome" | sort | uniq -c | tr -s ' '; }
+wait_for 60 eval '[ "$(recs)" = " 2 ok" ]' && [ "$(grep -c "	A	1	0	.*	ok$" "$SPOOL/proc/$seq.log")" = 2 ] &&
+	[ "$(find "$SITE/out1" -path '*/fb-*' -newer "$T_DIR/fb.json" | wc -l)" = 2 ]
+ok $? "the head's output, line and record are its own (ok): $(recs)"
+kill "$GF"
+wait "$GF" 2>/dev/null
+gone forger
+rm -rf "$SPOOL"/stages/two/00-A/err/* # the cases below count err/ from 0
 
 stop_daemon
 

@@ -2,10 +2,10 @@
  * test_wire.c - the signed message between hosts (spool/wire.c): a round
  * trip keeps header and parts byte for byte (binary parts with NULs and
  * newlines); a flipped bit anywhere, a cut message, another secret, the
- * other kind, an expired or undated message are all refused. wire_peek
- * reads a header value of a message it does not verify (a log line's
- * host name), only from a framed message of the kind, unsafe bytes made
- * '?', and never past a cut message's end.
+ * other kind, an expired, undated or far-future (over a day) message are
+ * all refused. wire_peek reads a header value of a message it does not
+ * verify (a log line's host name), only from a framed message of the
+ * kind, unsafe bytes made '?', and never past a cut message's end.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -112,6 +112,19 @@ test_expiry(void **state)
 	free(buf);
 	buf = sample(&len, -1);
 	assert_int_equal(decode(buf, len, "req", key, 0, &m, why), -1);
+	free(buf);
+	/* a day (and the skew) ahead at most; a far-future one never passes,
+	 * the largest one overflows nothing */
+	buf = sample(&len, 1000 + 86400 + 300);
+	assert_int_equal(decode(buf, len, "req", key, 1000, &m, why), 0);
+	wire_free(&m);
+	free(buf);
+	buf = sample(&len, 1000 + 86400 + 301);
+	assert_int_equal(decode(buf, len, "req", key, 1000, &m, why), -1);
+	assert_non_null(strstr(why, "ahead"));
+	free(buf);
+	buf = sample(&len, 9223372036854775807LL);
+	assert_int_equal(decode(buf, len, "req", key, 1000, &m, why), -1);
 	free(buf);
 }
 
