@@ -212,7 +212,7 @@ stage_finalize(struct stage_dir *sd, const char *id, bool pixels)
 	return finalize_into(sd, id, pixels, sd->newfd, false);
 }
 
-/* ticket.next, written before the commit publishes it (not fsynced: see
+/* ticket.next, written and fsynced before the commit publishes it (see
  * ticket_next_in); with keep, its descriptor stays open and flocked (a
  * fresh inode: nobody else has it). */
 static int
