@@ -58,8 +58,7 @@ stages() {
 	sleep 0.5
 	t0=$(now)
 	echo "$1" | "$BIN/tmc-enqueue" -c "$dir/conf/config.json" -T ref -s b -b "$dir/site/in" -o job:bench >/dev/null
-	until [ "$(cat "$dir/spool/proc/bench.log" 2>/dev/null | wc -l)" -ge 8 ]; do sleep 0.01; done
-	t1=$(now)
+	t1=$(wait_lines "$dir/spool/proc/bench.log" 8)
 	rss=$(for p in $(pgrep -P "$daemon" -x tmc-image); do awk '/VmHWM/ { print $2 }' "/proc/$p/status"; done |
 		sort -n | tail -1)
 	kill -TERM $daemon

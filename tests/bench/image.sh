@@ -47,8 +47,7 @@ stages() {
 	want=$(($(wc -l <"$list") * 8))
 	t0=$(now)
 	"$BIN/tmc-enqueue" -c "$dir/conf/config.json" -T ref -s b -b "$dir/site/in" -o job:bench <"$list" >/dev/null
-	until [ "$(cat "$dir/spool/proc/bench.log" 2>/dev/null | wc -l)" -ge "$want" ]; do sleep 0.01; done
-	t1=$(now)
+	t1=$(wait_lines "$dir/spool/proc/bench.log" "$want")
 	rss=$(for p in $(pgrep -P "$daemon"); do awk '/VmHWM/ { print $2 }' "/proc/$p/status"; done |
 		sort -n | tail -1)
 	kill -TERM $daemon

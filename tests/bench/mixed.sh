@@ -47,8 +47,7 @@ JSON
 	fi
 	t0=$(date +%s%N)
 	"$BIN/tmc-enqueue" -c "$dir/conf/config.json" -T ref -s b -b "$dir/site/in" -o job:bench <"$dir/list" >/dev/null
-	until [ "$(cat "$dir/spool/proc/bench.log" 2>/dev/null | wc -l)" -ge "$want" ]; do sleep 0.01; done
-	t1=$(date +%s%N)
+	t1=$(wait_lines "$dir/spool/proc/bench.log" "$want")
 	if [ "$3" = 1 ] && [ -s "$dir/spool/proc/vid.log" ]; then
 		echo "(the video finished before the images: the share below is an upper bound)" >&2
 	fi

@@ -57,8 +57,7 @@ run() {
 	for h in $NETNS_HOSTS; do echo "$h $(cpu "$h")"; done >"$T_DIR/cpu0"
 	t0=$(now)
 	seq=$("$BIN/tmcwatch" -c "$1" submit "$T_DIR/$3.json" | tail -1)
-	until [ "$(cat "$2/proc/$seq.log" 2>/dev/null | wc -l)" -ge $((N * 8)) ]; do sleep 0.02; done
-	echo $(($(now) - t0))
+	echo $(($(wait_lines "$2/proc/$seq.log" $((N * 8))) - t0))
 	while read -r h c; do echo "$h $(cpu "$h") $c"; done <"$T_DIR/cpu0" |
 		awk '{ printf "%s%s %.1f s", (NR > 1 ? ", " : ""), $1, $2 - $3 } END { print "" }' >"$T_DIR/cpu"
 }

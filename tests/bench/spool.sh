@@ -36,8 +36,7 @@ run() { # run TEMPLATE STEPS LABEL KEY: prints "<items/s> <pickup p99 ms>" last
 	want=$((N * steps))
 	t0=$(date +%s%N)
 	"$BIN/tmc-enqueue" -c "$dir/conf/config.json" -T "$tpl" -s b -b "$dir/site/in" -o job:bench <"$dir/list" >/dev/null
-	until [ "$(wc -l <"$dir/spool/proc/bench.log" 2>/dev/null || echo 0)" -ge "$want" ]; do sleep 0.01; done
-	t1=$(date +%s%N)
+	t1=$(wait_lines "$dir/spool/proc/bench.log" "$want")
 	kill -TERM $daemon; wait $daemon
 	done=$((t1 - t0))
 	cut -d' ' -f3 "$TMC_TRACE" | sort -n | awk -v n="$N" -v ns="$done" -v label="$label" '
@@ -89,7 +88,7 @@ head -n 400 "$dir/list" | while read -r line; do
 		-p "one${line//[^0-9]/}-" -o job:bench >/dev/null
 	sleep 0.005
 done
-until [ "$(wc -l <"$dir/spool/proc/bench.log" 2>/dev/null || echo 0)" -ge 2000 ]; do sleep 0.01; done
+wait_lines "$dir/spool/proc/bench.log" 2000 >/dev/null
 kill -TERM $daemon; wait $daemon
 cut -d' ' -f3 "$TMC_TRACE" | sort -n | awk '{ lat[NR] = $1 / 1e6 }
 	END { printf "pickup, items arriving one at a time: p50 %.2f ms, p99 %.2f ms (%d handoffs)\n", lat[int(NR * 0.5)], lat[int(NR * 0.99)], NR
