@@ -6,7 +6,12 @@
  *  2. commit: rename cur/<id> -> <successor>/tmp/<id>. Before it, a crash
  *     redoes the step; after it, the step is over;
  *  3. finalize (stage_finalize, also run by recovery, idempotent):
- *     ticket.next -> ticket, next.* -> pixels.*, then tmp/<id> -> new/<id>.
+ *     ticket -> ticket.spare, ticket.next -> ticket, next.* -> pixels.*,
+ *     then tmp/<id> -> new/<id>.
+ * The next step overwrites ticket.spare as its ticket.next: a chain
+ * allocates no inode per step. On ext4 without a journal every allocation
+ * walks past each inode of the group freed in the last minutes (ext4's
+ * recently_deleted), so a flood of pass steps spent half its time there.
  * In a stage's tmp/ a name that is a valid id is therefore always a
  * committed handoff; temporary names start with '+' (publish) or '~'
  * (finished items being removed), characters no id has.
@@ -125,11 +130,12 @@ stage_successor(struct item *it, int outfd, const struct successor *s, bool pixe
 	return r;
 }
 
-/* ticket.next becomes the ticket, by a rename over it (on ext4 in its
- * default data=ordered mode, and on btrfs, that rename carries ticket.next's
- * bytes to disk before it, unfsynced as they are). One found empty is what
- * a power cut left of an unfsynced write: it is dropped and the item goes
- * on with the ticket it had, which names the same original and origin. */
+/* ticket.next becomes the ticket; the old ticket is kept as ticket.spare
+ * (two renames: a finalize cut between them finds no ticket and goes on
+ * with the second). One found empty is what a power cut left of a write
+ * that never reached the disk: it is dropped and the item goes on with the
+ * ticket it had (back from ticket.spare if the cut came between the two
+ * renames), which names the same original and origin. */
 static int
 ticket_next_in(int fd)
 {
@@ -137,11 +143,14 @@ ticket_next_in(int fd)
 
 	if (fstatat(fd, "ticket.next", &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return errno == ENOENT ? 0 : -1; /* ENOENT: done before (a redo) */
-	if (st.st_size == 0 && faccessat(fd, "ticket", F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+	if (st.st_size == 0 && (faccessat(fd, "ticket", F_OK, AT_SYMLINK_NOFOLLOW) == 0 ||
+				renameat(fd, "ticket.spare", fd, "ticket") == 0)) {
 		log_warnx("an empty ticket.next (a power cut before it was on disk): the item "
 			  "keeps its previous ticket");
 		return unlinkat(fd, "ticket.next", 0) < 0 && errno != ENOENT ? -1 : 0;
 	}
+	if (renameat(fd, "ticket", fd, "ticket.spare") < 0 && errno != ENOENT)
+		return -1;
 	return renameat(fd, "ticket.next", fd, "ticket") < 0 && errno != ENOENT ? -1 : 0;
 }
 
@@ -212,25 +221,54 @@ stage_finalize(struct stage_dir *sd, const char *id, bool pixels)
 	return finalize_into(sd, id, pixels, sd->newfd, false);
 }
 
+int
+stage_finalize_own(struct stage_dir *sd, const char *id, bool pixels)
+{
+	return finalize_into(sd, id, pixels, sd->newfd, true);
+}
+
+/* ticket.next, made of ticket.spare when the item has one (see the top of
+ * this file), else a new file. Reused, it is an inode that was a ticket
+ * in new/ before: a worker that opened it there may still hold its flock
+ * for a moment, so a carried item (keep) that cannot lock it writes a new
+ * one instead. */
+static int
+ticket_next_open(struct item *it, bool reuse)
+{
+	int flags = O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW;
+
+	if (reuse)
+		(void)renameat(it->dirfd, "ticket.spare", it->dirfd, "ticket.next");
+	else if (unlinkat(it->dirfd, "ticket.next", 0) < 0 && errno != ENOENT)
+		return -1;
+	return openat(it->dirfd, "ticket.next", reuse ? flags : flags | O_EXCL, 0644);
+}
+
 /* ticket.next, written and fsynced before the commit publishes it (see
- * ticket_next_in); with keep, its descriptor stays open and flocked (a
- * fresh inode: nobody else has it). */
+ * ticket_next_in); with keep, its descriptor stays open and flocked. */
 static int
 write_ticket_next(struct item *it, struct successor *s, bool keep)
 {
 	size_t len;
 	char *text = ticket_format(&s->ticket, &len);
+	bool reuse = true;
 	int fd, r;
 
-	fd = openat(it->dirfd, "ticket.next", O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-		    0644);
+again:
+	fd = ticket_next_open(it, reuse);
 	r = fd < 0 ? -1 : write_all(fd, text, len);
 	/* fsynced again: without it 79-fault-remount-ro.t found, once in five
 	 * runs, an item whose ticket was empty after the disk failed */
 	if (r == 0 && fsync(fd) < 0)
 		r = -1;
-	if (r == 0 && keep && flock(fd, LOCK_EX | LOCK_NB) < 0)
+	if (r == 0 && keep && flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		if (errno == EWOULDBLOCK && reuse) {
+			close(fd);
+			reuse = false;
+			goto again;
+		}
 		r = -1;
+	}
 	free(text);
 	if (fd >= 0 && (r < 0 || !keep)) {
 		int e = errno;
@@ -254,12 +292,13 @@ handoff_move(struct stage_dir *sd, struct item *it, struct successor *s, bool pi
 	}
 	failpoint("after-commit");
 	/* the lock goes first, so a worker woken by the arrival finds the
-	 * ticket free (ticket.next is a fresh inode anyway) */
+	 * ticket free */
 	close(it->lockfd);
 	it->lockfd = -1;
 	/* committed: whatever happens now, the caller retries the finalize
-	 * (and recovery would finish it) */
-	if (stage_finalize(s->sd, it->id, pixels) < 0) {
+	 * (and recovery would finish it). Ours: nobody carries it on, so a
+	 * lock on the reused ticket.next is a passing one, not a holder's. */
+	if (stage_finalize_own(s->sd, it->id, pixels) < 0) {
 		log_warnx("%s/tmp/%s: finalize pending, retried", s->sd->path, it->id);
 		return 2;
 	}
@@ -451,6 +490,7 @@ item_finish(struct stage_dir *sd, struct item *it)
 	/* the usual leftovers first, without reading the folder */
 	if (it->dirfd >= 0) {
 		unlinkat(it->dirfd, "ticket", 0);
+		unlinkat(it->dirfd, "ticket.spare", 0);
 		unlinkat(it->dirfd, "out", AT_REMOVEDIR);
 	}
 	if (unlinkat(sd->tmpfd, trash, AT_REMOVEDIR) == 0)

@@ -142,6 +142,9 @@ int item_deliver(struct stage_dir *sd, struct item *it);
 /* Finish a committed one-successor handoff found in sd's tmp/ (idempotent;
  * recovery calls it too). */
 int stage_finalize(struct stage_dir *sd, const char *id, bool pixels);
+/* The same, by the process that committed it and carries it no further: a
+ * lock on its ticket is then nobody's claim (heal.c, handoff_move). */
+int stage_finalize_own(struct stage_dir *sd, const char *id, bool pixels);
 /* Remove a finished item (moved aside first, so recovery never sees half of it). */
 int item_finish(struct stage_dir *sd, struct item *it);
 

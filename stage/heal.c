@@ -69,7 +69,7 @@ heal_one(struct heal *e)
 	switch (e->kind) {
 	case HEAL_RETURN: return item_giveback(e->sd, &e->it) == 0;
 	case HEAL_DELIVER: return item_deliver(e->sd, &e->it) == 0;
-	case HEAL_FINALIZE: return stage_finalize(e->sd, e->id, e->pixels) == 0;
+	case HEAL_FINALIZE: return stage_finalize_own(e->sd, e->id, e->pixels) == 0;
 	}
 	return false;
 }

@@ -165,6 +165,173 @@ test_claim_handoff_deliver(void **state)
 	assert_true(exists(&b, "new", "h1/pixels.raw"));
 }
 
+static ino_t
+ino_of(const struct stage_dir *sd, const char *sub, const char *name)
+{
+	char p[1024];
+	struct stat st;
+
+	snprintf(p, sizeof(p), "%s/%s/%s", sd->path, sub, name);
+	return lstat(p, &st) == 0 ? st.st_ino : 0;
+}
+
+static char *
+read_of(const struct stage_dir *sd, const char *sub, const char *name)
+{
+	char p[1024];
+
+	snprintf(p, sizeof(p), "%s/%s/%s", sd->path, sub, name);
+	return file_read_at(AT_FDCWD, p, 1 << 16, NULL);
+}
+
+static void
+put_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write_all(fd, text, strlen(text)), 0);
+	close(fd);
+}
+
+static void
+chain_step(struct stage_dir *from, struct stage_dir *to, const char *id, const char *step)
+{
+	struct item it;
+	struct successor s = {.sd = to};
+	int64_t due = 0;
+
+	assert_int_equal(item_claim(from, id, &it, &due), 1);
+	ticket_copy(&s.ticket, &it.ticket);
+	ticket_set(&s.ticket, "step", step);
+	assert_int_equal(item_handoff(from, &it, &s, 1, false), 0);
+	item_release(&it);
+	ticket_free(&s.ticket);
+}
+
+/* A chain overwrites the item's previous ticket (kept as ticket.spare) as
+ * the next one: no inode is allocated per step, and the content is the
+ * successor's. */
+static void
+test_chain_reuses_the_spare_ticket(void **state)
+{
+	struct stage_dir c;
+	ino_t t0, t1;
+	char *text;
+
+	(void)state;
+	assert_int_equal(stage_open(&c, &sp, "tpl", 2, "C", true), 0);
+	publish("r1", "/r.jpg");
+	t0 = ino_of(&a, "new", "r1/ticket");
+	chain_step(&a, &b, "r1", "1");
+	t1 = ino_of(&b, "new", "r1/ticket");
+	assert_int_not_equal(t1, t0); /* the first step has no spare yet */
+	assert_int_equal(ino_of(&b, "new", "r1/ticket.spare"), t0);
+	chain_step(&b, &c, "r1", "2");
+	assert_int_equal(ino_of(&c, "new", "r1/ticket"), t0); /* reused */
+	assert_int_equal(ino_of(&c, "new", "r1/ticket.spare"), t1);
+	assert_false(exists(&c, "new", "r1/ticket.next"));
+	text = read_of(&c, "new", "r1/ticket");
+	assert_non_null(text);
+	assert_non_null(strstr(text, "step=2\n"));
+	assert_non_null(strstr(text, "src=/r.jpg\n"));
+	free(text);
+	/* the last step removes the whole item, spare included */
+	struct item it;
+	int64_t due = 0;
+
+	assert_int_equal(item_claim(&c, "r1", &it, &due), 1);
+	assert_int_equal(item_handoff(&c, &it, NULL, 0, false), 0);
+	item_release(&it);
+	assert_false(exists(&c, "cur", "r1"));
+	assert_int_equal(rmdir(c.path) < 0 ? 0 : 1, 0); /* tmp/ etc. still there */
+	char tmp[1024];
+
+	snprintf(tmp, sizeof(tmp), "%s/tmp", c.path);
+	assert_int_equal(rmdir(tmp), 0); /* nothing left behind in tmp/ */
+	assert_int_equal(mkdir(tmp, 0755), 0);
+	stage_close(&c);
+}
+
+/* A carried item whose spare is flocked by someone else (a worker that
+ * opened it when it was a ticket in new/) takes a new inode: the lock it
+ * keeps must be its own. */
+static void
+test_handon_with_a_locked_spare(void **state)
+{
+	struct stage_dir c;
+	struct item it, next;
+	struct successor s;
+	int64_t due = 0;
+	char p[1024];
+	int stale;
+
+	(void)state;
+	assert_int_equal(stage_open(&c, &sp, "tpl", 2, "C", true), 0);
+	publish("r2", "/r2.jpg");
+	chain_step(&a, &b, "r2", "1");
+	assert_int_equal(item_claim(&b, "r2", &it, &due), 1);
+	snprintf(p, sizeof(p), "%s/cur/r2/ticket.spare", b.path);
+	stale = open(p, O_RDONLY);
+	assert_true(stale >= 0);
+	assert_int_equal(flock(stale, LOCK_SH | LOCK_NB), 0);
+	memset(&s, 0, sizeof(s));
+	s.sd = &c;
+	ticket_copy(&s.ticket, &it.ticket);
+	ticket_set(&s.ticket, "step", "2");
+	assert_int_equal(item_handon(&b, &it, &s, false, &next), 0);
+	assert_true(exists(&c, "cur", "r2/ticket"));
+	struct stat held, spare;
+
+	assert_int_equal(fstat(next.lockfd, &held), 0);
+	assert_int_equal(fstat(stale, &spare), 0);
+	assert_int_not_equal(held.st_ino, spare.st_ino);
+	assert_int_equal(held.st_ino, ino_of(&c, "cur", "r2/ticket"));
+	close(stale);
+	item_release(&it);
+	item_release(&next);
+	ticket_free(&s.ticket);
+	stage_close(&c);
+}
+
+/* A finalize cut between its two renames (ticket -> ticket.spare,
+ * ticket.next -> ticket) is finished by the next one; an empty ticket.next
+ * there (a power cut before its bytes were on disk) gives the item back
+ * its previous ticket. */
+static void
+test_finalize_cut_between_renames(void **state)
+{
+	char p[1024];
+	char *text;
+
+	(void)state;
+	snprintf(p, sizeof(p), "%s/tmp/r3", b.path);
+	assert_int_equal(mkdir(p, 0755), 0);
+	snprintf(p, sizeof(p), "%s/tmp/r3/ticket.spare", b.path);
+	put_file(p, "id=r3\nstep=0\n");
+	snprintf(p, sizeof(p), "%s/tmp/r3/ticket.next", b.path);
+	put_file(p, "id=r3\nstep=1\n");
+	assert_int_equal(stage_finalize(&b, "r3", false), 0);
+	text = read_of(&b, "new", "r3/ticket");
+	assert_non_null(text);
+	assert_non_null(strstr(text, "step=1\n"));
+	free(text);
+	assert_false(exists(&b, "new", "r3/ticket.next"));
+
+	snprintf(p, sizeof(p), "%s/tmp/r4", b.path);
+	assert_int_equal(mkdir(p, 0755), 0);
+	snprintf(p, sizeof(p), "%s/tmp/r4/ticket.spare", b.path);
+	put_file(p, "id=r4\nstep=0\n");
+	snprintf(p, sizeof(p), "%s/tmp/r4/ticket.next", b.path);
+	put_file(p, "");
+	assert_int_equal(stage_finalize(&b, "r4", false), 0);
+	text = read_of(&b, "new", "r4/ticket");
+	assert_non_null(text);
+	assert_non_null(strstr(text, "step=0\n"));
+	free(text);
+	assert_false(exists(&b, "new", "r4/ticket.next"));
+}
+
 static void
 test_committed_item_only_delivers(void **state)
 {
@@ -557,6 +724,9 @@ main(void)
 		cmocka_unit_test(test_ticket_rejects),
 		cmocka_unit_test(test_publish_is_idempotent),
 		cmocka_unit_test(test_claim_handoff_deliver),
+		cmocka_unit_test(test_chain_reuses_the_spare_ticket),
+		cmocka_unit_test(test_handon_with_a_locked_spare),
+		cmocka_unit_test(test_finalize_cut_between_renames),
 		cmocka_unit_test(test_committed_item_only_delivers),
 		cmocka_unit_test(test_fail_temporary_then_permanent),
 		cmocka_unit_test(test_recover_dead_but_not_live),
