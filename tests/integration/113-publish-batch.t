@@ -9,9 +9,12 @@
 #  - tmc-enqueue killed with SIGKILL in the middle of a flush (strace
 #    injects the signal at a rename into new/) leaves every item in new/
 #    whole and the rest of its batch only as '+' folders in tmp/; the same
-#    run again publishes the rest, and every item reports exactly once.
+#    run again publishes the rest, and every item reports exactly once;
+#  - tmc-jobs publishes a job's items the same way, and killed in the
+#    middle of a flush, the job resumes and ends with every file once
+#    (a file counts as dispatched only once its items are in new/).
 . "$TMC_SRC/tests/lib/tap.sh"
-plan 11
+plan 16
 PASS3='{ "pass3": { "proc": [
   {"name": "S1", "source": "hires", "kind": "pass", "path_head": "/x"},
   {"name": "S2", "source": "S1", "kind": "pass", "path_head": "/x"},
@@ -34,17 +37,18 @@ whole_items() {
 	done
 	echo "$n"
 }
-# every step of every item of prefix P reported exactly once
+# reports_once P [LOG]: the result lines of items of prefix P, and how many
+# (item, step) pairs they name: equal when each reported exactly once
 reports_once() {
-	local lines uniq
-	lines=$(grep -c "^$1" "$RESULTS")
-	uniq=$(grep "^$1" "$RESULTS" | cut -f1,2 | sort -u | wc -l)
+	local log=${2:-$RESULTS} lines uniq
+	lines=$(grep -c "^$1" "$log")
+	uniq=$(grep "^$1" "$log" | cut -f1,2 | sort -u | wc -l)
 	echo "$lines $uniq"
 }
 
 start_daemon && stop_daemon # the spool, its stages
 if [ "$(id -u)" -ne 0 ] || ! command -v strace >/dev/null; then
-	for i in $(seq 1 11); do ok 0 "# SKIP needs root and strace (to count and inject calls)"; done
+	for i in $(seq 1 16); do ok 0 "# SKIP needs root and strace (to count and inject calls)"; done
 	exit 0
 fi
 
@@ -97,3 +101,33 @@ wait_idle 60
 is "$(reports_once k)" "$((3 * N)) $((3 * N))" "every step of every item reported exactly once"
 stop_daemon
 is "$(spool_items "$SPOOL" err)" 0 "nothing went to err/"
+
+# 4. tmc-jobs (alone, no supervisor) emits a job of N files in one window,
+# killed in the middle of its third flush; then the daemon finishes the job
+mkdir -p "$SITE/j"
+for i in $(seq 1 "$N"); do echo "job file $i" >"$SITE/j/j-$i.jpg"; done
+printf '{"hires": {"site": "site01", "path_head": "/j", "path_tail": "", "include": ["*.jpg"]}, "template": "pass3"}\n' >"$T_DIR/j.json"
+seq=$("$BIN/tmcwatch" -c "$CONF" submit "$T_DIR/j.json" | tail -1)
+{
+	TMC_JOBS_WINDOW=1000 strace -f -qq -o "$T_DIR/jobs.strace" \
+		-e trace=fsync,fdatasync,syncfs,renameat2 -e inject=renameat2:signal=KILL:when=150 \
+		"$BIN/tmc-jobs" -c "$CONF"
+	rc=$?
+} 2>/dev/null
+is "$rc" 137 "tmc-jobs was killed by SIGKILL while it emitted job $seq"
+syncfs=$(grep -c -E '^[0-9]+ +syncfs\(' "$T_DIR/jobs.strace")
+fsyncs=$(grep -c -E '^[0-9]+ +f(data)?sync\(' "$T_DIR/jobs.strace")
+in_new=$(ls "$S/00-S1/new" | grep -c "^$seq-")
+builds=$(ls "$S/00-S1/tmp" | grep -c "^+$seq-")
+diag "tmc-jobs: $syncfs syncfs, $fsyncs fsync/fdatasync; $in_new items in new/, $builds built in tmp/"
+[ "$syncfs" -ge 2 ] && [ "$syncfs" -le $((in_new / 32 + 2)) ] && [ "$fsyncs" -le $((in_new / 32)) ]
+ok $? "tmc-jobs synced once per batch, not per item"
+[ "$in_new" -ge 64 ] && [ "$builds" -ge 2 ] && [ "$(whole_items "$seq-")" = "$in_new" ]
+ok $? "the kill left whole items in new/ and the rest of a batch in tmp/"
+start_daemon
+wait_for 120 test -e "$SPOOL/done/$seq"
+ok $? "the job reached done/"
+is "$(cat "$SPOOL/proc/$seq.stat") $(wc -l <"$SPOOL/done/$seq.result") $(reports_once "$seq-" "$SPOOL/proc/$seq.log") $(spool_items "$SPOOL" err)" \
+	"$(printf '%s\t%s\t%s' "$N" "$N" "$N") $N $((3 * N)) $((3 * N)) 0" \
+	"exact .stat, a row per file, every step of every file reported once, none in err/"
+stop_daemon
