@@ -97,39 +97,6 @@ int item_publish(struct stage_dir *sd, const char *id, const struct ticket *t, b
  * handoff.c)? Its err/ does not count. */
 bool item_present(const struct stage_dir *sd, const char *id);
 
-/* pubbatch.c: many new items with one sync (tmcwatch-spool(5), Publishing).
- * add builds the item in sd's tmp/ as item_publish does, without syncing
- * (an id present now is recorded as present and not built); flush makes
- * them all durable with one syncfs(2), renames them into new/ in the order
- * they were added, and fsyncs each new/ that got a durable one. Nothing is
- * in new/ before the flush. A flush ends the batch: the next add starts a
- * new one; until then v[k].result says 1 published or 0 present for
- * k < settled. Meant for tens of items between flushes. */
-struct publish_batch {
-	struct publish_entry {
-		struct stage_dir *sd;
-		char id[ITEM_ID_MAX];
-		char tmp[ITEM_ID_MAX + 32]; /* its '+' folder in tmp/; "" none */
-		dev_t dev;                  /* tmp/'s file system */
-		bool durable;
-		int result; /* after the flush: 1 published, 0 present */
-	} * v;
-	size_t n, cap;
-	size_t settled; /* after a flush: v[0..settled) are in new/ (or were) */
-	bool flushed;
-};
-void publish_batch_init(struct publish_batch *b);
-/* 0 added, -1 (errno, logged) nothing of this item was left in tmp/. */
-int publish_batch_add(struct publish_batch *b, struct stage_dir *sd, const char *id,
-		      const struct ticket *t, bool durable);
-/* How many published (the rest were present), or -1 with errno (a
- * machine fault is the caller's to note): v[0..settled) are in new/, the
- * others were removed from tmp/ (none is half in new/). */
-int publish_batch_flush(struct publish_batch *b);
-size_t publish_batch_pending(const struct publish_batch *b); /* added, not flushed */
-/* Items added and not flushed are removed from tmp/ (never published). */
-void publish_batch_free(struct publish_batch *b);
-
 /* claim.c */
 struct item {
 	char id[ITEM_ID_MAX];

@@ -189,19 +189,9 @@ int emit_item(const struct spool *sp, const struct template *tpl, const char *id
 struct emitter {
 	const struct template *tpl;
 	struct stage_set set; /* the template's stage folders */
-	size_t batch;         /* 0: each item published at once */
-	struct publish_batch pb;
 };
 void emitter_init(struct emitter *em, const struct spool *sp, const struct template *tpl);
-/* Opt in to batches (spool.h, pubbatch.c): from now on emitter_emit builds
- * the items and publishes them with one sync once n are pending, and
- * emitter_flush publishes the rest. emitter_emit then returns how many
- * it published in that call (of this and earlier originals). */
-void emitter_batch(struct emitter *em, size_t n);
 int emitter_emit(struct emitter *em, const char *id, const struct ticket *base, bool durable);
-/* Publish what is pending: how many were published, -1 (errno) error. */
-int emitter_flush(struct emitter *em);
-/* Pending items (not flushed) are dropped: they were never published. */
 void emitter_free(struct emitter *em);
 
 /* scan.c: a job's hires expansion (doc/TMC.md, Selection), incremental so that tmc-jobs'

@@ -18,13 +18,8 @@
  * in neither new/ nor cur/ of its stage, and, checked after that, the log
  * has no result for it; an item that went all the way wrote its result
  * before it left cur/. This is why items are published one step at a time
- * here and not with emitter_emit(), which would redo a step whose item
- * already finished. They are published in batches of PUBLISH_EVERY with one
- * sync (spool.h, pubbatch.c), and every batch is flushed before the files
- * it holds count as dispatched: "dispatched" never covers a file whose
- * items are not yet in new/ (a crash before a flush leaves only '+'
- * folders in tmp/, which recovery removes; those files are above
- * "dispatched" and published again).
+ * here (item_publish) and not with emitter_emit(), which would redo a step
+ * whose item already finished.
  *
  * Missing reports (once a second): a step whose item sits in its stage's
  * err/ failed (for SR_MAYBE: the ambiguous line was a failure); it may have
@@ -46,7 +41,6 @@
 #include "stage.h"
 
 #define QUIET_MS 2000
-#define PUBLISH_EVERY 64
 
 size_t
 track_inflight(const struct job *j)
@@ -96,29 +90,8 @@ ticket_base(const struct job *j, size_t i, const struct stat *st, struct ticket 
 	free(srcrel);
 }
 
-/* The items of one emit_batch() on their way to new/, and the file of each. */
-struct emission {
-	struct publish_batch pb;
-	size_t file[PUBLISH_EVERY];
-};
-
-/* Publish what is pending. -1: *to is lowered to the first file with an
- * item that did not reach new/ (it and the files after it: next time). */
 static int
-emission_flush(struct emission *em, size_t *to)
-{
-	size_t n = publish_batch_pending(&em->pb);
-
-	if (n == 0 || publish_batch_flush(&em->pb) >= 0)
-		return 0;
-	if (em->pb.settled < n && em->file[em->pb.settled] < *to)
-		*to = em->file[em->pb.settled];
-	return -1;
-}
-
-static int
-publish_step(struct job *j, struct emission *em, size_t i, int s, const struct stat *src,
-	     size_t *to)
+publish_step(struct job *j, size_t i, int s, const struct stat *src)
 {
 	struct stage_dir *sd = stage_set_get(&j->ts->set, (size_t)s);
 	struct ticket t;
@@ -132,12 +105,9 @@ publish_step(struct job *j, struct emission *em, size_t i, int s, const struct s
 	ticket_set(&t, "id", id);
 	ticket_set(&t, "template", j->spec.tpl->name);
 	ticket_setf(&t, "step", "%d", s);
-	em->file[publish_batch_pending(&em->pb)] = i;
-	r = publish_batch_add(&em->pb, sd, id, &t, false);
+	r = item_publish(sd, id, &t, false);
 	ticket_free(&t);
-	if (r < 0)
-		return -1;
-	return publish_batch_pending(&em->pb) < PUBLISH_EVERY ? 0 : emission_flush(em, to);
+	return r < 0 ? -1 : 0;
 }
 
 static void mark_failed(struct job *j, size_t i, size_t s, const char *why);
@@ -191,10 +161,8 @@ emit_batch(struct jobsd *d, struct job *j, size_t room)
 	size_t n = emit_needs(j, from, to, need), last = SIZE_MAX;
 	int r = 0, rootfd = n ? resolve_open_root(j) : -1, found = 0;
 	char reason[REASON_MAX];
-	struct emission em;
 	struct stat st;
 
-	publish_batch_init(&em.pb);
 	results_read_log(d, j); /* results that arrived after phase 1 */
 	for (size_t k = 0; k < n && r == 0; k++) {
 		size_t i = need[k] / nsteps, s = need[k] % nsteps;
@@ -205,15 +173,11 @@ emit_batch(struct jobsd *d, struct job *j, size_t room)
 				refuse_file(j, i, reason);
 		}
 		if (found >= 0 && !has_result(j, i, s) &&
-		    publish_step(j, &em, i, (int)s, found > 0 ? &st : NULL, &to) < 0) {
-			to = i < to ? i : to; /* this file and the rest: next time */
+		    publish_step(j, i, (int)s, found > 0 ? &st : NULL) < 0) {
+			to = i; /* this file and the rest: next time */
 			r = -1;
 		}
 	}
-	/* before any file counts as dispatched: its items are in new/ */
-	if (emission_flush(&em, &to) < 0)
-		r = -1;
-	publish_batch_free(&em.pb);
 	if (rootfd >= 0)
 		close(rootfd);
 	free(need);

@@ -2,10 +2,7 @@
  * enqueue.c - tmc-enqueue, a test and benchmark tool: publish the first
  * items of a template for files named on stdin (one path per line, under
  * -b base), as tmc-jobs and tmc-watch will. Ids are <prefix><line number>,
- * so running it twice with the same input publishes nothing new. Items are
- * published in batches of 64 with one sync each (spool.h, pubbatch.c), as
- * a job's are; a run killed midway leaves nothing half in new/, and the
- * same run again publishes the rest.
+ * so running it twice with the same input publishes nothing new.
  *
  *   tmc-enqueue -c config.json -T template -s site -b base [-p prefix]
  *               [-r output-root] [-o origin] < list
@@ -30,7 +27,7 @@ main(int argc, char **argv)
 	struct spool sp;
 	struct emitter em;
 	long n = 0, published = 0;
-	int ch, r;
+	int ch;
 
 	log_init("tmc-enqueue", 0);
 	while ((ch = getopt(argc, argv, "b:c:o:p:r:s:T:")) != -1) {
@@ -54,9 +51,9 @@ main(int argc, char **argv)
 	if (spool_open(&sp, conf.spool_dir, true) < 0)
 		return 69;
 	emitter_init(&em, &sp, tpl);
-	emitter_batch(&em, 64);
 	while (fgets(line, sizeof(line), stdin)) {
 		struct ticket t = {0};
+		int r;
 
 		line[strcspn(line, "\n")] = '\0';
 		if (line[0] == '\0')
@@ -82,9 +79,6 @@ main(int argc, char **argv)
 			return 73;
 		published += r;
 	}
-	if ((r = emitter_flush(&em)) < 0)
-		return 73;
-	published += r;
 	emitter_free(&em);
 	printf("%ld\n", published);
 	spool_close(&sp);

@@ -3,7 +3,6 @@
  * on a real temporary spool: tickets, publish, claim, commit and delivery,
  * failure, recovery of a dead claim, malformed items, path checks.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -16,7 +15,6 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -365,130 +363,6 @@ test_committed_item_only_delivers(void **state)
 	assert_true(exists(&b, "new", "c1/ticket"));
 	assert_false(exists(&a, "cur", "c1"));
 	assert_false(exists(&a, "new", "c1"));
-}
-
-/* --- batch publish (pubbatch.c) -------------------------------------------- */
-
-/* The '+' folders in sd's tmp/ of items whose id starts with prefix;
- * with age_s > 0 they are made that old first. */
-static int
-tmp_builds(const struct stage_dir *sd, const char *prefix, long age_s)
-{
-	struct timespec old[2] = {{time(NULL) - age_s, 0}, {time(NULL) - age_s, 0}};
-	int n = 0, fd = dup(sd->tmpfd);
-	DIR *d = fdopendir(fd);
-	struct dirent *de;
-
-	assert_non_null(d);
-	rewinddir(d);
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] != '+' || strncmp(de->d_name + 1, prefix, strlen(prefix)) != 0)
-			continue;
-		if (age_s > 0)
-			assert_int_equal(utimensat(sd->tmpfd, de->d_name, old, 0), 0);
-		n++;
-	}
-	closedir(d);
-	return n;
-}
-
-static void
-batch_add(struct publish_batch *pb, struct stage_dir *sd, const char *id, bool durable)
-{
-	struct ticket t = {0};
-
-	ticket_set(&t, "id", id);
-	ticket_setf(&t, "src", "/%s.jpg", id);
-	assert_int_equal(publish_batch_add(pb, sd, id, &t, durable), 0);
-	ticket_free(&t);
-}
-
-/* Items are built in tmp/ and reach new/ only at the flush, whole; an id
- * already in new/ (or twice in the batch) is present, not published. */
-static void
-test_batch_publishes_at_flush(void **state)
-{
-	struct publish_batch pb;
-	char *text;
-
-	(void)state;
-	publish("bt1", "/bt1-first.jpg");
-	publish_batch_init(&pb);
-	batch_add(&pb, &a, "bt1", false); /* in new/ already */
-	batch_add(&pb, &a, "bt2", false);
-	batch_add(&pb, &b, "bt2", true); /* another stage: another item */
-	batch_add(&pb, &a, "bt3", false);
-	batch_add(&pb, &a, "bt3", false); /* twice in one batch */
-	assert_int_equal(publish_batch_pending(&pb), 5);
-	assert_false(exists(&a, "new", "bt2"));
-	assert_false(exists(&b, "new", "bt2"));
-	assert_false(exists(&a, "new", "bt3"));
-	assert_int_equal(tmp_builds(&a, "bt", 0), 3);
-	assert_int_equal(publish_batch_flush(&pb), 3);
-	assert_int_equal(pb.settled, 5);
-	assert_int_equal(pb.v[0].result, 0);
-	assert_int_equal(pb.v[1].result, 1);
-	assert_int_equal(pb.v[2].result, 1);
-	assert_int_equal(pb.v[3].result, 1);
-	assert_int_equal(pb.v[4].result, 0);
-	assert_int_equal(publish_batch_pending(&pb), 0);
-	assert_int_equal(tmp_builds(&a, "bt", 0), 0);
-	assert_int_equal(tmp_builds(&b, "bt", 0), 0);
-	text = file_read_at(a.newfd, "bt3/ticket", 4096, NULL);
-	assert_string_equal(text, "id=bt3\nsrc=/bt3.jpg\n");
-	free(text);
-	text = file_read_at(a.newfd, "bt1/ticket", 4096, NULL);
-	assert_non_null(strstr(text, "src=/bt1-first.jpg\n")); /* never replaced */
-	free(text);
-	assert_true(exists(&b, "new", "bt2/ticket"));
-	/* the next add starts a new batch; a flush of nothing publishes nothing */
-	batch_add(&pb, &a, "bt2", false);
-	assert_int_equal(publish_batch_flush(&pb), 0);
-	assert_int_equal(publish_batch_flush(&pb), 0);
-	publish_batch_free(&pb);
-}
-
-/* A publisher that dies before its flush leaves nothing in new/, only '+'
- * folders in tmp/, which recovery removes once they are old; the same ids
- * published again then arrive once. Dropping a batch removes its builds. */
-static void
-test_batch_unflushed_leaves_nothing(void **state)
-{
-	struct publish_batch pb;
-	pid_t pid;
-	int st;
-
-	(void)state;
-	pid = fork();
-	if (pid == 0) {
-		publish_batch_init(&pb);
-		batch_add(&pb, &a, "bu1", false);
-		batch_add(&pb, &a, "bu2", true);
-		_exit(0); /* no flush, no free: as if killed */
-	}
-	assert_int_equal(waitpid(pid, &st, 0), pid);
-	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-	assert_false(exists(&a, "new", "bu1"));
-	assert_false(exists(&a, "new", "bu2"));
-	assert_false(item_present(&a, "bu1"));
-	assert_int_equal(tmp_builds(&a, "bu", 0), 2);
-	stage_recover(&a, 3);
-	assert_int_equal(tmp_builds(&a, "bu", 0), 2); /* young: maybe a live publisher's */
-	assert_int_equal(tmp_builds(&a, "bu", 7200), 2);
-	stage_recover(&a, 3);
-	assert_int_equal(tmp_builds(&a, "bu", 0), 0);
-	assert_false(exists(&a, "new", "bu1"));
-
-	publish_batch_init(&pb);
-	batch_add(&pb, &a, "bu1", false);
-	batch_add(&pb, &a, "bu2", false);
-	assert_int_equal(publish_batch_flush(&pb), 2);
-	batch_add(&pb, &a, "bu3", false);
-	publish_batch_free(&pb); /* not flushed: dropped */
-	assert_int_equal(tmp_builds(&a, "bu", 0), 0);
-	assert_false(exists(&a, "new", "bu3"));
-	assert_true(exists(&a, "new", "bu1/ticket"));
-	assert_true(exists(&a, "new", "bu2/ticket"));
 }
 
 /* --- the spool's shape: presence, outbox, stage sets, job files ------------ */
@@ -867,8 +741,6 @@ main(void)
 		cmocka_unit_test(test_stage_set_opens_lazily),
 		cmocka_unit_test(test_job_file_names),
 		cmocka_unit_test(test_recover_poison_result_survives_kill),
-		cmocka_unit_test(test_batch_publishes_at_flush),
-		cmocka_unit_test(test_batch_unflushed_leaves_nothing),
 	};
 
 	log_init("test_spool", 0);
