@@ -77,9 +77,8 @@ check_same(const struct part *ps, size_t n)
 	assert_ptr_equal(wire_seal(eb, body, key, strlen(key), &lb), eb);
 	assert_int_equal(lb, la);
 	assert_memory_equal(eb, ea, la);
-	assert_int_equal(wire_decode(&d, eb, lb, "rep", key, strlen(key), 1000, 300, why,
-				     sizeof(why)),
-			 0);
+	assert_int_equal(
+		wire_decode(&d, eb, lb, "rep", key, strlen(key), 1000, 300, why, sizeof(why)), 0);
 	assert_int_equal(d.nparts, n);
 	for (size_t i = 0; i < n; i++) {
 		assert_int_equal(d.parts[i].len, ps[i].len);
@@ -105,12 +104,9 @@ test_one_reserved(void **state)
 static void
 test_mixed(void **state)
 {
-	const struct part ps[] = {{"f_0", 1000, true},
-				  {"f_1", 70, false},
-				  {"f_2", 0, true},
-				  {"f_3", 123457, true},
-				  {"out.01.jpg", 0, false},
-				  {"f_5", 9, true}};
+	const struct part ps[] = {{"f_0", 1000, true},      {"f_1", 70, false},
+				  {"f_2", 0, true},         {"f_3", 123457, true},
+				  {"out.01.jpg", 0, false}, {"f_5", 9, true}};
 
 	(void)state;
 	check_same(ps, sizeof(ps) / sizeof(*ps));
