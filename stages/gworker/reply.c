@@ -150,8 +150,9 @@ read_output(struct files *f, const char *rel, uint8_t *dst, size_t len)
 	return f->changed || r < 0 ? -1 : 0;
 }
 
-/* The listed files into their slots of the laid-out message m; 0, or -1
- * with f->err or f->changed set (the reply is then an error, retry=1). */
+/* The listed files into their slots of the laid-out message m, whose parts
+ * are the files in order (add_files); 0, or -1 with f->err or f->changed
+ * set (the reply is then an error, retry=1). */
 static int
 fill_files(struct files *f, const struct wire_msg *m)
 {
