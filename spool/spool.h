@@ -481,6 +481,7 @@ struct wire_part {
 	char name[WIRE_NAME_MAX + 1]; /* [A-Za-z0-9._:-]+ */
 	const uint8_t *data;          /* the caller's (encode) or in the buffer (decode) */
 	size_t len;
+	uint8_t *slot; /* wire_layout: where a part added with no data goes */
 };
 struct wire_msg {
 	char kind[4];      /* "req" or "rep" */
@@ -489,10 +490,19 @@ struct wire_msg {
 	size_t nparts;
 };
 void wire_init(struct wire_msg *m, const char *kind);
-/* A part; data is not copied and must live until wire_encode. */
+/* A part; data is not copied and must live until wire_encode. data NULL
+ * (wire_layout only): len bytes the caller writes into the message. */
 void wire_add(struct wire_msg *m, const char *name, const void *data, size_t len);
 /* The signed message, malloc'ed, its size in *len. */
 uint8_t *wire_encode(const struct wire_msg *m, const void *key, size_t klen, size_t *len);
+/* The same bytes in two phases, so that a big part is read straight into
+ * the message instead of into a buffer of its own and then copied:
+ * wire_layout returns the message laid out, malloc'ed, unsigned (its
+ * length in *body), each part added with no data having its place in
+ * parts[i].slot; the caller fills those and wire_seal appends the MAC
+ * (returns buf, the whole length in *len). */
+uint8_t *wire_layout(struct wire_msg *m, size_t *body);
+uint8_t *wire_seal(uint8_t *buf, size_t body, const void *key, size_t klen, size_t *len);
 /* Check and read buf: the MAC (constant time), the kind, the framing,
  * "expires" >= now - max_skew. 0, or -1 with reason (nothing believed).
  * Parts point into buf, which must outlive m. */

@@ -34,15 +34,19 @@ wire_add(struct wire_msg *m, const char *name, const void *data, size_t len)
 	snprintf(p->name, sizeof(p->name), "%s", name);
 	p->data = data;
 	p->len = len;
+	p->slot = NULL;
 }
 
-uint8_t *
-wire_encode(const struct wire_msg *m, const void *key, size_t klen, size_t *len)
+/* The message up to its MAC line in one buffer (room left for that line),
+ * the signed length in *body. A part with no data (wire_add's NULL) gets
+ * its place in out[i].slot, left for the caller; out NULL: every part has
+ * its data. */
+static uint8_t *
+lay_out(const struct wire_msg *m, struct wire_part *out, size_t *body)
 {
 	size_t hlen, total, off;
 	char *hdr = ticket_format(&m->hdr, &hlen), line[128];
-	uint8_t *buf, mac[SHA256_LEN];
-	char hex[2 * SHA256_LEN + 1];
+	uint8_t *buf;
 	int n = snprintf(line, sizeof(line), WIRE_MAGIC " %s %zu %zu\n", m->kind, hlen, m->nparts);
 
 	total = (size_t)n + hlen + MAC_LINE_LEN;
@@ -55,16 +59,42 @@ wire_encode(const struct wire_msg *m, const void *key, size_t klen, size_t *len)
 	for (size_t i = 0; i < m->nparts; i++) {
 		off += (size_t)sprintf((char *)buf + off, "%s\n%zu\n", m->parts[i].name,
 				       m->parts[i].len);
-		if (m->parts[i].len)
+		if (m->parts[i].data == NULL && out != NULL)
+			out[i].slot = buf + off;
+		else if (m->parts[i].len)
 			memcpy(buf + off, m->parts[i].data, m->parts[i].len);
 		off += m->parts[i].len;
 	}
-	hmac_sha256(key, klen, buf, off, mac);
-	sha256_hex(mac, hex);
-	off += (size_t)sprintf((char *)buf + off, "MAC %s\n", hex);
 	free(hdr);
-	*len = off;
+	*body = off;
 	return buf;
+}
+
+uint8_t *
+wire_layout(struct wire_msg *m, size_t *body)
+{
+	return lay_out(m, m->parts, body);
+}
+
+uint8_t *
+wire_seal(uint8_t *buf, size_t body, const void *key, size_t klen, size_t *len)
+{
+	uint8_t mac[SHA256_LEN];
+	char hex[2 * SHA256_LEN + 1];
+
+	hmac_sha256(key, klen, buf, body, mac);
+	sha256_hex(mac, hex);
+	*len = body + (size_t)sprintf((char *)buf + body, "MAC %s\n", hex);
+	return buf;
+}
+
+uint8_t *
+wire_encode(const struct wire_msg *m, const void *key, size_t klen, size_t *len)
+{
+	size_t body;
+	uint8_t *buf = lay_out(m, NULL, &body);
+
+	return wire_seal(buf, body, key, klen, len);
 }
 
 /* Equal in time independent of where they differ. */

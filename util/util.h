@@ -1,8 +1,8 @@
 /*
  * util.h - general utilities every tmcwatch program links (libutil):
- * allocation, strings, logging, signals, durable file primitives, path
- * checks and SHA-256. Nothing here knows the spool, the config or a stage;
- * functions are grouped by the file that holds them.
+ * allocation, heap thresholds, strings, logging, signals, durable file
+ * primitives, path checks and SHA-256. Nothing here knows the spool, the
+ * config or a stage; functions are grouped by the file that holds them.
  */
 #ifndef TMC_UTIL_H
 #define TMC_UTIL_H
@@ -56,6 +56,10 @@ extern const char *log_progname;
 /* signals.c: block SIGTERM, SIGINT, SIGHUP (and SIGPIPE, never read) and
  * return a signalfd for the first three; exits if it cannot. */
 int signals_open(void);
+
+/* heap.c: keep the heap mapped between requests of up to payload bytes
+ * in and reply bytes out, handled one at a time (no brk/mmap churn) */
+void heap_keep_for(size_t payload, size_t reply);
 
 /* fsio.c: durable file primitives; all return 0 or -1 with errno set */
 int fsync_dir_at(int dirfd, const char *name); /* name NULL: dirfd itself */

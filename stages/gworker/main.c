@@ -72,6 +72,10 @@ gw_setup(struct gw *g, int argc, char **argv)
 			 cpath);
 		exit(EX_CONFIG);
 	}
+	/* one request at a time (an original of up to max_payload, as this
+	 * host's spool hosts are configured alike) and its reply: the heap
+	 * stays mapped between them (util/heap.c) */
+	heap_keep_for((size_t)g->conf.gearman.max_payload, (size_t)g->conf.gearman.max_reply);
 	if (spool_open(&g->sp, g->conf.spool_dir, false) < 0)
 		exit(EX_UNAVAILABLE);
 	fault_init(g->sp.fd, "tmc-gworker");

@@ -7,7 +7,9 @@
  * the unit's steps left under remote/<key>/out (outfile temps excepted).
  * A reply never exceeds the request's max_reply (else gearman.max_reply):
  * bigger outputs are refused (retry=0) rather than loaded and sent for the
- * spool host to drop.
+ * spool host to drop. The files are listed with their sizes first and then
+ * read straight into their places in the message (wire_layout), not each
+ * into a buffer of its own copied in afterwards.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -23,11 +25,12 @@
 #define REPLY_EXPIRES_S 300
 
 struct files {
-	char **path;
-	uint8_t **data;
+	char **path; /* beneath out/ */
 	size_t *len, n;
+	int outfd;         /* remote/<key>/out, the files read beneath it */
 	int err;           /* errno of the first file that could not be read */
-	size_t total, cap; /* bytes read, and at most (the reply's max_reply) */
+	bool changed;      /* a file's size was not its listed one when read */
+	size_t total, cap; /* bytes listed, and at most (the reply's max_reply) */
 	bool over;         /* the outputs are bigger than cap: none is read */
 };
 
@@ -48,7 +51,7 @@ walk_fail(struct files *f)
 }
 
 static void
-add_file(int dirfd, const char *name, off_t size, char *rel, struct files *f)
+add_file(off_t size, char *rel, struct files *f)
 {
 	if (f->over || (size_t)size > f->cap - f->total) {
 		f->over = true; /* the spool host would drop the reply: send none */
@@ -56,14 +59,10 @@ add_file(int dirfd, const char *name, off_t size, char *rel, struct files *f)
 		return;
 	}
 	f->path = xreallocarray(f->path, f->n + 1, sizeof(*f->path));
-	f->data = xreallocarray(f->data, f->n + 1, sizeof(*f->data));
 	f->len = xreallocarray(f->len, f->n + 1, sizeof(*f->len));
 	f->path[f->n] = rel;
-	f->data[f->n] = (uint8_t *)file_read_at(dirfd, name, f->cap - f->total + 1, &f->len[f->n]);
-	if (f->data[f->n] == NULL)
-		walk_fail(f);
-	else
-		f->total += f->len[f->n];
+	f->len[f->n] = (size_t)size;
+	f->total += (size_t)size;
 	f->n++;
 }
 
@@ -95,7 +94,7 @@ walk(int dirfd, const char *prefix, struct files *f)
 		}
 		rel = prefix[0] ? xasprintf("%s/%s", prefix, de->d_name) : xstrdup(de->d_name);
 		if (S_ISREG(st.st_mode)) {
-			add_file(dirfd, de->d_name, st.st_size, rel, f);
+			add_file(st.st_size, rel, f);
 			continue;
 		}
 		if (S_ISDIR(st.st_mode)) {
@@ -116,13 +115,57 @@ walk(int dirfd, const char *prefix, struct files *f)
 static void
 files_free(struct files *f)
 {
-	for (size_t i = 0; i < f->n; i++) {
+	for (size_t i = 0; i < f->n; i++)
 		free(f->path[i]);
-		free(f->data[i]);
-	}
 	free(f->path);
-	free(f->data);
 	free(f->len);
+	if (f->outfd >= 0)
+		close(f->outfd);
+}
+
+/* File rel beneath out/ into dst, exactly len bytes: 0, or -1 with errno
+ * (f->changed when it is not len bytes long: replaced since it was listed). */
+static int
+read_output(struct files *f, const char *rel, uint8_t *dst, size_t len)
+{
+	int fd = open_beneath(f->outfd, rel, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	struct stat st;
+	size_t n = 0;
+	ssize_t r = 1;
+
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) == 0 && (!S_ISREG(st.st_mode) || (size_t)st.st_size != len))
+		f->changed = true;
+	while (!f->changed && n < len && (r = read(fd, dst + n, len - n)) != 0) {
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			break;
+		n += (size_t)r;
+	}
+	if (r == 0 && n < len)
+		f->changed = true; /* cut while read */
+	close(fd);
+	return f->changed || r < 0 ? -1 : 0;
+}
+
+/* The listed files into their slots of the laid-out message m, whose parts
+ * are the files in order (add_files); 0, or -1 with f->err or f->changed
+ * set (the reply is then an error, retry=1). */
+static int
+fill_files(struct files *f, const struct wire_msg *m)
+{
+	for (size_t k = 0; k < f->n; k++) {
+		const struct wire_part *p = &m->parts[k];
+
+		if (read_output(f, f->path[k], p->slot, p->len) < 0) {
+			if (!f->changed)
+				walk_fail(f);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 static void
@@ -146,7 +189,7 @@ add_files(struct wire_msg *m, const struct files *f)
 	for (size_t k = 0; k < f->n; k++) {
 		snprintf(key, sizeof(key), "f_%zu", k);
 		ticket_set(&m->hdr, key, f->path[k]);
-		wire_add(m, key, f->data[k], f->len[k]);
+		wire_add(m, key, NULL, f->len[k]); /* read into place: fill_files */
 	}
 }
 
@@ -170,6 +213,9 @@ add_error(struct wire_msg *m, const struct gw_result *res, const struct files *f
 		snprintf(why, sizeof(why),
 			 "refused: the unit's outputs make a reply over max_reply (%zu bytes)",
 			 f->cap);
+	else if (f->changed)
+		snprintf(why, sizeof(why),
+			 "an output on the worker host changed while it was read");
 	else
 		snprintf(why, sizeof(why), "cannot read an output on the worker host: %s",
 			 strerror(f->err));
@@ -182,12 +228,14 @@ add_error(struct wire_msg *m, const struct gw_result *res, const struct files *f
 }
 
 static uint8_t *
-encode(struct gw *g, const struct gw_req *rq, const struct gw_result *res, const struct files *f,
+encode(struct gw *g, const struct gw_req *rq, const struct gw_result *res, struct files *f,
        size_t *len)
 {
 	const struct gearman_conf *gc = &g->conf.gearman;
 	struct wire_msg m;
 	uint8_t *buf;
+	size_t body;
+	bool ok = res->error[0] == '\0' && f->err == 0 && !f->changed && !f->over;
 
 	wire_init(&m, "rep");
 	ticket_set(&m.hdr, "v", "1");
@@ -196,12 +244,18 @@ encode(struct gw *g, const struct gw_req *rq, const struct gw_result *res, const
 	ticket_set(&m.hdr, "nonce", rq->nonce ? rq->nonce : "");
 	ticket_set(&m.hdr, "host", g->host);
 	ticket_setf(&m.hdr, "expires", "%lld", (long long)now_s_real() + REPLY_EXPIRES_S);
-	if (res->error[0] == '\0' && f->err == 0 && !f->over) {
+	if (ok) {
 		add_results(&m, res);
 		add_files(&m, f);
 	} else
 		add_error(&m, res, f);
-	buf = wire_encode(&m, gc->secret, strlen(gc->secret), len);
+	buf = wire_layout(&m, &body);
+	if (ok && fill_files(f, &m) < 0) {
+		free(buf); /* an error reply instead: no file part */
+		wire_free(&m);
+		return encode(g, rq, res, f, len);
+	}
+	wire_seal(buf, body, gc->secret, strlen(gc->secret), len);
 	wire_free(&m);
 	return buf;
 }
@@ -209,13 +263,14 @@ encode(struct gw *g, const struct gw_req *rq, const struct gw_result *res, const
 uint8_t *
 reply_build(struct gw *g, const struct gw_req *rq, const struct gw_result *res, size_t *len)
 {
-	struct files f = {.cap = reply_cap(g, rq)};
+	struct files f = {.cap = reply_cap(g, rq), .outfd = -1};
 	uint8_t *buf;
 	int fd;
 
 	if (res->error[0] == '\0' && rq->workfd >= 0) {
-		if ((fd = openat(rq->workfd, "out", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0)
-			walk(fd, "", &f);
+		f.outfd = openat(rq->workfd, "out", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (f.outfd >= 0 && (fd = fcntl(f.outfd, F_DUPFD_CLOEXEC, 0)) >= 0)
+			walk(fd, "", &f); /* walk closes its fd */
 		else
 			walk_fail(&f);
 	}
@@ -226,10 +281,11 @@ reply_build(struct gw *g, const struct gw_req *rq, const struct gw_result *res, 
 		f.over = true;
 		buf = encode(g, rq, res, &f, len);
 	}
-	if (res->error[0] == '\0' && (f.over || f.err))
+	if (res->error[0] == '\0' && (f.over || f.err || f.changed))
 		log_warnx("request %s refused: %s", rq->key,
-			  f.over ? "the unit's outputs make a reply over max_reply"
-				 : "cannot read an output (retry=1)");
+			  f.over      ? "the unit's outputs make a reply over max_reply"
+			  : f.changed ? "an output changed while it was read (retry=1)"
+				      : "cannot read an output (retry=1)");
 	files_free(&f);
 	return buf;
 }

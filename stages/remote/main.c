@@ -44,6 +44,9 @@ remote_init(const struct conf *c)
 			 "clear");
 		exit(EX_CONFIG);
 	}
+	/* one request at a time, each an original of up to max_payload bytes
+	 * and a reply: the heap stays mapped between them (util/heap.c) */
+	heap_keep_for((size_t)c->gearman.max_payload, (size_t)c->gearman.max_reply);
 	return 0;
 }
 
