@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -85,6 +86,12 @@ test_big_reply_mapped(void **state)
 int
 main(void)
 {
+#ifdef NO_GLIBC_HEAP
+	/* cmocka 1.1's skip() prints "not ok # SKIP", which prove counts as a
+	 * failure: the whole file is skipped in TAP's own words instead */
+	puts("1..0 # SKIP glibc's allocator is not in use (a sanitizer's is)");
+	return 0;
+#endif
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_kept_between_requests),
 		cmocka_unit_test(test_big_reply_mapped),
