@@ -3,9 +3,12 @@
  * "[-d] [-c config.json] [-t template.json]" plus the program's own
  * options, the log's name and level, and the configuration loaded and
  * checked (every error as file:line:col, conf_load_logged) with the log
- * file opened. One place, so that the skeleton, tmc-jobs, tmc-notify and
- * tmc-gworker read the same options and exit alike: 64 (EX_USAGE) for a
- * bad command line, 78 (EX_CONFIG) for a configuration with errors.
+ * file opened. One place, so that the skeleton, tmc-jobs, tmc-notify,
+ * tmc-gworker and tmc-watch read the same options and exit alike: 64
+ * (EX_USAGE) for a bad command line, 78 (EX_CONFIG) for a configuration
+ * with errors. tmc-httpd keeps its own: it checks a configuration only once
+ * it loaded, loads it again on SIGHUP, and exits 73 when its log file
+ * cannot be opened.
  */
 #include <getopt.h>
 #include <stdio.h>
