@@ -86,6 +86,28 @@ struct stage_ops {
 
 int stage_main(int argc, char **argv, const struct stage_ops *ops);
 
+/* args.c: the command line and config every stage program starts with:
+ * "[-d] [-c config.json] [-t template.json]" and the program's own options. */
+struct stage_args {
+	const char *name;       /* the log's program name (log_init) */
+	const char *usage_name; /* usage's first word; NULL: name */
+	const char *own_opts;   /* getopt letters of the program's own options; NULL none */
+	const char *own_usage;  /* usage's words for them (" -T template"); NULL none */
+	bool (*own)(void *arg, int ch, const char *val); /* one of them; false: usage */
+	void *arg;
+	const char *cpath, *tpath; /* set by stage_args_parse */
+	int debug;
+};
+/* Parses the options (a bad one: usage, exit 64) and sets the log's name and
+ * level; returns the index of the first operand. */
+int stage_args_parse(struct stage_args *a, int argc, char **argv);
+void stage_args_usage(const struct stage_args *a) __attribute__((noreturn));
+/* Loads and checks the configuration, every error logged as file:line:col
+ * (errors: exit 78), and opens its log file. */
+void stage_args_conf(const struct stage_args *a, struct conf *conf);
+/* Both, for a program with no operands to check between them. */
+void stage_args_load(struct stage_args *a, struct conf *conf, int argc, char **argv);
+
 /* rc.c: the one rule for an errno: a machine fault is STAGE_FAULT (noted
  * with fault_note_errno(err, what)), EAGAIN, EINTR and ETIMEDOUT are
  * STAGE_TEMPFAIL, anything else is the data's: STAGE_PERMFAIL. */

@@ -1,6 +1,7 @@
 /*
- * worker.c - the stage skeleton (see stage.h): argument parsing, the main
- * loop, and one item's life: claim, slot, process, result line, handoff.
+ * worker.c - the stage skeleton (see stage.h): its own options -T and -s
+ * (args.c reads the ones every program shares), the main loop, and one
+ * item's life: claim, slot, process, result line, handoff.
  *
  * Failure policy: a process() error is the item's, never the process's:
  * STAGE_TEMPFAIL retries later, STAGE_PERMFAIL sends it to err/ with the
@@ -19,7 +20,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -77,43 +77,46 @@ struct stage {
 	bool stop;
 };
 
-static void
-usage(const char *prog)
+/* The skeleton's own options: -T template -s step-index. */
+struct stage_step_arg {
+	const char *tname;
+	int idx;
+};
+
+static bool
+stage_own_opt(void *arg, int ch, const char *val)
 {
-	fprintf(stderr,
-		"usage: %s [-d] [-c config.json] [-t template.json] -T template -s step-index\n",
-		prog);
-	exit(64); /* EX_USAGE */
+	struct stage_step_arg *sa = arg;
+
+	if (ch == 'T')
+		sa->tname = val;
+	else if (ch == 's')
+		sa->idx = atoi(val);
+	else
+		return false;
+	return true;
 }
 
 static void
-stage_args(struct stage *st, int argc, char **argv)
+stage_step_args(struct stage *st, int argc, char **argv)
 {
-	const char *cpath = CONF_DEFAULT_PATH, *tpath = NULL, *tname = NULL;
-	int ch, debug = 0, idx = -1;
+	struct stage_step_arg sa = {NULL, -1};
+	struct stage_args a = {.name = st->ops->name,
+			       .usage_name = argv[0],
+			       .own_opts = "T:s:",
+			       .own_usage = " -T template -s step-index",
+			       .own = stage_own_opt,
+			       .arg = &sa};
 
-	while ((ch = getopt(argc, argv, "c:dt:T:s:")) != -1) {
-		switch (ch) {
-		case 'c': cpath = optarg; break;
-		case 'd': debug = 1; break;
-		case 't': tpath = optarg; break;
-		case 'T': tname = optarg; break;
-		case 's': idx = atoi(optarg); break;
-		default: usage(argv[0]);
-		}
-	}
-	log_init(st->ops->name, debug);
-	if (tname == NULL || idx < 0)
-		usage(argv[0]);
-	if (conf_load_logged(&st->conf, cpath, tpath) > 0)
-		exit(78); /* EX_CONFIG */
-	if ((st->tpl = conf_template(&st->conf, tname)) == NULL)
-		st->tpl = stage_inline_template(&st->conf, tname, &st->inl);
-	if (st->tpl == NULL || (size_t)idx >= st->tpl->nsteps)
-		fatalx("no step %d in template %s", idx, tname);
-	st->idx = st->home_idx = idx;
-	if (st->conf.log_file)
-		log_open_file(st->conf.log_file);
+	stage_args_parse(&a, argc, argv);
+	if (sa.tname == NULL || sa.idx < 0)
+		stage_args_usage(&a);
+	stage_args_conf(&a, &st->conf);
+	if ((st->tpl = conf_template(&st->conf, sa.tname)) == NULL)
+		st->tpl = stage_inline_template(&st->conf, sa.tname, &st->inl);
+	if (st->tpl == NULL || (size_t)sa.idx >= st->tpl->nsteps)
+		fatalx("no step %d in template %s", sa.idx, sa.tname);
+	st->idx = st->home_idx = sa.idx;
 }
 
 static void
@@ -853,7 +856,7 @@ stage_main(int argc, char **argv, const struct stage_ops *ops)
 	struct stage st = {.ops = ops, .statusfd = -1, .sigfd = -1};
 	const char *id;
 
-	stage_args(&st, argc, argv);
+	stage_step_args(&st, argc, argv);
 	stage_setup(&st);
 	stage_current = &st;
 	log_info("started");

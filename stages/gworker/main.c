@@ -20,7 +20,6 @@
  * a live stage worker carried on) is removed.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -41,35 +40,15 @@
 #define CLEAN_EVERY_MS 60000
 
 static void
-usage(void)
-{
-	fprintf(stderr, "usage: tmc-gworker [-d] [-c config.json] [-t template.json]\n");
-	exit(EX_USAGE);
-}
-
-static void
 gw_setup(struct gw *g, int argc, char **argv)
 {
-	const char *cpath = CONF_DEFAULT_PATH, *tpath = NULL;
-	int ch, debug = 0;
+	struct stage_args a = {.name = "tmc-gworker"};
 
-	while ((ch = getopt(argc, argv, "c:dt:")) != -1) {
-		switch (ch) {
-		case 'c': cpath = optarg; break;
-		case 'd': debug = 1; break;
-		case 't': tpath = optarg; break;
-		default: usage();
-		}
-	}
-	log_init("tmc-gworker", debug);
-	if (conf_load_logged(&g->conf, cpath, tpath) > 0)
-		exit(EX_CONFIG);
-	if (g->conf.log_file)
-		log_open_file(g->conf.log_file);
+	stage_args_load(&a, &g->conf, argc, argv);
 	if (g->conf.gearman.nservers == 0 || !conf_remote_any(&g->conf)) {
 		log_errx("%s: no gearman servers or no remote unit (gearman.templates, "
 			 "gearman.steps): nothing to serve",
-			 cpath);
+			 a.cpath);
 		exit(EX_CONFIG);
 	}
 	/* one request at a time (an original of up to max_payload, as this

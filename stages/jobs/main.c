@@ -24,7 +24,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -46,31 +45,12 @@
 #define POLL_RETRY 5 /* ticks between tries to watch again */
 
 static void
-usage(void)
-{
-	fprintf(stderr, "usage: tmc-jobs [-d] [-c config.json] [-t template.json]\n");
-	exit(EX_USAGE);
-}
-
-static void
 jobsd_args(struct jobsd *d, int argc, char **argv)
 {
-	const char *cpath = CONF_DEFAULT_PATH, *tpath = NULL, *w;
-	int ch, debug = 0;
+	struct stage_args a = {.name = "tmc-jobs"};
+	const char *w;
 
-	while ((ch = getopt(argc, argv, "c:dt:")) != -1) {
-		switch (ch) {
-		case 'c': cpath = optarg; break;
-		case 'd': debug = 1; break;
-		case 't': tpath = optarg; break;
-		default: usage();
-		}
-	}
-	log_init("tmc-jobs", debug);
-	if (conf_load_logged(&d->conf, cpath, tpath) > 0)
-		exit(EX_CONFIG);
-	if (d->conf.log_file)
-		log_open_file(d->conf.log_file);
+	stage_args_load(&a, &d->conf, argc, argv);
 	/* TMC_JOBS_WINDOW: files in flight per job (tests); TMC's que was worker_cnt */
 	d->window = (size_t)(d->conf.worker_cnt * 4 > 16 ? d->conf.worker_cnt * 4 : 16);
 	if ((w = getenv("TMC_JOBS_WINDOW")) != NULL && atoi(w) > 0)

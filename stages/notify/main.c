@@ -25,7 +25,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,13 +35,7 @@
 #include <unistd.h>
 
 #include "notify.h"
-
-static void
-usage(void)
-{
-	fprintf(stderr, "usage: tmc-notify [-d] [-c config.json] [-t template.json]\n");
-	exit(EX_USAGE);
-}
+#include "stage.h"
 
 static void
 take(struct notify *n, const char *id)
@@ -127,24 +120,11 @@ wait_events(struct notify *n)
 static void
 setup(struct notify *n, int argc, char **argv)
 {
-	const char *cpath = CONF_DEFAULT_PATH, *tpath = NULL;
-	int ch, debug = 0;
+	struct stage_args a = {.name = "tmc-notify"};
 
-	while ((ch = getopt(argc, argv, "c:dt:")) != -1) {
-		switch (ch) {
-		case 'c': cpath = optarg; break;
-		case 'd': debug = 1; break;
-		case 't': tpath = optarg; break;
-		default: usage();
-		}
-	}
-	if (optind != argc)
-		usage();
-	log_init("tmc-notify", debug);
-	if (conf_load_logged(&n->conf, cpath, tpath) > 0)
-		exit(EX_CONFIG);
-	if (n->conf.log_file)
-		log_open_file(n->conf.log_file);
+	if (stage_args_parse(&a, argc, argv) != argc)
+		stage_args_usage(&a);
+	stage_args_conf(&a, &n->conf);
 	if (spool_open(&n->spool, n->conf.spool_dir, false) < 0)
 		exit(EX_UNAVAILABLE);
 	fault_init(n->spool.fd, "tmc-notify");

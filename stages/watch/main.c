@@ -19,7 +19,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -32,13 +31,6 @@
 #include <unistd.h>
 
 #include "watch.h"
-
-static void
-usage(void)
-{
-	fprintf(stderr, "usage: tmc-watch [-d] [-c config.json] [-t template.json] -w watch\n");
-	exit(EX_USAGE);
-}
 
 static const struct watch *
 watch_find(struct wctx *c, const char *name)
@@ -65,35 +57,30 @@ watch_find(struct wctx *c, const char *name)
 	return w;
 }
 
+/* -w watch, tmc-watch's own option. */
+static bool
+watch_own_opt(void *arg, int ch, const char *val)
+{
+	if (ch != 'w')
+		return false;
+	*(const char **)arg = val;
+	return true;
+}
+
 static void
 watch_args(struct wctx *c, int argc, char **argv)
 {
-	const char *cpath = CONF_DEFAULT_PATH, *tpath = NULL, *name = NULL;
-	struct conf_errors errs = {0};
-	int ch, debug = 0;
+	const char *name = NULL;
+	struct stage_args a = {.name = "tmc-watch",
+			       .own_opts = "w:",
+			       .own_usage = " -w watch",
+			       .own = watch_own_opt,
+			       .arg = &name};
 
-	log_init("tmc-watch", 0);
-	while ((ch = getopt(argc, argv, "c:dt:w:")) != -1) {
-		switch (ch) {
-		case 'c': cpath = optarg; break;
-		case 'd': debug = 1; break;
-		case 't': tpath = optarg; break;
-		case 'w': name = optarg; break;
-		default: usage();
-		}
-	}
-	log_init("tmc-watch", debug);
-	c->debug = debug || getenv("TMC_DEBUG") != NULL;
-	if (name == NULL || optind != argc)
-		usage();
-	if (conf_load(&c->conf, cpath, tpath, &errs) + conf_check(&c->conf, &errs) > 0) {
-		for (size_t i = 0; i < errs.n; i++)
-			log_warnx("%s", errs.msg[i]);
-		exit(EX_CONFIG);
-	}
-	conf_errors_free(&errs);
-	if (c->conf.log_file)
-		log_open_file(c->conf.log_file);
+	if (stage_args_parse(&a, argc, argv) != argc || name == NULL)
+		stage_args_usage(&a);
+	c->debug = a.debug || getenv("TMC_DEBUG") != NULL;
+	stage_args_conf(&a, &c->conf);
 	c->w = watch_find(c, name);
 	c->site = conf_site(&c->conf, c->w->site);
 	c->tpl = conf_template(&c->conf, c->w->template);

@@ -14,20 +14,7 @@
 plan 19
 
 N=2
-mkdir -p "$T_DIR/drop"
-steps='{"name":"S1000","source":"hires","size":[1000,1000],"sharpen":[6,0.6],"comp":80,"path_head":"/s1000"}'
-prev=S1000
-for s in 600 400 300 200 150 100 60; do
-	cb=
-	[ "$s" = 300 ] && cb=', "callback": [ {"action": "file", "target": "'"$T_DIR"'/drop/%datetime%", "cmd": "%file%"} ]'
-	steps="$steps,{\"name\":\"S$s\",\"source\":\"$prev\",\"size\":[$s,$s],\"path_head\":\"/s$s\"$cb}"
-	prev=S$s
-done
-image_config "{ \"ref\": { \"proc\": [ $steps ] } }"
-for i in $(seq 1 $N); do
-	gm convert -size 1400x1000 plasma:fractal -operator All Noise-Gaussian 10% -quality 90 "$SITE/in/p$i.jpg"
-done
-list() { for i in $(seq 1 $N); do echo "/p$i.jpg"; done; }
+ref_chain 1400x1000
 S=$SPOOL/stages/ref
 
 # fresh: an empty spool with its folders (a daemon started and stopped)

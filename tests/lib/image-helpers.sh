@@ -90,3 +90,26 @@ near() {
 }
 # err_reason REL_ID_PREFIX: reasons of items in err/ folders
 err_reasons() { cat "$SPOOL"/stages/*/*/err/*/reason 2>/dev/null; }
+
+# ref_chain WxH: TMC's reference job (template "ref": 8 image steps, each read
+# from the one before, S1000 from the original, S300 with a file callback
+# into $T_DIR/drop) and $N noisy originals of WxH as $SITE/in/pI.jpg
+# (I = 1..N); defines list, which prints their "/pI.jpg" lines for
+# enqueue_site.
+ref_chain() {
+	local steps prev s cb i
+	mkdir -p "$T_DIR/drop"
+	steps='{"name":"S1000","source":"hires","size":[1000,1000],"sharpen":[6,0.6],"comp":80,"path_head":"/s1000"}'
+	prev=S1000
+	for s in 600 400 300 200 150 100 60; do
+		cb=
+		[ "$s" = 300 ] && cb=', "callback": [ {"action": "file", "target": "'"$T_DIR"'/drop/%datetime%", "cmd": "%file%"} ]'
+		steps="$steps,{\"name\":\"S$s\",\"source\":\"$prev\",\"size\":[$s,$s],\"path_head\":\"/s$s\"$cb}"
+		prev=S$s
+	done
+	image_config "{ \"ref\": { \"proc\": [ $steps ] } }"
+	for i in $(seq 1 "$N"); do
+		gm convert -size "$1" plasma:fractal -operator All Noise-Gaussian 10% -quality 90 "$SITE/in/p$i.jpg"
+	done
+	list() { local i; for i in $(seq 1 "$N"); do echo "/p$i.jpg"; done; }
+}
