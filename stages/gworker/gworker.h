@@ -60,6 +60,9 @@ void gear_close(struct gw *g);
 /* listed.c: false when a reachable gearmand does not list this host's
  * workers with every function of g->fns (then connect afresh) */
 bool gear_listed(const struct gw *g);
+/* Does some gearmand list this worker with its functions now? (false too
+ * when no listing could be had: only gearmand's own word proves it up) */
+bool gear_lists_us(const struct gw *g);
 
 /* verify.c: 0, or -1 with res->error and res->retry set */
 int verify_request(struct gw *g, struct gw_req *rq, const void *buf, size_t len,

@@ -112,3 +112,14 @@ gear_listed(const struct gw *g)
 		}
 	return true;
 }
+
+bool
+gear_lists_us(const struct gw *g)
+{
+	const struct gearman_conf *gc = &g->conf.gearman;
+
+	for (size_t i = 0; i < gc->nservers; i++)
+		if (server_lists(g, gc->servers[i]) == 1)
+			return true;
+	return false;
+}

@@ -95,13 +95,54 @@ wait_ok(gearman_return_t r)
 	       r == GEARMAN_NO_JOBS;
 }
 
+/* gearmand reachable or not, as logged: one warning when an outage starts
+ * and one line when it ends, however many attempts are made meanwhile. */
+struct link {
+	bool down;
+	int64_t down_ms; /* when the outage began (mono) */
+	int backoff;     /* seconds before the next attempt */
+};
+
+/* A wait that did not fail while down: proof that gearmand answers? A job
+ * or gearmand's "no job" is; a timeout is not (a connect to an unplugged
+ * host times out the same as an idle wait), so gearmand's worker listing
+ * is asked. Unproven, the outage goes on, unlogged, at the same pace. */
+static void
+link_ok(struct gw *g, struct link *l, gearman_return_t r)
+{
+	if (!l->down)
+		return;
+	if (r != GEARMAN_SUCCESS && r != GEARMAN_NO_JOBS && !(g->w && gear_lists_us(g)))
+		return;
+	log_info("gearmand answers again after %lld s",
+		 (long long)((now_ms_mono() - l->down_ms + 500) / 1000));
+	l->down = false;
+	l->backoff = 1;
+}
+
+static void
+link_failed(struct gw *g, struct link *l, gearman_return_t r)
+{
+	if (!l->down) {
+		log_warnx("gearmand: %s: connecting again in %d s",
+			  g->w ? gearman_worker_error(g->w) : gearman_strerror(r), l->backoff);
+		l->down = true;
+		l->down_ms = now_ms_mono();
+	} else {
+		log_debug("gearmand: %s: connecting again in %d s",
+			  g->w ? gearman_worker_error(g->w) : gearman_strerror(r), l->backoff);
+	}
+	gear_close(g);
+	gw_pause(g, l->backoff);
+	l->backoff = l->backoff * 2 > MAX_BACKOFF_S ? MAX_BACKOFF_S : l->backoff * 2;
+}
+
 int
 main(int argc, char **argv)
 {
 	struct gw g = {.sigfd = -1};
-	int backoff = 1;
-	int64_t checked = 0;              /* when gearmand's listing was last asked */
-	bool up = true, was_down = false; /* the first failure is logged */
+	struct link link = {.backoff = 1};
+	int64_t checked = 0; /* when gearmand's listing was last asked */
 	int64_t cleaned = 0;
 
 	gw_setup(&g, argc, argv);
@@ -113,7 +154,7 @@ main(int argc, char **argv)
 		gw_clean(&g, &cleaned);
 		if (g.w == NULL) {
 			if (gear_connect(&g) < 0) {
-				gw_pause(&g, backoff);
+				gw_pause(&g, link.backoff);
 				continue;
 			}
 			checked = now_ms_mono();
@@ -124,27 +165,16 @@ main(int argc, char **argv)
 			g.did_job = false;
 			gear_close(&g);
 		}
-		if (wait_ok(r)) {
-			if (was_down)
-				log_info("gearmand answers again");
-			up = true;
-			was_down = false;
-			backoff = 1;
-			if (g.w && !g.stop && now_ms_mono() - checked >= LISTED_EVERY_MS) {
-				checked = now_ms_mono();
-				if (!gear_listed(&g))
-					gear_close(&g);
-			}
+		if (!wait_ok(r)) {
+			link_failed(&g, &link, r);
 			continue;
 		}
-		(up ? log_warnx : log_debug)("gearmand: %s: connecting again in %d s",
-					     g.w ? gearman_worker_error(g.w) : gearman_strerror(r),
-					     backoff);
-		up = false;
-		was_down = true;
-		gear_close(&g);
-		gw_pause(&g, backoff);
-		backoff = backoff * 2 > MAX_BACKOFF_S ? MAX_BACKOFF_S : backoff * 2;
+		link_ok(&g, &link, r);
+		if (g.w && !g.stop && now_ms_mono() - checked >= LISTED_EVERY_MS) {
+			checked = now_ms_mono();
+			if (!gear_listed(&g))
+				gear_close(&g);
+		}
 	}
 	log_info("stopping");
 	gear_close(&g);

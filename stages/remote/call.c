@@ -26,15 +26,19 @@
 typedef void client_ssl_fn(gearman_client_st *, bool, const char *, const char *, const char *);
 static client_ssl_fn *tls_set; /* gearman.tls: libgearman's setter, found at init */
 
-/* gearman.tls as tmc-gworker does it (stages/gworker/gear.c): libgearman
- * exports gearman_client_set_ssl only when built with an SSL library
- * (Debian's and EPEL's are not), so it is looked up at run time; without
- * it the key is refused at start, never sent in clear. */
+/* gearman.tls as tmc-gworker does it (stages/gworker/gear.c), looked up at
+ * run time. libgearman 1.1.20 exports gearman_client_set_ssl whether or
+ * not it was built with an SSL library (Debian's 1.1.20 has it, links no
+ * SSL library, and then talks in clear); gearman_worker_set_ssl it exports
+ * only when built with one, so that symbol is the proof of TLS. Without it
+ * the key is refused at start, never sent in clear. */
 int
 gear_tls_init(bool tls)
 {
 	if (!tls)
 		return 0;
+	if (dlsym(RTLD_DEFAULT, "gearman_worker_set_ssl") == NULL)
+		return -1;
 	*(void **)&tls_set = dlsym(RTLD_DEFAULT, "gearman_client_set_ssl");
 	return tls_set ? 0 : -1;
 }

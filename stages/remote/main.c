@@ -40,7 +40,7 @@ remote_init(const struct conf *c)
 	}
 	if (gear_tls_init(c->gearman.tls) < 0) {
 		log_errx("gearman.tls is true, but this libgearman was built without TLS "
-			 "(it has no gearman_client_set_ssl): refusing to talk to gearmand in "
+			 "(it has no gearman_worker_set_ssl): refusing to talk to gearmand in "
 			 "clear");
 		exit(EX_CONFIG);
 	}
