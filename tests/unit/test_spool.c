@@ -298,38 +298,43 @@ test_handon_with_a_locked_spare(void **state)
  * ticket.next -> ticket) is finished by the next one; an empty ticket.next
  * there (a power cut before its bytes were on disk) gives the item back
  * its previous ticket. */
+/* tmp/<id> as a finalize cut between its renames leaves it: no ticket,
+ * ticket.spare and ticket.next; finalized again, the ticket must say
+ * "step=<want>" and no ticket.next is left. */
+static void
+finalize_cut(const char *id, const char *next, const char *want)
+{
+	char p[1024], spare[64], step[16];
+	char *text;
+
+	snprintf(p, sizeof(p), "%s/tmp/%s", b.path, id);
+	assert_int_equal(mkdir(p, 0755), 0);
+	snprintf(p, sizeof(p), "%s/tmp/%s/ticket.spare", b.path, id);
+	snprintf(spare, sizeof(spare), "id=%s\nstep=0\n", id);
+	put_file(p, spare);
+	snprintf(p, sizeof(p), "%s/tmp/%s/ticket.next", b.path, id);
+	put_file(p, next);
+	assert_int_equal(stage_finalize(&b, id, false), 0);
+	snprintf(p, sizeof(p), "%s/ticket", id);
+	text = read_of(&b, "new", p);
+	assert_non_null(text);
+	snprintf(step, sizeof(step), "step=%s\n", want);
+	assert_non_null(strstr(text, step));
+	free(text);
+	snprintf(p, sizeof(p), "%s/ticket.next", id);
+	assert_false(exists(&b, "new", p));
+}
+
+/* A finalize cut between its two renames (ticket -> ticket.spare,
+ * ticket.next -> ticket) is finished by the next one; an empty ticket.next
+ * there (a power cut before its bytes were on disk) gives the item back
+ * its previous ticket. */
 static void
 test_finalize_cut_between_renames(void **state)
 {
-	char p[1024];
-	char *text;
-
 	(void)state;
-	snprintf(p, sizeof(p), "%s/tmp/r3", b.path);
-	assert_int_equal(mkdir(p, 0755), 0);
-	snprintf(p, sizeof(p), "%s/tmp/r3/ticket.spare", b.path);
-	put_file(p, "id=r3\nstep=0\n");
-	snprintf(p, sizeof(p), "%s/tmp/r3/ticket.next", b.path);
-	put_file(p, "id=r3\nstep=1\n");
-	assert_int_equal(stage_finalize(&b, "r3", false), 0);
-	text = read_of(&b, "new", "r3/ticket");
-	assert_non_null(text);
-	assert_non_null(strstr(text, "step=1\n"));
-	free(text);
-	assert_false(exists(&b, "new", "r3/ticket.next"));
-
-	snprintf(p, sizeof(p), "%s/tmp/r4", b.path);
-	assert_int_equal(mkdir(p, 0755), 0);
-	snprintf(p, sizeof(p), "%s/tmp/r4/ticket.spare", b.path);
-	put_file(p, "id=r4\nstep=0\n");
-	snprintf(p, sizeof(p), "%s/tmp/r4/ticket.next", b.path);
-	put_file(p, "");
-	assert_int_equal(stage_finalize(&b, "r4", false), 0);
-	text = read_of(&b, "new", "r4/ticket");
-	assert_non_null(text);
-	assert_non_null(strstr(text, "step=0\n"));
-	free(text);
-	assert_false(exists(&b, "new", "r4/ticket.next"));
+	finalize_cut("r3", "id=r3\nstep=1\n", "1");
+	finalize_cut("r4", "", "0");
 }
 
 static void
