@@ -21,13 +21,13 @@ NOINST_PROGRAMS += tmc-capture
 # written out (103-worker.t, 104-worker-faults.t, the namespace tests).
 PROGRAMS += tmc-gsend
 tmc-gsend_SRCS := tests/tools/gsend.c
-tmc-gsend_LIBS := $(shell pkg-config --libs gearmand 2>/dev/null || echo -lgearman)
-tmc-gsend_CFLAGS := $(shell pkg-config --cflags gearmand 2>/dev/null)
+tmc-gsend_LIBS := $(GEARMAN_LIBS)
+tmc-gsend_CFLAGS := $(GEARMAN_CFLAGS)
 tmc-gsend_USES := stage conf spool
 NOINST_PROGRAMS += tmc-gsend
 PROGRAMS += tmc-gforge
 tmc-gforge_SRCS := tests/tools/gforge.c
-tmc-gforge_LIBS := $(shell pkg-config --libs gearmand 2>/dev/null || echo -lgearman)
-tmc-gforge_CFLAGS := $(shell pkg-config --cflags gearmand 2>/dev/null)
+tmc-gforge_LIBS := $(GEARMAN_LIBS)
+tmc-gforge_CFLAGS := $(GEARMAN_CFLAGS)
 tmc-gforge_USES := stage conf spool
 NOINST_PROGRAMS += tmc-gforge

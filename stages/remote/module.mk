@@ -2,6 +2,6 @@
 # (libgearman); links no image or video library (95-links.t).
 PROGRAMS += tmc-remote
 tmc-remote_SRCS := $(wildcard stages/remote/*.c)
-tmc-remote_LIBS := $(shell pkg-config --libs gearmand 2>/dev/null || echo -lgearman)
-tmc-remote_CFLAGS := $(shell pkg-config --cflags gearmand 2>/dev/null)
+tmc-remote_LIBS := $(GEARMAN_LIBS)
+tmc-remote_CFLAGS := $(GEARMAN_CFLAGS)
 tmc-remote_USES := stage conf spool
