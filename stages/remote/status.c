@@ -108,11 +108,17 @@ rstatus_begin(const char *host, const char *fn)
 	rstatus_write();
 }
 
-void
-rstatus_idle(void)
+static void
+clear_inflight(void)
 {
 	for (size_t i = 0; i < nhosts; i++)
 		hosts[i].inflight = 0;
+}
+
+void
+rstatus_idle(void)
+{
+	clear_inflight();
 	if (nhosts)
 		rstatus_write();
 }
@@ -122,8 +128,7 @@ rstatus_end(const char *host, const char *fn, bool ok)
 {
 	struct rhost *h = rhost(host, fn);
 
-	for (size_t i = 0; i < nhosts; i++)
-		hosts[i].inflight = 0;
+	clear_inflight();
 	if (ok)
 		h->done++;
 	else
@@ -136,10 +141,7 @@ rstatus_end(const char *host, const char *fn, bool ok)
 void
 rstatus_fini(void)
 {
-	for (size_t i = 0; i < nhosts; i++)
-		hosts[i].inflight = 0;
-	if (nhosts)
-		rstatus_write();
+	rstatus_idle();
 	free(hosts);
 	hosts = NULL;
 	nhosts = 0;
