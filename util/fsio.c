@@ -53,6 +53,26 @@ write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
+ssize_t
+read_all(int fd, void *buf, size_t len)
+{
+	char *p = buf;
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = read(fd, p + got, len - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
 int
 file_publish_at(int dirfd, const char *name, const void *buf, size_t len, bool durable)
 {
@@ -109,6 +129,7 @@ file_read_at(int dirfd, const char *name, size_t max, size_t *lenp)
 	struct stat st;
 	char *buf = NULL;
 	size_t len = 0;
+	ssize_t got;
 	int fd, saved;
 
 	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
@@ -125,17 +146,9 @@ file_read_at(int dirfd, const char *name, size_t max, size_t *lenp)
 		goto fail;
 	}
 	buf = xmalloc((size_t)st.st_size + 1);
-	while (len < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + len, (size_t)st.st_size - len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			goto fail;
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
+	if ((got = read_all(fd, buf, (size_t)st.st_size)) < 0)
+		goto fail;
+	len = (size_t)got;
 	buf[len] = '\0';
 	close(fd);
 	if (lenp)

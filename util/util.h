@@ -64,6 +64,8 @@ void heap_keep_for(size_t payload, size_t reply);
 /* fsio.c: durable file primitives; all return 0 or -1 with errno set */
 int fsync_dir_at(int dirfd, const char *name); /* name NULL: dirfd itself */
 int write_all(int fd, const void *buf, size_t len);
+/* Up to len bytes, fewer only at end of file: the count, or -1 with errno. */
+ssize_t read_all(int fd, void *buf, size_t len);
 /* tmp -> write -> fsync (if durable) -> rename to name in dirfd -> fsync dir */
 int file_publish_at(int dirfd, const char *name, const void *buf, size_t len, bool durable);
 /* Read a whole small file (up to max bytes) into a malloc'd NUL-terminated buffer. */

@@ -130,24 +130,16 @@ read_output(struct files *f, const char *rel, uint8_t *dst, size_t len)
 {
 	int fd = open_beneath(f->outfd, rel, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	struct stat st;
-	size_t n = 0;
-	ssize_t r = 1;
+	ssize_t got = 0;
 
 	if (fd < 0)
 		return -1;
 	if (fstat(fd, &st) == 0 && (!S_ISREG(st.st_mode) || (size_t)st.st_size != len))
 		f->changed = true;
-	while (!f->changed && n < len && (r = read(fd, dst + n, len - n)) != 0) {
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			break;
-		n += (size_t)r;
-	}
-	if (r == 0 && n < len)
+	else if ((got = read_all(fd, dst, len)) >= 0 && (size_t)got < len)
 		f->changed = true; /* cut while read */
 	close(fd);
-	return f->changed || r < 0 ? -1 : 0;
+	return f->changed || got < 0 ? -1 : 0;
 }
 
 /* The listed files into their slots of the laid-out message m, whose parts

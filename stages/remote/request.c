@@ -24,24 +24,6 @@ remote_secret(const struct conf *conf, size_t *len)
 	return s;
 }
 
-/* The original into its place in the message, at most size bytes (as
- * fstat'ed; max_payload was checked): the bytes read, or -1 with errno. */
-static ssize_t
-read_source(int fd, uint8_t *buf, size_t size)
-{
-	size_t n = 0;
-	ssize_t r;
-
-	while (n < size && (r = read(fd, buf + n, size - n)) != 0) {
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -1;
-		n += (size_t)r;
-	}
-	return (ssize_t)n;
-}
-
 /* The header a worker host reads (tmc-remote(8), REQUEST). */
 static void
 request_header(struct stage_ctx *ctx, struct wire_msg *m, const char *nonce, int deadline_s)
@@ -87,7 +69,7 @@ request_build(struct stage_ctx *ctx, int fd, long long size, const char *nonce, 
 	request_header(ctx, &m, nonce, deadline_s);
 	wire_add(&m, "src", NULL, (size_t)size);
 	buf = wire_layout(&m, &body);
-	if ((got = read_source(fd, m.parts[0].slot, (size_t)size)) < 0) {
+	if ((got = read_all(fd, m.parts[0].slot, (size_t)size)) < 0) {
 		e = errno;
 		snprintf(ctx->reason, sizeof(ctx->reason), "%s: %s", stage_source_path(ctx) ?: "",
 			 strerror(e));
