@@ -599,8 +599,24 @@ stage_item(struct stage *st, struct item *it, struct item *next)
 					: ctx.skipped ? RO_SKIPPED
 						      : RO_OK;
 
-		result_append(&st->spool, &it->ticket, step->name, st->idx, ctx.created,
-			      ctx.warnings, o, ctx.warnings ? ctx.reason : "");
+		/* the line is what the item's origin waits for: one that cannot
+		 * be written (a full disk...) stops the commit, and the step
+		 * is redone once it can */
+		if (result_append(&st->spool, &it->ticket, step->name, st->idx, ctx.created,
+				  ctx.warnings, o, ctx.warnings ? ctx.reason : "") < 0) {
+			int e = errno;
+
+			snprintf(ctx.reason, sizeof(ctx.reason), "cannot write its result line: %s",
+				 strerror(e));
+			if (errno_is_machine_fault(e)) {
+				fault_note_errno(e, "write a result line");
+				stage_fault_retry(st, it, ctx.reason);
+				stage_status(st, NULL);
+			} else {
+				stage_failed(st, &ctx, STAGE_TEMPFAIL, t0);
+			}
+			goto out;
+		}
 		/* the record before the commit, as the result line: a kill after
 		 * the commit must not lose it (a step redone is recorded again,
 		 * it ran twice) */
