@@ -2,23 +2,28 @@
  * handoff.c - finishing an item: the commit, delivery and removal.
  *
  * One successor (a chain, the common case): the item itself moves on.
- *  1. the successor's ticket is written as ticket.next inside the item;
+ *  1. only when the successor's ticket differs from the item's (the item
+ *     was retried here: attempt, not_before and last_error are dropped), it
+ *     is written as ticket.next inside the item, fsynced;
  *  2. commit: rename cur/<id> -> <successor>/tmp/<id>. Before it, a crash
  *     redoes the step; after it, the step is over;
  *  3. finalize (stage_finalize, also run by recovery, idempotent):
- *     ticket -> ticket.spare, ticket.next -> ticket, next.* -> pixels.*,
- *     then tmp/<id> -> new/<id>.
- * The next step overwrites ticket.spare as its ticket.next: a chain
- * allocates no inode per step. On ext4 without a journal every allocation
- * walks past each inode of the group freed in the last minutes (ext4's
- * recently_deleted), so a flood of pass steps spent half its time there.
+ *     ticket -> ticket.spare, ticket.next -> ticket (when there is one),
+ *     next.* -> pixels.*, then tmp/<id> -> new/<id>.
+ * A ticket names no step (the stage folder does), so the usual chain
+ * handoff writes nothing: two renames, no fsync, no inode allocated or
+ * block freed. A ticket.next that is written overwrites ticket.spare when
+ * the item has one: on ext4 without a journal every allocation walks past
+ * each inode of the group freed in the last minutes (ext4's
+ * recently_deleted).
  * In a stage's tmp/ a name that is a valid id is therefore always a
  * committed handoff; temporary names start with '+' (publish) or '~'
  * (finished items being removed), characters no id has.
  *
  * Carried on (item_handon, tmcwatch-spool(5) "Carrying an item on"): the
- * same three steps, but ticket.next is flocked before the commit and the
- * finalize ends in the successor's cur/ instead of new/: the item stays
+ * same three steps, but the lock is kept across the commit (the item's own,
+ * or a written ticket.next's, flocked before it) and the finalize ends in
+ * the successor's cur/ instead of new/: the item stays
  * claimed by this process, which runs the successor's step next. The one
  * rule that makes it safe is the claim's: a locked ticket is a live
  * holder's, so stage_finalize leaves a tmp/<id> whose ticket is locked.
@@ -37,15 +42,14 @@
  * recovery never sees a half-removed item.
  *
  * Durability: a fan-out's tickets (out.tmp/<stage>/ticket) are fsynced
- * before out.tmp -> out. A chain's ticket.next is not: that fsync was most
- * of a pass step's time (1-2 ms an item on a virtual disk, doc/ARCHITECTURE.md,
- * Durability), and a process crash cannot lose written bytes. After a power
- * cut, the rename over the old ticket carries ticket.next's bytes on ext4
- * (data=ordered) and btrfs; elsewhere a ticket.next found empty at finalize
- * is dropped and the item goes on with its previous ticket, and one whose
- * finalize was on disk but not its bytes is claimed with an empty ticket,
- * which sends it to err/ with a reason saying so (tmcwatch-spool(5),
- * FAULTS). The pixels handed on were fsynced by the step that wrote them.
+ * before out.tmp -> out, and so is a chain's ticket.next: without that
+ * fsync, 79-fault-remount-ro.t found (once in five runs) an item whose
+ * ticket was empty after the disk failed. A chain handoff that writes no
+ * ticket.next has nothing to fsync: the ticket it moves on with was
+ * fsynced by its publisher (or by the handoff that last rewrote it). An
+ * empty ticket.next found at finalize (a file system that lost its bytes)
+ * is dropped and the item goes on with its previous ticket. The pixels
+ * handed on were fsynced by the step that wrote them.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -282,11 +286,20 @@ again:
 	return r < 0 ? -1 : keep ? fd : 0;
 }
 
+/* The same ticket: a ticket.next left by an earlier attempt whose commit
+ * failed goes, so the finalize cannot take it for this handoff's. */
+static int
+drop_ticket_next(struct item *it)
+{
+	return unlinkat(it->dirfd, "ticket.next", 0) < 0 && errno != ENOENT ? -1 : 0;
+}
+
 static int
 handoff_move(struct stage_dir *sd, struct item *it, struct successor *s, bool pixels)
 {
-	if (write_ticket_next(it, s, false) < 0 ||
-	    renameat2(sd->curfd, it->id, s->sd->tmpfd, it->id, RENAME_NOREPLACE) < 0) {
+	int r = s->same ? drop_ticket_next(it) : write_ticket_next(it, s, false);
+
+	if (r < 0 || renameat2(sd->curfd, it->id, s->sd->tmpfd, it->id, RENAME_NOREPLACE) < 0) {
 		log_warn("handoff %s to %s", it->path, s->sd->path);
 		return -1;
 	}
@@ -358,7 +371,9 @@ int
 item_handon(struct stage_dir *sd, struct item *it, struct successor *s, bool pixels,
 	    struct item *next)
 {
-	int lockfd = write_ticket_next(it, s, true);
+	/* the same ticket: the item's own lock goes on with it */
+	int lockfd = s->same ? (drop_ticket_next(it) < 0 ? -1 : it->lockfd)
+			     : write_ticket_next(it, s, true);
 
 	next->dirfd = next->lockfd = -1;
 	if (lockfd < 0 ||
@@ -366,13 +381,14 @@ item_handon(struct stage_dir *sd, struct item *it, struct successor *s, bool pix
 		int e = errno;
 
 		log_warn("handoff %s to %s", it->path, s->sd->path);
-		if (lockfd >= 0)
+		if (lockfd >= 0 && lockfd != it->lockfd)
 			close(lockfd);
 		errno = e;
 		return -1;
 	}
 	failpoint("handon-committed");
-	close(it->lockfd);
+	if (lockfd != it->lockfd)
+		close(it->lockfd);
 	it->lockfd = -1;
 	if (finalize_into(s->sd, it->id, pixels, s->sd->curfd, true) < 0) {
 		close(lockfd); /* no longer held: a finalize (ours, recovery's) puts it in new/ */
@@ -487,6 +503,13 @@ item_finish(struct stage_dir *sd, struct item *it)
 		log_warn("finish %s", it->path);
 		return -1;
 	}
+	/* out of cur/, the lock protects nothing: dropped now, so the next
+	 * item made of this folder (recycle.c) finds its ticket free */
+	if (it->lockfd >= 0)
+		close(it->lockfd);
+	it->lockfd = -1;
+	if (recycle_put(sd, sd->tmpfd, trash, it->dirfd))
+		return 0;
 	/* the usual leftovers first, without reading the folder */
 	if (it->dirfd >= 0) {
 		unlinkat(it->dirfd, "ticket", 0);

@@ -66,7 +66,17 @@ spool_open(struct spool *sp, const char *path, bool create)
 			goto fail;
 		}
 	}
+	/* free/ (recycle.c) is not listed either: a spool of an older version
+	 * opens as it is, and recycles nothing until a run makes it */
+	if (create && mkdirat(sp->fd, "free", 0755) < 0 && errno != EEXIST)
+		goto fail_free;
+	sp->freefd = openat(sp->fd, "free", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (sp->freefd < 0 && (create || errno != ENOENT))
+		goto fail_free;
 	return 0;
+fail_free:
+	log_warn("spool %s/free", path);
+	goto fail;
 fail_dir:
 	log_warn("spool %s/%s", path, spool_dirs[i]);
 fail:
@@ -79,7 +89,9 @@ spool_close(struct spool *sp)
 {
 	if (sp->fd >= 0)
 		close(sp->fd);
-	sp->fd = -1;
+	if (sp->freefd >= 0)
+		close(sp->freefd);
+	sp->fd = sp->freefd = -1;
 	xfree(&sp->path);
 }
 
@@ -105,7 +117,7 @@ int
 stage_open_path(struct stage_dir *sd, const char *path, bool create)
 {
 	memset(sd, 0, sizeof(*sd));
-	sd->fd = sd->tmpfd = sd->newfd = sd->curfd = sd->errfd = -1;
+	sd->fd = sd->tmpfd = sd->newfd = sd->curfd = sd->errfd = sd->freefd = -1;
 	sd->path = xstrdup(path);
 	if (create && mkdir_p(path, 0755) < 0)
 		goto fail;
@@ -145,6 +157,7 @@ stage_open(struct stage_dir *sd, const struct spool *sp, const char *tpl, int id
 	if (r == 0) {
 		free(sd->label);
 		sd->label = xasprintf("%s/%s", tpl, name);
+		sd->freefd = sp->freefd;
 	}
 	return r;
 }
@@ -163,6 +176,7 @@ outbox_open(struct stage_dir *sd, const struct spool *sp, bool create)
 	if (r == 0) {
 		free(sd->label);
 		sd->label = xstrdup("outbox");
+		sd->freefd = sp->freefd;
 	}
 	return r;
 }

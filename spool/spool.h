@@ -11,6 +11,7 @@
 #ifndef TMC_SPOOL_H
 #define TMC_SPOOL_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -36,6 +37,9 @@ void ticket_setf(struct ticket *t, const char *key, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 void ticket_unset(struct ticket *t, const char *key);
 void ticket_copy(struct ticket *dst, const struct ticket *src);
+/* A copy without the keys named (a NULL-ended list); true when src had
+ * none of them, so dst says what src says. */
+bool ticket_copy_without(struct ticket *dst, const struct ticket *src, const char *const *keys);
 char *ticket_format(const struct ticket *t, size_t *len);
 void ticket_free(struct ticket *t);
 
@@ -43,12 +47,14 @@ void ticket_free(struct ticket *t);
 struct spool {
 	char *path;
 	int fd;
+	int freefd;         /* free/ (recycle.c), -1 when the spool has none */
 	const char *seq_tz; /* config's seq_timezone (not owned), NULL: local time */
 };
 struct stage_dir {
 	char *path;  /* <spool>/stages/<template>/<NN>-<step> */
 	char *label; /* <template>/<NN>-<step> */
 	int fd, tmpfd, newfd, curfd, errfd;
+	int freefd; /* the spool's free/, borrowed (-1: none, or no spool known) */
 };
 /* Open (create when asked) the spool and its fixed folders. */
 int spool_open(struct spool *sp, const char *path, bool create);
@@ -96,6 +102,43 @@ int item_publish(struct stage_dir *sd, const char *id, const struct ticket *t, b
  * chain handoff whose finalize is pending (a valid id there is always one:
  * handoff.c)? Its err/ does not count. */
 bool item_present(const struct stage_dir *sd, const char *id);
+/* Publishing many at once: each item is built in its stage's tmp/
+ * (publish_stage), then publish_commit puts every ticket on disk with one
+ * syncfs (PUBLISH_SYNCFS_MIN or more items; fewer are fsynced one by one)
+ * and renames them into new/. A ticket is thus on disk before its item is
+ * named, whatever the batch. tag is the caller's, to tell the items apart
+ * after the commit. */
+#define PUBLISH_SYNCFS_MIN 4
+struct publish_staged {
+	struct stage_dir *sd;
+	char id[ITEM_ID_MAX];
+	char tmp[NAME_MAX + 1];
+	long tag;
+	int r; /* after the commit: 1 published, 0 already there, -1 not published */
+};
+struct publish_batch {
+	struct publish_staged *v;
+	size_t n, cap;
+	bool committed;
+};
+void publish_batch_init(struct publish_batch *b);
+/* 1 staged, 0 already present (not staged), -1 error (logged, errno) */
+int publish_stage(struct publish_batch *b, struct stage_dir *sd, const char *id,
+		  const struct ticket *t, long tag);
+/* The items published (r says which), or -1 (errno, logged): a sync that
+ * failed publishes none; a rename that failed publishes those before it. */
+int publish_commit(struct publish_batch *b, bool durable);
+/* Forget the batch; items staged and never committed are removed. */
+void publish_batch_free(struct publish_batch *b);
+
+/* recycle.c: finished item folders kept in the spool's free/ for the next
+ * publish, so a flow of items allocates and frees no inodes. recycle_put:
+ * the finished folder parentfd/name (open as dirfd), holding only its
+ * ticket, renamed into free/ (true) while free/ has room. recycle_take:
+ * one renamed from there to sd's tmp/tmpname (true), its ticket to be
+ * overwritten in place. */
+bool recycle_put(const struct stage_dir *sd, int parentfd, const char *name, int dirfd);
+bool recycle_take(const struct stage_dir *sd, const char *tmpname);
 
 /* claim.c */
 struct item {
@@ -117,7 +160,11 @@ void item_release(struct item *it); /* close fds, free; the lock goes with the f
  * into their stages' new/; a crash anywhere redoes nothing that was done. */
 struct successor {
 	struct stage_dir *sd;
+	int idx;              /* its step's index in the template */
 	struct ticket ticket; /* filled by the caller (starts as a copy) */
+	/* the ticket is the item's own, unchanged: a chain handoff then
+	 * writes no ticket.next and the item moves on with its ticket */
+	bool same;
 };
 /* Stage the successors: out.tmp/<stage>/ticket, and (with pixels) every
  * "next.*" file of the item linked as "pixels.*". Then commit and deliver.
@@ -128,7 +175,8 @@ struct successor {
  * in the successor's tmp/ failed (retry stage_finalize). */
 int item_handoff(struct stage_dir *sd, struct item *it, struct successor *succ, size_t n,
 		 bool pixels);
-/* A chain handoff that keeps the item: ticket.next flocked, the commit,
+/* A chain handoff that keeps the item: ticket.next flocked (or, when the
+ * ticket is the same, the item's own lock kept), the commit,
  * the finalize into the successor's cur/ (tmcwatch-spool(5), Carrying an
  * item on). 0: *next is claimed in s->sd's cur/ (release it with
  * item_release); -1 (errno) not committed, it is still claimed; 2 committed,

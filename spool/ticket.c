@@ -172,6 +172,21 @@ ticket_copy(struct ticket *dst, const struct ticket *src)
 		ticket_set(dst, src->kv[i].key, src->kv[i].val);
 }
 
+bool
+ticket_copy_without(struct ticket *dst, const struct ticket *src, const char *const *keys)
+{
+	bool same = true;
+
+	ticket_copy(dst, src);
+	for (size_t i = 0; keys[i]; i++) {
+		if (ticket_get(dst, keys[i]) != NULL) {
+			ticket_unset(dst, keys[i]);
+			same = false;
+		}
+	}
+	return same;
+}
+
 char *
 ticket_format(const struct ticket *t, size_t *len)
 {

@@ -4,7 +4,7 @@
  * Which steps apply to a file is decided once, here, from its extension:
  * every step fed from the original (route_first, config/route.c) gets an
  * item with the same deterministic id; later steps are reached by handoff. The caller fills the
- * ticket's origin and paths (see tmcwatch-spool(5)); emit adds id, template and step. An emitter
+ * ticket's origin and paths (see tmcwatch-spool(5)); emit adds id and template. An emitter
  * keeps the first stages' folders open, so a job of 100,000 files opens them once.
  */
 #include <stdio.h>
@@ -26,11 +26,12 @@ emitter_free(struct emitter *em)
 }
 
 int
-emitter_emit(struct emitter *em, const char *id, const struct ticket *base, bool durable)
+emitter_stage(struct emitter *em, struct publish_batch *b, const char *id,
+	      const struct ticket *base)
 {
 	const char *ext = path_ext(ticket_get(base, "src") ?: "");
 	const struct template *tpl = em->tpl;
-	int published = 0;
+	int staged = 0;
 
 	for (size_t j = 0; j < tpl->nsteps; j++) {
 		struct stage_dir *sd;
@@ -44,14 +45,40 @@ emitter_emit(struct emitter *em, const char *id, const struct ticket *base, bool
 		ticket_copy(&t, base);
 		ticket_set(&t, "id", id);
 		ticket_set(&t, "template", tpl->name);
-		ticket_setf(&t, "step", "%zu", j);
-		r = item_publish(sd, id, &t, durable);
+		r = publish_stage(b, sd, id, &t, (long)j);
 		ticket_free(&t);
 		if (r < 0)
 			return -1;
-		published += r;
+		staged += r;
 	}
-	return published;
+	return staged;
+}
+
+int
+emitter_commit(struct publish_batch *b, bool durable)
+{
+	int r = publish_commit(b, durable);
+
+	for (size_t k = 0; k < b->n; k++)
+		if (b->v[k].r == 1)
+			trace_note('P', b->v[k].id, (int)b->v[k].tag);
+	publish_batch_free(b);
+	publish_batch_init(b);
+	return r;
+}
+
+int
+emitter_emit(struct emitter *em, const char *id, const struct ticket *base, bool durable)
+{
+	struct publish_batch b;
+	int r;
+
+	publish_batch_init(&b);
+	r = emitter_stage(em, &b, id, base);
+	if (r > 0)
+		r = emitter_commit(&b, durable);
+	publish_batch_free(&b);
+	return r;
 }
 
 int

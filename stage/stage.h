@@ -214,7 +214,16 @@ struct emitter {
 };
 void emitter_init(struct emitter *em, const struct spool *sp, const struct template *tpl);
 int emitter_emit(struct emitter *em, const char *id, const struct ticket *base, bool durable);
+/* Many originals at once: stage each one's first items into b (the count,
+ * or -1), then commit them all (publish_commit; b is emptied for reuse). */
+int emitter_stage(struct emitter *em, struct publish_batch *b, const char *id,
+		  const struct ticket *base);
+int emitter_commit(struct publish_batch *b, bool durable);
 void emitter_free(struct emitter *em);
+
+/* trace.c: with TMC_TRACE set (benchmarks), a line when an item enters
+ * step's new/ ('P') and when it is claimed there ('C') */
+void trace_note(char what, const char *id, int step);
 
 /* scan.c: a job's hires expansion (doc/TMC.md, Selection), incremental so that tmc-jobs'
  * loop stays responsive; `tmcwatch submit --dry-run` lists the same way. */

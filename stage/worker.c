@@ -38,7 +38,6 @@
 
 struct stage {
 	const struct stage_ops *ops;
-	int tracefd; /* TMC_TRACE: pickup latency records for `make bench` */
 	struct conf conf;
 	const struct template *tpl;
 	struct template inl; /* an inline template's, read from the spool */
@@ -236,6 +235,10 @@ successor_dir(struct stage *st, int j)
  * output for the file's extension (route_successor). A successor stage that
  * cannot be opened sets *err (its errno): handing on without it would
  * lose its step. */
+/* What a successor does not inherit: the retry state of this step, and the
+ * step index tickets carried before the stage folder alone named it. */
+static const char *const step_keys[] = {"attempt", "not_before", "last_error", "step", NULL};
+
 static size_t
 stage_successors(struct stage *st, struct item *it, struct successor *succ, int *err)
 {
@@ -250,43 +253,11 @@ stage_successors(struct stage *st, struct item *it, struct successor *succ, int 
 			*err = errno ? errno : EIO; /* logged */
 			continue;
 		}
-		ticket_copy(&succ[n].ticket, &it->ticket);
-		ticket_unset(&succ[n].ticket, "attempt");
-		ticket_unset(&succ[n].ticket, "not_before");
-		ticket_unset(&succ[n].ticket, "last_error");
-		ticket_setf(&succ[n].ticket, "step", "%d", j);
+		succ[n].idx = j;
+		succ[n].same = ticket_copy_without(&succ[n].ticket, &it->ticket, step_keys);
 		n++;
 	}
 	return n;
-}
-
-static long long
-now_ns_real(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-/* Benchmarks only: "<id> <step> <ns from publish to claim>" per item, and
- * the publish time of successors stamped in their tickets (t_pub). */
-static void
-stage_trace(struct stage *st, struct item *it, struct successor *succ, size_t n)
-{
-	long long now = now_ns_real(), pub = ticket_get_ll(&it->ticket, "t_pub", 0);
-	char line[256];
-	int len;
-
-	if (st->tracefd < 0)
-		return;
-	if (pub > 0) {
-		len = snprintf(line, sizeof(line), "%s %d %lld\n", it->id, st->idx, now - pub);
-		if (write(st->tracefd, line, (size_t)len) < 0)
-			log_warn("TMC_TRACE");
-	}
-	for (size_t k = 0; k < n; k++)
-		ticket_setf(&succ[k].ticket, "t_pub", "%lld", now);
 }
 
 static bool
@@ -414,7 +385,7 @@ stage_follow(struct stage *st, struct successor *succ, size_t nsucc)
 	if (!st->carry || nsucc != 1)
 		return -1;
 	stage_read_signals(st);
-	j = ticket_get_ll(&succ[0].ticket, "step", -1);
+	j = succ[0].idx;
 	if (st->stop || j <= st->idx || j >= (long long)st->tpl->nsteps)
 		return -1;
 	b = &st->tpl->steps[j];
@@ -448,6 +419,8 @@ stage_hand_on(struct stage *st, struct item *it, struct successor *succ, size_t 
 	} else {
 		r = item_handoff(st->here, it, succ, nsucc, st->ops->pixels);
 		e = errno;
+		for (size_t k = 0; r == 0 && k < nsucc; k++)
+			trace_note('P', it->id, succ[k].idx);
 	}
 	if (r == 0 || r == 1) {
 		stage_fault_over(st);
@@ -554,6 +527,7 @@ stage_item(struct stage *st, struct item *it, struct item *next)
 	ctx.site = conf_site(&st->conf, ticket_get(&it->ticket, "site") ?: "");
 	if (stat(ticket_get(&it->ticket, "src") ?: "", &sst) == 0)
 		ctx.bytes_in = (long long)sst.st_size; /* the original's size, for the record */
+	trace_note('C', it->id, st->idx);
 	stage_status(st, it->id);
 	outfile_tag_item(it->id, it->dirfd);
 	nsucc = stage_successors(st, it, succ, &err);
@@ -570,7 +544,6 @@ stage_item(struct stage *st, struct item *it, struct item *next)
 			 strerror(err));
 	}
 	ctx.bytes_out = (long long)(outfile_written() - written);
-	stage_trace(st, it, succ, nsucc);
 	const char *origin = ticket_get(&it->ticket, "origin") ?: "-";
 	long long ms;
 
@@ -824,10 +797,6 @@ stage_setup(struct stage *st)
 	if (inbox_open(&st->inbox, &st->sd) < 0 || stage_scan(st) < 0)
 		exit(69);
 	stage_status_open(st);
-	st->tracefd = -1;
-	if (getenv("TMC_TRACE"))
-		st->tracefd =
-			open(getenv("TMC_TRACE"), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
 }
 
 static void
@@ -845,8 +814,6 @@ stage_teardown(struct stage *st)
 	spool_close(&st->spool);
 	if (st->statusfd >= 0)
 		close(st->statusfd);
-	if (st->tracefd >= 0)
-		close(st->tracefd);
 	close(st->sigfd);
 	conf_template_free(&st->inl);
 	conf_free(&st->conf);

@@ -103,7 +103,8 @@ act(struct pick *p, const struct spool *sp, struct stage_dir *sd, const struct c
 static int
 pick_run(struct pick *p, const struct spool *sp)
 {
-	struct stage_dir sd = {.fd = -1, .tmpfd = -1, .newfd = -1, .curfd = -1, .errfd = -1};
+	struct stage_dir sd = {
+		.fd = -1, .tmpfd = -1, .newfd = -1, .curfd = -1, .errfd = -1, .freefd = -1};
 	int64_t now = now_s_real();
 	struct census c;
 	int done = 0, rc = 0;

@@ -167,7 +167,8 @@ sweep_jobs(const struct spool *sp, const char *dir, int64_t cutoff)
 static int
 sweep_failed(const struct spool *sp, int64_t cutoff)
 {
-	struct stage_dir sd = {.fd = -1, .tmpfd = -1, .newfd = -1, .curfd = -1, .errfd = -1};
+	struct stage_dir sd = {
+		.fd = -1, .tmpfd = -1, .newfd = -1, .curfd = -1, .errfd = -1, .freefd = -1};
 	char path[PATH_MAX], why[PATH_MAX + 128];
 	struct census c;
 	int n = 0;

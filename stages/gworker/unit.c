@@ -92,7 +92,6 @@ publish_head(struct gw *g, struct gw_req *rq, struct gw_result *res)
 	ticket_set(&t, "overwrite", "1");
 	ticket_set(&t, "remote", "1");
 	ticket_set(&t, "template", rq->tpl->name);
-	ticket_setf(&t, "step", "%zu", rq->head);
 	if (write_original(g, rq, &t, res) == 0) {
 		if (stage_open(&sd, &g->sp, rq->tpl->name, (int)rq->head,
 			       rq->tpl->steps[rq->head].name, true) < 0) {

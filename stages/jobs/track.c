@@ -18,8 +18,10 @@
  * in neither new/ nor cur/ of its stage, and, checked after that, the log
  * has no result for it; an item that went all the way wrote its result
  * before it left cur/. This is why items are published one step at a time
- * here (item_publish) and not with emitter_emit(), which would redo a step
- * whose item already finished.
+ * here (publish_stage) and not with emitter_emit(), which would redo a step
+ * whose item already finished. A batch's items are committed together
+ * (publish_commit: one syncfs), and "dispatched" moves only past files
+ * whose items were all published.
  *
  * Missing reports (once a second): a step whose item sits in its stage's
  * err/ failed (for SR_MAYBE: the ambiguous line was a failure); it may have
@@ -90,8 +92,9 @@ ticket_base(const struct job *j, size_t i, const struct stat *st, struct ticket 
 	free(srcrel);
 }
 
+/* Build file i's item for step s in the batch (tag: i * nsteps + s). */
 static int
-publish_step(struct job *j, size_t i, int s, const struct stat *src)
+stage_step(struct job *j, struct publish_batch *b, size_t i, int s, const struct stat *src)
 {
 	struct stage_dir *sd = stage_set_get(&j->ts->set, (size_t)s);
 	struct ticket t;
@@ -104,10 +107,28 @@ publish_step(struct job *j, size_t i, int s, const struct stat *src)
 	ticket_base(j, i, src, &t);
 	ticket_set(&t, "id", id);
 	ticket_set(&t, "template", j->spec.tpl->name);
-	ticket_setf(&t, "step", "%d", s);
-	r = item_publish(sd, id, &t, false);
+	r = publish_stage(b, sd, id, &t, (long)(i * j->spec.tpl->nsteps + (size_t)s));
 	ticket_free(&t);
 	return r < 0 ? -1 : 0;
+}
+
+/* Every item built: on disk with one sync, then into new/. The first file
+ * with an item not published bounds *to (it and the rest: next time). */
+static int
+commit_steps(struct job *j, struct publish_batch *b, size_t *to)
+{
+	size_t nsteps = j->spec.tpl->nsteps;
+	int r = publish_commit(b, false) < 0 ? -1 : 0;
+
+	for (size_t k = 0; k < b->n; k++) {
+		size_t i = (size_t)b->v[k].tag / nsteps;
+
+		if (b->v[k].r == 1)
+			trace_note('P', b->v[k].id, (int)((size_t)b->v[k].tag % nsteps));
+		else if (b->v[k].r < 0 && i < *to)
+			*to = i;
+	}
+	return r;
 }
 
 static void mark_failed(struct job *j, size_t i, size_t s, const char *why);
@@ -161,8 +182,10 @@ emit_batch(struct jobsd *d, struct job *j, size_t room)
 	size_t n = emit_needs(j, from, to, need), last = SIZE_MAX;
 	int r = 0, rootfd = n ? resolve_open_root(j) : -1, found = 0;
 	char reason[REASON_MAX];
+	struct publish_batch batch;
 	struct stat st;
 
+	publish_batch_init(&batch);
 	results_read_log(d, j); /* results that arrived after phase 1 */
 	for (size_t k = 0; k < n && r == 0; k++) {
 		size_t i = need[k] / nsteps, s = need[k] % nsteps;
@@ -173,7 +196,7 @@ emit_batch(struct jobsd *d, struct job *j, size_t room)
 				refuse_file(j, i, reason);
 		}
 		if (found >= 0 && !has_result(j, i, s) &&
-		    publish_step(j, i, (int)s, found > 0 ? &st : NULL) < 0) {
+		    stage_step(j, &batch, i, (int)s, found > 0 ? &st : NULL) < 0) {
 			to = i; /* this file and the rest: next time */
 			r = -1;
 		}
@@ -181,6 +204,9 @@ emit_batch(struct jobsd *d, struct job *j, size_t room)
 	if (rootfd >= 0)
 		close(rootfd);
 	free(need);
+	if (commit_steps(j, &batch, &to) < 0)
+		r = -1;
+	publish_batch_free(&batch);
 	for (size_t i = from; i < to; i++) {
 		j->dispatched++;
 		j->ndone_disp += j->files[i].done != 0;

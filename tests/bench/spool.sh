@@ -14,6 +14,14 @@ N=${BENCH_ITEMS:-5000}
 dir=$(mktemp -d /tmp/tmcwatch-bench.XXXXXX)
 trap 'kill $daemon 2>/dev/null; wait 2>/dev/null; rm -rf "$dir"' EXIT
 
+# pickups TRACE: ns from each item's entry into a stage's new/ ("P <id>
+# <step> <ns>", written after the rename) to its claim there ("C ...");
+# the lines of one item come from several processes, in any order
+pickups() {
+	awk '$1 == "P" { p[$2 " " $3] = $4 } $1 == "C" { c[$2 " " $3] = $4 }
+		END { for (k in c) if (k in p) print c[k] - p[k] }' "$1"
+}
+
 setup() { # setup TEMPLATES
 	rm -rf "$dir/spool" "$dir/site/out"*
 	mkdir -p "$dir/conf" "$dir/site/in"
@@ -39,7 +47,7 @@ run() { # run TEMPLATE STEPS LABEL KEY: prints "<items/s> <pickup p99 ms>" last
 	t1=$(wait_lines "$dir/spool/proc/bench.log" "$want")
 	kill -TERM $daemon; wait $daemon
 	done=$((t1 - t0))
-	cut -d' ' -f3 "$TMC_TRACE" | sort -n | awk -v n="$N" -v ns="$done" -v label="$label" '
+	pickups "$TMC_TRACE" | sort -n | awk -v n="$N" -v ns="$done" -v label="$label" '
 		{ lat[NR] = $1 / 1e6 }
 		END {
 			printf "%s: %d items in %.2f s = %.0f items/s end to end; pickup p50 %.2f ms, p99 %.2f ms (%d handoffs)\n",
@@ -90,7 +98,7 @@ head -n 400 "$dir/list" | while read -r line; do
 done
 wait_lines "$dir/spool/proc/bench.log" 2000 >/dev/null
 kill -TERM $daemon; wait $daemon
-cut -d' ' -f3 "$TMC_TRACE" | sort -n | awk '{ lat[NR] = $1 / 1e6 }
+pickups "$TMC_TRACE" | sort -n | awk '{ lat[NR] = $1 / 1e6 }
 	END { printf "pickup, items arriving one at a time: p50 %.2f ms, p99 %.2f ms (%d handoffs)\n", lat[int(NR * 0.5)], lat[int(NR * 0.99)], NR
 	      printf "%.2f %.2f\n", lat[int(NR * 0.5)], lat[int(NR * 0.99)] >"/dev/stderr" }' 2>"$dir/paced"
 read -r p50 p99 <"$dir/paced"

@@ -40,7 +40,7 @@ readies() { cat "$dir/log" 2>/dev/null | grep -c "tmc-watch.*ready:"; }
 start() { # start tmc-watch; sets pid, t0 (ns), ready0 (ready lines before)
 	ready0=$(readies)
 	t0=$(date +%s%N)
-	TMC_TRACE=1 "$BIN/tmc-watch" -c "$dir/conf/config.json" -w b 2>/dev/null &
+	TMC_TRACE=$dir/trace "$BIN/tmc-watch" -c "$dir/conf/config.json" -w b 2>/dev/null &
 	pid=$!
 }
 wait_ready() { # until the log says ready once more; prints ms since start

@@ -61,8 +61,9 @@ after() { # after NAME: the checks once the daemon finished the items
 crash handon-committed
 rc=$?
 id=$(ls "$S/01-S600/tmp" 2>/dev/null | head -1)
-test $rc -eq 137 -a -n "$id" && test -e "$S/01-S600/tmp/$id/ticket.next" -a ! -e "$S/00-S1000/cur/$id"
-ok $? "handon-committed: killed after the commit, the item in S600's tmp/ ($rc $id)"
+test $rc -eq 137 -a -n "$id" && test -e "$S/01-S600/tmp/$id/next.raw" -a -e "$S/01-S600/tmp/$id/ticket" \
+	-a ! -e "$S/01-S600/tmp/$id/ticket.next" -a ! -e "$S/00-S1000/cur/$id"
+ok $? "handon-committed: killed after the commit, the item in S600's tmp/ with its own ticket ($rc $id)"
 after committed
 
 crash handon-claimed

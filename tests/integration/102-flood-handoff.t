@@ -1,11 +1,13 @@
 #!/bin/bash
 # The handoff's cheap path, proved with real processes (issue #15, point 4):
-#  - a pass step fsyncs nothing and writes its status line once per item
-#    (strace counts a bare stage's calls over a flood);
+#  - a pass step writes no ticket and fsyncs nothing (its items move on
+#    with the ticket they came with) and writes its status line once per
+#    item (strace counts a bare stage's calls over a flood);
 #  - a flood of a few hundred items through three pass steps, while the
 #    workers of the middle and the last step are killed with SIGKILL, ends
 #    with every item finished once: a result line and a usage record for
-#    every step of every item, nothing left in new/ cur/ err/ tmp/;
+#    every step of every item, nothing left in new/ cur/ err/ tmp/, and
+#    the last finished folders kept in free/ for the next publish;
 #  - afterwards `tmcwatch status` shows every worker idle (the "-" line is
 #    written when a worker blocks, no longer after every item), and a
 #    worker busy with an item shows it while it works;
@@ -13,7 +15,7 @@
 #    empty) is dropped at finalize: the item goes on with its previous
 #    ticket instead of being claimed with an empty one into err/.
 . "$TMC_SRC/tests/lib/tap.sh"
-plan 12
+plan 14
 PASS3='{ "pass3": { "proc": [
   {"name": "S1", "source": "hires", "kind": "pass", "path_head": "/x"},
   {"name": "S2", "source": "S1", "kind": "pass", "path_head": "/x"},
@@ -33,7 +35,7 @@ if [ "$(id -u)" -eq 0 ] && command -v strace >/dev/null; then
 	# LeakSanitizer cannot run under ptrace
 	enqueue pass3 b <"$T_DIR/list" >/dev/null
 	ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0" strace -f -qq -o "$T_DIR/strace" \
-		-e trace=fsync,fdatasync,pwrite64 "$BIN/tmc-copy" -c "$CONF" -T pass3 -s 0 \
+		-e trace=fsync,fdatasync,pwrite64,openat "$BIN/tmc-copy" -c "$CONF" -T pass3 -s 0 \
 		2>"$T_DIR/bare.err" &
 	STRACE=$!
 	T_PIDS="$T_PIDS $STRACE"
@@ -41,14 +43,17 @@ if [ "$(id -u)" -eq 0 ] && command -v strace >/dev/null; then
 	wait_for 120 eval "[ \$(ls '$S/01-S2/new' | wc -l) -ge $N ]"
 	kill -TERM "$(pgrep -P $STRACE)"
 	wait "$STRACE"
-	is "$(grep -c -E '^[0-9]+ +f(data)?sync\(' "$T_DIR/strace")" "$N" \
-		"a pass step fsyncs each ticket it hands on once"
+	is "$(grep -c -E '^[0-9]+ +f(data)?sync\(' "$T_DIR/strace")" 0 \
+		"a pass step fsyncs nothing"
+	is "$(grep -c 'ticket.next' "$T_DIR/strace")" 0 \
+		"nor writes a ticket for the next step: its items move on with their own"
 	writes=$(grep -c -E '^[0-9]+ +pwrite64\(' "$T_DIR/strace")
 	[ "$writes" -le $((N + 5)) ]
 	ok $? "its status line was written once per item, not twice ($writes writes for $N items)"
 	rm -rf "$S"/01-S2/new/* "$SPOOL"/proc/*
 else
 	ok 0 "# SKIP needs root and strace (to count a stage's calls)"
+	ok 0 "# SKIP needs root and strace"
 	ok 0 "# SKIP needs root and strace"
 fi
 
@@ -78,6 +83,12 @@ is "$(awk -F'\t' '$2 == 2 && $8 == "ok"' "$RESULTS" | cut -f1 | sort -u | wc -l)
 	"every item finished its last step ok"
 is "$(spool_items "$SPOOL" new) $(spool_items "$SPOOL" cur) $(spool_items "$SPOOL" err) $(find "$S"/*/tmp -mindepth 1 | wc -l)" \
 	"0 0 0 0" "nothing left in new/, cur/, err/ or tmp/"
+# the last items finished after the last publish: their folders wait in
+# free/ for the next one (recycle.c), never more than 256, each a ticket
+kept=$(find "$SPOOL/free" -mindepth 1 -maxdepth 1 -type d | wc -l)
+odd=$(find "$SPOOL/free" -mindepth 2 ! -name ticket | wc -l)
+[ "$kept" -ge 1 ] && [ "$kept" -le 256 ] && [ "$odd" -eq 0 ]
+ok $? "finished folders are kept in free/ for reuse: $kept (1 to 256), nothing but tickets ($odd)"
 recs=$(cat "$SPOOL"/state/records/*.json | grep -o '"stage":"pass3/[^"]*","origin":"job:flood","item":"[^"]*"' |
 	sort -u | wc -l)
 is "$recs" $((3 * N)) "a usage record for every step of every item"

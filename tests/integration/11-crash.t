@@ -75,7 +75,8 @@ wait_for 30 test -e "$S/01-B/new/fp000001/ticket" -a -e "$S/02-C/new/fp000001/ti
 kill -TERM $pid; wait $pid
 (TMC_FAILPOINT=after-commit exec "$BIN/tmc-copy" -c "$CONF" -T chain -s 1 2>>"$T_DIR/fp.err")
 rc_b=$?
-test $rc_a -eq 137 -a "$committed_a" -eq 0 -a $rc_b -eq 137 -a -e "$S/03-D/tmp/fp000001/ticket.next" \
+test $rc_a -eq 137 -a "$committed_a" -eq 0 -a $rc_b -eq 137 -a -e "$S/03-D/tmp/fp000001/ticket" \
+	-a ! -e "$S/03-D/tmp/fp000001/ticket.next" \
 	-a ! -e "$S/03-D/new/fp000001" -a ! -e "$S/01-B/cur/fp000001"
 ok $? "failpoints: both workers died after their commit, before delivery ($rc_a $rc_b)"
 start_daemon

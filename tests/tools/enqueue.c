@@ -11,9 +11,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "stage.h"
+
+/* Items committed per syncfs. Larger batches publish faster but land in
+ * new/ in bursts, and the items at a burst's end wait behind it: measured
+ * on a five-pass-step flood (make bench), 4 gave 2,739 items/s with a
+ * pickup p99 of 3.0 ms, 8 3,170/s and 7.6 ms, 16 3,422/s and 12 ms, 32
+ * 3,804/s and 30 ms. */
+#define ENQUEUE_BATCH 4
 
 int
 main(int argc, char **argv)
@@ -26,8 +32,9 @@ main(int argc, char **argv)
 	char line[4096], id[ITEM_ID_MAX];
 	struct spool sp;
 	struct emitter em;
+	struct publish_batch batch;
 	long n = 0, published = 0;
-	int ch;
+	int ch, r;
 
 	log_init("tmc-enqueue", 0);
 	while ((ch = getopt(argc, argv, "b:c:o:p:r:s:T:")) != -1) {
@@ -51,9 +58,9 @@ main(int argc, char **argv)
 	if (spool_open(&sp, conf.spool_dir, true) < 0)
 		return 69;
 	emitter_init(&em, &sp, tpl);
+	publish_batch_init(&batch);
 	while (fgets(line, sizeof(line), stdin)) {
 		struct ticket t = {0};
-		int r;
 
 		line[strcspn(line, "\n")] = '\0';
 		if (line[0] == '\0')
@@ -66,19 +73,21 @@ main(int argc, char **argv)
 		ticket_set(&t, "out", line);
 		ticket_set(&t, "root", root ? root : conf_site(&conf, site)->root);
 		ticket_set(&t, "tail", "");
-		if (getenv("TMC_TRACE")) {
-			struct timespec ts;
-
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ticket_setf(&t, "t_pub", "%lld",
-				    (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec);
-		}
-		r = emitter_emit(&em, id, &t, false);
+		r = emitter_stage(&em, &batch, id, &t);
 		ticket_free(&t);
 		if (r < 0)
 			return 73;
-		published += r;
+		/* as tmc-jobs does: a batch's tickets on disk with one syncfs */
+		if (batch.n >= ENQUEUE_BATCH) {
+			if ((r = emitter_commit(&batch, false)) < 0)
+				return 73;
+			published += r;
+		}
 	}
+	if ((r = emitter_commit(&batch, false)) < 0)
+		return 73;
+	published += r;
+	publish_batch_free(&batch);
 	emitter_free(&em);
 	printf("%ld\n", published);
 	spool_close(&sp);

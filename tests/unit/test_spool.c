@@ -253,6 +253,166 @@ test_chain_reuses_the_spare_ticket(void **state)
 	stage_close(&c);
 }
 
+/* A successor whose ticket is the item's own (the usual case: no retry
+ * state, no step key): the item moves on with the same ticket inode and
+ * bytes, and no ticket.next or ticket.spare is made. */
+static void
+test_chain_same_ticket_writes_nothing(void **state)
+{
+	struct item it;
+	struct successor s = {.sd = &b};
+	int64_t due = 0;
+	char *before, *after;
+	ino_t t0;
+
+	(void)state;
+	publish("s1", "/s.jpg");
+	t0 = ino_of(&a, "new", "s1/ticket");
+	before = read_of(&a, "new", "s1/ticket");
+	assert_int_equal(item_claim(&a, "s1", &it, &due), 1);
+	s.same = ticket_copy_without(&s.ticket, &it.ticket,
+				     (const char *const[]){"attempt", "step", NULL});
+	assert_true(s.same);
+	assert_int_equal(item_handoff(&a, &it, &s, 1, false), 0);
+	item_release(&it);
+	ticket_free(&s.ticket);
+	assert_int_equal(ino_of(&b, "new", "s1/ticket"), t0);
+	after = read_of(&b, "new", "s1/ticket");
+	assert_non_null(before);
+	assert_non_null(after);
+	assert_string_equal(after, before);
+	assert_false(exists(&b, "new", "s1/ticket.next"));
+	assert_false(exists(&b, "new", "s1/ticket.spare"));
+	free(before);
+	free(after);
+	/* a ticket with a key the successor drops is not the same */
+	struct ticket t = {0}, u;
+
+	ticket_set(&t, "src", "/s.jpg");
+	ticket_set(&t, "attempt", "2");
+	assert_false(ticket_copy_without(&u, &t, (const char *const[]){"attempt", NULL}));
+	assert_null(ticket_get(&u, "attempt"));
+	assert_string_equal(ticket_get(&u, "src"), "/s.jpg");
+	ticket_free(&t);
+	ticket_free(&u);
+}
+
+static size_t
+free_count(void)
+{
+	struct stat st;
+
+	assert_int_equal(fstat(sp.freefd, &st), 0);
+	return (size_t)st.st_nlink - 2;
+}
+
+/* A finished item holding only its ticket goes to free/, and the next
+ * publish is made of it: the same folder and ticket inodes, the new
+ * ticket's bytes exactly (a longer old ticket cut to the new length). A
+ * finished item holding anything else is removed as before. */
+static void
+test_finished_folder_is_recycled(void **state)
+{
+	struct item it;
+	struct ticket t = {0};
+	int64_t due = 0;
+	ino_t dir0, tk0;
+	char *text;
+	int fd;
+
+	(void)state;
+	/* drain what earlier tests left in free/ */
+	while (free_count() > 0) {
+		publish("drain", "/d.jpg");
+		assert_int_equal(item_claim(&a, "drain", &it, &due), 1);
+		assert_int_equal(unlinkat(it.dirfd, "ticket", 0), 0);
+		fd = openat(it.dirfd, "pixels.raw", O_WRONLY | O_CREAT, 0644);
+		assert_true(fd >= 0);
+		close(fd);
+		assert_int_equal(item_handoff(&a, &it, NULL, 0, false), 0);
+		item_release(&it);
+	}
+	ticket_set(&t, "src", "/a-long-name-that-the-next-ticket-does-not-have.jpg");
+	ticket_set(&t, "id", "f1");
+	assert_int_equal(item_publish(&a, "f1", &t, false), 1);
+	ticket_free(&t);
+	dir0 = ino_of(&a, "new", "f1");
+	tk0 = ino_of(&a, "new", "f1/ticket");
+	assert_int_equal(item_claim(&a, "f1", &it, &due), 1);
+	assert_int_equal(item_handoff(&a, &it, NULL, 0, false), 0);
+	assert_int_equal(it.lockfd, -1); /* dropped: the folder's next item may lock it */
+	item_release(&it);
+	assert_int_equal(free_count(), 1);
+
+	publish("f2", "/b.jpg");
+	assert_int_equal(free_count(), 0);
+	assert_int_equal(ino_of(&a, "new", "f2"), dir0);
+	assert_int_equal(ino_of(&a, "new", "f2/ticket"), tk0);
+	text = read_of(&a, "new", "f2/ticket");
+	assert_non_null(text);
+	assert_string_equal(text, "id=f2\nsrc=/b.jpg\n");
+	free(text);
+
+	/* anything but the ticket: removed, not recycled */
+	assert_int_equal(item_claim(&a, "f2", &it, &due), 1);
+	fd = openat(it.dirfd, "next.raw", O_WRONLY | O_CREAT, 0644);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(item_handoff(&a, &it, NULL, 0, false), 0);
+	item_release(&it);
+	assert_int_equal(free_count(), 0);
+	assert_false(exists(&a, "cur", "f2"));
+}
+
+/* A batch: nothing is in new/ before the commit; then every staged item
+ * is, with its own ticket; an id already present is not staged; a batch
+ * freed without its commit leaves nothing in tmp/. */
+static void
+test_publish_batch(void **state)
+{
+	struct publish_batch pb;
+	struct ticket t = {0};
+	char id[16], *text;
+
+	(void)state;
+	publish("bp0", "/0.jpg");
+	publish_batch_init(&pb);
+	for (int i = 0; i < 6; i++) {
+		snprintf(id, sizeof(id), "bp%d", i);
+		ticket_setf(&t, "src", "/%d.jpg", i);
+		assert_int_equal(publish_stage(&pb, &a, id, &t, i), i == 0 ? 0 : 1);
+		assert_false(i > 0 && exists(&a, "new", id));
+	}
+	assert_int_equal(pb.n, 5);
+	assert_int_equal(publish_commit(&pb, true), 5);
+	for (int i = 1; i < 6; i++) {
+		char want[32];
+
+		snprintf(id, sizeof(id), "bp%d/ticket", i);
+		snprintf(want, sizeof(want), "src=/%d.jpg\n", i);
+		text = read_of(&a, "new", id);
+		assert_non_null(text);
+		assert_string_equal(text, want);
+		free(text);
+		assert_int_equal(pb.v[i - 1].r, 1);
+		assert_int_equal(pb.v[i - 1].tag, i);
+	}
+	publish_batch_free(&pb);
+
+	publish_batch_init(&pb);
+	assert_int_equal(publish_stage(&pb, &a, "bp9", &t, 9), 1);
+	publish_batch_free(&pb);
+	assert_false(exists(&a, "new", "bp9"));
+	char tmp[1024];
+
+	snprintf(tmp, sizeof(tmp), "%s/tmp", a.path);
+	assert_int_equal(rmdir(tmp), 0); /* nothing staged is left behind */
+	assert_int_equal(mkdir(tmp, 0755), 0);
+	stage_close(&a);
+	assert_int_equal(stage_open(&a, &sp, "tpl", 0, "A", true), 0);
+	ticket_free(&t);
+}
+
 /* A carried item whose spare is flocked by someone else (a worker that
  * opened it when it was a ticket in new/) takes a new inode: the lock it
  * keeps must be its own. */
@@ -730,6 +890,9 @@ main(void)
 		cmocka_unit_test(test_publish_is_idempotent),
 		cmocka_unit_test(test_claim_handoff_deliver),
 		cmocka_unit_test(test_chain_reuses_the_spare_ticket),
+		cmocka_unit_test(test_chain_same_ticket_writes_nothing),
+		cmocka_unit_test(test_finished_folder_is_recycled),
+		cmocka_unit_test(test_publish_batch),
 		cmocka_unit_test(test_handon_with_a_locked_spare),
 		cmocka_unit_test(test_finalize_cut_between_renames),
 		cmocka_unit_test(test_committed_item_only_delivers),
