@@ -46,7 +46,7 @@ struct linux_dirent64 {
 static bool
 only_tickets(int dirfd, bool *spare)
 {
-	char buf[1024];
+	char buf[1024] __attribute__((aligned(8))); /* records are 8-byte aligned */
 	bool ticket = false;
 	long n;
 
@@ -86,8 +86,9 @@ recycle_put(const struct stage_dir *sd, int parentfd, const char *name, int dirf
 		return false;
 	if (spare && unlinkat(dirfd, "ticket.spare", 0) < 0 && errno != ENOENT)
 		return false;
+	/* a name left by an earlier process of this pid is not replaced */
 	snprintf(to, sizeof(to), "%d.%u", (int)getpid(), seq++);
-	return renameat(parentfd, name, sd->freefd, to) == 0;
+	return renameat2(parentfd, name, sd->freefd, to, RENAME_NOREPLACE) == 0;
 }
 
 /* Names read from free/, taken from the end. */
@@ -100,7 +101,7 @@ static struct {
 static void
 cache_fill(int freefd)
 {
-	char buf[4096];
+	char buf[4096] __attribute__((aligned(8)));
 	long n;
 
 	cache.fd = freefd;
