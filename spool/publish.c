@@ -123,13 +123,40 @@ publish_stage(struct publish_batch *b, struct stage_dir *sd, const char *id, con
 	return 1;
 }
 
+/* Is little data waiting to be written, machine-wide (/proc/meminfo's
+ * Dirty plus Writeback, under PUBLISH_SYNCFS_DIRTY_KB)? A syncfs waits for
+ * everything dirty on the file system, not only the batch: right after a
+ * user copied originals in, that is their bytes too. */
+static bool
+little_dirty(void)
+{
+	char buf[4096], *p;
+	long long kb = 0;
+	ssize_t n;
+	int fd = open("/proc/meminfo", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	if ((p = strstr(buf, "\nDirty:")) == NULL)
+		return false;
+	kb += strtoll(p + 7, NULL, 10);
+	if ((p = strstr(buf, "\nWriteback:")) != NULL)
+		kb += strtoll(p + 11, NULL, 10);
+	return kb < PUBLISH_SYNCFS_DIRTY_KB;
+}
+
 /* The staged items' bytes on disk: one syncfs for many (the file system
- * writes them together, then one cache flush), an fsync of ticket and
- * folder for a few (a syncfs also writes whatever else is dirty there). */
+ * writes them together, then one cache flush) while little else is dirty,
+ * else an fsync of each ticket and folder. */
 static int
 batch_sync(struct publish_batch *b)
 {
-	if (b->n >= PUBLISH_SYNCFS_MIN)
+	if (b->n >= PUBLISH_SYNCFS_MIN && little_dirty())
 		return syncfs(b->v[0].sd->tmpfd);
 	for (size_t k = 0; k < b->n; k++)
 		if (item_sync(b->v[k].sd, b->v[k].tmp) < 0)

@@ -104,11 +104,13 @@ int item_publish(struct stage_dir *sd, const char *id, const struct ticket *t, b
 bool item_present(const struct stage_dir *sd, const char *id);
 /* Publishing many at once: each item is built in its stage's tmp/
  * (publish_stage), then publish_commit puts every ticket on disk with one
- * syncfs (PUBLISH_SYNCFS_MIN or more items; fewer are fsynced one by one)
- * and renames them into new/. A ticket is thus on disk before its item is
+ * syncfs (PUBLISH_SYNCFS_MIN or more items, and the machine holding under
+ * PUBLISH_SYNCFS_DIRTY_KB of unwritten data; else each is fsynced) and
+ * renames them into new/. A ticket is thus on disk before its item is
  * named, whatever the batch. tag is the caller's, to tell the items apart
  * after the commit. */
 #define PUBLISH_SYNCFS_MIN 4
+#define PUBLISH_SYNCFS_DIRTY_KB 8192
 struct publish_staged {
 	struct stage_dir *sd;
 	char id[ITEM_ID_MAX];
