@@ -79,14 +79,19 @@ source_of(const struct template *tpl, size_t j)
 	return -1;
 }
 
-/* A step below another head is already in that head's unit. */
+/* A step below another head is already in that head's unit; a head that
+ * reads another step's output cannot be sent at all: a request carries the
+ * original, and the worker host has no other input to start from. */
 static void
 check_nested(const struct conf *conf, const struct template *tpl, struct conf_errors *errs)
 {
 	for (size_t j = 0; j < tpl->nsteps; j++) {
+		int src = source_of(tpl, j);
+		bool nested = false;
+
 		if (!conf_remote_head(conf, tpl, j))
 			continue;
-		for (int k = source_of(tpl, j); k >= 0; k = source_of(tpl, (size_t)k))
+		for (int k = src; k >= 0 && !nested; k = source_of(tpl, (size_t)k))
 			if (conf_remote_head(conf, tpl, (size_t)k)) {
 				conf_errors_add(errs,
 						"%s:%d:%d: gearman.steps: %s/%s is already sent "
@@ -94,8 +99,16 @@ check_nested(const struct conf *conf, const struct template *tpl, struct conf_er
 						conf->path, conf->gearman.line, conf->gearman.col,
 						tpl->name, tpl->steps[j].name, tpl->name,
 						tpl->steps[k].name);
-				break;
+				nested = true;
 			}
+		if (!nested && src >= 0)
+			conf_errors_add(errs,
+					"%s:%d:%d: gearman.steps: %s/%s reads the output of %s/%s, "
+					"but a remote unit starts from the original: name %s/%s to "
+					"send both",
+					conf->path, conf->gearman.line, conf->gearman.col,
+					tpl->name, tpl->steps[j].name, tpl->name,
+					tpl->steps[src].name, tpl->name, tpl->steps[src].name);
 	}
 }
 

@@ -12,12 +12,9 @@
 #     new/ for the local workers (held here) while the small ones go remote,
 #     and the local workers do it once released; with a big host up it is
 #     done there.
-#  c. a remote unit's head is never reached by follow-on: with the head
-#     step's local workers held, an image step whose one successor is the
-#     head of a remote unit (gearman.steps) hands its items on through the
-#     head's new/, where tmc-remote claims and sends them to a worker host
-#     (which refuses them: a head that reads another step is not served,
-#     marked TODO) and the local workers do them once released.
+#  c. a gearman.steps head that reads another step's output is refused by
+#     tmcwatch check, saying which step to name instead: a request carries
+#     the original, so no worker host could start such a unit.
 #  d. the "started" wait: a gearman worker that registered the unit's
 #     function but never takes jobs (SIGSTOPped) holds the item only
 #     REMOTE_START_WAIT_S (30 s); then the spool host gives the request up
@@ -26,13 +23,13 @@
 . "$TMC_SRC/tests/lib/jobs.sh"
 . "$TMC_SRC/tests/lib/gearman.sh"
 . "$TMC_SRC/tests/lib/remote.sh"
-plan 25
+plan 21
 
 command -v gearmand >/dev/null || { echo "1..0 # SKIP gearmand is not installed"; exit 0; }
 # the supervisor's restart delay from 100 ms (tmcwatch(8)): "keeps dying" soon
 export TMC_RESTART_DELAY_MS=100
-# "two" (copy A, then B from A) is a remote unit by its template; in "t",
-# image step M (from L) is one by gearman.steps
+# "two" (copy A, then B from A) is a remote unit by its template; "t" (image
+# steps L, then M from L) is local
 TPL='{ "two": { "proc": [
   {"name": "A", "source": "hires", "kind": "copy", "path_head": "/out1"},
   {"name": "B", "source": "A", "kind": "copy", "path_head": "/out2"} ] },
@@ -41,8 +38,8 @@ TPL='{ "two": { "proc": [
   {"name": "M", "source": "L", "size": [160, 160], "path_head": "/m"} ] } }'
 # keys [MORE]: the "gearman" object of every host, with a comma
 keys() {
-	printf '"gearman": {"servers": ["127.0.0.1:%s"], "templates": ["two"], "steps": ["t/M"], "secret": "%s", "max_inflight": 2, "deadline": 20, "big_bytes": 100000%s},' \
-		"$GM_PORT" "$GM_SECRET" "${1:+, $1}"
+	printf '"gearman": {"servers": ["127.0.0.1:%s"], "templates": ["two"]%s, "secret": "%s", "max_inflight": 2, "deadline": 20, "big_bytes": 100000%s},' \
+		"$GM_PORT" "${STEPS:+, \"steps\": [$STEPS]}" "$GM_SECRET" "${1:+, $1}"
 }
 # worker_host NAME [MORE_KEYS]: tmcwatch worker in its own process group,
 # pid in WH_<NAME>; registered once gearmand lists NAME
@@ -81,11 +78,6 @@ trap 'release; cleanup' EXIT
 lines_ok() { # lines_ok SEQ N: one line per file and step, 2N lines, no failure
 	[ "$(log_dups "$1")" = 0 ] && [ "$(wc -l <"$SPOOL/proc/$1.log")" = $((2 * $2)) ] &&
 		! grep -q 'failed$' "$SPOOL/proc/$1.log"
-}
-# todo_ok STATUS LABEL REASON: a TAP line for a known bug, marked TODO
-todo_ok() {
-	T_N=$((T_N + 1))
-	if [ "$1" -eq 0 ]; then echo "ok $T_N - $2 # TODO $3"; else echo "not ok $T_N - $2 # TODO $3"; fi
 }
 items_in() { find "$SPOOL/stages/$1/new" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
 start_gearmand
@@ -162,30 +154,15 @@ ok $? "big: with hbig up, the job is done with the local workers held"
 ok $? "big: its 3 units done remotely (the big one can only have gone to hbig)"
 release
 
-# ---- c. no follow-on into a remote unit's head
-wait_for 60 registered hsmall tmcwatch:t:01
-ok $? "head: hsmall registered tmcwatch:t:01 (step M, by gearman.steps)"
-hold image t 1
-mkdir -p "$SITE/img"
-for i in 1 2 3; do gm convert -size $((600 + 50 * i))x500 plasma:red-blue "$SITE/img/i$i.jpg"; done
-printf '{"hires": {"site": "site01", "path_head": "/img", "path_tail": "", "include": ["*.jpg"]}, "template": "t"}\n' >"$T_DIR/img.json"
-units() { echo $(($(remote_field hsmall done) + $(remote_field hbig done))); }
-before=$(units)
-seq=$(submit "$T_DIR/img.json")
-# tmc-remote claimed and sent the item: a worker host's log names its request
-sent() { cat "$T_DIR"/hsmall/tmcwatch.log "$T_DIR"/hbig/tmcwatch.log | grep -q "tmc-gworker\[[0-9]*\] .*request $seq-00000$1 (tmcwatch:t:01)"; }
-wait_for 60 eval 'sent 0 && sent 1 && sent 2'
-ok $? "head: tmc-remote claimed and sent each of the 3 items to a worker host"
-[ "$(count_files "$SITE/m")" = 0 ] && [ "$(count_files "$SITE/l")" = 3 ] &&
-	[ "$(items_in t/01-M)" = 3 ] && ! job_done "$seq"
-ok $? "head: L done, and no M carried on by L's worker: the 3 items wait in M's new/"
-# a head that reads another step is refused by the worker host (the request
-# carries the original): known, so marked TODO
-todo_ok "$([ "$(units)" -gt "$before" ]; echo $?)" "head: a worker host did the M units" \
-	"a gearman.steps head that reads a step is refused: the request carries the original"
-release
-wait_done "$seq" 120 && [ "$(count_files "$SITE/m")" = 3 ] && lines_ok "$seq" 3
-ok $? "head: released, the local workers do M: 3 outputs, one line per file and step"
+# ---- c. a head that reads a step
+mkdir -p "$T_DIR/c"
+STEPS='"t/M"' keys >"$T_DIR/c/keys"
+printf '{ "spool_dir": "%s", %s "site": { "site01": { "root": "%s" } } }\n' \
+	"$T_DIR/c/spool" "$(cat "$T_DIR/c/keys")" "$SITE" >"$T_DIR/c/config.json"
+"$BIN/tmcwatch" -c "$T_DIR/c/config.json" -t "$T_DIR/conf/template.json" check >"$T_DIR/c/check.out" 2>&1
+rc=$?
+[ $rc -ne 0 ] && grep -q 'gearman.steps: t/M reads the output of t/L, but a remote unit starts from the original: name t/L to send both' "$T_DIR/c/check.out"
+ok $? "head: tmcwatch check refuses a gearman.steps head that reads a step, naming the step to send instead (exit $rc)"
 
 # ---- d. a worker that registers the function and never takes a job
 stop_host hsmall

@@ -783,6 +783,9 @@ static const struct check_case check_cases[] = {
 	 "config.json:1:13: gearman.steps: \"A\" names no step (\"template/step\" of template.json)"},
 	{"gearman: a step below a unit's head", "{\"gearman\": {" GM_OK ", \"steps\": [\"t/A\", \"t/B\"]}}", TPL_CHAIN, "",
 	 "config.json:1:13: gearman.steps: t/B is already sent with t/A, a step above it"},
+	{"gearman: a head that reads a step", "{\"gearman\": {" GM_OK ", \"steps\": [\"t/B\"]}}", TPL_CHAIN, "",
+	 "config.json:1:13: gearman.steps: t/B reads the output of t/A, but a remote unit starts from "
+	 "the original: name t/A to send both"},
 	{"gearman: units without servers", "{\"gearman\": {\"templates\": [\"t\"]}}", TPL_CHAIN, "",
 	 "config.json:1:13: gearman: templates or steps without servers"},
 	{"watch names an unknown site",
