@@ -41,12 +41,29 @@ struct linux_dirent64 {
 	char d_name[];
 };
 
-/* Does the folder hold a ticket and nothing else but ticket.spare? One
- * getdents64 of the open folder (glibc before 2.30 has no wrapper). */
+/* The next record of a getdents64 buffer of n bytes after *off, "." and
+ * ".." skipped, or NULL at its end. getdents64 on the open folder, not
+ * fdopendir: no dup, no closedir per listing (glibc before 2.30 has no
+ * getdents64 wrapper). */
+static const struct linux_dirent64 *
+next_name(const char *buf, long n, long *off)
+{
+	while (*off < n) {
+		const struct linux_dirent64 *de = (const void *)(buf + *off);
+
+		*off += de->d_reclen;
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+			return de;
+	}
+	return NULL;
+}
+
+/* Does the folder hold a ticket and nothing else but ticket.spare? */
 static bool
 only_tickets(int dirfd, bool *spare)
 {
 	char buf[1024] __attribute__((aligned(8))); /* records are 8-byte aligned */
+	const struct linux_dirent64 *de;
 	bool ticket = false;
 	long n;
 
@@ -54,12 +71,7 @@ only_tickets(int dirfd, bool *spare)
 	if (lseek(dirfd, 0, SEEK_SET) < 0)
 		return false;
 	while ((n = syscall(SYS_getdents64, dirfd, buf, sizeof(buf))) > 0) {
-		for (long off = 0; off < n;) {
-			struct linux_dirent64 *de = (struct linux_dirent64 *)(buf + off);
-
-			off += de->d_reclen;
-			if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-				continue;
+		for (long off = 0; (de = next_name(buf, n, &off)) != NULL;) {
 			if (strcmp(de->d_name, "ticket") == 0 && de->d_type == DT_REG)
 				ticket = true;
 			else if (strcmp(de->d_name, "ticket.spare") == 0 && de->d_type == DT_REG)
@@ -102,6 +114,7 @@ static void
 cache_fill(int freefd)
 {
 	char buf[4096] __attribute__((aligned(8)));
+	const struct linux_dirent64 *de;
 	long n;
 
 	cache.fd = freefd;
@@ -110,13 +123,10 @@ cache_fill(int freefd)
 		return;
 	while (cache.n < RECYCLE_BATCH &&
 	       (n = syscall(SYS_getdents64, freefd, buf, sizeof(buf))) > 0) {
-		for (long off = 0; off < n && cache.n < RECYCLE_BATCH;) {
-			struct linux_dirent64 *de = (struct linux_dirent64 *)(buf + off);
-
-			off += de->d_reclen;
-			if (de->d_name[0] != '.' && de->d_type == DT_DIR)
+		for (long off = 0;
+		     cache.n < RECYCLE_BATCH && (de = next_name(buf, n, &off)) != NULL;)
+			if (de->d_type == DT_DIR)
 				snprintf(cache.name[cache.n++], NAME_MAX + 1, "%s", de->d_name);
-		}
 	}
 }
 
