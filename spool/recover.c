@@ -146,9 +146,12 @@ recover_tmp(struct stage_dir *sd)
 			stage_finalize(sd, de->d_name, true);
 			continue;
 		}
+		/* ctime, not mtime: a folder a publisher took from free/
+		 * (recycle.c) keeps its old mtime; its rename into tmp/ set
+		 * its ctime */
 		if (de->d_name[0] != '~' &&
 		    (fstatat(sd->tmpfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-		     time(NULL) - st.st_mtime < TMP_MAX_AGE))
+		     time(NULL) - st.st_ctime < TMP_MAX_AGE))
 			continue;
 		if (rmtree_at(sd->tmpfd, de->d_name) < 0)
 			log_warn("remove %s/tmp/%s", sd->path, de->d_name);
